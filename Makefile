@@ -1,0 +1,161 @@
+# kefu — one plain Makefile.
+#
+#   make            bin/kefud, bin/kefuctl, bin/kefu-sim (release flags)
+#   make test       everything with -Werror, plus ASan+UBSan builds; runs every test
+#   make bench      benchmarks, each printing ratios against a baseline of the same run
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
+#   make demo       sample BOSS files -> import -> lookups
+#   make deps       install the Debian packages (appliance/packages-build.txt)
+#
+# The public targets first make sure the build packages are installed, then
+# re-enter this Makefile with KEFU_DEPS_OK=1 so pkg-config can be asked.
+
+PUBLIC := all test bench fuzz demo check san
+.PHONY: $(PUBLIC) deps clean
+
+ifeq ($(KEFU_DEPS_OK),)
+
+.DEFAULT_GOAL := all
+$(PUBLIC): deps
+	@$(MAKE) --no-print-directory KEFU_DEPS_OK=1 $@
+
+deps:
+	@appliance/deps.sh appliance/packages-build.txt
+
+clean:
+	rm -rf bin build
+
+else
+
+.DEFAULT_GOAL := all
+CC       ?= cc
+CLANG    ?= clang
+PKGS     := lmdb libprotobuf-c hiredis libcurl openssl libevent jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wvla -fno-common
+CPPFLAGS := -D_GNU_SOURCE -I. -Ibuild/gen $(PKG_CFLAGS) -MMD -MP
+REL_CFLAGS  := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+# Generated protobuf-c code is compiled without our stricter prototype rules.
+GEN_CFLAGS  := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+
+PROTO    := proto/kefu.proto
+GEN_C    := build/gen/proto/kefu.pb-c.c
+GEN_H    := build/gen/proto/kefu.pb-c.h
+
+# Program mains live in these files; everything else in these folders is library.
+MAINS    := node/main.c cluster/kefuctl.c
+LIB_SRC  := $(filter-out $(MAINS),$(wildcard lib/*.c proto/*.c storage/*.c cluster/*.c node/*.c))
+SIM_SRC  := $(wildcard tests/sim/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
+
+lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o
+
+# ---- generated code ----
+$(GEN_C) $(GEN_H): $(PROTO)
+	@mkdir -p build/gen
+	protoc-c --c_out=build/gen $(PROTO)
+
+.SECONDEXPANSION:
+.SECONDARY:
+
+# ---- objects, one pattern per variant ----
+build/rel/obj/%.o: %.c | $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(REL_CFLAGS) -c $< -o $@
+build/san/obj/%.o: %.c | $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(SAN_CFLAGS) -c $< -o $@
+build/fuzz/obj/%.o: %.c | $(GEN_H)
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -c $< -o $@
+build/rel/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(GEN_CFLAGS) $(REL_CFLAGS) -c $< -o $@
+build/san/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(GEN_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+build/fuzz/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CPPFLAGS) $(GEN_CFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+build/%/libkefu.a: $$(call lib_objs,$$*)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- programs ----
+define programs
+build/$(1)/bin/kefud: build/$(1)/obj/node/main.o build/$(1)/libkefu.a
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
+build/$(1)/bin/kefuctl: build/$(1)/obj/cluster/kefuctl.o build/$(1)/libkefu.a
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
+build/$(1)/bin/kefu-sim: $$(patsubst %.c,build/$(1)/obj/%.o,$$(SIM_SRC)) build/$(1)/libkefu.a
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(eval $(call programs,rel,$(REL_CFLAGS)))
+$(eval $(call programs,san,$(SAN_CFLAGS)))
+
+PROGS := kefud kefuctl kefu-sim
+bin/%: build/rel/bin/%
+	@mkdir -p bin
+	cp $< $@
+
+all: check $(addprefix bin/,$(PROGS))
+
+# ---- source checks: one-way layering, banned functions ----
+check:
+	@tests/check/layers.sh
+	@tests/check/banned.sh
+
+# ---- tests ----
+SAN_UNITS  := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRC))
+SAN_REPLAY := $(patsubst tests/fuzz/%.c,build/san/fuzz/%,$(FUZZ_SRC))
+TESTLIB_SAN := $(patsubst %.c,build/san/obj/%.o,$(TESTLIB_SRC))
+
+build/san/tests/%: build/san/obj/tests/unit/%.o $(TESTLIB_SAN) build/san/libkefu.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+build/san/fuzz/%: build/san/obj/tests/fuzz/%.o build/san/obj/tests/fuzz/replay/replay.o build/san/libkefu.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+san: $(SAN_UNITS) $(SAN_REPLAY) $(addprefix build/san/bin/,$(PROGS))
+
+test: all san
+	@tests/run.sh
+
+# ---- fuzzing (clang libFuzzer) ----
+FUZZ_SECONDS ?= 30
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libkefu.a
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# ---- benchmarks (release flags) ----
+BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRC))
+build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libkefu.a
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+bench: all $(BENCH_BINS)
+	@tests/bench/run.sh
+
+# ---- demo ----
+demo: all
+	@tests/demo.sh
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+endif

@@ -1,0 +1,30 @@
+/*
+ * SHA-256, streaming, through OpenSSL's EVP interface. The only place
+ * outside the TLS code that touches OpenSSL.
+ */
+#ifndef KEFU_LIB_DIGEST_H
+#define KEFU_LIB_DIGEST_H
+
+#include <stddef.h>
+
+#define DIGEST_SHA256_HEX 64
+
+struct digest;
+
+/* digest_sha256_new - a fresh SHA-256 context; allocation failure aborts. */
+struct digest *digest_sha256_new(void);
+
+/* digest_update - feed len bytes. */
+void digest_update(struct digest *d, const void *data, size_t len);
+
+/* digest_final_hex - finish into 64 lower-case hex digits + NUL; the context
+ * is reset and may be reused. */
+void digest_final_hex(struct digest *d, char out[DIGEST_SHA256_HEX + 1]);
+
+/* digest_free - NULL is fine. */
+void digest_free(struct digest *d);
+
+/* digest_sha256_hex - one-shot convenience. */
+void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX + 1]);
+
+#endif

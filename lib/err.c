@@ -1,0 +1,43 @@
+/* The one error list, rendered as text. See err.h. */
+#include "lib/err.h"
+
+#include <string.h>
+
+static const struct {
+	int code;
+	const char *name;
+	const char *text;
+} kf_errtab[] = {
+#define KF_ERR_ROW_(name, value, text) {value, #name, text},
+	KF_ERRORS(KF_ERR_ROW_)
+#undef KF_ERR_ROW_
+};
+
+const char *kf_strerror(int code)
+{
+	if (code == 0)
+		return "success";
+	for (size_t i = 0; i < sizeof(kf_errtab) / sizeof(kf_errtab[0]); i++)
+		if (kf_errtab[i].code == code)
+			return kf_errtab[i].text;
+	if (code < 0 && code > -KF_ERR_BASE)
+		return strerror(-code);
+	return "unknown error";
+}
+
+const char *kf_errname(int code)
+{
+	if (code == 0)
+		return "OK";
+	for (size_t i = 0; i < sizeof(kf_errtab) / sizeof(kf_errtab[0]); i++)
+		if (kf_errtab[i].code == code)
+			return kf_errtab[i].name;
+#ifdef _GNU_SOURCE
+	if (code < 0 && code > -KF_ERR_BASE) {
+		const char *n = strerrorname_np(-code);
+		if (n)
+			return n;
+	}
+#endif
+	return "EUNKNOWN";
+}

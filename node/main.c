@@ -1,0 +1,6 @@
+/* placeholder until implemented */
+#include <stdio.h>
+int main(void)
+{
+	return 1;
+}

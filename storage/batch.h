@@ -1,0 +1,90 @@
+/*
+ * WriteBatch: the one path of every durable change.
+ *
+ * A batch is an ordered list of put/delete ops on tables (store.h). Code
+ * that changes data builds ops into a batch and applies them with
+ * batch_apply/batch_apply_from inside a write transaction; nothing else
+ * writes to LMDB. batch_pack turns a batch into the protobuf WriteBatch that
+ * the replicated log stores and ships; batch_unpack is its inverse, used by
+ * replicas, which then apply it through the same batch_apply.
+ *
+ * A batch copies keys and values into memory of its own, up to a byte cap;
+ * the importer flushes (packs, then resets) long before the cap, so memory
+ * stays bounded whatever the size of a file.
+ */
+#ifndef KEFU_STORAGE_BATCH_H
+#define KEFU_STORAGE_BATCH_H
+
+#include "storage/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum batch_op_kind { BATCH_PUT = 0, BATCH_DEL = 1 };
+
+/* A view of one op. Pointers stay valid until the batch is reset or freed. */
+struct batch_op {
+	enum batch_op_kind kind;
+	enum store_table table;
+	const uint8_t *key;
+	size_t klen;
+	const uint8_t *val; /* NULL for BATCH_DEL */
+	size_t vlen;
+};
+
+struct batch;
+
+/* batch_new - empty batch holding at most cap bytes of keys and values
+ * (0 = 64 MiB). NULL only never: allocation failure aborts. */
+struct batch *batch_new(size_t cap);
+
+/* batch_free - NULL is fine. */
+void batch_free(struct batch *b);
+
+/* batch_reset - drop every op, keep the memory for reuse. */
+void batch_reset(struct batch *b);
+
+/*
+ * batch_put / batch_del - append one op; key and value are copied.
+ * Returns 0, KF_ETOOBIG (key over STORE_KEY_MAX or cap reached), -EINVAL
+ * (unknown table).
+ */
+int batch_put(struct batch *b, enum store_table table, const void *key, size_t klen,
+	      const void *val, size_t vlen);
+int batch_del(struct batch *b, enum store_table table, const void *key, size_t klen);
+
+size_t batch_count(const struct batch *b);
+/* bytes of keys and values held */
+size_t batch_bytes(const struct batch *b);
+
+/* batch_op - op i (0 <= i < batch_count); the view is valid until reset/free. */
+struct batch_op batch_op(const struct batch *b, size_t i);
+
+/*
+ * batch_apply_from - apply ops [from, count) in order to the write
+ * transaction t. A delete of an absent key is not an error (replay is
+ * idempotent). Returns 0, KF_EMAPFULL, KF_ESTORE; on error the transaction
+ * must be aborted (store_write does so).
+ */
+int batch_apply_from(struct store_txn *t, const struct batch *b, size_t from);
+
+/* batch_apply - all ops. */
+int batch_apply(struct store_txn *t, const struct batch *b);
+
+/*
+ * batch_pack - encode as a protobuf kefu.WriteBatch with the given group
+ * fields (see proto/kefu.proto). On 0, *out is malloc'd, the caller frees.
+ */
+int batch_pack(const struct batch *b, uint64_t group, bool group_end, const char *origin,
+	       uint8_t **out, size_t *outlen);
+
+/*
+ * batch_unpack - decode a kefu.WriteBatch and append its ops to b.
+ * group/group_end may be NULL. Returns 0, KF_EPARSE (not a WriteBatch,
+ * unknown table, op without key), KF_ETOOBIG.
+ */
+int batch_unpack(struct batch *b, const uint8_t *buf, size_t len, uint64_t *group,
+		 bool *group_end);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * The node's LMDB environment: one environment per node, one named
+ * database per table. Only storage/ calls mdb_*; everything above sees
+ * this header and batch.h.
+ *
+ * Writes: every durable change is a struct batch applied with batch_apply*
+ * (batch.h). store__put/store__del exist for batch.c alone.
+ *
+ * Map growth: LMDB fails a write with MDB_MAP_FULL when the memory map is
+ * too small; that aborts the transaction. store_write() handles it: it
+ * aborts, doubles the map and runs the whole transaction body again. Nothing
+ * is lost and the caller never sees KF_EMAPFULL unless map_max is reached.
+ */
+#ifndef KEFU_STORAGE_STORE_H
+#define KEFU_STORAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * X(enum name, table id, LMDB database name). The id is stored in every
+ * WriteBatch op and shipped to replicas: never renumber, only add.
+ * Key layouts are in docs/storage.md; parts are joined by keys.h.
+ */
+#define STORE_TABLES(X)                                             \
+	X(STORE_META, 1, "meta")                 /* name -> value */          \
+	X(STORE_CUST, 2, "cust")                 /* cust_id -> Customer */    \
+	X(STORE_CUST_BY_IDNO, 3, "cust_by_idno") /* id_type,id_no,cust_id -> "" */ \
+	X(STORE_USER, 4, "user")                 /* user_id -> Subscriber */  \
+	X(STORE_USER_BY_MSISDN, 5, "user_by_msisdn") /* msisdn -> user_id (not cancelled) */ \
+	X(STORE_CUST_USERS, 6, "cust_users")     /* cust_id,user_id -> "" */  \
+	X(STORE_PAY, 7, "pay")                   /* pay_id -> Payment */      \
+	X(STORE_USER_PAY, 8, "user_pay")         /* user_id,pay_time,pay_id -> "" */ \
+	X(STORE_CHG, 9, "chg")                   /* chg_id -> Change */       \
+	X(STORE_USER_CHG, 10, "user_chg")        /* user_id,chg_time,chg_id -> "" */ \
+	X(STORE_BILL, 11, "bill")                /* user_id,bill_month,item_code -> Bill */ \
+	X(STORE_BILL_BY_MONTH, 12, "bill_by_month") /* bill_month,user_id,item_code -> "" */ \
+	X(STORE_CDR, 13, "cdr")                  /* user_id,start_time,other_party -> Cdr */ \
+	X(STORE_CDR_BY_TIME, 14, "cdr_by_time")  /* start_time,user_id,other_party -> "" */ \
+	X(STORE_BOSS_FILE, 15, "boss_file")      /* file name -> BossFile */  \
+	X(STORE_BOSS_SEQ, 16, "boss_seq")        /* prov,kind -> BossSeq */
+
+enum store_table {
+#define STORE_TABLE_ENUM_(name, id, dbname) name = (id),
+	STORE_TABLES(STORE_TABLE_ENUM_)
+#undef STORE_TABLE_ENUM_
+	STORE_TABLE_END
+};
+
+/* Highest table id + 1; arrays indexed by table id use this size. */
+#define STORE_TABLE_SLOTS ((int)STORE_TABLE_END)
+
+/* LMDB's default maximum key size. */
+#define STORE_KEY_MAX 511
+
+struct store;
+struct store_txn;
+
+/* A borrowed byte range. Who owns it and how long it lives is said where
+ * it is returned. */
+struct store_val {
+	const void *data;
+	size_t len;
+};
+
+struct store_opts {
+	size_t map_size;  /* initial map size in bytes; 0 = 64 MiB */
+	size_t map_max;   /* growth stops here; 0 = 1 TiB */
+	bool no_sync;     /* skip fsync at commit: benchmarks of the raw engine only */
+};
+
+/*
+ * store_open - open (creating if needed) the environment in directory dir.
+ * opts may be NULL for defaults. On success *out owns the environment.
+ * Returns 0, -errno (dir missing, permissions), KF_ESTORE, KF_ECORRUPT.
+ */
+int store_open(const char *dir, const struct store_opts *opts, struct store **out);
+
+/* store_free - close the environment; NULL is fine. No transaction may be open. */
+void store_free(struct store *s);
+
+/* store_name - table's database name, or NULL for an unknown id. */
+const char *store_table_name(int table);
+
+/* store_table_by_name - id for a database name, or KF_ENOTFOUND. */
+int store_table_by_name(const char *name);
+
+/*
+ * store_read_begin / store_write_begin - start a transaction. One write
+ * transaction at a time per environment (LMDB serialises writers).
+ * The transaction is owned by the caller until store_commit/store_abort.
+ * Returns 0, KF_ESTORE.
+ */
+int store_read_begin(struct store *s, struct store_txn **out);
+int store_write_begin(struct store *s, struct store_txn **out);
+
+/*
+ * store_commit - commit and free t (it is freed whatever the result).
+ * Durable on return unless the store was opened with no_sync.
+ * Returns 0, KF_EMAPFULL, KF_ESTORE, -errno (I/O).
+ */
+int store_commit(struct store_txn *t);
+
+/* store_abort - discard and free t; NULL is fine. */
+void store_abort(struct store_txn *t);
+
+/*
+ * store_get - look key up in table. On 0, *val points into the map: valid
+ * until the transaction ends or, in a write transaction, until its next
+ * write. Returns 0, KF_ENOTFOUND, KF_ETOOBIG (key too long), KF_ESTORE.
+ */
+int store_get(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+	      struct store_val *val);
+
+/*
+ * store_scan - visit, in key order (or reverse), every key of table that
+ * starts with prefix (plen may be 0: the whole table). When start is not
+ * NULL the scan begins at the first key >= start (reverse: the last key
+ * <= start) instead of at the prefix's edge.
+ * fn returns 0 to go on, 1 to stop early, or a negative error that ends the
+ * scan and is returned. key and val are valid only during the call.
+ * Returns 0 (also when stopped early), fn's error, KF_ESTORE.
+ */
+typedef int (*store_scan_fn)(void *arg, const struct store_val *key, const struct store_val *val);
+int store_scan(struct store_txn *t, enum store_table table, const void *prefix, size_t plen,
+	       const void *start, size_t slen, bool reverse, store_scan_fn fn, void *arg);
+
+/*
+ * store_write - run body(t, arg) in a write transaction and commit it.
+ * When body or the commit fails with KF_EMAPFULL, the transaction is
+ * aborted, the map is doubled (up to map_max) and body runs again from the
+ * start on a fresh transaction: body must not keep state across attempts
+ * except through arg, which it must reset itself (it is told the attempt
+ * number through store_txn_attempt()). Any other error from body aborts
+ * the transaction and is returned.
+ * Returns 0, body's error, KF_EMAPFULL (map_max reached), KF_ESTORE.
+ */
+typedef int (*store_write_fn)(struct store_txn *t, void *arg);
+int store_write(struct store *s, store_write_fn body, void *arg);
+
+/* store_txn_attempt - 0 on the first run of a store_write body, 1.. on reruns. */
+unsigned store_txn_attempt(const struct store_txn *t);
+
+/*
+ * store_grow - double the map size (bounded by map_max). No transaction of
+ * this process may be open. Returns 0, KF_EMAPFULL (at map_max), KF_ESTORE.
+ */
+int store_grow(struct store *s);
+
+struct store_stats {
+	size_t map_size;      /* bytes mapped now */
+	size_t used_bytes;    /* pages in use * page size */
+	size_t page_size;
+	uint64_t entries[STORE_TABLE_SLOTS]; /* per table id */
+};
+
+/* store_stat - fill st. Returns 0, KF_ESTORE. */
+int store_stat(struct store *s, struct store_stats *st);
+
+/*
+ * store_copy - write a consistent compacted copy of the environment into
+ * the empty directory path (for snapshots and backups).
+ * Returns 0, -errno, KF_ESTORE.
+ */
+int store_copy(struct store *s, const char *path);
+
+/* For batch.c only: the one write path. Returns 0, KF_EMAPFULL, KF_ETOOBIG,
+ * KF_ESTORE; store__del returns 0 also when the key was absent. */
+int store__put(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+	       const void *val, size_t vlen);
+int store__del(struct store_txn *t, enum store_table table, const void *key, size_t klen);
+
+#endif

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Runs every test of `make test` and ends with "N passed, N failed".
+#   - unit tests (cmocka), ASan+UBSan build, each in its own process with a timeout
+#   - fuzz corpora replayed through each fuzz target, ASan+UBSan build
+#   - command-line tests (tests/cli/*.sh) against the ASan+UBSan programs
+# TESTS=pattern runs only the tests whose name contains pattern.
+set -u
+cd "$(dirname "$0")/.."
+export KEFU_BIN="$PWD/build/san/bin"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+pass=0; fail=0; failed=""
+logdir=build/test-logs
+mkdir -p "$logdir"
+
+run() { # name, timeout, command...
+	name=$1; limit=$2; shift 2
+	case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
+	log="$logdir/$(echo "$name" | tr '/ ' '__').log"
+	start=$(date +%s)
+	if timeout -k 5 "$limit" "$@" >"$log" 2>&1; then
+		pass=$((pass + 1)); echo "PASS $name ($(( $(date +%s) - start ))s)"
+	else
+		fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (log: $log)"
+		tail -n 30 "$log" | sed 's/^/    /'
+	fi
+}
+
+for t in build/san/tests/test_*; do
+	[ -x "$t" ] || continue
+	run "unit/$(basename "$t")" 600 "$t"
+done
+for f in build/san/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	n=$(basename "$f")
+	run "corpus/$n" 600 "$f" "tests/fuzz/corpus/${n#fuzz_}"
+done
+for s in tests/cli/*.sh; do
+	[ -f "$s" ] || continue
+	run "cli/$(basename "$s" .sh)" 1200 sh "$s"
+done
+
+echo
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
