@@ -1,0 +1,785 @@
+/*
+ * The local customer database: BOSS records to tables, and lookups.
+ *
+ * Everything kind-specific is data: kind_tab says where each kind lives,
+ * index_tab which secondary indexes it keeps, ref_tab what it refers to,
+ * child_tab what a user's deletion takes along. The code below reads the
+ * tables; adding an index is one row.
+ */
+#include "storage/custdb.h"
+
+#include "lib/err.h"
+#include "storage/keys.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CUSTDB_PACK_MAX (BOSSREC_LINE_MAX + 512)
+
+struct kind_desc {
+	enum store_table table;
+	const ProtobufCMessageDescriptor *msg;
+};
+
+static const struct kind_desc kind_tab[BOSS_KIND_COUNT] = {
+	[BOSS_CUST] = {STORE_CUST, &kefu__customer__descriptor},
+	[BOSS_USER] = {STORE_USER, &kefu__subscriber__descriptor},
+	[BOSS_PAY] = {STORE_PAY, &kefu__payment__descriptor},
+	[BOSS_CHG] = {STORE_CHG, &kefu__change__descriptor},
+	[BOSS_BILL] = {STORE_BILL, &kefu__bill__descriptor},
+	[BOSS_CDR] = {STORE_CDR, &kefu__cdr__descriptor},
+};
+
+#define INDEX_PARTS_MAX 3
+
+/* A secondary index: key made of parts (field names), value one field or
+ * empty. active_only: kept only while the user is not cancelled. */
+struct index_desc {
+	enum boss_kind kind;
+	enum store_table table;
+	const char *parts[INDEX_PARTS_MAX];
+	const char *value;
+	bool active_only;
+};
+
+static const struct index_desc index_tab[] = {
+	{BOSS_CUST, STORE_CUST_BY_IDNO, {"id_type", "id_no", "cust_id"}, NULL, false},
+	{BOSS_USER, STORE_USER_BY_MSISDN, {"msisdn"}, "user_id", true},
+	{BOSS_USER, STORE_CUST_USERS, {"cust_id", "user_id"}, NULL, false},
+	{BOSS_PAY, STORE_USER_PAY, {"user_id", "pay_time", "pay_id"}, NULL, false},
+	{BOSS_CHG, STORE_USER_CHG, {"user_id", "chg_time", "chg_id"}, NULL, false},
+	{BOSS_BILL, STORE_BILL_BY_MONTH, {"bill_month", "user_id", "item_code"}, NULL, false},
+	{BOSS_CDR, STORE_CDR_BY_TIME, {"start_time", "user_id", "other_party"}, NULL, false},
+};
+#define INDEX_COUNT (sizeof(index_tab) / sizeof(index_tab[0]))
+
+/* A reference: field of kind must name an existing record of target. */
+struct ref_desc {
+	enum boss_kind kind;
+	const char *field;
+	enum boss_kind target;
+};
+
+static const struct ref_desc ref_tab[] = {
+	{BOSS_USER, "cust_id", BOSS_CUST},
+	{BOSS_PAY, "user_id", BOSS_USER},
+	{BOSS_CHG, "user_id", BOSS_USER},
+	{BOSS_BILL, "user_id", BOSS_USER},
+	{BOSS_CDR, "user_id", BOSS_USER},
+};
+#define REF_COUNT (sizeof(ref_tab) / sizeof(ref_tab[0]))
+
+/* What a user's deletion takes along: the records of kind found by
+ * scanning table with the prefix user_id; the primary key is the scanned
+ * key itself (pk_part < 0) or its part pk_part. */
+struct child_desc {
+	enum boss_kind kind;
+	enum store_table table;
+	int pk_part;
+};
+
+static const struct child_desc child_tab[] = {
+	{BOSS_PAY, STORE_USER_PAY, 2},
+	{BOSS_CHG, STORE_USER_CHG, 2},
+	{BOSS_BILL, STORE_BILL, -1},
+	{BOSS_CDR, STORE_CDR, -1},
+};
+#define CHILD_COUNT (sizeof(child_tab) / sizeof(child_tab[0]))
+
+/* Field descriptors resolved once from the names in the tables above. */
+static struct {
+	const ProtobufCFieldDescriptor *field[BOSS_KIND_COUNT][BOSSREC_MAX_FIELDS];
+	unsigned nfields[BOSS_KIND_COUNT];
+	int key[BOSS_KIND_COUNT][INDEX_PARTS_MAX]; /* schema indexes of key fields */
+	unsigned nkey[BOSS_KIND_COUNT];
+	const ProtobufCFieldDescriptor *ipart[INDEX_COUNT][INDEX_PARTS_MAX];
+	const ProtobufCFieldDescriptor *ivalue[INDEX_COUNT];
+	const ProtobufCFieldDescriptor *ref[REF_COUNT];
+	int ref_index[REF_COUNT];
+	const ProtobufCFieldDescriptor *user_status;
+} rs;
+static pthread_once_t rs_once = PTHREAD_ONCE_INIT;
+
+static const ProtobufCFieldDescriptor *fd_named(enum boss_kind kind, const char *name)
+{
+	const ProtobufCFieldDescriptor *fd =
+		protobuf_c_message_descriptor_get_field_by_name(kind_tab[kind].msg, name);
+
+	if (!fd) {
+		/* The schema and the .proto disagree: a build-time bug. */
+		fprintf(stderr, "custdb: %s has no field %s\n", kind_tab[kind].msg->name, name);
+		abort();
+	}
+	return fd;
+}
+
+static void rs_init(void)
+{
+	for (int k = 0; k < BOSS_KIND_COUNT; k++) {
+		unsigned n;
+		const struct bossrec_field *sc = bossrec_schema((enum boss_kind)k, &n);
+
+		rs.nfields[k] = n;
+		for (unsigned i = 0; i < n; i++) {
+			rs.field[k][i] = fd_named((enum boss_kind)k, sc[i].name);
+			if (sc[i].key && rs.nkey[k] < INDEX_PARTS_MAX)
+				rs.key[k][rs.nkey[k]++] = (int)i;
+		}
+	}
+	for (size_t i = 0; i < INDEX_COUNT; i++) {
+		for (int p = 0; p < INDEX_PARTS_MAX && index_tab[i].parts[p]; p++)
+			rs.ipart[i][p] = fd_named(index_tab[i].kind, index_tab[i].parts[p]);
+		if (index_tab[i].value)
+			rs.ivalue[i] = fd_named(index_tab[i].kind, index_tab[i].value);
+	}
+	for (size_t i = 0; i < REF_COUNT; i++) {
+		rs.ref[i] = fd_named(ref_tab[i].kind, ref_tab[i].field);
+		rs.ref_index[i] = bossrec_field_index(ref_tab[i].kind, ref_tab[i].field);
+	}
+	rs.user_status = fd_named(BOSS_USER, "status");
+}
+
+/* Any of the six record messages, so one can live on the stack. */
+union anymsg {
+	ProtobufCMessage base;
+	Kefu__Customer cust;
+	Kefu__Subscriber user;
+	Kefu__Payment pay;
+	Kefu__Change chg;
+	Kefu__Bill bill;
+	Kefu__Cdr cdr;
+};
+
+static const char *msg_str(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
+{
+	const char *s = *(const char *const *)((const char *)m + fd->offset);
+
+	return (s && *s) ? s : NULL;
+}
+
+static bool msg_uint(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd, uint32_t *v)
+{
+	if (!*(const protobuf_c_boolean *)((const char *)m + fd->quantifier_offset))
+		return false;
+	*v = *(const uint32_t *)((const char *)m + fd->offset);
+	return true;
+}
+
+/* Fill m (of rec's kind) from the record: strings point into rec. */
+static void msg_from_rec(union anymsg *m, const struct bossrec *rec)
+{
+	protobuf_c_message_init(kind_tab[rec->kind].msg, m);
+	for (unsigned i = 0; i < rs.nfields[rec->kind]; i++) {
+		const ProtobufCFieldDescriptor *fd = rs.field[rec->kind][i];
+		char *at = (char *)m + fd->offset;
+
+		if (rec->len[i] == 0)
+			continue;
+		switch (fd->type) {
+		case PROTOBUF_C_TYPE_STRING:
+			*(const char **)at = rec->val[i];
+			continue;
+		case PROTOBUF_C_TYPE_UINT32:
+			*(uint32_t *)at = (uint32_t)rec->num[i];
+			break;
+		case PROTOBUF_C_TYPE_INT64:
+			*(int64_t *)at = rec->num[i];
+			break;
+		default:
+			abort(); /* a field type the .proto does not use */
+		}
+		*(protobuf_c_boolean *)((char *)m + fd->quantifier_offset) = 1;
+	}
+}
+
+static bool user_is_active(const ProtobufCMessage *m)
+{
+	uint32_t status;
+
+	return !msg_uint(m, rs.user_status, &status) || status != 4;
+}
+
+static int pk_of(enum boss_kind kind, const ProtobufCMessage *m, struct key *k)
+{
+	key_init(k);
+	for (unsigned i = 0; i < rs.nkey[kind]; i++) {
+		const char *s = msg_str(m, rs.field[kind][rs.key[kind][i]]);
+
+		key_add_str(k, s ? s : "");
+	}
+	return key_ok(k) ? 0 : KF_ETOOBIG;
+}
+
+/* "user_id 8800012" or "user_id 1, bill_month 202610, item_code X". */
+static void pk_describe(enum boss_kind kind, const ProtobufCMessage *m, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < rs.nkey[kind] && n < cap; i++) {
+		const ProtobufCFieldDescriptor *fd = rs.field[kind][rs.key[kind][i]];
+		const char *s = msg_str(m, fd);
+		int r = snprintf(out + n, cap - n, "%s%s %s", i ? ", " : "", fd->name, s ? s : "");
+
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+}
+
+static int reject(struct custdb_reject *rj, int code, int field, const struct bossrec *rec,
+		  const char *what)
+{
+	rj->field = field;
+	snprintf(rj->reason, sizeof(rj->reason), "%s %c: %s", boss_kind_name(rec->kind), rec->op,
+		 what);
+	return code;
+}
+
+/* Put (add) or delete the secondary index entries of one record. */
+static int index_ops(enum boss_kind kind, const ProtobufCMessage *m, bool add, struct batch *b)
+{
+	for (size_t i = 0; i < INDEX_COUNT; i++) {
+		const struct index_desc *ix = &index_tab[i];
+		const char *val = NULL;
+		struct key k;
+		bool complete = true;
+		int r;
+
+		if (ix->kind != kind)
+			continue;
+		if (ix->active_only && !user_is_active(m))
+			continue;
+		key_init(&k);
+		for (int p = 0; p < INDEX_PARTS_MAX && rs.ipart[i][p]; p++) {
+			const char *s = msg_str(m, rs.ipart[i][p]);
+
+			if (!s) {
+				complete = false;
+				break;
+			}
+			key_add_str(&k, s);
+		}
+		if (!complete)
+			continue; /* an optional part is empty: not indexed */
+		if (!key_ok(&k))
+			return KF_ETOOBIG;
+		if (rs.ivalue[i])
+			val = msg_str(m, rs.ivalue[i]);
+		if (add)
+			r = batch_put(b, ix->table, k.b, k.len, val ? val : "", val ? strlen(val) : 0);
+		else
+			r = batch_del(b, ix->table, k.b, k.len);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int msg_unpack(enum boss_kind kind, const struct store_val *v, ProtobufCMessage **out)
+{
+	*out = protobuf_c_message_unpack(kind_tab[kind].msg, NULL, v->len, v->data);
+	return *out ? 0 : KF_ECORRUPT;
+}
+
+/* Delete one stored record of kind with primary key pk, and its indexes. */
+static int delete_stored(struct store_txn *t, enum boss_kind kind, const void *pk, size_t pklen,
+			 struct batch *b)
+{
+	struct store_val v;
+	ProtobufCMessage *old;
+	int r = store_get(t, kind_tab[kind].table, pk, pklen, &v);
+
+	if (r == KF_ENOTFOUND)
+		return 0;
+	if (r || (r = msg_unpack(kind, &v, &old)))
+		return r;
+	r = index_ops(kind, old, false, b);
+	protobuf_c_message_free_unpacked(old, NULL);
+	return r ? r : batch_del(b, kind_tab[kind].table, pk, pklen);
+}
+
+struct collect {
+	struct key *keys;
+	size_t n, cap;
+	int pk_part;
+};
+
+static int collect_key(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct collect *c = arg;
+	const uint8_t *p = k->data;
+	size_t plen = k->len;
+
+	(void)v;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->keys = realloc(c->keys, c->cap * sizeof(*c->keys));
+		if (!c->keys)
+			abort();
+	}
+	if (c->pk_part >= 0) {
+		if (key_part(k->data, k->len, (unsigned)c->pk_part, &p, &plen))
+			return KF_ECORRUPT;
+		key_init(&c->keys[c->n]);
+		key_add(&c->keys[c->n], p, plen);
+	} else {
+		if (plen > sizeof(c->keys[c->n].b))
+			return KF_ECORRUPT;
+		c->keys[c->n].len = plen;
+		c->keys[c->n].overflow = false;
+		memcpy(c->keys[c->n].b, p, plen);
+	}
+	c->n++;
+	return 0;
+}
+
+/* A user's deletion takes its payments, changes, bills and CDRs along. */
+static int delete_children(struct store_txn *t, const char *user_id, struct batch *b)
+{
+	struct key prefix;
+	int r = 0;
+
+	key_init(&prefix);
+	if (key_add_str(&prefix, user_id))
+		return KF_ETOOBIG;
+	for (size_t i = 0; i < CHILD_COUNT && r == 0; i++) {
+		struct collect c = {NULL, 0, 0, child_tab[i].pk_part};
+
+		r = store_scan(t, child_tab[i].table, prefix.b, prefix.len, NULL, 0, false,
+			       collect_key, &c);
+		for (size_t j = 0; j < c.n && r == 0; j++)
+			r = delete_stored(t, child_tab[i].kind, c.keys[j].b, c.keys[j].len, b);
+		free(c.keys);
+	}
+	return r;
+}
+
+static int first_key(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	(void)v;
+	return collect_key(arg, k, v) ? KF_ECORRUPT : 1;
+}
+
+/* Checks that need reads: references, msisdn uniqueness, users of a customer. */
+static int check_rules(struct store_txn *t, const struct bossrec *rec, const ProtobufCMessage *nm,
+		       struct custdb_reject *rj)
+{
+	struct store_val v;
+	struct key k;
+	char what[200];
+	int r;
+
+	if (rec->op != 'D') {
+		for (size_t i = 0; i < REF_COUNT; i++) {
+			const char *id;
+
+			if (ref_tab[i].kind != rec->kind || !(id = msg_str(nm, rs.ref[i])))
+				continue;
+			key_init(&k);
+			key_add_str(&k, id);
+			r = store_get(t, kind_tab[ref_tab[i].target].table, k.b, k.len, &v);
+			if (r == KF_ENOTFOUND) {
+				snprintf(what, sizeof(what), "%s %s does not exist", ref_tab[i].field, id);
+				return reject(rj, KF_EREF, rs.ref_index[i], rec, what);
+			}
+			if (r)
+				return r;
+		}
+	}
+	if (rec->kind == BOSS_USER && rec->op != 'D' && user_is_active(nm)) {
+		const char *msisdn = rec->val[1], *uid = rec->val[0];
+
+		key_init(&k);
+		key_add_str(&k, msisdn);
+		r = store_get(t, STORE_USER_BY_MSISDN, k.b, k.len, &v);
+		if (r == 0 && (v.len != strlen(uid) || memcmp(v.data, uid, v.len) != 0)) {
+			snprintf(what, sizeof(what), "msisdn %s already belongs to user %.*s", msisdn,
+				 (int)(v.len < 64 ? v.len : 64), (const char *)v.data);
+			return reject(rj, KF_EEXISTS, 1, rec, what);
+		}
+		if (r && r != KF_ENOTFOUND)
+			return r;
+	}
+	if (rec->kind == BOSS_CUST && rec->op == 'D') {
+		struct collect c = {NULL, 0, 0, 1};
+
+		key_init(&k);
+		key_add_str(&k, rec->val[0]);
+		r = store_scan(t, STORE_CUST_USERS, k.b, k.len, NULL, 0, false, first_key, &c);
+		if (r == 0 && c.n > 0) {
+			snprintf(what, sizeof(what), "cust_id %s still has users (first: %.*s)",
+				 rec->val[0], (int)(c.keys[0].len ? c.keys[0].len - 1 : 0),
+				 (const char *)c.keys[0].b);
+			r = reject(rj, KF_ESTATE, 0, rec, what);
+		}
+		free(c.keys);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *b,
+		  struct custdb_reject *rj)
+{
+	const struct kind_desc *kd;
+	union anymsg nm;
+	ProtobufCMessage *old = NULL;
+	struct store_val v;
+	struct key pk;
+	char what[160], reason[200];
+	int r;
+
+	pthread_once(&rs_once, rs_init);
+	rj->field = -1;
+	rj->reason[0] = '\0';
+	kd = &kind_tab[rec->kind];
+	msg_from_rec(&nm, rec);
+	if ((r = pk_of(rec->kind, &nm.base, &pk)))
+		return r;
+
+	r = store_get(t, kd->table, pk.b, pk.len, &v);
+	if (r && r != KF_ENOTFOUND)
+		return r;
+	pk_describe(rec->kind, &nm.base, what, sizeof(what));
+	if (rec->op == 'A' && r == 0) {
+		snprintf(reason, sizeof(reason), "%s already exists", what);
+		return reject(rj, KF_EEXISTS, rs.key[rec->kind][0], rec, reason);
+	}
+	if (rec->op != 'A' && r == KF_ENOTFOUND) {
+		snprintf(reason, sizeof(reason), "%s does not exist", what);
+		return reject(rj, KF_ENOTFOUND, rs.key[rec->kind][0], rec, reason);
+	}
+	if ((r = check_rules(t, rec, &nm.base, rj)))
+		return r;
+
+	if (rec->op != 'A') {
+		if ((r = msg_unpack(rec->kind, &v, &old)))
+			return r;
+		r = index_ops(rec->kind, old, false, b);
+		protobuf_c_message_free_unpacked(old, NULL);
+		if (r)
+			return r;
+	}
+	if (rec->op == 'D') {
+		if (rec->kind == BOSS_USER && (r = delete_children(t, rec->val[0], b)))
+			return r;
+		return batch_del(b, kd->table, pk.b, pk.len);
+	}
+	if ((r = index_ops(rec->kind, &nm.base, true, b)))
+		return r;
+	{
+		uint8_t packed[CUSTDB_PACK_MAX];
+		size_t n = protobuf_c_message_get_packed_size(&nm.base);
+
+		if (n > sizeof(packed))
+			return KF_ETOOBIG;
+		protobuf_c_message_pack(&nm.base, packed);
+		return batch_put(b, kd->table, pk.b, pk.len, packed, n);
+	}
+}
+
+/* ---- lookups ---- */
+
+static int get_msg(struct store_txn *t, enum boss_kind kind, const void *key, size_t klen,
+		   ProtobufCMessage **out)
+{
+	struct store_val v;
+	int r = store_get(t, kind_tab[kind].table, key, klen, &v);
+
+	return r ? r : msg_unpack(kind, &v, out);
+}
+
+static int get_msg_id(struct store_txn *t, enum boss_kind kind, const char *id,
+		      ProtobufCMessage **out)
+{
+	struct key k;
+
+	key_init(&k);
+	if (key_add_str(&k, id))
+		return KF_ENOTFOUND;
+	return get_msg(t, kind, k.b, k.len, out);
+}
+
+struct pay_scan {
+	struct store_txn *t;
+	struct custdb_profile *p;
+	size_t max;
+};
+
+static int pay_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct pay_scan *s = arg;
+	const uint8_t *id;
+	size_t idlen;
+	ProtobufCMessage *m;
+	struct key pk;
+	int r;
+
+	(void)v;
+	if (s->p->npay >= s->max || s->p->npay >= CUSTDB_MAX_PAYMENTS)
+		return 1;
+	if (key_part(k->data, k->len, 2, &id, &idlen))
+		return KF_ECORRUPT;
+	key_init(&pk);
+	key_add(&pk, id, idlen);
+	r = get_msg(s->t, BOSS_PAY, pk.b, pk.len, &m);
+	if (r == KF_ENOTFOUND)
+		return KF_ECORRUPT; /* index without its record */
+	if (r)
+		return r;
+	s->p->pay[s->p->npay++] = (Kefu__Payment *)m;
+	return 0;
+}
+
+struct bill_scan {
+	struct custdb_profile *p;
+	size_t months_left;
+	char month[8];
+};
+
+static int bill_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct bill_scan *s = arg;
+	const uint8_t *month;
+	size_t mlen;
+	ProtobufCMessage *m;
+	int r;
+
+	if (key_part(k->data, k->len, 1, &month, &mlen) || mlen >= sizeof(s->month))
+		return KF_ECORRUPT;
+	if (mlen != strlen(s->month) || memcmp(month, s->month, mlen) != 0) {
+		if (s->months_left == 0)
+			return 1;
+		s->months_left--;
+		memcpy(s->month, month, mlen);
+		s->month[mlen] = '\0';
+	}
+	if (s->p->nbill >= CUSTDB_MAX_BILLS)
+		return 1;
+	if ((r = msg_unpack(BOSS_BILL, v, &m)))
+		return r;
+	s->p->bill[s->p->nbill++] = (Kefu__Bill *)m;
+	return 0;
+}
+
+int custdb_lookup_user(struct store_txn *t, const char *user_id, size_t max_pay,
+		       size_t bill_months, struct custdb_profile *p)
+{
+	ProtobufCMessage *m;
+	struct key prefix;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if ((r = get_msg_id(t, BOSS_USER, user_id, &m)))
+		return r;
+	p->user = (Kefu__Subscriber *)m;
+	if (p->user->cust_id) {
+		r = get_msg_id(t, BOSS_CUST, p->user->cust_id, &m);
+		if (r == 0)
+			p->cust = (Kefu__Customer *)m;
+		else if (r != KF_ENOTFOUND)
+			goto fail;
+	}
+	key_init(&prefix);
+	key_add_str(&prefix, user_id);
+	{
+		struct pay_scan ps = {t, p, max_pay};
+
+		r = store_scan(t, STORE_USER_PAY, prefix.b, prefix.len, NULL, 0, true, pay_visit, &ps);
+		if (r)
+			goto fail;
+	}
+	if (bill_months > 0) {
+		struct bill_scan bs = {p, bill_months, ""};
+
+		r = store_scan(t, STORE_BILL, prefix.b, prefix.len, NULL, 0, true, bill_visit, &bs);
+		if (r)
+			goto fail;
+	}
+	return 0;
+fail:
+	custdb_profile_release(p);
+	return r;
+}
+
+int custdb_lookup_msisdn(struct store_txn *t, const char *msisdn, size_t max_pay,
+			 size_t bill_months, struct custdb_profile *p)
+{
+	struct store_val v;
+	struct key k;
+	char uid[128];
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	pthread_once(&rs_once, rs_init);
+	key_init(&k);
+	if (key_add_str(&k, msisdn))
+		return KF_ENOTFOUND;
+	if ((r = store_get(t, STORE_USER_BY_MSISDN, k.b, k.len, &v)))
+		return r;
+	if (v.len == 0 || v.len >= sizeof(uid))
+		return KF_ECORRUPT;
+	memcpy(uid, v.data, v.len);
+	uid[v.len] = '\0';
+	r = custdb_lookup_user(t, uid, max_pay, bill_months, p);
+	return r == KF_ENOTFOUND ? KF_ECORRUPT : r;
+}
+
+void custdb_profile_release(struct custdb_profile *p)
+{
+	if (p->user)
+		protobuf_c_message_free_unpacked(&p->user->base, NULL);
+	if (p->cust)
+		protobuf_c_message_free_unpacked(&p->cust->base, NULL);
+	for (size_t i = 0; i < p->npay; i++)
+		protobuf_c_message_free_unpacked(&p->pay[i]->base, NULL);
+	for (size_t i = 0; i < p->nbill; i++)
+		protobuf_c_message_free_unpacked(&p->bill[i]->base, NULL);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- retention ---- */
+
+static int parse_digits(const char *s, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return KF_EPARSE;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int custdb_months_back(const char *yyyymm, unsigned n, char out[7])
+{
+	unsigned y, m;
+	long idx;
+
+	if (strlen(yyyymm) < 6 || parse_digits(yyyymm, 4, &y) || parse_digits(yyyymm + 4, 2, &m) ||
+	    m < 1 || m > 12)
+		return KF_EPARSE;
+	idx = (long)y * 12 + (long)(m - 1) - (long)n;
+	if (idx < 0)
+		return KF_EPARSE;
+	snprintf(out, 7, "%04ld%02ld", idx / 12 % 10000, idx % 12 + 1);
+	return 0;
+}
+
+#define PRUNE_CHUNK 5000
+
+struct prune_job {
+	enum store_table by_time;   /* index ordered by time, part 0 the time */
+	enum boss_kind kind;
+	int pk_parts[3];            /* parts of the index key forming the primary key, in order */
+	char cutoff[16];            /* index part 0 below this is pruned */
+	struct batch *b;
+	uint64_t done;              /* records deleted by the last body run */
+};
+
+struct prune_scan {
+	struct collect c;
+	const char *cutoff;
+};
+
+static int prune_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct prune_scan *s = arg;
+	const uint8_t *t0;
+	size_t l0;
+
+	if (key_part(k->data, k->len, 0, &t0, &l0))
+		return KF_ECORRUPT;
+	if (l0 > strlen(s->cutoff) || memcmp(t0, s->cutoff, l0) >= 0 || s->c.n >= PRUNE_CHUNK)
+		return 1;
+	return collect_key(&s->c, k, v);
+}
+
+static int prune_body(struct store_txn *t, void *arg)
+{
+	struct prune_job *j = arg;
+	struct prune_scan s = {{NULL, 0, 0, -1}, j->cutoff};
+	int r;
+
+	batch_reset(j->b);
+	j->done = 0;
+	r = store_scan(t, j->by_time, NULL, 0, NULL, 0, false, prune_visit, &s);
+	for (size_t i = 0; i < s.c.n && r == 0; i++) {
+		struct key pk;
+
+		key_init(&pk);
+		for (int p = 0; p < 3; p++) {
+			const uint8_t *part;
+			size_t plen;
+
+			if (key_part(s.c.keys[i].b, s.c.keys[i].len, (unsigned)j->pk_parts[p], &part,
+				     &plen)) {
+				r = KF_ECORRUPT;
+				break;
+			}
+			key_add(&pk, part, plen);
+		}
+		if (r == 0)
+			r = delete_stored(t, j->kind, pk.b, pk.len, j->b);
+	}
+	free(s.c.keys);
+	if (r == 0)
+		r = batch_apply(t, j->b);
+	if (r == 0)
+		j->done = s.c.n;
+	return r;
+}
+
+static int prune_run(struct store *s, struct prune_job *j, uint64_t *count)
+{
+	int r;
+
+	do {
+		if ((r = store_write(s, prune_body, j)))
+			return r;
+		*count += j->done;
+	} while (j->done > 0);
+	return 0;
+}
+
+int custdb_prune(struct store *s, const char *today, struct custdb_prune_stats *st)
+{
+	struct prune_job cdr = {STORE_CDR_BY_TIME, BOSS_CDR, {1, 0, 2}, "", NULL, 0};
+	struct prune_job bill = {STORE_BILL_BY_MONTH, BOSS_BILL, {1, 0, 2}, "", NULL, 0};
+	char month[7];
+	unsigned day, y = 0, m = 1;
+	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int r;
+
+	pthread_once(&rs_once, rs_init);
+	memset(st, 0, sizeof(*st));
+	if (strlen(today) != 8 || parse_digits(today + 6, 2, &day) || day < 1 || day > 31)
+		return KF_EPARSE;
+	if ((r = custdb_months_back(today, CUSTDB_CDR_KEEP_MONTHS, month)))
+		return r;
+	parse_digits(month, 4, &y);
+	parse_digits(month + 4, 2, &m);
+	{
+		unsigned last = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+
+		if (day > last)
+			day = last;
+	}
+	snprintf(cdr.cutoff, sizeof(cdr.cutoff), "%s%02u000000", month, day);
+	if ((r = custdb_months_back(today, CUSTDB_BILL_KEEP_MONTHS - 1, bill.cutoff)))
+		return r;
+	cdr.b = batch_new(0);
+	bill.b = batch_new(0);
+	r = prune_run(s, &cdr, &st->cdrs);
+	if (r == 0)
+		r = prune_run(s, &bill, &st->bills);
+	batch_free(cdr.b);
+	batch_free(bill.b);
+	return r;
+}

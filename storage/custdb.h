@@ -1,0 +1,96 @@
+/*
+ * custdb - the local customer database (客服系统本地用户资料库).
+ *
+ * How BOSS records become table entries (the A/M/D rules, reference checks,
+ * secondary indexes) and the lookups an agent's screen needs. Values are
+ * the protobuf messages of proto/kefu.proto, one per kind; the mapping from
+ * a record's fields to a message's fields is by name, so the schema in
+ * bossrec.c and the .proto are the only two places that list fields.
+ * Key layouts: docs/storage.md.
+ */
+#ifndef KEFU_STORAGE_CUSTDB_H
+#define KEFU_STORAGE_CUSTDB_H
+
+#include "storage/batch.h"
+#include "storage/bossrec.h"
+#include "storage/store.h"
+
+#include "proto/kefu.pb-c.h"
+
+#include <stddef.h>
+
+/* Why a record was refused: the schema index of the field (-1 for the
+ * record as a whole) and a reason an operator can act on, e.g.
+ * "USER M: user_id 8800012 does not exist". */
+struct custdb_reject {
+	int field;
+	char reason[256];
+};
+
+/*
+ * custdb_record - check rec against the data visible in t and append the
+ * ops that carry it out to b (they are not applied: the caller applies
+ * them with batch_apply_from before the next record, so that later records
+ * see this one). Rules: an A of an existing key, an M or D of a missing
+ * key, a reference to a missing customer or user, an msisdn that another
+ * non-cancelled user holds, and the D of a customer that still has users
+ * are refused. The D of a user also deletes the user's payments, changes,
+ * bills and CDRs.
+ * Returns 0; KF_EEXISTS, KF_ENOTFOUND, KF_EREF, KF_ESTATE with rj filled;
+ * KF_ETOOBIG (batch cap), KF_ESTORE, KF_ECORRUPT.
+ */
+int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *b,
+		  struct custdb_reject *rj);
+
+/* What an agent sees for one number. Every message is owned by the
+ * profile and freed by custdb_profile_release. */
+#define CUSTDB_MAX_PAYMENTS 20
+#define CUSTDB_MAX_BILLS 64
+
+struct custdb_profile {
+	Kefu__Subscriber *user;
+	Kefu__Customer *cust;      /* NULL only if the data is inconsistent */
+	size_t npay;
+	Kefu__Payment *pay[CUSTDB_MAX_PAYMENTS];  /* newest first */
+	size_t nbill;
+	Kefu__Bill *bill[CUSTDB_MAX_BILLS];       /* newest month first */
+};
+
+/*
+ * custdb_lookup_msisdn - the profile of the non-cancelled user holding
+ * msisdn: subscriber, customer, up to max_pay recent payments and the bill
+ * items of up to bill_months most recent months (bounded by the arrays).
+ * On 0 the caller releases p. Returns 0, KF_ENOTFOUND, KF_ECORRUPT, KF_ESTORE.
+ */
+int custdb_lookup_msisdn(struct store_txn *t, const char *msisdn, size_t max_pay,
+			 size_t bill_months, struct custdb_profile *p);
+
+/* custdb_lookup_user - the same by user_id (also for cancelled users). */
+int custdb_lookup_user(struct store_txn *t, const char *user_id, size_t max_pay,
+		       size_t bill_months, struct custdb_profile *p);
+
+/* custdb_profile_release - free what the profile holds; safe on a zeroed one. */
+void custdb_profile_release(struct custdb_profile *p);
+
+struct custdb_prune_stats {
+	uint64_t cdrs;
+	uint64_t bills;
+};
+
+/* Retention (boss-files.md): CDRs for 6 months, monthly bills for 24. */
+#define CUSTDB_CDR_KEEP_MONTHS 6
+#define CUSTDB_BILL_KEEP_MONTHS 24
+
+/*
+ * custdb_prune - delete CDRs that started before `today` minus 6 months and
+ * bills of months before today's month minus 23 (24 months kept, the
+ * current one included). today is "YYYYMMDD". Works in transactions of a
+ * bounded number of deletes, each through a batch, so it can run beside
+ * imports. Returns 0, KF_EPARSE (bad date), KF_ESTORE.
+ */
+int custdb_prune(struct store *s, const char *today, struct custdb_prune_stats *st);
+
+/* custdb_months_back - "YYYYMM" minus n months into out[7]. Returns 0 or KF_EPARSE. */
+int custdb_months_back(const char *yyyymm, unsigned n, char out[7]);
+
+#endif

@@ -1,0 +1,688 @@
+/* The BOSS batch-file importer. See import.h for the rules it enforces. */
+#include "storage/import.h"
+
+#include "lib/digest.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "storage/batch.h"
+#include "storage/bossrec.h"
+#include "storage/custdb.h"
+#include "storage/keys.h"
+
+#include "proto/kefu.pb-c.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHK_MAX 4096
+#define READ_CHUNK (1u << 20)
+
+static const char *const outcome_names[] = {
+#define IMPORT_OUTCOME_NAME_(e, s) [e] = s,
+	IMPORT_OUTCOMES(IMPORT_OUTCOME_NAME_)
+#undef IMPORT_OUTCOME_NAME_
+};
+
+const char *import_outcome_name(enum import_outcome o)
+{
+	return (unsigned)o < IMPORT_OUTCOME_COUNT ? outcome_names[o] : "?";
+}
+
+char *import_format(const struct import_result *r, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s %s %llu%s%s", import_outcome_name(r->outcome), r->name,
+		 (unsigned long long)r->records, r->reason[0] ? " " : "", r->reason);
+	return out;
+}
+
+/* One file on its way through the importer. */
+struct entry {
+	char *path;            /* as given */
+	const char *base;      /* base name inside path */
+	struct boss_name bn;
+	bool named;            /* bn is valid */
+	bool done;
+	struct boss_chk chk;
+	struct import_result res;
+};
+
+static int set_result(struct entry *e, enum import_outcome o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_result(struct entry *e, enum import_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->res.outcome = o;
+	va_start(ap, fmt);
+	vsnprintf(e->res.reason, sizeof(e->res.reason), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static void seq_key(struct key *k, const char *prov, enum boss_kind kind)
+{
+	key_init(k);
+	key_add_str(k, prov);
+	key_add_str(k, boss_kind_name(kind));
+}
+
+static int seq_last(struct store_txn *t, const char *prov, enum boss_kind kind, uint32_t *last)
+{
+	struct store_val v;
+	struct key k;
+	Kefu__BossSeq *bs;
+	int r;
+
+	*last = 0;
+	seq_key(&k, prov, kind);
+	r = store_get(t, STORE_BOSS_SEQ, k.b, k.len, &v);
+	if (r == KF_ENOTFOUND)
+		return 0;
+	if (r)
+		return r;
+	bs = kefu__boss_seq__unpack(NULL, v.len, v.data);
+	if (!bs)
+		return KF_ECORRUPT;
+	*last = bs->last_seq;
+	kefu__boss_seq__free_unpacked(bs, NULL);
+	return 0;
+}
+
+/* Ops that record a processed file and move its stream's SEQ on. */
+static int record_file_ops(struct batch *b, const char *name, const char *sha, uint64_t records,
+			   uint64_t bytes, const char *prov, enum boss_kind kind, uint32_t seq,
+			   const char *note, int64_t now)
+{
+	Kefu__BossFile bf = KEFU__BOSS_FILE__INIT;
+	Kefu__BossSeq bs = KEFU__BOSS_SEQ__INIT;
+	uint8_t buf[1024];
+	struct key k;
+	size_t n;
+	int r;
+
+	bf.name = (char *)name;
+	bf.sha256 = (char *)sha;
+	bf.has_records = bf.has_bytes = bf.has_seq = bf.has_applied_at = 1;
+	bf.records = records;
+	bf.bytes = bytes;
+	bf.prov = (char *)prov;
+	bf.kind = (char *)boss_kind_name(kind);
+	bf.seq = seq;
+	bf.applied_at = now;
+	bf.has_skipped = note != NULL;
+	bf.skipped = note != NULL;
+	bf.note = (char *)note;
+	n = kefu__boss_file__get_packed_size(&bf);
+	if (n > sizeof(buf))
+		return KF_ETOOBIG;
+	kefu__boss_file__pack(&bf, buf);
+	key_init(&k);
+	key_add_str(&k, name);
+	if ((r = batch_put(b, STORE_BOSS_FILE, k.b, k.len, buf, n)))
+		return r;
+	bs.has_last_seq = 1;
+	bs.last_seq = seq;
+	n = kefu__boss_seq__pack(&bs, buf);
+	seq_key(&k, prov, kind);
+	return batch_put(b, STORE_BOSS_SEQ, k.b, k.len, buf, n);
+}
+
+/*
+ * The checks that decide skip / held / rejected before any data is read:
+ * the name seen before, and the SEQ. Returns 1 when e got its outcome,
+ * 0 when the file is next in its stream, or a storage error.
+ */
+static int precheck(struct store_txn *t, struct entry *e)
+{
+	struct store_val v;
+	struct key k;
+	uint32_t last;
+	int r;
+
+	key_init(&k);
+	key_add_str(&k, e->base);
+	r = store_get(t, STORE_BOSS_FILE, k.b, k.len, &v);
+	if (r == 0) {
+		Kefu__BossFile *bf = kefu__boss_file__unpack(NULL, v.len, v.data);
+
+		if (!bf)
+			return KF_ECORRUPT;
+		if (bf->sha256 && strcmp(bf->sha256, e->chk.sha256) == 0)
+			set_result(e, IMPORT_SKIPPED, "already applied");
+		else
+			set_result(e, IMPORT_REJECTED,
+				   "file name already applied with another sha256 (%.16s...)",
+				   bf->sha256 ? bf->sha256 : "");
+		kefu__boss_file__free_unpacked(bf, NULL);
+		return 1;
+	}
+	if (r != KF_ENOTFOUND)
+		return r;
+	if ((r = seq_last(t, e->bn.prov, e->bn.kind, &last)))
+		return r;
+	if (e->bn.seq <= last) {
+		set_result(e, IMPORT_REJECTED, "SEQ %06u of %s %s already used (last %06u)", e->bn.seq,
+			   e->bn.prov, boss_kind_name(e->bn.kind), last);
+		return 1;
+	}
+	if (e->bn.seq > last + 1) {
+		set_result(e, IMPORT_HELD, "waiting for SEQ %06u of %s %s", last + 1, e->bn.prov,
+			   boss_kind_name(e->bn.kind));
+		return 1;
+	}
+	return 0;
+}
+
+static int read_all(const char *path, char *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf + got, cap - got)) > 0) {
+		got += (size_t)n;
+		if (got == cap)
+			break;
+	}
+	if (n < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	*len = got;
+	return got == cap ? KF_ETOOBIG : 0;
+}
+
+static void chk_path(const struct entry *e, char *out, size_t cap)
+{
+	size_t n = strlen(e->path);
+
+	snprintf(out, cap, "%.*s.chk", (int)(n - 4), e->path);
+}
+
+/* Read and parse the .chk. Returns 1 when e got an outcome, 0 to go on. */
+static int load_chk(struct entry *e)
+{
+	char path[4096], buf[CHK_MAX], why[200];
+	size_t len;
+	int r;
+
+	chk_path(e, path, sizeof(path));
+	r = read_all(path, buf, sizeof(buf), &len);
+	if (r == -ENOENT)
+		return set_result(e, IMPORT_HELD, "no .chk yet (still being written)") + 1;
+	if (r == KF_ETOOBIG)
+		return set_result(e, IMPORT_REJECTED, "check file is over %d bytes", CHK_MAX) + 1;
+	if (r)
+		return set_result(e, IMPORT_REJECTED, "check file: %s", kf_strerror(r)) + 1;
+	if (boss_parse_chk(buf, len, &e->chk, why, sizeof(why)))
+		return set_result(e, IMPORT_REJECTED, "check file: %s", why) + 1;
+	e->res.records = e->chk.records;
+	if (strcmp(e->chk.name, e->base) != 0)
+		return set_result(e, IMPORT_REJECTED, "check file names another file: %s",
+				  e->chk.name) + 1;
+	return 0;
+}
+
+/* Streams the data file and compares count, bytes and SHA-256 with the .chk.
+ * Returns 1 when e got an outcome (rejected), 0 when it matches. */
+static int verify(struct entry *e)
+{
+	char hex[DIGEST_SHA256_HEX + 1];
+	struct digest *d;
+	uint64_t bytes = 0, lines = 0;
+	char *buf;
+	bool last_nl = true;
+	ssize_t n;
+	int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return set_result(e, IMPORT_REJECTED, "cannot read: %s", strerror(errno)) + 1;
+	buf = malloc(READ_CHUNK);
+	if (!buf)
+		abort();
+	d = digest_sha256_new();
+	while ((n = read(fd, buf, READ_CHUNK)) > 0) {
+		const char *p = buf, *end = buf + n;
+
+		digest_update(d, buf, (size_t)n);
+		bytes += (uint64_t)n;
+		while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			lines++;
+			p++;
+		}
+		last_nl = buf[n - 1] == '\n';
+	}
+	close(fd);
+	free(buf);
+	digest_final_hex(d, hex);
+	digest_free(d);
+	if (n < 0)
+		return set_result(e, IMPORT_REJECTED, "cannot read: %s", strerror(errno)) + 1;
+	if (!last_nl)
+		lines++; /* a last record without its "\n" still counts */
+	if (bytes != e->chk.bytes)
+		return set_result(e, IMPORT_REJECTED, "check file says %llu bytes, file has %llu",
+				  (unsigned long long)e->chk.bytes, (unsigned long long)bytes) + 1;
+	if (lines != e->chk.records)
+		return set_result(e, IMPORT_REJECTED,
+				  "check file says %llu records, file has %llu",
+				  (unsigned long long)e->chk.records, (unsigned long long)lines) + 1;
+	if (strcmp(hex, e->chk.sha256) != 0)
+		return set_result(e, IMPORT_REJECTED, "sha256 differs from the check file") + 1;
+	return 0;
+}
+
+/* State of one apply attempt (store_write may run the body more than once). */
+struct apply_job {
+	struct entry *e;
+	const struct import_opts *o;
+	struct batch *b;
+	struct bossrec rec;
+	struct bossrec_error perr;
+	struct custdb_reject rj;
+	uint64_t applied;
+	int64_t now;
+};
+
+static int reject_line(struct apply_job *j, uint64_t line, int field, const char *reason)
+{
+	struct entry *e = j->e;
+	unsigned n;
+	const struct bossrec_field *sc = bossrec_schema(e->bn.kind, &n);
+
+	e->res.line = line;
+	e->res.field[0] = '\0';
+	if (field >= 0 && (unsigned)field < n)
+		snprintf(e->res.field, sizeof(e->res.field), "%s", sc[field].name);
+	set_result(e, IMPORT_REJECTED, "line %llu: %s", (unsigned long long)line, reason);
+	return KF_EPARSE;
+}
+
+static int apply_line(struct store_txn *t, struct apply_job *j, const char *line, size_t len,
+		      uint64_t lineno)
+{
+	size_t from = batch_count(j->b);
+	int r;
+
+	if (len > BOSSREC_LINE_MAX)
+		return reject_line(j, lineno, -1, "record longer than 16384 bytes");
+	r = bossrec_parse(j->e->bn.kind, line, len, &j->rec, &j->perr);
+	if (r) {
+		char reason[320];
+
+		snprintf(reason, sizeof(reason), "%s %c: %s", boss_kind_name(j->e->bn.kind),
+			 len ? line[0] : '?', j->perr.reason);
+		return reject_line(j, lineno, j->perr.field, reason);
+	}
+	r = custdb_record(t, &j->rec, j->b, &j->rj);
+	if (r == KF_EEXISTS || r == KF_ENOTFOUND || r == KF_EREF || r == KF_ESTATE)
+		return reject_line(j, lineno, j->rj.field, j->rj.reason);
+	if (r == 0)
+		r = batch_apply_from(t, j->b, from);
+	if (r)
+		return r;
+	j->applied++;
+	if (batch_bytes(j->b) >= j->o->chunk_bytes) {
+		/* A full chunk: its ops are in the transaction. The replicated
+		 * log takes its copy here once the cluster layer ships chunks. */
+		batch_reset(j->b);
+	}
+	if (j->o->progress && j->applied % j->o->progress_every == 0)
+		fprintf(stderr, "progress %s %llu\n", j->e->base, (unsigned long long)j->applied);
+	return 0;
+}
+
+/* The transaction body: every record of the file, then its registry entry. */
+static int apply_body(struct store_txn *t, void *arg)
+{
+	struct apply_job *j = arg;
+	struct entry *e = j->e;
+	char *buf = NULL;
+	size_t have = 0;
+	uint64_t lineno = 0;
+	ssize_t n;
+	int fd, r;
+
+	j->applied = 0;
+	batch_reset(j->b);
+	/* Another importer may have moved this stream on since the precheck. */
+	r = precheck(t, e);
+	if (r == 1)
+		return KF_ESTATE;
+	if (r)
+		return r;
+	fd = open(e->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(READ_CHUNK + BOSSREC_LINE_MAX + 2);
+	if (!buf)
+		abort();
+	r = 0;
+	while (r == 0 && (n = read(fd, buf + have, READ_CHUNK)) > 0) {
+		char *p = buf, *end = buf + have + (size_t)n, *nl;
+
+		while (r == 0 && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			r = apply_line(t, j, p, (size_t)(nl - p), ++lineno);
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		if (r == 0 && have > BOSSREC_LINE_MAX + 1)
+			r = reject_line(j, lineno + 1, -1, "record longer than 16384 bytes");
+		memmove(buf, p, have);
+	}
+	if (r == 0 && n < 0)
+		r = -errno;
+	if (r == 0 && have > 0)
+		r = apply_line(t, j, buf, have, ++lineno);
+	close(fd);
+	free(buf);
+	if (r)
+		return r;
+	batch_reset(j->b);
+	r = record_file_ops(j->b, e->base, e->chk.sha256, e->chk.records, e->chk.bytes,
+			    e->bn.prov, e->bn.kind, e->bn.seq, NULL, j->now);
+	return r ? r : batch_apply(t, j->b);
+}
+
+static int move_to(const char *dir, const char *path, const char *base)
+{
+	char dst[4096];
+
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -errno;
+	snprintf(dst, sizeof(dst), "%s/%s", dir, base);
+	return rename(path, dst) == 0 ? 0 : -errno;
+}
+
+/* Move the data file and its .chk into dir; a report beside them if asked. */
+static void file_away(const struct entry *e, const char *dir, bool report)
+{
+	char chk[4096], chkbase[BOSS_NAME_MAX + 8];
+	int r;
+
+	if (!dir)
+		return;
+	chk_path(e, chk, sizeof(chk));
+	snprintf(chkbase, sizeof(chkbase), "%.*s.chk", (int)(strlen(e->base) - 4), e->base);
+	if ((r = move_to(dir, e->path, e->base)))
+		log_warn(LOG_BOSS, "move failed file=%s dir=%s err=%s", e->base, dir, kf_strerror(r));
+	if (access(chk, F_OK) == 0 && (r = move_to(dir, chk, chkbase)))
+		log_warn(LOG_BOSS, "move failed file=%s dir=%s err=%s", chkbase, dir, kf_strerror(r));
+	if (report) {
+		char rpath[4096];
+		FILE *f;
+
+		snprintf(rpath, sizeof(rpath), "%s/%s.report", dir, e->base);
+		f = fopen(rpath, "w");
+		if (!f) {
+			log_warn(LOG_BOSS, "report not written file=%s err=%s", rpath, strerror(errno));
+			return;
+		}
+		fprintf(f, "file: %s\nrecords: %llu\nline: %llu\nfield: %s\nreason: %s\n", e->base,
+			(unsigned long long)e->res.records, (unsigned long long)e->res.line,
+			e->res.field[0] ? e->res.field : "-", e->res.reason);
+		fclose(f);
+	}
+}
+
+/* Process one file as far as it can go now. Returns 0 (e->res says how it
+ * went, IMPORT_HELD meaning "try again later in this run") or an error. */
+static int process(struct store *s, const struct import_opts *o, struct entry *e,
+		   struct batch *b, int64_t now, uint64_t *applied)
+{
+	struct store_txn *t;
+	struct apply_job *j;
+	int r;
+
+	memset(&e->res.reason, 0, sizeof(e->res.reason));
+	e->res.line = 0;
+	e->res.field[0] = '\0';
+	if (load_chk(e))
+		return 0;
+	if ((r = store_read_begin(s, &t)))
+		return r;
+	r = precheck(t, e);
+	store_abort(t);
+	if (r)
+		return r == 1 ? 0 : r;
+	if (verify(e))
+		return 0;
+
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	j->e = e;
+	j->o = o;
+	j->b = b;
+	j->now = now;
+	e->res.outcome = IMPORT_APPLIED;
+	r = store_write(s, apply_body, j);
+	if (r == KF_ESTATE) {
+		r = 0; /* outcome already set by precheck inside the body */
+	} else if (r == KF_EPARSE) {
+		r = 0; /* rejected: reason set by reject_line */
+	} else if (r == 0) {
+		e->res.outcome = IMPORT_APPLIED;
+		e->res.reason[0] = '\0';
+		*applied += j->applied;
+		log_info(LOG_BOSS, "file applied name=%s records=%llu", e->base,
+			 (unsigned long long)j->applied);
+	} else {
+		set_result(e, IMPORT_REJECTED, "storage error: %s", kf_strerror(r));
+	}
+	free(j);
+	return r;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->bn.stamp, y->bn.stamp);
+
+	if (c)
+		return c;
+	if (x->bn.kind != y->bn.kind)
+		return x->bn.kind < y->bn.kind ? -1 : 1;
+	if (x->bn.seq != y->bn.seq)
+		return x->bn.seq < y->bn.seq ? -1 : 1;
+	return strcmp(x->base, y->base);
+}
+
+static void finish(const struct import_opts *o, struct entry *e, import_report_fn fn, void *arg,
+		   struct import_summary *sum)
+{
+	e->done = true;
+	if (e->res.outcome == IMPORT_REJECTED) {
+		log_warn(LOG_BOSS, "file rejected name=%s reason=\"%s\"", e->base, e->res.reason);
+		file_away(e, o->rejected_dir, true);
+	} else if (e->res.outcome == IMPORT_APPLIED || e->res.outcome == IMPORT_SKIPPED) {
+		file_away(e, o->archive_dir, false);
+	}
+	sum->files[e->res.outcome]++;
+	if (fn)
+		fn(arg, &e->res);
+}
+
+int import_files(struct store *s, const struct import_opts *opts, const char *const *paths,
+		 size_t n, import_report_fn fn, void *arg, struct import_summary *sump)
+{
+	struct import_opts o = *opts;
+	struct import_summary sum;
+	struct entry *es = calloc(n ? n : 1, sizeof(*es));
+	struct batch *b = NULL;
+	int64_t now = o.now ? o.now : (int64_t)time(NULL);
+	bool moved;
+	int r = 0;
+
+	if (!es)
+		abort();
+	memset(&sum, 0, sizeof(sum));
+	if (!o.chunk_bytes)
+		o.chunk_bytes = 4u << 20;
+	if (!o.progress_every)
+		o.progress_every = 100000;
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &es[i];
+		const char *slash = strrchr(paths[i], '/');
+		char why[200];
+
+		e->path = strdup(paths[i]);
+		if (!e->path)
+			abort();
+		e->base = slash ? e->path + (slash - paths[i]) + 1 : e->path;
+		snprintf(e->res.name, sizeof(e->res.name), "%s", e->base);
+		e->named = boss_parse_name(e->base, strlen(e->base), &e->bn, why, sizeof(why)) == 0;
+		if (!e->named) {
+			set_result(e, IMPORT_REJECTED, "bad file name: %s", why);
+			finish(&o, e, fn, arg, &sum);
+		}
+	}
+	b = batch_new(o.chunk_bytes * 2 + (1u << 20));
+	qsort(es, n, sizeof(*es), entry_cmp);
+	/* Keep passing over the held files while a pass moves anything on: a
+	 * file applied late in the list may release one held earlier. */
+	do {
+		moved = false;
+		for (size_t i = 0; i < n && r == 0; i++) {
+			struct entry *e = &es[i];
+
+			if (!e->named || e->done)
+				continue;
+			r = process(s, &o, e, b, now, &sum.records_applied);
+			if (r == 0 && e->res.outcome != IMPORT_HELD) {
+				finish(&o, e, fn, arg, &sum);
+				moved = true;
+			}
+		}
+	} while (moved && r == 0);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (es[i].named && !es[i].done)
+			finish(&o, &es[i], fn, arg, &sum);
+	batch_free(b);
+	for (size_t i = 0; i < n; i++)
+		free(es[i].path);
+	free(es);
+	if (sump)
+		*sump = sum;
+	return r;
+}
+
+static int dat_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".dat") == 0;
+}
+
+int import_dir(struct store *s, const struct import_opts *o, const char *dir,
+	       import_report_fn fn, void *arg, struct import_summary *sum)
+{
+	struct dirent **names;
+	char **paths;
+	int n = scandir(dir, &names, dat_filter, alphasort);
+	int r;
+
+	if (n < 0)
+		return -errno;
+	paths = calloc((size_t)n + 1, sizeof(*paths));
+	if (!paths)
+		abort();
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
+
+		paths[i] = malloc(len);
+		if (!paths[i])
+			abort();
+		snprintf(paths[i], len, "%s/%s", dir, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	r = import_files(s, o, (const char *const *)paths, (size_t)n, fn, arg, sum);
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	return r;
+}
+
+int import_next_seq(struct store *s, const char *prov, enum boss_kind kind, uint32_t *seq)
+{
+	struct store_txn *t;
+	uint32_t last;
+	int r;
+
+	if ((r = store_read_begin(s, &t)))
+		return r;
+	r = seq_last(t, prov, kind, &last);
+	store_abort(t);
+	if (r == 0)
+		*seq = last + 1;
+	return r;
+}
+
+struct skip_job {
+	const char *prov;
+	enum boss_kind kind;
+	uint32_t seq;
+	const char *reason;
+	char *why;
+	size_t whylen;
+};
+
+static int skip_body(struct store_txn *t, void *arg)
+{
+	struct skip_job *j = arg;
+	struct batch *b;
+	char name[BOSS_NAME_MAX + 1];
+	uint32_t last;
+	int r;
+
+	if ((r = seq_last(t, j->prov, j->kind, &last)))
+		return r;
+	if (j->seq != last + 1) {
+		snprintf(j->why, j->whylen, "SEQ %06u of %s %s is not the next expected (%06u)",
+			 j->seq, j->prov, boss_kind_name(j->kind), last + 1);
+		return KF_ESTATE;
+	}
+	/* The registry keeps the decision under a name no data file can have. */
+	snprintf(name, sizeof(name), "%s_%s_SKIPPED_%06u", j->prov, boss_kind_name(j->kind),
+		 j->seq);
+	b = batch_new(0);
+	r = record_file_ops(b, name, "", 0, 0, j->prov, j->kind, j->seq,
+			    j->reason ? j->reason : "", (int64_t)time(NULL));
+	if (r == 0)
+		r = batch_apply(t, b);
+	batch_free(b);
+	return r;
+}
+
+int import_skip(struct store *s, const char *prov, enum boss_kind kind, uint32_t seq,
+		const char *reason, char *why, size_t whylen)
+{
+	struct skip_job j = {prov, kind, seq, reason, why, whylen};
+	size_t n = strlen(prov);
+
+	why[0] = '\0';
+	if (n < 2 || n > BOSS_PROV_MAX || strspn(prov, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n) {
+		snprintf(why, whylen, "province code must be 2-8 upper-case letters or digits");
+		return KF_EPARSE;
+	}
+	if (seq < 1 || seq > 999999) {
+		snprintf(why, whylen, "SEQ must be 1..999999");
+		return KF_EPARSE;
+	}
+	return store_write(s, skip_body, &j);
+}

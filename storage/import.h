@@ -1,0 +1,105 @@
+/*
+ * The BOSS batch-file importer (shared/boss-files.md).
+ *
+ * For each data file, in BOSS order (production time, then kind, then SEQ):
+ *   1. its .chk must exist (a .dat without one is still being written: held);
+ *   2. a name applied before is skipped when the hash is the same and
+ *      rejected when it is not;
+ *   3. SEQ must be the next of its PROV+KIND stream; a later one is held
+ *      until the missing one arrives or an operator skips it (import_skip);
+ *   4. record count, byte count and SHA-256 must match the .chk;
+ *   5. every record is parsed, checked (custdb_record) and applied inside
+ *      one write transaction, so the file is applied whole or not at all and
+ *      a crash halfway leaves nothing of it. Memory stays bounded: the file
+ *      is streamed and the batch is flushed every chunk_bytes.
+ * Applied and skipped files then move to the archive folder; rejected ones
+ * move with their .chk to the rejected folder beside NAME.report, which
+ * names the line, the field and the reason.
+ */
+#ifndef KEFU_STORAGE_IMPORT_H
+#define KEFU_STORAGE_IMPORT_H
+
+#include "storage/boss.h"
+#include "storage/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct import_opts {
+	const char *rejected_dir; /* NULL: rejected files stay where they are */
+	const char *archive_dir;  /* NULL: processed files stay where they are */
+	const char *origin;       /* who imports, kept in the batches; NULL = "import" */
+	bool progress;            /* "progress NAME RECORDS" lines on stderr */
+	uint64_t progress_every;  /* records between progress lines; 0 = 100000 */
+	size_t chunk_bytes;       /* batch flushed past this many bytes; 0 = 4 MiB */
+	int64_t now;              /* unix seconds recorded as applied_at; 0 = the clock */
+};
+
+#define IMPORT_OUTCOMES(X)                  \
+	X(IMPORT_APPLIED, "applied")        \
+	X(IMPORT_SKIPPED, "skipped")        \
+	X(IMPORT_HELD, "held")              \
+	X(IMPORT_REJECTED, "rejected")
+
+enum import_outcome {
+#define IMPORT_OUTCOME_ENUM_(e, s) e,
+	IMPORT_OUTCOMES(IMPORT_OUTCOME_ENUM_)
+#undef IMPORT_OUTCOME_ENUM_
+	IMPORT_OUTCOME_COUNT
+};
+
+struct import_result {
+	enum import_outcome outcome;
+	char name[BOSS_NAME_MAX + 1];  /* base name of the data file */
+	uint64_t records;              /* records in the file (from the .chk when known) */
+	uint64_t line;                 /* rejected: line of the bad record; 0 = the file */
+	char field[40];                /* rejected: field named, "" if none */
+	char reason[400];              /* held/rejected/skipped: why */
+};
+
+struct import_summary {
+	uint64_t files[IMPORT_OUTCOME_COUNT];
+	uint64_t records_applied;
+};
+
+/* Called once per file, in processing order; r is valid during the call. */
+typedef void (*import_report_fn)(void *arg, const struct import_result *r);
+
+/* import_outcome_name - "applied", ...; static. */
+const char *import_outcome_name(enum import_outcome o);
+
+/*
+ * import_format - the operator's line for a result:
+ * "applied|skipped|held|rejected NAME RECORDS [reason]". Returns out.
+ */
+char *import_format(const struct import_result *r, char *out, size_t cap);
+
+/*
+ * import_files - process the data files at paths (each a path to a .dat).
+ * fn (may be NULL) hears every outcome; sum (may be NULL) is filled.
+ * Returns 0 when every file was processed (rejections are outcomes, not
+ * errors), or a storage/system error that stopped the run (files already
+ * applied stay applied).
+ */
+int import_files(struct store *s, const struct import_opts *o, const char *const *paths,
+		 size_t n, import_report_fn fn, void *arg, struct import_summary *sum);
+
+/* import_dir - import_files over every *.dat directly inside dir. */
+int import_dir(struct store *s, const struct import_opts *o, const char *dir,
+	       import_report_fn fn, void *arg, struct import_summary *sum);
+
+/*
+ * import_skip - an operator's decision that SEQ seq of prov+kind will never
+ * come: recorded (with reason) and the stream moves past it, releasing the
+ * files held behind it. seq must be the next expected one.
+ * Returns 0, KF_ESTATE (why says the expected SEQ), KF_EPARSE (bad prov),
+ * storage errors.
+ */
+int import_skip(struct store *s, const char *prov, enum boss_kind kind, uint32_t seq,
+		const char *reason, char *why, size_t whylen);
+
+/* import_next_seq - the SEQ the prov+kind stream expects next (1 for a new one). */
+int import_next_seq(struct store *s, const char *prov, enum boss_kind kind, uint32_t *seq);
+
+#endif
