@@ -570,11 +570,11 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	enum log_level lvl = LOG_LVL_WARN;
+	enum log_level lvl = LOG_LVL_ERR;
 	const char *env = getenv("KEFU_LOG");
 
 	if (env && log_parse_level(env, &lvl) != 0)
-		fprintf(stderr, "kefuctl: KEFU_LOG=%s is not a level; using warn\n", env);
+		fprintf(stderr, "kefuctl: KEFU_LOG=%s is not a level; using error\n", env);
 	log_set_level(-1, lvl);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return argc < 2 ? (cmd_help(0, NULL), EXIT_USAGE) : cmd_help(0, NULL);

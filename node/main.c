@@ -1,6 +1,321 @@
-/* placeholder until implemented */
+/*
+ * kefud, the node daemon: the composition root.
+ *
+ * main() reads the options, then brings the subsystems up in the order of
+ * the table below and runs the event loop. SIGTERM or SIGINT stops the
+ * loop; the subsystems are then shut down in reverse order. When one fails
+ * to start, those already started are shut down in reverse and kefud exits
+ * 1. A bad command line or configuration exits 2 before anything starts.
+ * SIGHUP re-reads the configuration and applies the reloadable options.
+ */
+#include "lib/conf.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "node/config.h"
+#include "node/loop.h"
+#include "storage/import.h"
+#include "storage/store.h"
+
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+/* Everything the subsystems share; lives in main()'s frame. */
+struct node {
+	struct config cfg;
+	const char *config_path;           /* NULL: options from --set only */
+	const char *sets[CONFIG_SETS_MAX]; /* point into argv */
+	size_t nsets;
+	struct loop *loop;
+	struct loop_signal *sig_term, *sig_int, *sig_hup;
+	struct store *store;
+	struct loop_timer *inbox_timer;
+};
+
+/* ---- logging ---- */
+
+static void node_log_level_apply(const struct config *c)
 {
-	return 1;
+	enum log_level lvl = LOG_LVL_INFO;
+
+	log_parse_level(c->log_level, &lvl); /* checked by config_check */
+	log_set_level(-1, lvl);
+}
+
+static int node_logging_init(struct node *n)
+{
+	node_log_level_apply(&n->cfg);
+	log_info(LOG_MAIN, "starting node=%s data_dir=%s", n->cfg.node_name, n->cfg.data_dir);
+	return 0;
+}
+
+static void node_logging_shutdown(struct node *n)
+{
+	log_info(LOG_MAIN, "stopped node=%s", n->cfg.node_name);
+}
+
+/* ---- event loop and signals ---- */
+
+static void node_on_stop(void *arg)
+{
+	struct node *n = arg;
+
+	log_info(LOG_MAIN, "stopping reason=signal");
+	loop_stop(n->loop);
+}
+
+static void node_on_change(void *arg, const struct conf_option *opt, bool applied)
+{
+	const struct config *cur = arg;
+	char value[128];
+
+	if (applied)
+		log_info(LOG_CONF, "reload applied option=%s value=%s", opt->name,
+			 conf_format(opt, cur, value, sizeof(value)));
+	else
+		log_warn(LOG_CONF, "reload option=%s changed, takes effect after a restart",
+			 opt->name);
+}
+
+/* SIGHUP: rebuild the configuration as at start and apply what may change. */
+static void node_on_reload(void *arg)
+{
+	struct node *n = arg;
+	struct config *fresh = malloc(sizeof(*fresh));
+	struct conf_err err;
+
+	if (!fresh)
+		abort();
+	if (config_load(fresh, n->config_path, n->sets, n->nsets, &err) != 0) {
+		log_err(LOG_CONF, "reload refused, keeping the running configuration: %s",
+			err.msg);
+	} else {
+		conf_reload(config_table, config_table_len, &n->cfg, fresh, node_on_change,
+			    &n->cfg);
+		node_log_level_apply(&n->cfg);
+	}
+	free(fresh);
+}
+
+static int node_loop_init(struct node *n)
+{
+	n->loop = loop_new();
+	if (!n->loop)
+		return KF_EINTERNAL;
+	n->sig_term = loop_signal_new(n->loop, SIGTERM, node_on_stop, n);
+	n->sig_int = loop_signal_new(n->loop, SIGINT, node_on_stop, n);
+	n->sig_hup = loop_signal_new(n->loop, SIGHUP, node_on_reload, n);
+	if (!n->sig_term || !n->sig_int || !n->sig_hup)
+		return KF_EINTERNAL; /* node_loop_shutdown frees what was made */
+	return 0;
+}
+
+static void node_loop_shutdown(struct node *n)
+{
+	loop_signal_free(n->sig_hup);
+	loop_signal_free(n->sig_int);
+	loop_signal_free(n->sig_term);
+	loop_free(n->loop);
+	n->sig_hup = n->sig_int = n->sig_term = NULL;
+	n->loop = NULL;
+}
+
+/* ---- storage ---- */
+
+static int node_storage_init(struct node *n)
+{
+	struct store_opts o = {.map_size = (size_t)n->cfg.map_size};
+	int r = store_open(n->cfg.data_dir, &o, &n->store);
+
+	if (r)
+		log_err(LOG_STORE, "open failed data_dir=%s error=\"%s\"", n->cfg.data_dir,
+			kf_strerror(r));
+	return r;
+}
+
+static void node_storage_shutdown(struct node *n)
+{
+	store_free(n->store);
+	n->store = NULL;
+}
+
+/* ---- BOSS inbox ---- */
+
+static void node_inbox_report(void *arg, const struct import_result *r)
+{
+	char line[1024];
+
+	(void)arg;
+	if (r->outcome == IMPORT_HELD)
+		log_debug(LOG_BOSS, "%s", import_format(r, line, sizeof(line)));
+	else
+		log_info(LOG_BOSS, "%s", import_format(r, line, sizeof(line)));
+}
+
+/*
+ * One scan of the inbox. The import runs on the loop thread: at this stage
+ * the node has no clients to keep waiting. Files still held stay in the
+ * inbox and are looked at again on the next scan.
+ */
+static void node_inbox_scan(void *arg)
+{
+	struct node *n = arg;
+	struct import_opts o = {
+		.rejected_dir = n->cfg.boss_rejected,
+		.archive_dir = n->cfg.boss_archive,
+		.origin = n->cfg.node_name,
+	};
+	int r = import_dir(n->store, &o, n->cfg.boss_inbox, node_inbox_report, NULL, NULL);
+
+	if (r)
+		log_err(LOG_BOSS, "inbox scan stopped dir=%s error=\"%s\"", n->cfg.boss_inbox,
+			kf_strerror(r));
+}
+
+static int node_inbox_init(struct node *n)
+{
+	if (!n->cfg.boss_inbox[0])
+		return 0;
+	n->inbox_timer = loop_timer_new(n->loop, (uint64_t)n->cfg.boss_poll_interval,
+					node_inbox_scan, n);
+	if (!n->inbox_timer)
+		return KF_EINTERNAL;
+	log_info(LOG_BOSS, "inbox watched dir=%s every_ms=%lld", n->cfg.boss_inbox,
+		 (long long)n->cfg.boss_poll_interval);
+	return 0;
+}
+
+static void node_inbox_shutdown(struct node *n)
+{
+	loop_timer_free(n->inbox_timer);
+	n->inbox_timer = NULL;
+}
+
+/* ---- the subsystems, in start order ---- */
+
+static const struct subsystem {
+	const char *name;
+	int (*init)(struct node *n);       /* 0 or negative; may leave partial state */
+	void (*shutdown)(struct node *n);  /* undoes init, also a partial one */
+} subsystems[] = {
+	{"logging", node_logging_init, node_logging_shutdown},
+	{"loop", node_loop_init, node_loop_shutdown},
+	{"storage", node_storage_init, node_storage_shutdown},
+	{"boss inbox", node_inbox_init, node_inbox_shutdown},
+};
+#define SUBSYSTEMS (sizeof(subsystems) / sizeof(subsystems[0]))
+
+/* Shuts down subsystems [0, count) in reverse order. */
+static void node_shutdown(struct node *n, size_t count)
+{
+	while (count-- > 0) {
+		log_debug(LOG_MAIN, "shutdown subsystem=%s", subsystems[count].name);
+		subsystems[count].shutdown(n);
+	}
+}
+
+/* Starts every subsystem; on failure undoes the started ones (and the failed one). */
+static int node_init(struct node *n)
+{
+	for (size_t i = 0; i < SUBSYSTEMS; i++) {
+		int r = subsystems[i].init(n);
+
+		if (r) {
+			log_err(LOG_MAIN, "init failed subsystem=%s error=\"%s\"",
+				subsystems[i].name, kf_strerror(r));
+			node_shutdown(n, i + 1);
+			return r;
+		}
+		log_debug(LOG_MAIN, "init done subsystem=%s", subsystems[i].name);
+	}
+	return 0;
+}
+
+/* ---- command line ---- */
+
+static const char node_usage[] = "usage: kefud [--config FILE] [--set name=value]... [--help]\n";
+
+static void node_help(FILE *out)
+{
+	fprintf(out, "%s"
+		     "\n"
+		     "  --config FILE      read options from FILE (name = value lines)\n"
+		     "  --set name=value   override one option; may be repeated\n"
+		     "  --help             print this and every option\n"
+		     "\n"
+		     "options:\n", node_usage);
+	conf_help(config_table, config_table_len, out);
+}
+
+/* Fills n->config_path and n->sets. Returns 0, 1 (--help printed), or -1 (usage error). */
+static int node_args(struct node *n, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"set", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			n->config_path = optarg;
+			break;
+		case 's':
+			if (n->nsets == CONFIG_SETS_MAX) {
+				fprintf(stderr, "kefud: more than %d --set\n", CONFIG_SETS_MAX);
+				return -1;
+			}
+			n->sets[n->nsets++] = optarg;
+			break;
+		case 'h':
+			node_help(stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, "kefud: %s needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "kefud: unknown argument %s\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kefud: unexpected argument %s\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct node n; /* large (paths); zeroed */
+	struct conf_err err;
+	int r;
+
+	r = node_args(&n, argc, argv);
+	if (r != 0) {
+		if (r < 0)
+			fprintf(stderr, "%s", node_usage);
+		return r < 0 ? EXIT_USAGE : 0;
+	}
+	if (config_load(&n.cfg, n.config_path, n.sets, n.nsets, &err) != 0) {
+		fprintf(stderr, "kefud: bad configuration: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN); /* a closed peer is an error return, not a death */
+	if (node_init(&n) != 0)
+		return 1;
+	log_info(LOG_MAIN, "running node=%s", n.cfg.node_name);
+	r = loop_run(n.loop);
+	if (r)
+		log_err(LOG_MAIN, "event loop failed error=\"%s\"", kf_strerror(r));
+	node_shutdown(&n, SUBSYSTEMS);
+	return r ? 1 : 0;
 }

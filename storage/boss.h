@@ -5,6 +5,7 @@
 #ifndef KEFU_STORAGE_BOSS_H
 #define KEFU_STORAGE_BOSS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,14 @@ const char *boss_kind_name(enum boss_kind kind);
 
 /* boss_kind_parse - exact, case-sensitive. Returns 0 or KF_EPARSE. */
 int boss_kind_parse(const char *s, size_t len, enum boss_kind *out);
+
+/*
+ * boss_stamp_is_valid - s[0..len) is a valid calendar time written as
+ * YYYYMMDDHHMMSS (len 14), YYYYMMDD (len 8) or YYYYMM (len 6): digits only,
+ * month 1..12, day within the month (Gregorian leap years), hour < 24,
+ * minute and second < 60. Any other len is false.
+ */
+bool boss_stamp_is_valid(const char *s, size_t len);
 
 /* A parsed data file name: <PROV>_<KIND>_<YYYYMMDDHHMMSS>_<SEQ>.dat */
 struct boss_name {

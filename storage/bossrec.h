@@ -18,7 +18,7 @@
 #define BOSSREC_MAX_FIELDS 10
 
 enum bossrec_type {
-	BR_TEXT,   /* any UTF-8 without control characters, up to max_len bytes */
+	BR_TEXT,   /* UTF-8 without control characters but an escaped newline, up to max_len bytes */
 	BR_ID,     /* [0-9A-Za-z_.-]+, up to max_len */
 	BR_PHONE,  /* digits, optional leading '+', up to max_len */
 	BR_TIME,   /* YYYYMMDDHHMMSS, a valid calendar time */

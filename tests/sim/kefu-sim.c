@@ -1,6 +1,46 @@
-/* placeholder until implemented */
+/*
+ * kefu-sim - the simulator: generates the inputs a kefu cluster meets in
+ * the field. One subcommand per job, dispatched from the table below;
+ * each subcommand parses its own options (tests/sim/simopt.h).
+ */
+#include "tests/sim/cmd_boss.h"
+
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand; returns the exit status */
+	const char *summary;
+} sim_commands[] = {
+	{"boss", cmd_boss_main, "write BOSS batch files (customers, users, payments, changes, bills, CDRs)"},
+};
+
+#define SIM_NCOMMANDS (sizeof(sim_commands) / sizeof(sim_commands[0]))
+
+static void usage(FILE *f)
 {
-	return 1;
+	fprintf(f, "usage: kefu-sim COMMAND [options]\n"
+		   "       kefu-sim COMMAND --help\n\ncommands:\n");
+	for (size_t i = 0; i < SIM_NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", sim_commands[i].name, sim_commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < SIM_NCOMMANDS; i++)
+		if (strcmp(argv[1], sim_commands[i].name) == 0)
+			return sim_commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "kefu-sim: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
 }

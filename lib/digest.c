@@ -1,0 +1,73 @@
+/*
+ * SHA-256 through OpenSSL's EVP interface. See digest.h.
+ *
+ * OpenSSL failures here can only mean an out-of-memory condition or a broken
+ * library build (SHA-256 is always available), so they abort like any other
+ * allocation failure.
+ */
+#include "lib/digest.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+
+struct digest {
+	EVP_MD_CTX *ctx;
+};
+
+static void digest_restart(struct digest *d)
+{
+	if (EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) != 1)
+		abort();
+}
+
+struct digest *digest_sha256_new(void)
+{
+	struct digest *d = malloc(sizeof(*d));
+
+	if (!d)
+		abort();
+	d->ctx = EVP_MD_CTX_new();
+	if (!d->ctx)
+		abort();
+	digest_restart(d);
+	return d;
+}
+
+void digest_update(struct digest *d, const void *data, size_t len)
+{
+	if (len && EVP_DigestUpdate(d->ctx, data, len) != 1)
+		abort();
+}
+
+void digest_final_hex(struct digest *d, char out[DIGEST_SHA256_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_DigestFinal_ex(d->ctx, md, &n) != 1 || n * 2 != DIGEST_SHA256_HEX)
+		abort();
+	for (unsigned int i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[DIGEST_SHA256_HEX] = '\0';
+	digest_restart(d);
+}
+
+void digest_free(struct digest *d)
+{
+	if (!d)
+		return;
+	EVP_MD_CTX_free(d->ctx);
+	free(d);
+}
+
+void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX + 1])
+{
+	struct digest *d = digest_sha256_new();
+
+	digest_update(d, data, len);
+	digest_final_hex(d, out);
+	digest_free(d);
+}

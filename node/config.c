@@ -1,0 +1,160 @@
+/* kefud's option table and loading. See config.h. */
+#include "node/config.h"
+
+#include "lib/err.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROW(field, type, def, min, max, reload, help) \
+	CONF_ROW(struct config, field, #field, type, def, min, max, reload, help)
+
+const struct conf_option config_table[] = {
+	ROW(node_name, CONF_STRING, "kefu", 1, 0, false,
+	    "Name of this node in logs and in the cluster."),
+	ROW(data_dir, CONF_PATH, NULL, 1, 0, false,
+	    "Directory of the node's LMDB environment; must exist."),
+	ROW(map_size, CONF_SIZE, "64M", INT64_C(1) << 20, INT64_C(1) << 40, false,
+	    "Initial LMDB map size; the map doubles when it fills."),
+	ROW(log_level, CONF_STRING, "info", 1, 0, true,
+	    "Lowest level logged: debug, info, warn, error or off."),
+	ROW(boss_inbox, CONF_PATH, NULL, 0, 0, false,
+	    "Directory where BOSS batch files arrive; empty turns the import off."),
+	ROW(boss_rejected, CONF_PATH, NULL, 0, 0, false,
+	    "Directory that receives rejected BOSS files with their reports."),
+	ROW(boss_archive, CONF_PATH, NULL, 0, 0, false,
+	    "Directory that keeps applied BOSS files."),
+	ROW(boss_poll_interval, CONF_DURATION, "10s", 100, 60 * 60 * 1000, false,
+	    "How often boss_inbox is scanned for new files."),
+	ROW(listen_addr, CONF_ADDRESS, "0.0.0.0:7400", 0, 0, false,
+	    "Address for clients and peers (not used yet)."),
+};
+const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
+
+/* err->msg = prefix + ": " + err->msg, for naming the file or the --set. */
+static void config_err_prefix(struct conf_err *err, const char *prefix)
+{
+	char msg[CONF_ERR_MAX];
+
+	memcpy(msg, err->msg, sizeof(msg));
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, msg) >= (int)sizeof(err->msg))
+		log_debug(LOG_CONF, "error message truncated");
+}
+
+__attribute__((format(printf, 2, 3))) static int config_fail(struct conf_err *err,
+							       const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = 0;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return KF_ECONFIG;
+}
+
+/*
+ * Reads at most CONF_TEXT_MAX + 1 bytes of path into a new buffer (the
+ * extra byte lets conf_parse report a file over the limit). The caller
+ * frees *text. Returns 0, -errno.
+ */
+static int config_read(const char *path, char **text, size_t *len)
+{
+	size_t cap = CONF_TEXT_MAX + 1, n = 0;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf)
+		abort();
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+
+			free(buf);
+			close(fd);
+			return e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+int config_check(const struct config *c, struct conf_err *err)
+{
+	enum log_level lvl;
+
+	if (log_parse_level(c->log_level, &lvl) != 0)
+		return config_fail(err, "log_level: \"%.20s\" is not one of debug, info, warn, "
+					"error, off", c->log_level);
+	if (c->boss_inbox[0] == '\0')
+		return 0;
+	if (c->boss_rejected[0] == '\0' || c->boss_archive[0] == '\0')
+		return config_fail(err, "boss_inbox is set: boss_rejected and boss_archive "
+					"must be set too");
+	if (strcmp(c->boss_inbox, c->boss_rejected) == 0 ||
+	    strcmp(c->boss_inbox, c->boss_archive) == 0 ||
+	    strcmp(c->boss_rejected, c->boss_archive) == 0)
+		return config_fail(err, "boss_inbox, boss_rejected and boss_archive must be "
+					"three different directories");
+	return 0;
+}
+
+int config_load(struct config *c, const char *path, const char *const *sets, size_t nsets,
+		struct conf_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	conf_defaults(config_table, config_table_len, c);
+	if (path) {
+		r = config_read(path, &text, &len);
+		if (r) {
+			err->line = 0;
+			snprintf(err->msg, sizeof(err->msg), "%s: %s", path, kf_strerror(r));
+			return r;
+		}
+		r = conf_parse(config_table, config_table_len, c, text, len, err);
+		free(text);
+		if (r) {
+			config_err_prefix(err, path);
+			return r;
+		}
+	}
+	for (size_t i = 0; i < nsets; i++) {
+		const char *eq = strchr(sets[i], '=');
+		char name[64];
+		size_t nlen = eq ? (size_t)(eq - sets[i]) : 0;
+
+		if (nlen == 0 || nlen >= sizeof(name))
+			return config_fail(err, "--set %.64s: expected name=value", sets[i]);
+		memcpy(name, sets[i], nlen);
+		name[nlen] = '\0';
+		r = conf_set(config_table, config_table_len, c, name, eq + 1, err);
+		if (r) {
+			config_err_prefix(err, "--set");
+			return r;
+		}
+	}
+	r = conf_check(config_table, config_table_len, c, err);
+	if (r)
+		return r;
+	return config_check(c, err);
+}

@@ -1,0 +1,52 @@
+/*
+ * kefud's options: the one table (config_table) that the file parser,
+ * --set, --help and reload all read, and the struct it fills.
+ *
+ * Add an option with one field in struct config and one row in config.c.
+ */
+#ifndef KEFU_NODE_CONFIG_H
+#define KEFU_NODE_CONFIG_H
+
+#include "lib/conf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_SETS_MAX 64
+
+/* Every field is filled by config_load; text fields are NUL-terminated. */
+struct config {
+	char node_name[64];
+	char data_dir[CONFIG_PATH_MAX];      /* LMDB environment directory; required */
+	int64_t map_size;                    /* initial LMDB map size, bytes */
+	char log_level[16];                  /* debug, info, warn, error, off */
+	char boss_inbox[CONFIG_PATH_MAX];    /* BOSS batch files arrive here; "" = off */
+	char boss_rejected[CONFIG_PATH_MAX]; /* rejected files and their reports */
+	char boss_archive[CONFIG_PATH_MAX];  /* applied files are kept here */
+	int64_t boss_poll_interval;          /* ms between scans of boss_inbox */
+	char listen_addr[272];               /* HOST:PORT for clients and peers (later) */
+};
+
+extern const struct conf_option config_table[];
+extern const size_t config_table_len;
+
+/*
+ * config_load - build a complete configuration into c: defaults, then the
+ * file at path (NULL: none), then each "name=value" of sets[0..nsets) in
+ * order, then the required options and the rules between options
+ * (config_check). On error err->msg is one line for the operator, naming
+ * the file and line where there is one.
+ * Returns 0, -errno (file unreadable), KF_ECONFIG, KF_EPARSE, KF_ETOOBIG.
+ */
+int config_load(struct config *c, const char *path, const char *const *sets, size_t nsets,
+		struct conf_err *err);
+
+/*
+ * config_check - what single options cannot say: log_level is a level;
+ * when boss_inbox is set, boss_rejected and boss_archive are set and all
+ * three differ. Returns 0, KF_ECONFIG with err filled.
+ */
+int config_check(const struct config *c, struct conf_err *err);
+
+#endif

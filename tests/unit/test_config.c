@@ -1,0 +1,185 @@
+/* kefud's option table and config_load: file, --set overrides, cross-checks. */
+#include "lib/err.h"
+#include "node/config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char conf_path[64];
+
+static int file_setup(void **state)
+{
+	int fd;
+
+	(void)state;
+	snprintf(conf_path, sizeof(conf_path), "/tmp/kefu-test-config-XXXXXX");
+	fd = mkstemp(conf_path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int file_teardown(void **state)
+{
+	(void)state;
+	unlink(conf_path);
+	return 0;
+}
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_file_then_sets_in_order(void **state)
+{
+	const char *sets[] = {"map_size=128M", "log_level=debug", "map_size=256M"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	write_conf("node_name = a\ndata_dir = /var/lib/kefu\nmap_size = 1G\n"
+		   "boss_poll_interval = 30s\n");
+	assert_int_equal(config_load(&c, conf_path, sets, 3, &err), 0);
+	assert_string_equal(c.node_name, "a");
+	assert_string_equal(c.data_dir, "/var/lib/kefu");
+	assert_int_equal(c.map_size, 256 << 20);
+	assert_string_equal(c.log_level, "debug");
+	assert_int_equal(c.boss_poll_interval, 30000);
+	assert_string_equal(c.listen_addr, "0.0.0.0:7400");
+	assert_string_equal(c.boss_inbox, "");
+}
+
+static void test_without_file_sets_suffice(void **state)
+{
+	const char *sets[] = {"data_dir=/d"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, sets, 1, &err), 0);
+	assert_string_equal(c.data_dir, "/d");
+	assert_string_equal(c.node_name, "kefu");
+}
+
+static void test_data_dir_is_required(void **state)
+{
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, NULL, 0, &err), KF_ECONFIG);
+	assert_string_equal(err.msg, "data_dir: must be set");
+}
+
+static void test_file_error_names_file_and_line(void **state)
+{
+	struct config c;
+	struct conf_err err;
+	char want[128];
+
+	(void)state;
+	write_conf("data_dir = /d\n\nmap_size = 2T\n");
+	assert_int_equal(config_load(&c, conf_path, NULL, 0, &err), KF_ECONFIG);
+	assert_int_equal(err.line, 3);
+	snprintf(want, sizeof(want), "%s: line 3: map_size: 2T is above the maximum 1T",
+		 conf_path);
+	assert_string_equal(err.msg, want);
+}
+
+static void test_missing_file_is_errno(void **state)
+{
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, "/nonexistent/kefud.conf", NULL, 0, &err), -ENOENT);
+	assert_string_equal(err.msg, "/nonexistent/kefud.conf: No such file or directory");
+}
+
+static void test_bad_set_is_named(void **state)
+{
+	const char *no_eq[] = {"data_dir"};
+	const char *unknown[] = {"data_dir=/d", "colour=red"};
+	const char *bad[] = {"data_dir=/d", "boss_poll_interval=5"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, no_eq, 1, &err), KF_ECONFIG);
+	assert_string_equal(err.msg, "--set data_dir: expected name=value");
+	assert_int_equal(config_load(&c, NULL, unknown, 2, &err), KF_ECONFIG);
+	assert_string_equal(err.msg, "--set: unknown option \"colour\"");
+	assert_int_equal(config_load(&c, NULL, bad, 2, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "--set: boss_poll_interval: \"5\" is not a duration"));
+}
+
+static void test_log_level_must_be_a_level(void **state)
+{
+	const char *sets[] = {"data_dir=/d", "log_level=loud"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, sets, 2, &err), KF_ECONFIG);
+	assert_string_equal(err.msg, "log_level: \"loud\" is not one of debug, info, warn, "
+				     "error, off");
+}
+
+static void test_boss_inbox_needs_two_other_directories(void **state)
+{
+	const char *only[] = {"data_dir=/d", "boss_inbox=/in"};
+	const char *same[] = {"data_dir=/d", "boss_inbox=/in", "boss_rejected=/in",
+			      "boss_archive=/ar"};
+	const char *good[] = {"data_dir=/d", "boss_inbox=/in", "boss_rejected=/rej",
+			      "boss_archive=/ar"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, only, 2, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "boss_rejected and boss_archive must be set"));
+	assert_int_equal(config_load(&c, NULL, same, 4, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "three different directories"));
+	assert_int_equal(config_load(&c, NULL, good, 4, &err), 0);
+}
+
+static void test_every_option_has_help(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < config_table_len; i++) {
+		assert_non_null(config_table[i].help);
+		assert_true(strlen(config_table[i].help) > 10);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_file_then_sets_in_order, file_setup,
+						file_teardown),
+		cmocka_unit_test(test_without_file_sets_suffice),
+		cmocka_unit_test(test_data_dir_is_required),
+		cmocka_unit_test_setup_teardown(test_file_error_names_file_and_line, file_setup,
+						file_teardown),
+		cmocka_unit_test(test_missing_file_is_errno),
+		cmocka_unit_test(test_bad_set_is_named),
+		cmocka_unit_test(test_log_level_must_be_a_level),
+		cmocka_unit_test(test_boss_inbox_needs_two_other_directories),
+		cmocka_unit_test(test_every_option_has_help),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
