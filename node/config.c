@@ -31,6 +31,8 @@ const struct conf_option config_table[] = {
 	    "Directory that keeps applied BOSS files."),
 	ROW(boss_poll_interval, CONF_DURATION, "10s", 100, 60 * 60 * 1000, false,
 	    "How often boss_inbox is scanned for new files."),
+	ROW(retention_interval, CONF_DURATION, "1h", 0, INT64_C(7) * 24 * 60 * 60 * 1000, false,
+	    "How often CDRs over 6 months and bills over 24 months are pruned; 0 turns it off."),
 	ROW(listen_addr, CONF_ADDRESS, "0.0.0.0:7400", 0, 0, false,
 	    "Address for clients and peers (not used yet)."),
 };

@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "node/config.h"
 #include "node/loop.h"
+#include "storage/custdb.h"
 #include "storage/import.h"
 #include "storage/store.h"
 
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXIT_USAGE 2
 
@@ -34,6 +36,7 @@ struct node {
 	struct loop_signal *sig_term, *sig_int, *sig_hup;
 	struct store *store;
 	struct loop_timer *inbox_timer;
+	struct loop_timer *prune_timer;
 };
 
 /* ---- logging ---- */
@@ -195,6 +198,43 @@ static void node_inbox_shutdown(struct node *n)
 	n->inbox_timer = NULL;
 }
 
+/* ---- retention ---- */
+
+/* Deletes what the retention rules no longer keep, by the local calendar. */
+static void node_prune_run(void *arg)
+{
+	struct node *n = arg;
+	struct custdb_prune_stats st;
+	char today[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int r;
+
+	localtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y%m%d", &tm);
+	r = custdb_prune(n->store, today, &st);
+	if (r)
+		log_err(LOG_STORE, "retention prune failed error=\"%s\"", kf_strerror(r));
+	else if (st.cdrs || st.bills)
+		log_info(LOG_STORE, "retention pruned today=%s cdrs=%llu bills=%llu", today,
+			 (unsigned long long)st.cdrs, (unsigned long long)st.bills);
+}
+
+static int node_prune_init(struct node *n)
+{
+	if (n->cfg.retention_interval == 0)
+		return 0;
+	n->prune_timer = loop_timer_new(n->loop, (uint64_t)n->cfg.retention_interval,
+					node_prune_run, n);
+	return n->prune_timer ? 0 : KF_EINTERNAL;
+}
+
+static void node_prune_shutdown(struct node *n)
+{
+	loop_timer_free(n->prune_timer);
+	n->prune_timer = NULL;
+}
+
 /* ---- the subsystems, in start order ---- */
 
 static const struct subsystem {
@@ -206,6 +246,7 @@ static const struct subsystem {
 	{"loop", node_loop_init, node_loop_shutdown},
 	{"storage", node_storage_init, node_storage_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},
+	{"retention", node_prune_init, node_prune_shutdown},
 };
 #define SUBSYSTEMS (sizeof(subsystems) / sizeof(subsystems[0]))
 
