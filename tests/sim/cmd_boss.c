@@ -89,7 +89,7 @@ static int set_start(void *ctx, const char *val, char *why, size_t whylen)
 	stamp_parse(GEN_BOSS_START_MIN, &lo);
 	if (strlen(val) != STAMP_LEN || stamp_parse(val, &t) != 0 || t < lo ||
 	    memcmp(val, "9999", 4) == 0) {
-		snprintf(why, whylen, "'%s' is not a time YYYYMMDDHHMMSS from %s to 9998", val,
+		snprintf(why, whylen, "'%s' is not a valid time YYYYMMDDHHMMSS in years %.4s..9998", val,
 			 GEN_BOSS_START_MIN);
 		return KF_EPARSE;
 	}

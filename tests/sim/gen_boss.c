@@ -112,10 +112,15 @@ static void sb_num(struct sb *b, uint64_t v, unsigned width)
 	b->p[b->len] = '\0';
 }
 
+/* sb_digits - count random digits, count <= 18. */
 static void sb_digits(struct sb *b, struct rng *r, unsigned count)
 {
+	uint64_t space = 1;
+
+	assert(count <= 18);
 	for (unsigned i = 0; i < count; i++)
-		sb_num(b, rng_below(r, 10), 1);
+		space *= 10;
+	sb_num(b, rng_below(r, space), count);
 }
 
 static const char *pick(struct rng *r, const struct gb_words *ws)

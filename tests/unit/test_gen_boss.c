@@ -54,20 +54,29 @@ static void config_for(struct gen_boss_config *c, const char *dir, uint64_t user
 	c->seed = seed;
 }
 
-static struct run *run_new(uint64_t users, uint64_t seed, unsigned kinds, bool changes)
+/* run_with - generate c (out_dir is replaced by a fresh temporary folder). */
+static struct run *run_with(struct gen_boss_config *c)
 {
 	struct run *r = calloc(1, sizeof(*r));
-	struct gen_boss_config c;
 	char why[256] = "";
 
 	assert_non_null(r);
 	snprintf(r->dir, sizeof(r->dir), "/tmp/test_gen_boss.XXXXXX");
 	assert_non_null(mkdtemp(r->dir));
-	config_for(&c, r->dir, users, seed);
+	c->out_dir = r->dir;
+	if (gen_boss_run(c, on_wrote, r, why, sizeof(why)) != 0)
+		fail_msg("gen_boss_run: %s", why);
+	return r;
+}
+
+static struct run *run_new(uint64_t users, uint64_t seed, unsigned kinds, bool changes)
+{
+	struct gen_boss_config c;
+
+	config_for(&c, NULL, users, seed);
 	c.kinds = kinds;
 	c.changes = changes;
-	assert_int_equal(gen_boss_run(&c, on_wrote, r, why, sizeof(why)), 0);
-	return r;
+	return run_with(&c);
 }
 
 static void run_free(struct run *r)
@@ -423,9 +432,9 @@ static int by_stamp_then_kind(const void *a, const void *b)
 	return c ? c : (int)x.kind - (int)y.kind;
 }
 
-static void test_files_obey_the_rules_in_stamp_kind_order(void **state)
+/* check_rules - replay r's files in (stamp, kind) order against key sets. */
+static void check_rules(const struct run *r)
 {
-	struct run *r = *state;
 	struct world *w = calloc(1, sizeof(*w));
 	char order[MAX_FILES][BOSS_NAME_MAX + 1];
 
@@ -445,6 +454,37 @@ static void test_files_obey_the_rules_in_stamp_kind_order(void **state)
 	set_release(&w->owner);
 	set_release(&w->msisdn);
 	free(w);
+}
+
+static void test_files_obey_the_rules_in_stamp_kind_order(void **state)
+{
+	check_rules(*state);
+}
+
+/* Shapes away from the defaults: more customers than users, one customer
+ * for all, a single user, two years of bills, many CDRs, no CDRs. */
+static void test_rules_hold_for_odd_shapes(void **state)
+{
+	static const struct {
+		uint64_t users, custs;
+		unsigned months, cdrs;
+	} shapes[] = {{300, 900, 3, 5}, {200, 1, 1, 0}, {1, 0, 24, 40}, {40, 0, 24, 1000}};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		struct gen_boss_config c;
+		struct run *r;
+
+		config_for(&c, NULL, shapes[i].users, 100 + i);
+		c.custs = shapes[i].custs;
+		c.months = shapes[i].months;
+		c.cdrs_per_user = shapes[i].cdrs;
+		r = run_with(&c);
+		assert_int_equal(r->n, 2 * BOSS_KIND_COUNT);
+		assert_int_equal(r->records[BOSS_CDR], shapes[i].users * shapes[i].cdrs);
+		check_rules(r);
+		run_free(r);
+	}
 }
 
 /* ---- content ---- */
@@ -766,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_other_seed_gives_other_files),
 		cmocka_unit_test(test_kinds_and_no_changes_limit_the_files),
 		cmocka_unit_test(test_selected_kinds_match_the_full_run),
+		cmocka_unit_test(test_rules_hold_for_odd_shapes),
 		cmocka_unit_test(test_bad_config_is_refused),
 		cmocka_unit_test(test_unwritable_folder_is_an_error),
 		cmocka_unit_test(test_stamp_round_trips_and_refuses_bad_dates),
