@@ -662,7 +662,7 @@ int custdb_months_back(const char *yyyymm, unsigned n, char out[7])
 	unsigned y, m;
 	long idx;
 
-	if (strlen(yyyymm) < 6 || parse_digits(yyyymm, 4, &y) || parse_digits(yyyymm + 4, 2, &m) ||
+	if (strlen(yyyymm) != 6 || parse_digits(yyyymm, 4, &y) || parse_digits(yyyymm + 4, 2, &m) ||
 	    m < 1 || m > 12)
 		return KF_EPARSE;
 	idx = (long)y * 12 + (long)(m - 1) - (long)n;
@@ -752,16 +752,18 @@ int custdb_prune(struct store *s, const char *today, struct custdb_prune_stats *
 {
 	struct prune_job cdr = {STORE_CDR_BY_TIME, BOSS_CDR, {1, 0, 2}, "", NULL, 0};
 	struct prune_job bill = {STORE_BILL_BY_MONTH, BOSS_BILL, {1, 0, 2}, "", NULL, 0};
-	char month[7];
-	unsigned day, y = 0, m = 1;
+	char month[7], this_month[7] = "";
+	unsigned day = 1, y = 0, m = 1;
 	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int r;
 
 	pthread_once(&rs_once, rs_init);
 	memset(st, 0, sizeof(*st));
-	if (strlen(today) != 8 || parse_digits(today + 6, 2, &day) || day < 1 || day > 31)
+	if (strlen(today) != 8 || !boss_stamp_is_valid(today, 8))
 		return KF_EPARSE;
-	if ((r = custdb_months_back(today, CUSTDB_CDR_KEEP_MONTHS, month)))
+	memcpy(this_month, today, 6);
+	parse_digits(today + 6, 2, &day);
+	if ((r = custdb_months_back(this_month, CUSTDB_CDR_KEEP_MONTHS, month)))
 		return r;
 	parse_digits(month, 4, &y);
 	parse_digits(month + 4, 2, &m);
@@ -772,7 +774,7 @@ int custdb_prune(struct store *s, const char *today, struct custdb_prune_stats *
 			day = last;
 	}
 	snprintf(cdr.cutoff, sizeof(cdr.cutoff), "%s%02u000000", month, day);
-	if ((r = custdb_months_back(today, CUSTDB_BILL_KEEP_MONTHS - 1, bill.cutoff)))
+	if ((r = custdb_months_back(this_month, CUSTDB_BILL_KEEP_MONTHS - 1, bill.cutoff)))
 		return r;
 	cdr.b = batch_new(0);
 	bill.b = batch_new(0);

@@ -50,6 +50,7 @@ struct entry {
 	struct boss_name bn;
 	bool named;            /* bn is valid */
 	bool done;
+	bool dup;              /* the same path given again: reported, never moved */
 	struct boss_chk chk;
 	struct import_result res;
 };
@@ -457,9 +458,12 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 		return r;
 	r = precheck(t, e);
 	store_abort(t);
-	if (r)
-		return r == 1 ? 0 : r;
-	if (verify(e))
+	if (r < 0)
+		return r;
+	if (r == 1 && e->res.outcome != IMPORT_SKIPPED)
+		return 0;
+	/* A file is skipped only when its data still matches its .chk. */
+	if (verify(e) || r == 1)
 		return 0;
 
 	j = calloc(1, sizeof(*j));
@@ -506,7 +510,9 @@ static void finish(const struct import_opts *o, struct entry *e, import_report_f
 		   struct import_summary *sum)
 {
 	e->done = true;
-	if (e->res.outcome == IMPORT_REJECTED) {
+	if (e->dup) {
+		/* reported only: the first copy is the one processed */
+	} else if (e->res.outcome == IMPORT_REJECTED) {
 		log_warn(LOG_BOSS, "file rejected name=%s reason=\"%s\"", e->base, e->res.reason);
 		file_away(e, o->rejected_dir, true);
 	} else if (e->res.outcome == IMPORT_APPLIED || e->res.outcome == IMPORT_SKIPPED) {
@@ -546,7 +552,15 @@ int import_files(struct store *s, const struct import_opts *opts, const char *co
 		e->base = slash ? e->path + (slash - paths[i]) + 1 : e->path;
 		snprintf(e->res.name, sizeof(e->res.name), "%s", e->base);
 		e->named = boss_parse_name(e->base, strlen(e->base), &e->bn, why, sizeof(why)) == 0;
-		if (!e->named) {
+		for (size_t k = 0; k < i && e->named; k++) {
+			if (strcmp(es[k].path, e->path) == 0) {
+				e->named = false;
+				e->dup = true;
+				set_result(e, IMPORT_SKIPPED, "given twice");
+				finish(&o, e, fn, arg, &sum);
+			}
+		}
+		if (!e->named && !e->dup) {
 			set_result(e, IMPORT_REJECTED, "bad file name: %s", why);
 			finish(&o, e, fn, arg, &sum);
 		}

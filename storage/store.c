@@ -267,7 +267,7 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
 {
 	static const struct store_opts defaults = {0, 0, false};
 	struct store *s;
-	unsigned flags = MDB_NOTLS;
+	unsigned flags = MDB_NOTLS | MDB_WRITEMAP;
 	int rc;
 
 	if (!opts)
