@@ -12,7 +12,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "node/config.h"
-#include "node/loop.h"
+#include "lib/loop.h"
 #include "storage/custdb.h"
 #include "storage/import.h"
 #include "storage/store.h"

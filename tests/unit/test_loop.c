@@ -1,5 +1,5 @@
 /* The event loop wrapper: periodic timers, signals, stop. */
-#include "node/loop.h"
+#include "lib/loop.h"
 
 #include <setjmp.h>
 #include <signal.h>

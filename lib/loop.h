@@ -5,8 +5,8 @@
  *
  * Everything runs on the loop's thread. Callbacks run from loop_run().
  */
-#ifndef KEFU_NODE_LOOP_H
-#define KEFU_NODE_LOOP_H
+#ifndef KEFU_LIB_LOOP_H
+#define KEFU_LIB_LOOP_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* The event loop over libevent. See loop.h. */
-#include "node/loop.h"
+#include "lib/loop.h"
 
 #include "lib/err.h"
 
