@@ -3,8 +3,12 @@
 
 #include "lib/err.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 struct loop {
 	struct event_base *base;
@@ -134,4 +138,200 @@ void loop_signal_free(struct loop_signal *s)
 		return;
 	event_free(s->ev);
 	free(s);
+}
+
+struct event_base *loop__base(struct loop *l)
+{
+	return l->base;
+}
+
+uint64_t loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void ms_to_tv(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+/* ---- file descriptors ---- */
+
+struct loop_io {
+	struct loop *l;
+	struct event *ev;
+	int fd;
+	loop_io_fn fn;
+	void *arg;
+};
+
+static void loop_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop_io *io = arg;
+	int ev = ((what & EV_READ) ? LOOP_READ : 0) | ((what & EV_WRITE) ? LOOP_WRITE : 0);
+
+	io->fn(io->arg, (int)fd, ev);
+}
+
+int loop_io_set(struct loop_io *io, int events)
+{
+	short what = EV_PERSIST | ((events & LOOP_READ) ? EV_READ : 0) |
+		     ((events & LOOP_WRITE) ? EV_WRITE : 0);
+
+	if (io->ev) {
+		event_del(io->ev);
+		if (event_assign(io->ev, io->l->base, io->fd, what, loop_io_cb, io) != 0)
+			return KF_EINTERNAL;
+	} else {
+		io->ev = event_new(io->l->base, io->fd, what, loop_io_cb, io);
+		if (!io->ev)
+			return KF_EINTERNAL;
+	}
+	if (events && event_add(io->ev, NULL) != 0)
+		return KF_EINTERNAL;
+	return 0;
+}
+
+struct loop_io *loop_io_new(struct loop *l, int fd, int events, loop_io_fn fn, void *arg)
+{
+	struct loop_io *io = calloc(1, sizeof(*io));
+
+	if (!io)
+		abort();
+	io->l = l;
+	io->fd = fd;
+	io->fn = fn;
+	io->arg = arg;
+	if (loop_io_set(io, events) != 0) {
+		loop_io_free(io);
+		return NULL;
+	}
+	return io;
+}
+
+void loop_io_free(struct loop_io *io)
+{
+	if (!io)
+		return;
+	if (io->ev)
+		event_free(io->ev);
+	free(io);
+}
+
+/* ---- alarms ---- */
+
+struct loop_alarm {
+	struct event *ev;
+	loop_fn fn;
+	void *arg;
+};
+
+static void loop_alarm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop_alarm *a = arg;
+
+	(void)fd;
+	(void)what;
+	a->fn(a->arg);
+}
+
+struct loop_alarm *loop_alarm_new(struct loop *l, loop_fn fn, void *arg)
+{
+	struct loop_alarm *a = malloc(sizeof(*a));
+
+	if (!a)
+		abort();
+	a->fn = fn;
+	a->arg = arg;
+	a->ev = evtimer_new(l->base, loop_alarm_cb, a);
+	if (!a->ev) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void loop_alarm_set(struct loop_alarm *a, uint64_t ms)
+{
+	struct timeval tv;
+
+	ms_to_tv(ms, &tv);
+	evtimer_add(a->ev, &tv);
+}
+
+void loop_alarm_cancel(struct loop_alarm *a)
+{
+	evtimer_del(a->ev);
+}
+
+void loop_alarm_free(struct loop_alarm *a)
+{
+	if (!a)
+		return;
+	event_free(a->ev);
+	free(a);
+}
+
+/* ---- wake ---- */
+
+struct loop_wake {
+	struct loop_io *io;
+	int fd;
+	loop_fn fn;
+	void *arg;
+};
+
+static void loop_wake_cb(void *arg, int fd, int events)
+{
+	struct loop_wake *w = arg;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	w->fn(w->arg);
+}
+
+struct loop_wake *loop_wake_new(struct loop *l, loop_fn fn, void *arg)
+{
+	struct loop_wake *w = malloc(sizeof(*w));
+
+	if (!w)
+		abort();
+	w->fn = fn;
+	w->arg = arg;
+	w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->fd < 0) {
+		free(w);
+		return NULL;
+	}
+	w->io = loop_io_new(l, w->fd, LOOP_READ, loop_wake_cb, w);
+	if (!w->io) {
+		close(w->fd);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void loop_wake(struct loop_wake *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, a wake is pending anyway. */
+	}
+}
+
+void loop_wake_free(struct loop_wake *w)
+{
+	if (!w)
+		return;
+	loop_io_free(w->io);
+	close(w->fd);
+	free(w);
 }

@@ -1,9 +1,10 @@
 /*
  * The event loop: a small wrapper around libevent, the only code in the
- * tree that touches it. Subsystems get periodic timers and signal handlers
- * here; sockets come later through the same wrapper.
+ * tree that touches it (lib/net.c builds its sockets on loop__base). Timers,
+ * alarms, signals, file descriptors and cross-thread wakes.
  *
- * Everything runs on the loop's thread. Callbacks run from loop_run().
+ * Everything runs on the loop's thread (but loop_wake, callable from any
+ * thread). Callbacks run from loop_run().
  */
 #ifndef KEFU_LIB_LOOP_H
 #define KEFU_LIB_LOOP_H
@@ -50,5 +51,69 @@ struct loop_signal *loop_signal_new(struct loop *l, int signo, loop_fn fn, void 
 
 /* loop_signal_free - remove and free s, restoring the signal's previous handling; NULL is fine. */
 void loop_signal_free(struct loop_signal *s);
+
+/* ---- file descriptors ---- */
+
+#define LOOP_READ 1
+#define LOOP_WRITE 2
+
+struct loop_io;
+typedef void (*loop_io_fn)(void *arg, int fd, int events);
+
+/*
+ * loop_io_new - watch fd for the LOOP_READ/LOOP_WRITE events in `events`
+ * (0 = none yet) and call fn(arg, fd, ready events) while they are ready
+ * (level-triggered). The fd stays the caller's: loop_io_free does not close
+ * it. Returns NULL if libevent fails.
+ */
+struct loop_io *loop_io_new(struct loop *l, int fd, int events, loop_io_fn fn, void *arg);
+
+/* loop_io_set - change the events watched. Returns 0, KF_EINTERNAL. */
+int loop_io_set(struct loop_io *io, int events);
+
+/* loop_io_free - stop watching and free; NULL is fine. Safe inside fn. */
+void loop_io_free(struct loop_io *io);
+
+/* ---- one-shot alarms ---- */
+
+struct loop_alarm;
+
+/* loop_alarm_new - an alarm that is not set; fn(arg) runs once per loop_alarm_set. */
+struct loop_alarm *loop_alarm_new(struct loop *l, loop_fn fn, void *arg);
+
+/* loop_alarm_set - (re)arm to fire in ms milliseconds (0 = on the next loop turn). */
+void loop_alarm_set(struct loop_alarm *a, uint64_t ms);
+
+/* loop_alarm_cancel - disarm; nothing happens if it was not set. */
+void loop_alarm_cancel(struct loop_alarm *a);
+
+/* loop_alarm_free - NULL is fine. Safe inside fn. */
+void loop_alarm_free(struct loop_alarm *a);
+
+/* ---- waking the loop from another thread ---- */
+
+struct loop_wake;
+
+/*
+ * loop_wake_new - fn(arg) will run on the loop's thread after any
+ * loop_wake() call, from any thread (several calls before it runs may
+ * give one run). Returns NULL when the eventfd or libevent fails.
+ */
+struct loop_wake *loop_wake_new(struct loop *l, loop_fn fn, void *arg);
+
+/* loop_wake - async-signal-safe and thread-safe. */
+void loop_wake(struct loop_wake *w);
+
+/* loop_wake_free - NULL is fine. */
+void loop_wake_free(struct loop_wake *w);
+
+/* ---- time ---- */
+
+/* loop_now_ms - monotonic milliseconds (CLOCK_MONOTONIC), for deadlines. */
+uint64_t loop_now_ms(void);
+
+/* For lib/ modules that build on libevent themselves (lib/net.c): the base. */
+struct event_base;
+struct event_base *loop__base(struct loop *l);
 
 #endif
