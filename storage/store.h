@@ -39,7 +39,8 @@
 	X(STORE_CDR, 13, "cdr")                  /* user_id,start_time,other_party -> Cdr */ \
 	X(STORE_CDR_BY_TIME, 14, "cdr_by_time")  /* start_time,user_id,other_party -> "" */ \
 	X(STORE_BOSS_FILE, 15, "boss_file")      /* file name -> BossFile */  \
-	X(STORE_BOSS_SEQ, 16, "boss_seq")        /* prov,kind -> BossSeq */
+	X(STORE_BOSS_SEQ, 16, "boss_seq")        /* prov,kind -> BossSeq */ \
+	X(STORE_LOG, 17, "log")                  /* index (8 bytes BE) -> LogEntry */
 
 enum store_table {
 #define STORE_TABLE_ENUM_(name, id, dbname) name = (id),
