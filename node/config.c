@@ -33,8 +33,36 @@ const struct conf_option config_table[] = {
 	    "How often boss_inbox is scanned for new files."),
 	ROW(retention_interval, CONF_DURATION, "1h", 0, INT64_C(7) * 24 * 60 * 60 * 1000, false,
 	    "How often CDRs over 6 months and bills over 24 months are pruned; 0 turns it off."),
-	ROW(listen_addr, CONF_ADDRESS, "0.0.0.0:7400", 0, 0, false,
-	    "Address for clients and peers (not used yet)."),
+	ROW(listen_addr, CONF_ADDRESS, "127.0.0.1:7400", 0, 0, false,
+	    "TLS listener for peers, kefuctl, gateways and agents (cluster mode)."),
+	ROW(advertise_addr, CONF_ADDRESS, NULL, 0, 0, false,
+	    "Address other nodes and clients use to reach this one; empty = listen_addr."),
+	ROW(cluster_name, CONF_STRING, "kefu", 1, 0, false,
+	    "Name of the cluster; its etcd keys live under /kefu/<cluster_name>/."),
+	ROW(etcd_endpoints, CONF_STRING, NULL, 0, 0, false,
+	    "Comma-separated etcd client URLs; empty runs the node alone (no cluster)."),
+	ROW(etcd_timeout, CONF_DURATION, "1s", 100, 10000, false,
+	    "Timeout of every etcd request; a failed request moves to the next endpoint."),
+	ROW(etcd_ca, CONF_PATH, NULL, 0, 0, false,
+	    "CA certificate for https etcd endpoints; empty = http."),
+	ROW(etcd_cert, CONF_PATH, NULL, 0, 0, false,
+	    "Client certificate for etcd (with etcd_key) when etcd requires one."),
+	ROW(etcd_key, CONF_PATH, NULL, 0, 0, false,
+	    "Private key of etcd_cert."),
+	ROW(tls_ca, CONF_PATH, NULL, 0, 0, false,
+	    "The cluster's CA certificate: peers and clients must present certificates it signed."),
+	ROW(tls_cert, CONF_PATH, NULL, 0, 0, false,
+	    "This node's certificate (OU kefu-node)."),
+	ROW(tls_key, CONF_PATH, NULL, 0, 0, false,
+	    "Private key of tls_cert."),
+	ROW(lease_ttl, CONF_DURATION, "2s", 2000, 60000, false,
+	    "TTL of the node's etcd lease; a dead leader is replaced about this long after."),
+	ROW(sync_timeout, CONF_DURATION, "1s", 100, 60000, false,
+	    "A sync standby silent this long with writes pending is replaced when another can be."),
+	ROW(log_retain, CONF_INT, "100000", 1000, INT64_C(1) << 40, false,
+	    "Log entries kept beyond what every member has applied."),
+	ROW(max_frame, CONF_SIZE, "16M", 4096, INT64_C(1) << 26, false,
+	    "Largest frame accepted from any connection."),
 };
 const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
 
@@ -105,6 +133,9 @@ int config_check(const struct config *c, struct conf_err *err)
 	if (log_parse_level(c->log_level, &lvl) != 0)
 		return config_fail(err, "log_level: \"%.20s\" is not one of debug, info, warn, "
 					"error, off", c->log_level);
+	if (c->etcd_endpoints[0] && (!c->tls_ca[0] || !c->tls_cert[0] || !c->tls_key[0]))
+		return config_fail(err, "etcd_endpoints is set (cluster mode): tls_ca, tls_cert and "
+					"tls_key must be set too");
 	if (c->boss_inbox[0] == '\0')
 		return 0;
 	if (c->boss_rejected[0] == '\0' || c->boss_archive[0] == '\0')

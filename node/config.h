@@ -26,7 +26,21 @@ struct config {
 	char boss_archive[CONFIG_PATH_MAX];  /* applied files are kept here */
 	int64_t boss_poll_interval;          /* ms between scans of boss_inbox */
 	int64_t retention_interval;          /* ms between retention prunes; 0 = off */
-	char listen_addr[272];               /* HOST:PORT for clients and peers (later) */
+	char listen_addr[272];               /* TLS listener, HOST:PORT */
+	char advertise_addr[272];            /* how others reach us; "" = listen_addr */
+	char cluster_name[64];
+	char etcd_endpoints[1024];           /* comma-separated URLs; "" = standalone */
+	int64_t etcd_timeout;                /* ms */
+	char etcd_ca[CONFIG_PATH_MAX];
+	char etcd_cert[CONFIG_PATH_MAX];
+	char etcd_key[CONFIG_PATH_MAX];
+	char tls_ca[CONFIG_PATH_MAX];
+	char tls_cert[CONFIG_PATH_MAX];
+	char tls_key[CONFIG_PATH_MAX];
+	int64_t lease_ttl;                   /* ms */
+	int64_t sync_timeout;                /* ms */
+	int64_t log_retain;                  /* entries */
+	int64_t max_frame;                   /* bytes */
 };
 
 extern const struct conf_option config_table[];

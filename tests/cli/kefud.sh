@@ -21,7 +21,7 @@ expect_exit() { # code, stderr pattern, args...
 # --help names every option of the table.
 "$bin" --help >"$tmp/help"
 for o in node_name data_dir map_size log_level boss_inbox boss_rejected boss_archive \
-	boss_poll_interval retention_interval listen_addr; do
+	boss_poll_interval retention_interval listen_addr cluster_name etcd_endpoints tls_ca lease_ttl; do
 	grep -q "^  $o = " "$tmp/help" || fail "--help lacks $o"
 done
 

@@ -59,7 +59,7 @@ static void test_file_then_sets_in_order(void **state)
 	assert_int_equal(c.map_size, 256 << 20);
 	assert_string_equal(c.log_level, "debug");
 	assert_int_equal(c.boss_poll_interval, 30000);
-	assert_string_equal(c.listen_addr, "0.0.0.0:7400");
+	assert_string_equal(c.listen_addr, "127.0.0.1:7400");
 	assert_string_equal(c.boss_inbox, "");
 }
 
@@ -157,6 +157,22 @@ static void test_boss_inbox_needs_two_other_directories(void **state)
 	assert_int_equal(config_load(&c, NULL, good, 4, &err), 0);
 }
 
+static void test_cluster_mode_needs_certificates(void **state)
+{
+	const char *bare[] = {"data_dir=/d", "etcd_endpoints=http://127.0.0.1:2379"};
+	const char *full[] = {"data_dir=/d", "etcd_endpoints=http://127.0.0.1:2379",
+			      "tls_ca=/c/ca.crt", "tls_cert=/c/n1.crt", "tls_key=/c/n1.key"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, bare, 2, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "tls_ca, tls_cert and tls_key must be set"));
+	assert_int_equal(config_load(&c, NULL, full, 5, &err), 0);
+	assert_int_equal(c.lease_ttl, 2000);
+	assert_string_equal(c.cluster_name, "kefu");
+}
+
 static void test_every_option_has_help(void **state)
 {
 	(void)state;
@@ -179,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_bad_set_is_named),
 		cmocka_unit_test(test_log_level_must_be_a_level),
 		cmocka_unit_test(test_boss_inbox_needs_two_other_directories),
+		cmocka_unit_test(test_cluster_mode_needs_certificates),
 		cmocka_unit_test(test_every_option_has_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
