@@ -30,7 +30,7 @@ else
 .DEFAULT_GOAL := all
 CC       ?= cc
 CLANG    ?= clang
-PKGS     := lmdb libprotobuf-c hiredis libcurl openssl libevent jansson
+PKGS     := lmdb libprotobuf-c hiredis libcurl openssl libevent libevent_openssl jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
@@ -50,7 +50,8 @@ GEN_C    := build/gen/proto/kefu.pb-c.c
 GEN_H    := build/gen/proto/kefu.pb-c.h
 
 # Program mains live in these files; everything else in these folders is library.
-MAINS    := node/main.c cluster/kefuctl.c
+MAINS    := node/main.c
+KEFUCTL_SRC := $(wildcard cluster/kefuctl/*.c)
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard lib/*.c proto/*.c storage/*.c cluster/*.c node/*.c))
 SIM_SRC  := $(wildcard tests/sim/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -97,7 +98,7 @@ define programs
 build/$(1)/bin/kefud: build/$(1)/obj/node/main.o build/$(1)/libkefu.a
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
-build/$(1)/bin/kefuctl: build/$(1)/obj/cluster/kefuctl.o build/$(1)/libkefu.a
+build/$(1)/bin/kefuctl: $$(patsubst %.c,build/$(1)/obj/%.o,$$(KEFUCTL_SRC)) build/$(1)/libkefu.a
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
 build/$(1)/bin/kefu-sim: $$(patsubst %.c,build/$(1)/obj/%.o,$$(SIM_SRC)) build/$(1)/libkefu.a

@@ -29,7 +29,10 @@
 	X(KF_ECONFIG, -1012, "invalid configuration")                       \
 	X(KF_EPROTO, -1013, "protocol violation")                           \
 	X(KF_ESTATE, -1014, "operation not allowed in the current state")   \
-	X(KF_EINTERNAL, -1015, "internal error")
+	X(KF_EINTERNAL, -1015, "internal error")                            \
+	X(KF_ETLS, -1016, "TLS handshake or certificate refused")          \
+	X(KF_ECANCELED, -1017, "cancelled before it completed")         \
+	X(KF_ECOMPACTED, -1018, "revision compacted away")
 
 enum kf_err {
 #define KF_ERR_ENUM_(name, value, text) name = (value),

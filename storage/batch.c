@@ -193,6 +193,49 @@ int batch_apply(struct store_txn *t, const struct batch *b)
 	return batch_apply_from(t, b, 0);
 }
 
+/* ---- sorting ---- */
+
+/* What the sort compares: table and head of the key, then the full key,
+ * then the op's place, which keeps the sort stable. */
+struct batch_sortent {
+	struct store_key_head head;
+	const struct batch_op *op;
+	size_t idx;
+};
+
+static int batch_sortent_cmp(const void *pa, const void *pb)
+{
+	const struct batch_sortent *a = pa, *b = pb;
+	int c;
+
+	if ((c = store_key_head_cmp(&a->head, &b->head)))
+		return c;
+	c = store_key_cmp(a->op->key, a->op->klen, b->op->key, b->op->klen);
+	if (c)
+		return c;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+void batch_sort(struct batch *b)
+{
+	struct batch_sortent *e;
+	struct batch_op *ops;
+
+	if (b->nops < 2)
+		return;
+	e = batch_xrealloc(NULL, b->nops * sizeof(*e));
+	for (size_t i = 0; i < b->nops; i++)
+		e[i] = (struct batch_sortent){
+			store_key_head(b->ops[i].table, b->ops[i].key, b->ops[i].klen), &b->ops[i], i};
+	qsort(e, b->nops, sizeof(*e), batch_sortent_cmp);
+	ops = batch_xrealloc(NULL, b->ops_alloc * sizeof(*ops));
+	for (size_t i = 0; i < b->nops; i++)
+		ops[i] = *e[i].op;
+	free(b->ops);
+	b->ops = ops;
+	free(e);
+}
+
 /* ---- protobuf ---- */
 
 /* Our op kinds are the wire kinds; this keeps them so. */

@@ -73,6 +73,15 @@ int batch_apply_from(struct store_txn *t, const struct batch *b, size_t from);
 int batch_apply(struct store_txn *t, const struct batch *b);
 
 /*
+ * batch_sort - order the ops by table, then key (LMDB's byte order),
+ * keeping the order of the ops on one key. The batch then means the same
+ * (ops on different keys commute), and applying it visits each table once,
+ * in key order: a cursor that stays on a page finds the next key there
+ * instead of descending the tree. Views from batch_op stay valid.
+ */
+void batch_sort(struct batch *b);
+
+/*
  * batch_pack - encode as a protobuf kefu.WriteBatch with the given group
  * fields (see proto/kefu.proto). On 0, *out is malloc'd, the caller frees.
  */

@@ -35,23 +35,26 @@ static const struct kind_desc kind_tab[BOSS_KIND_COUNT] = {
 #define INDEX_PARTS_MAX 3
 
 /* A secondary index: key made of parts (field names), value one field or
- * empty. active_only: kept only while the user is not cancelled. */
+ * empty. active_only: kept only while the user is not cancelled. holder:
+ * the index is unique, a key held by another record (named by the value,
+ * e.g. "user 8800012") refuses the record. */
 struct index_desc {
 	enum boss_kind kind;
 	enum store_table table;
 	const char *parts[INDEX_PARTS_MAX];
 	const char *value;
 	bool active_only;
+	const char *holder;
 };
 
 static const struct index_desc index_tab[] = {
-	{BOSS_CUST, STORE_CUST_BY_IDNO, {"id_type", "id_no", "cust_id"}, NULL, false},
-	{BOSS_USER, STORE_USER_BY_MSISDN, {"msisdn"}, "user_id", true},
-	{BOSS_USER, STORE_CUST_USERS, {"cust_id", "user_id"}, NULL, false},
-	{BOSS_PAY, STORE_USER_PAY, {"user_id", "pay_time", "pay_id"}, NULL, false},
-	{BOSS_CHG, STORE_USER_CHG, {"user_id", "chg_time", "chg_id"}, NULL, false},
-	{BOSS_BILL, STORE_BILL_BY_MONTH, {"bill_month", "user_id", "item_code"}, NULL, false},
-	{BOSS_CDR, STORE_CDR_BY_TIME, {"start_time", "user_id", "other_party"}, NULL, false},
+	{BOSS_CUST, STORE_CUST_BY_IDNO, {"id_type", "id_no", "cust_id"}, NULL, false, NULL},
+	{BOSS_USER, STORE_USER_BY_MSISDN, {"msisdn"}, "user_id", true, "user"},
+	{BOSS_USER, STORE_CUST_USERS, {"cust_id", "user_id"}, NULL, false, NULL},
+	{BOSS_PAY, STORE_USER_PAY, {"user_id", "pay_time", "pay_id"}, NULL, false, NULL},
+	{BOSS_CHG, STORE_USER_CHG, {"user_id", "chg_time", "chg_id"}, NULL, false, NULL},
+	{BOSS_BILL, STORE_BILL_BY_MONTH, {"bill_month", "user_id", "item_code"}, NULL, false, NULL},
+	{BOSS_CDR, STORE_CDR_BY_TIME, {"start_time", "user_id", "other_party"}, NULL, false, NULL},
 };
 #define INDEX_COUNT (sizeof(index_tab) / sizeof(index_tab[0]))
 
@@ -96,6 +99,7 @@ static struct {
 	unsigned nkey[BOSS_KIND_COUNT];
 	const ProtobufCFieldDescriptor *ipart[INDEX_COUNT][INDEX_PARTS_MAX];
 	const ProtobufCFieldDescriptor *ivalue[INDEX_COUNT];
+	int ipart0_index[INDEX_COUNT]; /* schema index of the first part */
 	const ProtobufCFieldDescriptor *ref[REF_COUNT];
 	int ref_index[REF_COUNT];
 	const ProtobufCFieldDescriptor *user_status;
@@ -133,6 +137,7 @@ static void rs_init(void)
 			rs.ipart[i][p] = fd_named(index_tab[i].kind, index_tab[i].parts[p]);
 		if (index_tab[i].value)
 			rs.ivalue[i] = fd_named(index_tab[i].kind, index_tab[i].value);
+		rs.ipart0_index[i] = bossrec_field_index(index_tab[i].kind, index_tab[i].parts[0]);
 	}
 	for (size_t i = 0; i < REF_COUNT; i++) {
 		rs.ref[i] = fd_named(ref_tab[i].kind, ref_tab[i].field);
@@ -238,6 +243,26 @@ static int reject(struct custdb_reject *rj, int code, int field, const struct bo
 	return code;
 }
 
+/*
+ * index_key - the key of index i for message m. Returns 1 with k filled,
+ * 0 when m has no entry in it (an optional part is empty, or the index
+ * keeps active users only), KF_ETOOBIG.
+ */
+static int index_key(size_t i, const ProtobufCMessage *m, struct key *k)
+{
+	if (index_tab[i].active_only && !user_is_active(m))
+		return 0;
+	key_init(k);
+	for (int p = 0; p < INDEX_PARTS_MAX && rs.ipart[i][p]; p++) {
+		const char *s = msg_str(m, rs.ipart[i][p]);
+
+		if (!s)
+			return 0;
+		key_add_str(k, s);
+	}
+	return key_ok(k) ? 1 : KF_ETOOBIG;
+}
+
 /* Put (add) or delete the secondary index entries of one record. */
 static int index_ops(enum boss_kind kind, const ProtobufCMessage *m, bool add, struct batch *b)
 {
@@ -245,27 +270,12 @@ static int index_ops(enum boss_kind kind, const ProtobufCMessage *m, bool add, s
 		const struct index_desc *ix = &index_tab[i];
 		const char *val = NULL;
 		struct key k;
-		bool complete = true;
 		int r;
 
-		if (ix->kind != kind)
+		if (ix->kind != kind || (r = index_key(i, m, &k)) == 0)
 			continue;
-		if (ix->active_only && !user_is_active(m))
-			continue;
-		key_init(&k);
-		for (int p = 0; p < INDEX_PARTS_MAX && rs.ipart[i][p]; p++) {
-			const char *s = msg_str(m, rs.ipart[i][p]);
-
-			if (!s) {
-				complete = false;
-				break;
-			}
-			key_add_str(&k, s);
-		}
-		if (!complete)
-			continue; /* an optional part is empty: not indexed */
-		if (!key_ok(&k))
-			return KF_ETOOBIG;
+		if (r < 0)
+			return r;
 		if (rs.ivalue[i])
 			val = msg_str(m, rs.ivalue[i]);
 		if (add)
@@ -285,12 +295,12 @@ static int msg_unpack(enum boss_kind kind, const struct store_val *v, ProtobufCM
 }
 
 /* Delete one stored record of kind with primary key pk, and its indexes. */
-static int delete_stored(struct store_txn *t, enum boss_kind kind, const void *pk, size_t pklen,
-			 struct batch *b)
+static int delete_stored(const struct store_view *vw, enum boss_kind kind, const void *pk,
+			 size_t pklen, struct batch *b)
 {
 	struct store_val v;
 	ProtobufCMessage *old;
-	int r = store_get(t, kind_tab[kind].table, pk, pklen, &v);
+	int r = vw->get(vw->src, kind_tab[kind].table, pk, pklen, &v);
 
 	if (r == KF_ENOTFOUND)
 		return 0;
@@ -337,7 +347,7 @@ static int collect_key(void *arg, const struct store_val *k, const struct store_
 }
 
 /* A user's deletion takes its payments, changes, bills and CDRs along. */
-static int delete_children(struct store_txn *t, const char *user_id, struct batch *b)
+static int delete_children(const struct store_view *vw, const char *user_id, struct batch *b)
 {
 	struct key prefix;
 	int r = 0;
@@ -348,10 +358,10 @@ static int delete_children(struct store_txn *t, const char *user_id, struct batc
 	for (size_t i = 0; i < CHILD_COUNT && r == 0; i++) {
 		struct collect c = {NULL, 0, 0, child_tab[i].pk_part};
 
-		r = store_scan(t, child_tab[i].table, prefix.b, prefix.len, NULL, 0, false,
-			       collect_key, &c);
+		r = vw->scan(vw->src, child_tab[i].table, prefix.b, prefix.len, NULL, 0, false,
+			     collect_key, &c);
 		for (size_t j = 0; j < c.n && r == 0; j++)
-			r = delete_stored(t, child_tab[i].kind, c.keys[j].b, c.keys[j].len, b);
+			r = delete_stored(vw, child_tab[i].kind, c.keys[j].b, c.keys[j].len, b);
 		free(c.keys);
 	}
 	return r;
@@ -363,42 +373,56 @@ static int first_key(void *arg, const struct store_val *k, const struct store_va
 	return collect_key(arg, k, v) ? KF_ECORRUPT : 1;
 }
 
-/* Checks that need reads: references, msisdn uniqueness, users of a customer. */
-static int check_rules(struct store_txn *t, const struct bossrec *rec, const ProtobufCMessage *nm,
-		       struct custdb_reject *rj)
+/* The key of the record that reference i of nm names; false when the
+ * field is empty (an optional reference). */
+static bool ref_key(size_t i, const ProtobufCMessage *nm, struct key *k)
+{
+	const char *id = msg_str(nm, rs.ref[i]);
+
+	if (!id)
+		return false;
+	key_init(k);
+	key_add_str(k, id);
+	return true;
+}
+
+/* Checks that need reads: references, unique indexes, users of a customer. */
+static int check_rules(const struct store_view *vw, const struct bossrec *rec,
+		       const ProtobufCMessage *nm, struct custdb_reject *rj)
 {
 	struct store_val v;
 	struct key k;
 	char what[200];
 	int r;
 
-	if (rec->op != 'D') {
-		for (size_t i = 0; i < REF_COUNT; i++) {
-			const char *id;
-
-			if (ref_tab[i].kind != rec->kind || !(id = msg_str(nm, rs.ref[i])))
-				continue;
-			key_init(&k);
-			key_add_str(&k, id);
-			r = store_get(t, kind_tab[ref_tab[i].target].table, k.b, k.len, &v);
-			if (r == KF_ENOTFOUND) {
-				snprintf(what, sizeof(what), "%s %s does not exist", ref_tab[i].field, id);
-				return reject(rj, KF_EREF, rs.ref_index[i], rec, what);
-			}
-			if (r)
-				return r;
+	for (size_t i = 0; i < REF_COUNT && rec->op != 'D'; i++) {
+		if (ref_tab[i].kind != rec->kind || !ref_key(i, nm, &k))
+			continue;
+		r = vw->get(vw->src, kind_tab[ref_tab[i].target].table, k.b, k.len, &v);
+		if (r == KF_ENOTFOUND) {
+			snprintf(what, sizeof(what), "%s %s does not exist", ref_tab[i].field,
+				 msg_str(nm, rs.ref[i]));
+			return reject(rj, KF_EREF, rs.ref_index[i], rec, what);
 		}
+		if (r)
+			return r;
 	}
-	if (rec->kind == BOSS_USER && rec->op != 'D' && user_is_active(nm)) {
-		const char *msisdn = rec->val[1], *uid = rec->val[0];
+	for (size_t i = 0; i < INDEX_COUNT && rec->op != 'D'; i++) {
+		const char *own;
 
-		key_init(&k);
-		key_add_str(&k, msisdn);
-		r = store_get(t, STORE_USER_BY_MSISDN, k.b, k.len, &v);
-		if (r == 0 && (v.len != strlen(uid) || memcmp(v.data, uid, v.len) != 0)) {
-			snprintf(what, sizeof(what), "msisdn %s already belongs to user %.*s", msisdn,
-				 (int)(v.len < 64 ? v.len : 64), (const char *)v.data);
-			return reject(rj, KF_EEXISTS, 1, rec, what);
+		if (index_tab[i].kind != rec->kind || !index_tab[i].holder ||
+		    (r = index_key(i, nm, &k)) == 0)
+			continue;
+		if (r < 0)
+			return r;
+		own = rs.ivalue[i] && msg_str(nm, rs.ivalue[i]) ? msg_str(nm, rs.ivalue[i]) : "";
+		r = vw->get(vw->src, index_tab[i].table, k.b, k.len, &v);
+		if (r == 0 && (v.len != strlen(own) || memcmp(v.data, own, v.len) != 0)) {
+			snprintf(what, sizeof(what), "%s %s already belongs to %s %.*s",
+				 index_tab[i].parts[0], msg_str(nm, rs.ipart[i][0]),
+				 index_tab[i].holder, (int)(v.len < 64 ? v.len : 64),
+				 (const char *)v.data);
+			return reject(rj, KF_EEXISTS, rs.ipart0_index[i], rec, what);
 		}
 		if (r && r != KF_ENOTFOUND)
 			return r;
@@ -408,7 +432,7 @@ static int check_rules(struct store_txn *t, const struct bossrec *rec, const Pro
 
 		key_init(&k);
 		key_add_str(&k, rec->val[0]);
-		r = store_scan(t, STORE_CUST_USERS, k.b, k.len, NULL, 0, false, first_key, &c);
+		r = vw->scan(vw->src, STORE_CUST_USERS, k.b, k.len, NULL, 0, false, first_key, &c);
 		if (r == 0 && c.n > 0) {
 			snprintf(what, sizeof(what), "cust_id %s still has users (first: %.*s)",
 				 rec->val[0], (int)(c.keys[0].len ? c.keys[0].len - 1 : 0),
@@ -422,8 +446,33 @@ static int check_rules(struct store_txn *t, const struct bossrec *rec, const Pro
 	return 0;
 }
 
-int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *b,
-		  struct custdb_reject *rj)
+int custdb_record_reads(const struct bossrec *rec, custdb_read_fn fn, void *arg)
+{
+	union anymsg nm;
+	struct key k;
+	int r;
+
+	pthread_once(&rs_once, rs_init);
+	msg_from_rec(&nm, rec);
+	if (pk_of(rec->kind, &nm.base, &k) == 0 &&
+	    (r = fn(arg, kind_tab[rec->kind].table, k.b, k.len)))
+		return r;
+	for (size_t i = 0; i < REF_COUNT && rec->op != 'D'; i++) {
+		if (ref_tab[i].kind == rec->kind && ref_key(i, &nm.base, &k) &&
+		    (r = fn(arg, kind_tab[ref_tab[i].target].table, k.b, k.len)))
+			return r;
+	}
+	for (size_t i = 0; i < INDEX_COUNT && rec->op != 'D'; i++) {
+		if (index_tab[i].kind == rec->kind && index_tab[i].holder &&
+		    index_key(i, &nm.base, &k) == 1 &&
+		    (r = fn(arg, index_tab[i].table, k.b, k.len)))
+			return r;
+	}
+	return 0;
+}
+
+int custdb_record_view(const struct store_view *vw, const struct bossrec *rec, struct batch *b,
+		       struct custdb_reject *rj)
 {
 	const struct kind_desc *kd;
 	union anymsg nm;
@@ -431,7 +480,7 @@ int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *
 	struct store_val v;
 	struct key pk;
 	char what[160], reason[200];
-	int r;
+	int r, corrupt;
 
 	pthread_once(&rs_once, rs_init);
 	rj->field = -1;
@@ -441,31 +490,34 @@ int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *
 	if ((r = pk_of(rec->kind, &nm.base, &pk)))
 		return r;
 
-	r = store_get(t, kd->table, pk.b, pk.len, &v);
+	r = vw->get(vw->src, kd->table, pk.b, pk.len, &v);
 	if (r && r != KF_ENOTFOUND)
 		return r;
-	pk_describe(rec->kind, &nm.base, what, sizeof(what));
 	if (rec->op == 'A' && r == 0) {
+		pk_describe(rec->kind, &nm.base, what, sizeof(what));
 		snprintf(reason, sizeof(reason), "%s already exists", what);
 		return reject(rj, KF_EEXISTS, rs.key[rec->kind][0], rec, reason);
 	}
 	if (rec->op != 'A' && r == KF_ENOTFOUND) {
+		pk_describe(rec->kind, &nm.base, what, sizeof(what));
 		snprintf(reason, sizeof(reason), "%s does not exist", what);
 		return reject(rj, KF_ENOTFOUND, rs.key[rec->kind][0], rec, reason);
 	}
-	if ((r = check_rules(t, rec, &nm.base, rj)))
-		return r;
-
-	if (rec->op != 'A') {
-		if ((r = msg_unpack(rec->kind, &v, &old)))
-			return r;
+	/* The old record is unpacked before the rules read on: a view's value
+	 * need not outlive its next read. A corrupt one still counts only
+	 * after the rules, as it always has. */
+	corrupt = rec->op != 'A' ? msg_unpack(rec->kind, &v, &old) : 0;
+	r = check_rules(vw, rec, &nm.base, rj);
+	if (r == 0)
+		r = corrupt;
+	if (r == 0 && old)
 		r = index_ops(rec->kind, old, false, b);
+	if (old)
 		protobuf_c_message_free_unpacked(old, NULL);
-		if (r)
-			return r;
-	}
+	if (r)
+		return r;
 	if (rec->op == 'D') {
-		if (rec->kind == BOSS_USER && (r = delete_children(t, rec->val[0], b)))
+		if (rec->kind == BOSS_USER && (r = delete_children(vw, rec->val[0], b)))
 			return r;
 		return batch_del(b, kd->table, pk.b, pk.len);
 	}
@@ -480,6 +532,14 @@ int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *
 		protobuf_c_message_pack(&nm.base, packed);
 		return batch_put(b, kd->table, pk.b, pk.len, packed, n);
 	}
+}
+
+int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *b,
+		  struct custdb_reject *rj)
+{
+	struct store_view vw = store_txn_view(t);
+
+	return custdb_record_view(&vw, rec, b, rj);
 }
 
 /* ---- lookups ---- */
@@ -705,6 +765,7 @@ static int prune_body(struct store_txn *t, void *arg)
 {
 	struct prune_job *j = arg;
 	struct prune_scan s = {{NULL, 0, 0, -1}, j->cutoff};
+	struct store_view vw = store_txn_view(t);
 	int r;
 
 	batch_reset(j->b);
@@ -726,7 +787,7 @@ static int prune_body(struct store_txn *t, void *arg)
 			key_add(&pk, part, plen);
 		}
 		if (r == 0)
-			r = delete_stored(t, j->kind, pk.b, pk.len, j->b);
+			r = delete_stored(&vw, j->kind, pk.b, pk.len, j->b);
 	}
 	free(s.c.keys);
 	if (r == 0)

@@ -42,6 +42,28 @@ struct custdb_reject {
 int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *b,
 		  struct custdb_reject *rj);
 
+/*
+ * custdb_record_view - custdb_record reading through the view vw instead
+ * of a transaction: the importer's overlay (overlay.h) shows the records of
+ * the current chunk that are checked but not yet applied. Same rules, same
+ * results, same ops. A view whose scan applies pending ops first is fine:
+ * the records that scan (D of a CUST or a USER) read nothing afterwards that
+ * their own earlier ops touched.
+ */
+int custdb_record_view(const struct store_view *vw, const struct bossrec *rec, struct batch *b,
+		       struct custdb_reject *rj);
+
+/*
+ * custdb_record_reads - name to fn each key that custdb_record_view(rec)
+ * may look up with get (its primary key; for A and M the records it refers
+ * to and its unique index keys), so a caller can fetch many records' keys
+ * ahead in key order. key is valid during the call only. A record that
+ * custdb will refuse may name fewer or more keys than it reads; fn is a
+ * hint, never needed for correctness. Returns 0 or the first error of fn.
+ */
+typedef int (*custdb_read_fn)(void *arg, enum store_table table, const void *key, size_t klen);
+int custdb_record_reads(const struct bossrec *rec, custdb_read_fn fn, void *arg);
+
 /* What an agent sees for one number. Every message is owned by the
  * profile and freed by custdb_profile_release. */
 #define CUSTDB_MAX_PAYMENTS 20

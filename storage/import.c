@@ -8,6 +8,7 @@
 #include "storage/bossrec.h"
 #include "storage/custdb.h"
 #include "storage/keys.h"
+#include "storage/overlay.h"
 
 #include "proto/kefu.pb-c.h"
 
@@ -287,14 +288,52 @@ static int verify(struct entry *e)
 	return 0;
 }
 
+/*
+ * Records are checked and applied a chunk at a time (at most CHUNK_RECORDS
+ * records or chunk_bytes of values): parsed first, then every key the chunk
+ * will read is fetched in key order, then the records are checked in file
+ * order against an overlay that shows the chunk's earlier records, and the
+ * chunk's ops are applied sorted by key (overlay.h). The outcome is the one
+ * of applying each record on its own, in order, only with neighbouring keys
+ * read and written together instead of one random page after another.
+ */
+#define CHUNK_RECORDS 32768
+/* Keys the overlay holds per record of a chunk: a USER A reads three and
+ * writes one more; a chunk that needs more flushes early. */
+#define CHUNK_KEYS_PER_RECORD 5
+
+/* One parsed record of a chunk, its values kept in the chunk's text. */
+struct chunk_rec {
+	uint64_t line;
+	size_t at;                          /* values, each ended by NUL, in order */
+	uint16_t len[BOSSREC_MAX_FIELDS];
+	int64_t num[BOSSREC_MAX_FIELDS];
+	char op;
+};
+
+/* The first bad line found while parsing ahead; it is reported only when
+ * every record before it has been checked. */
+struct line_error {
+	uint64_t line;              /* 0: none */
+	int field;
+	char reason[320];
+};
+
 /* State of one apply attempt (store_write may run the body more than once). */
 struct apply_job {
 	struct entry *e;
 	const struct import_opts *o;
 	struct batch *b;
-	struct bossrec rec;
+	struct overlay *ov;
+	struct store_view view;
+	struct bossrec rec;         /* the record being parsed or checked */
 	struct bossrec_error perr;
 	struct custdb_reject rj;
+	struct chunk_rec *recs;     /* CHUNK_RECORDS */
+	size_t nrecs;
+	char *text;                 /* chunk_bytes + one record */
+	size_t text_used;
+	struct line_error bad;
 	uint64_t applied;
 	int64_t now;
 };
@@ -313,37 +352,96 @@ static int reject_line(struct apply_job *j, uint64_t line, int field, const char
 	return KF_EPARSE;
 }
 
-static int apply_line(struct store_txn *t, struct apply_job *j, const char *line, size_t len,
-		      uint64_t lineno)
+/* Keep a bad line for later; the chunk stops growing (returns 1). */
+static int line_bad(struct apply_job *j, uint64_t line, int field, const char *reason)
 {
-	size_t from = batch_count(j->b);
-	int r;
+	j->bad.line = line;
+	j->bad.field = field;
+	snprintf(j->bad.reason, sizeof(j->bad.reason), "%s", reason);
+	return 1;
+}
+
+/* chunk_get - rebuild record i of the chunk into j->rec. */
+static const struct bossrec *chunk_get(struct apply_job *j, size_t i)
+{
+	const struct chunk_rec *cr = &j->recs[i];
+	const char *p = j->text + cr->at;
+
+	j->rec.kind = j->e->bn.kind;
+	j->rec.op = cr->op;
+	bossrec_schema(j->rec.kind, &j->rec.nfields);
+	for (unsigned f = 0; f < j->rec.nfields; f++) {
+		j->rec.val[f] = p;
+		j->rec.len[f] = cr->len[f];
+		j->rec.num[f] = cr->num[f];
+		p += cr->len[f] + 1;
+	}
+	return &j->rec;
+}
+
+static int want_key(void *arg, enum store_table table, const void *key, size_t klen)
+{
+	return overlay_want(arg, table, key, klen);
+}
+
+/* Check and apply the records of the chunk, then empty it. */
+static int chunk_run(struct apply_job *j)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < j->nrecs && r == 0; i++)
+		r = custdb_record_reads(chunk_get(j, i), want_key, j->ov);
+	if (r == 0)
+		r = overlay_fetch(j->ov);
+	for (size_t i = 0; i < j->nrecs && r == 0; i++) {
+		r = custdb_record_view(&j->view, chunk_get(j, i), j->b, &j->rj);
+		if (r == KF_EEXISTS || r == KF_ENOTFOUND || r == KF_EREF || r == KF_ESTATE)
+			return reject_line(j, j->recs[i].line, j->rj.field, j->rj.reason);
+		if (r == 0)
+			r = overlay_note(j->ov);
+		if (r == 0 && ++j->applied % j->o->progress_every == 0 && j->o->progress)
+			fprintf(stderr, "progress %s %llu\n", j->e->base,
+				(unsigned long long)j->applied);
+	}
+	/* The chunk's ops go into the transaction here, sorted. The replicated
+	 * log takes its copy of them here once the cluster layer ships chunks. */
+	if (r == 0)
+		r = overlay_flush(j->ov);
+	j->nrecs = 0;
+	j->text_used = 0;
+	return r;
+}
+
+/*
+ * Parse one line into the chunk, running the chunk when it is full.
+ * Returns 0, 1 when the line is bad (kept in j->bad: nothing after it is
+ * read), or an error from running the chunk.
+ */
+static int chunk_line(struct apply_job *j, const char *line, size_t len, uint64_t lineno)
+{
+	struct chunk_rec *cr;
 
 	if (len > BOSSREC_LINE_MAX)
-		return reject_line(j, lineno, -1, "record longer than 16384 bytes");
-	r = bossrec_parse(j->e->bn.kind, line, len, &j->rec, &j->perr);
-	if (r) {
+		return line_bad(j, lineno, -1, "record longer than 16384 bytes");
+	if (bossrec_parse(j->e->bn.kind, line, len, &j->rec, &j->perr)) {
 		char reason[320];
 
 		snprintf(reason, sizeof(reason), "%s %c: %s", boss_kind_name(j->e->bn.kind),
 			 len ? line[0] : '?', j->perr.reason);
-		return reject_line(j, lineno, j->perr.field, reason);
+		return line_bad(j, lineno, j->perr.field, reason);
 	}
-	r = custdb_record(t, &j->rec, j->b, &j->rj);
-	if (r == KF_EEXISTS || r == KF_ENOTFOUND || r == KF_EREF || r == KF_ESTATE)
-		return reject_line(j, lineno, j->rj.field, j->rj.reason);
-	if (r == 0)
-		r = batch_apply_from(t, j->b, from);
-	if (r)
-		return r;
-	j->applied++;
-	if (batch_bytes(j->b) >= j->o->chunk_bytes) {
-		/* A full chunk: its ops are in the transaction. The replicated
-		 * log takes its copy here once the cluster layer ships chunks. */
-		batch_reset(j->b);
+	cr = &j->recs[j->nrecs++];
+	cr->line = lineno;
+	cr->op = j->rec.op;
+	cr->at = j->text_used;
+	for (unsigned f = 0; f < j->rec.nfields; f++) {
+		memcpy(j->text + j->text_used, j->rec.val[f], j->rec.len[f] + 1);
+		j->text_used += j->rec.len[f] + 1;
+		cr->len[f] = (uint16_t)j->rec.len[f];
+		cr->num[f] = j->rec.num[f];
 	}
-	if (j->o->progress && j->applied % j->o->progress_every == 0)
-		fprintf(stderr, "progress %s %llu\n", j->e->base, (unsigned long long)j->applied);
+	if (j->nrecs == CHUNK_RECORDS || j->text_used >= j->o->chunk_bytes)
+		return chunk_run(j);
 	return 0;
 }
 
@@ -359,7 +457,11 @@ static int apply_body(struct store_txn *t, void *arg)
 	int fd, r;
 
 	j->applied = 0;
+	j->nrecs = 0;
+	j->text_used = 0;
+	j->bad.line = 0;
 	batch_reset(j->b);
+	overlay_begin(j->ov, t, j->b);
 	/* Another importer may have moved this stream on since the precheck. */
 	r = precheck(t, e);
 	if (r == 1)
@@ -377,23 +479,28 @@ static int apply_body(struct store_txn *t, void *arg)
 		char *p = buf, *end = buf + have + (size_t)n, *nl;
 
 		while (r == 0 && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			r = apply_line(t, j, p, (size_t)(nl - p), ++lineno);
+			r = chunk_line(j, p, (size_t)(nl - p), ++lineno);
 			p = nl + 1;
 		}
 		have = (size_t)(end - p);
 		if (r == 0 && have > BOSSREC_LINE_MAX + 1)
-			r = reject_line(j, lineno + 1, -1, "record longer than 16384 bytes");
+			r = line_bad(j, lineno + 1, -1, "record longer than 16384 bytes");
 		memmove(buf, p, have);
 	}
 	if (r == 0 && n < 0)
 		r = -errno;
 	if (r == 0 && have > 0)
-		r = apply_line(t, j, buf, have, ++lineno);
+		r = chunk_line(j, buf, have, ++lineno);
 	close(fd);
 	free(buf);
+	/* The records before a bad line are checked first: the first error in
+	 * file order is the one reported. */
+	if (r == 0 || r == 1)
+		r = chunk_run(j);
+	if (r == 0 && j->bad.line)
+		r = reject_line(j, j->bad.line, j->bad.field, j->bad.reason);
 	if (r)
 		return r;
-	batch_reset(j->b);
 	r = record_file_ops(j->b, e->base, e->chk.sha256, e->chk.records, e->chk.bytes,
 			    e->bn.prov, e->bn.kind, e->bn.seq, NULL, j->now);
 	return r ? r : batch_apply(t, j->b);
@@ -440,6 +547,32 @@ static void file_away(const struct entry *e, const char *dir, bool report)
 	}
 }
 
+/*
+ * A file's records take LMDB about MAP_RESERVE_FACTOR times the file's size
+ * (values, indexes, half-filled pages). Growing the map before the file's
+ * transaction spares a large first import the run thrown away when the map
+ * fills halfway (store_write then grows it and runs the body again).
+ */
+#define MAP_RESERVE_FACTOR 3
+
+static int map_reserve(struct store *s, uint64_t file_bytes)
+{
+	struct store_stats st;
+	int r;
+
+	for (;;) {
+		if ((r = store_stat(s, &st)))
+			return r;
+		if (st.map_size - st.used_bytes >= file_bytes * MAP_RESERVE_FACTOR)
+			return 0;
+		r = store_grow(s);
+		if (r == KF_EMAPFULL)
+			return 0; /* at map_max: the import finds out whether it fits */
+		if (r)
+			return r;
+	}
+}
+
 /* Process one file as far as it can go now. Returns 0 (e->res says how it
  * went, IMPORT_HELD meaning "try again later in this run") or an error. */
 static int process(struct store *s, const struct import_opts *o, struct entry *e,
@@ -466,6 +599,8 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	if (verify(e) || r == 1)
 		return 0;
 
+	if ((r = map_reserve(s, e->chk.bytes)))
+		return r;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		abort();
@@ -473,6 +608,12 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	j->o = o;
 	j->b = b;
 	j->now = now;
+	j->ov = overlay_new(CHUNK_RECORDS * CHUNK_KEYS_PER_RECORD);
+	j->view = overlay_view(j->ov);
+	j->recs = malloc(CHUNK_RECORDS * sizeof(*j->recs));
+	j->text = malloc(o->chunk_bytes + BOSSREC_LINE_MAX + BOSSREC_MAX_FIELDS + 1);
+	if (!j->recs || !j->text)
+		abort();
 	e->res.outcome = IMPORT_APPLIED;
 	r = store_write(s, apply_body, j);
 	if (r == KF_ESTATE) {
@@ -488,6 +629,9 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	} else {
 		set_result(e, IMPORT_REJECTED, "storage error: %s", kf_strerror(r));
 	}
+	overlay_free(j->ov);
+	free(j->recs);
+	free(j->text);
 	free(j);
 	return r;
 }

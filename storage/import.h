@@ -8,10 +8,13 @@
  *   3. SEQ must be the next of its PROV+KIND stream; a later one is held
  *      until the missing one arrives or an operator skips it (import_skip);
  *   4. record count, byte count and SHA-256 must match the .chk;
- *   5. every record is parsed, checked (custdb_record) and applied inside
- *      one write transaction, so the file is applied whole or not at all and
- *      a crash halfway leaves nothing of it. Memory stays bounded: the file
- *      is streamed and the batch is flushed every chunk_bytes.
+ *   5. every record is parsed, checked (custdb_record_view) and applied
+ *      inside one write transaction, so the file is applied whole or not at
+ *      all and a crash halfway leaves nothing of it. Memory stays bounded:
+ *      the file is streamed and checked in chunks (at most 32,768 records
+ *      or chunk_bytes of values) whose reads are fetched and whose ops are
+ *      applied in key order (overlay.h); the outcome, reject line and reason
+ *      included, is the one of applying record after record.
  * Applied and skipped files then move to the archive folder; rejected ones
  * move with their .chk to the rejected folder beside NAME.report, which
  * names the line, the field and the reason.
@@ -32,7 +35,7 @@ struct import_opts {
 	const char *origin;       /* who imports, kept in the batches; NULL = "import" */
 	bool progress;            /* "progress NAME RECORDS" lines on stderr */
 	uint64_t progress_every;  /* records between progress lines; 0 = 100000 */
-	size_t chunk_bytes;       /* batch flushed past this many bytes; 0 = 4 MiB */
+	size_t chunk_bytes;       /* values per chunk of records; 0 = 4 MiB */
 	int64_t now;              /* unix seconds recorded as applied_at; 0 = the clock */
 };
 

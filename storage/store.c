@@ -54,6 +54,11 @@ struct store_txn {
 	size_t map_size;    /* map size when the transaction began */
 	unsigned attempt;
 	bool map_full;      /* an operation hit MDB_MAP_FULL: the txn is dead */
+	/* One cursor per table, opened on first use and kept for the whole
+	 * transaction: a cursor that stays on a leaf page finds the next key
+	 * there without descending from the root, so gets and puts in key order
+	 * touch each page once. Closed before the transaction ends. */
+	MDB_cursor *cur[STORE_TABLE_SLOTS];
 };
 
 static const char *const store_table_names[STORE_TABLE_SLOTS] = {
@@ -374,6 +379,16 @@ static int store_txn_begin(struct store *s, unsigned flags, struct store_txn **o
 	}
 }
 
+/* store_txn_cursors_close - close the cached cursors; before LMDB ends t. */
+static void store_txn_cursors_close(struct store_txn *t)
+{
+	for (int id = 0; id < STORE_TABLE_SLOTS; id++) {
+		if (t->cur[id])
+			mdb_cursor_close(t->cur[id]);
+		t->cur[id] = NULL;
+	}
+}
+
 /* store_txn_end - forget t after LMDB has ended it. */
 static void store_txn_end(struct store_txn *t)
 {
@@ -415,8 +430,10 @@ int store_write_begin(struct store *s, struct store_txn **out)
  * transaction died of a full map, whatever code its caller saw. */
 static int store_txn_commit(struct store_txn *t, bool *map_full)
 {
-	int rc = store_err(mdb_txn_commit(t->txn), "mdb_txn_commit");
+	int rc;
 
+	store_txn_cursors_close(t);
+	rc = store_err(mdb_txn_commit(t->txn), "mdb_txn_commit");
 	*map_full = t->map_full || rc == KF_EMAPFULL;
 	store_txn_end(t);
 	return rc;
@@ -433,6 +450,7 @@ void store_abort(struct store_txn *t)
 {
 	if (!t)
 		return;
+	store_txn_cursors_close(t);
 	mdb_txn_abort(t->txn);
 	store_txn_end(t);
 }
@@ -489,12 +507,29 @@ static int store_txn_err(struct store_txn *t, int rc, const char *op)
 	return store_err(rc, op);
 }
 
+/* store_cursor - t's cursor on table, opened on first use. */
+static int store_cursor(struct store_txn *t, enum store_table table, MDB_cursor **c)
+{
+	MDB_dbi dbi;
+	int rc = store_dbi(t, table, &dbi);
+
+	if (rc)
+		return rc;
+	if (!t->cur[table]) {
+		rc = mdb_cursor_open(t->txn, dbi, &t->cur[table]);
+		if (rc)
+			return store_txn_err(t, rc, "mdb_cursor_open");
+	}
+	*c = t->cur[table];
+	return 0;
+}
+
 int store_get(struct store_txn *t, enum store_table table, const void *key, size_t klen,
 	      struct store_val *val)
 {
 	MDB_val k = {klen, (void *)key}, v;
-	MDB_dbi dbi;
-	int rc = store_dbi(t, table, &dbi);
+	MDB_cursor *c;
+	int rc = store_cursor(t, table, &c);
 
 	if (rc)
 		return rc;
@@ -502,7 +537,7 @@ int store_get(struct store_txn *t, enum store_table table, const void *key, size
 		return KF_ETOOBIG;
 	if (klen == 0)
 		return KF_ENOTFOUND; /* LMDB holds no empty keys */
-	rc = store_txn_err(t, mdb_get(t->txn, dbi, &k, &v), "mdb_get");
+	rc = store_txn_err(t, mdb_cursor_get(c, &k, &v, MDB_SET), "mdb_cursor_get");
 	if (rc == 0) {
 		val->data = v.mv_data;
 		val->len = v.mv_size;
@@ -514,21 +549,21 @@ int store__put(struct store_txn *t, enum store_table table, const void *key, siz
 	       const void *val, size_t vlen)
 {
 	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-	MDB_dbi dbi;
-	int rc = store_dbi(t, table, &dbi);
+	MDB_cursor *c;
+	int rc = store_cursor(t, table, &c);
 
 	if (rc)
 		return rc;
 	if (klen == 0 || klen > STORE_KEY_MAX)
 		return KF_ETOOBIG;
-	return store_txn_err(t, mdb_put(t->txn, dbi, &k, &v, 0), "mdb_put");
+	return store_txn_err(t, mdb_cursor_put(c, &k, &v, 0), "mdb_cursor_put");
 }
 
 int store__del(struct store_txn *t, enum store_table table, const void *key, size_t klen)
 {
-	MDB_val k = {klen, (void *)key};
-	MDB_dbi dbi;
-	int rc = store_dbi(t, table, &dbi);
+	MDB_val k = {klen, (void *)key}, v;
+	MDB_cursor *c;
+	int rc = store_cursor(t, table, &c);
 
 	if (rc)
 		return rc;
@@ -536,21 +571,42 @@ int store__del(struct store_txn *t, enum store_table table, const void *key, siz
 		return 0;
 	if (klen > STORE_KEY_MAX)
 		return KF_ETOOBIG;
-	rc = store_txn_err(t, mdb_del(t->txn, dbi, &k, NULL), "mdb_del");
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+	if (rc == 0)
+		rc = mdb_cursor_del(c, 0);
+	rc = store_txn_err(t, rc, "mdb_cursor_del");
 	return rc == KF_ENOTFOUND ? 0 : rc;
 }
 
 /* ---- scans ---- */
 
-/* store_keycmp - LMDB's default order: bytes, then length. */
-static int store_keycmp(const MDB_val *a, const void *b, size_t blen)
+int store_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
-	size_t n = a->mv_size < blen ? a->mv_size : blen;
-	int c = n ? memcmp(a->mv_data, b, n) : 0;
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
 
 	if (c)
 		return c;
-	return a->mv_size < blen ? -1 : a->mv_size > blen;
+	return alen < blen ? -1 : alen > blen;
+}
+
+struct store_key_head store_key_head(enum store_table table, const void *key, size_t klen)
+{
+	const uint8_t *k = key;
+	struct store_key_head h = {(uint64_t)table, 0};
+
+	/* Zero padding sorts a key before its own extensions, as LMDB does. */
+	for (size_t i = 0; i < 7; i++)
+		h.hi = h.hi << 8 | (i < klen ? k[i] : 0);
+	for (size_t i = 7; i < 15; i++)
+		h.lo = h.lo << 8 | (i < klen ? k[i] : 0);
+	return h;
+}
+
+/* store_keycmp - store_key_cmp of an LMDB value. */
+static int store_keycmp(const MDB_val *a, const void *b, size_t blen)
+{
+	return store_key_cmp(a->mv_data, a->mv_size, b, blen);
 }
 
 static bool store_has_prefix(const MDB_val *k, const void *prefix, size_t plen)
@@ -657,6 +713,26 @@ int store_scan(struct store_txn *t, enum store_table table, const void *prefix, 
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : store_txn_err(t, rc, "mdb_cursor_get");
+}
+
+/* ---- the direct view ---- */
+
+static int store_view_get(void *src, enum store_table table, const void *key, size_t klen,
+			  struct store_val *val)
+{
+	return store_get(src, table, key, klen, val);
+}
+
+static int store_view_scan(void *src, enum store_table table, const void *prefix, size_t plen,
+			   const void *start, size_t slen, bool reverse, store_scan_fn fn,
+			   void *arg)
+{
+	return store_scan(src, table, prefix, plen, start, slen, reverse, fn, arg);
+}
+
+struct store_view store_txn_view(struct store_txn *t)
+{
+	return (struct store_view){store_view_get, store_view_scan, t};
 }
 
 /* ---- whole-environment operations ---- */

@@ -127,6 +127,45 @@ typedef int (*store_scan_fn)(void *arg, const struct store_val *key, const struc
 int store_scan(struct store_txn *t, enum store_table table, const void *prefix, size_t plen,
 	       const void *start, size_t slen, bool reverse, store_scan_fn fn, void *arg);
 
+/* store_key_cmp - LMDB's key order: bytes, then the shorter first. */
+int store_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
+
+/*
+ * store_key_head - table and the first 15 key bytes as two numbers: when
+ * two heads differ they order as (table, key) does; equal heads need
+ * store_key_cmp. Makes sorting many keys cheap.
+ */
+struct store_key_head {
+	uint64_t hi, lo;
+};
+struct store_key_head store_key_head(enum store_table table, const void *key, size_t klen);
+
+/* store_key_head_cmp - -1, 0, 1 as a's head orders before, with, after b's. */
+static inline int store_key_head_cmp(const struct store_key_head *a, const struct store_key_head *b)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/*
+ * store_view - a read-only view of the tables, for code that checks changes
+ * before they are applied (custdb): store_txn_view is the transaction
+ * itself; an overlay (overlay.h) is a write transaction with changes not yet
+ * applied on top. get and scan behave as store_get and store_scan, and what
+ * they return lives as long as the view's source says.
+ */
+struct store_view {
+	int (*get)(void *src, enum store_table table, const void *key, size_t klen,
+		   struct store_val *val);
+	int (*scan)(void *src, enum store_table table, const void *prefix, size_t plen,
+		    const void *start, size_t slen, bool reverse, store_scan_fn fn, void *arg);
+	void *src;
+};
+
+/* store_txn_view - the view that reads t directly; valid while t is open. */
+struct store_view store_txn_view(struct store_txn *t);
+
 /*
  * store_write - run body(t, arg) in a write transaction and commit it.
  * When body or the commit fails with KF_EMAPFULL, the transaction is

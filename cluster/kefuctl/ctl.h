@@ -1,0 +1,65 @@
+/*
+ * kefuctl's pieces: main.c (global options, the command table), offline.c
+ * (commands on a node's database directory, --db), online.c (commands
+ * through a running node over TLS), render.c (how a subscriber is shown).
+ */
+#ifndef KEFU_CLUSTER_KEFUCTL_CTL_H
+#define KEFU_CLUSTER_KEFUCTL_CTL_H
+
+#include "proto/kefu.pb-c.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXIT_NEGATIVE 1
+#define EXIT_USAGE 2
+
+#define CTL_NODES_MAX 32
+
+/* Where online commands go, from --node / --cluster / --config. */
+struct ctl_target {
+	char nodes[CTL_NODES_MAX][272]; /* HOST:PORT, tried in order */
+	size_t nnodes;
+	char ca[1024], cert[1024], key[1024];
+	bool given;                    /* any of the three options was used */
+};
+
+extern struct ctl_target ctl_target;
+
+/* ctl_usage_error - print "kefuctl: <msg>" and the current command's usage; returns EXIT_USAGE. */
+int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ctl_parse_u64 - a whole decimal number in [min, max]; 0 or KF_EPARSE. */
+int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* A subscriber as an agent's screen shows it, from a local or a remote lookup. */
+struct ctl_profile {
+	const Kefu__Subscriber *user;
+	const Kefu__Customer *cust;     /* NULL when missing */
+	size_t npay;
+	Kefu__Payment *const *pay;      /* newest first */
+	size_t nbill;
+	Kefu__Bill *const *bill;        /* newest month first */
+};
+
+/* ctl_profile_print - readable text, or one line of JSON (the lookup contract). */
+void ctl_profile_print(const struct ctl_profile *p, bool json);
+
+/* Offline commands (offline.c). */
+int ctl_offline_import(int argc, char **argv);
+int ctl_offline_lookup(int argc, char **argv);
+int ctl_skip(int argc, char **argv);
+int ctl_prune(int argc, char **argv);
+int ctl_stat(int argc, char **argv);
+int ctl_dump(int argc, char **argv);
+
+/* Online commands (online.c). */
+int ctl_online_import(int argc, char **argv);
+int ctl_online_lookup(int argc, char **argv);
+int ctl_status(int argc, char **argv);
+int ctl_members(int argc, char **argv);
+int ctl_switchover(int argc, char **argv);
+int ctl_failover(int argc, char **argv);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * kefuctl - the operator's command line.
+ *
+ *   kefuctl [--node HOST:PORT | --cluster cluster.json [--node HOST:PORT] |
+ *            --config FILE] [--ca F --cert F --key F] COMMAND [options]
+ *
+ * Commands with --db DIR work on a node's database directory offline;
+ * the others go through a running node over mutual TLS with an admin
+ * certificate (OU kefu-admin). Exit codes: 0 success; 1 the answer is
+ * negative (a file rejected, a number not found, a refused switchover);
+ * 2 bad usage or a system error (no node reachable, ...).
+ */
+#include "cluster/kefuctl/ctl.h"
+
+#include "lib/conf.h"
+#include "lib/err.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ctl_target ctl_target;
+
+struct cmd {
+	const char *name;
+	int (*offline)(int argc, char **argv); /* with --db */
+	int (*online)(int argc, char **argv);  /* through a node */
+	const char *usage;
+	const char *summary;
+};
+
+static const struct cmd *cmd_current;
+
+int ctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kefuctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cmd_current)
+		fprintf(stderr, "usage: kefuctl %s %s\n", cmd_current->name, cmd_current->usage);
+	return EXIT_USAGE;
+}
+
+int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return KF_EPARSE;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return KF_EPARSE;
+	*out = v;
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{"status", NULL, ctl_status, "[--json]",
+	 "members, roles, epoch, applied index and lag, the sync standby, etcd health"},
+	{"members", NULL, ctl_members, "[--json]", "the members and their addresses"},
+	{"switchover", NULL, ctl_switchover, "--to NAME",
+	 "planned change of leader to NAME; no acknowledged write is lost"},
+	{"failover", NULL, ctl_failover, "[--to NAME]",
+	 "operator-forced failover when the automatic one cannot proceed"},
+	{"import", ctl_offline_import, ctl_online_import,
+	 "[--db DIR [--rejected DIR] [--archive DIR] [--progress]] FILE.dat...",
+	 "import BOSS batch files; one line per file: applied|skipped|held|rejected NAME RECORDS [reason]"},
+	{"lookup", ctl_offline_lookup, ctl_online_lookup,
+	 "[--db DIR] (--msisdn N | --user-id ID) [--months M] [--json]",
+	 "show a subscriber: customer, tier, balance, arrears, status, payments, bills"},
+	{"skip", ctl_skip, NULL, "--db DIR --prov P --kind K --seq N --reason TEXT",
+	 "release files held behind a SEQ that will never arrive"},
+	{"prune", ctl_prune, NULL, "--db DIR [--today YYYYMMDD]",
+	 "delete CDRs older than 6 months and bills older than 24 months"},
+	{"stat", ctl_stat, NULL, "--db DIR", "map size and entries per table"},
+	{"dump", ctl_dump, NULL, "--db DIR [--table NAME]...",
+	 "every entry of the tables, one per line"},
+	{"help", cmd_help, NULL, "", "this list"},
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	puts("usage: kefuctl [--node HOST:PORT | --cluster cluster.json | --config FILE]\n"
+	     "               [--ca FILE --cert FILE --key FILE] COMMAND [options]\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		printf("  %-10s %s\n             %s\n", cmds[i].name, cmds[i].usage,
+		       cmds[i].summary);
+	puts("\nCommands with --db DIR work offline on a node's database directory; the others\n"
+	     "go through a running node (admin certificate). Default certificates:\n"
+	     "/etc/kefu/ca.crt, /etc/kefu/admin.crt, /etc/kefu/admin.key.\n"
+	     "exit status: 0 ok, 1 negative answer, 2 usage or system error");
+	return 0;
+}
+
+static int add_node(const char *addr)
+{
+	if (ctl_target.nnodes == CTL_NODES_MAX || strlen(addr) >= sizeof(ctl_target.nodes[0]))
+		return ctl_usage_error("too many nodes, or an address too long: %.80s", addr);
+	snprintf(ctl_target.nodes[ctl_target.nnodes++], sizeof(ctl_target.nodes[0]), "%s", addr);
+	return 0;
+}
+
+static void set_path(char *dst, size_t cap, const char *v)
+{
+	if (!dst[0])
+		snprintf(dst, cap, "%s", v);
+}
+
+/* cluster.json from the test harness or an installation. */
+static int load_cluster_json(const char *path, bool nodes_too)
+{
+	json_error_t jerr;
+	json_t *c = json_load_file(path, 0, &jerr), *nodes;
+	size_t i;
+	json_t *n;
+	int r = 0;
+
+	if (!c) {
+		fprintf(stderr, "kefuctl: %s: %s (line %d)\n", path, jerr.text, jerr.line);
+		return EXIT_USAGE;
+	}
+	nodes = json_object_get(c, "nodes");
+	if (!json_is_array(nodes) || !json_is_string(json_object_get(c, "ca")) ||
+	    !json_is_string(json_object_get(c, "admin_cert")) ||
+	    !json_is_string(json_object_get(c, "admin_key"))) {
+		fprintf(stderr, "kefuctl: %s: needs \"nodes\", \"ca\", \"admin_cert\", \"admin_key\"\n",
+			path);
+		json_decref(c);
+		return EXIT_USAGE;
+	}
+	set_path(ctl_target.ca, sizeof(ctl_target.ca), json_string_value(json_object_get(c, "ca")));
+	set_path(ctl_target.cert, sizeof(ctl_target.cert),
+		 json_string_value(json_object_get(c, "admin_cert")));
+	set_path(ctl_target.key, sizeof(ctl_target.key),
+		 json_string_value(json_object_get(c, "admin_key")));
+	json_array_foreach(nodes, i, n)
+	{
+		json_t *a = json_object_get(n, "addr");
+
+		if (nodes_too && json_is_string(a) && (r = add_node(json_string_value(a))))
+			break;
+	}
+	json_decref(c);
+	return r;
+}
+
+/* A kefuctl configuration file: nodes, tls_ca, tls_cert, tls_key. */
+struct ctl_conf {
+	char nodes[4096];
+	char tls_ca[1024], tls_cert[1024], tls_key[1024];
+};
+
+#define ROW(field, help) \
+	CONF_ROW(struct ctl_conf, field, #field, CONF_STRING, NULL, 0, 0, false, help)
+static const struct conf_option ctl_conf_table[] = {
+	ROW(nodes, "Comma-separated HOST:PORT of the nodes, tried in order."),
+	ROW(tls_ca, "The cluster's CA certificate."),
+	ROW(tls_cert, "An admin certificate (OU kefu-admin)."),
+	ROW(tls_key, "Its private key."),
+};
+#undef ROW
+
+static int load_config(const char *path)
+{
+	struct ctl_conf cc;
+	struct conf_err err;
+	char text[16384];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0) {
+		fprintf(stderr, "kefuctl: %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0 || (size_t)n == sizeof(text)) {
+		fprintf(stderr, "kefuctl: %s: unreadable or over %zu bytes\n", path, sizeof(text) - 1);
+		return EXIT_USAGE;
+	}
+	conf_defaults(ctl_conf_table, sizeof(ctl_conf_table) / sizeof(ctl_conf_table[0]), &cc);
+	if (conf_parse(ctl_conf_table, sizeof(ctl_conf_table) / sizeof(ctl_conf_table[0]), &cc, text,
+		       (size_t)n, &err)) {
+		fprintf(stderr, "kefuctl: %s: %s\n", path, err.msg);
+		return EXIT_USAGE;
+	}
+	set_path(ctl_target.ca, sizeof(ctl_target.ca), cc.tls_ca);
+	set_path(ctl_target.cert, sizeof(ctl_target.cert), cc.tls_cert);
+	set_path(ctl_target.key, sizeof(ctl_target.key), cc.tls_key);
+	for (char *tok = cc.nodes, *end; *tok; tok = *end ? end + 1 : end) {
+		end = strchr(tok, ',');
+		if (!end)
+			end = tok + strlen(tok);
+		if (end > tok) {
+			char one[272];
+
+			snprintf(one, sizeof(one), "%.*s", (int)(end - tok), tok);
+			if ((r = add_node(one)))
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Global options, up to the command. Returns the index of the command or -EXIT. */
+static int global_options(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"node", required_argument, NULL, 'n'},
+		{"cluster", required_argument, NULL, 'c'},
+		{"config", required_argument, NULL, 'f'},
+		{"ca", required_argument, NULL, 'A'},
+		{"cert", required_argument, NULL, 'C'},
+		{"key", required_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *node = NULL, *cluster = NULL, *config = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': node = optarg; break;
+		case 'c': cluster = optarg; break;
+		case 'f': config = optarg; break;
+		case 'A': snprintf(ctl_target.ca, sizeof(ctl_target.ca), "%s", optarg); break;
+		case 'C': snprintf(ctl_target.cert, sizeof(ctl_target.cert), "%s", optarg); break;
+		case 'K': snprintf(ctl_target.key, sizeof(ctl_target.key), "%s", optarg); break;
+		case 'h': cmd_help(0, NULL); return -0;
+		default: return -EXIT_USAGE;
+		}
+	}
+	if (cluster && config)
+		return -ctl_usage_error("give --cluster or --config, not both");
+	ctl_target.given = node || cluster || config;
+	if (node && (r = add_node(node)))
+		return -r;
+	if (cluster && (r = load_cluster_json(cluster, node == NULL)))
+		return -r;
+	if (config && (r = load_config(config)))
+		return -r;
+	set_path(ctl_target.ca, sizeof(ctl_target.ca), "/etc/kefu/ca.crt");
+	set_path(ctl_target.cert, sizeof(ctl_target.cert), "/etc/kefu/admin.crt");
+	set_path(ctl_target.key, sizeof(ctl_target.key), "/etc/kefu/admin.key");
+	return optind;
+}
+
+static bool has_db(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--db") == 0 || strncmp(argv[i], "--db=", 5) == 0)
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	enum log_level lvl = LOG_LVL_ERR;
+	const char *env = getenv("KEFU_LOG");
+	int first;
+
+	if (env && log_parse_level(env, &lvl) != 0)
+		fprintf(stderr, "kefuctl: KEFU_LOG=%s is not a level; using error\n", env);
+	log_set_level(-1, lvl);
+	first = global_options(argc, argv);
+	if (first <= 0)
+		return -first;
+	if (first >= argc) {
+		cmd_help(0, NULL);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < NCMDS; i++) {
+		const struct cmd *c = &cmds[i];
+		int cargc = argc - first;
+		char **cargv = argv + first;
+
+		if (strcmp(argv[first], c->name) != 0)
+			continue;
+		cmd_current = c;
+		optind = 1;
+		if (c->offline && (!c->online || has_db(cargc, cargv)))
+			return c->offline(cargc, cargv);
+		if (!ctl_target.given)
+			return ctl_usage_error("%s needs --db DIR or a node (--node, --cluster or --config)",
+					       c->name);
+		return c->online(cargc, cargv);
+	}
+	fprintf(stderr, "kefuctl: unknown command %s (kefuctl help lists them)\n", argv[first]);
+	return EXIT_USAGE;
+}

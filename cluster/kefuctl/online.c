@@ -1,0 +1,575 @@
+/*
+ * kefuctl's online commands: one request (or a stream of them, for an
+ * import) to a running node over mutual TLS, trying the target's nodes in
+ * order until one answers.
+ */
+#include "cluster/kefuctl/ctl.h"
+
+#include "cluster/rpc.h"
+#include "lib/err.h"
+#include "lib/loop.h"
+#include "lib/tls.h"
+#include "storage/boss.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CALL_TIMEOUT_MS 10000
+#define IMPORT_END_TIMEOUT_MS (6 * 3600 * 1000)
+#define IMPORT_CHUNK (1u << 20)
+
+/* One session: a loop, a TLS context and a connection to the first node that answers. */
+struct session {
+	struct loop *loop;
+	struct tls_ctx *tls;
+	struct rpc *rpc;
+	const char *addr;
+	bool done;
+	int err;
+	uint8_t *reply;     /* the last reply, packed, owned */
+	size_t reply_len;
+};
+
+static void on_reply(void *arg, int err, const Kefu__Envelope *e)
+{
+	struct session *s = arg;
+
+	s->done = true;
+	s->err = err;
+	free(s->reply);
+	s->reply = NULL;
+	if (err == 0) {
+		s->reply_len = kefu__envelope__get_packed_size(e);
+		s->reply = malloc(s->reply_len ? s->reply_len : 1);
+		if (!s->reply)
+			abort();
+		kefu__envelope__pack(e, s->reply);
+	}
+	loop_stop(s->loop);
+}
+
+static void on_state(void *arg, int err, const char *detail)
+{
+	struct session *s = arg;
+
+	if (err && !s->done) {
+		fprintf(stderr, "kefuctl: %s: %s%s%s\n", s->addr, kf_strerror(err), detail ? ": " : "",
+			detail ? detail : "");
+	}
+}
+
+/* Send req, wait for its reply; on 0 *out is the reply (free with kefu__envelope__free_unpacked). */
+static int call(struct session *s, Kefu__Envelope *req, uint64_t timeout_ms, Kefu__Envelope **out)
+{
+	int r;
+
+	s->done = false;
+	r = rpc_call(s->rpc, req, timeout_ms, on_reply, s);
+	if (r)
+		return r;
+	while (!s->done)
+		loop_run(s->loop);
+	if (s->err)
+		return s->err;
+	*out = kefu__envelope__unpack(NULL, s->reply_len, s->reply);
+	return *out ? 0 : KF_EPROTO;
+}
+
+static void session_close(struct session *s)
+{
+	rpc_free(s->rpc);
+	tls_ctx_free(s->tls);
+	loop_free(s->loop);
+	free(s->reply);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Connect to the first node that completes a Ping. */
+static int session_open(struct session *s)
+{
+	struct tls_opts to = {ctl_target.ca, ctl_target.cert, ctl_target.key, false, 0};
+	char why[256];
+
+	memset(s, 0, sizeof(*s));
+	s->loop = loop_new();
+	if (!s->loop)
+		return KF_EINTERNAL;
+	s->tls = tls_ctx_new(&to, why, sizeof(why));
+	if (!s->tls) {
+		fprintf(stderr, "kefuctl: TLS: %s\n", why);
+		loop_free(s->loop);
+		return KF_ECONFIG;
+	}
+	for (size_t i = 0; i < ctl_target.nnodes; i++) {
+		struct rpc_cbs cbs = {on_state, NULL};
+		Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep = NULL;
+		Kefu__Ping ping = KEFU__PING__INIT;
+		int err;
+
+		s->addr = ctl_target.nodes[i];
+		s->rpc = rpc_new(s->loop, s->addr, s->tls, NULL, &cbs, s, &err);
+		if (!s->rpc) {
+			fprintf(stderr, "kefuctl: %s: %s\n", s->addr, kf_strerror(err));
+			continue;
+		}
+		req.body_case = KEFU__ENVELOPE__BODY_PING;
+		req.ping = &ping;
+		err = call(s, &req, 3000, &rep);
+		if (err == 0 && rep->body_case == KEFU__ENVELOPE__BODY_PONG) {
+			kefu__envelope__free_unpacked(rep, NULL);
+			return 0;
+		}
+		if (rep) {
+			if (rep->body_case == KEFU__ENVELOPE__BODY_ERROR && rep->error->message)
+				fprintf(stderr, "kefuctl: %s: %s\n", s->addr, rep->error->message);
+			kefu__envelope__free_unpacked(rep, NULL);
+		}
+		rpc_free(s->rpc);
+		s->rpc = NULL;
+	}
+	fprintf(stderr, "kefuctl: no node answered\n");
+	session_close(s);
+	return -EHOSTUNREACH;
+}
+
+/* A reply that is an Error: print it; returns the exit code for it. */
+static int print_error(const Kefu__Envelope *rep)
+{
+	const char *m = rep->error->message ? rep->error->message : kf_strerror(rep->error->code);
+
+	fprintf(stderr, "kefuctl: %s%s%s\n", m, rep->error->leader ? " (leader: " : "",
+		rep->error->leader ? rep->error->leader : "");
+	if (rep->error->leader)
+		fputs(")\n", stderr);
+	return rep->error->code == KF_ENOTFOUND ? EXIT_NEGATIVE : EXIT_USAGE;
+}
+
+/* One request, one reply of the expected body; prints errors. */
+static int request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		   Kefu__Envelope **out)
+{
+	struct session s;
+	int r = session_open(&s);
+
+	*out = NULL;
+	if (r)
+		return EXIT_USAGE;
+	r = call(&s, req, timeout_ms, out);
+	session_close(&s);
+	if (r) {
+		fprintf(stderr, "kefuctl: %s\n", kf_strerror(r));
+		return EXIT_USAGE;
+	}
+	if ((*out)->body_case == KEFU__ENVELOPE__BODY_ERROR) {
+		r = print_error(*out);
+		kefu__envelope__free_unpacked(*out, NULL);
+		*out = NULL;
+		return r;
+	}
+	if ((*out)->body_case != want) {
+		fprintf(stderr, "kefuctl: unexpected answer from the node\n");
+		kefu__envelope__free_unpacked(*out, NULL);
+		*out = NULL;
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* ---- status and members ---- */
+
+static bool json_flag(int argc, char **argv, int *err)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	bool json = false;
+	int c;
+
+	*err = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j') {
+			*err = ctl_usage_error("unknown option");
+			return false;
+		}
+		json = true;
+	}
+	if (optind < argc)
+		*err = ctl_usage_error("unexpected argument %s", argv[optind]);
+	return json;
+}
+
+static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
+{
+	json_t *o = json_object(), *ms = json_array(), *es = json_array();
+
+	for (size_t i = 0; i < st->n_members; i++) {
+		const Kefu__MemberStatus *m = st->members[i];
+
+		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I}", "name",
+						    m->name ? m->name : "", "addr",
+						    m->addr ? m->addr : "", "role",
+						    m->role ? m->role : "", "applied",
+						    (json_int_t)m->applied, "lag", (json_int_t)m->lag,
+						    "sync", m->sync, "epoch", (json_int_t)m->epoch));
+	}
+	if (members_only) {
+		json_decref(o);
+		json_decref(es);
+		return ms;
+	}
+	for (size_t i = 0; i < st->n_etcd; i++)
+		json_array_append_new(es, json_pack("{s:s, s:b, s:s}", "endpoint",
+						    st->etcd[i]->endpoint ? st->etcd[i]->endpoint : "",
+						    "healthy", st->etcd[i]->healthy, "detail",
+						    st->etcd[i]->detail ? st->etcd[i]->detail : ""));
+	json_object_set_new(o, "leader", json_string(st->leader ? st->leader : ""));
+	json_object_set_new(o, "epoch", json_integer((json_int_t)st->epoch));
+	json_object_set_new(o, "members", ms);
+	json_object_set_new(o, "etcd", es);
+	json_object_set_new(o, "answered_by", json_string(st->answered_by ? st->answered_by : ""));
+	if (st->note)
+		json_object_set_new(o, "note", json_string(st->note));
+	return o;
+}
+
+static void status_text(const Kefu__StatusReply *st, bool members_only)
+{
+	if (!members_only)
+		printf("leader %s   epoch %" PRIu64 "   (answered by %s)\n",
+		       st->leader && *st->leader ? st->leader : "(none)", st->epoch,
+		       st->answered_by ? st->answered_by : "?");
+	printf("%-12s %-22s %-9s %12s %8s %s\n", "NAME", "ADDR", "ROLE", "APPLIED", "LAG", "SYNC");
+	for (size_t i = 0; i < st->n_members; i++) {
+		const Kefu__MemberStatus *m = st->members[i];
+
+		printf("%-12s %-22s %-9s %12" PRIu64 " %8" PRIu64 " %s\n", m->name ? m->name : "",
+		       m->addr ? m->addr : "", m->role ? m->role : "", m->applied, m->lag,
+		       m->sync ? "sync" : "-");
+	}
+	if (members_only)
+		return;
+	for (size_t i = 0; i < st->n_etcd; i++)
+		printf("etcd %-28s %s%s%s\n", st->etcd[i]->endpoint ? st->etcd[i]->endpoint : "",
+		       st->etcd[i]->healthy ? "healthy" : "UNHEALTHY",
+		       st->etcd[i]->detail && *st->etcd[i]->detail ? "  " : "",
+		       st->etcd[i]->detail ? st->etcd[i]->detail : "");
+	if (st->note)
+		printf("note: %s\n", st->note);
+}
+
+static int status_like(int argc, char **argv, bool members_only)
+{
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__StatusRequest sr = KEFU__STATUS_REQUEST__INIT;
+	int err, r;
+	bool json = json_flag(argc, argv, &err);
+
+	if (err)
+		return err;
+	req.body_case = KEFU__ENVELOPE__BODY_STATUS;
+	req.status = &sr;
+	if ((r = request(&req, KEFU__ENVELOPE__BODY_STATUS_REPLY, CALL_TIMEOUT_MS, &rep)))
+		return r;
+	if (json) {
+		json_t *o = status_json(rep->status_reply, members_only);
+
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		status_text(rep->status_reply, members_only);
+	}
+	kefu__envelope__free_unpacked(rep, NULL);
+	return 0;
+}
+
+int ctl_status(int argc, char **argv)
+{
+	return status_like(argc, argv, false);
+}
+
+int ctl_members(int argc, char **argv)
+{
+	return status_like(argc, argv, true);
+}
+
+/* ---- switchover and failover ---- */
+
+static int leader_change(int argc, char **argv, bool failover)
+{
+	static const struct option opts[] = {{"to", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__SwitchoverRequest sw = KEFU__SWITCHOVER_REQUEST__INIT;
+	Kefu__FailoverRequest fo = KEFU__FAILOVER_REQUEST__INIT;
+	const char *to = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 't')
+			return ctl_usage_error("unknown option");
+		to = optarg;
+	}
+	if (optind < argc)
+		return ctl_usage_error("unexpected argument %s", argv[optind]);
+	if (!failover && !to)
+		return ctl_usage_error("--to NAME is required");
+	if (failover) {
+		fo.to = (char *)to;
+		req.body_case = KEFU__ENVELOPE__BODY_FAILOVER;
+		req.failover = &fo;
+	} else {
+		sw.to = (char *)to;
+		req.body_case = KEFU__ENVELOPE__BODY_SWITCHOVER;
+		req.switchover = &sw;
+	}
+	if ((r = request(&req, KEFU__ENVELOPE__BODY_ADMIN_REPLY, 60000, &rep)))
+		return r;
+	r = rep->admin_reply->ok ? 0 : EXIT_NEGATIVE;
+	printf("%s%s\n", rep->admin_reply->ok ? "" : "refused: ",
+	       rep->admin_reply->message ? rep->admin_reply->message : "");
+	kefu__envelope__free_unpacked(rep, NULL);
+	return r;
+}
+
+int ctl_switchover(int argc, char **argv)
+{
+	return leader_change(argc, argv, false);
+}
+
+int ctl_failover(int argc, char **argv)
+{
+	return leader_change(argc, argv, true);
+}
+
+/* ---- lookup ---- */
+
+int ctl_online_lookup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"msisdn", required_argument, NULL, 'm'},
+		{"user-id", required_argument, NULL, 'u'},
+		{"months", required_argument, NULL, 'M'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__LookupRequest lr = KEFU__LOOKUP_REQUEST__INIT;
+	uint64_t months = 3;
+	bool json = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': lr.msisdn = optarg; break;
+		case 'u': lr.user_id = optarg; break;
+		case 'j': json = true; break;
+		case 'M':
+			if (ctl_parse_u64(optarg, 0, 24, &months))
+				return ctl_usage_error("--months takes 0..24");
+			break;
+		default: return ctl_usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("unexpected argument %s", argv[optind]);
+	if (!lr.msisdn == !lr.user_id)
+		return ctl_usage_error("give one of --msisdn N or --user-id ID");
+	lr.has_months = 1;
+	lr.months = (uint32_t)months;
+	req.body_case = KEFU__ENVELOPE__BODY_LOOKUP;
+	req.lookup = &lr;
+	r = request(&req, KEFU__ENVELOPE__BODY_LOOKUP_REPLY, CALL_TIMEOUT_MS, &rep);
+	if (r == EXIT_NEGATIVE)
+		fprintf(stderr, "kefuctl: no subscriber with %s %s\n", lr.msisdn ? "msisdn" : "user_id",
+			lr.msisdn ? lr.msisdn : lr.user_id);
+	if (r)
+		return r;
+	{
+		const Kefu__LookupReply *l = rep->lookup_reply;
+		struct ctl_profile p = {l->user, l->customer, l->n_payments, l->payments,
+					l->n_bills, l->bills};
+
+		if (!l->user) {
+			fprintf(stderr, "kefuctl: the node answered without a subscriber\n");
+			r = EXIT_USAGE;
+		} else {
+			ctl_profile_print(&p, json);
+		}
+	}
+	kefu__envelope__free_unpacked(rep, NULL);
+	return r;
+}
+
+/* ---- import ---- */
+
+static int read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, cap);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n == cap)
+		return KF_ETOOBIG;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Print the importer's line; returns whether it was a rejection. */
+static bool print_import_reply(const Kefu__ImportReply *ir)
+{
+	printf("%s %s %" PRIu64 "%s%s\n", ir->outcome ? ir->outcome : "?", ir->name ? ir->name : "?",
+	       ir->records, ir->reason && *ir->reason ? " " : "", ir->reason ? ir->reason : "");
+	fflush(stdout);
+	return ir->outcome && strcmp(ir->outcome, "rejected") == 0;
+}
+
+/* Stream one file: ImportBegin, ImportChunk..., ImportEnd -> ImportReply. */
+static int import_one(struct session *s, const char *path, bool *rejected)
+{
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep = NULL;
+	Kefu__ImportBegin ib = KEFU__IMPORT_BEGIN__INIT;
+	Kefu__ImportChunk ic = KEFU__IMPORT_CHUNK__INIT;
+	Kefu__ImportEnd ie = KEFU__IMPORT_END__INIT;
+	uint8_t chk[4096];
+	char chkpath[4096];
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t chklen = 0;
+	struct stat st;
+	uint8_t *buf;
+	ssize_t n;
+	int fd, r;
+
+	snprintf(chkpath, sizeof(chkpath), "%.*s.chk", (int)(strlen(path) - 4), path);
+	r = read_small(chkpath, chk, sizeof(chk), &chklen);
+	if (r == -ENOENT) {
+		printf("held %s 0 no .chk yet (still being written)\n", base);
+		return 0;
+	}
+	if (r) {
+		fprintf(stderr, "kefuctl: %s: %s\n", chkpath, kf_strerror(r));
+		return EXIT_USAGE;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		fprintf(stderr, "kefuctl: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_USAGE;
+	}
+	ib.name = (char *)base;
+	ib.has_chk = 1;
+	ib.chk.data = chk;
+	ib.chk.len = chklen;
+	ib.has_size = 1;
+	ib.size = (uint64_t)st.st_size;
+	req.body_case = KEFU__ENVELOPE__BODY_IMPORT_BEGIN;
+	req.import_begin = &ib;
+	r = call(s, &req, CALL_TIMEOUT_MS, &rep);
+	buf = malloc(IMPORT_CHUNK);
+	if (!buf)
+		abort();
+	/* Every chunk is answered, which paces the stream to what the node takes. */
+	while (r == 0 && rep->body_case == KEFU__ENVELOPE__BODY_ADMIN_REPLY && rep->admin_reply->ok) {
+		kefu__envelope__free_unpacked(rep, NULL);
+		rep = NULL;
+		n = read(fd, buf, IMPORT_CHUNK);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		kefu__envelope__init(&req);
+		if (n == 0) {
+			req.body_case = KEFU__ENVELOPE__BODY_IMPORT_END;
+			req.import_end = &ie;
+			r = call(s, &req, IMPORT_END_TIMEOUT_MS, &rep);
+			break;
+		}
+		ic.has_data = 1;
+		ic.data.data = buf;
+		ic.data.len = (size_t)n;
+		req.body_case = KEFU__ENVELOPE__BODY_IMPORT_CHUNK;
+		req.import_chunk = &ic;
+		r = call(s, &req, CALL_TIMEOUT_MS, &rep);
+	}
+	free(buf);
+	close(fd);
+	if (r) {
+		fprintf(stderr, "kefuctl: %s: %s\n", base, kf_strerror(r));
+		return EXIT_USAGE;
+	}
+	if (rep->body_case == KEFU__ENVELOPE__BODY_IMPORT_REPLY) {
+		*rejected |= print_import_reply(rep->import_reply);
+		r = 0;
+	} else if (rep->body_case == KEFU__ENVELOPE__BODY_ERROR) {
+		r = print_error(rep);
+	} else if (rep->body_case == KEFU__ENVELOPE__BODY_ADMIN_REPLY) {
+		fprintf(stderr, "kefuctl: %s: %s\n", base,
+			rep->admin_reply->message ? rep->admin_reply->message : "refused");
+		r = EXIT_USAGE;
+	} else {
+		r = EXIT_USAGE;
+	}
+	kefu__envelope__free_unpacked(rep, NULL);
+	return r;
+}
+
+/* BOSS order: production time, then kind, then SEQ (names that do not
+ * parse go first, so the node can say why). */
+static int boss_order(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	const char *bx = strrchr(x, '/') ? strrchr(x, '/') + 1 : x;
+	const char *by = strrchr(y, '/') ? strrchr(y, '/') + 1 : y;
+	struct boss_name nx, ny;
+	bool okx = boss_parse_name(bx, strlen(bx), &nx, NULL, 0) == 0;
+	bool oky = boss_parse_name(by, strlen(by), &ny, NULL, 0) == 0;
+	int c;
+
+	if (okx != oky)
+		return okx ? 1 : -1;
+	if (!okx)
+		return strcmp(bx, by);
+	if ((c = strcmp(nx.stamp, ny.stamp)))
+		return c;
+	if (nx.kind != ny.kind)
+		return nx.kind < ny.kind ? -1 : 1;
+	return nx.seq < ny.seq ? -1 : nx.seq > ny.seq;
+}
+
+int ctl_online_import(int argc, char **argv)
+{
+	struct session s;
+	bool rejected = false;
+	int r = 0;
+
+	if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--") != 0)
+		return ctl_usage_error("%s: options other than --db need the offline import", argv[1]);
+	if (argc < 2)
+		return ctl_usage_error("no files given");
+	for (int i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (n < 4 || strcmp(argv[i] + n - 4, ".dat") != 0)
+			return ctl_usage_error("%s: give the .dat data files (the .chk is found beside each)",
+					       argv[i]);
+	}
+	qsort(argv + 1, (size_t)(argc - 1), sizeof(char *), boss_order);
+	if (session_open(&s))
+		return EXIT_USAGE;
+	for (int i = 1; i < argc && r == 0; i++)
+		r = import_one(&s, argv[i], &rejected);
+	session_close(&s);
+	return r ? r : rejected ? EXIT_NEGATIVE : 0;
+}

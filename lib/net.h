@@ -1,0 +1,175 @@
+/*
+ * Listeners and framed TLS connections on the event loop.
+ *
+ * Every connection is TLS (lib/tls.h) and carries frames (proto/frame.h:
+ * a 4-byte big-endian length, then the payload). The user sees whole
+ * payloads, never bytes. Everything runs on the loop's thread.
+ *
+ * Lifecycle and ownership (single owner, no reference counting for the
+ * user to do):
+ *   - net_connect returns a connection owned by the caller at once. When
+ *     the handshake is done, cbs.open runs; if it fails, cbs.close runs
+ *     instead (cbs.open never does).
+ *   - A listener owns the connections it accepts until their handshake
+ *     is done; then accept_fn receives the connection, which belongs to
+ *     the accept_fn's user from then on. Connections whose handshake
+ *     fails never reach the user (refuse_fn hears of them).
+ *   - The owner's hold ends in exactly one of two ways: the owner calls
+ *     net_conn_close, after which no callback runs and the pointer is
+ *     invalid; or the connection ends by itself (peer, error, limit) and
+ *     cbs.close runs once with the reason, after which the pointer is
+ *     invalid. net_conn_close inside any callback, cbs.close included, is
+ *     safe (in cbs.close it does nothing); the memory is released once
+ *     the callback has returned.
+ *
+ * Limits (struct net_opts): max_frame bounds one payload both ways; a
+ * peer announcing more is cut off with KF_ETOOBIG, an empty frame with
+ * KF_EPROTO. max_out bounds the bytes queued for sending (raised to at
+ * least one largest frame): net_conn_send refuses a frame that does not
+ * fit with KF_ETOOBIG (nothing is queued) and, once the queue has drained
+ * to half of max_out, cbs.writable runs once — the backpressure signal;
+ * the sender keeps what was refused and sends it then. Handshakes that
+ * take longer than handshake_ms end with -ETIMEDOUT. Idle timeouts are
+ * the user's (loop alarms).
+ *
+ * The process must ignore SIGPIPE (kefud's main does): a write to a peer
+ * that has gone is then an error, not the end of the process.
+ *
+ * Close reasons given to cbs.close (and refuse_fn):
+ *   0              the peer closed the connection, or net_conn_close_flushed finished
+ *   -ECONNREFUSED, -ECONNRESET, -EPIPE, ...  the socket failed (-errno)
+ *   -ETIMEDOUT     the TCP connect and TLS handshake took over handshake_ms
+ *   KF_ETLS        the TLS handshake failed (certificate, version, alert) or
+ *                  a TLS record was bad; detail holds OpenSSL's reason
+ *   KF_ETOOBIG     the peer sent a frame over max_frame
+ *   KF_EPROTO      the peer sent an empty frame
+ * `detail` is a short text for logs, valid during the callback only.
+ *
+ * Shutting down: close every connection and free every listener, then let
+ * loop_run return by itself (nothing is registered any more) before
+ * loop_free — libevent releases a closed connection's buffers from the loop.
+ */
+#ifndef KEFU_LIB_NET_H
+#define KEFU_LIB_NET_H
+
+#include "lib/loop.h"
+#include "lib/tls.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct net_listener;
+struct net_conn;
+
+/* Defaults for a zero field of struct net_opts. */
+#define NET_MAX_FRAME_DEFAULT ((size_t)4 * 1024 * 1024)
+#define NET_MAX_OUT_DEFAULT ((size_t)16 * 1024 * 1024)
+#define NET_HANDSHAKE_MS_DEFAULT 5000u
+
+/* Per-connection limits; a zero field takes the default above. NULL = all defaults. */
+struct net_opts {
+	size_t max_frame;      /* payload bytes per frame, both ways (at most 64 MiB) */
+	size_t max_out;        /* bytes queued for sending, frame headers included */
+	uint32_t handshake_ms; /* TCP connect plus TLS handshake */
+};
+
+/* A connection's callbacks; arg is the one given with them. Only frame and close are required. */
+struct net_conn_cbs {
+	/* A client's handshake is done: the peer is verified, sending may begin. */
+	void (*open)(void *arg, struct net_conn *c);
+	/* One frame's payload data[0..len), len >= 1; valid until the callback returns. */
+	void (*frame)(void *arg, struct net_conn *c, const uint8_t *data, size_t len);
+	/* After net_conn_send refused a frame: the queue has drained to half of max_out. */
+	void (*writable)(void *arg, struct net_conn *c);
+	/* The connection ended by itself; c is freed when this returns. */
+	void (*close)(void *arg, struct net_conn *c, int reason, const char *detail);
+};
+
+/*
+ * The listener's callbacks. accept runs with a connection whose handshake
+ * is done; it must call net_conn_start (or net_conn_close) on it before
+ * returning, else the connection is closed. refuse, which may be NULL,
+ * hears of a connection that failed before that (see the reasons above);
+ * peer is "ip:port".
+ */
+typedef void (*net_accept_fn)(void *arg, struct net_conn *c);
+typedef void (*net_refuse_fn)(void *arg, const char *peer, int reason, const char *detail);
+
+/*
+ * net_listen - listen on "HOST:PORT" (HOST numeric IPv4, "[IPv6]" or
+ * "localhost"; PORT 0 picks a free port, see net_listener_port). tls must
+ * be a server context and outlive the listener; opts are copied. Returns
+ * the listener, owned by the caller, or NULL with *err set: KF_EPARSE
+ * (bad address), KF_ECONFIG (tls is not a server context), -EADDRINUSE
+ * and other -errno from socket/bind/listen.
+ */
+struct net_listener *net_listen(struct loop *l, const char *hostport, struct tls_ctx *tls,
+				const struct net_opts *opts, net_accept_fn accept,
+				net_refuse_fn refuse, void *arg, int *err);
+
+/* net_listener_port - the port actually bound. */
+uint16_t net_listener_port(const struct net_listener *ls);
+
+/*
+ * net_listener_free - stop listening and drop connections still in their
+ * handshake (no callbacks). Accepted connections are untouched. NULL is fine.
+ */
+void net_listener_free(struct net_listener *ls);
+
+/*
+ * net_connect - dial "HOST:PORT" (as for net_listen; the server's
+ * certificate must name HOST, "localhost" as DNS:localhost, an address as
+ * an IP entry) over TLS with the client context tls, which must outlive
+ * the connection. Never blocks: the outcome arrives as cbs->open or
+ * cbs->close. *cbs is copied. Returns the connection, owned by the caller,
+ * or NULL with *err: KF_EPARSE (bad address), KF_ECONFIG (tls is a server
+ * context), KF_ETLS, -errno (socket).
+ */
+struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ctx *tls,
+			     const struct net_opts *opts, const struct net_conn_cbs *cbs, void *arg,
+			     int *err);
+
+/*
+ * net_conn_start - give an accepted connection its callbacks (copied) and
+ * start reading frames. Call it from accept_fn; once only.
+ */
+void net_conn_start(struct net_conn *c, const struct net_conn_cbs *cbs, void *arg);
+
+/*
+ * net_conn_send - queue payload[0..len) as one frame (copied). Returns 0,
+ * KF_EPROTO (len 0), KF_ETOOBIG (len over max_frame, or the queue would
+ * exceed max_out: cbs.writable will run when it has drained), KF_ESTATE
+ * (the handshake is not done, or the connection is closing).
+ */
+int net_conn_send(struct net_conn *c, const void *payload, size_t len);
+
+/* net_conn_out_pending - bytes queued for sending and not yet written to the socket. */
+size_t net_conn_out_pending(const struct net_conn *c);
+
+/*
+ * net_conn_peer - the peer's verified identity, once the handshake is
+ * done (empty, role TLS_ROLE_NONE, when it showed no certificate). Valid
+ * while c is. NULL before the handshake is done.
+ */
+const struct tls_identity *net_conn_peer(const struct net_conn *c);
+
+/* net_conn_addr - the peer's "ip:port" (for logs). Valid while c is. */
+const char *net_conn_addr(const struct net_conn *c);
+
+/*
+ * net_conn_close - close now: queued output is dropped, no callback runs
+ * after this returns, c is invalid. Safe inside any of c's callbacks.
+ * NULL is fine.
+ */
+void net_conn_close(struct net_conn *c);
+
+/*
+ * net_conn_close_flushed - on an open connection (else it does nothing):
+ * stop reading (no more cbs.frame) and close once everything queued has
+ * been written; cbs.close then runs with reason 0 (or the error that came
+ * first). The caller still owns c until cbs.close (use net_conn_close to
+ * give up waiting: a peer that never reads never drains the queue).
+ */
+void net_conn_close_flushed(struct net_conn *c);
+
+#endif

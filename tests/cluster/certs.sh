@@ -1,0 +1,68 @@
+#!/bin/sh
+# Makes a per-cluster CA and certificates signed by it (openssl CLI).
+#
+#   tests/cluster/certs.sh DIR NAME:ROLE[:SAN] ...
+#
+# Writes DIR/ca.crt and DIR/ca.key (once: an existing CA in DIR is reused),
+# then DIR/NAME.crt and DIR/NAME.key for each argument. The certificate's
+# subject is CN=NAME, OU=ROLE; ROLE is kefu-node, kefu-admin or kefu-gateway.
+#   kefu-node     serverAuth and clientAuth; subjectAltName SAN, by default
+#                 IP:127.0.0.1,DNS:localhost (give the node's real addresses
+#                 outside tests, e.g. n1:kefu-node:IP:10.1.2.3,DNS:n1.example)
+#   kefu-admin,   clientAuth only; SAN only when one is given
+#   kefu-gateway
+# Keys are EC P-256, unencrypted, mode 0600. Certificates are valid 825 days.
+set -eu
+
+usage() { echo "usage: $0 DIR NAME:ROLE[:SAN] ..." >&2; exit 2; }
+[ $# -ge 2 ] || usage
+dir=$1; shift
+mkdir -p "$dir"
+umask 077
+days=825
+
+key_new() { # path
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+}
+
+if [ ! -f "$dir/ca.crt" ] || [ ! -f "$dir/ca.key" ]; then
+	key_new "$dir/ca.key"
+	openssl req -x509 -new -key "$dir/ca.key" -sha256 -days "$days" \
+		-subj "/CN=kefu cluster CA $(basename "$dir")/OU=kefu-ca" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-out "$dir/ca.crt"
+fi
+
+for spec in "$@"; do
+	name=${spec%%:*}
+	rest=${spec#*:}
+	[ "$rest" != "$spec" ] && [ -n "$name" ] || usage
+	role=${rest%%:*}
+	san=
+	[ "$role" != "$rest" ] && san=${rest#*:}
+	case "$name" in *[!A-Za-z0-9._-]*) echo "$0: bad name: $name" >&2; exit 2 ;; esac
+	case "$role" in
+	kefu-node) eku=serverAuth,clientAuth; san=${san:-IP:127.0.0.1,DNS:localhost} ;;
+	kefu-admin | kefu-gateway) eku=clientAuth ;;
+	*) echo "$0: unknown role: $role" >&2; exit 2 ;;
+	esac
+	ext=$(mktemp)
+	{
+		echo "basicConstraints=critical,CA:FALSE"
+		echo "keyUsage=critical,digitalSignature"
+		echo "extendedKeyUsage=$eku"
+		[ -z "$san" ] || echo "subjectAltName=$san"
+	} >"$ext"
+	key_new "$dir/$name.key"
+	if ! openssl req -new -key "$dir/$name.key" -subj "/CN=$name/OU=$role" |
+		openssl x509 -req -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+			-sha256 -days "$days" -extfile "$ext" -out "$dir/$name.crt" 2>/dev/null; then
+		rm -f "$ext"
+		echo "$0: signing $name failed" >&2
+		exit 1
+	fi
+	rm -f "$ext"
+	chmod 644 "$dir/$name.crt"
+done
+chmod 644 "$dir/ca.crt"

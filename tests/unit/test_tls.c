@@ -1,0 +1,256 @@
+/*
+ * TLS contexts and identities, with certificates made by
+ * tests/cluster/certs.sh. Handshakes run in memory over a socketpair, both
+ * ends driven in turn from this thread.
+ */
+#include "lib/tls.h"
+
+#include "lib/err.h"
+#include "tests/unit/support/bossfile.h"
+#include "tests/unit/support/certs.h"
+
+#include <openssl/ssl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static char dir[256];
+
+static int group_setup(void **state)
+{
+	static const char *const specs[] = {"n1:kefu-node", "adm:kefu-admin", "gw:kefu-gateway"};
+
+	(void)state;
+	if (bossfile_tmpdir("tls", dir, sizeof(dir)) != 0)
+		return -1;
+	return certs_make(dir, specs, sizeof(specs) / sizeof(specs[0]));
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	bossfile_rmtree(dir);
+	return 0;
+}
+
+/* A context for NAME's certificate (NULL: none). */
+static struct tls_ctx *ctx_for(const char *name, bool server, enum tls_client_cert cc, char *why,
+			       size_t why_size)
+{
+	char ca[300], crt[300], key[300];
+	struct tls_opts o = {
+		.ca_file = certs_path(ca, sizeof(ca), dir, "ca", "crt"),
+		.cert_file = name ? certs_path(crt, sizeof(crt), dir, name, "crt") : NULL,
+		.key_file = name ? certs_path(key, sizeof(key), dir, name, "key") : NULL,
+		.server = server,
+		.client_cert = cc,
+	};
+
+	return tls_ctx_new(&o, why, why_size);
+}
+
+struct shake {
+	SSL *client, *server;
+	int fds[2];
+	int client_ok, server_ok; /* 1 done, 0 failed */
+	char client_why[TLS_WHY_MAX]; /* tls__explain of the client's failure */
+};
+
+/* Runs a handshake between a client dialing host and a server; both ends end up done or failed. */
+static void shake_run(struct shake *s, struct tls_ctx *cctx, struct tls_ctx *sctx, const char *host)
+{
+	char why[TLS_WHY_MAX];
+	int cr = -1, sr = -1;
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s->fds), 0);
+	s->client = tls__ssl_new(cctx, host, why, sizeof(why));
+	s->server = tls__ssl_new(sctx, NULL, why, sizeof(why));
+	assert_non_null(s->client);
+	assert_non_null(s->server);
+	SSL_set_fd(s->client, s->fds[0]);
+	SSL_set_fd(s->server, s->fds[1]);
+	SSL_set_connect_state(s->client);
+	SSL_set_accept_state(s->server);
+	for (int i = 0; i < 1000 && (cr < 0 || sr < 0); i++) {
+		if (cr < 0) {
+			int r = SSL_do_handshake(s->client);
+			int e = SSL_get_error(s->client, r);
+
+			if (r == 1 || (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE))
+				cr = r == 1;
+			if (cr == 0)
+				tls__explain(s->client, 0, s->client_why, sizeof(s->client_why));
+		}
+		if (sr < 0) {
+			int r = SSL_do_handshake(s->server);
+			int e = SSL_get_error(s->server, r);
+
+			if (r == 1 || (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE))
+				sr = r == 1;
+		}
+	}
+	s->client_ok = cr;
+	s->server_ok = sr;
+}
+
+static void shake_free(struct shake *s)
+{
+	SSL_free(s->client);
+	SSL_free(s->server);
+	close(s->fds[0]);
+	close(s->fds[1]);
+}
+
+static void test_contexts_from_certs_sh_files(void **state)
+{
+	char why[TLS_WHY_MAX];
+	struct tls_ctx *s = ctx_for("n1", true, TLS_CLIENT_CERT_REQUIRED, why, sizeof(why));
+	struct tls_ctx *c = ctx_for("adm", false, 0, why, sizeof(why));
+	struct tls_ctx *anon = ctx_for(NULL, false, 0, why, sizeof(why));
+
+	(void)state;
+	assert_non_null(s);
+	assert_non_null(c);
+	assert_non_null(anon);
+	assert_true(tls_ctx_is_server(s));
+	assert_false(tls_ctx_is_server(c));
+	tls_ctx_free(s);
+	tls_ctx_free(c);
+	tls_ctx_free(anon);
+	tls_ctx_free(NULL);
+}
+
+static void test_missing_ca_file_is_refused_with_reason(void **state)
+{
+	char why[TLS_WHY_MAX] = "";
+	struct tls_opts o = {.ca_file = "/nonexistent/ca.crt", .server = false};
+
+	(void)state;
+	assert_null(tls_ctx_new(&o, why, sizeof(why)));
+	assert_non_null(strstr(why, "ca_file: "));
+	assert_true(strlen(why) > strlen("ca_file: "));
+}
+
+static void test_key_of_another_certificate_is_refused(void **state)
+{
+	char ca[300], crt[300], key[300], why[TLS_WHY_MAX] = "";
+	struct tls_opts o = {
+		.ca_file = certs_path(ca, sizeof(ca), dir, "ca", "crt"),
+		.cert_file = certs_path(crt, sizeof(crt), dir, "n1", "crt"),
+		.key_file = certs_path(key, sizeof(key), dir, "adm", "key"),
+		.server = true,
+	};
+
+	(void)state;
+	assert_null(tls_ctx_new(&o, why, sizeof(why)));
+	assert_non_null(strstr(why, "key_file"));
+}
+
+static void test_server_needs_a_certificate(void **state)
+{
+	char why[TLS_WHY_MAX] = "";
+
+	(void)state;
+	assert_null(ctx_for(NULL, true, TLS_CLIENT_CERT_OPTIONAL, why, sizeof(why)));
+	assert_non_null(strstr(why, "cert_file"));
+}
+
+static void test_identity_is_cn_and_ou_on_both_sides(void **state)
+{
+	struct tls_ctx *s = ctx_for("n1", true, TLS_CLIENT_CERT_REQUIRED, NULL, 0);
+	struct tls_ctx *c = ctx_for("gw", false, 0, NULL, 0);
+	struct tls_identity id;
+	struct shake sh;
+
+	(void)state;
+	shake_run(&sh, c, s, "127.0.0.1");
+	assert_int_equal(sh.client_ok, 1);
+	assert_int_equal(sh.server_ok, 1);
+	assert_int_equal(tls__identity(sh.server, &id), 0);
+	assert_string_equal(id.cn, "gw");
+	assert_string_equal(id.ou, "kefu-gateway");
+	assert_int_equal(id.role, TLS_ROLE_GATEWAY);
+	assert_int_equal(tls__identity(sh.client, &id), 0);
+	assert_string_equal(id.cn, "n1");
+	assert_int_equal(id.role, TLS_ROLE_NODE);
+	shake_free(&sh);
+	tls_ctx_free(s);
+	tls_ctx_free(c);
+}
+
+static void test_optional_client_cert_gives_no_identity(void **state)
+{
+	struct tls_ctx *s = ctx_for("n1", true, TLS_CLIENT_CERT_OPTIONAL, NULL, 0);
+	struct tls_ctx *c = ctx_for(NULL, false, 0, NULL, 0);
+	struct tls_identity id;
+	struct shake sh;
+
+	(void)state;
+	shake_run(&sh, c, s, "localhost");
+	assert_int_equal(sh.server_ok, 1);
+	assert_int_equal(tls__identity(sh.server, &id), KF_ENOTFOUND);
+	assert_string_equal(id.cn, "");
+	assert_int_equal(id.role, TLS_ROLE_NONE);
+	shake_free(&sh);
+	tls_ctx_free(s);
+	tls_ctx_free(c);
+}
+
+static void test_server_name_mismatch_is_explained(void **state)
+{
+	struct tls_ctx *s = ctx_for("n1", true, TLS_CLIENT_CERT_REQUIRED, NULL, 0);
+	struct tls_ctx *c = ctx_for("adm", false, 0, NULL, 0);
+	struct shake sh;
+
+	(void)state;
+	shake_run(&sh, c, s, "n1.example");
+	assert_int_equal(sh.client_ok, 0);
+	assert_int_equal(sh.server_ok, 0);
+	assert_non_null(strstr(sh.client_why, "certificate verify failed"));
+	assert_non_null(strstr(sh.client_why, "hostname mismatch"));
+	shake_free(&sh);
+	tls_ctx_free(s);
+	tls_ctx_free(c);
+}
+
+static void test_client_without_host_is_refused(void **state)
+{
+	struct tls_ctx *c = ctx_for("adm", false, 0, NULL, 0);
+	char why[TLS_WHY_MAX] = "";
+
+	(void)state;
+	assert_null(tls__ssl_new(c, "", why, sizeof(why)));
+	assert_true(why[0] != '\0');
+	tls_ctx_free(c);
+}
+
+static void test_role_names_come_from_the_table(void **state)
+{
+	(void)state;
+	assert_string_equal(tls_role_name(TLS_ROLE_NODE), "kefu-node");
+	assert_string_equal(tls_role_name(TLS_ROLE_ADMIN), "kefu-admin");
+	assert_string_equal(tls_role_name(TLS_ROLE_GATEWAY), "kefu-gateway");
+	assert_string_equal(tls_role_name(TLS_ROLE_NONE), "none");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_contexts_from_certs_sh_files),
+		cmocka_unit_test(test_missing_ca_file_is_refused_with_reason),
+		cmocka_unit_test(test_key_of_another_certificate_is_refused),
+		cmocka_unit_test(test_server_needs_a_certificate),
+		cmocka_unit_test(test_identity_is_cn_and_ou_on_both_sides),
+		cmocka_unit_test(test_optional_client_cert_gives_no_identity),
+		cmocka_unit_test(test_server_name_mismatch_is_explained),
+		cmocka_unit_test(test_client_without_host_is_refused),
+		cmocka_unit_test(test_role_names_come_from_the_table),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
