@@ -111,7 +111,7 @@ $(eval $(call programs,san,$(SAN_CFLAGS)))
 PROGS := kefud kefuctl kefu-sim
 bin/%: build/rel/bin/%
 	@mkdir -p bin
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 all: check $(addprefix bin/,$(PROGS))
 

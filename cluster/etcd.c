@@ -719,6 +719,11 @@ size_t etcd_endpoint_current(const struct etcd *e)
 	return e->cur;
 }
 
+const char *etcd_endpoint_url(const struct etcd *e, size_t index)
+{
+	return index < e->n_urls ? e->urls[index] : NULL;
+}
+
 static int op_call(struct etcd *e, const struct etcd_op *op, etcd_fn cb, void *arg)
 {
 	int err = 0;

@@ -132,6 +132,9 @@ void etcd_set_timeout(struct etcd *e, uint32_t timeout_ms);
 size_t etcd_endpoint_count(const struct etcd *e);
 size_t etcd_endpoint_current(const struct etcd *e);
 
+/* etcd_endpoint_url - the URL of endpoint index (valid as long as e), or NULL. */
+const char *etcd_endpoint_url(const struct etcd *e, size_t index);
+
 /*
  * The queuing calls below return 0 when the request is queued (cb will run
  * once), or -EINVAL / KF_ETOOBIG without queuing (cb will not run).

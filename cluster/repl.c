@@ -1655,8 +1655,15 @@ void repl_fill_status(struct repl *r, Kefu__StatusReply *st)
 		if (!ms)
 			abort();
 		kefu__member_status__init(ms);
-		if (strcmp(m[i].name, r->self) == 0)
+		if (strcmp(m[i].name, r->self) == 0) {
 			applied = r->st.applied_index;
+		} else if (r->role == ROLE_LEADER) {
+			/* The leader knows its followers better than their member keys. */
+			struct syncset_member *sm = syncset_find(&r->ss, m[i].name);
+
+			if (sm && sm->connected && sm->durable > applied)
+				applied = sm->durable;
+		}
 		ms->name = (char *)m[i].name;
 		ms->addr = (char *)m[i].addr;
 		ms->role = is_leader ? "leader"

@@ -11,7 +11,14 @@
 #include "lib/conf.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "cluster/election.h"
+#include "cluster/etcd.h"
+#include "cluster/repl.h"
+#include "lib/tls.h"
 #include "node/config.h"
+#include "node/server.h"
+#include "storage/snapshot.h"
+#include "storage/writer.h"
 #include "lib/loop.h"
 #include "storage/custdb.h"
 #include "storage/import.h"
@@ -34,7 +41,13 @@ struct node {
 	size_t nsets;
 	struct loop *loop;
 	struct loop_signal *sig_term, *sig_int, *sig_hup;
-	struct store *store;
+	struct repl_storage sto;           /* store + writer; a snapshot swaps them */
+	struct loop_wake *writer_wake;
+	struct tls_ctx *tls_server, *tls_client;
+	struct etcd *etcd;
+	struct election *election;
+	struct repl *repl;
+	struct server *server;
 	struct loop_timer *inbox_timer;
 	struct loop_timer *prune_timer;
 };
@@ -129,21 +142,195 @@ static void node_loop_shutdown(struct node *n)
 
 /* ---- storage ---- */
 
-static int node_storage_init(struct node *n)
+static void node_writer_notify(void *arg)
+{
+	loop_wake(arg);
+}
+
+static void node_writer_reap(void *arg)
+{
+	struct node *n = arg;
+
+	if (n->sto.writer)
+		writer_reap(n->sto.writer);
+}
+
+static int node_store_open(struct node *n)
 {
 	struct store_opts o = {.map_size = (size_t)n->cfg.map_size};
-	int r = store_open(n->cfg.data_dir, &o, &n->store);
+	int r = snapshot_recover(n->cfg.data_dir);
 
+	if (r == 0)
+		r = store_open(n->cfg.data_dir, &o, &n->sto.store);
 	if (r)
 		log_err(LOG_STORE, "open failed data_dir=%s error=\"%s\"", n->cfg.data_dir,
 			kf_strerror(r));
 	return r;
 }
 
+static int node_storage_init(struct node *n)
+{
+	int r = node_store_open(n);
+
+	if (r)
+		return r;
+	n->writer_wake = loop_wake_new(n->loop, node_writer_reap, n);
+	if (!n->writer_wake)
+		return KF_EINTERNAL;
+	n->sto.writer = writer_new(n->sto.store, node_writer_notify, n->writer_wake);
+	return n->sto.writer ? 0 : KF_EINTERNAL;
+}
+
 static void node_storage_shutdown(struct node *n)
 {
-	store_free(n->store);
-	n->store = NULL;
+	writer_free(n->sto.writer);
+	n->sto.writer = NULL;
+	loop_wake_free(n->writer_wake);
+	n->writer_wake = NULL;
+	store_free(n->sto.store);
+	n->sto.store = NULL;
+}
+
+/* A follower installs a snapshot: everything that writes stops, the
+ * environment is replaced, and the same storage reopens. */
+static int node_reinstall(void *arg, const char *snapshot_file)
+{
+	struct node *n = arg;
+	int r;
+
+	writer_free(n->sto.writer);
+	n->sto.writer = NULL;
+	store_free(n->sto.store);
+	n->sto.store = NULL;
+	r = snapshot_install(n->cfg.data_dir, snapshot_file);
+	if (r)
+		log_err(LOG_STORE, "snapshot install failed error=\"%s\"", kf_strerror(r));
+	if (node_store_open(n) != 0)
+		abort(); /* neither environment opens: nothing sane is left to do */
+	n->sto.writer = writer_new(n->sto.store, node_writer_notify, n->writer_wake);
+	if (!n->sto.writer)
+		abort();
+	return r;
+}
+
+/* ---- cluster ---- */
+
+static bool node_clustered(const struct node *n)
+{
+	return n->cfg.etcd_endpoints[0] != '\0';
+}
+
+static const char *node_addr(const struct node *n)
+{
+	return n->cfg.advertise_addr[0] ? n->cfg.advertise_addr : n->cfg.listen_addr;
+}
+
+static int node_tls_init(struct node *n)
+{
+	struct tls_opts so = {n->cfg.tls_ca, n->cfg.tls_cert, n->cfg.tls_key, true,
+			      TLS_CLIENT_CERT_OPTIONAL};
+	struct tls_opts co = {n->cfg.tls_ca, n->cfg.tls_cert, n->cfg.tls_key, false, 0};
+	char why[256];
+
+	if (!node_clustered(n))
+		return 0;
+	n->tls_server = tls_ctx_new(&so, why, sizeof(why));
+	if (n->tls_server)
+		n->tls_client = tls_ctx_new(&co, why, sizeof(why));
+	if (!n->tls_server || !n->tls_client) {
+		log_err(LOG_NET, "TLS setup failed: %s", why);
+		return KF_ECONFIG;
+	}
+	return 0;
+}
+
+static void node_tls_shutdown(struct node *n)
+{
+	tls_ctx_free(n->tls_client);
+	tls_ctx_free(n->tls_server);
+	n->tls_client = n->tls_server = NULL;
+}
+
+static void node_on_election(void *arg)
+{
+	struct node *n = arg;
+
+	if (n->repl)
+		repl_on_election(n->repl);
+	if (n->server)
+		server_on_election(n->server);
+}
+
+static int node_etcd_init(struct node *n)
+{
+	struct etcd_opts eo = {n->cfg.etcd_endpoints, (uint32_t)n->cfg.etcd_timeout, 0,
+			       n->cfg.etcd_ca[0] ? n->cfg.etcd_ca : NULL,
+			       n->cfg.etcd_cert[0] ? n->cfg.etcd_cert : NULL,
+			       n->cfg.etcd_key[0] ? n->cfg.etcd_key : NULL};
+	struct election_opts el = {n->cfg.cluster_name, n->cfg.node_name, node_addr(n),
+				   (uint64_t)n->cfg.lease_ttl, 0};
+
+	if (!node_clustered(n))
+		return 0;
+	n->etcd = etcd_new(n->loop, &eo);
+	if (!n->etcd) {
+		log_err(LOG_CLUSTER, "bad etcd_endpoints: %s", n->cfg.etcd_endpoints);
+		return KF_ECONFIG;
+	}
+	n->election = election_new(n->loop, n->etcd, &el, node_on_election, n);
+	return n->election ? 0 : KF_EINTERNAL;
+}
+
+static void node_etcd_shutdown(struct node *n)
+{
+	etcd_free(n->etcd); /* first: it cancels the callbacks into the election */
+	n->etcd = NULL;
+	election_free(n->election);
+	n->election = NULL;
+}
+
+static int node_repl_init(struct node *n)
+{
+	struct repl_opts ro = {n->cfg.node_name, n->cfg.data_dir, n->loop, n->election,
+			       n->tls_client, &n->sto, (uint64_t)n->cfg.sync_timeout,
+			       (uint64_t)n->cfg.log_retain, (size_t)n->cfg.max_frame, 1};
+
+	if (!node_clustered(n))
+		return 0;
+	n->sto.reinstall = node_reinstall;
+	n->sto.arg = n;
+	n->repl = repl_new(&ro);
+	return n->repl ? 0 : KF_EINTERNAL;
+}
+
+static void node_repl_shutdown(struct node *n)
+{
+	repl_free(n->repl);
+	n->repl = NULL;
+}
+
+static int node_server_init(struct node *n)
+{
+	struct server_opts so = {n->cfg.listen_addr, n->cfg.node_name, n->cfg.data_dir, n->loop,
+				 n->tls_server, n->tls_client, n->repl, n->election, &n->sto,
+				 (size_t)n->cfg.max_frame};
+	int r = 0;
+
+	if (!node_clustered(n))
+		return 0;
+	n->server = server_new(&so, &r);
+	if (!n->server)
+		log_err(LOG_NET, "cannot listen addr=%s error=\"%s\"", n->cfg.listen_addr,
+			kf_strerror(r));
+	else
+		log_info(LOG_NET, "listening addr=%s", n->cfg.listen_addr);
+	return n->server ? 0 : r;
+}
+
+static void node_server_shutdown(struct node *n)
+{
+	server_free(n->server);
+	n->server = NULL;
 }
 
 /* ---- BOSS inbox ---- */
@@ -167,12 +354,15 @@ static void node_inbox_report(void *arg, const struct import_result *r)
 static void node_inbox_scan(void *arg)
 {
 	struct node *n = arg;
+
+	if (node_clustered(n))
+		return; /* in a cluster, files come through kefuctl import (replicated) */
 	struct import_opts o = {
 		.rejected_dir = n->cfg.boss_rejected,
 		.archive_dir = n->cfg.boss_archive,
 		.origin = n->cfg.node_name,
 	};
-	int r = import_dir(n->store, &o, n->cfg.boss_inbox, node_inbox_report, NULL, NULL);
+	int r = import_dir(n->sto.store, &o, n->cfg.boss_inbox, node_inbox_report, NULL, NULL);
 
 	if (r)
 		log_err(LOG_BOSS, "inbox scan stopped dir=%s error=\"%s\"", n->cfg.boss_inbox,
@@ -204,6 +394,9 @@ static void node_inbox_shutdown(struct node *n)
 static void node_prune_run(void *arg)
 {
 	struct node *n = arg;
+
+	if (node_clustered(n))
+		return; /* pruning through the replicated log comes with the leader's jobs */
 	struct custdb_prune_stats st;
 	char today[16];
 	time_t now = time(NULL);
@@ -212,7 +405,7 @@ static void node_prune_run(void *arg)
 
 	localtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y%m%d", &tm);
-	r = custdb_prune(n->store, today, &st);
+	r = custdb_prune(n->sto.store, today, &st);
 	if (r)
 		log_err(LOG_STORE, "retention prune failed error=\"%s\"", kf_strerror(r));
 	else if (st.cdrs || st.bills)
@@ -245,6 +438,10 @@ static const struct subsystem {
 	{"logging", node_logging_init, node_logging_shutdown},
 	{"loop", node_loop_init, node_loop_shutdown},
 	{"storage", node_storage_init, node_storage_shutdown},
+	{"tls", node_tls_init, node_tls_shutdown},
+	{"etcd", node_etcd_init, node_etcd_shutdown},
+	{"replication", node_repl_init, node_repl_shutdown},
+	{"server", node_server_init, node_server_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},
 	{"retention", node_prune_init, node_prune_shutdown},
 };

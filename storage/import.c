@@ -445,6 +445,14 @@ static int chunk_line(struct apply_job *j, const char *line, size_t len, uint64_
 	return 0;
 }
 
+/* Each applied chunk goes to the replicated log (cluster mode). */
+static int log_chunk(void *arg, struct store_txn *t, const struct batch *b)
+{
+	struct apply_job *j = arg;
+
+	return j->o->log(j->o->hook_arg, t, b, false);
+}
+
 /* The transaction body: every record of the file, then its registry entry. */
 static int apply_body(struct store_txn *t, void *arg)
 {
@@ -462,6 +470,8 @@ static int apply_body(struct store_txn *t, void *arg)
 	j->bad.line = 0;
 	batch_reset(j->b);
 	overlay_begin(j->ov, t, j->b);
+	if (j->o->log)
+		overlay_set_sink(j->ov, log_chunk, j);
 	/* Another importer may have moved this stream on since the precheck. */
 	r = precheck(t, e);
 	if (r == 1)
@@ -503,7 +513,11 @@ static int apply_body(struct store_txn *t, void *arg)
 		return r;
 	r = record_file_ops(j->b, e->base, e->chk.sha256, e->chk.records, e->chk.bytes,
 			    e->bn.prov, e->bn.kind, e->bn.seq, NULL, j->now);
-	return r ? r : batch_apply(t, j->b);
+	if (r == 0)
+		r = batch_apply(t, j->b);
+	if (r == 0 && j->o->log)
+		r = j->o->log(j->o->hook_arg, t, j->b, true);
+	return r;
 }
 
 static int move_to(const char *dir, const char *path, const char *base)
@@ -615,7 +629,7 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	if (!j->recs || !j->text)
 		abort();
 	e->res.outcome = IMPORT_APPLIED;
-	r = store_write(s, apply_body, j);
+	r = o->run ? o->run(o->hook_arg, apply_body, j) : store_write(s, apply_body, j);
 	if (r == KF_ESTATE) {
 		r = 0; /* outcome already set by precheck inside the body */
 	} else if (r == KF_EPARSE) {

@@ -22,6 +22,7 @@
 #ifndef KEFU_STORAGE_IMPORT_H
 #define KEFU_STORAGE_IMPORT_H
 
+#include "storage/batch.h"
 #include "storage/boss.h"
 #include "storage/store.h"
 
@@ -37,6 +38,17 @@ struct import_opts {
 	uint64_t progress_every;  /* records between progress lines; 0 = 100000 */
 	size_t chunk_bytes;       /* values per chunk of records; 0 = 4 MiB */
 	int64_t now;              /* unix seconds recorded as applied_at; 0 = the clock */
+	/*
+	 * Cluster mode. run (NULL: store_write on the store) executes a
+	 * file's transaction body; the leader runs it through its writer
+	 * thread and returns once the file is acknowledged. log (NULL: none)
+	 * receives each chunk of a file's ops after they are applied in t,
+	 * last set for the final one (with the file's registry entry): the
+	 * leader records them in the replicated log as one group.
+	 */
+	int (*run)(void *arg, store_write_fn body, void *body_arg);
+	int (*log)(void *arg, struct store_txn *t, const struct batch *b, bool last);
+	void *hook_arg;
 };
 
 #define IMPORT_OUTCOMES(X)                  \

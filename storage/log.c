@@ -130,7 +130,7 @@ static bool log_batch_is_allowed(const struct batch *b)
  */
 static int log_write(struct store_txn *t, const struct log_state *st, uint64_t leader_epoch,
 		     uint64_t epoch, const struct batch *b, const uint8_t *packed, size_t len,
-		     uint64_t group, bool group_end)
+		     uint64_t group, bool group_end, bool apply)
 {
 	Kefu__LogEntry e = KEFU__LOG_ENTRY__INIT;
 	struct log_state now = *st;
@@ -143,7 +143,7 @@ static int log_write(struct store_txn *t, const struct log_state *st, uint64_t l
 		return KF_ESTATE;
 	if (!log_batch_is_allowed(b))
 		return KF_EPROTO;
-	rc = batch_apply(t, b);
+	rc = apply ? batch_apply(t, b) : 0;
 	if (rc)
 		return rc;
 
@@ -186,7 +186,7 @@ static int log_write_packed(struct store_txn *t, const struct log_state *st,
 	int rc = batch_unpack(b, packed, len, &group, &group_end);
 
 	if (rc == 0)
-		rc = log_write(t, st, leader_epoch, epoch, b, packed, len, group, group_end);
+		rc = log_write(t, st, leader_epoch, epoch, b, packed, len, group, group_end, true);
 	batch_free(b);
 	return rc;
 }
@@ -218,8 +218,9 @@ int log_append(struct store_txn *t, uint64_t epoch, const uint8_t *packed, size_
 	return rc;
 }
 
-int log_append_batch(struct store_txn *t, uint64_t epoch, const struct batch *b, uint64_t group,
-		     bool group_end, const char *origin, uint64_t *index)
+static int log_local_batch(struct store_txn *t, uint64_t epoch, const struct batch *b,
+			   uint64_t group, bool group_end, const char *origin, uint64_t *index,
+			   bool apply)
 {
 	struct log_state st;
 	uint8_t *packed;
@@ -231,11 +232,23 @@ int log_append_batch(struct store_txn *t, uint64_t epoch, const struct batch *b,
 	rc = batch_pack(b, group, group_end, origin, &packed, &len);
 	if (rc)
 		return rc;
-	rc = log_write(t, &st, epoch, epoch, b, packed, len, group, group_end);
+	rc = log_write(t, &st, epoch, epoch, b, packed, len, group, group_end, apply);
 	free(packed);
 	if (rc == 0 && index)
 		*index = st.applied_index + 1;
 	return rc;
+}
+
+int log_append_batch(struct store_txn *t, uint64_t epoch, const struct batch *b, uint64_t group,
+		     bool group_end, const char *origin, uint64_t *index)
+{
+	return log_local_batch(t, epoch, b, group, group_end, origin, index, true);
+}
+
+int log_record_batch(struct store_txn *t, uint64_t epoch, const struct batch *b, uint64_t group,
+		     bool group_end, const char *origin, uint64_t *index)
+{
+	return log_local_batch(t, epoch, b, group, group_end, origin, index, false);
 }
 
 int log_apply_entry(struct store_txn *t, uint64_t leader_epoch, const Kefu__LogEntry *e)

@@ -90,6 +90,14 @@ int log_append_batch(struct store_txn *t, uint64_t epoch, const struct batch *b,
 		     bool group_end, const char *origin, uint64_t *index);
 
 /*
+ * log_record_batch - log_append_batch for ops that are already applied in
+ * t (the importer applies a chunk as it checks it): only the entry and the
+ * state are written. Same results as log_append_batch.
+ */
+int log_record_batch(struct store_txn *t, uint64_t epoch, const struct batch *b, uint64_t group,
+		     bool group_end, const char *origin, uint64_t *index);
+
+/*
  * log_apply_entry - a follower's write: apply e, received from the leader of
  * epoch leader_epoch (the Append frame's epoch), append it and update the
  * state, in t. e is only read during the call.

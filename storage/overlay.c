@@ -50,6 +50,8 @@ struct overlay {
 	uint8_t *arena;          /* copies of wanted and read keys */
 	size_t arena_cap, arena_used;
 	size_t nwanted;          /* entries [0, nwanted) may be OV_WANTED */
+	overlay_sink_fn sink;
+	void *sink_arg;
 };
 
 static void *ov_alloc(size_t n)
@@ -300,7 +302,15 @@ int overlay_flush(struct overlay *ov)
 
 	batch_sort(ov->b);
 	r = batch_apply(ov->t, ov->b);
+	if (r == 0 && ov->sink && batch_count(ov->b) > 0)
+		r = ov->sink(ov->sink_arg, ov->t, ov->b);
 	batch_reset(ov->b);
 	ov_clear(ov);
 	return r;
+}
+
+void overlay_set_sink(struct overlay *ov, overlay_sink_fn sink, void *arg)
+{
+	ov->sink = sink;
+	ov->sink_arg = arg;
 }

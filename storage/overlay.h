@@ -67,10 +67,19 @@ int overlay_fetch(struct overlay *ov);
 int overlay_note(struct overlay *ov);
 
 /*
- * overlay_flush - sort b by key (batch_sort), apply it to t, reset b and
- * forget every held key. Returns 0, KF_EMAPFULL, KF_ESTORE; on error the
- * transaction must be aborted.
+ * overlay_flush - sort b by key (batch_sort), apply it to t, hand it to
+ * the sink (if any), reset b and forget every held key. Returns 0,
+ * KF_EMAPFULL, KF_ESTORE, the sink's error; on error the transaction must
+ * be aborted.
  */
 int overlay_flush(struct overlay *ov);
+
+/*
+ * overlay_set_sink - after each flush has applied b to t, call
+ * sink(arg, t, b) before b is reset: the replicated log takes its copy of
+ * the ops there. NULL removes it.
+ */
+typedef int (*overlay_sink_fn)(void *arg, struct store_txn *t, const struct batch *b);
+void overlay_set_sink(struct overlay *ov, overlay_sink_fn sink, void *arg);
 
 #endif

@@ -723,6 +723,29 @@ static void test_silent_endpoint_times_out_while_the_loop_runs(void **state)
 	close(fd);
 }
 
+static void test_watch_on_a_silent_endpoint_times_out(void **state)
+{
+	char eps[600];
+	struct fx *f;
+	struct seen s = {0};
+	struct etcd_watch *w;
+	int port, fd = port_open(true, &port);
+
+	(void)state;
+	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,%s", port, cl.url[1]);
+	f = fx_new(eps, 300);
+	s.f = f;
+	w = etcd_watch(f->e, "/t/silent", false, 0, on_watch, &s);
+	assert_non_null(w);
+	await(f, &s.ended);
+	assert_int_equal(s.err, -ETIMEDOUT);
+	assert_false(s.created);
+	assert_int_equal(etcd_endpoint_current(f->e), 1);
+	etcd_watch_cancel(w);
+	fx_free(f);
+	close(fd);
+}
+
 static int restart_etcd1(void **state)
 {
 	teardown(state);
@@ -746,6 +769,20 @@ static void test_stopped_member_rotates_to_a_live_one(void **state)
 	assert_true(failures >= 1);
 	assert_int_not_equal(etcd_endpoint_current(f->e), 0);
 	assert_string_equal(get(f, "/t/rot", false).vals[0], "x");
+}
+
+static void test_killed_member_breaks_its_watch(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = {.f = f};
+	struct etcd_watch *w = etcd_watch(f->e, "/t/wk", false, 0, on_watch, &s);
+
+	assert_non_null(w);
+	await(f, &s.created);
+	assert_int_equal(etcd_sh("kill-member etcd1"), 0);
+	await(f, &s.ended);
+	assert_true(s.err == -ECONNRESET || s.err == -EPIPE);
+	etcd_watch_cancel(w);
 }
 
 static void test_health_answers_for_each_member(void **state)
@@ -856,11 +893,14 @@ int main(void)
 		T(test_watch_cancelled_from_its_own_callback),
 		cmocka_unit_test(test_dead_first_endpoint_rotates_to_the_next),
 		cmocka_unit_test(test_silent_endpoint_times_out_while_the_loop_runs),
+		cmocka_unit_test(test_watch_on_a_silent_endpoint_times_out),
 		T(test_health_answers_for_each_member),
 		T(test_free_with_requests_in_flight_calls_nothing),
 		T(test_free_inside_a_callback_stops_the_rest),
 		T(test_bad_arguments_are_refused_without_a_callback),
 		cmocka_unit_test_setup_teardown(test_stopped_member_rotates_to_a_live_one, setup,
+						restart_etcd1),
+		cmocka_unit_test_setup_teardown(test_killed_member_breaks_its_watch, setup,
 						restart_etcd1),
 	};
 #undef T

@@ -1,0 +1,996 @@
+/* The node's listener and dispatch table. See server.h. */
+#include "node/server.h"
+
+#include "cluster/rpc.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/net.h"
+#include "proto/frame.h"
+#include "storage/custdb.h"
+#include "storage/import.h"
+#include "storage/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FORWARD_TIMEOUT_MS 30000
+#define IMPORT_TIMEOUT_MS (6ull * 3600 * 1000)
+#define CHK_MAX 4096
+
+struct client;
+
+/* An online import on its way in (leader side): staged files, then a thread. */
+struct import_in {
+	char name[BOSS_NAME_MAX + 1];
+	char dat[4096], chk[4096];
+	int fd;
+	uint64_t size, got;
+	uint64_t request_id;     /* of ImportEnd */
+	pthread_t thread;
+	bool running;
+	struct import_result res;
+	int err;
+	bool finished;           /* set by the thread under s->mu */
+};
+
+struct client {
+	struct client *next;
+	struct server *s;
+	struct net_conn *conn;
+	uint64_t id;
+	struct tls_identity who;
+	struct import_in *imp;
+	struct rpc *imp_fwd;     /* a follower forwards a client's import on its own link */
+};
+
+/* An import body waiting for the loop to run it through the writer. */
+struct logged_run {
+	struct logged_run *next;
+	struct server *s;
+	store_write_fn body;
+	void *body_arg;
+	uint64_t epoch;
+	uint64_t group;
+	int rc;
+	bool done;
+	pthread_cond_t cv;
+};
+
+struct server {
+	struct loop *loop;
+	char self[META_NAME_MAX];
+	char data_dir[2048];
+	struct net_listener *ls;
+	struct tls_ctx *client_tls;
+	struct repl *repl;
+	struct election *el;
+	struct repl_storage *sto;
+	size_t max_frame;
+	struct client *clients;
+	uint64_t next_client;
+	struct rpc *fwd;         /* to the leader, for forwarded requests */
+	char fwd_leader[META_NAME_MAX];
+	uint64_t fwd_epoch;
+	pthread_mutex_t mu;
+	struct loop_wake *wake;
+	struct logged_run *runs; /* queued by import threads, under mu */
+	uint64_t group_seq;
+};
+
+/* The logged_run whose body runs now on the writer thread: the log hook,
+ * called inside that body, records the file's chunks under its epoch. */
+static __thread struct logged_run *tl_run;
+
+/* ---- replying ---- */
+
+static struct client *client_by_id(struct server *s, uint64_t id)
+{
+	for (struct client *c = s->clients; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void reply(struct client *c, Kefu__Envelope *e, uint64_t request_id)
+{
+	e->has_request_id = request_id != 0;
+	e->request_id = request_id;
+	if (env_send(c->conn, e) != 0)
+		log_warn(LOG_NET, "reply dropped to=%s", net_conn_addr(c->conn));
+}
+
+static void reply_error(struct client *c, uint64_t request_id, int code, const char *msg)
+{
+	Kefu__Envelope e;
+	Kefu__Error er;
+	const char *name, *addr;
+
+	env_error(&e, &er, request_id, code, msg);
+	repl_leader_hint(c->s->repl, &name, &addr);
+	if (code == KF_ESTATE && *addr)
+		er.leader = (char *)addr;
+	reply(c, &e, request_id);
+}
+
+static void reply_admin(struct client *c, uint64_t request_id, bool ok, const char *msg)
+{
+	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
+	Kefu__AdminReply ar = KEFU__ADMIN_REPLY__INIT;
+
+	ar.has_ok = 1;
+	ar.ok = ok;
+	ar.message = (char *)msg;
+	e.body_case = KEFU__ENVELOPE__BODY_ADMIN_REPLY;
+	e.admin_reply = &ar;
+	reply(c, &e, request_id);
+}
+
+/* A request's way back to its client, which may be gone by then. */
+struct ticket {
+	struct server *s;
+	uint64_t client;
+	uint64_t request_id;
+};
+
+static struct ticket *ticket_new(struct client *c, uint64_t request_id)
+{
+	struct ticket *t = malloc(sizeof(*t));
+
+	if (!t)
+		abort();
+	*t = (struct ticket){c->s, c->id, request_id};
+	return t;
+}
+
+/* ---- forwarding to the leader ---- */
+
+static void on_forwarded(void *arg, int err, const Kefu__Envelope *rep)
+{
+	struct ticket *t = arg;
+	struct client *c = client_by_id(t->s, t->client);
+
+	if (c) {
+		if (err) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "forwarding to the leader failed: %s",
+				 kf_strerror(err));
+			reply_error(c, t->request_id, err, msg);
+		} else {
+			Kefu__Envelope copy = *rep;
+
+			reply(c, &copy, t->request_id);
+		}
+	}
+	free(t);
+}
+
+/* The shared link to the leader, re-dialled when the leader changes. */
+static struct rpc *leader_link(struct server *s)
+{
+	uint64_t epoch;
+	const char *leader = election_leader(s->el, &epoch), *name, *addr;
+	struct net_opts no = {s->max_frame, 0, 0};
+	int err;
+
+	if (!*leader || strcmp(leader, s->self) == 0)
+		return NULL;
+	if (s->fwd && strcmp(s->fwd_leader, leader) == 0 && s->fwd_epoch == epoch &&
+	    !rpc_failed(s->fwd))
+		return s->fwd;
+	rpc_free(s->fwd);
+	s->fwd = NULL;
+	repl_leader_hint(s->repl, &name, &addr);
+	if (!*addr)
+		return NULL;
+	s->fwd = rpc_new(s->loop, addr, s->client_tls, &no, NULL, NULL, &err);
+	snprintf(s->fwd_leader, sizeof(s->fwd_leader), "%s", leader);
+	s->fwd_epoch = epoch;
+	return s->fwd;
+}
+
+/* Forward e (from client c) to the leader; its answer goes back to c. */
+static void forward(struct client *c, const Kefu__Envelope *e, struct rpc *via)
+{
+	Kefu__Envelope copy = *e;
+	struct ticket *t;
+	int err;
+
+	if (c->who.role == TLS_ROLE_NODE) {
+		/* Never forward twice: a node asked us because it thought we lead. */
+		reply_error(c, e->request_id, KF_ESTATE, "not the leader");
+		return;
+	}
+	if (!via) {
+		reply_error(c, e->request_id, KF_ESTATE, "no leader at the moment; retry");
+		return;
+	}
+	t = ticket_new(c, e->request_id);
+	err = rpc_call(via, &copy, FORWARD_TIMEOUT_MS, on_forwarded, t);
+	if (err) {
+		free(t);
+		reply_error(c, e->request_id, err, "forwarding to the leader failed");
+	}
+}
+
+/* ---- handlers ---- */
+
+typedef void (*handler_fn)(struct client *c, const Kefu__Envelope *e);
+
+static void on_ping(struct client *c, const Kefu__Envelope *e)
+{
+	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+	Kefu__Pong p = KEFU__PONG__INIT;
+
+	p.has_nonce = e->ping->has_nonce;
+	p.nonce = e->ping->nonce;
+	r.body_case = KEFU__ENVELOPE__BODY_PONG;
+	r.pong = &p;
+	reply(c, &r, e->request_id);
+}
+
+static void on_hello(struct client *c, const Kefu__Envelope *e)
+{
+	repl_on_hello(c->s->repl, c->conn, e->hello);
+}
+
+static void on_append_ack(struct client *c, const Kefu__Envelope *e)
+{
+	repl_on_append_ack(c->s->repl, c->conn, e->append_ack);
+}
+
+static void on_write_done(void *arg, int err, uint64_t index)
+{
+	struct ticket *t = arg;
+	struct client *c = client_by_id(t->s, t->client);
+
+	if (c) {
+		if (err) {
+			reply_error(c, t->request_id, err,
+				    err == KF_ESTATE ? "leadership changed before the write was "
+						       "acknowledged; it may or may not be applied"
+						     : kf_strerror(err));
+		} else {
+			Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+			Kefu__WriteReply wr = KEFU__WRITE_REPLY__INIT;
+
+			wr.has_index = 1;
+			wr.index = index;
+			r.body_case = KEFU__ENVELOPE__BODY_WRITE_REPLY;
+			r.write_reply = &wr;
+			reply(c, &r, t->request_id);
+		}
+	}
+	free(t);
+}
+
+static void on_write(struct client *c, const Kefu__Envelope *e)
+{
+	struct server *s = c->s;
+	const Kefu__WriteBatch *wb = e->write->batch;
+	uint8_t *packed;
+	size_t len;
+	struct ticket *t;
+	int err;
+
+	if (!wb || wb->n_ops == 0) {
+		reply_error(c, e->request_id, KF_EPARSE, "a write needs a batch with ops");
+		return;
+	}
+	if (!repl_is_serving(s->repl)) {
+		forward(c, e, leader_link(s));
+		return;
+	}
+	len = kefu__write_batch__get_packed_size(wb);
+	packed = malloc(len ? len : 1);
+	if (!packed)
+		abort();
+	kefu__write_batch__pack(wb, packed);
+	t = ticket_new(c, e->request_id);
+	err = repl_write(s->repl, packed, len, on_write_done, t);
+	free(packed);
+	if (err) {
+		free(t);
+		reply_error(c, e->request_id, err, err == KF_ESTATE ? "not the leader" : kf_strerror(err));
+	}
+}
+
+/* Status: the replication picture, then one health check per etcd endpoint. */
+struct status_req {
+	struct ticket *t;
+	Kefu__StatusReply st;
+	Kefu__EtcdStatus *es;
+	Kefu__EtcdStatus **esp;
+	char (*detail)[64];
+	size_t n, pending;
+};
+
+static void status_send(struct status_req *q)
+{
+	struct client *c = client_by_id(q->t->s, q->t->client);
+
+	if (c) {
+		Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+
+		r.body_case = KEFU__ENVELOPE__BODY_STATUS_REPLY;
+		r.status_reply = &q->st;
+		reply(c, &r, q->t->request_id);
+	}
+	repl_status_release(&q->st);
+	free(q->es);
+	free(q->esp);
+	free(q->detail);
+	free(q->t);
+	free(q);
+}
+
+struct health_req {
+	struct status_req *q;
+	size_t i;
+};
+
+static void on_health(void *arg, int err, const struct etcd_resp *r)
+{
+	struct health_req *h = arg;
+	struct status_req *q = h->q;
+
+	q->es[h->i].has_healthy = 1;
+	q->es[h->i].healthy = err == 0 && r->healthy;
+	if (err)
+		snprintf(q->detail[h->i], sizeof(q->detail[h->i]), "%s", kf_strerror(err));
+	free(h);
+	if (--q->pending == 0)
+		status_send(q);
+}
+
+static void on_status(struct client *c, const Kefu__Envelope *e)
+{
+	struct server *s = c->s;
+	struct etcd *etcd = election_etcd(s->el);
+	struct status_req *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		abort();
+	q->t = ticket_new(c, e->request_id);
+	kefu__status_reply__init(&q->st);
+	repl_fill_status(s->repl, &q->st);
+	q->n = etcd_endpoint_count(etcd);
+	q->es = calloc(q->n, sizeof(*q->es));
+	q->esp = calloc(q->n, sizeof(*q->esp));
+	q->detail = calloc(q->n, sizeof(*q->detail));
+	if (!q->es || !q->esp || !q->detail)
+		abort();
+	q->st.n_etcd = q->n;
+	q->st.etcd = q->esp;
+	q->pending = 1; /* held until every check is queued */
+	for (size_t i = 0; i < q->n; i++) {
+		struct health_req *h = malloc(sizeof(*h));
+
+		if (!h)
+			abort();
+		kefu__etcd_status__init(&q->es[i]);
+		q->es[i].endpoint = (char *)etcd_endpoint_url(etcd, i);
+		q->es[i].detail = q->detail[i];
+		q->esp[i] = &q->es[i];
+		*h = (struct health_req){q, i};
+		q->pending++;
+		if (etcd_health(etcd, i, on_health, h) != 0) {
+			free(h);
+			q->pending--;
+			snprintf(q->detail[i], sizeof(q->detail[i]), "not asked");
+		}
+	}
+	if (--q->pending == 0)
+		status_send(q);
+}
+
+static void on_admin_done(void *arg, bool ok, const char *msg)
+{
+	struct ticket *t = arg;
+	struct client *c = client_by_id(t->s, t->client);
+
+	if (c)
+		reply_admin(c, t->request_id, ok, msg);
+	free(t);
+}
+
+static void on_switchover(struct client *c, const Kefu__Envelope *e)
+{
+	struct server *s = c->s;
+	const char *to = e->switchover->to;
+	struct ticket *t;
+
+	if (!to || !meta_name_ok(to)) {
+		reply_admin(c, e->request_id, false, "switchover needs --to NAME");
+		return;
+	}
+	if (!repl_is_serving(s->repl)) {
+		forward(c, e, leader_link(s));
+		return;
+	}
+	t = ticket_new(c, e->request_id);
+	if (repl_switchover(s->repl, to, on_admin_done, t) != 0) {
+		free(t);
+		reply_admin(c, e->request_id, false, "not the leader any more; retry");
+	}
+}
+
+static void on_failover(struct client *c, const Kefu__Envelope *e)
+{
+	const char *to = e->failover->to;
+	struct ticket *t;
+
+	if (to && !meta_name_ok(to)) {
+		reply_admin(c, e->request_id, false, "not a node name");
+		return;
+	}
+	t = ticket_new(c, e->request_id);
+	if (repl_failover(c->s->repl, to, on_admin_done, t) != 0) {
+		free(t);
+		reply_admin(c, e->request_id, false, "etcd did not take the failover request");
+	}
+}
+
+static void on_lookup(struct client *c, const Kefu__Envelope *e)
+{
+	const Kefu__LookupRequest *lr = e->lookup;
+	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+	Kefu__LookupReply rep = KEFU__LOOKUP_REPLY__INIT;
+	struct custdb_profile p;
+	struct store_txn *t;
+	size_t months = lr->has_months ? lr->months : 3;
+	int err;
+
+	if (!lr->msisdn == !lr->user_id) {
+		reply_error(c, e->request_id, KF_EPARSE, "give one of msisdn or user_id");
+		return;
+	}
+	if (months > 24)
+		months = 24;
+	err = store_read_begin(c->s->sto->store, &t);
+	if (err == 0) {
+		err = lr->msisdn ? custdb_lookup_msisdn(t, lr->msisdn, 10, months, &p)
+				 : custdb_lookup_user(t, lr->user_id, 10, months, &p);
+		store_abort(t);
+	}
+	if (err) {
+		reply_error(c, e->request_id, err,
+			    err == KF_ENOTFOUND ? "no such subscriber" : kf_strerror(err));
+		return;
+	}
+	rep.user = p.user;
+	rep.customer = p.cust;
+	rep.n_payments = p.npay;
+	rep.payments = p.pay;
+	rep.n_bills = p.nbill;
+	rep.bills = p.bill;
+	r.body_case = KEFU__ENVELOPE__BODY_LOOKUP_REPLY;
+	r.lookup_reply = &rep;
+	reply(c, &r, e->request_id);
+	custdb_profile_release(&p);
+}
+
+/* ---- online import ---- */
+
+static void import_drop(struct client *c)
+{
+	struct import_in *im = c->imp;
+
+	if (!im)
+		return;
+	if (im->running) {
+		/* The thread finishes on its own; it owns im then. */
+		pthread_mutex_lock(&c->s->mu);
+		im->request_id = 0;
+		pthread_mutex_unlock(&c->s->mu);
+		c->imp = NULL;
+		return;
+	}
+	if (im->fd >= 0)
+		close(im->fd);
+	unlink(im->dat);
+	unlink(im->chk);
+	free(im);
+	c->imp = NULL;
+}
+
+static int staging_dir(struct server *s, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s.import", s->data_dir);
+	return mkdir(out, 0750) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+static void on_import_begin(struct client *c, const Kefu__Envelope *e)
+{
+	const Kefu__ImportBegin *ib = e->import_begin;
+	struct server *s = c->s;
+	struct boss_name bn;
+	struct import_in *im;
+	char dir[2100], why[200];
+	int fd;
+
+	if (!repl_is_serving(s->repl)) {
+		forward(c, e, c->imp_fwd);
+		return;
+	}
+	if (c->imp) {
+		reply_admin(c, e->request_id, false, "an import is already in progress on this connection");
+		return;
+	}
+	if (!ib->name || boss_parse_name(ib->name, strlen(ib->name), &bn, why, sizeof(why)) != 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "bad file name: %s", ib->name ? why : "none given");
+		reply_admin(c, e->request_id, false, msg);
+		return;
+	}
+	if (!ib->has_chk || ib->chk.len == 0 || ib->chk.len > CHK_MAX || staging_dir(s, dir, sizeof(dir))) {
+		reply_admin(c, e->request_id, false, "missing or oversized .chk, or no staging space");
+		return;
+	}
+	im = calloc(1, sizeof(*im));
+	if (!im)
+		abort();
+	snprintf(im->name, sizeof(im->name), "%s", ib->name);
+	snprintf(im->dat, sizeof(im->dat), "%s/%s", dir, ib->name);
+	snprintf(im->chk, sizeof(im->chk), "%s/%.*s.chk", dir, (int)(strlen(ib->name) - 4), ib->name);
+	fd = open(im->chk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, ib->chk.data, ib->chk.len) != (ssize_t)ib->chk.len) {
+		if (fd >= 0)
+			close(fd);
+		free(im);
+		reply_admin(c, e->request_id, false, "cannot stage the .chk");
+		return;
+	}
+	close(fd);
+	im->fd = open(im->dat, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (im->fd < 0) {
+		unlink(im->chk);
+		free(im);
+		reply_admin(c, e->request_id, false, "cannot stage the data file");
+		return;
+	}
+	im->size = ib->size;
+	c->imp = im;
+	reply_admin(c, e->request_id, true, "send the data");
+}
+
+static void on_import_chunk(struct client *c, const Kefu__Envelope *e)
+{
+	struct import_in *im = c->imp;
+	const ProtobufCBinaryData *d = &e->import_chunk->data;
+
+	if (!im && c->imp_fwd && !repl_is_serving(c->s->repl)) {
+		forward(c, e, c->imp_fwd);
+		return;
+	}
+	if (!im || im->running) {
+		reply_admin(c, e->request_id, false, "no import in progress");
+		return;
+	}
+	if (im->got + d->len > im->size ||
+	    write(im->fd, d->data, d->len) != (ssize_t)d->len) {
+		reply_admin(c, e->request_id, false, "more data than announced, or no disk space");
+		import_drop(c);
+		return;
+	}
+	im->got += d->len;
+	reply_admin(c, e->request_id, true, "ok");
+}
+
+/* Run on the loop: hand an import thread's body to the writer through repl. */
+static int run_logged_body(struct store_txn *t, uint64_t epoch, void *arg)
+{
+	struct logged_run *lr = arg;
+	int rc;
+
+	lr->epoch = epoch;
+	tl_run = lr;
+	rc = lr->body(t, lr->body_arg);
+	tl_run = NULL;
+	return rc;
+}
+
+static void on_logged_done(void *arg, int err, uint64_t index)
+{
+	struct logged_run *lr = arg;
+
+	(void)index;
+	pthread_mutex_lock(&lr->s->mu);
+	lr->rc = err;
+	lr->done = true;
+	pthread_cond_signal(&lr->cv);
+	pthread_mutex_unlock(&lr->s->mu);
+}
+
+static void import_thread_done(struct server *s);
+
+static void on_wake(void *arg)
+{
+	struct server *s = arg;
+	struct logged_run *runs;
+
+	pthread_mutex_lock(&s->mu);
+	runs = s->runs;
+	s->runs = NULL;
+	pthread_mutex_unlock(&s->mu);
+	while (runs) {
+		struct logged_run *lr = runs;
+		int err;
+
+		runs = lr->next;
+		err = repl_run_logged(s->repl, run_logged_body, lr, on_logged_done, lr);
+		if (err)
+			on_logged_done(lr, err, 0);
+	}
+	import_thread_done(s);
+}
+
+/* import_opts.run, on the import thread: wait until the loop had it run and acknowledged. */
+static int import_run_hook(void *arg, store_write_fn body, void *body_arg)
+{
+	struct server *s = arg;
+	struct logged_run lr = {NULL, s, body, body_arg, 0, 0, 0, false, PTHREAD_COND_INITIALIZER};
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	lr.group = ++s->group_seq;
+	lr.next = s->runs;
+	s->runs = &lr;
+	pthread_mutex_unlock(&s->mu);
+	loop_wake(s->wake);
+	pthread_mutex_lock(&s->mu);
+	while (!lr.done)
+		pthread_cond_wait(&lr.cv, &s->mu);
+	rc = lr.rc;
+	pthread_mutex_unlock(&s->mu);
+	pthread_cond_destroy(&lr.cv);
+	return rc;
+}
+
+/* import_opts.log, on the writer thread inside the file's transaction. */
+static int import_log_hook(void *arg, struct store_txn *t, const struct batch *b, bool last)
+{
+	struct logged_run *lr = tl_run;
+
+	(void)arg;
+	if (!lr)
+		return KF_EINTERNAL;
+	return log_record_batch(t, lr->epoch, b, (lr->epoch << 24) | (lr->group & 0xffffff), last,
+				"import", NULL);
+}
+
+struct import_args {
+	struct server *s;
+	struct import_in *im;
+};
+
+static void record_result(void *arg, const struct import_result *r)
+{
+	struct import_in *im = arg;
+
+	if (strcmp(r->name, im->name) == 0)
+		im->res = *r;
+}
+
+static void *import_main(void *arg)
+{
+	struct import_args *a = arg;
+	struct server *s = a->s;
+	struct import_in *im = a->im;
+	char dir[2100], rej[2200], arc[2200];
+	struct import_opts o;
+	const char *paths[1];
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s.import", s->data_dir);
+	snprintf(rej, sizeof(rej), "%s/rejected", dir);
+	snprintf(arc, sizeof(arc), "%s/archive", dir);
+	memset(&o, 0, sizeof(o));
+	o.rejected_dir = rej;
+	o.archive_dir = arc;
+	o.origin = s->self;
+	o.run = import_run_hook;
+	o.log = import_log_hook;
+	o.hook_arg = s;
+	paths[0] = im->dat;
+	snprintf(im->res.name, sizeof(im->res.name), "%s", im->name);
+	im->res.outcome = IMPORT_HELD;
+	err = import_files(s->sto->store, &o, paths, 1, record_result, im, NULL);
+	pthread_mutex_lock(&s->mu);
+	im->err = err;
+	im->finished = true;
+	pthread_mutex_unlock(&s->mu);
+	loop_wake(s->wake);
+	free(a);
+	return NULL;
+}
+
+static void send_import_reply(struct client *c, struct import_in *im)
+{
+	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+	Kefu__ImportReply ir = KEFU__IMPORT_REPLY__INIT;
+
+	if (im->err) {
+		reply_error(c, im->request_id, im->err, kf_strerror(im->err));
+		return;
+	}
+	ir.outcome = (char *)import_outcome_name(im->res.outcome);
+	ir.name = im->res.name;
+	ir.has_records = ir.has_line = 1;
+	ir.records = im->res.records;
+	ir.line = im->res.line;
+	ir.reason = im->res.reason;
+	ir.field = im->res.field;
+	r.body_case = KEFU__ENVELOPE__BODY_IMPORT_REPLY;
+	r.import_reply = &ir;
+	reply(c, &r, im->request_id);
+}
+
+static void import_thread_done(struct server *s)
+{
+	for (struct client *c = s->clients; c; c = c->next) {
+		struct import_in *im = c->imp;
+		bool fin;
+
+		if (!im || !im->running)
+			continue;
+		pthread_mutex_lock(&s->mu);
+		fin = im->finished;
+		pthread_mutex_unlock(&s->mu);
+		if (!fin)
+			continue;
+		pthread_join(im->thread, NULL);
+		im->running = false;
+		send_import_reply(c, im);
+		im->fd = -1;
+		unlink(im->dat); /* a held file stays nowhere: the client resends it */
+		unlink(im->chk);
+		free(im);
+		c->imp = NULL;
+	}
+}
+
+static void on_import_end(struct client *c, const Kefu__Envelope *e)
+{
+	struct import_in *im = c->imp;
+	struct import_args *a;
+
+	if (!im && c->imp_fwd && !repl_is_serving(c->s->repl)) {
+		forward(c, e, c->imp_fwd);
+		return;
+	}
+	if (!im || im->running) {
+		reply_admin(c, e->request_id, false, "no import in progress");
+		return;
+	}
+	close(im->fd);
+	im->fd = -1;
+	if (im->got != im->size) {
+		reply_admin(c, e->request_id, false, "the data ended before the announced size");
+		import_drop(c);
+		return;
+	}
+	if (!repl_is_serving(c->s->repl)) {
+		reply_error(c, e->request_id, KF_ESTATE, "leadership changed during the upload; retry");
+		import_drop(c);
+		return;
+	}
+	im->request_id = e->request_id;
+	a = malloc(sizeof(*a));
+	if (!a)
+		abort();
+	*a = (struct import_args){c->s, im};
+	if (pthread_create(&im->thread, NULL, import_main, a) != 0) {
+		free(a);
+		reply_error(c, e->request_id, KF_EINTERNAL, "cannot start the import");
+		import_drop(c);
+		return;
+	}
+	im->running = true;
+}
+
+/* Imports that reach a follower travel on a link of their own to the leader. */
+static void import_forward_prepare(struct client *c)
+{
+	struct server *s = c->s;
+	const char *name, *addr;
+	struct net_opts no = {s->max_frame, 0, 0};
+	int err;
+
+	if (repl_is_serving(s->repl) || c->who.role == TLS_ROLE_NODE)
+		return;
+	if (c->imp_fwd && !rpc_failed(c->imp_fwd))
+		return;
+	rpc_free(c->imp_fwd);
+	c->imp_fwd = NULL;
+	repl_leader_hint(s->repl, &name, &addr);
+	if (*addr && strcmp(name, s->self) != 0)
+		c->imp_fwd = rpc_new(s->loop, addr, s->client_tls, &no, NULL, NULL, &err);
+}
+
+static void on_import_begin_any(struct client *c, const Kefu__Envelope *e)
+{
+	import_forward_prepare(c);
+	on_import_begin(c, e);
+}
+
+/* ---- the dispatch table ---- */
+
+#define R_NODE TLS_ROLE_NODE
+#define R_ADMIN TLS_ROLE_ADMIN
+#define R_GW TLS_ROLE_GATEWAY
+
+static const struct route {
+	Kefu__Envelope__BodyCase body;
+	const char *name;
+	handler_fn fn;
+	unsigned roles;
+} routes[] = {
+	{KEFU__ENVELOPE__BODY_PING, "ping", on_ping, R_NODE | R_ADMIN | R_GW},
+	{KEFU__ENVELOPE__BODY_HELLO, "hello", on_hello, R_NODE},
+	{KEFU__ENVELOPE__BODY_APPEND_ACK, "append_ack", on_append_ack, R_NODE},
+	{KEFU__ENVELOPE__BODY_WRITE, "write", on_write, R_NODE | R_ADMIN},
+	{KEFU__ENVELOPE__BODY_STATUS, "status", on_status, R_NODE | R_ADMIN},
+	/* A follower forwards an admin's request under its node certificate. */
+	{KEFU__ENVELOPE__BODY_SWITCHOVER, "switchover", on_switchover, R_ADMIN | R_NODE},
+	{KEFU__ENVELOPE__BODY_FAILOVER, "failover", on_failover, R_ADMIN},
+	{KEFU__ENVELOPE__BODY_LOOKUP, "lookup", on_lookup, R_NODE | R_ADMIN | R_GW},
+	{KEFU__ENVELOPE__BODY_IMPORT_BEGIN, "import_begin", on_import_begin_any, R_ADMIN | R_NODE},
+	{KEFU__ENVELOPE__BODY_IMPORT_CHUNK, "import_chunk", on_import_chunk, R_ADMIN | R_NODE},
+	{KEFU__ENVELOPE__BODY_IMPORT_END, "import_end", on_import_end, R_ADMIN | R_NODE},
+};
+
+static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size_t len)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 10);
+	struct client *c = arg;
+	Kefu__Envelope *e;
+	int err = frame_envelope_decode(data, len, &e);
+
+	(void)conn;
+	if (err) {
+		log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "bad envelope from=%s error=\"%s\"",
+				net_conn_addr(c->conn), kf_strerror(err));
+		reply_error(c, 0, err, err == KF_EPROTO ? "unknown or empty message" : "not an Envelope");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].body != e->body_case)
+			continue;
+		if (!(routes[i].roles & (unsigned)c->who.role)) {
+			char msg[128];
+
+			log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN,
+					"refused message=%s role=%s from=%s", routes[i].name,
+					tls_role_name(c->who.role), net_conn_addr(c->conn));
+			snprintf(msg, sizeof(msg), "%s is not allowed for role %s", routes[i].name,
+				 tls_role_name(c->who.role));
+			reply_error(c, e->request_id, KF_EPROTO, msg);
+			frame_envelope_free(e);
+			net_conn_close_flushed(c->conn);
+			return;
+		}
+		routes[i].fn(c, e);
+		frame_envelope_free(e);
+		return;
+	}
+	reply_error(c, e->request_id, KF_EPROTO, "message not accepted by a node");
+	frame_envelope_free(e);
+}
+
+static void client_free(struct client *c)
+{
+	struct client **pp;
+
+	for (pp = &c->s->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	repl_on_conn_closed(c->s->repl, c->conn);
+	import_drop(c);
+	rpc_free(c->imp_fwd);
+	free(c);
+}
+
+static void on_close(void *arg, struct net_conn *conn, int reason, const char *detail)
+{
+	struct client *c = arg;
+
+	(void)conn;
+	log_debug(LOG_NET, "connection closed from=%s reason=\"%s\"%s%s", net_conn_addr(c->conn),
+		  kf_strerror(reason), detail ? " detail=" : "", detail ? detail : "");
+	client_free(c);
+}
+
+static void on_accept(void *arg, struct net_conn *conn)
+{
+	static const struct net_conn_cbs cbs = {NULL, on_frame, NULL, on_close};
+	struct server *s = arg;
+	struct client *c = calloc(1, sizeof(*c));
+	const struct tls_identity *id = net_conn_peer(conn);
+
+	if (!c)
+		abort();
+	c->s = s;
+	c->conn = conn;
+	c->id = ++s->next_client;
+	if (id)
+		c->who = *id;
+	c->next = s->clients;
+	s->clients = c;
+	net_conn_start(conn, &cbs, c);
+}
+
+static void on_refuse(void *arg, const char *peer, int reason, const char *detail)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 5);
+
+	(void)arg;
+	log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "connection refused from=%s reason=\"%s\"%s%s",
+			peer, kf_strerror(reason), detail ? " detail=" : "", detail ? detail : "");
+}
+
+struct server *server_new(const struct server_opts *o, int *err)
+{
+	struct net_opts no = {o->max_frame, 0, 0};
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		abort();
+	s->loop = o->loop;
+	snprintf(s->self, sizeof(s->self), "%s", o->self);
+	snprintf(s->data_dir, sizeof(s->data_dir), "%s", o->data_dir);
+	s->client_tls = o->client_tls;
+	s->repl = o->repl;
+	s->el = o->election;
+	s->sto = o->storage;
+	s->max_frame = o->max_frame;
+	pthread_mutex_init(&s->mu, NULL);
+	s->wake = loop_wake_new(o->loop, on_wake, s);
+	if (!s->wake) {
+		*err = KF_EINTERNAL;
+		server_free(s);
+		return NULL;
+	}
+	s->ls = net_listen(o->loop, o->listen_addr, o->server_tls, &no, on_accept, on_refuse, s, err);
+	if (!s->ls) {
+		server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	net_listener_free(s->ls);
+	while (s->clients) {
+		struct client *c = s->clients;
+
+		if (c->imp && c->imp->running) {
+			pthread_join(c->imp->thread, NULL); /* its body already ran or failed */
+			c->imp->running = false;
+		}
+		net_conn_close(c->conn);
+		client_free(c);
+	}
+	rpc_free(s->fwd);
+	loop_wake_free(s->wake);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+void server_on_election(struct server *s)
+{
+	(void)leader_link(s);
+}
