@@ -4,6 +4,7 @@
  * each subcommand parses its own options (tests/sim/simopt.h).
  */
 #include "tests/sim/cmd_boss.h"
+#include "tests/sim/cmd_ledger.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@ static const struct {
 	const char *summary;
 } sim_commands[] = {
 	{"boss", cmd_boss_main, "write BOSS batch files (customers, users, payments, changes, bills, CDRs)"},
+	{"ledger", cmd_ledger_main, "numbered writes to a cluster, with a ledger of sends and acks"},
 };
 
 #define SIM_NCOMMANDS (sizeof(sim_commands) / sizeof(sim_commands[0]))
