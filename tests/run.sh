@@ -35,6 +35,10 @@ for f in build/san/fuzz/fuzz_*; do
 	n=$(basename "$f")
 	run "corpus/$n" 600 "$f" "tests/fuzz/corpus/${n#fuzz_}"
 done
+for s in tests/cluster/test_*.sh; do
+	[ -f "$s" ] || continue
+	run "cluster/$(basename "$s" .sh)" 600 sh "$s"
+done
 for s in tests/cli/*.sh; do
 	[ -f "$s" ] || continue
 	run "cli/$(basename "$s" .sh)" 1200 sh "$s"
