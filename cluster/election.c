@@ -485,6 +485,7 @@ struct req {
 	struct election *e;
 	election_done_fn done;
 	void *arg;
+	bool txn;   /* a txn: its compares must have held */
 };
 
 static void on_req(void *arg, int err, const struct etcd_resp *r)
@@ -492,7 +493,7 @@ static void on_req(void *arg, int err, const struct etcd_resp *r)
 	struct req *q = arg;
 
 	etcd_result(q->e, err);
-	if (err == 0 && !r->succeeded)
+	if (err == 0 && q->txn && !r->succeeded)
 		err = KF_ESTATE;
 	if (q->done)
 		q->done(q->arg, err);
@@ -513,7 +514,7 @@ static int leader_txn(struct election *e, const struct etcd_op *op, election_don
 	q = malloc(sizeof(*q));
 	if (!q)
 		abort();
-	*q = (struct req){e, done, arg};
+	*q = (struct req){e, done, arg, true};
 	r = etcd_txn(e->etcd, &t, on_req, q);
 	if (r)
 		free(q);
@@ -564,7 +565,7 @@ int election_request_failover(struct election *e, const char *to, election_done_
 	q = malloc(sizeof(*q));
 	if (!q)
 		abort();
-	*q = (struct req){e, done, arg};
+	*q = (struct req){e, done, arg, false};
 	r = etcd_put(e->etcd, e->k_failover, buf, (size_t)n, 0, on_req, q);
 	if (r)
 		free(q);

@@ -1251,7 +1251,9 @@ void repl_on_hello(struct repl *r, struct net_conn *c, const Kefu__Hello *h)
 	}
 	if (h->last_index > r->local_durable) {
 		snapshot = true; /* it holds entries we do not: an old leader's tail */
-	} else if (h->last_index > 0) {
+	} else if (h->last_index == 0) {
+		snapshot = r->local_durable > 0; /* new or wiped: a snapshot, then the log */
+	} else {
 		err = log_entry_epoch(t, h->last_index, &e);
 		snapshot = err == KF_ENOTFOUND || (err == 0 && e != h->last_epoch);
 	}

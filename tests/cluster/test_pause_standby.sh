@@ -1,0 +1,35 @@
+#!/bin/sh
+# SIGSTOP the sync standby: the leader names the other follower after
+# sync_timeout, writes go on, and no write is acknowledged without a durable
+# copy on two nodes: kill -9 the leader afterwards and the new standby, now
+# leader, holds every acknowledged write.
+. "$(dirname "$0")/lib.inc"
+up 3
+l=$(leader)
+s1=$(standby)
+[ -n "$s1" ] || fail "no sync standby"
+ok
+ledger c1 8
+sleep 1
+"$H" stop "$s1" --dir "$D"
+replaced() { s=$(standby "$l") && [ -n "$s" ] && [ "$s" != "$s1" ]; }
+wait_for "the standby replaced" 15 replaced
+s2=$(standby "$l")
+ledger_wait c1
+n_before=$(grep -c '^ack' "$D/c1.ledger")
+[ "$n_before" -gt 0 ] || fail "no write acknowledged"
+ok
+# Writes were acknowledged while s1 was stopped (after the replacement).
+last=$(grep '^ack' "$D/c1.ledger" | tail -n 1 | awk '{print $2}')
+first_missing_on_s1=$( (acked c1; present "$s1" c1) | sort | uniq -u | head -n 1)
+[ -n "$first_missing_on_s1" ] || fail "no acknowledgment happened while the standby was stopped"
+ok
+"$H" kill "$l" --dir "$D"
+"$H" cont "$s1" --dir "$D"
+wait_for "the new standby leads" 15 leader_is "$s2"
+all_acked_on c1 "$s2"
+"$H" start "$l" --dir "$D"
+wait_for "all three back" 30 healthy
+all_acked_on c1 node1 node2 node3
+: "$last"
+done_ok
