@@ -44,14 +44,15 @@ ETCD=${ETCD:-etcd}
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A block of 2*members free ports from a start derived from our pid.
+# A block of 2*members free ports from a start derived from our pid, below
+# 32768 where Linux takes the ports of outgoing connections.
 pick_base() {
-	local b=$((21000 + ($$ % 1900) * 20)) i ok
+	local b=$((21000 + (($$ + RANDOM) % 550) * 20)) i ok
 	for _ in $(seq 1 50); do
 		ok=1
 		for i in $(seq 0 $((2 * members - 1))); do port_free $((b + i)) || { ok=0; break; }; done
 		[ $ok = 1 ] && { echo $b; return; }
-		b=$((b + 20)); [ $b -lt 59000 ] || b=21000
+		b=$((b + 20)); [ $b -lt 32000 ] || b=21000
 	done
 	die "no free port block found"
 }
