@@ -59,6 +59,8 @@ const struct conf_option config_table[] = {
 	    "TTL of the node's etcd lease; a dead leader is replaced about this long after."),
 	ROW(sync_timeout, CONF_DURATION, "1s", 100, 60000, false,
 	    "A sync standby silent this long with writes pending is replaced when another can be."),
+	ROW(sync_standbys, CONF_INT, "1", 0, 2, false,
+	    "Standbys that must have a write on disk before it is acknowledged; 0 only for one node."),
 	ROW(log_retain, CONF_INT, "100000", 1000, INT64_C(1) << 40, false,
 	    "Log entries kept beyond what every member has applied."),
 	ROW(max_frame, CONF_SIZE, "16M", 4096, INT64_C(1) << 26, false,

@@ -39,6 +39,7 @@ struct config {
 	char tls_key[CONFIG_PATH_MAX];
 	int64_t lease_ttl;                   /* ms */
 	int64_t sync_timeout;                /* ms */
+	int64_t sync_standbys;               /* standbys a write waits for */
 	int64_t log_retain;                  /* entries */
 	int64_t max_frame;                   /* bytes */
 };

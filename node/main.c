@@ -293,7 +293,8 @@ static int node_repl_init(struct node *n)
 {
 	struct repl_opts ro = {n->cfg.node_name, n->cfg.data_dir, n->loop, n->election,
 			       n->tls_client, &n->sto, (uint64_t)n->cfg.sync_timeout,
-			       (uint64_t)n->cfg.log_retain, (size_t)n->cfg.max_frame, 1};
+			       (uint64_t)n->cfg.log_retain, (size_t)n->cfg.max_frame,
+			       (unsigned)n->cfg.sync_standbys};
 
 	if (!node_clustered(n))
 		return 0;

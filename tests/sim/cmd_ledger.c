@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define LEDGER_NODES_MAX 16
-#define INFLIGHT_MAX 32
 #define WRITE_TIMEOUT_MS 10000
 
 struct ledger {
@@ -26,7 +25,8 @@ struct ledger {
 	const char *out_path;
 	const char *client;
 	const char *only;       /* --node: write to this node alone */
-	uint64_t rate;          /* writes per second */
+	uint64_t rate;          /* writes per second; 0: keep max_inflight in flight */
+	uint64_t max_inflight;
 	uint64_t duration_s;
 
 	char nodes[LEDGER_NODES_MAX][272];
@@ -76,9 +76,14 @@ static int set_node(void *ctx, const char *val, char *why, size_t whylen)
 	return 0;
 }
 
+static int set_inflight(void *ctx, const char *val, char *why, size_t whylen)
+{
+	return simopt_u64(val, 1, 4096, &((struct ledger *)ctx)->max_inflight, why, whylen);
+}
+
 static int set_rate(void *ctx, const char *val, char *why, size_t whylen)
 {
-	return simopt_u64(val, 1, 100000, &((struct ledger *)ctx)->rate, why, whylen);
+	return simopt_u64(val, 0, 100000, &((struct ledger *)ctx)->rate, why, whylen);
 }
 
 static int set_duration(void *ctx, const char *val, char *why, size_t whylen)
@@ -91,7 +96,8 @@ static const struct simopt opts[] = {
 	{"out", "FILE", true, set_out, "the ledger: sent/ack/fail lines"},
 	{"client", "NAME", false, set_client, "name in the keys (default c1)"},
 	{"node", "HOST:PORT", false, set_node, "send every write to this node (default: any, moving on failure)"},
-	{"rate", "N", false, set_rate, "writes per second (default 200)"},
+	{"rate", "N", false, set_rate, "writes per second (default 200); 0: as fast as acknowledged"},
+	{"inflight", "N", false, set_inflight, "writes awaiting acknowledgment at most (default 32)"},
 	{"duration", "S", false, set_duration, "seconds to run (default 10)"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -164,6 +170,8 @@ struct ticket {
 	uint64_t seq;
 };
 
+static void send_one(struct ledger *g);
+
 static void finish_if_done(struct ledger *g)
 {
 	if (g->stopping && g->inflight == 0)
@@ -190,6 +198,9 @@ static void on_reply(void *arg, int err, const Kefu__Envelope *e)
 	}
 	fflush(g->out);
 	free(t);
+	if (g->rate == 0 && !g->stopping && g->rpc && rpc_is_up(g->rpc))
+		while (g->inflight < g->max_inflight)
+			send_one(g);
 	finish_if_done(g);
 }
 
@@ -240,8 +251,11 @@ static void on_tick(void *arg)
 	if (g->stopping)
 		return;
 	dial(g);
-	if (g->rpc && rpc_is_up(g->rpc) && g->inflight < INFLIGHT_MAX)
+	if (g->rpc && rpc_is_up(g->rpc) && g->inflight < g->max_inflight) {
 		send_one(g);
+		while (g->rate == 0 && g->inflight < g->max_inflight && rpc_is_up(g->rpc))
+			send_one(g);
+	}
 }
 
 static void on_stop(void *arg)
@@ -254,7 +268,7 @@ static void on_stop(void *arg)
 
 int cmd_ledger_main(int argc, char **argv)
 {
-	struct ledger g = {.client = "c1", .rate = 200, .duration_s = 10};
+	struct ledger g = {.client = "c1", .rate = 200, .duration_s = 10, .max_inflight = 32};
 	struct tls_opts to = {0};
 	char err[256], why[256];
 	int r;
@@ -282,7 +296,7 @@ int cmd_ledger_main(int argc, char **argv)
 		fprintf(stderr, "kefu-sim ledger: cannot start: %s\n", g.tls ? g.out_path : why);
 		return 2;
 	}
-	g.tick = loop_timer_new(g.loop, 1000 / g.rate ? 1000 / g.rate : 1, on_tick, &g);
+	g.tick = loop_timer_new(g.loop, g.rate && 1000 / g.rate ? 1000 / g.rate : 1, on_tick, &g);
 	g.stop = loop_alarm_new(g.loop, on_stop, &g);
 	loop_alarm_set(g.stop, g.duration_s * 1000);
 	r = loop_run(g.loop);
