@@ -16,6 +16,7 @@
 #include "cluster/repl.h"
 #include "lib/tls.h"
 #include "node/config.h"
+#include "node/jobs.h"
 #include "node/server.h"
 #include "storage/snapshot.h"
 #include "storage/writer.h"
@@ -48,8 +49,10 @@ struct node {
 	struct election *election;
 	struct repl *repl;
 	struct server *server;
+	struct jobs *jobs;
 	struct loop_timer *inbox_timer;
 	struct loop_timer *prune_timer;
+	bool inbox_busy, prune_busy;
 };
 
 /* ---- logging ---- */
@@ -310,11 +313,23 @@ static void node_repl_shutdown(struct node *n)
 	n->repl = NULL;
 }
 
+static int node_jobs_init(struct node *n)
+{
+	n->jobs = jobs_new(n->loop, n->repl);
+	return n->jobs ? 0 : KF_EINTERNAL;
+}
+
+static void node_jobs_shutdown(struct node *n)
+{
+	jobs_free(n->jobs); /* runs the loop until running jobs are done */
+	n->jobs = NULL;
+}
+
 static int node_server_init(struct node *n)
 {
 	struct server_opts so = {n->cfg.listen_addr, n->cfg.node_name, n->cfg.data_dir, n->loop,
 				 n->tls_server, n->tls_client, n->repl, n->election, &n->sto,
-				 (size_t)n->cfg.max_frame};
+				 n->jobs, (size_t)n->cfg.max_frame};
 	int r = 0;
 
 	if (!node_clustered(n))
@@ -347,27 +362,44 @@ static void node_inbox_report(void *arg, const struct import_result *r)
 		log_info(LOG_BOSS, "%s", import_format(r, line, sizeof(line)));
 }
 
-/*
- * One scan of the inbox. The import runs on the loop thread: at this stage
- * the node has no clients to keep waiting. Files still held stay in the
- * inbox and are looked at again on the next scan.
- */
-static void node_inbox_scan(void *arg)
+/* Leader jobs (node/jobs.h) run only where they may write: on a node
+ * alone, or on the serving leader of a cluster; one of each kind at a time. */
+static bool node_may_write(const struct node *n)
+{
+	return !node_clustered(n) || repl_is_serving(n->repl);
+}
+
+/* One scan of the inbox, on a worker. Held files stay in the inbox and are
+ * looked at again on the next scan. */
+static void node_inbox_job(void *arg)
 {
 	struct node *n = arg;
-
-	if (node_clustered(n))
-		return; /* in a cluster, files come through kefuctl import (replicated) */
 	struct import_opts o = {
 		.rejected_dir = n->cfg.boss_rejected,
 		.archive_dir = n->cfg.boss_archive,
 		.origin = n->cfg.node_name,
+		.hooks = jobs_hooks(n->jobs),
 	};
 	int r = import_dir(n->sto.store, &o, n->cfg.boss_inbox, node_inbox_report, NULL, NULL);
 
 	if (r)
 		log_err(LOG_BOSS, "inbox scan stopped dir=%s error=\"%s\"", n->cfg.boss_inbox,
 			kf_strerror(r));
+}
+
+static void node_inbox_done(void *arg)
+{
+	((struct node *)arg)->inbox_busy = false;
+}
+
+static void node_inbox_scan(void *arg)
+{
+	struct node *n = arg;
+
+	if (n->inbox_busy || !node_may_write(n))
+		return;
+	if (jobs_spawn(n->jobs, node_inbox_job, node_inbox_done, n) == 0)
+		n->inbox_busy = true;
 }
 
 static int node_inbox_init(struct node *n)
@@ -391,13 +423,11 @@ static void node_inbox_shutdown(struct node *n)
 
 /* ---- retention ---- */
 
-/* Deletes what the retention rules no longer keep, by the local calendar. */
-static void node_prune_run(void *arg)
+/* Deletes what the retention rules no longer keep, by the local calendar;
+ * on a worker, through the log in a cluster. */
+static void node_prune_job(void *arg)
 {
 	struct node *n = arg;
-
-	if (node_clustered(n))
-		return; /* pruning through the replicated log comes with the leader's jobs */
 	struct custdb_prune_stats st;
 	char today[16];
 	time_t now = time(NULL);
@@ -406,12 +436,27 @@ static void node_prune_run(void *arg)
 
 	localtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y%m%d", &tm);
-	r = custdb_prune(n->sto.store, today, &st);
+	r = custdb_prune(n->sto.store, jobs_hooks(n->jobs), today, &st);
 	if (r)
 		log_err(LOG_STORE, "retention prune failed error=\"%s\"", kf_strerror(r));
 	else if (st.cdrs || st.bills)
 		log_info(LOG_STORE, "retention pruned today=%s cdrs=%llu bills=%llu", today,
 			 (unsigned long long)st.cdrs, (unsigned long long)st.bills);
+}
+
+static void node_prune_done(void *arg)
+{
+	((struct node *)arg)->prune_busy = false;
+}
+
+static void node_prune_run(void *arg)
+{
+	struct node *n = arg;
+
+	if (n->prune_busy || !node_may_write(n))
+		return;
+	if (jobs_spawn(n->jobs, node_prune_job, node_prune_done, n) == 0)
+		n->prune_busy = true;
 }
 
 static int node_prune_init(struct node *n)
@@ -442,6 +487,7 @@ static const struct subsystem {
 	{"tls", node_tls_init, node_tls_shutdown},
 	{"etcd", node_etcd_init, node_etcd_shutdown},
 	{"replication", node_repl_init, node_repl_shutdown},
+	{"jobs", node_jobs_init, node_jobs_shutdown},
 	{"server", node_server_init, node_server_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},
 	{"retention", node_prune_init, node_prune_shutdown},

@@ -5,6 +5,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "node/jobs.h"
 #include "proto/frame.h"
 #include "storage/custdb.h"
 #include "storage/import.h"
@@ -12,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +25,16 @@
 
 struct client;
 
-/* An online import on its way in (leader side): staged files, then a thread. */
+/* An online import on its way in (leader side): staged files, then a worker. */
 struct import_in {
 	char name[BOSS_NAME_MAX + 1];
 	char dat[4096], chk[4096];
 	int fd;
 	uint64_t size, got;
 	uint64_t request_id;     /* of ImportEnd */
-	pthread_t thread;
-	bool running;
+	bool running;            /* a worker has it: import_done frees it */
 	struct import_result res;
 	int err;
-	bool finished;           /* set by the thread under s->mu */
 };
 
 struct client {
@@ -47,19 +45,6 @@ struct client {
 	struct tls_identity who;
 	struct import_in *imp;
 	struct rpc *imp_fwd;     /* a follower forwards a client's import on its own link */
-};
-
-/* An import body waiting for the loop to run it through the writer. */
-struct logged_run {
-	struct logged_run *next;
-	struct server *s;
-	store_write_fn body;
-	void *body_arg;
-	uint64_t epoch;
-	uint64_t group;
-	int rc;
-	bool done;
-	pthread_cond_t cv;
 };
 
 struct server {
@@ -77,15 +62,8 @@ struct server {
 	struct rpc *fwd;         /* to the leader, for forwarded requests */
 	char fwd_leader[META_NAME_MAX];
 	uint64_t fwd_epoch;
-	pthread_mutex_t mu;
-	struct loop_wake *wake;
-	struct logged_run *runs; /* queued by import threads, under mu */
-	uint64_t group_seq;
+	struct jobs *jobs;
 };
-
-/* The logged_run whose body runs now on the writer thread: the log hook,
- * called inside that body, records the file's chunks under its epoch. */
-static __thread struct logged_run *tl_run;
 
 /* ---- replying ---- */
 
@@ -485,11 +463,7 @@ static void import_drop(struct client *c)
 	if (!im)
 		return;
 	if (im->running) {
-		/* The thread finishes on its own; it owns im then. */
-		pthread_mutex_lock(&c->s->mu);
-		im->request_id = 0;
-		pthread_mutex_unlock(&c->s->mu);
-		c->imp = NULL;
+		c->imp = NULL; /* the worker finishes on its own; import_done frees im */
 		return;
 	}
 	if (im->fd >= 0)
@@ -584,91 +558,11 @@ static void on_import_chunk(struct client *c, const Kefu__Envelope *e)
 	reply_admin(c, e->request_id, true, "ok");
 }
 
-/* Run on the loop: hand an import thread's body to the writer through repl. */
-static int run_logged_body(struct store_txn *t, uint64_t epoch, void *arg)
-{
-	struct logged_run *lr = arg;
-	int rc;
-
-	lr->epoch = epoch;
-	tl_run = lr;
-	rc = lr->body(t, lr->body_arg);
-	tl_run = NULL;
-	return rc;
-}
-
-static void on_logged_done(void *arg, int err, uint64_t index)
-{
-	struct logged_run *lr = arg;
-
-	(void)index;
-	pthread_mutex_lock(&lr->s->mu);
-	lr->rc = err;
-	lr->done = true;
-	pthread_cond_signal(&lr->cv);
-	pthread_mutex_unlock(&lr->s->mu);
-}
-
-static void import_thread_done(struct server *s);
-
-static void on_wake(void *arg)
-{
-	struct server *s = arg;
-	struct logged_run *runs;
-
-	pthread_mutex_lock(&s->mu);
-	runs = s->runs;
-	s->runs = NULL;
-	pthread_mutex_unlock(&s->mu);
-	while (runs) {
-		struct logged_run *lr = runs;
-		int err;
-
-		runs = lr->next;
-		err = repl_run_logged(s->repl, run_logged_body, lr, on_logged_done, lr);
-		if (err)
-			on_logged_done(lr, err, 0);
-	}
-	import_thread_done(s);
-}
-
-/* import_opts.run, on the import thread: wait until the loop had it run and acknowledged. */
-static int import_run_hook(void *arg, store_write_fn body, void *body_arg)
-{
-	struct server *s = arg;
-	struct logged_run lr = {NULL, s, body, body_arg, 0, 0, 0, false, PTHREAD_COND_INITIALIZER};
-	int rc;
-
-	pthread_mutex_lock(&s->mu);
-	lr.group = ++s->group_seq;
-	lr.next = s->runs;
-	s->runs = &lr;
-	pthread_mutex_unlock(&s->mu);
-	loop_wake(s->wake);
-	pthread_mutex_lock(&s->mu);
-	while (!lr.done)
-		pthread_cond_wait(&lr.cv, &s->mu);
-	rc = lr.rc;
-	pthread_mutex_unlock(&s->mu);
-	pthread_cond_destroy(&lr.cv);
-	return rc;
-}
-
-/* import_opts.log, on the writer thread inside the file's transaction. */
-static int import_log_hook(void *arg, struct store_txn *t, const struct batch *b, bool last)
-{
-	struct logged_run *lr = tl_run;
-
-	(void)arg;
-	if (!lr)
-		return KF_EINTERNAL;
-	return log_record_batch(t, lr->epoch, b, (lr->epoch << 24) | (lr->group & 0xffffff), last,
-				"import", NULL);
-}
-
 struct import_args {
+	struct client *c_unused;
 	struct server *s;
 	struct import_in *im;
+	uint64_t client;
 };
 
 static void record_result(void *arg, const struct import_result *r)
@@ -679,7 +573,8 @@ static void record_result(void *arg, const struct import_result *r)
 		im->res = *r;
 }
 
-static void *import_main(void *arg)
+/* On a worker thread (node/jobs.h): the file goes through the leader's log. */
+static void import_main(void *arg)
 {
 	struct import_args *a = arg;
 	struct server *s = a->s;
@@ -687,7 +582,6 @@ static void *import_main(void *arg)
 	char dir[2100], rej[2200], arc[2200];
 	struct import_opts o;
 	const char *paths[1];
-	int err;
 
 	snprintf(dir, sizeof(dir), "%s.import", s->data_dir);
 	snprintf(rej, sizeof(rej), "%s/rejected", dir);
@@ -696,20 +590,11 @@ static void *import_main(void *arg)
 	o.rejected_dir = rej;
 	o.archive_dir = arc;
 	o.origin = s->self;
-	o.run = import_run_hook;
-	o.log = import_log_hook;
-	o.hook_arg = s;
+	o.hooks = jobs_hooks(s->jobs);
 	paths[0] = im->dat;
 	snprintf(im->res.name, sizeof(im->res.name), "%s", im->name);
 	im->res.outcome = IMPORT_HELD;
-	err = import_files(s->sto->store, &o, paths, 1, record_result, im, NULL);
-	pthread_mutex_lock(&s->mu);
-	im->err = err;
-	im->finished = true;
-	pthread_mutex_unlock(&s->mu);
-	loop_wake(s->wake);
-	free(a);
-	return NULL;
+	im->err = import_files(s->sto->store, &o, paths, 1, record_result, im, NULL);
 }
 
 static void send_import_reply(struct client *c, struct import_in *im)
@@ -733,28 +618,21 @@ static void send_import_reply(struct client *c, struct import_in *im)
 	reply(c, &r, im->request_id);
 }
 
-static void import_thread_done(struct server *s)
+/* On the loop once the worker is done: answer the client if it is still there. */
+static void import_done(void *arg)
 {
-	for (struct client *c = s->clients; c; c = c->next) {
-		struct import_in *im = c->imp;
-		bool fin;
+	struct import_args *a = arg;
+	struct import_in *im = a->im;
+	struct client *c = client_by_id(a->s, a->client);
 
-		if (!im || !im->running)
-			continue;
-		pthread_mutex_lock(&s->mu);
-		fin = im->finished;
-		pthread_mutex_unlock(&s->mu);
-		if (!fin)
-			continue;
-		pthread_join(im->thread, NULL);
-		im->running = false;
+	if (c && c->imp == im) {
 		send_import_reply(c, im);
-		im->fd = -1;
-		unlink(im->dat); /* a held file stays nowhere: the client resends it */
-		unlink(im->chk);
-		free(im);
 		c->imp = NULL;
 	}
+	unlink(im->dat); /* a held file stays nowhere: the client sends it again */
+	unlink(im->chk);
+	free(im);
+	free(a);
 }
 
 static void on_import_end(struct client *c, const Kefu__Envelope *e)
@@ -786,8 +664,8 @@ static void on_import_end(struct client *c, const Kefu__Envelope *e)
 	a = malloc(sizeof(*a));
 	if (!a)
 		abort();
-	*a = (struct import_args){c->s, im};
-	if (pthread_create(&im->thread, NULL, import_main, a) != 0) {
+	*a = (struct import_args){NULL, c->s, im, c->id};
+	if (jobs_spawn(c->s->jobs, import_main, import_done, a) != 0) {
 		free(a);
 		reply_error(c, e->request_id, KF_EINTERNAL, "cannot start the import");
 		import_drop(c);
@@ -954,13 +832,7 @@ struct server *server_new(const struct server_opts *o, int *err)
 	s->el = o->election;
 	s->sto = o->storage;
 	s->max_frame = o->max_frame;
-	pthread_mutex_init(&s->mu, NULL);
-	s->wake = loop_wake_new(o->loop, on_wake, s);
-	if (!s->wake) {
-		*err = KF_EINTERNAL;
-		server_free(s);
-		return NULL;
-	}
+	s->jobs = o->jobs;
 	s->ls = net_listen(o->loop, o->listen_addr, o->server_tls, &no, on_accept, on_refuse, s, err);
 	if (!s->ls) {
 		server_free(s);
@@ -977,16 +849,10 @@ void server_free(struct server *s)
 	while (s->clients) {
 		struct client *c = s->clients;
 
-		if (c->imp && c->imp->running) {
-			pthread_join(c->imp->thread, NULL); /* its body already ran or failed */
-			c->imp->running = false;
-		}
 		net_conn_close(c->conn);
 		client_free(c);
 	}
 	rpc_free(s->fwd);
-	loop_wake_free(s->wake);
-	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
 

@@ -15,6 +15,7 @@
 #include "cluster/repl.h"
 #include "lib/loop.h"
 #include "lib/tls.h"
+#include "node/jobs.h"
 
 #include <stddef.h>
 
@@ -30,6 +31,7 @@ struct server_opts {
 	struct repl *repl;
 	struct election *election;
 	struct repl_storage *storage;
+	struct jobs *jobs;           /* online imports run as leader jobs */
 	size_t max_frame;
 };
 

@@ -345,3 +345,14 @@ int batch_unpack(struct batch *b, const uint8_t *buf, size_t len, uint64_t *grou
 	kefu__write_batch__free_unpacked(msg, NULL);
 	return rc;
 }
+
+int write_hooks_run(const struct write_hooks *h, struct store *s, store_write_fn body, void *arg)
+{
+	return h && h->run ? h->run(h->arg, body, arg) : store_write(s, body, arg);
+}
+
+int write_hooks_log(const struct write_hooks *h, struct store_txn *t, const struct batch *b,
+		    bool last)
+{
+	return h && h->log ? h->log(h->arg, t, b, last) : 0;
+}

@@ -96,4 +96,28 @@ int batch_pack(const struct batch *b, uint64_t group, bool group_end, const char
 int batch_unpack(struct batch *b, const uint8_t *buf, size_t len, uint64_t *group,
 		 bool *group_end);
 
+/*
+ * How a module's durable changes run and reach the replicated log. Code
+ * that writes (the importer, retention, SEQ skips) takes hooks; NULL hooks
+ * (or NULL members) mean a node alone: store_write, no log.
+ *   run - execute a transaction body; the cluster leader runs it on its
+ *         writer thread and returns once it is acknowledged by the sync
+ *         standbys. Called from a worker thread, never from the loop.
+ *   log - called inside the body after each batch of ops is applied to t,
+ *         last set for the final one of the transaction: the leader records
+ *         them as log entries (one group per transaction).
+ */
+struct write_hooks {
+	int (*run)(void *arg, store_write_fn body, void *body_arg);
+	int (*log)(void *arg, struct store_txn *t, const struct batch *b, bool last);
+	void *arg;
+};
+
+/* write_hooks_run - hooks->run, or store_write(s, body, arg) without hooks. */
+int write_hooks_run(const struct write_hooks *h, struct store *s, store_write_fn body, void *arg);
+
+/* write_hooks_log - hooks->log, or 0 without hooks. */
+int write_hooks_log(const struct write_hooks *h, struct store_txn *t, const struct batch *b,
+		    bool last);
+
 #endif

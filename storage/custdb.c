@@ -741,6 +741,7 @@ struct prune_job {
 	char cutoff[16];            /* index part 0 below this is pruned */
 	struct batch *b;
 	uint64_t done;              /* records deleted by the last body run */
+	const struct write_hooks *hooks;
 };
 
 struct prune_scan {
@@ -790,8 +791,12 @@ static int prune_body(struct store_txn *t, void *arg)
 			r = delete_stored(&vw, j->kind, pk.b, pk.len, j->b);
 	}
 	free(s.c.keys);
+	if (r == 0 && s.c.n == 0)
+		return 0; /* nothing to prune: no empty entry in the log */
 	if (r == 0)
 		r = batch_apply(t, j->b);
+	if (r == 0)
+		r = write_hooks_log(j->hooks, t, j->b, true);
 	if (r == 0)
 		j->done = s.c.n;
 	return r;
@@ -802,17 +807,18 @@ static int prune_run(struct store *s, struct prune_job *j, uint64_t *count)
 	int r;
 
 	do {
-		if ((r = store_write(s, prune_body, j)))
+		if ((r = write_hooks_run(j->hooks, s, prune_body, j)))
 			return r;
 		*count += j->done;
 	} while (j->done > 0);
 	return 0;
 }
 
-int custdb_prune(struct store *s, const char *today, struct custdb_prune_stats *st)
+int custdb_prune(struct store *s, const struct write_hooks *hooks, const char *today,
+		 struct custdb_prune_stats *st)
 {
-	struct prune_job cdr = {STORE_CDR_BY_TIME, BOSS_CDR, {1, 0, 2}, "", NULL, 0};
-	struct prune_job bill = {STORE_BILL_BY_MONTH, BOSS_BILL, {1, 0, 2}, "", NULL, 0};
+	struct prune_job cdr = {STORE_CDR_BY_TIME, BOSS_CDR, {1, 0, 2}, "", NULL, 0, hooks};
+	struct prune_job bill = {STORE_BILL_BY_MONTH, BOSS_BILL, {1, 0, 2}, "", NULL, 0, hooks};
 	char month[7], this_month[7] = "";
 	unsigned day = 1, y = 0, m = 1;
 	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

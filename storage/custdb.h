@@ -108,9 +108,11 @@ struct custdb_prune_stats {
  * bills of months before today's month minus 23 (24 months kept, the
  * current one included). today is "YYYYMMDD". Works in transactions of a
  * bounded number of deletes, each through a batch, so it can run beside
- * imports. Returns 0, KF_EPARSE (bad date), KF_ESTORE.
+ * imports. hooks (NULL: alone) run each transaction and log its batch
+ * (batch.h). Returns 0, KF_EPARSE (bad date), KF_ESTORE.
  */
-int custdb_prune(struct store *s, const char *today, struct custdb_prune_stats *st);
+int custdb_prune(struct store *s, const struct write_hooks *hooks, const char *today,
+		 struct custdb_prune_stats *st);
 
 /* custdb_months_back - "YYYYMM" minus n months into out[7]. Returns 0 or KF_EPARSE. */
 int custdb_months_back(const char *yyyymm, unsigned n, char out[7]);

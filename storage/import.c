@@ -450,7 +450,7 @@ static int log_chunk(void *arg, struct store_txn *t, const struct batch *b)
 {
 	struct apply_job *j = arg;
 
-	return j->o->log(j->o->hook_arg, t, b, false);
+	return write_hooks_log(j->o->hooks, t, b, false);
 }
 
 /* The transaction body: every record of the file, then its registry entry. */
@@ -470,7 +470,7 @@ static int apply_body(struct store_txn *t, void *arg)
 	j->bad.line = 0;
 	batch_reset(j->b);
 	overlay_begin(j->ov, t, j->b);
-	if (j->o->log)
+	if (j->o->hooks && j->o->hooks->log)
 		overlay_set_sink(j->ov, log_chunk, j);
 	/* Another importer may have moved this stream on since the precheck. */
 	r = precheck(t, e);
@@ -515,8 +515,8 @@ static int apply_body(struct store_txn *t, void *arg)
 			    e->bn.prov, e->bn.kind, e->bn.seq, NULL, j->now);
 	if (r == 0)
 		r = batch_apply(t, j->b);
-	if (r == 0 && j->o->log)
-		r = j->o->log(j->o->hook_arg, t, j->b, true);
+	if (r == 0)
+		r = write_hooks_log(j->o->hooks, t, j->b, true);
 	return r;
 }
 
@@ -629,7 +629,7 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	if (!j->recs || !j->text)
 		abort();
 	e->res.outcome = IMPORT_APPLIED;
-	r = o->run ? o->run(o->hook_arg, apply_body, j) : store_write(s, apply_body, j);
+	r = write_hooks_run(o->hooks, s, apply_body, j);
 	if (r == KF_ESTATE) {
 		r = 0; /* outcome already set by precheck inside the body */
 	} else if (r == KF_EPARSE) {
@@ -806,6 +806,7 @@ int import_next_seq(struct store *s, const char *prov, enum boss_kind kind, uint
 }
 
 struct skip_job {
+	const struct write_hooks *hooks;
 	const char *prov;
 	enum boss_kind kind;
 	uint32_t seq;
@@ -837,14 +838,16 @@ static int skip_body(struct store_txn *t, void *arg)
 			    j->reason ? j->reason : "", (int64_t)time(NULL));
 	if (r == 0)
 		r = batch_apply(t, b);
+	if (r == 0)
+		r = write_hooks_log(j->hooks, t, b, true);
 	batch_free(b);
 	return r;
 }
 
-int import_skip(struct store *s, const char *prov, enum boss_kind kind, uint32_t seq,
-		const char *reason, char *why, size_t whylen)
+int import_skip(struct store *s, const struct write_hooks *hooks, const char *prov,
+		enum boss_kind kind, uint32_t seq, const char *reason, char *why, size_t whylen)
 {
-	struct skip_job j = {prov, kind, seq, reason, why, whylen};
+	struct skip_job j = {hooks, prov, kind, seq, reason, why, whylen};
 	size_t n = strlen(prov);
 
 	why[0] = '\0';
@@ -856,5 +859,5 @@ int import_skip(struct store *s, const char *prov, enum boss_kind kind, uint32_t
 		snprintf(why, whylen, "SEQ must be 1..999999");
 		return KF_EPARSE;
 	}
-	return store_write(s, skip_body, &j);
+	return write_hooks_run(hooks, s, skip_body, &j);
 }

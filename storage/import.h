@@ -38,17 +38,9 @@ struct import_opts {
 	uint64_t progress_every;  /* records between progress lines; 0 = 100000 */
 	size_t chunk_bytes;       /* values per chunk of records; 0 = 4 MiB */
 	int64_t now;              /* unix seconds recorded as applied_at; 0 = the clock */
-	/*
-	 * Cluster mode. run (NULL: store_write on the store) executes a
-	 * file's transaction body; the leader runs it through its writer
-	 * thread and returns once the file is acknowledged. log (NULL: none)
-	 * receives each chunk of a file's ops after they are applied in t,
-	 * last set for the final one (with the file's registry entry): the
-	 * leader records them in the replicated log as one group.
-	 */
-	int (*run)(void *arg, store_write_fn body, void *body_arg);
-	int (*log)(void *arg, struct store_txn *t, const struct batch *b, bool last);
-	void *hook_arg;
+	/* Cluster mode: a file's transaction runs through these and its
+	 * chunks go to the replicated log as one group (batch.h). NULL: alone. */
+	const struct write_hooks *hooks;
 };
 
 #define IMPORT_OUTCOMES(X)                  \
@@ -111,8 +103,8 @@ int import_dir(struct store *s, const struct import_opts *o, const char *dir,
  * Returns 0, KF_ESTATE (why says the expected SEQ), KF_EPARSE (bad prov),
  * storage errors.
  */
-int import_skip(struct store *s, const char *prov, enum boss_kind kind, uint32_t seq,
-		const char *reason, char *why, size_t whylen);
+int import_skip(struct store *s, const struct write_hooks *hooks, const char *prov,
+		enum boss_kind kind, uint32_t seq, const char *reason, char *why, size_t whylen);
 
 /* import_next_seq - the SEQ the prov+kind stream expects next (1 for a new one). */
 int import_next_seq(struct store *s, const char *prov, enum boss_kind kind, uint32_t *seq);

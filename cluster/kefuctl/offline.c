@@ -207,7 +207,7 @@ int ctl_skip(int argc, char **argv)
 		return ctl_usage_error("--kind is one of CUST USER PAY CHG BILL CDR");
 	if ((r = open_db(db, true, &s)))
 		return r;
-	r = import_skip(s, prov, k, (uint32_t)seq, reason, why, sizeof(why));
+	r = import_skip(s, NULL, prov, k, (uint32_t)seq, reason, why, sizeof(why));
 	store_free(s);
 	if (r) {
 		fprintf(stderr, "kefuctl: skip refused: %s\n", why[0] ? why : kf_strerror(r));
@@ -249,7 +249,7 @@ int ctl_prune(int argc, char **argv)
 	}
 	if ((r = open_db(db, true, &s)))
 		return r;
-	r = custdb_prune(s, today, &st);
+	r = custdb_prune(s, NULL, today, &st);
 	store_free(s);
 	if (r) {
 		fprintf(stderr, "kefuctl: prune failed: %s%s\n", kf_strerror(r),

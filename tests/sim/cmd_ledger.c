@@ -13,12 +13,15 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LEDGER_NODES_MAX 16
 #define WRITE_TIMEOUT_MS 10000
+#define FAIL_PAUSE_MS 10        /* rate 0: no new write this long after a failure */
 
 struct ledger {
 	const char *cluster;
@@ -28,6 +31,7 @@ struct ledger {
 	uint64_t rate;          /* writes per second; 0: keep max_inflight in flight */
 	uint64_t max_inflight;
 	uint64_t duration_s;
+	bool stamps;            /* --stamps: " t=<epoch ms>" at the end of each line */
 
 	char nodes[LEDGER_NODES_MAX][272];
 	size_t nnodes, cur;
@@ -41,6 +45,7 @@ struct ledger {
 	FILE *out;
 	uint64_t seq, inflight, sent, acked, failed;
 	uint64_t reconnect_ms;
+	uint64_t pause_until_ms; /* rate 0: the window refills from then on */
 	bool stopping;
 };
 
@@ -91,6 +96,15 @@ static int set_duration(void *ctx, const char *val, char *why, size_t whylen)
 	return simopt_u64(val, 1, 86400, &((struct ledger *)ctx)->duration_s, why, whylen);
 }
 
+static int set_stamps(void *ctx, const char *val, char *why, size_t whylen)
+{
+	(void)val;
+	(void)why;
+	(void)whylen;
+	((struct ledger *)ctx)->stamps = true;
+	return 0;
+}
+
 static const struct simopt opts[] = {
 	{"cluster", "FILE", true, set_cluster, "cluster.json of the test harness"},
 	{"out", "FILE", true, set_out, "the ledger: sent/ack/fail lines"},
@@ -99,6 +113,7 @@ static const struct simopt opts[] = {
 	{"rate", "N", false, set_rate, "writes per second (default 200); 0: as fast as acknowledged"},
 	{"inflight", "N", false, set_inflight, "writes awaiting acknowledgment at most (default 32)"},
 	{"duration", "S", false, set_duration, "seconds to run (default 10)"},
+	{"stamps", NULL, false, set_stamps, "end each line with t=<unix epoch ms> (CLOCK_REALTIME)"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -165,12 +180,50 @@ static void dial(struct ledger *g)
 	}
 }
 
+/*
+ * Write one ledger line (fmt without its newline) and flush it, so that a
+ * crash or a kill leaves every line already written. With --stamps the line
+ * ends with the wall-clock time in epoch milliseconds: a script relates the
+ * lines to events it timed itself, such as the kill of a node.
+ */
+__attribute__((format(printf, 2, 3)))
+static void ledger_line(struct ledger *g, const char *fmt, ...)
+{
+	struct timespec ts;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(g->out, fmt, ap);
+	va_end(ap);
+	if (g->stamps) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(g->out, " t=%lld",
+			(long long)ts.tv_sec * 1000 + (long long)(ts.tv_nsec / 1000000));
+	}
+	fputc('\n', g->out);
+	fflush(g->out);
+}
+
 struct ticket {
 	struct ledger *g;
 	uint64_t seq;
 };
 
-static void send_one(struct ledger *g);
+static int send_one(struct ledger *g);
+
+/*
+ * fill - at rate 0, top the window up to max_inflight writes. A failed
+ * write pauses the refill for FAIL_PAUSE_MS, as a real client backs off:
+ * without it a node that refuses at once (no leader yet) is asked again
+ * in a tight loop that takes the CPU the cluster needs to recover.
+ */
+static void fill(struct ledger *g)
+{
+	while (g->rate == 0 && !g->stopping && g->rpc && rpc_is_up(g->rpc) &&
+	       g->inflight < g->max_inflight && loop_now_ms() >= g->pause_until_ms)
+		if (send_one(g) != 0)
+			break;
+}
 
 static void finish_if_done(struct ledger *g)
 {
@@ -185,26 +238,25 @@ static void on_reply(void *arg, int err, const Kefu__Envelope *e)
 
 	g->inflight--;
 	if (!err && e->body_case == KEFU__ENVELOPE__BODY_WRITE_REPLY) {
-		fprintf(g->out, "ack %llu %llu\n", (unsigned long long)t->seq,
-			(unsigned long long)e->write_reply->index);
+		ledger_line(g, "ack %llu %llu", (unsigned long long)t->seq,
+			    (unsigned long long)e->write_reply->index);
 		g->acked++;
 	} else {
 		const char *why = err ? kf_strerror(err)
 			: e->body_case == KEFU__ENVELOPE__BODY_ERROR && e->error->message
 				? e->error->message : "unexpected reply";
 
-		fprintf(g->out, "fail %llu %s\n", (unsigned long long)t->seq, why);
+		ledger_line(g, "fail %llu %s", (unsigned long long)t->seq, why);
 		g->failed++;
+		g->pause_until_ms = loop_now_ms() + FAIL_PAUSE_MS;
 	}
-	fflush(g->out);
 	free(t);
-	if (g->rate == 0 && !g->stopping && g->rpc && rpc_is_up(g->rpc))
-		while (g->inflight < g->max_inflight)
-			send_one(g);
+	fill(g);
 	finish_if_done(g);
 }
 
-static void send_one(struct ledger *g)
+/* send_one - send the next numbered write. Returns 0, or rpc_call's error. */
+static int send_one(struct ledger *g)
 {
 	Kefu__Envelope env = KEFU__ENVELOPE__INIT;
 	Kefu__WriteRequest wr = KEFU__WRITE_REQUEST__INIT;
@@ -214,6 +266,7 @@ static void send_one(struct ledger *g)
 	struct ticket *t;
 	uint8_t *packed;
 	size_t len;
+	int err;
 
 	snprintf(key, sizeof(key), "ledger.%s.%08llu", g->client, (unsigned long long)g->seq);
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)g->seq);
@@ -232,9 +285,9 @@ static void send_one(struct ledger *g)
 	if (!t)
 		abort();
 	*t = (struct ticket){g, g->seq};
-	if (rpc_call(g->rpc, &env, WRITE_TIMEOUT_MS, on_reply, t) == 0) {
-		fprintf(g->out, "sent %llu %s\n", (unsigned long long)g->seq, key);
-		fflush(g->out);
+	err = rpc_call(g->rpc, &env, WRITE_TIMEOUT_MS, on_reply, t);
+	if (err == 0) {
+		ledger_line(g, "sent %llu %s", (unsigned long long)g->seq, key);
 		g->seq++;
 		g->sent++;
 		g->inflight++;
@@ -242,6 +295,7 @@ static void send_one(struct ledger *g)
 		free(t);
 	}
 	kefu__write_batch__free_unpacked(wb, NULL);
+	return err;
 }
 
 static void on_tick(void *arg)
@@ -251,11 +305,10 @@ static void on_tick(void *arg)
 	if (g->stopping)
 		return;
 	dial(g);
-	if (g->rpc && rpc_is_up(g->rpc) && g->inflight < g->max_inflight) {
+	if (g->rate == 0)
+		fill(g);
+	else if (g->rpc && rpc_is_up(g->rpc) && g->inflight < g->max_inflight)
 		send_one(g);
-		while (g->rate == 0 && g->inflight < g->max_inflight && rpc_is_up(g->rpc))
-			send_one(g);
-	}
 }
 
 static void on_stop(void *arg)

@@ -627,7 +627,7 @@ static void test_prune_keeps_cdrs_from_the_cutoff_day(void **state)
 		 "A|U1|20240115000000|1|10086|MO||0\n"   /* the cutoff itself */
 		 "A|U1|20240115180000|1|10010|MT||0\n"
 		 "A|U1|20240714000000|1|10010|MT||0\n");
-	assert_int_equal(custdb_prune(f->s, "20240715", &st), 0);
+	assert_int_equal(custdb_prune(f->s, NULL, "20240715", &st), 0);
 	assert_int_equal(st.cdrs, 2);
 	assert_int_equal(st.bills, 0);
 	assert_int_equal(entries(f, STORE_CDR), 3);
@@ -638,7 +638,7 @@ static void test_prune_keeps_cdrs_from_the_cutoff_day(void **state)
 	assert_true(has_key(f, STORE_CDR, "U1", "20240115000000", "10086"));
 	assert_true(has_key(f, STORE_CDR_BY_TIME, "20240115000000", "U1", "10086"));
 	/* a second run finds nothing more */
-	assert_int_equal(custdb_prune(f->s, "20240715", &st), 0);
+	assert_int_equal(custdb_prune(f->s, NULL, "20240715", &st), 0);
 	assert_int_equal(st.cdrs, 0);
 }
 
@@ -652,7 +652,7 @@ static void test_prune_cutoff_day_clamped_to_month_end(void **state)
 	apply_ok(f, BOSS_CDR,
 		 "A|U1|20240228235959|1|10086|MO||0\n"
 		 "A|U1|20240229000000|1|10086|MO||0\n");
-	assert_int_equal(custdb_prune(f->s, "20240831", &st), 0);
+	assert_int_equal(custdb_prune(f->s, NULL, "20240831", &st), 0);
 	assert_int_equal(st.cdrs, 1);
 	assert_true(has_key(f, STORE_CDR, "U1", "20240229000000", "10086"));
 }
@@ -671,7 +671,7 @@ static void test_prune_keeps_24_months_of_bills(void **state)
 		 "A|U2|202112|IT1|Fee|1\n"
 		 "A|U1|202208|IT1|Fee|1\n"
 		 "A|U2|202407|IT1|Fee|1\n");
-	assert_int_equal(custdb_prune(f->s, "20240701", &st), 0);
+	assert_int_equal(custdb_prune(f->s, NULL, "20240701", &st), 0);
 	assert_int_equal(st.bills, 3);
 	assert_int_equal(st.cdrs, 0);
 	assert_int_equal(entries(f, STORE_BILL), 2);
@@ -701,7 +701,7 @@ static void test_prune_runs_past_one_chunk(void **state)
 	apply_ok(f, BOSS_CDR, text);
 	free(text);
 	assert_int_equal(entries(f, STORE_CDR), OLD + 1);
-	assert_int_equal(custdb_prune(f->s, "20240715", &st), 0);
+	assert_int_equal(custdb_prune(f->s, NULL, "20240715", &st), 0);
 	assert_int_equal(st.cdrs, OLD);
 	assert_int_equal(entries(f, STORE_CDR), 1);
 	assert_int_equal(entries(f, STORE_CDR_BY_TIME), 1);
@@ -716,13 +716,13 @@ static void test_prune_refuses_bad_dates(void **state)
 	unsigned accepted = 0;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (custdb_prune(f->s, bad[i], &st) != KF_EPARSE) {
+		if (custdb_prune(f->s, NULL, bad[i], &st) != KF_EPARSE) {
 			print_error("accepted \"%s\"\n", bad[i]);
 			accepted++;
 		}
 	}
 	assert_int_equal(accepted, 0);
-	assert_int_equal(custdb_prune(f->s, "20240229", &st), 0);
+	assert_int_equal(custdb_prune(f->s, NULL, "20240229", &st), 0);
 }
 
 static void test_months_back(void **state)

@@ -353,13 +353,13 @@ static void test_seq_gap_held_until_skipped(void **state)
 	assert_string_equal(name, "Zhang San");
 
 	/* a skip must name the expected SEQ */
-	assert_int_equal(import_skip(f->s, "SC", BOSS_CUST, 3, "lost", why, sizeof(why)),
+	assert_int_equal(import_skip(f->s, NULL, "SC", BOSS_CUST, 3, "lost", why, sizeof(why)),
 			 KF_ESTATE);
 	assert_string_equal(why, "SEQ 000003 of SC CUST is not the next expected (000002)");
-	assert_int_equal(import_skip(f->s, "sc", BOSS_CUST, 2, "lost", why, sizeof(why)),
+	assert_int_equal(import_skip(f->s, NULL, "sc", BOSS_CUST, 2, "lost", why, sizeof(why)),
 			 KF_EPARSE);
 	assert_int_equal(next_seq(f->s, BOSS_CUST), 2);
-	assert_int_equal(import_skip(f->s, "SC", BOSS_CUST, 2, "lost at BOSS", why, sizeof(why)),
+	assert_int_equal(import_skip(f->s, NULL, "SC", BOSS_CUST, 2, "lost at BOSS", why, sizeof(why)),
 			 0);
 	assert_int_equal(next_seq(f->s, BOSS_CUST), 3);
 
