@@ -454,6 +454,75 @@ static void on_lookup(struct client *c, const Kefu__Envelope *e)
 	custdb_profile_release(&p);
 }
 
+/* A SEQ skip runs on a worker through the log, like an import. */
+struct skip_args {
+	struct server *s;
+	uint64_t client, request_id;
+	char prov[BOSS_PROV_MAX + 1];
+	enum boss_kind kind;
+	uint32_t seq;
+	char reason[256];
+	char why[256];
+	int err;
+};
+
+static void skip_main(void *arg)
+{
+	struct skip_args *a = arg;
+
+	a->err = import_skip(a->s->sto->store, jobs_hooks(a->s->jobs), a->prov, a->kind, a->seq,
+			     a->reason, a->why, sizeof(a->why));
+}
+
+static void skip_done(void *arg)
+{
+	struct skip_args *a = arg;
+	struct client *c = client_by_id(a->s, a->client);
+
+	if (c) {
+		char msg[320];
+
+		if (a->err == 0)
+			snprintf(msg, sizeof(msg), "skipped %s %s SEQ %06u", a->prov,
+				 boss_kind_name(a->kind), a->seq);
+		else
+			snprintf(msg, sizeof(msg), "%s", a->why[0] ? a->why : kf_strerror(a->err));
+		reply_admin(c, a->request_id, a->err == 0, msg);
+	}
+	free(a);
+}
+
+static void on_skip(struct client *c, const Kefu__Envelope *e)
+{
+	const Kefu__SkipRequest *sr = e->skip;
+	struct skip_args *a;
+	enum boss_kind kind;
+
+	if (!repl_is_serving(c->s->repl)) {
+		forward(c, e, leader_link(c->s));
+		return;
+	}
+	if (!sr->prov || strlen(sr->prov) > BOSS_PROV_MAX || !sr->kind ||
+	    boss_kind_parse(sr->kind, strlen(sr->kind), &kind) || !sr->reason || !*sr->reason) {
+		reply_admin(c, e->request_id, false, "skip needs prov, kind, seq and a reason");
+		return;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		abort();
+	a->s = c->s;
+	a->client = c->id;
+	a->request_id = e->request_id;
+	snprintf(a->prov, sizeof(a->prov), "%s", sr->prov);
+	a->kind = kind;
+	a->seq = sr->seq;
+	snprintf(a->reason, sizeof(a->reason), "%s", sr->reason);
+	if (jobs_spawn(c->s->jobs, skip_main, skip_done, a) != 0) {
+		free(a);
+		reply_admin(c, e->request_id, false, "cannot start the job");
+	}
+}
+
 /* ---- online import ---- */
 
 static void import_drop(struct client *c)
@@ -720,6 +789,7 @@ static const struct route {
 	{KEFU__ENVELOPE__BODY_SWITCHOVER, "switchover", on_switchover, R_ADMIN | R_NODE},
 	{KEFU__ENVELOPE__BODY_FAILOVER, "failover", on_failover, R_ADMIN},
 	{KEFU__ENVELOPE__BODY_LOOKUP, "lookup", on_lookup, R_NODE | R_ADMIN | R_GW},
+	{KEFU__ENVELOPE__BODY_SKIP, "skip", on_skip, R_ADMIN | R_NODE},
 	{KEFU__ENVELOPE__BODY_IMPORT_BEGIN, "import_begin", on_import_begin_any, R_ADMIN | R_NODE},
 	{KEFU__ENVELOPE__BODY_IMPORT_CHUNK, "import_chunk", on_import_chunk, R_ADMIN | R_NODE},
 	{KEFU__ENVELOPE__BODY_IMPORT_END, "import_end", on_import_end, R_ADMIN | R_NODE},

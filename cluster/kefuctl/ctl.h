@@ -61,5 +61,6 @@ int ctl_status(int argc, char **argv);
 int ctl_members(int argc, char **argv);
 int ctl_switchover(int argc, char **argv);
 int ctl_failover(int argc, char **argv);
+int ctl_online_skip(int argc, char **argv);
 
 #endif

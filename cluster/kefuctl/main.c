@@ -83,7 +83,7 @@ static const struct cmd cmds[] = {
 	{"lookup", ctl_offline_lookup, ctl_online_lookup,
 	 "[--db DIR] (--msisdn N | --user-id ID) [--months M] [--json]",
 	 "show a subscriber: customer, tier, balance, arrears, status, payments, bills"},
-	{"skip", ctl_skip, NULL, "--db DIR --prov P --kind K --seq N --reason TEXT",
+	{"skip", ctl_skip, ctl_online_skip, "[--db DIR] --prov P --kind K --seq N --reason TEXT",
 	 "release files held behind a SEQ that will never arrive"},
 	{"prune", ctl_prune, NULL, "--db DIR [--today YYYYMMDD]",
 	 "delete CDRs older than 6 months and bills older than 24 months"},

@@ -11,6 +11,7 @@
 #include "storage/custdb.h"
 #include "storage/import.h"
 #include "storage/keys.h"
+#include "storage/log.h"
 #include "storage/store.h"
 
 #include <errno.h>
@@ -48,6 +49,32 @@ static int open_db(const char *dir, bool must_exist, struct store **s)
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+/*
+ * Offline writes are for a node alone. A cluster member's database gets
+ * its changes from the replicated log only: a change made beside it would
+ * differ from the other replicas forever. Returns EXIT_USAGE (and closes
+ * s) for a member's database, 0 otherwise.
+ */
+static int refuse_member_db(struct store *s, const char *what)
+{
+	struct log_state st = {0};
+	struct store_txn *t;
+	int r = store_read_begin(s, &t);
+
+	if (r == 0) {
+		r = log_state(t, &st);
+		store_abort(t);
+	}
+	if (r == 0 && st.applied_index == 0 && st.epoch_seen == 0)
+		return 0;
+	fprintf(stderr,
+		"kefuctl: this database belongs to a cluster member; %s through a node instead:\n"
+		"  kefuctl --node HOST:PORT %s ...\n",
+		what, what);
+	store_free(s);
+	return EXIT_USAGE;
 }
 
 /* ---- import ---- */
@@ -95,6 +122,8 @@ int ctl_offline_import(int argc, char **argv)
 					   argv[i]);
 	}
 	if ((r = open_db(db, false, &s)))
+		return r;
+	if ((r = refuse_member_db(s, "import")))
 		return r;
 	r = import_files(s, &io, (const char *const *)(argv + optind), (size_t)(argc - optind),
 			 print_result, NULL, &sum);
@@ -207,6 +236,8 @@ int ctl_skip(int argc, char **argv)
 		return ctl_usage_error("--kind is one of CUST USER PAY CHG BILL CDR");
 	if ((r = open_db(db, true, &s)))
 		return r;
+	if ((r = refuse_member_db(s, "skip")))
+		return r;
 	r = import_skip(s, NULL, prov, k, (uint32_t)seq, reason, why, sizeof(why));
 	store_free(s);
 	if (r) {
@@ -248,6 +279,8 @@ int ctl_prune(int argc, char **argv)
 		today = now;
 	}
 	if ((r = open_db(db, true, &s)))
+		return r;
+	if ((r = refuse_member_db(s, "prune")))
 		return r;
 	r = custdb_prune(s, NULL, today, &st);
 	store_free(s);

@@ -348,6 +348,49 @@ int ctl_failover(int argc, char **argv)
 	return leader_change(argc, argv, true);
 }
 
+/* ---- skip ---- */
+
+int ctl_online_skip(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"prov", required_argument, NULL, 'p'},
+		{"kind", required_argument, NULL, 'k'},
+		{"seq", required_argument, NULL, 's'},
+		{"reason", required_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
+	};
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__SkipRequest sr = KEFU__SKIP_REQUEST__INIT;
+	uint64_t seq = 0;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': sr.prov = optarg; break;
+		case 'k': sr.kind = optarg; break;
+		case 's':
+			if (ctl_parse_u64(optarg, 1, 999999, &seq))
+				return ctl_usage_error("--seq takes 1..999999");
+			break;
+		case 'r': sr.reason = optarg; break;
+		default: return ctl_usage_error("unknown option");
+		}
+	}
+	if (!sr.prov || !sr.kind || !seq || !sr.reason)
+		return ctl_usage_error("--prov, --kind, --seq and --reason are required");
+	sr.has_seq = 1;
+	sr.seq = (uint32_t)seq;
+	req.body_case = KEFU__ENVELOPE__BODY_SKIP;
+	req.skip = &sr;
+	if ((r = request(&req, KEFU__ENVELOPE__BODY_ADMIN_REPLY, 60000, &rep)))
+		return r;
+	r = rep->admin_reply->ok ? 0 : EXIT_NEGATIVE;
+	printf("%s%s\n", rep->admin_reply->ok ? "" : "refused: ",
+	       rep->admin_reply->message ? rep->admin_reply->message : "");
+	kefu__envelope__free_unpacked(rep, NULL);
+	return r;
+}
+
 /* ---- lookup ---- */
 
 int ctl_online_lookup(int argc, char **argv)
