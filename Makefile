@@ -48,6 +48,10 @@ GEN_CFLAGS  := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
 PROTO    := proto/kefu.proto
 GEN_C    := build/gen/proto/kefu.pb-c.c
 GEN_H    := build/gen/proto/kefu.pb-c.h
+# The routing steps (node/routing/lua/) embedded as C strings.
+ROUTING_LUA := $(wildcard node/routing/lua/*.lua)
+ROUTING_C   := build/gen/routing/scripts.c
+ROUTING_H   := build/gen/routing/scripts.h
 
 # Program mains live in these files; everything else in these folders is library.
 MAINS    := node/main.c
@@ -59,24 +63,28 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 
-lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o
+lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o \
+           build/$(1)/obj/gen/routing/scripts.o
 
 # ---- generated code ----
 $(GEN_C) $(GEN_H): $(PROTO)
 	@mkdir -p build/gen
 	protoc-c --c_out=build/gen $(PROTO)
+$(ROUTING_C) $(ROUTING_H) &: $(ROUTING_LUA) node/routing/embed.sh
+	@mkdir -p $(@D)
+	node/routing/embed.sh c $(ROUTING_C) $(ROUTING_H)
 
 .SECONDEXPANSION:
 .SECONDARY:
 
 # ---- objects, one pattern per variant ----
-build/rel/obj/%.o: %.c | $(GEN_H)
+build/rel/obj/%.o: %.c | $(GEN_H) $(ROUTING_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(REL_CFLAGS) -c $< -o $@
-build/san/obj/%.o: %.c | $(GEN_H)
+build/san/obj/%.o: %.c | $(GEN_H) $(ROUTING_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(SAN_CFLAGS) -c $< -o $@
-build/fuzz/obj/%.o: %.c | $(GEN_H)
+build/fuzz/obj/%.o: %.c | $(GEN_H) $(ROUTING_H)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -c $< -o $@
 build/rel/obj/gen/%.o: build/gen/%.c

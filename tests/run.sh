@@ -2,6 +2,7 @@
 # Runs every test of `make test` and ends with "N passed, N failed".
 #   - unit tests (cmocka), ASan+UBSan build, each in its own process with a timeout
 #   - fuzz corpora replayed through each fuzz target, ASan+UBSan build
+#   - routing script tests (tests/routing/test_*.sh) against a redis-server of their own
 #   - command-line tests (tests/cli/*.sh) against the ASan+UBSan programs
 # TESTS=pattern runs only the tests whose name contains pattern.
 set -u
@@ -38,6 +39,10 @@ done
 for s in tests/cluster/test_*.sh; do
 	[ -f "$s" ] || continue
 	run "cluster/$(basename "$s" .sh)" 600 sh "$s"
+done
+for s in tests/routing/test_*.sh; do
+	[ -f "$s" ] || continue
+	run "routing/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/cli/*.sh; do
 	[ -f "$s" ] || continue

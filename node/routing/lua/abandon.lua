@@ -1,0 +1,32 @@
+-- abandon: the caller hung up while queued or offered.
+-- KEYS: epoch, call:<id>, strategy, offers
+-- ARGV: epoch, now_ms, keep_ms
+-- Derived: q:<skill> of the call, agent:<id> and ready:<skill> of an offered
+-- agent, rt:<tier>, rt:skill:<skill> (abandoned), events:<node>.
+-- The call leaves every queue, becomes abandoned and expires after keep_ms; an
+-- agent it was offered to goes back to ready; alerted agents are told.
+-- Abandoning again, or a call that ended otherwise, changes nothing.
+-- Returns {state, wait_ms}. Refused (STATE) when the call is answered (hangup).
+begin()
+local cid = id_at(2, 'call:')
+fixed(3, 'strategy')
+fixed(4, 'offers')
+local keep = int(ARGV[3], 'keep_ms', 1)
+local c = load(KEYS[2])
+if not c then fail('NOTFOUND', 'call ' .. cid) end
+if c.state ~= 'queued' and c.state ~= 'offered' then
+	if c.state == 'answered' then fail('STATE', 'call is answered') end
+	return {c.state, num(tonumber(c.ended_ms or NOW) - tonumber(c.arrived_ms))}
+end
+if c.state == 'offered' then
+	local aid = c.agent
+	local a = load(key('agent:', aid))
+	if a and a.state == 'reserved' and a.call == cid then
+		agent_to_ready(aid, a)
+		publish(a.owner, {type = 'offer_end', call = cid, agent = aid, why = 'abandoned'})
+	end
+end
+local wait = NOW - tonumber(c.arrived_ms)
+call_finish(cid, c, 'abandoned', keep, {'agent', ''})
+count(c, 'abandoned', 1)
+return {'abandoned', num(wait)}

@@ -1,0 +1,29 @@
+-- hangup: an answered call ended; its agent goes to wrap-up.
+-- KEYS: epoch, call:<id>, agent:<id>
+-- ARGV: epoch, now_ms, wrap_ms, keep_ms
+-- Derived: events:<agent's node>.
+-- The call becomes ended (expires after keep_ms); the agent, if still on this
+-- call, goes wrap_up until now + wrap_ms with the talk time added to talk_ms.
+-- Hanging up an ended call again changes nothing.
+-- Returns {"ended", talk_ms}. Refused (STATE) when the call is not answered by
+-- this agent.
+begin()
+local cid = id_at(2, 'call:')
+local aid = id_at(3, 'agent:')
+local wrap = int(ARGV[3], 'wrap_ms', 0)
+local keep = int(ARGV[4], 'keep_ms', 1)
+local c = load(KEYS[2])
+if not c then fail('NOTFOUND', 'call ' .. cid) end
+if c.agent ~= aid then fail('STATE', 'call is not with ' .. aid) end
+if c.state == 'ended' then return {'ended', num(tonumber(c.ended_ms) - tonumber(c.answered_ms))} end
+if c.state ~= 'answered' then fail('STATE', 'call is ' .. c.state) end
+local talk = NOW - tonumber(c.answered_ms)
+call_finish(cid, c, 'ended', keep, {})
+local a = load(KEYS[3])
+if a and a.state == 'on_call' and a.call == cid then
+	local until_ms = num(NOW + wrap)
+	redis.call('HSET', KEYS[3], 'state', 'wrap_up', 'reason', '', 'call', '', 'wrap_until_ms', until_ms)
+	redis.call('HINCRBY', KEYS[3], 'talk_ms', talk)
+	publish(a.owner, {type = 'wrap_up', call = cid, agent = aid, wrap_until_ms = until_ms})
+end
+return {'ended', num(talk)}

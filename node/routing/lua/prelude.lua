@@ -1,0 +1,256 @@
+-- Shared by every routing step: node/routing/embed.sh puts this text in front
+-- of each step's script, so the helpers below are locals of every script.
+--
+-- Conventions (node/routing/README.md has the full contract):
+--   KEYS[1] is `<prefix>epoch`; its prefix `kefu:<cluster>:` is the prefix of
+--   every key. ARGV[1] is the caller's cluster epoch, ARGV[2] its clock in ms.
+--   Refusals are error replies whose first word is a code: STALE, ARGS, KEYS,
+--   NOTFOUND, STATE, EXPIRED, CONFIG. Every refusal happens before any write
+--   except the epoch itself.
+
+local P          -- key prefix, from KEYS[1]
+local NOW        -- ARGV[2], the caller's clock in ms
+local K = {}     -- named fixed keys of this step (strategy, seq, offers)
+local BAND = 2 ^ 44          -- one proficiency step in a ready:<skill> score
+local ANSWER_KEEP_MS = 3600000  -- ans:<skill> keeps the answers of the last hour
+
+local function fail(code, text)
+	error({err = code .. ' ' .. text})
+end
+
+local function num(n)
+	return string.format('%.0f', n)
+end
+
+local function int(v, what, min, max)
+	local n = tonumber(v)
+	if not n or n ~= math.floor(n) or (min and n < min) or (max and n > max) then
+		fail('ARGS', what .. ' is not an integer in range: ' .. tostring(v))
+	end
+	return n
+end
+
+local function oneof(v, set, what)
+	if not set[v] then fail('ARGS', what .. ' is not allowed: ' .. tostring(v)) end
+	return v
+end
+
+local function split(s)
+	local t = {}
+	for x in string.gmatch(s or '', '[^,]+') do t[#t + 1] = x end
+	return t
+end
+
+local function contains(list, x)
+	for _, v in ipairs(list) do if v == x then return true end end
+	return false
+end
+
+-- The epoch fence: refuse an epoch below the stored one, raise the stored one.
+local function begin()
+	local ek = KEYS[1]
+	if not ek or #ek < 5 or ek:sub(-5) ~= 'epoch' then fail('KEYS', 'KEYS[1] must be <prefix>epoch') end
+	P = ek:sub(1, -6)
+	local e = int(ARGV[1], 'epoch', 0)
+	local cur = tonumber(redis.call('GET', ek) or '0')
+	if e < cur then fail('STALE', 'epoch ' .. num(e) .. ' < ' .. num(cur)) end
+	if e > cur then redis.call('SET', ek, num(e)) end
+	NOW = int(ARGV[2], 'now_ms', 0)
+end
+
+-- KEYS[i] must be <prefix>name; it is remembered as K[name].
+local function fixed(i, name)
+	if KEYS[i] ~= P .. name then fail('KEYS', 'KEYS[' .. i .. '] must be ' .. P .. name) end
+	K[name] = KEYS[i]
+end
+
+-- KEYS[i] must be <prefix><kind><id>; returns the id.
+local function id_at(i, kind)
+	local k = KEYS[i] or ''
+	local head = P .. kind
+	if k:sub(1, #head) ~= head or #k == #head then fail('KEYS', 'KEYS[' .. i .. '] must be ' .. head .. '<id>') end
+	return k:sub(#head + 1)
+end
+
+-- KEYS[first..] name exactly the sets <kind><name> for names, in order.
+local function want_sets(first, kind, names)
+	if #KEYS - first + 1 ~= #names then
+		fail('KEYS', 'expected ' .. #names .. ' ' .. kind .. ' keys from KEYS[' .. first .. ']')
+	end
+	for i, n in ipairs(names) do
+		if KEYS[first + i - 1] ~= P .. kind .. n then fail('KEYS', 'KEYS[' .. (first + i - 1) .. '] must be ' .. P .. kind .. n) end
+	end
+end
+
+-- The names the sets KEYS[first..] stand for (<prefix><kind><name>).
+local function names_from(first, kind)
+	local t = {}
+	for i = first, #KEYS do t[#t + 1] = id_at(i, kind) end
+	return t
+end
+
+local function key(kind, id) return P .. kind .. id end
+
+-- A hash as a table, or nil when the key does not exist.
+local function load(k)
+	local flat = redis.call('HGETALL', k)
+	if #flat == 0 then return nil end
+	local t = {}
+	for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+	return t
+end
+
+local function publish(node, msg)
+	if node and node ~= '' then redis.call('PUBLISH', key('events:', node), cjson.encode(msg)) end
+end
+
+-- Counters of the call's tier and of the skill it is counted under.
+local function count(c, field, by)
+	redis.call('HINCRBY', key('rt:', c.tier), field, by)
+	redis.call('HINCRBY', key('rt:skill:', c.skill), field, by)
+end
+
+---------------------------------------------------------------- agents
+
+-- "skill:level,..." -> list of {skill, level}; levels 1..10.
+local function parse_skills(s)
+	local t = {}
+	for _, item in ipairs(split(s)) do
+		local name, level = item:match('^([^:]+):(%d+)$')
+		if not name then fail('ARGS', 'skill is not name:level: ' .. item) end
+		t[#t + 1] = {name, int(level, 'skill level', 1, 10)}
+	end
+	return t
+end
+
+local function skill_names(skills)
+	local t = {}
+	for i, s in ipairs(skills) do t[i] = s[1] end
+	return t
+end
+
+-- The strategy table: metric = the agent field that breaks ties within a
+-- proficiency band; pick = how route_call picks among the ready agents.
+local STRATEGIES = {
+	['longest-idle-agent']          = {metric = 'idle_since_ms', pick = 'first'},
+	['agent-with-least-talk-time']  = {metric = 'talk_ms',       pick = 'first'},
+	['agent-with-fewest-calls']     = {metric = 'calls',         pick = 'first'},
+	['round-robin']                 = {metric = 'last_offer_ms', pick = 'first'},
+	['top-down']                    = {metric = 'order',         pick = 'first'},
+	['sequentially-by-agent-order'] = {metric = 'order',         pick = 'next'},
+	['random']                      = {metric = 'rand',          pick = 'first'},
+	['ring-all']                    = {metric = 'order',         pick = 'ring', ring = 'all'},
+	['ring-progressively']          = {metric = 'order',         pick = 'ring', ring = 'n'},
+}
+local DEFAULT_STRATEGY = 'longest-idle-agent'
+
+local function strategy(skill)
+	local name = redis.call('HGET', K.strategy, skill) or DEFAULT_STRATEGY
+	local st = STRATEGIES[name]
+	if not st then fail('CONFIG', 'unknown strategy ' .. name .. ' for skill ' .. skill) end
+	return st
+end
+
+-- Puts agent `a` (fields as stored, already in state ready) in the ready set of
+-- each of its skills. Scores are computed before the first write.
+local function set_ready(aid, a)
+	local plan = {}
+	for _, s in ipairs(parse_skills(a.skills)) do
+		local metric = tonumber(a[strategy(s[1]).metric] or '0') or 0
+		plan[#plan + 1] = {key('ready:', s[1]), (10 - s[2]) * BAND + metric}
+	end
+	for _, p in ipairs(plan) do redis.call('ZADD', p[1], num(p[2]), aid) end
+end
+
+local function set_unready(aid, a)
+	for _, s in ipairs(parse_skills(a.skills)) do redis.call('ZREM', key('ready:', s[1]), aid) end
+end
+
+-- Moves a stored agent to ready: idle from now, a fresh random draw.
+local function agent_to_ready(aid, a)
+	a.state, a.reason, a.call = 'ready', '', ''
+	a.idle_since_ms = num(NOW)
+	a.rand = num(tonumber(redis.sha1hex(aid .. ':' .. num(NOW)):sub(1, 8), 16))
+	set_ready(aid, a)
+	redis.call('HSET', key('agent:', aid), 'state', 'ready', 'reason', '', 'call', '',
+		'idle_since_ms', a.idle_since_ms, 'rand', a.rand)
+end
+
+local function agent_to_not_ready(aid, a, reason)
+	set_unready(aid, a)
+	redis.call('HSET', key('agent:', aid), 'state', 'not_ready', 'reason', reason, 'call', '')
+end
+
+-- An agent can be offered a call: its node refreshes its presence and it is ready.
+local function eligible(aid)
+	return redis.call('EXISTS', key('presence:', aid)) == 1
+		and redis.call('HGET', key('agent:', aid), 'state') == 'ready'
+end
+
+---------------------------------------------------------------- calls
+
+local function queue_call(cid, c)
+	for _, s in ipairs(split(c.skills)) do redis.call('ZADD', key('q:', s), c.score, cid) end
+end
+
+local function unqueue_call(cid, c)
+	for _, s in ipairs(split(c.skills)) do redis.call('ZREM', key('q:', s), cid) end
+end
+
+-- Tells every alerted agent but `except` that the call no longer rings.
+local function end_alerts(cid, c, except)
+	for _, aid in ipairs(split(c.alerted)) do
+		if aid ~= except then
+			publish(redis.call('HGET', key('agent:', aid), 'owner'),
+				{type = 'alert_end', call = cid, agent = aid})
+		end
+	end
+end
+
+-- Ends a call for good: gone from every queue, alert and (when the step
+-- names `offers`) offer; the hash stays keep_ms so reassert sees the end.
+local function call_finish(cid, c, state, keep_ms, extra)
+	unqueue_call(cid, c)
+	end_alerts(cid, c, nil)
+	if K.offers then redis.call('ZREM', K.offers, cid) end
+	redis.call('HSET', key('call:', cid), 'state', state, 'ended_ms', num(NOW), 'alerted', '', unpack(extra))
+	redis.call('PEXPIRE', key('call:', cid), keep_ms)
+end
+
+-- The atomic reserve step: a queued call and a ready agent become offered and
+-- reserved together, both leave every queue and ready set, the offer joins
+-- `offers` by deadline and is published to the agent's node.
+local function reserve(cid, c, aid, a, skill, offer_ms)
+	local deadline = num(NOW + offer_ms)
+	local sequential = strategy(skill).pick == 'next'
+	unqueue_call(cid, c)
+	set_unready(aid, a)
+	end_alerts(cid, c, aid)
+	redis.call('HSET', key('call:', cid), 'state', 'offered', 'agent', aid, 'skill', skill,
+		'offer_deadline_ms', deadline, 'alerted', '')
+	redis.call('HSET', key('agent:', aid), 'state', 'reserved', 'reason', '', 'call', cid,
+		'last_offer_ms', num(NOW))
+	redis.call('ZADD', K.offers, deadline, cid)
+	if sequential then redis.call('HSET', K.seq, skill, a.order or '0') end
+	publish(a.owner, {type = 'offer', call = cid, agent = aid, skill = skill, deadline_ms = deadline,
+		ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway})
+	return {'offer', cid, aid, skill, deadline}
+end
+
+-- Undoes an offer: the call goes back to its queues with its original score
+-- (its place), the agent goes `after` (ready or not_ready with reason).
+local function return_offer(cid, c, after, reason, why)
+	local aid = c.agent or ''
+	local a = aid ~= '' and load(key('agent:', aid)) or nil
+	if a and a.state == 'reserved' and a.call == cid then
+		if after == 'ready' then agent_to_ready(aid, a) else agent_to_not_ready(aid, a, reason) end
+		publish(a.owner, {type = 'offer_end', call = cid, agent = aid, why = why})
+	end
+	local first = split(c.skills)[1] or ''
+	redis.call('HSET', key('call:', cid), 'state', 'queued', 'agent', '', 'offer_deadline_ms', '', 'skill', first)
+	redis.call('ZREM', K.offers, cid)
+	queue_call(cid, c)
+	publish(c.owner, {type = 'requeued', call = cid, why = why})
+end
+
+local AFTER = {ready = true, not_ready = true}
