@@ -9,10 +9,13 @@
 #      keys and values of the average size measured in the imported user
 #      table, one transaction, one commit with its fsync; best of three;
 #   4. bench_lookup: BENCH_LOOKUPS (default 100,000) full lookups by msisdn,
-#      each in its own read transaction, p50 and p99.
+#      each in its own read transaction, p50 and p99;
+#   5. bench_cluster.sh: replicated write throughput against one node's,
+#      and the failover time after kill -9 of the leader (see that file).
 # Timings never fail the run (the machine is shared and noisy); a step that
 # fails (a file rejected, a number not found) does, with its log shown.
 # Everything is written under build/bench-tmp, removed at the end.
+# BENCH_CLUSTER=0 leaves out step 5.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -89,3 +92,7 @@ p50=$(field lookup_p50_us)
 p99=$(field lookup_p99_us)
 echo "lookup_p50_us=$p50 lookup_p99_us=$p99 (goal p99 < 100)" "$(verdict "$p99 < 100")" \
 	"[$(field lookups) lookups, max $(field lookup_max_us) us]"
+
+if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
+	tests/bench/bench_cluster.sh
+fi

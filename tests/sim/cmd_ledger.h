@@ -6,7 +6,10 @@
  *   sent SEQ KEY
  *   ack SEQ INDEX
  *   fail SEQ REASON
- * A test then checks that every acknowledged key is on every surviving node.
+ * With --stamps each line ends with " t=<unix epoch ms>" (CLOCK_REALTIME),
+ * so that a script can relate the lines to events it timed, such as a kill.
+ * At --rate 0 it keeps --inflight writes in flight, pausing 10 ms after a
+ * failed write. A test then checks that every acknowledged key is on every surviving node.
  */
 #ifndef KEFU_SIM_CMD_LEDGER_H
 #define KEFU_SIM_CMD_LEDGER_H
