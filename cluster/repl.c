@@ -244,6 +244,8 @@ static void add_wait(struct repl *r, uint64_t index, repl_done_fn done, void *ar
 	r->waits_tail = &w->next;
 }
 
+static void pump_all(struct repl *r);
+
 /* Acknowledge what the sync set allows, only while the lease holds. */
 static void check_commit(struct repl *r)
 {
@@ -253,7 +255,10 @@ static void check_commit(struct repl *r)
 		return;
 	r->ss.local_durable = r->local_durable;
 	c = syncset_commit_index(&r->ss);
-	r->ss.acked = c;
+	if (c > r->ss.acked) {
+		r->ss.acked = c;
+		pump_all(r); /* followers outside the sync set may go this far now */
+	}
 	while (r->waits && r->waits->index <= c) {
 		struct wait *w = r->waits;
 
@@ -320,13 +325,15 @@ static int send_env(struct flink *l, Kefu__Envelope *e)
 struct collect {
 	Kefu__LogEntry **v;
 	size_t n, cap;
+	uint64_t upto;   /* last index to take */
 };
 
 static int collect_entry(void *arg, const Kefu__LogEntry *e, const uint8_t *packed, size_t len)
 {
 	struct collect *c = arg;
 
-	(void)e;
+	if (e->index > c->upto)
+		return 1;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 32;
 		c->v = realloc(c->v, c->cap * sizeof(*c->v));
@@ -342,11 +349,20 @@ static int collect_entry(void *arg, const Kefu__LogEntry *e, const uint8_t *pack
 
 static void start_snapshot(struct repl *r, struct flink *l);
 
-/* Send log entries from l->next_index while the window allows. */
+/*
+ * Send log entries from l->next_index while the window allows. A standby
+ * of the sync set gets everything the leader has; any other follower only
+ * what is acknowledged, so that no follower is ever ahead of a standby that
+ * may be promoted (it would then hold an unacknowledged tail the new leader
+ * lacks, and need a snapshot).
+ */
 static void pump_entries(struct repl *r, struct flink *l)
 {
-	while (net_conn_out_pending(l->conn) < SEND_WINDOW && l->next_index <= r->local_durable) {
-		struct collect c = {NULL, 0, 0};
+	struct syncset_member *m = syncset_find(&r->ss, l->name);
+	uint64_t upto = m && m->in_set ? r->local_durable : r->ss.acked;
+
+	while (net_conn_out_pending(l->conn) < SEND_WINDOW && l->next_index <= upto) {
+		struct collect c = {NULL, 0, 0, upto};
 		struct store_txn *t;
 		Kefu__Envelope env = KEFU__ENVELOPE__INIT;
 		Kefu__Append ap = KEFU__APPEND__INIT;
@@ -1407,13 +1423,18 @@ struct trunc_job {
 	struct repl *r;
 	uint64_t upto;
 	bool more;
+	uint64_t log_start;   /* after the job */
 };
 
 static int trunc_body(struct store_txn *t, void *arg)
 {
 	struct trunc_job *j = arg;
+	struct log_state st;
+	int err = log_truncate(t, j->upto, &j->more);
 
-	return log_truncate(t, j->upto, &j->more);
+	if (err == 0 && (err = log_state(t, &st)) == 0)
+		j->log_start = st.log_start;
+	return err;
 }
 
 static void on_truncated(void *arg, int rc)
@@ -1421,10 +1442,13 @@ static void on_truncated(void *arg, int rc)
 	struct trunc_job *j = arg;
 
 	j->r->truncating = false;
-	if (rc)
+	if (rc) {
 		log_warn(LOG_CLUSTER, "log truncation failed error=\"%s\"", kf_strerror(rc));
-	else if (j->more)
-		j->r->last_truncate_ms = 0; /* go on at the next tick */
+	} else {
+		j->r->st.log_start = j->log_start;
+		if (j->more)
+			j->r->last_truncate_ms = 0; /* go on at the next tick */
+	}
 	free(j);
 }
 
@@ -1462,7 +1486,6 @@ static void maybe_truncate(struct repl *r)
 	wj = (struct writer_job){trunc_body, on_truncated, j, 0};
 	if (writer_submit(r->sto->writer, &wj, NULL) == 0) {
 		r->truncating = true;
-		r->st.log_start = upto;
 	} else {
 		free(j);
 	}

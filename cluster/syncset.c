@@ -67,12 +67,17 @@ uint64_t syncset_commit_index(const struct syncset *s)
 	return c > s->acked ? c : s->acked;
 }
 
+/*
+ * Healthy: connected, and either holding all it may be sent or moving. A
+ * member of S is sent everything the leader has; any other follower only
+ * what is acknowledged (repl.c), so for it "all" is the acknowledged index.
+ */
 static bool healthy(const struct syncset *s, const struct syncset_member *m, uint64_t now_ms,
 		    uint64_t timeout_ms)
 {
 	if (!m->connected)
 		return false;
-	if (m->durable >= s->local_durable)
+	if (m->durable >= (m->in_set ? s->local_durable : s->acked))
 		return true;
 	return now_ms - m->progress_ms < timeout_ms;
 }

@@ -14,6 +14,18 @@ struct digest {
 	EVP_MD_CTX *ctx;
 };
 
+/* n bytes of md as lower-case hex into out, NUL-terminated. */
+static void digest_hex(const unsigned char *md, unsigned int n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (unsigned int i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
 static void digest_restart(struct digest *d)
 {
 	if (EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) != 1)
@@ -41,17 +53,12 @@ void digest_update(struct digest *d, const void *data, size_t len)
 
 void digest_final_hex(struct digest *d, char out[DIGEST_SHA256_HEX + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
 	if (EVP_DigestFinal_ex(d->ctx, md, &n) != 1 || n * 2 != DIGEST_SHA256_HEX)
 		abort();
-	for (unsigned int i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0x0f];
-	}
-	out[DIGEST_SHA256_HEX] = '\0';
+	digest_hex(md, n, out);
 	digest_restart(d);
 }
 
@@ -70,4 +77,14 @@ void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX 
 	digest_update(d, data, len);
 	digest_final_hex(d, out);
 	digest_free(d);
+}
+
+void digest_sha1_hex(const void *data, size_t len, char out[DIGEST_SHA1_HEX + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, md, &n, EVP_sha1(), NULL) != 1 || n * 2 != DIGEST_SHA1_HEX)
+		abort();
+	digest_hex(md, n, out);
 }

@@ -1,5 +1,5 @@
 /*
- * SHA-256, streaming, through OpenSSL's EVP interface. The only place
+ * SHA-256, streaming, and a one-shot SHA-1, through OpenSSL's EVP interface. The only place
  * outside the TLS code that touches OpenSSL.
  */
 #ifndef KEFU_LIB_DIGEST_H
@@ -26,5 +26,12 @@ void digest_free(struct digest *d);
 
 /* digest_sha256_hex - one-shot convenience. */
 void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX + 1]);
+
+#define DIGEST_SHA1_HEX 40
+
+/* digest_sha1_hex - SHA-1 of data, one shot, as 40 lower-case hex digits + NUL
+ * (for names the outside world computes with SHA-1, like Redis script ids;
+ * not for security). */
+void digest_sha1_hex(const void *data, size_t len, char out[DIGEST_SHA1_HEX + 1]);
 
 #endif

@@ -8,6 +8,10 @@
  * connection closed inside a callback is freed only once the callback has
  * returned. Bufferevent callbacks are deferred to the loop, so nothing the
  * user calls (net_conn_send) runs a callback underneath the caller.
+ *
+ * A raw connection skips the frame decoder (bytes go straight to cbs.frame)
+ * and, without a TLS context, the TLS handshake: a plain socket
+ * bufferevent opens as soon as the TCP connect is done.
  */
 #include "lib/net.h"
 
@@ -54,6 +58,7 @@ struct net_conn {
 	struct net_conn *prev, *next; /* in ls->handshaking */
 	bool started;             /* callbacks given (clients at once, servers by net_conn_start) */
 	bool want_writable;
+	bool raw;                 /* bytes, not frames (net_connect_raw) */
 	struct net_conn_cbs cbs;
 	void *arg;
 	struct frame_decoder dec;
@@ -312,8 +317,12 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	int n;
 
 	conn_hold(c);
-	while (c->state == NET_OPEN && (n = evbuffer_remove(in, buf, sizeof(buf))) > 0)
-		conn_feed(c, buf, (size_t)n);
+	while (c->state == NET_OPEN && (n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
+		if (c->raw)
+			c->cbs.frame(c->arg, c, buf, (size_t)n);
+		else
+			conn_feed(c, buf, (size_t)n);
+	}
 	conn_put(c);
 }
 
@@ -337,7 +346,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 static void conn_opened(struct net_conn *c)
 {
 	struct net_listener *ls = c->ls;
-	int r = tls__identity(bufferevent_openssl_get_ssl(c->bev), &c->peer);
+	int r = c->tls ? tls__identity(bufferevent_openssl_get_ssl(c->bev), &c->peer) : 0;
 
 	if (r != 0 && r != KF_ENOTFOUND) {
 		conn_fail(c, r, "peer certificate not verified");
@@ -376,7 +385,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			conn_fail(c, 0, "peer closed the connection");
 	} else if (what & BEV_EVENT_ERROR) {
-		tlserr = bufferevent_get_openssl_error(bev);
+		tlserr = c->tls ? bufferevent_get_openssl_error(bev) : 0;
 		if (tlserr) {
 			tls__explain(bufferevent_openssl_get_ssl(bev), tlserr, why, sizeof(why));
 			while (bufferevent_get_openssl_error(bev))
@@ -418,6 +427,23 @@ static void conn_tls_start(struct net_conn *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+/* A raw plain connection's TCP connect is done (c->fd): it is open. */
+static void conn_plain_start(struct net_conn *c)
+{
+	int one = 1;
+
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->bev = bufferevent_socket_new(loop__base(c->loop), c->fd,
+					BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!c->bev)
+		abort(); /* only when out of memory */
+	c->fd = -1;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, c->max_out / 2, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_opened(c);
+}
+
 /* The handshake deadline passed, or a failure or a finished flush waits to be reported. */
 static void conn_alarm_cb(void *arg)
 {
@@ -449,14 +475,17 @@ static void conn_connect_cb(void *arg, int fd, int events)
 		soerr = errno;
 	if (soerr)
 		conn_fail(c, -soerr, strerror(soerr));
-	else
+	else if (c->tls)
 		conn_tls_start(c);
+	else
+		conn_plain_start(c);
 	conn_put(c);
 }
 
-struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ctx *tls,
-			     const struct net_opts *opts, const struct net_conn_cbs *cbs, void *arg,
-			     int *err)
+/* Dials hostport for net_connect (framed, tls required) and net_connect_raw (tls optional). */
+static struct net_conn *conn_dial(struct loop *l, const char *hostport, struct tls_ctx *tls,
+				  bool raw, const struct net_opts *opts,
+				  const struct net_conn_cbs *cbs, void *arg, int *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -468,11 +497,12 @@ struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ct
 		*err = r;
 		return NULL;
 	}
-	if (tls_ctx_is_server(tls)) {
+	if ((!raw && !tls) || (tls && tls_ctx_is_server(tls))) {
 		*err = KF_ECONFIG;
 		return NULL;
 	}
 	c = conn_new(l, tls, opts);
+	c->raw = raw;
 	c->state = NET_CONNECTING;
 	c->cbs = *cbs;
 	c->arg = arg;
@@ -496,6 +526,20 @@ struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ct
 		loop_alarm_set(c->alarm, 0);
 	}
 	return c;
+}
+
+struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ctx *tls,
+			     const struct net_opts *opts, const struct net_conn_cbs *cbs, void *arg,
+			     int *err)
+{
+	return conn_dial(l, hostport, tls, false, opts, cbs, arg, err);
+}
+
+struct net_conn *net_connect_raw(struct loop *l, const char *hostport, struct tls_ctx *tls,
+				 const struct net_opts *opts, const struct net_conn_cbs *cbs,
+				 void *arg, int *err)
+{
+	return conn_dial(l, hostport, tls, true, opts, cbs, arg, err);
 }
 
 /* ---- listeners ---- */
@@ -622,7 +666,7 @@ int net_conn_send(struct net_conn *c, const void *payload, size_t len)
 	size_t written;
 	int r;
 
-	if (c->state != NET_OPEN)
+	if (c->state != NET_OPEN || c->raw)
 		return KF_ESTATE;
 	if (len == 0)
 		return KF_EPROTO;
@@ -641,6 +685,22 @@ int net_conn_send(struct net_conn *c, const void *payload, size_t len)
 	v.iov_len = written;
 	if (evbuffer_commit_space(out, &v, 1) != 0)
 		return KF_EINTERNAL;
+	return 0;
+}
+
+int net_conn_write(struct net_conn *c, const void *data, size_t len)
+{
+	struct evbuffer *out;
+
+	if (c->state != NET_OPEN || !c->raw)
+		return KF_ESTATE;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) + len > c->max_out) {
+		c->want_writable = true;
+		return KF_ETOOBIG;
+	}
+	if (len && evbuffer_add(out, data, len) != 0)
+		abort(); /* only when out of memory */
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  *
  * Every connection is TLS (lib/tls.h) and carries frames (proto/frame.h:
  * a 4-byte big-endian length, then the payload). The user sees whole
- * payloads, never bytes. Everything runs on the loop's thread.
+ * payloads, never bytes — but for raw client connections, described below.
+ * Everything runs on the loop's thread.
  *
  * Lifecycle and ownership (single owner, no reference counting for the
  * user to do):
@@ -45,6 +46,14 @@
  *   KF_EPROTO      the peer sent an empty frame
  * `detail` is a short text for logs, valid during the callback only.
  *
+ * Raw connections (net_connect_raw, clients only) carry bytes instead of
+ * frames, over TLS or plain TCP (tls NULL), for protocols that frame
+ * themselves (RESP): cbs.frame receives the bytes as they arrive, in
+ * pieces of any size, and net_conn_write queues bytes. Everything else (lifecycle,
+ * max_out and cbs.writable, handshake_ms, close reasons) is as above;
+ * max_frame is unused. A plain connection opens as soon as TCP connects and
+ * has an empty peer identity.
+ *
  * Shutting down: close every connection and free every listener, then let
  * loop_run return by itself (nothing is registered any more) before
  * loop_free — libevent releases a closed connection's buffers from the loop.
@@ -79,6 +88,7 @@ struct net_conn_cbs {
 	void (*open)(void *arg, struct net_conn *c);
 	/* One frame's payload data[0..len), len >= 1; valid until the callback returns. */
 	void (*frame)(void *arg, struct net_conn *c, const uint8_t *data, size_t len);
+	/* (Raw connections: the next len >= 1 bytes of the stream, however cut.) */
 	/* After net_conn_send refused a frame: the queue has drained to half of max_out. */
 	void (*writable)(void *arg, struct net_conn *c);
 	/* The connection ended by itself; c is freed when this returns. */
@@ -130,6 +140,15 @@ struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ct
 			     int *err);
 
 /*
+ * net_connect_raw - as net_connect, for a raw connection (see above): tls
+ * is a client context, or NULL for plain TCP; cbs->frame (bytes) and
+ * cbs->close are required. Same errors as net_connect.
+ */
+struct net_conn *net_connect_raw(struct loop *l, const char *hostport, struct tls_ctx *tls,
+				 const struct net_opts *opts, const struct net_conn_cbs *cbs,
+				 void *arg, int *err);
+
+/*
  * net_conn_start - give an accepted connection its callbacks (copied) and
  * start reading frames. Call it from accept_fn; once only.
  */
@@ -142,6 +161,15 @@ void net_conn_start(struct net_conn *c, const struct net_conn_cbs *cbs, void *ar
  * (the handshake is not done, or the connection is closing).
  */
 int net_conn_send(struct net_conn *c, const void *payload, size_t len);
+
+/*
+ * net_conn_write - on a raw connection, queue data[0..len) (copied).
+ * Returns 0 (len 0 queues nothing), KF_ETOOBIG (the queue would exceed
+ * max_out; nothing is queued and cbs.writable will run when it has
+ * drained), KF_ESTATE (not open yet, closing, or a framed connection).
+ * net_conn_send on a raw connection is KF_ESTATE too.
+ */
+int net_conn_write(struct net_conn *c, const void *data, size_t len);
 
 /* net_conn_out_pending - bytes queued for sending and not yet written to the socket. */
 size_t net_conn_out_pending(const struct net_conn *c);

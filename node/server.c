@@ -7,6 +7,8 @@
 #include "lib/net.h"
 #include "node/jobs.h"
 #include "proto/frame.h"
+#include "storage/accounts.h"
+#include "storage/audit.h"
 #include "storage/custdb.h"
 #include "storage/import.h"
 #include "storage/log.h"
@@ -17,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FORWARD_TIMEOUT_MS 30000
+#define FORWARD_RETRY_MS 200
 #define IMPORT_TIMEOUT_MS (6ull * 3600 * 1000)
 #define CHK_MAX 4096
 
@@ -62,7 +66,10 @@ struct server {
 	struct rpc *fwd;         /* to the leader, for forwarded requests */
 	char fwd_leader[META_NAME_MAX];
 	uint64_t fwd_epoch;
+	uint64_t fwd_failed_ms;  /* when the link to the leader was found failed */
 	struct jobs *jobs;
+	/* agent accounts and the audit log: this node's audit numbering */
+	struct audit_seq audit_seq;
 };
 
 /* ---- replying ---- */
@@ -159,15 +166,23 @@ static struct rpc *leader_link(struct server *s)
 
 	if (!*leader || strcmp(leader, s->self) == 0)
 		return NULL;
-	if (s->fwd && strcmp(s->fwd_leader, leader) == 0 && s->fwd_epoch == epoch &&
-	    !rpc_failed(s->fwd))
-		return s->fwd;
+	if (s->fwd && strcmp(s->fwd_leader, leader) == 0 && s->fwd_epoch == epoch) {
+		if (!rpc_failed(s->fwd))
+			return s->fwd;
+		/* The leader does not answer: say so at once for a while rather
+		 * than dial it again for every request. */
+		if (!s->fwd_failed_ms)
+			s->fwd_failed_ms = loop_now_ms();
+		if (loop_now_ms() - s->fwd_failed_ms < FORWARD_RETRY_MS)
+			return NULL;
+	}
 	rpc_free(s->fwd);
 	s->fwd = NULL;
 	repl_leader_hint(s->repl, &name, &addr);
 	if (!*addr)
 		return NULL;
 	s->fwd = rpc_new(s->loop, addr, s->client_tls, &no, NULL, NULL, &err);
+	s->fwd_failed_ms = 0;
 	snprintf(s->fwd_leader, sizeof(s->fwd_leader), "%s", leader);
 	s->fwd_epoch = epoch;
 	return s->fwd;
@@ -768,6 +783,348 @@ static void on_import_begin_any(struct client *c, const Kefu__Envelope *e)
 	on_import_begin(c, e);
 }
 
+/* ==== agent accounts and the audit log ====
+ *
+ * A change to an account runs on the leader inside the transaction that
+ * appends it to the log (repl_run_logged): the check against the stored
+ * account and the write are one step, and the same batch carries the
+ * change's audit entry. A follower forwards the request, naming the admin
+ * (its certificate's CN) as the actor. Listings come from the local
+ * replica in pages.
+ */
+
+#define PAGE_MAX 500
+#define PAGE_BYTES (256u * 1024)
+
+typedef int (*agent_op_fn)(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms,
+			   struct batch *b, char *why, size_t cap);
+
+static int agent_op_passwd(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms,
+			   struct batch *b, char *why, size_t cap)
+{
+	return accounts_set_password(t, a->id, a->password_hash, now_ms, b, why, cap);
+}
+
+static int agent_op_disable(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms,
+			    struct batch *b, char *why, size_t cap)
+{
+	return accounts_disable(t, a->id, now_ms, b, why, cap);
+}
+
+static const struct agent_op {
+	Kefu__AgentWriteRequest__Op op;
+	const char *action; /* the audit entry's action */
+	agent_op_fn fn;
+} agent_ops[] = {
+	{KEFU__AGENT_WRITE_REQUEST__OP__ADD, "agent_add", accounts_create},
+	{KEFU__AGENT_WRITE_REQUEST__OP__UPDATE, "agent_update", accounts_update},
+	{KEFU__AGENT_WRITE_REQUEST__OP__PASSWD, "agent_passwd", agent_op_passwd},
+	{KEFU__AGENT_WRITE_REQUEST__OP__DISABLE, "agent_disable", agent_op_disable},
+};
+
+/* One account change on its way through the writer thread. */
+struct agent_job {
+	struct ticket *t;
+	const struct agent_op *op;
+	Kefu__AgentWriteRequest *req; /* owned copy, actor filled in */
+	char self[META_NAME_MAX];
+	uint64_t now_ms, seq;
+	struct batch *b;
+	char detail[AUDIT_DETAIL_MAX + 1];
+	char why[ACCOUNTS_WHY_MAX];   /* written by the body, read in the done callback */
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Append "key=value" to the detail in out, space-separated. */
+static void detail_put(char *out, size_t cap, const char *key, const char *val)
+{
+	size_t n = strlen(out);
+
+	if (n + 1 < cap)
+		snprintf(out + n, cap - n, "%s%s=%s", n ? " " : "", key, val);
+}
+
+/* The audit detail of a change: the fields it sets, never a password
+ * hash. They are checked before the entry is written; the name comes
+ * before the skills, so that a cut (skills at their longest) falls inside
+ * ASCII. */
+static void agent_detail(const Kefu__Agent *a, char *out, size_t cap)
+{
+	char order[16];
+
+	out[0] = '\0';
+	if (a->role)
+		detail_put(out, cap, "role", a->role);
+	if (a->has_enabled)
+		detail_put(out, cap, "enabled", a->enabled ? "yes" : "no");
+	if (a->has_order) {
+		snprintf(order, sizeof(order), "%u", a->order);
+		detail_put(out, cap, "order", order);
+	}
+	if (a->name)
+		detail_put(out, cap, "name", a->name);
+	if (a->skills)
+		detail_put(out, cap, "skills", a->skills);
+}
+
+/* On the writer thread: check, build, audit, append. Reruns start afresh. */
+static int agent_body(struct store_txn *t, uint64_t epoch, void *arg)
+{
+	struct agent_job *j = arg;
+	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
+	int err;
+
+	batch_reset(j->b);
+	j->why[0] = '\0';
+	err = j->op->fn(t, j->req->agent, j->now_ms, j->b, j->why, sizeof(j->why));
+	if (err)
+		return err;
+	ae.has_time_ms = ae.has_seq = 1;
+	ae.time_ms = j->now_ms;
+	ae.seq = j->seq;
+	ae.node = j->self;
+	ae.agent = j->req->actor;
+	ae.action = (char *)j->op->action;
+	ae.subject = j->req->agent->id;
+	ae.detail = j->detail;
+	err = audit_append(j->b, &ae, j->why, sizeof(j->why));
+	if (err)
+		return err;
+	return log_append_batch(t, epoch, j->b, 0, false, j->self, NULL);
+}
+
+static void agent_job_free(struct agent_job *j)
+{
+	kefu__agent_write_request__free_unpacked(j->req, NULL);
+	batch_free(j->b);
+	free(j->t);
+	free(j);
+}
+
+static void on_agent_written(void *arg, int err, uint64_t index)
+{
+	struct agent_job *j = arg;
+	struct client *c = client_by_id(j->t->s, j->t->client);
+	char msg[ACCOUNTS_WHY_MAX + 96];
+
+	if (!c) {
+		agent_job_free(j);
+		return;
+	}
+	if (err == 0) {
+		snprintf(msg, sizeof(msg), "%s %s done (log index %llu)", j->op->action,
+			 j->req->agent->id, (unsigned long long)index);
+		reply_admin(c, j->t->request_id, true, msg);
+	} else if (err == KF_EPARSE || err == KF_EEXISTS || err == KF_ENOTFOUND) {
+		reply_admin(c, j->t->request_id, false, j->why[0] ? j->why : kf_strerror(err));
+	} else {
+		reply_error(c, j->t->request_id, err,
+			    err == KF_ESTATE ? "leadership changed before the change was "
+					       "acknowledged; it may or may not be applied"
+					     : kf_strerror(err));
+	}
+	agent_job_free(j);
+}
+
+static const struct agent_op *agent_op_find(const Kefu__AgentWriteRequest *rq)
+{
+	for (size_t i = 0; rq->has_op && i < sizeof(agent_ops) / sizeof(agent_ops[0]); i++)
+		if (agent_ops[i].op == rq->op)
+			return &agent_ops[i];
+	return NULL;
+}
+
+static void on_agent_write(struct client *c, const Kefu__Envelope *e)
+{
+	struct server *s = c->s;
+	Kefu__AgentWriteRequest rq = *e->agent_write;
+	const struct agent_op *op = agent_op_find(&rq);
+	struct agent_job *j;
+	uint8_t *packed;
+	size_t len;
+	int err;
+
+	if (!op || !rq.agent || !accounts_id_is_valid(rq.agent->id)) {
+		reply_admin(c, e->request_id, false, "an agent request needs an op and a valid agent id");
+		return;
+	}
+	/* The admin is the actor; a node forwarding for an admin names it. */
+	if (c->who.role != TLS_ROLE_NODE || !rq.actor)
+		rq.actor = c->who.cn;
+	if (!repl_is_serving(s->repl)) {
+		Kefu__Envelope copy = *e;
+
+		copy.agent_write = &rq;
+		forward(c, &copy, leader_link(s));
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	len = kefu__agent_write_request__get_packed_size(&rq);
+	packed = malloc(len ? len : 1);
+	if (!packed)
+		abort();
+	kefu__agent_write_request__pack(&rq, packed);
+	j->req = kefu__agent_write_request__unpack(NULL, len, packed);
+	free(packed);
+	if (!j->req)
+		abort(); /* we packed it ourselves: only memory can fail */
+	j->t = ticket_new(c, e->request_id);
+	j->op = op;
+	snprintf(j->self, sizeof(j->self), "%s", s->self);
+	j->now_ms = wall_ms();
+	j->seq = audit_seq_next(&s->audit_seq);
+	j->b = batch_new(64 * 1024);
+	agent_detail(j->req->agent, j->detail, sizeof(j->detail));
+	err = repl_run_logged(s->repl, agent_body, j, on_agent_written, j);
+	if (err) {
+		reply_error(c, e->request_id, err, err == KF_ESTATE ? "not the leader" : kf_strerror(err));
+		agent_job_free(j);
+	}
+}
+
+/* A page of a listing: copies of the messages, capped in count and bytes. */
+struct page {
+	ProtobufCMessage **v;
+	size_t n, bytes;
+	bool more;
+};
+
+static void page_init(struct page *p)
+{
+	p->v = calloc(PAGE_MAX, sizeof(*p->v));
+	if (!p->v)
+		abort();
+	p->n = p->bytes = 0;
+	p->more = false;
+}
+
+/* Whether the page is full: then the listing stops and says there is more. */
+static bool page_full(struct page *p)
+{
+	if (p->n < PAGE_MAX && p->bytes < PAGE_BYTES)
+		return false;
+	p->more = true;
+	return true;
+}
+
+static void page_push(struct page *p, const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		abort();
+	protobuf_c_message_pack(m, buf);
+	p->v[p->n] = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+	free(buf);
+	if (!p->v[p->n])
+		abort();
+	p->n++;
+	p->bytes += len;
+}
+
+static void page_release(struct page *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		protobuf_c_message_free_unpacked(p->v[i], NULL);
+	free(p->v);
+}
+
+static int agent_page_visit(void *arg, const Kefu__Agent *a)
+{
+	struct page *p = arg;
+	Kefu__Agent pub = *a;
+
+	if (page_full(p))
+		return 1;
+	pub.password_hash = NULL; /* hashes stay on the nodes */
+	page_push(p, &pub.base);
+	return 0;
+}
+
+static void on_agent_list(struct client *c, const Kefu__Envelope *e)
+{
+	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+	Kefu__AgentListReply rep = KEFU__AGENT_LIST_REPLY__INIT;
+	struct store_txn *t;
+	struct page p;
+	int err;
+
+	page_init(&p);
+	err = store_read_begin(c->s->sto->store, &t);
+	if (err == 0) {
+		err = accounts_list(t, e->agent_list->after, agent_page_visit, &p);
+		store_abort(t);
+	}
+	if (err) {
+		reply_error(c, e->request_id, err, kf_strerror(err));
+	} else {
+		rep.n_agents = p.n;
+		rep.agents = (Kefu__Agent **)p.v;
+		if (p.more && p.n)
+			rep.next = rep.agents[p.n - 1]->id;
+		r.body_case = KEFU__ENVELOPE__BODY_AGENT_LIST_REPLY;
+		r.agent_list_reply = &rep;
+		reply(c, &r, e->request_id);
+	}
+	page_release(&p);
+}
+
+static int audit_page_visit(void *arg, const Kefu__AuditEntry *a)
+{
+	struct page *p = arg;
+
+	if (page_full(p))
+		return 1;
+	page_push(p, &a->base);
+	return 0;
+}
+
+static void on_audit_list(struct client *c, const Kefu__Envelope *e)
+{
+	const Kefu__AuditListRequest *rq = e->audit_list;
+	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+	Kefu__AuditListReply rep = KEFU__AUDIT_LIST_REPLY__INIT;
+	uint8_t next[AUDIT_KEY_MAX];
+	struct store_txn *t;
+	struct page p;
+	int err;
+
+	page_init(&p);
+	err = store_read_begin(c->s->sto->store, &t);
+	if (err == 0) {
+		err = audit_list(t, rq->since_ms, rq->has_after ? rq->after.data : NULL,
+				 rq->has_after ? rq->after.len : 0, audit_page_visit, &p);
+		store_abort(t);
+	}
+	if (err) {
+		reply_error(c, e->request_id, err, kf_strerror(err));
+	} else {
+		rep.n_entries = p.n;
+		rep.entries = (Kefu__AuditEntry **)p.v;
+		if (p.more && p.n && audit_check(rep.entries[p.n - 1], NULL, 0) == 0) {
+			rep.has_next = 1;
+			rep.next.data = next;
+			rep.next.len = audit_key(rep.entries[p.n - 1], next);
+		}
+		r.body_case = KEFU__ENVELOPE__BODY_AUDIT_LIST_REPLY;
+		r.audit_list_reply = &rep;
+		reply(c, &r, e->request_id);
+	}
+	page_release(&p);
+}
+
+/* ==== end of agent accounts and the audit log ==== */
+
 /* ---- the dispatch table ---- */
 
 #define R_NODE TLS_ROLE_NODE
@@ -793,6 +1150,10 @@ static const struct route {
 	{KEFU__ENVELOPE__BODY_IMPORT_BEGIN, "import_begin", on_import_begin_any, R_ADMIN | R_NODE},
 	{KEFU__ENVELOPE__BODY_IMPORT_CHUNK, "import_chunk", on_import_chunk, R_ADMIN | R_NODE},
 	{KEFU__ENVELOPE__BODY_IMPORT_END, "import_end", on_import_end, R_ADMIN | R_NODE},
+	/* agent accounts and the audit log */
+	{KEFU__ENVELOPE__BODY_AGENT_WRITE, "agent_write", on_agent_write, R_ADMIN | R_NODE},
+	{KEFU__ENVELOPE__BODY_AGENT_LIST, "agent_list", on_agent_list, R_ADMIN},
+	{KEFU__ENVELOPE__BODY_AUDIT_LIST, "audit_list", on_audit_list, R_ADMIN},
 };
 
 static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size_t len)

@@ -40,7 +40,9 @@
 	X(STORE_CDR_BY_TIME, 14, "cdr_by_time")  /* start_time,user_id,other_party -> "" */ \
 	X(STORE_BOSS_FILE, 15, "boss_file")      /* file name -> BossFile */  \
 	X(STORE_BOSS_SEQ, 16, "boss_seq")        /* prov,kind -> BossSeq */ \
-	X(STORE_LOG, 17, "log")                  /* index (8 bytes BE) -> LogEntry */
+	X(STORE_LOG, 17, "log")                  /* index (8 bytes BE) -> LogEntry */ \
+	X(STORE_AGENT, 18, "agent")              /* agent id -> Agent */ \
+	X(STORE_AUDIT, 19, "audit")              /* time_ms, seq (8 bytes BE each), node -> AuditEntry */
 
 enum store_table {
 #define STORE_TABLE_ENUM_(name, id, dbname) name = (id),

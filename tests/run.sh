@@ -38,7 +38,7 @@ for f in build/san/fuzz/fuzz_*; do
 done
 for s in tests/cluster/test_*.sh; do
 	[ -f "$s" ] || continue
-	run "cluster/$(basename "$s" .sh)" 600 sh "$s"
+	run "cluster/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/routing/test_*.sh; do
 	[ -f "$s" ] || continue

@@ -1,7 +1,8 @@
 /*
  * kefuctl's pieces: main.c (global options, the command table), offline.c
  * (commands on a node's database directory, --db), online.c (commands
- * through a running node over TLS), render.c (how a subscriber is shown).
+ * through a running node over TLS), render.c (how a subscriber is shown),
+ * agents.c (agent accounts and the audit log, online and offline).
  */
 #ifndef KEFU_CLUSTER_KEFUCTL_CTL_H
 #define KEFU_CLUSTER_KEFUCTL_CTL_H
@@ -62,5 +63,20 @@ int ctl_members(int argc, char **argv);
 int ctl_switchover(int argc, char **argv);
 int ctl_failover(int argc, char **argv);
 int ctl_online_skip(int argc, char **argv);
+
+/*
+ * ctl_request - one request to the first node that answers, one reply of
+ * body want (online.c). Errors are printed. On 0 *out is the reply, freed
+ * with kefu__envelope__free_unpacked; otherwise the exit code (1 for a
+ * "not found" Error, 2 for the rest).
+ */
+int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		Kefu__Envelope **out);
+
+/* Agent accounts and the audit log (agents.c): online, and offline with --db. */
+int ctl_agent(int argc, char **argv);
+int ctl_agent_offline(int argc, char **argv);
+int ctl_audit(int argc, char **argv);
+int ctl_audit_offline(int argc, char **argv);
 
 #endif

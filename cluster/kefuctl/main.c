@@ -90,6 +90,16 @@ static const struct cmd cmds[] = {
 	{"stat", ctl_stat, NULL, "--db DIR", "map size and entries per table"},
 	{"dump", ctl_dump, NULL, "--db DIR [--table NAME]...",
 	 "every entry of the tables, one per line"},
+	{"agent", ctl_agent_offline, ctl_agent,
+	 "add --id ID --name NAME --skills S:L,... [--order N] [--role agent|supervisor]\n"
+	 "                   --password-file FILE|-\n"
+	 "             agent passwd --id ID --password-file FILE|-\n"
+	 "             agent update --id ID [--name N] [--skills S] [--order N] [--role R] [--enable]\n"
+	 "             agent disable --id ID\n"
+	 "             agent list [--db DIR] [--json]",
+	 "agent accounts: passwords are read from a file or stdin, hashed here, never shown"},
+	{"audit", ctl_audit_offline, ctl_audit, "[--db DIR] [--since YYYYMMDDHHMMSS] [--json]",
+	 "the audit log from a moment on (local time): who saw or changed what"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -183,6 +183,12 @@ static int request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t 
 	return 0;
 }
 
+int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		Kefu__Envelope **out)
+{
+	return request(req, want, timeout_ms, out);
+}
+
 /* ---- status and members ---- */
 
 static bool json_flag(int argc, char **argv, int *err)

@@ -1,0 +1,181 @@
+/*
+ * PBKDF2-HMAC-SHA256 password hashes and random tokens through OpenSSL's
+ * EVP, RAND and CRYPTO interfaces. See password.h.
+ */
+#include "lib/password.h"
+
+#include "lib/err.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SCHEME "pbkdf2-sha256"
+#define ITER_DIGITS_MAX 8
+/* base64 text of n bytes, with its NUL */
+#define B64_SIZE(n) (((n) + 2) / 3 * 4 + 1)
+
+struct parsed {
+	unsigned iter;
+	uint8_t salt[PASSWORD_SALT_MAX];
+	size_t slen;
+	uint8_t hash[PASSWORD_HASH_LEN];
+};
+
+static bool b64_char_ok(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/';
+}
+
+/*
+ * Decode the base64 text [s, s + len) into out (at most cap bytes). Only
+ * the canonical form is taken: padded, and exactly what encoding the bytes
+ * again gives, so one hash has one spelling. Returns the byte count or -1.
+ */
+static int b64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
+{
+	uint8_t buf[PASSWORD_SALT_MAX + 3];
+	char again[B64_SIZE(PASSWORD_SALT_MAX + 3)];
+	size_t pad = 0;
+	int n;
+
+	if (len == 0 || len % 4 || len / 4 * 3 > sizeof(buf))
+		return -1;
+	while (pad < 2 && s[len - 1 - pad] == '=')
+		pad++;
+	for (size_t i = 0; i < len - pad; i++)
+		if (!b64_char_ok(s[i]))
+			return -1;
+	n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len);
+	if (n < 0 || (size_t)n < pad || (size_t)n - pad > cap)
+		return -1;
+	n -= (int)pad;
+	EVP_EncodeBlock((unsigned char *)again, buf, n);
+	if (strlen(again) != len || memcmp(again, s, len) != 0)
+		return -1;
+	memcpy(out, buf, (size_t)n);
+	return n;
+}
+
+/* Split a hash string into its parts; 0 or -1. */
+static int parse(const char *enc, struct parsed *p)
+{
+	size_t len = strnlen(enc, PASSWORD_ENCODED_MAX);
+	const char *end = enc + len, *it, *salt, *hash;
+	unsigned long v = 0;
+	int n;
+
+	if (len == PASSWORD_ENCODED_MAX || strncmp(enc, SCHEME "$", sizeof(SCHEME)) != 0)
+		return -1;
+	it = enc + sizeof(SCHEME);
+	salt = memchr(it, '$', (size_t)(end - it));
+	if (!salt || salt == it || salt - it > ITER_DIGITS_MAX || *it == '0')
+		return -1;
+	for (const char *c = it; c < salt; c++) {
+		if (*c < '0' || *c > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	if (v < PASSWORD_ITER_MIN || v > PASSWORD_ITER_MAX)
+		return -1;
+	p->iter = (unsigned)v;
+	salt++;
+	hash = memchr(salt, '$', (size_t)(end - salt));
+	if (!hash)
+		return -1;
+	n = b64_decode(salt, (size_t)(hash - salt), p->salt, sizeof(p->salt));
+	if (n < PASSWORD_SALT_MIN)
+		return -1;
+	p->slen = (size_t)n;
+	hash++;
+	n = b64_decode(hash, (size_t)(end - hash), p->hash, sizeof(p->hash));
+	return n == PASSWORD_HASH_LEN ? 0 : -1;
+}
+
+static int derive(const char *pw, size_t len, const uint8_t *salt, size_t slen, unsigned iter,
+		  uint8_t out[PASSWORD_HASH_LEN])
+{
+	if (PKCS5_PBKDF2_HMAC(pw ? pw : "", (int)len, salt, (int)slen, (int)iter, EVP_sha256(),
+			      PASSWORD_HASH_LEN, out) != 1)
+		return KF_EINTERNAL;
+	return 0;
+}
+
+int password_hash(const char *pw, size_t len, unsigned iterations, char *out, size_t cap)
+{
+	uint8_t salt[PASSWORD_SALT_LEN], hash[PASSWORD_HASH_LEN];
+	char salt64[B64_SIZE(PASSWORD_SALT_LEN)], hash64[B64_SIZE(PASSWORD_HASH_LEN)];
+	int err;
+
+	if (!iterations)
+		iterations = PASSWORD_ITER_DEFAULT;
+	if (iterations < PASSWORD_ITER_MIN || iterations > PASSWORD_ITER_MAX || len > PASSWORD_LEN_MAX)
+		return -EINVAL;
+	if (cap < PASSWORD_ENCODED_MAX)
+		return KF_ETOOBIG;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return KF_EINTERNAL;
+	err = derive(pw, len, salt, sizeof(salt), iterations, hash);
+	if (err == 0) {
+		EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
+		EVP_EncodeBlock((unsigned char *)hash64, hash, sizeof(hash));
+		snprintf(out, cap, SCHEME "$%u$%s$%s", iterations, salt64, hash64);
+	}
+	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(hash64, sizeof(hash64));
+	return err;
+}
+
+bool password_matches(const char *pw, size_t len, const char *encoded)
+{
+	struct parsed p;
+	uint8_t got[PASSWORD_HASH_LEN];
+	bool same;
+
+	if (!encoded || len > PASSWORD_LEN_MAX || parse(encoded, &p) != 0)
+		return false;
+	same = derive(pw, len, p.salt, p.slen, p.iter, got) == 0 &&
+	       CRYPTO_memcmp(got, p.hash, sizeof(got)) == 0;
+	OPENSSL_cleanse(got, sizeof(got));
+	OPENSSL_cleanse(&p, sizeof(p));
+	return same;
+}
+
+bool password_encoded_is_valid(const char *encoded)
+{
+	struct parsed p;
+
+	return encoded && parse(encoded, &p) == 0;
+}
+
+bool password_is_acceptable(const char *pw, size_t len)
+{
+	if (!pw || len < PASSWORD_LEN_MIN || len > PASSWORD_LEN_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int password_token(char out[PASSWORD_TOKEN_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t raw[PASSWORD_TOKEN_HEX / 2];
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return KF_EINTERNAL;
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[PASSWORD_TOKEN_HEX] = '\0';
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return 0;
+}

@@ -1,0 +1,304 @@
+/* Agent accounts. See accounts.h. */
+#include "storage/accounts.h"
+
+#include "lib/err.h"
+#include "lib/password.h"
+#include "storage/audit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The largest valid account packs well under this. */
+#define VALUE_MAX 4096
+
+static const char *const roles[] = {"agent", "supervisor"};
+
+static int refuse(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int refuse(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && cap) {
+		va_start(ap, fmt);
+		vsnprintf(why, cap, fmt, ap);
+		va_end(ap);
+	}
+	return KF_EPARSE;
+}
+
+/* ---- skills ---- */
+
+static bool skill_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+}
+
+int accounts_skills_parse(const char *text, size_t len, struct accounts_skills *out, char *why,
+			  size_t cap)
+{
+	size_t i = 0;
+
+	out->n = 0;
+	if (len == 0)
+		return 0;
+	for (;;) {
+		size_t start = i, nlen, dstart;
+		unsigned level = 0;
+
+		while (i < len && skill_char(text[i]) && i - start <= ACCOUNTS_SKILL_NAME_MAX)
+			i++;
+		nlen = i - start;
+		if (nlen == 0 || nlen > ACCOUNTS_SKILL_NAME_MAX)
+			return refuse(why, cap, "skill %zu: a name is 1..%d of a-z 0-9 _ . -",
+				      out->n + 1, ACCOUNTS_SKILL_NAME_MAX);
+		if (i == len || text[i] != ':')
+			return refuse(why, cap, "skill %.*s: expected ':' and a level", (int)nlen,
+				      text + start);
+		dstart = ++i;
+		while (i < len && text[i] >= '0' && text[i] <= '9' && i - dstart < 3)
+			level = level * 10 + (unsigned)(text[i++] - '0');
+		if (i == dstart || text[dstart] == '0' || level < ACCOUNTS_LEVEL_MIN ||
+		    level > ACCOUNTS_LEVEL_MAX)
+			return refuse(why, cap, "skill %.*s: the level is %d..%d", (int)nlen,
+				      text + start, ACCOUNTS_LEVEL_MIN, ACCOUNTS_LEVEL_MAX);
+		if (out->n == ACCOUNTS_SKILLS_MAX)
+			return refuse(why, cap, "more than %d skills", ACCOUNTS_SKILLS_MAX);
+		for (size_t j = 0; j < out->n; j++)
+			if (strlen(out->v[j].name) == nlen && memcmp(out->v[j].name, text + start, nlen) == 0)
+				return refuse(why, cap, "skill %.*s given twice", (int)nlen, text + start);
+		memcpy(out->v[out->n].name, text + start, nlen);
+		out->v[out->n].name[nlen] = '\0';
+		out->v[out->n].level = level;
+		out->n++;
+		if (i == len)
+			return 0;
+		if (text[i] != ',')
+			return refuse(why, cap, "skill %.*s: expected ',' after the level (no spaces)",
+				      (int)nlen, text + start);
+		i++;
+	}
+}
+
+int accounts_skills_format(const struct accounts_skills *sk, char *out, size_t cap)
+{
+	size_t used = 0;
+
+	if (cap == 0)
+		return KF_ETOOBIG;
+	out[0] = '\0';
+	for (size_t i = 0; i < sk->n; i++) {
+		int n = snprintf(out + used, cap - used, "%s%s:%u", i ? "," : "", sk->v[i].name,
+				 sk->v[i].level);
+
+		if (n < 0 || (size_t)n >= cap - used)
+			return KF_ETOOBIG;
+		used += (size_t)n;
+	}
+	return (int)used;
+}
+
+/* ---- field checks ---- */
+
+bool accounts_id_is_valid(const char *id)
+{
+	size_t n = id ? strnlen(id, ACCOUNTS_ID_MAX + 1) : 0;
+
+	if (n == 0 || n > ACCOUNTS_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool accounts_role_is_valid(const char *role)
+{
+	for (size_t i = 0; role && i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(role, roles[i]) == 0)
+			return true;
+	return false;
+}
+
+int accounts_check(const Kefu__Agent *a, char *why, size_t cap)
+{
+	struct accounts_skills sk;
+	char swhy[ACCOUNTS_WHY_MAX];
+
+	if (!accounts_id_is_valid(a->id))
+		return refuse(why, cap, "the id is 1..%d of A-Z a-z 0-9 _ . -", ACCOUNTS_ID_MAX);
+	if (!a->name || !*a->name || !audit_text_is_valid(a->name, ACCOUNTS_NAME_MAX))
+		return refuse(why, cap, "the name is 1..%d bytes of UTF-8 without control characters",
+			      ACCOUNTS_NAME_MAX);
+	if (!password_encoded_is_valid(a->password_hash))
+		return refuse(why, cap, "the password hash is not a pbkdf2-sha256 hash string");
+	if (!a->skills || strlen(a->skills) > ACCOUNTS_SKILLS_TEXT_MAX)
+		return refuse(why, cap, "the skills are missing or too long");
+	if (accounts_skills_parse(a->skills, strlen(a->skills), &sk, swhy, sizeof(swhy)))
+		return refuse(why, cap, "%s", swhy);
+	if (!accounts_role_is_valid(a->role))
+		return refuse(why, cap, "the role is agent or supervisor");
+	if (!a->has_order || a->order > ACCOUNTS_ORDER_MAX)
+		return refuse(why, cap, "the order is 0..%d", ACCOUNTS_ORDER_MAX);
+	if (!a->has_enabled)
+		return refuse(why, cap, "enabled is not set");
+	return 0;
+}
+
+/* ---- reads and writes ---- */
+
+int accounts_get(struct store_txn *t, const char *id, Kefu__Agent **out)
+{
+	struct store_val v;
+	int err;
+
+	if (!accounts_id_is_valid(id))
+		return KF_ENOTFOUND;
+	err = store_get(t, STORE_AGENT, id, strlen(id), &v);
+	if (err)
+		return err;
+	*out = kefu__agent__unpack(NULL, v.len, v.data);
+	return *out ? 0 : KF_ECORRUPT;
+}
+
+/* Check a complete account and append its put. */
+static int put_account(const Kefu__Agent *a, struct batch *b, char *why, size_t cap)
+{
+	uint8_t val[VALUE_MAX];
+	size_t len;
+	int err = accounts_check(a, why, cap);
+
+	if (err)
+		return err;
+	len = kefu__agent__get_packed_size(a);
+	if (len > sizeof(val))
+		return refuse(why, cap, "the account is too large");
+	kefu__agent__pack(a, val);
+	return batch_put(b, STORE_AGENT, a->id, strlen(a->id), val, len);
+}
+
+int accounts_create(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms, struct batch *b,
+		    char *why, size_t cap)
+{
+	Kefu__Agent n = *a, *old;
+	int err;
+
+	if (!n.skills)
+		n.skills = "";
+	if (!n.role)
+		n.role = (char *)roles[0];
+	if (!n.has_order) {
+		n.has_order = 1;
+		n.order = 0;
+	}
+	if (!n.has_enabled) {
+		n.has_enabled = 1;
+		n.enabled = 1;
+	}
+	n.has_created_ms = n.has_updated_ms = 1;
+	n.created_ms = n.updated_ms = now_ms;
+	if ((err = accounts_check(&n, why, cap)))
+		return err;
+	err = accounts_get(t, n.id, &old);
+	if (err == 0) {
+		kefu__agent__free_unpacked(old, NULL);
+		refuse(why, cap, "agent %s exists already", n.id);
+		return KF_EEXISTS;
+	}
+	if (err != KF_ENOTFOUND)
+		return err;
+	return put_account(&n, b, why, cap);
+}
+
+int accounts_update(struct store_txn *t, const Kefu__Agent *patch, uint64_t now_ms,
+		    struct batch *b, char *why, size_t cap)
+{
+	Kefu__Agent *old, m;
+	int err = accounts_get(t, patch->id, &old);
+
+	if (err == KF_ENOTFOUND)
+		refuse(why, cap, "no agent %s", accounts_id_is_valid(patch->id) ? patch->id : "(bad id)");
+	if (err)
+		return err;
+	m = *old;
+	if (patch->name)
+		m.name = patch->name;
+	if (patch->password_hash)
+		m.password_hash = patch->password_hash;
+	if (patch->skills)
+		m.skills = patch->skills;
+	if (patch->role)
+		m.role = patch->role;
+	if (patch->has_order) {
+		m.has_order = 1;
+		m.order = patch->order;
+	}
+	if (patch->has_enabled) {
+		m.has_enabled = 1;
+		m.enabled = patch->enabled;
+	}
+	m.has_updated_ms = 1;
+	m.updated_ms = now_ms;
+	err = put_account(&m, b, why, cap);
+	kefu__agent__free_unpacked(old, NULL);
+	return err;
+}
+
+int accounts_set_password(struct store_txn *t, const char *id, const char *password_hash,
+			  uint64_t now_ms, struct batch *b, char *why, size_t cap)
+{
+	Kefu__Agent p = KEFU__AGENT__INIT;
+
+	p.id = (char *)id;
+	p.password_hash = (char *)password_hash;
+	if (!password_hash)
+		return refuse(why, cap, "no password hash given");
+	return accounts_update(t, &p, now_ms, b, why, cap);
+}
+
+int accounts_disable(struct store_txn *t, const char *id, uint64_t now_ms, struct batch *b,
+		     char *why, size_t cap)
+{
+	Kefu__Agent p = KEFU__AGENT__INIT;
+
+	p.id = (char *)id;
+	p.has_enabled = 1;
+	p.enabled = 0;
+	return accounts_update(t, &p, now_ms, b, why, cap);
+}
+
+struct list_ctx {
+	const char *after;
+	size_t alen;
+	accounts_list_fn fn;
+	void *arg;
+};
+
+static int list_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct list_ctx *c = arg;
+	Kefu__Agent *a;
+	int rc;
+
+	if (c->after && store_key_cmp(k->data, k->len, c->after, c->alen) <= 0)
+		return 0;
+	a = kefu__agent__unpack(NULL, v->len, v->data);
+	if (!a)
+		return KF_ECORRUPT;
+	rc = c->fn(c->arg, a);
+	kefu__agent__free_unpacked(a, NULL);
+	return rc;
+}
+
+int accounts_list(struct store_txn *t, const char *after, accounts_list_fn fn, void *arg)
+{
+	struct list_ctx c = {after && *after ? after : NULL, 0, fn, arg};
+
+	c.alen = c.after ? strnlen(c.after, STORE_KEY_MAX) : 0;
+	return store_scan(t, STORE_AGENT, NULL, 0, c.after, c.alen, false, list_visit, &c);
+}

@@ -1,0 +1,435 @@
+/*
+ * Unit tests of storage/accounts.c: the skills text, id and record checks,
+ * and create/update/set-password/disable/get/list on a fresh store in its
+ * own temporary directory.
+ */
+#include "lib/err.h"
+#include "storage/accounts.h"
+#include "storage/batch.h"
+#include "storage/store.h"
+#include "tests/unit/support/bossfile.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* Well-formed hashes (accounts checks the form only). */
+#define HASH1 "pbkdf2-sha256$4096$c2FsdFNBTFRzYWx0U0FMVHNhbHRTQUxUc2FsdFNBTFRzYWx0$" \
+	      "NIyJ28vTKy8y2BS4EW6EzysXNH68GAAYHE4qH7jdU+E="
+#define HASH2 "pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$" \
+	      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+struct fixture {
+	char dir[64];
+	struct store *s;
+	struct batch *b;
+	char why[ACCOUNTS_WHY_MAX];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(bossfile_tmpdir("accounts", f->dir, sizeof(f->dir)), 0);
+	assert_int_equal(store_open(f->dir, NULL, &f->s), 0);
+	f->b = batch_new(0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	batch_free(f->b);
+	store_free(f->s);
+	bossfile_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- skills ---- */
+
+static void test_skills_parse_names_and_levels(void **state)
+{
+	struct accounts_skills sk;
+
+	(void)state;
+	assert_int_equal(accounts_skills_parse("billing:5,vip:10,general.cn:1", 29, &sk, NULL, 0), 0);
+	assert_int_equal(sk.n, 3);
+	assert_string_equal(sk.v[0].name, "billing");
+	assert_int_equal(sk.v[0].level, 5);
+	assert_string_equal(sk.v[1].name, "vip");
+	assert_int_equal(sk.v[1].level, 10);
+	assert_string_equal(sk.v[2].name, "general.cn");
+	assert_int_equal(sk.v[2].level, 1);
+}
+
+static void test_skills_format_gives_the_text_back(void **state)
+{
+	const char *text = "vip:3,billing:10,a-b_c:7";
+	struct accounts_skills sk;
+	char out[ACCOUNTS_SKILLS_TEXT_MAX + 1];
+
+	(void)state;
+	assert_int_equal(accounts_skills_parse(text, strlen(text), &sk, NULL, 0), 0);
+	assert_int_equal(accounts_skills_format(&sk, out, sizeof(out)), (int)strlen(text));
+	assert_string_equal(out, text);
+}
+
+static void test_skills_empty_text_is_no_skills(void **state)
+{
+	struct accounts_skills sk;
+
+	(void)state;
+	assert_int_equal(accounts_skills_parse("", 0, &sk, NULL, 0), 0);
+	assert_int_equal(sk.n, 0);
+}
+
+static void test_skills_malformed_refused(void **state)
+{
+	static const char *const bad[] = {
+		"billing", "billing:", "billing:0", "billing:11", "billing:05", "billing:100",
+		"Billing:5", "billing:5,", ",billing:5", "billing:5,billing:3", "billing:5, vip:3",
+		"bill ing:5", "billing:5;vip:3", ":5", "billing:+5", "billing:-1",
+		"abcdefghijabcdefghijabcdefghijabc:1", /* a 33-byte name */
+	};
+	struct accounts_skills sk;
+	char why[ACCOUNTS_WHY_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		if (accounts_skills_parse(bad[i], strlen(bad[i]), &sk, why, sizeof(why)) != KF_EPARSE)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(why[0] != '\0');
+	}
+}
+
+static void test_skills_longest_name_accepted(void **state)
+{
+	const char *text = "abcdefghijabcdefghijabcdefghijab:1";
+	struct accounts_skills sk;
+
+	(void)state;
+	assert_int_equal(accounts_skills_parse(text, strlen(text), &sk, NULL, 0), 0);
+	assert_int_equal(strlen(sk.v[0].name), ACCOUNTS_SKILL_NAME_MAX);
+}
+
+static void test_skills_over_the_count_refused(void **state)
+{
+	char text[ACCOUNTS_SKILLS_TEXT_MAX + 64];
+	struct accounts_skills sk;
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i <= ACCOUNTS_SKILLS_MAX; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%ss%d:1", i ? "," : "", i);
+	assert_int_equal(accounts_skills_parse(text, n, &sk, NULL, 0), KF_EPARSE);
+	/* one fewer fits */
+	n = (size_t)(strrchr(text, ',') - text);
+	assert_int_equal(accounts_skills_parse(text, n, &sk, NULL, 0), 0);
+	assert_int_equal(sk.n, ACCOUNTS_SKILLS_MAX);
+}
+
+static void test_ids_checked(void **state)
+{
+	(void)state;
+	assert_true(accounts_id_is_valid("a"));
+	assert_true(accounts_id_is_valid("Agent_07.x-y"));
+	assert_true(accounts_id_is_valid("abcdefghijabcdefghijabcdefghijab"));
+	assert_false(accounts_id_is_valid("abcdefghijabcdefghijabcdefghijabc"));
+	assert_false(accounts_id_is_valid(""));
+	assert_false(accounts_id_is_valid(NULL));
+	assert_false(accounts_id_is_valid("a b"));
+	assert_false(accounts_id_is_valid("a/b"));
+	assert_false(accounts_id_is_valid("张三"));
+}
+
+/* ---- changes ---- */
+
+typedef int (*change_fn)(struct fixture *f, struct store_txn *t, const void *arg);
+
+/* Run one change in a write transaction, apply its batch, commit. */
+static int run_change(struct fixture *f, change_fn fn, const void *arg)
+{
+	struct store_txn *t;
+	int err;
+
+	batch_reset(f->b);
+	f->why[0] = '\0';
+	assert_int_equal(store_write_begin(f->s, &t), 0);
+	err = fn(f, t, arg);
+	if (err == 0)
+		assert_int_equal(batch_apply(t, f->b), 0);
+	if (err == 0)
+		assert_int_equal(store_commit(t), 0);
+	else
+		store_abort(t);
+	return err;
+}
+
+static int do_create(struct fixture *f, struct store_txn *t, const void *arg)
+{
+	return accounts_create(t, arg, 1000, f->b, f->why, sizeof(f->why));
+}
+
+static int do_update(struct fixture *f, struct store_txn *t, const void *arg)
+{
+	return accounts_update(t, arg, 2000, f->b, f->why, sizeof(f->why));
+}
+
+static int do_passwd(struct fixture *f, struct store_txn *t, const void *arg)
+{
+	return accounts_set_password(t, arg, HASH2, 3000, f->b, f->why, sizeof(f->why));
+}
+
+static int do_disable(struct fixture *f, struct store_txn *t, const void *arg)
+{
+	return accounts_disable(t, arg, 4000, f->b, f->why, sizeof(f->why));
+}
+
+static Kefu__Agent *get(struct fixture *f, const char *id)
+{
+	struct store_txn *t;
+	Kefu__Agent *a = NULL;
+
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(accounts_get(t, id, &a), 0);
+	store_abort(t);
+	return a;
+}
+
+static Kefu__Agent new_agent(const char *id, const char *skills)
+{
+	Kefu__Agent a = KEFU__AGENT__INIT;
+
+	a.id = (char *)id;
+	a.name = "张三";
+	a.password_hash = HASH1;
+	a.skills = (char *)skills;
+	return a;
+}
+
+static void test_create_fills_defaults(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5,vip:3"), *got;
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	got = get(f, "a01");
+	assert_string_equal(got->name, "张三");
+	assert_string_equal(got->skills, "billing:5,vip:3");
+	assert_string_equal(got->password_hash, HASH1);
+	assert_string_equal(got->role, "agent");
+	assert_true(got->has_enabled && got->enabled);
+	assert_true(got->has_order);
+	assert_int_equal(got->order, 0);
+	assert_int_equal(got->created_ms, 1000);
+	assert_int_equal(got->updated_ms, 1000);
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+static void test_create_of_existing_id_refused(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), b = new_agent("a01", "vip:1"), *got;
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	assert_int_equal(run_change(f, do_create, &b), KF_EEXISTS);
+	assert_non_null(strstr(f->why, "exists"));
+	got = get(f, "a01");
+	assert_string_equal(got->skills, "billing:5");
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+static void test_create_checks_every_field(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a;
+
+	a = new_agent("a01", "billing:5");
+	a.password_hash = "plain-text-password";
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	assert_non_null(strstr(f->why, "password hash"));
+	a = new_agent("a01", "billing:50");
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	a = new_agent("a01", "billing:5");
+	a.role = "admin";
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	a = new_agent("a01", "billing:5");
+	a.name = "bad\nname";
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	a = new_agent("a01", "billing:5");
+	a.has_order = 1;
+	a.order = ACCOUNTS_ORDER_MAX + 1;
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	a = new_agent("a 01", "billing:5");
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+}
+
+static void test_update_changes_only_given_fields(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), p = KEFU__AGENT__INIT, *got;
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	p.id = "a01";
+	p.skills = "vip:9";
+	p.role = "supervisor";
+	p.has_order = 1;
+	p.order = 7;
+	assert_int_equal(run_change(f, do_update, &p), 0);
+	got = get(f, "a01");
+	assert_string_equal(got->skills, "vip:9");
+	assert_string_equal(got->role, "supervisor");
+	assert_int_equal(got->order, 7);
+	assert_string_equal(got->name, "张三");
+	assert_string_equal(got->password_hash, HASH1);
+	assert_int_equal(got->created_ms, 1000);
+	assert_int_equal(got->updated_ms, 2000);
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+static void test_update_result_is_checked(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), p = KEFU__AGENT__INIT, *got;
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	p.id = "a01";
+	p.skills = "billing:0";
+	assert_int_equal(run_change(f, do_update, &p), KF_EPARSE);
+	got = get(f, "a01");
+	assert_string_equal(got->skills, "billing:5");
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+static void test_set_password_replaces_the_hash(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), *got;
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	assert_int_equal(run_change(f, do_passwd, "a01"), 0);
+	got = get(f, "a01");
+	assert_string_equal(got->password_hash, HASH2);
+	assert_int_equal(got->updated_ms, 3000);
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+static void test_disable_keeps_the_account(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), *got;
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	assert_int_equal(run_change(f, do_disable, "a01"), 0);
+	got = get(f, "a01");
+	assert_true(got->has_enabled);
+	assert_false(got->enabled);
+	assert_string_equal(got->skills, "billing:5");
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+static void test_changes_to_a_missing_agent_refused(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent p = KEFU__AGENT__INIT;
+
+	p.id = "ghost";
+	p.name = "x";
+	assert_int_equal(run_change(f, do_update, &p), KF_ENOTFOUND);
+	assert_non_null(strstr(f->why, "ghost"));
+	assert_int_equal(run_change(f, do_passwd, "ghost"), KF_ENOTFOUND);
+	assert_int_equal(run_change(f, do_disable, "ghost"), KF_ENOTFOUND);
+}
+
+static void test_get_of_corrupt_value_is_ECORRUPT(void **state)
+{
+	struct fixture *f = *state;
+	struct store_txn *t;
+	Kefu__Agent *a;
+
+	batch_reset(f->b);
+	assert_int_equal(batch_put(f->b, STORE_AGENT, "bad", 3, "\xff\xff\xff", 3), 0);
+	assert_int_equal(store_write_begin(f->s, &t), 0);
+	assert_int_equal(batch_apply(t, f->b), 0);
+	assert_int_equal(accounts_get(t, "bad", &a), KF_ECORRUPT);
+	store_abort(t);
+}
+
+/* ---- listing ---- */
+
+struct seen {
+	char ids[8][ACCOUNTS_ID_MAX + 1];
+	size_t n;
+	size_t stop_at;
+};
+
+static int collect(void *arg, const Kefu__Agent *a)
+{
+	struct seen *s = arg;
+
+	snprintf(s->ids[s->n++], sizeof(s->ids[0]), "%s", a->id);
+	return s->n == s->stop_at ? 1 : 0;
+}
+
+static void test_list_in_id_order_after_a_cursor(void **state)
+{
+	struct fixture *f = *state;
+	const char *ids[] = {"c", "a", "b2", "b"};
+	struct seen s = {.n = 0};
+	struct store_txn *t;
+
+	for (size_t i = 0; i < 4; i++) {
+		Kefu__Agent a = new_agent(ids[i], "");
+
+		assert_int_equal(run_change(f, do_create, &a), 0);
+	}
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(accounts_list(t, NULL, collect, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.ids[0], "a");
+	assert_string_equal(s.ids[1], "b");
+	assert_string_equal(s.ids[2], "b2");
+	assert_string_equal(s.ids[3], "c");
+	s = (struct seen){.n = 0, .stop_at = 1};
+	assert_int_equal(accounts_list(t, "b", collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], "b2");
+	store_abort(t);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_skills_parse_names_and_levels),
+		cmocka_unit_test(test_skills_format_gives_the_text_back),
+		cmocka_unit_test(test_skills_empty_text_is_no_skills),
+		cmocka_unit_test(test_skills_malformed_refused),
+		cmocka_unit_test(test_skills_longest_name_accepted),
+		cmocka_unit_test(test_skills_over_the_count_refused),
+		cmocka_unit_test(test_ids_checked),
+		T(test_create_fills_defaults),
+		T(test_create_of_existing_id_refused),
+		T(test_create_checks_every_field),
+		T(test_update_changes_only_given_fields),
+		T(test_update_result_is_checked),
+		T(test_set_password_replaces_the_hash),
+		T(test_disable_keeps_the_account),
+		T(test_changes_to_a_missing_agent_refused),
+		T(test_get_of_corrupt_value_is_ECORRUPT),
+		T(test_list_in_id_order_after_a_cursor),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
