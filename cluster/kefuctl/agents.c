@@ -249,21 +249,15 @@ static int agent_options(int argc, char **argv, const char *allowed, struct agen
 
 static int agent_write(Kefu__AgentWriteRequest__Op op, Kefu__Agent *a)
 {
-	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
 	Kefu__AgentWriteRequest wr = KEFU__AGENT_WRITE_REQUEST__INIT;
-	int r;
 
 	wr.has_op = 1;
 	wr.op = op;
 	wr.agent = a;
 	req.body_case = KEFU__ENVELOPE__BODY_AGENT_WRITE;
 	req.agent_write = &wr;
-	if ((r = ctl_request(&req, KEFU__ENVELOPE__BODY_ADMIN_REPLY, CALL_TIMEOUT_MS, &rep)))
-		return r;
-	r = rep->admin_reply->ok ? 0 : EXIT_NEGATIVE;
-	printf("%s%s\n", rep->admin_reply->ok ? "" : "refused: ", S(rep->admin_reply->message));
-	kefu__envelope__free_unpacked(rep, NULL);
-	return r;
+	return ctl_admin_request(&req, CALL_TIMEOUT_MS);
 }
 
 static int agent_add(int argc, char **argv)

@@ -34,6 +34,23 @@ int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ctl_parse_u64 - a whole decimal number in [min, max]; 0 or KF_EPARSE. */
 int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* The options of `lookup` and `skip`, the same offline and online. --db is
+ * accepted by both parsers; the online commands never see it (main.c sends
+ * a command with --db to its offline form). Each returns 0 or EXIT_USAGE
+ * (after printing why). */
+struct ctl_lookup_args {
+	const char *db, *msisdn, *user_id;
+	uint64_t months;
+	bool json;
+};
+int ctl_lookup_args(int argc, char **argv, struct ctl_lookup_args *a);
+
+struct ctl_skip_args {
+	const char *db, *prov, *kind, *reason;
+	uint64_t seq;
+};
+int ctl_skip_args(int argc, char **argv, struct ctl_skip_args *a);
+
 /* A subscriber as an agent's screen shows it, from a local or a remote lookup. */
 struct ctl_profile {
 	const Kefu__Subscriber *user;
@@ -72,6 +89,13 @@ int ctl_online_skip(int argc, char **argv);
  */
 int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
 		Kefu__Envelope **out);
+
+/*
+ * ctl_admin_request - ctl_request for an AdminReply, printed as the answer
+ * ("refused: ..." when not ok). Returns 0, EXIT_NEGATIVE (refused), or
+ * ctl_request's exit code.
+ */
+int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms);
 
 /* Agent accounts and the audit log (agents.c): online, and offline with --db. */
 int ctl_agent(int argc, char **argv);

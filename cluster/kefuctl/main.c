@@ -67,6 +67,72 @@ int ctl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int ctl_lookup_args(int argc, char **argv, struct ctl_lookup_args *a)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"msisdn", required_argument, NULL, 'm'},
+		{"user-id", required_argument, NULL, 'u'},
+		{"json", no_argument, NULL, 'j'},
+		{"months", required_argument, NULL, 'M'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*a = (struct ctl_lookup_args){NULL, NULL, NULL, 3, false};
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': a->db = optarg; break;
+		case 'm': a->msisdn = optarg; break;
+		case 'u': a->user_id = optarg; break;
+		case 'j': a->json = true; break;
+		case 'M':
+			if (ctl_parse_u64(optarg, 0, 24, &a->months))
+				return ctl_usage_error("--months takes 0..24");
+			break;
+		default: return ctl_usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("unexpected argument %s", argv[optind]);
+	if (!a->msisdn == !a->user_id)
+		return ctl_usage_error("give one of --msisdn N or --user-id ID");
+	return 0;
+}
+
+int ctl_skip_args(int argc, char **argv, struct ctl_skip_args *a)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"prov", required_argument, NULL, 'p'},
+		{"kind", required_argument, NULL, 'k'},
+		{"seq", required_argument, NULL, 's'},
+		{"reason", required_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*a = (struct ctl_skip_args){NULL, NULL, NULL, NULL, 0};
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': a->db = optarg; break;
+		case 'p': a->prov = optarg; break;
+		case 'k': a->kind = optarg; break;
+		case 's':
+			if (ctl_parse_u64(optarg, 1, 999999, &a->seq))
+				return ctl_usage_error("--seq takes 1..999999");
+			break;
+		case 'r': a->reason = optarg; break;
+		default: return ctl_usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("unexpected argument %s", argv[optind]);
+	if (!a->prov || !a->kind || !a->seq || !a->reason)
+		return ctl_usage_error("--prov, --kind, --seq and --reason are required");
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {

@@ -139,39 +139,17 @@ int ctl_offline_import(int argc, char **argv)
 
 int ctl_offline_lookup(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"msisdn", required_argument, NULL, 'm'},
-		{"user-id", required_argument, NULL, 'u'},
-		{"json", no_argument, NULL, 'j'},
-		{"months", required_argument, NULL, 'M'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *db = NULL, *msisdn = NULL, *uid = NULL;
+	struct ctl_lookup_args la;
 	struct custdb_profile p;
 	struct store_txn *t;
 	struct store *s;
-	uint64_t months = 3;
-	bool json = false;
-	int c, r;
+	int r = ctl_lookup_args(argc, argv, &la);
+	const char *db = la.db, *msisdn = la.msisdn, *uid = la.user_id;
+	uint64_t months = la.months;
+	bool json = la.json;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db = optarg; break;
-		case 'm': msisdn = optarg; break;
-		case 'u': uid = optarg; break;
-		case 'j': json = true; break;
-		case 'M':
-			if (ctl_parse_u64(optarg, 0, 24, &months))
-				return ctl_usage_error("--months takes 0..24");
-			break;
-		default: return ctl_usage_error("unknown option");
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error("unexpected argument %s", argv[optind]);
-	if (!msisdn == !uid)
-		return ctl_usage_error("give one of --msisdn N or --user-id ID");
+	if (r)
+		return r;
 	if ((r = open_db(db, true, &s)))
 		return r;
 	if ((r = store_read_begin(s, &t)) == 0) {
@@ -202,36 +180,16 @@ int ctl_offline_lookup(int argc, char **argv)
 
 int ctl_skip(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"prov", required_argument, NULL, 'p'},
-		{"kind", required_argument, NULL, 'k'},
-		{"seq", required_argument, NULL, 's'},
-		{"reason", required_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *db = NULL, *prov = NULL, *kind = NULL, *reason = NULL;
+	struct ctl_skip_args sa;
 	enum boss_kind k;
-	uint64_t seq = 0;
 	char why[256];
 	struct store *s;
-	int c, r;
+	int r = ctl_skip_args(argc, argv, &sa);
+	const char *db = sa.db, *prov = sa.prov, *kind = sa.kind, *reason = sa.reason;
+	uint64_t seq = sa.seq;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db = optarg; break;
-		case 'p': prov = optarg; break;
-		case 'k': kind = optarg; break;
-		case 's':
-			if (ctl_parse_u64(optarg, 1, 999999, &seq))
-				return ctl_usage_error("--seq takes 1..999999");
-			break;
-		case 'r': reason = optarg; break;
-		default: return ctl_usage_error("unknown option");
-		}
-	}
-	if (!prov || !kind || !seq || !reason)
-		return ctl_usage_error("--prov, --kind, --seq and --reason are required");
+	if (r)
+		return r;
 	if (boss_kind_parse(kind, strlen(kind), &k))
 		return ctl_usage_error("--kind is one of CUST USER PAY CHG BILL CDR");
 	if ((r = open_db(db, true, &s)))

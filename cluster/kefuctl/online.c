@@ -189,6 +189,20 @@ int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t tim
 	return request(req, want, timeout_ms, out);
 }
 
+int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms)
+{
+	Kefu__Envelope *rep;
+	int r = request(req, KEFU__ENVELOPE__BODY_ADMIN_REPLY, timeout_ms, &rep);
+
+	if (r)
+		return r;
+	r = rep->admin_reply->ok ? 0 : EXIT_NEGATIVE;
+	printf("%s%s\n", rep->admin_reply->ok ? "" : "refused: ",
+	       rep->admin_reply->message ? rep->admin_reply->message : "");
+	kefu__envelope__free_unpacked(rep, NULL);
+	return r;
+}
+
 /* ---- status and members ---- */
 
 static bool json_flag(int argc, char **argv, int *err)
@@ -241,6 +255,10 @@ static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
 	json_object_set_new(o, "answered_by", json_string(st->answered_by ? st->answered_by : ""));
 	if (st->note)
 		json_object_set_new(o, "note", json_string(st->note));
+	if (st->has_redis_up)
+		json_object_set_new(o, "redis", json_pack("{s:s, s:b}", "primary",
+							  st->redis_primary ? st->redis_primary : "",
+							  "up", st->redis_up));
 	return o;
 }
 
@@ -265,6 +283,10 @@ static void status_text(const Kefu__StatusReply *st, bool members_only)
 		       st->etcd[i]->healthy ? "healthy" : "UNHEALTHY",
 		       st->etcd[i]->detail && *st->etcd[i]->detail ? "  " : "",
 		       st->etcd[i]->detail ? st->etcd[i]->detail : "");
+	if (st->has_redis_up)
+		printf("redis %-27s %s\n",
+		       st->redis_primary && *st->redis_primary ? st->redis_primary : "(none)",
+		       st->redis_up ? "up" : "DOWN");
 	if (st->note)
 		printf("note: %s\n", st->note);
 }
@@ -311,11 +333,11 @@ static int leader_change(int argc, char **argv, bool failover)
 {
 	static const struct option opts[] = {{"to", required_argument, NULL, 't'},
 					     {NULL, 0, NULL, 0}};
-	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
 	Kefu__SwitchoverRequest sw = KEFU__SWITCHOVER_REQUEST__INIT;
 	Kefu__FailoverRequest fo = KEFU__FAILOVER_REQUEST__INIT;
 	const char *to = NULL;
-	int c, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 't')
@@ -335,13 +357,7 @@ static int leader_change(int argc, char **argv, bool failover)
 		req.body_case = KEFU__ENVELOPE__BODY_SWITCHOVER;
 		req.switchover = &sw;
 	}
-	if ((r = request(&req, KEFU__ENVELOPE__BODY_ADMIN_REPLY, 60000, &rep)))
-		return r;
-	r = rep->admin_reply->ok ? 0 : EXIT_NEGATIVE;
-	printf("%s%s\n", rep->admin_reply->ok ? "" : "refused: ",
-	       rep->admin_reply->message ? rep->admin_reply->message : "");
-	kefu__envelope__free_unpacked(rep, NULL);
-	return r;
+	return ctl_admin_request(&req, 60000);
 }
 
 int ctl_switchover(int argc, char **argv)
@@ -358,78 +374,38 @@ int ctl_failover(int argc, char **argv)
 
 int ctl_online_skip(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"prov", required_argument, NULL, 'p'},
-		{"kind", required_argument, NULL, 'k'},
-		{"seq", required_argument, NULL, 's'},
-		{"reason", required_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
-	};
-	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
 	Kefu__SkipRequest sr = KEFU__SKIP_REQUEST__INIT;
-	uint64_t seq = 0;
-	int c, r;
+	struct ctl_skip_args sa;
+	int r = ctl_skip_args(argc, argv, &sa);
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': sr.prov = optarg; break;
-		case 'k': sr.kind = optarg; break;
-		case 's':
-			if (ctl_parse_u64(optarg, 1, 999999, &seq))
-				return ctl_usage_error("--seq takes 1..999999");
-			break;
-		case 'r': sr.reason = optarg; break;
-		default: return ctl_usage_error("unknown option");
-		}
-	}
-	if (!sr.prov || !sr.kind || !seq || !sr.reason)
-		return ctl_usage_error("--prov, --kind, --seq and --reason are required");
+	if (r)
+		return r;
+	sr.prov = (char *)sa.prov;
+	sr.kind = (char *)sa.kind;
+	sr.reason = (char *)sa.reason;
 	sr.has_seq = 1;
-	sr.seq = (uint32_t)seq;
+	sr.seq = (uint32_t)sa.seq;
 	req.body_case = KEFU__ENVELOPE__BODY_SKIP;
 	req.skip = &sr;
-	if ((r = request(&req, KEFU__ENVELOPE__BODY_ADMIN_REPLY, 60000, &rep)))
-		return r;
-	r = rep->admin_reply->ok ? 0 : EXIT_NEGATIVE;
-	printf("%s%s\n", rep->admin_reply->ok ? "" : "refused: ",
-	       rep->admin_reply->message ? rep->admin_reply->message : "");
-	kefu__envelope__free_unpacked(rep, NULL);
-	return r;
+	return ctl_admin_request(&req, 60000);
 }
 
 /* ---- lookup ---- */
 
 int ctl_online_lookup(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"msisdn", required_argument, NULL, 'm'},
-		{"user-id", required_argument, NULL, 'u'},
-		{"months", required_argument, NULL, 'M'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
 	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
 	Kefu__LookupRequest lr = KEFU__LOOKUP_REQUEST__INIT;
-	uint64_t months = 3;
-	bool json = false;
-	int c, r;
+	struct ctl_lookup_args la;
+	int r = ctl_lookup_args(argc, argv, &la);
+	uint64_t months = la.months;
+	bool json = la.json;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm': lr.msisdn = optarg; break;
-		case 'u': lr.user_id = optarg; break;
-		case 'j': json = true; break;
-		case 'M':
-			if (ctl_parse_u64(optarg, 0, 24, &months))
-				return ctl_usage_error("--months takes 0..24");
-			break;
-		default: return ctl_usage_error("unknown option");
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error("unexpected argument %s", argv[optind]);
-	if (!lr.msisdn == !lr.user_id)
-		return ctl_usage_error("give one of --msisdn N or --user-id ID");
+	if (r)
+		return r;
+	lr.msisdn = (char *)la.msisdn;
+	lr.user_id = (char *)la.user_id;
 	lr.has_months = 1;
 	lr.months = (uint32_t)months;
 	req.body_case = KEFU__ENVELOPE__BODY_LOOKUP;
