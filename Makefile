@@ -138,7 +138,7 @@ build/san/tests/%: build/san/obj/tests/unit/%.o $(TESTLIB_SAN) build/san/libkefu
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 # The simulator's unit tests also link its objects (all of tests/sim but its main).
 SIM_LIB_SAN := $(patsubst %.c,build/san/obj/%.o,$(filter-out tests/sim/kefu-sim.c,$(SIM_SRC)))
-build/san/tests/test_gen_boss: build/san/obj/tests/unit/test_gen_boss.o $(TESTLIB_SAN) $(SIM_LIB_SAN) build/san/libkefu.a
+build/san/tests/test_gen_boss build/san/tests/test_traffic: build/san/tests/%: build/san/obj/tests/unit/%.o $(TESTLIB_SAN) $(SIM_LIB_SAN) build/san/libkefu.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 build/san/fuzz/%: build/san/obj/tests/fuzz/%.o build/san/obj/tests/fuzz/replay/replay.o build/san/libkefu.a

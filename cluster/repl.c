@@ -842,8 +842,25 @@ static int apply_entry_bytes(struct store_txn *t, uint64_t epoch, const uint8_t 
 
 	if (!e)
 		return KF_EPROTO;
-	/* Entries we have already (resent after a reconnect) are skipped. */
-	err = e->index <= applied ? 0 : log_apply_entry(t, epoch, e);
+	if (e->index > applied) {
+		err = log_apply_entry(t, epoch, e);
+	} else {
+		/* An entry we hold already (resent after a reconnect) is skipped
+		 * if it is the same entry; one of another epoch at the same index
+		 * means our tail is an old leader's unacknowledged write: stop, so
+		 * that a new Hello shows the divergence and brings a snapshot. */
+		uint64_t have = 0;
+
+		err = log_entry_epoch(t, e->index, &have);
+		if (err == KF_ENOTFOUND)
+			err = 0; /* truncated here: long committed */
+		else if (err == 0 && have != e->epoch) {
+			log_warn(LOG_CLUSTER, "diverged index=%llu ours=%llu leader's=%llu",
+				 (unsigned long long)e->index, (unsigned long long)have,
+				 (unsigned long long)e->epoch);
+			err = KF_ECORRUPT;
+		}
+	}
 	kefu__log_entry__free_unpacked(e, NULL);
 	return err;
 }
@@ -1169,6 +1186,9 @@ static void on_up_state(void *arg, int err, const char *detail)
 		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
 		return;
 	}
+	/* What the disk holds, not what we last heard: a write of ours as a
+	 * leader may have committed after we stepped down. */
+	read_state(r);
 	h.node = r->self;
 	h.has_epoch = h.has_last_index = h.has_last_epoch = 1;
 	h.epoch = r->st.epoch_seen;

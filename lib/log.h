@@ -22,7 +22,8 @@
 	X(LOG_BOSS, "boss")     \
 	X(LOG_NET, "net")       \
 	X(LOG_CLUSTER, "cluster") \
-	X(LOG_SIM, "sim")
+	X(LOG_SIM, "sim")     \
+	X(LOG_ROUTING, "routing")
 
 enum log_domain {
 #define LOG_DOMAIN_ENUM_(id, name) id,

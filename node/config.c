@@ -65,6 +65,16 @@ const struct conf_option config_table[] = {
 	    "Log entries kept beyond what every member has applied."),
 	ROW(max_frame, CONF_SIZE, "16M", 4096, INT64_C(1) << 26, false,
 	    "Largest frame accepted from any connection."),
+	ROW(redis_sentinels, CONF_STRING, NULL, 0, 0, false,
+	    "Comma-separated HOST:PORT of the Redis sentinels; empty = no Redis, routing off."),
+	ROW(redis_master_name, CONF_STRING, "kefu", 1, 0, false,
+	    "Name under which the sentinels know the Redis primary."),
+	ROW(redis_password, CONF_STRING, NULL, 0, 0, false,
+	    "Password of the Redis servers and sentinels; empty = none."),
+	ROW(redis_tls, CONF_BOOL, "false", 0, 0, false,
+	    "Talk TLS to Redis and the sentinels with the node's tls_ca, tls_cert and tls_key."),
+	ROW(redis_timeout, CONF_DURATION, "1s", 100, 60000, false,
+	    "Timeout of every Redis command; also of each connection attempt."),
 };
 const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
 
@@ -138,6 +148,9 @@ int config_check(const struct config *c, struct conf_err *err)
 	if (c->etcd_endpoints[0] && (!c->tls_ca[0] || !c->tls_cert[0] || !c->tls_key[0]))
 		return config_fail(err, "etcd_endpoints is set (cluster mode): tls_ca, tls_cert and "
 					"tls_key must be set too");
+	if (c->redis_sentinels[0] && !c->etcd_endpoints[0])
+		return config_fail(err, "redis_sentinels is set: etcd_endpoints must be set too "
+					"(Redis serves routing, which runs in cluster mode)");
 	if (c->boss_inbox[0] == '\0')
 		return 0;
 	if (c->boss_rejected[0] == '\0' || c->boss_archive[0] == '\0')

@@ -9,6 +9,7 @@
 
 #include "lib/conf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,11 @@ struct config {
 	int64_t sync_standbys;               /* standbys a write waits for */
 	int64_t log_retain;                  /* entries */
 	int64_t max_frame;                   /* bytes */
+	char redis_sentinels[1024];          /* comma-separated HOST:PORT; "" = no Redis */
+	char redis_master_name[64];          /* the Sentinel name of the Redis group */
+	char redis_password[256];            /* AUTH for servers and sentinels; "" = none */
+	bool redis_tls;                      /* TLS with the node's client context */
+	int64_t redis_timeout;               /* ms, every Redis command */
 };
 
 extern const struct conf_option config_table[];
@@ -61,7 +67,7 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
 /*
  * config_check - what single options cannot say: log_level is a level;
  * when boss_inbox is set, boss_rejected and boss_archive are set and all
- * three differ. Returns 0, KF_ECONFIG with err filled.
+ * three differ; redis_sentinels only in cluster mode (etcd_endpoints set). Returns 0, KF_ECONFIG with err filled.
  */
 int config_check(const struct config *c, struct conf_err *err);
 

@@ -16,7 +16,9 @@
 #include "cluster/repl.h"
 #include "lib/tls.h"
 #include "node/config.h"
+#include "node/hot.h"
 #include "node/jobs.h"
+#include "node/routing.h"
 #include "node/server.h"
 #include "storage/snapshot.h"
 #include "storage/writer.h"
@@ -49,6 +51,8 @@ struct node {
 	struct election *election;
 	struct repl *repl;
 	struct server *server;
+	struct hot *hot;                   /* Redis; NULL when redis_sentinels is empty */
+	struct routing *routing;           /* gateways and agents; NULL without Redis */
 	struct jobs *jobs;
 	struct loop_timer *inbox_timer;
 	struct loop_timer *prune_timer;
@@ -329,7 +333,7 @@ static int node_server_init(struct node *n)
 {
 	struct server_opts so = {n->cfg.listen_addr, n->cfg.node_name, n->cfg.data_dir, n->loop,
 				 n->tls_server, n->tls_client, n->repl, n->election, &n->sto,
-				 n->jobs, (size_t)n->cfg.max_frame};
+				 n->jobs, (size_t)n->cfg.max_frame, &n->hot, &n->routing};
 	int r = 0;
 
 	if (!node_clustered(n))
@@ -347,6 +351,44 @@ static void node_server_shutdown(struct node *n)
 {
 	server_free(n->server);
 	n->server = NULL;
+}
+
+/* The hot state in Redis (node/hot.h): only in cluster mode with sentinels set. */
+static int node_redis_init(struct node *n)
+{
+	struct hot_opts ho = {n->cfg.redis_sentinels, n->cfg.redis_master_name,
+			      n->cfg.redis_password, n->cfg.redis_tls ? n->tls_client : NULL,
+			      (uint32_t)n->cfg.redis_timeout, n->cfg.cluster_name,
+			      n->cfg.node_name};
+
+	if (!node_clustered(n) || !n->cfg.redis_sentinels[0])
+		return 0;
+	n->hot = hot_new(n->loop, &ho);
+	return n->hot ? 0 : KF_ECONFIG;
+}
+
+static void node_redis_shutdown(struct node *n)
+{
+	hot_free(n->hot);
+	n->hot = NULL;
+}
+
+/* Tiered routing (node/routing.h): with the hot state, in cluster mode. */
+static int node_routing_init(struct node *n)
+{
+	struct routing_opts ro = {n->loop, n->cfg.node_name, n->hot, n->election, &n->sto,
+				  n->server};
+
+	if (!n->hot || !n->server)
+		return 0;
+	n->routing = routing_new(&ro);
+	return n->routing ? 0 : KF_EINTERNAL;
+}
+
+static void node_routing_shutdown(struct node *n)
+{
+	routing_free(n->routing);
+	n->routing = NULL;
 }
 
 /* ---- BOSS inbox ---- */
@@ -489,6 +531,8 @@ static const struct subsystem {
 	{"replication", node_repl_init, node_repl_shutdown},
 	{"jobs", node_jobs_init, node_jobs_shutdown},
 	{"server", node_server_init, node_server_shutdown},
+	{"redis", node_redis_init, node_redis_shutdown},
+	{"routing", node_routing_init, node_routing_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},
 	{"retention", node_prune_init, node_prune_shutdown},
 };

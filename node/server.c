@@ -5,7 +5,9 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "node/hot.h"
 #include "node/jobs.h"
+#include "node/routing.h"
 #include "proto/frame.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
@@ -68,6 +70,8 @@ struct server {
 	uint64_t fwd_epoch;
 	uint64_t fwd_failed_ms;  /* when the link to the leader was found failed */
 	struct jobs *jobs;
+	struct hot **hot;        /* Redis, for status; see server_opts */
+	struct routing **routing; /* gateways and agents; see server_opts */
 	/* agent accounts and the audit log: this node's audit numbering */
 	struct audit_seq audit_seq;
 };
@@ -302,6 +306,7 @@ struct status_req {
 	Kefu__EtcdStatus **esp;
 	char (*detail)[64];
 	size_t n, pending;
+	char redis_primary[REDIS_ADDR_MAX];
 };
 
 static void status_send(struct status_req *q)
@@ -353,6 +358,14 @@ static void on_status(struct client *c, const Kefu__Envelope *e)
 	q->t = ticket_new(c, e->request_id);
 	kefu__status_reply__init(&q->st);
 	repl_fill_status(s->repl, &q->st);
+	if (s->hot && *s->hot) {
+		bool up;
+
+		snprintf(q->redis_primary, sizeof(q->redis_primary), "%s", hot_primary(*s->hot, &up));
+		q->st.redis_primary = q->redis_primary;
+		q->st.has_redis_up = 1;
+		q->st.redis_up = up;
+	}
 	q->n = etcd_endpoint_count(etcd);
 	q->es = calloc(q->n, sizeof(*q->es));
 	q->esp = calloc(q->n, sizeof(*q->esp));
@@ -1125,11 +1138,106 @@ static void on_audit_list(struct client *c, const Kefu__Envelope *e)
 
 /* ==== end of agent accounts and the audit log ==== */
 
+/* ==== routing: gateways and agents (node/routing.h) ====
+ *
+ * Every routing message goes to the routing component, which checks the
+ * session (agents log in first) and answers on the connection, now or
+ * later. The audit entries it needs go through the leader here.
+ */
+
+static void on_routing(struct client *c, const Kefu__Envelope *e)
+{
+	if (!c->s->routing || !*c->s->routing) {
+		reply_error(c, e->request_id, KF_ESTATE, "routing is not configured on this node");
+		return;
+	}
+	routing_on_message(*c->s->routing, c->conn, &c->who, e);
+}
+
+/* One audit entry on its way through the leader. */
+struct audit_job {
+	server_audit_fn done;
+	void *arg;
+};
+
+static void on_audit_written(void *arg, int err, uint64_t index)
+{
+	struct audit_job *j = arg;
+
+	(void)index;
+	j->done(j->arg, err);
+	free(j);
+}
+
+static void on_audit_forwarded(void *arg, int err, const Kefu__Envelope *rep)
+{
+	struct audit_job *j = arg;
+
+	if (!err && rep->body_case != KEFU__ENVELOPE__BODY_WRITE_REPLY)
+		err = rep->body_case == KEFU__ENVELOPE__BODY_ERROR && rep->error->has_code
+			      ? rep->error->code
+			      : KF_EPROTO;
+	j->done(j->arg, err);
+	free(j);
+}
+
+int server_audit(struct server *s, const char *agent, const char *action, const char *subject,
+		 const char *detail, server_audit_fn done, void *arg)
+{
+	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
+	struct batch *b = batch_new(16 * 1024);
+	struct audit_job *j;
+	uint8_t *packed = NULL;
+	size_t len = 0;
+	int err;
+
+	ae.has_time_ms = ae.has_seq = 1;
+	ae.time_ms = wall_ms();
+	ae.seq = audit_seq_next(&s->audit_seq);
+	ae.node = s->self;
+	ae.agent = (char *)agent;
+	ae.action = (char *)action;
+	ae.subject = (char *)subject;
+	ae.detail = (char *)detail;
+	err = audit_append(b, &ae, NULL, 0);
+	if (!err)
+		err = batch_pack(b, 0, false, s->self, &packed, &len);
+	batch_free(b);
+	if (err)
+		return err;
+	j = malloc(sizeof(*j));
+	if (!j)
+		abort();
+	*j = (struct audit_job){done, arg};
+	if (repl_is_serving(s->repl)) {
+		err = repl_write(s->repl, packed, len, on_audit_written, j);
+	} else {
+		struct rpc *via = leader_link(s);
+		Kefu__Envelope e = KEFU__ENVELOPE__INIT;
+		Kefu__WriteRequest wr = KEFU__WRITE_REQUEST__INIT;
+
+		wr.batch = kefu__write_batch__unpack(NULL, len, packed);
+		if (!wr.batch)
+			abort(); /* we packed it ourselves */
+		e.body_case = KEFU__ENVELOPE__BODY_WRITE;
+		e.write = &wr;
+		err = via ? rpc_call(via, &e, FORWARD_TIMEOUT_MS, on_audit_forwarded, j) : KF_ESTATE;
+		kefu__write_batch__free_unpacked(wr.batch, NULL);
+	}
+	free(packed);
+	if (err)
+		free(j);
+	return err;
+}
+
+/* ==== end of routing ==== */
+
 /* ---- the dispatch table ---- */
 
 #define R_NODE TLS_ROLE_NODE
 #define R_ADMIN TLS_ROLE_ADMIN
 #define R_GW TLS_ROLE_GATEWAY
+#define R_AGENT (1u << 31) /* no certificate: an agent, who logs in */
 
 static const struct route {
 	Kefu__Envelope__BodyCase body;
@@ -1154,6 +1262,21 @@ static const struct route {
 	{KEFU__ENVELOPE__BODY_AGENT_WRITE, "agent_write", on_agent_write, R_ADMIN | R_NODE},
 	{KEFU__ENVELOPE__BODY_AGENT_LIST, "agent_list", on_agent_list, R_ADMIN},
 	{KEFU__ENVELOPE__BODY_AUDIT_LIST, "audit_list", on_audit_list, R_ADMIN},
+	/* routing: gateways and agents (node/routing.h checks agents' sessions) */
+	{KEFU__ENVELOPE__BODY_CALL_ARRIVED, "call_arrived", on_routing, R_GW},
+	{KEFU__ENVELOPE__BODY_CALL_ENDED, "call_ended", on_routing, R_GW},
+	{KEFU__ENVELOPE__BODY_WAIT_REQUEST, "wait_request", on_routing, R_GW},
+	{KEFU__ENVELOPE__BODY_GATEWAY_RESUME, "gateway_resume", on_routing, R_GW},
+	{KEFU__ENVELOPE__BODY_LOGIN, "login", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_SESSION_RESUME, "session_resume", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_SET_AGENT_STATE, "set_agent_state", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_ANSWER_CALL, "answer_call", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_REJECT_CALL, "reject_call", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_HANGUP_CALL, "hangup_call", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_WRAP_UP_DONE, "wrap_up_done", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_VERIFY_IDENTITY, "verify_identity", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_BILLS_REQUEST, "bills_request", on_routing, R_AGENT},
+	{KEFU__ENVELOPE__BODY_ROUTING_STATS, "routing_stats", on_routing, R_ADMIN},
 };
 
 static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size_t len)
@@ -1173,7 +1296,8 @@ static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (routes[i].body != e->body_case)
 			continue;
-		if (!(routes[i].roles & (unsigned)c->who.role)) {
+		if (!(routes[i].roles & (unsigned)c->who.role) &&
+		    !(c->who.role == TLS_ROLE_NONE && (routes[i].roles & R_AGENT))) {
 			char msg[128];
 
 			log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN,
@@ -1205,6 +1329,8 @@ static void client_free(struct client *c)
 		}
 	}
 	repl_on_conn_closed(c->s->repl, c->conn);
+	if (c->s->routing && *c->s->routing)
+		routing_conn_closed(*c->s->routing, c->conn);
 	import_drop(c);
 	rpc_free(c->imp_fwd);
 	free(c);
@@ -1264,6 +1390,8 @@ struct server *server_new(const struct server_opts *o, int *err)
 	s->sto = o->storage;
 	s->max_frame = o->max_frame;
 	s->jobs = o->jobs;
+	s->hot = o->hot;
+	s->routing = o->routing;
 	s->ls = net_listen(o->loop, o->listen_addr, o->server_tls, &no, on_accept, on_refuse, s, err);
 	if (!s->ls) {
 		server_free(s);

@@ -20,6 +20,8 @@
 #include <stddef.h>
 
 struct server;
+struct hot;
+struct routing;
 
 struct server_opts {
 	const char *listen_addr;
@@ -33,6 +35,10 @@ struct server_opts {
 	struct repl_storage *storage;
 	struct jobs *jobs;           /* online imports run as leader jobs */
 	size_t max_frame;
+	struct hot **hot;            /* &the node's hot state (node/hot.h): read when status
+	                                is asked; *hot NULL = no Redis; NULL = none */
+	struct routing **routing;    /* &the node's routing (node/routing.h), made after the
+	                                server; *routing NULL or NULL = routing refused */
 };
 
 /* server_new - listen. Returns NULL with *err (see net_listen). */
@@ -40,6 +46,18 @@ struct server *server_new(const struct server_opts *o, int *err);
 
 /* server_free - close the listener and every connection; NULL is fine. */
 void server_free(struct server *s);
+
+/*
+ * server_audit - write one audit entry (this node's name, time and
+ * numbering; agent, action, subject, detail as storage/audit.h bounds
+ * them; copied) through the leader: here when this node leads, else
+ * forwarded as a Write. done(arg, err) runs once from the loop when it is
+ * acknowledged (0) or failed. Returns 0 (done will run), KF_EPARSE (a
+ * field out of bounds), KF_ESTATE (no leader reachable now), KF_ETOOBIG.
+ */
+typedef void (*server_audit_fn)(void *arg, int err);
+int server_audit(struct server *s, const char *agent, const char *action, const char *subject,
+		 const char *detail, server_audit_fn done, void *arg);
 
 /* server_on_election - the leader changed: forwarders re-dial. */
 void server_on_election(struct server *s);

@@ -248,22 +248,48 @@ int store_grow(struct store *s)
 
 /* ---- open and close ---- */
 
-/* store_open_tables - create or open every table's database in one txn. */
+/* Open every table's database in txn; with create, make the missing ones. */
+static int store_dbi_open_all(struct store *s, MDB_txn *txn, unsigned flags)
+{
+	for (int id = 1; id < STORE_TABLE_SLOTS; id++) {
+		int rc;
+
+		if (!store_table_names[id])
+			continue;
+		rc = mdb_dbi_open(txn, store_table_names[id], flags, &s->dbi[id]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * store_open_tables - open every table's database. A read transaction
+ * first: an environment whose tables all exist is then opened without the
+ * writer's lock, so a reader (kefuctl dump beside a running node) never
+ * waits for a writer, even a paused one. Only missing tables take a write
+ * transaction to create them.
+ */
 static int store_open_tables(struct store *s)
 {
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 
 	if (rc)
 		return store_err(rc, "mdb_txn_begin");
-	for (int id = 1; id < STORE_TABLE_SLOTS; id++) {
-		if (!store_table_names[id])
-			continue;
-		rc = mdb_dbi_open(txn, store_table_names[id], MDB_CREATE, &s->dbi[id]);
-		if (rc) {
-			mdb_txn_abort(txn);
-			return store_err(rc, "mdb_dbi_open");
-		}
+	rc = store_dbi_open_all(s, txn, 0);
+	if (rc == 0)
+		return store_err(mdb_txn_commit(txn), "mdb_txn_commit");
+	mdb_txn_abort(txn);
+	if (rc != MDB_NOTFOUND)
+		return store_err(rc, "mdb_dbi_open");
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return store_err(rc, "mdb_txn_begin");
+	rc = store_dbi_open_all(s, txn, MDB_CREATE);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return store_err(rc, "mdb_dbi_open");
 	}
 	return store_err(mdb_txn_commit(txn), "mdb_txn_commit");
 }

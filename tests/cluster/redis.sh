@@ -1,11 +1,13 @@
 #!/bin/bash
 # Redis on loopback for tests: a primary, 2 replicas and 3 sentinels.
 #
-#   redis.sh up --dir DIR [--base-port P] [--tls CERTDIR] [--password PW]
+#   redis.sh up --dir DIR [--base-port P] [--tls CERTDIR] [--password PW] [--quick]
 #       starts r1 (primary), r2 and r3 (replicas of r1) and sentinels s1..s3
 #       watching them under the master name "kefu" (quorum 2), waits until
 #       both replicas are in sync and every sentinel knows both replicas and
-#       the other two sentinels, then writes DIR/redis.json:
+#       the other two sentinels (with --quick: until every sentinel answers;
+#       they find each other within about 2 s more, and kill-primary waits
+#       for that first), then writes DIR/redis.json:
 #         {"redis": [{"name", "addr", "pid", "role"}], "sentinels": [{"name",
 #          "addr", "pid"}], "master_name", "password", "tls"}
 #       (pid 0 = not running; role "master", "slave" or "down"). Instance i
@@ -19,7 +21,8 @@
 #       sentinel links use TLS too, and clients must show a certificate
 #       signed by the CA.
 #   redis.sh down --dir DIR            SIGTERM every instance, SIGKILL after 5 s
-#   redis.sh kill-primary --dir DIR    kill -9 the primary the sentinels name;
+#   redis.sh kill-primary --dir DIR    kill -9 the primary the sentinels name
+#                                      once every sentinel knows every peer;
 #                                      prints its address
 #   redis.sh wait-failover --dir DIR   wait (30 s) until the sentinels name
 #                                      another primary that says it is master
@@ -37,13 +40,14 @@ die() { echo "redis.sh: $*" >&2; exit 2; }
 cmd=${1:-}
 [ -n "$cmd" ] || die "usage: redis.sh up|down|kill-primary|wait-failover|primary --dir DIR ..."
 shift
-dir=""; base=""; certdir=""; password=""
+dir=""; base=""; certdir=""; password=""; quick=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--dir) dir=$2; shift 2 ;;
 	--base-port) base=$2; shift 2 ;;
 	--tls) certdir=$2; shift 2 ;;
 	--password) password=$2; shift 2 ;;
+	--quick) quick=1; shift ;;
 	*) die "unknown argument $1" ;;
 	esac
 done
@@ -161,6 +165,7 @@ server_conf() { # NAME
 	echo "appendonly no"
 	echo "min-replicas-to-write 1"
 	echo "min-replicas-max-lag 10"
+	echo "repl-diskless-sync-delay 0" # else a full sync waits 5 s for more replicas
 	[ -z "$password" ] || echo "masterauth \"$password\""
 	[ "$1" = r1 ] || echo "replicaof 127.0.0.1 $(port_of r1)"
 }
@@ -236,9 +241,9 @@ wait_until() { # SECONDS DESCRIPTION COMMAND...
 	done
 }
 
-all_answer() {
+all_answer() { # NAME...
 	local n
-	for n in $servers $sentinels; do
+	for n in "$@"; do
 		mine "$(pid_of "$n")" || { tail -n 20 "$dir/$n.log" >&2; die "$n exited"; }
 		cli "$(port_of "$n")" PING | grep -q PONG || return 1
 	done
@@ -258,10 +263,13 @@ up)
 		[ -f "$certdir/redis.crt" ] || "$TOP/tests/cluster/certs.sh" "$certdir" redis:kefu-node >/dev/null
 	fi
 	printf 'base=%s\ncertdir=%q\npassword=%q\n' "$base" "$certdir" "$password" >"$dir/redis.env"
-	for n in $servers $sentinels; do start "$n"; done
-	if ! wait_until 20 "every instance answering" all_answer ||
+	# Sentinels start once both replicas are online: a sentinel learns the
+	# replicas from the primary's INFO, asked at once and then every 10 s.
+	for n in $servers; do start "$n"; done
+	if ! wait_until 20 "every server answering" all_answer $servers ||
 		! wait_until 20 "both replicas online" replicas_online "$(port_of r1)" 2 ||
-		! wait_until 30 "sentinels knowing every peer" all_sentinels_ready; then
+		! { for n in $sentinels; do start "$n"; done; wait_until 20 "every sentinel answering" all_answer $sentinels; } ||
+		{ [ $quick = 0 ] && ! wait_until 30 "sentinels knowing every peer" all_sentinels_ready; }; then
 		# shellcheck disable=SC2086
 		stop $servers $sentinels; write_json; exit 1
 	fi
@@ -276,6 +284,7 @@ down)
 	;;
 kill-primary)
 	load_env
+	wait_until 30 "sentinels knowing every peer" all_sentinels_ready || exit 1
 	addr=$(primary_addr) || die "no sentinel names a primary"
 	n=$(name_of_port "${addr##*:}")
 	[ -n "$n" ] || die "primary $addr is not one of ours"

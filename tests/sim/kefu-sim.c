@@ -4,7 +4,9 @@
  * each subcommand parses its own options (tests/sim/simopt.h).
  */
 #include "tests/sim/cmd_boss.h"
+#include "tests/sim/cmd_call.h"
 #include "tests/sim/cmd_ledger.h"
+#include "tests/sim/cmd_traffic.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,9 @@ static const struct {
 	const char *summary;
 } sim_commands[] = {
 	{"boss", cmd_boss_main, "write BOSS batch files (customers, users, payments, changes, bills, CDRs)"},
+	{"call", cmd_call_main, "one scripted gateway or agent session with a node (routing tests)"},
 	{"ledger", cmd_ledger_main, "numbered writes to a cluster, with a ledger of sends and acks"},
+	{"traffic", cmd_traffic_main, "calls and agents against a cluster; the default without a command word"},
 };
 
 #define SIM_NCOMMANDS (sizeof(sim_commands) / sizeof(sim_commands[0]))
@@ -23,7 +27,8 @@ static const struct {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kefu-sim COMMAND [options]\n"
-		   "       kefu-sim COMMAND --help\n\ncommands:\n");
+		   "       kefu-sim COMMAND --help\n"
+		   "       kefu-sim --cluster FILE [options]   (traffic)\n\ncommands:\n");
 	for (size_t i = 0; i < SIM_NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", sim_commands[i].name, sim_commands[i].summary);
 }
@@ -42,6 +47,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < SIM_NCOMMANDS; i++)
 		if (strcmp(argv[1], sim_commands[i].name) == 0)
 			return sim_commands[i].run(argc - 1, argv + 1);
+	/* Options without a command word are the traffic simulator's. */
+	if (strncmp(argv[1], "--", 2) == 0)
+		return cmd_traffic_main(argc, argv);
 	fprintf(stderr, "kefu-sim: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

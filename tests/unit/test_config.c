@@ -173,6 +173,26 @@ static void test_cluster_mode_needs_certificates(void **state)
 	assert_string_equal(c.cluster_name, "kefu");
 }
 
+static void test_redis_needs_cluster_mode(void **state)
+{
+	const char *alone[] = {"data_dir=/d", "redis_sentinels=127.0.0.1:26379"};
+	const char *full[] = {"data_dir=/d", "etcd_endpoints=http://127.0.0.1:2379",
+			      "tls_ca=/c/ca.crt", "tls_cert=/c/n1.crt", "tls_key=/c/n1.key",
+			      "redis_sentinels=127.0.0.1:26379,127.0.0.1:26380",
+			      "redis_tls=yes", "redis_timeout=250ms"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, alone, 2, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "etcd_endpoints must be set too"));
+	assert_int_equal(config_load(&c, NULL, full, 8, &err), 0);
+	assert_string_equal(c.redis_master_name, "kefu");
+	assert_string_equal(c.redis_password, "");
+	assert_true(c.redis_tls);
+	assert_int_equal(c.redis_timeout, 250);
+}
+
 static void test_every_option_has_help(void **state)
 {
 	(void)state;
@@ -196,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_log_level_must_be_a_level),
 		cmocka_unit_test(test_boss_inbox_needs_two_other_directories),
 		cmocka_unit_test(test_cluster_mode_needs_certificates),
+		cmocka_unit_test(test_redis_needs_cluster_mode),
 		cmocka_unit_test(test_every_option_has_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

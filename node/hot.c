@@ -1,0 +1,219 @@
+/* The node's hot state in Redis. See hot.h. */
+#include "node/hot.h"
+
+#include "lib/err.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hot {
+	struct redis *redis;
+	struct redis_script *scripts[ROUTING_SCRIPT_COUNT];
+	char prefix[192];             /* "kefu:<cluster>:" */
+	char channel[HOT_KEY_MAX];    /* "<prefix>events:<node>" */
+	char primary[REDIS_ADDR_MAX]; /* the primary up on now or last; "" before */
+	hot_event_fn on_event;
+	void *event_arg;
+	hot_failover_fn on_failover;
+	void *failover_arg;
+};
+
+/* ---- the client's callbacks ---- */
+
+static void hot_state(void *arg, bool up, const char *addr, int reason, const char *detail)
+{
+	struct hot *h = arg;
+
+	if (up) {
+		snprintf(h->primary, sizeof(h->primary), "%s", addr);
+		log_info(LOG_CLUSTER, "hot up primary=%s", addr);
+	} else {
+		log_warn(LOG_CLUSTER, "hot down primary=%s addr=%s reason=%s detail=\"%s\"",
+			 h->primary[0] ? h->primary : "-", addr[0] ? addr : "-",
+			 kf_errname(reason), detail);
+	}
+}
+
+static void hot_moved(void *arg, const char *from, const char *to)
+{
+	struct hot *h = arg;
+
+	log_warn(LOG_CLUSTER, "hot failover from=%s to=%s reassert=%s", from, to,
+		 h->on_failover ? "yes" : "no");
+	if (h->on_failover)
+		h->on_failover(h->failover_arg, from, to);
+}
+
+static void hot_message(void *arg, const char *channel, const char *pattern, const char *payload,
+			size_t len)
+{
+	struct hot *h = arg;
+
+	(void)pattern;
+	if (strcmp(channel, h->channel) != 0)
+		return; /* not ours: we subscribe to one channel */
+	if (h->on_event)
+		h->on_event(h->event_arg, payload, len);
+	else
+		log_debug(LOG_CLUSTER, "hot event dropped (no handler) bytes=%zu", len);
+}
+
+/* ---- keys ---- */
+
+int hot_key_parts(const struct hot *h, char *buf, size_t cap, const char *const *parts, size_t n)
+{
+	size_t len = strlen(h->prefix);
+
+	if (cap == 0)
+		return KF_ETOOBIG;
+	buf[0] = '\0';
+	if (len >= cap)
+		return KF_ETOOBIG;
+	memcpy(buf, h->prefix, len);
+	for (size_t i = 0; i < n; i++) {
+		size_t pl;
+
+		if (!parts[i]) {
+			buf[0] = '\0';
+			return -EINVAL;
+		}
+		pl = strlen(parts[i]);
+		if (pl >= cap - len) {
+			buf[0] = '\0';
+			return KF_ETOOBIG;
+		}
+		memcpy(buf + len, parts[i], pl);
+		len += pl;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+const char *hot_prefix(const struct hot *h)
+{
+	return h->prefix;
+}
+
+/* ---- life ---- */
+
+/* Defines every routing step; the SHA-1 Redis will compute must be the one
+ * the build embedded, or EVALSHA would name another script. */
+static int hot_scripts_define(struct hot *h)
+{
+	for (size_t i = 0; i < ROUTING_SCRIPT_COUNT; i++) {
+		const struct routing_script *rs = &routing_scripts[i];
+
+		h->scripts[i] = redis_script_define(h->redis, rs->name, rs->text);
+		if (!h->scripts[i]) {
+			log_err(LOG_CLUSTER, "hot script refused script=%s bytes=%zu", rs->name,
+				rs->len);
+			return KF_ETOOBIG;
+		}
+		if (strcmp(redis_script_sha(h->scripts[i]), rs->sha1) != 0) {
+			log_err(LOG_CLUSTER, "hot script sha1 differs from the build script=%s",
+				rs->name);
+			return KF_EINTERNAL;
+		}
+	}
+	return 0;
+}
+
+struct hot *hot_new(struct loop *l, const struct hot_opts *o)
+{
+	struct hot *h = calloc(1, sizeof(*h));
+	struct redis_opts ro = {
+		.sentinels = o->sentinels,
+		.master_name = o->master_name,
+		.password = o->password && o->password[0] ? o->password : NULL,
+		.sentinel_password = o->password && o->password[0] ? o->password : NULL,
+		.tls = o->tls,
+		.command_timeout_ms = o->timeout_ms,
+		.connect_timeout_ms = o->timeout_ms,
+		.state = hot_state,
+		.moved = hot_moved,
+		.message = hot_message,
+	};
+	int n, r;
+
+	if (!h)
+		abort();
+	ro.arg = h;
+	n = snprintf(h->prefix, sizeof(h->prefix), "kefu:%s:", o->cluster);
+	if (n < 0 || (size_t)n >= sizeof(h->prefix) ||
+	    hot_key(h, h->channel, sizeof(h->channel), "events:", o->node) != 0) {
+		log_err(LOG_CLUSTER, "hot cluster or node name too long");
+		goto fail;
+	}
+	h->redis = redis_new(l, &ro);
+	if (!h->redis) {
+		log_err(LOG_CLUSTER, "hot redis options refused sentinels=%s master=%s",
+			o->sentinels ? o->sentinels : "", o->master_name ? o->master_name : "");
+		goto fail;
+	}
+	if (hot_scripts_define(h) != 0)
+		goto fail;
+	r = redis_subscribe(h->redis, h->channel, false);
+	if (r) {
+		log_err(LOG_CLUSTER, "hot subscribe failed channel=%s error=\"%s\"", h->channel,
+			kf_strerror(r));
+		goto fail;
+	}
+	log_info(LOG_CLUSTER, "hot starting sentinels=%s master=%s tls=%s channel=%s",
+		 o->sentinels, o->master_name, o->tls ? "yes" : "no", h->channel);
+	return h;
+fail:
+	hot_free(h);
+	return NULL;
+}
+
+void hot_free(struct hot *h)
+{
+	if (!h)
+		return;
+	redis_free(h->redis); /* frees the scripts too */
+	free(h);
+}
+
+/* ---- commands ---- */
+
+int hot_eval(struct hot *h, enum routing_script_id id, int nkeys, int argc,
+	     const char *const *argv, const size_t *argvlen, redis_reply_fn cb, void *arg)
+{
+	if ((unsigned)id >= ROUTING_SCRIPT_COUNT)
+		return -EINVAL;
+	return redis_evalsha(h->redis, h->scripts[id], nkeys, argc, argv, argvlen, cb, arg);
+}
+
+int hot_command(struct hot *h, int argc, const char *const *argv, const size_t *argvlen,
+		redis_reply_fn cb, void *arg)
+{
+	return redis_command(h->redis, argc, argv, argvlen, cb, arg);
+}
+
+/* ---- callbacks and state ---- */
+
+void hot_on_event(struct hot *h, hot_event_fn fn, void *arg)
+{
+	h->on_event = fn;
+	h->event_arg = arg;
+}
+
+void hot_on_failover(struct hot *h, hot_failover_fn fn, void *arg)
+{
+	h->on_failover = fn;
+	h->failover_arg = arg;
+}
+
+const char *hot_primary(const struct hot *h, bool *up)
+{
+	*up = redis_is_up(h->redis);
+	return h->primary;
+}
+
+bool hot_is_up(const struct hot *h)
+{
+	return redis_is_up(h->redis);
+}
