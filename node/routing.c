@@ -77,8 +77,11 @@ static const struct settings {
 	uint32_t tick_ms;           /* sweep, ladders, maximum waits, wrap-ups */
 	uint32_t wait_window_ms;    /* answer rate window for estimated waits */
 	uint32_t sweep_limit;       /* offers taken back per sweep */
+	uint32_t lost_grace_ms;     /* a gateway gone this long without GatewayResume: its calls end */
+	uint32_t lost_every;        /* ticks between sweeps for the calls of gone nodes */
+	uint32_t lost_limit;        /* calls looked at per queue and sweep */
 } cfg = {12000, "not_ready", "no-answer", 10000, 600000, 15000, 8 * 3600 * 1000u, 5, 300000,
-	 1000, 3600000, 100};
+	 1000, 3600000, 100, 30000, 5, 200};
 
 /* ==== limits ==== */
 
@@ -133,6 +136,8 @@ struct rcall {
 	char agent[ACCOUNTS_ID_MAX + 1];
 	uint64_t arrived_ms, deadline_ms, answered_ms;
 	uint64_t conn;
+	uint64_t lost_ms;                 /* when its gateway's connection closed */
+	bool verified;                    /* from the subscriber's own, trusted number */
 };
 
 /* A login whose password is being checked on a thread. */
@@ -712,21 +717,14 @@ static void on_enqueued(struct routing *r, struct op *o, int err, const struct r
 
 	if (step_failed(err, rep, why, sizeof(why))) {
 		log_warn(LOG_ROUTING, "enqueue failed call=%s why=\"%s\"", o->call, why);
-		send_error(r, o->conn, o->request_id, KF_ESTATE, why);
+		/* Redis unreachable (e.g. failing over): the tick tries again. */
+		if (!err)
+			send_error(r, o->conn, o->request_id, KF_ESTATE, why);
 		return;
 	}
 	if (!c)
 		return;
 	copy(c->state, sizeof(c->state), elem_str(rep, 0));
-	if (o->n) {
-		/* The call comes from the subscriber's own, trusted number. (After
-		 * the step: the call's hash must not exist before enqueue.) */
-		char k[HOT_KEY_MAX];
-		const char *argv[] = {"HSET", k, "verified", "own-number"};
-
-		hot_key(r->hot, k, sizeof(k), "call:", c->key);
-		command(r, 4, argv, NULL);
-	}
 	if (strcmp(c->state, "queued") == 0)
 		route_call(r, c);
 }
@@ -735,7 +733,9 @@ static void enqueue(struct routing *r, struct rcall *c, bool verified, uint64_t 
 {
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX];
-	const char *args[] = {arrived, tier, weight, sl, r->self, c->gateway, c->ani, c->service};
+	/* verified: the call comes from the subscriber's own, trusted number. */
+	const char *args[] = {arrived,	 tier,	 weight,     sl, r->self, c->gateway,
+			      c->ani, c->service, verified ? "own-number" : ""};
 	struct op *o = op_new(r, on_enqueued, c->conn, request_id);
 
 	num(arrived, c->arrived_ms);
@@ -745,8 +745,7 @@ static void enqueue(struct routing *r, struct rcall *c, bool verified, uint64_t 
 	copy(o->call, sizeof(o->call), c->key);
 	keys_add(r, &ks, "call:", c->key);
 	call_keys(r, &ks, "q:", c, 0);
-	o->n = verified;
-	step(r, ROUTING_SCRIPT_ENQUEUE, &ks, args, 8, o);
+	step(r, ROUTING_SCRIPT_ENQUEUE, &ks, args, 9, o);
 }
 
 static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Envelope *e)
@@ -774,6 +773,7 @@ static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Env
 	known = profile_get(r, ca->ani, 0, &p);
 	c->tier = tier_of(known && p.cust ? p.cust->vip_level : 0);
 	verified = known && profile_trusted(&p);
+	c->verified = verified;
 	copy(c->ani, sizeof(c->ani), ca->ani);
 	copy(c->service, sizeof(c->service), ca->service);
 	c->conn = rc->id;
@@ -1003,6 +1003,23 @@ static void ev_ended(struct routing *r, json_t *ev)
 	call_drop(r, c);
 }
 
+/* The agent logged in again through another node: this session is over. */
+static void ev_session_ended(struct routing *r, json_t *ev)
+{
+	struct ragent *a = agent_find(r, jstr(ev, "agent"));
+	struct rconn *c;
+
+	if (!a || strcmp(a->token, jstr(ev, "session")) != 0)
+		return;
+	c = conn_by_id(r, a->conn);
+	copy(a->state, sizeof(a->state), "logged_out");
+	copy(a->reason, sizeof(a->reason), "session-ended");
+	send_agent_status(r, a, 0);
+	if (c && strcmp(c->agent, a->id) == 0)
+		c->agent[0] = '\0';
+	agent_drop(r, a);
+}
+
 static const struct event_kind {
 	const char *type;
 	void (*fn)(struct routing *r, json_t *ev);
@@ -1015,6 +1032,7 @@ static const struct event_kind {
 	{"answered", ev_answered},
 	{"wrap_up", ev_wrap_up},
 	{"ended", ev_ended},
+	{"session_ended", ev_session_ended},
 };
 
 static void on_event(void *arg, const char *payload, size_t len)
@@ -1070,57 +1088,63 @@ static struct ragent *agent_take(struct routing *r, const Kefu__Agent *acct, con
 		a->sk.n = 0;
 	a->order = acct->has_order ? acct->order : 0;
 	copy(a->token, sizeof(a->token), token);
+	if (a->conn && a->conn != conn) {
+		/* A new session on another connection here ends the old one. */
+		struct rconn *old = conn_by_id(r, a->conn);
+
+		if (old && strcmp(old->agent, a->id) == 0) {
+			copy(a->state, sizeof(a->state), "logged_out");
+			copy(a->reason, sizeof(a->reason), "session-ended");
+			send_agent_status(r, a, 0);
+			old->agent[0] = '\0';
+		}
+	}
 	a->conn = conn;
 	if (c)
 		copy(c->agent, sizeof(c->agent), a->id);
 	return a;
 }
 
-static void on_logged_in(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
-{
-	struct ragent *a = agent_find(r, o->agent);
-	char why[256];
+static void on_resume_read(struct routing *r, struct op *o, int err, const struct redis_reply *rep);
 
-	if (step_failed(err, rep, why, sizeof(why))) {
-		send_error(r, o->conn, o->request_id, KF_ESTATE, why);
-		if (a)
-			agent_drop(r, a);
-		return;
-	}
-	if (!a)
-		return;
-	copy(a->state, sizeof(a->state), rep->type == REDIS_TYPE_ARRAY ? "" : rep->str);
-	copy(a->reason, sizeof(a->reason), "login");
-	presence_set(r, a);
-	send_login_reply(r, a, o->request_id);
-	log_info(LOG_ROUTING, "agent logged in agent=%s", a->id);
+/* The agent fields a login or resume reads before taking the agent over. */
+#define AGENT_READ_FIELDS "state", "reason", "call", "wrap_until_ms", "ani", "session", "owner"
+#define AGENT_READ_N 7
+
+static void agent_read(struct routing *r, struct op *o, const char *id)
+{
+	char k[HOT_KEY_MAX];
+	const char *argv[] = {"HMGET", k, AGENT_READ_FIELDS};
+
+	hot_key(r->hot, k, sizeof(k), "agent:", id);
+	command(r, 2 + AGENT_READ_N, argv, o);
 }
 
+/*
+ * A right password: the agent is ours with a fresh session, whatever Redis
+ * still holds from an earlier session (a crashed client, another node):
+ * that session ends and the agent is written again with the account's
+ * current skills (reassert_agent, as for a resume).
+ */
 static void login_accept(struct routing *r, struct login_job *j)
 {
-	char token[PASSWORD_TOKEN_HEX + 1], k[HOT_KEY_MAX], order[NUM_MAX];
+	char k[HOT_KEY_MAX];
 	const char *del[] = {"DEL", k};
-	struct keys ks = {.n = 0};
-	struct ragent *a;
 	struct op *o;
 
 	hot_key(r->hot, k, sizeof(k), "loginfail:", j->id);
 	command(r, 2, del, NULL);
-	if (password_token(token) != 0 || !(a = agent_take(r, j->acct, token, j->conn))) {
+	o = op_new(r, on_resume_read, j->conn, j->request_id);
+	if (password_token(o->text) != 0) {
+		free(o);
 		send_error(r, j->conn, j->request_id, KF_EINTERNAL, "cannot make a session");
 		return;
 	}
-	{
-		const char *args[] = {"not_ready", "login", r->self, a->token, a->skills, order};
-
-		num(order, a->order);
-		o = op_new(r, on_logged_in, j->conn, j->request_id);
-		copy(o->agent, sizeof(o->agent), a->id);
-		keys_add(r, &ks, "agent:", a->id);
-		keys_add(r, &ks, "strategy", "");
-		agent_keys(r, &ks, a);
-		step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 6, o);
-	}
+	o->acct = j->acct;
+	j->acct = NULL;
+	o->n = 1; /* a login, not a resume */
+	copy(o->agent, sizeof(o->agent), o->acct->id);
+	agent_read(r, o, o->acct->id);
 }
 
 static void on_fail_counted(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
@@ -1294,15 +1318,50 @@ static void on_resumed(struct routing *r, struct op *o, int err, const struct re
 		route_agent(r, a);
 }
 
-/* Resume, step 2: the agent as Redis holds it, written again as ours. */
+/* States a login keeps from an earlier session: its call or wrap-up goes on. */
+static bool state_outlives_session(const char *state)
+{
+	static const char *const keep[] = {"reserved", "on_call", "wrap_up"};
+
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (strcmp(state, keep[i]) == 0)
+			return true;
+	return false;
+}
+
+/* An earlier session of the agent (old token, on node owner) is over. */
+static void session_end(struct routing *r, const char *agent, const char *old, const char *owner)
+{
+	char k[HOT_KEY_MAX], msg[ACCOUNTS_ID_MAX + PASSWORD_TOKEN_HEX + 64];
+	const char *del[] = {"DEL", k};
+	const char *pub[] = {"PUBLISH", k, msg};
+
+	hot_key(r->hot, k, sizeof(k), "session:", old);
+	command(r, 2, del, NULL);
+	if (!*owner || strcmp(owner, r->self) == 0)
+		return; /* ours: agent_take ended it */
+	hot_key(r->hot, k, sizeof(k), "events:", owner);
+	snprintf(msg, sizeof(msg), "{\"type\":\"session_ended\",\"agent\":\"%s\",\"session\":\"%s\"}",
+		 agent, old);
+	command(r, 3, pub, NULL);
+}
+
+/*
+ * Login or resume, step 2 (o->n: a login): the agent as Redis holds it,
+ * written again as ours with the account's current skills. A login starts
+ * not_ready (reason login) unless a call or wrap-up of the old session goes
+ * on, and ends the old session.
+ */
 static void on_resume_read(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
 	struct keys ks = {.n = 0};
 	char order[NUM_MAX];
+	const char *old = elem_str(rep, 5);
+	bool login = o->n != 0;
 	struct ragent *a;
 	struct op *next;
 
-	if (err || rep->type != REDIS_TYPE_ARRAY || rep->n != 5) {
+	if (err || rep->type != REDIS_TYPE_ARRAY || rep->n != AGENT_READ_N) {
 		send_error(r, o->conn, o->request_id, err ? err : KF_EINTERNAL,
 			   "routing state unavailable; retry");
 		return;
@@ -1312,16 +1371,27 @@ static void on_resume_read(struct routing *r, struct op *o, int err, const struc
 		send_error(r, o->conn, o->request_id, KF_ETOOBIG, "too many agents on this node");
 		return;
 	}
-	copy(a->state, sizeof(a->state), *elem_str(rep, 0) ? elem_str(rep, 0) : "not_ready");
-	copy(a->reason, sizeof(a->reason), elem_str(rep, 1));
-	copy(a->call, sizeof(a->call), elem_str(rep, 2));
-	a->wrap_until_ms = parse_u64(elem_str(rep, 3));
+	if (login && *old && strcmp(old, o->text) != 0)
+		session_end(r, a->id, old, elem_str(rep, 6));
+	if (login && !state_outlives_session(elem_str(rep, 0))) {
+		copy(a->state, sizeof(a->state), "not_ready");
+		copy(a->reason, sizeof(a->reason), "login");
+		a->call[0] = '\0';
+		a->wrap_until_ms = 0;
+	} else {
+		copy(a->state, sizeof(a->state), *elem_str(rep, 0) ? elem_str(rep, 0) : "not_ready");
+		copy(a->reason, sizeof(a->reason), elem_str(rep, 1));
+		copy(a->call, sizeof(a->call), elem_str(rep, 2));
+		a->wrap_until_ms = parse_u64(elem_str(rep, 3));
+	}
 	copy(a->ani, sizeof(a->ani), elem_str(rep, 4));
 	{
+		char wrap[NUM_MAX];
 		const char *args[] = {a->state, a->reason, r->self, a->token, a->skills, order,
-				      a->call, elem_str(rep, 3)};
+				      a->call, wrap};
 
 		num(order, a->order);
+		num(wrap, a->wrap_until_ms);
 		next = op_new(r, on_resumed, o->conn, o->request_id);
 		copy(next->agent, sizeof(next->agent), a->id);
 		keys_add(r, &ks, "agent:", a->id);
@@ -1334,8 +1404,6 @@ static void on_resume_read(struct routing *r, struct op *o, int err, const struc
 /* Resume, step 1: whose session the token is. */
 static void on_session(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
-	char k[HOT_KEY_MAX];
-	const char *argv[] = {"HMGET", k, "state", "reason", "call", "wrap_until_ms", "ani"};
 	struct store_txn *t;
 	struct op *next;
 	Kefu__Agent *acct = NULL;
@@ -1360,8 +1428,7 @@ static void on_session(struct routing *r, struct op *o, int err, const struct re
 	next->acct = acct;
 	copy(next->agent, sizeof(next->agent), acct->id);
 	copy(next->text, sizeof(next->text), o->text);
-	hot_key(r->hot, k, sizeof(k), "agent:", acct->id);
-	command(r, 7, argv, next);
+	agent_read(r, next, acct->id);
 }
 
 static void on_session_resume(struct routing *r, struct rconn *rc, const Kefu__Envelope *e)
@@ -1759,26 +1826,34 @@ static struct rcall *gateway_call(struct routing *r, struct rconn *rc, const cha
 	return c;
 }
 
+/* abandon: the call ends unanswered (outcome); with owner, only while it is
+ * still owner's (its gateway did not resume on another node). */
+static void abandon(struct routing *r, const struct rcall *c, const char *owner,
+		    const char *outcome)
+{
+	struct keys ks = {.n = 0};
+	char keep[NUM_MAX];
+	const char *args[] = {keep, owner ? owner : "", outcome};
+	struct op *o = op_new(r, on_routed, 0, 0);
+
+	num(keep, cfg.keep_ms);
+	copy(o->call, sizeof(o->call), c->key);
+	keys_add(r, &ks, "call:", c->key);
+	keys_add(r, &ks, "strategy", "");
+	keys_add(r, &ks, "offers", "");
+	step(r, ROUTING_SCRIPT_ABANDON, &ks, args, 3, o);
+}
+
 static void on_call_ended(struct routing *r, struct rconn *rc, const Kefu__Envelope *e)
 {
 	struct rcall *c = gateway_call(r, rc, e->call_ended->call_id, e->request_id);
-	struct keys ks = {.n = 0};
-	char keep[NUM_MAX];
-	const char *args[] = {keep};
-	struct op *o;
 
 	if (!c)
 		return;
 	if (strcmp(c->state, "answered") == 0) {
 		hangup(r, c->key, c->agent, 0, 0, false);
 	} else {
-		num(keep, cfg.keep_ms);
-		o = op_new(r, on_routed, 0, 0);
-		copy(o->call, sizeof(o->call), c->key);
-		keys_add(r, &ks, "call:", c->key);
-		keys_add(r, &ks, "strategy", "");
-		keys_add(r, &ks, "offers", "");
-		step(r, ROUTING_SCRIPT_ABANDON, &ks, args, 1, o);
+		abandon(r, c, NULL, "caller");
 	}
 	log_info(LOG_ROUTING, "call ended by the caller call=%s state=%s", c->key, c->state);
 	call_drop(r, c);
@@ -1908,6 +1983,7 @@ static void on_call_read(struct routing *r, struct op *o, int err, const struct 
 	c->deadline_ms = parse_u64(elem_str(rep, 6));
 	c->answered_ms = parse_u64(elem_str(rep, 7));
 	c->conn = o->conn;
+	c->lost_ms = 0;
 	c->nskills = 1;
 	{
 		const char *sk = elem_str(rep, 8);
@@ -2112,6 +2188,10 @@ static void call_tick(struct routing *r, struct rcall *c, uint64_t now)
 
 	/* A call whose gateway is not connected here is managed by the node it
 	 * resumed on, if any. */
+	if (c->conn && !c->state[0]) {
+		enqueue(r, c, c->verified, 0); /* not in Redis yet: it was unreachable */
+		return;
+	}
 	if (!c->conn || (strcmp(c->state, "queued") != 0 && strcmp(c->state, "offered") != 0))
 		return;
 	if (c->nskills < ladder_len(c->tier) &&
@@ -2136,6 +2216,38 @@ static void call_tick(struct routing *r, struct rcall *c, uint64_t now)
 	}
 }
 
+static void on_lost_calls(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+{
+	char why[256];
+
+	(void)r;
+	(void)o;
+	if (step_failed(err, rep, why, sizeof(why))) {
+		log_warn(LOG_ROUTING, "lost calls sweep failed why=\"%s\"", why);
+		return;
+	}
+	for (size_t i = 0; rep->type == REDIS_TYPE_ARRAY && i < rep->n; i++)
+		log_info(LOG_ROUTING, "call ended, its node and gateway lost call=%s", elem_str(rep, i));
+}
+
+/* Any node ends the queued calls of a node gone for the grace period. */
+static void lost_calls(struct routing *r)
+{
+	struct keys ks = {.n = 0};
+	char grace[NUM_MAX], keep[NUM_MAX], limit[NUM_MAX];
+	const char *args[] = {r->self, grace, keep, limit};
+
+	num(grace, cfg.lost_grace_ms);
+	num(keep, cfg.keep_ms);
+	num(limit, cfg.lost_limit);
+	keys_add(r, &ks, "strategy", "");
+	keys_add(r, &ks, "offers", "");
+	keys_add(r, &ks, "nodes", "");
+	for (size_t i = 0; i < NSKILLS; i++)
+		keys_add(r, &ks, "q:", skills[i].name);
+	step(r, ROUTING_SCRIPT_LOST_CALLS, &ks, args, 4, op_new(r, on_lost_calls, 0, 0));
+}
+
 static void on_tick(void *arg)
 {
 	struct routing *r = arg;
@@ -2157,8 +2269,21 @@ static void on_tick(void *arg)
 		    now >= a->wrap_until_ms)
 			wrap_up_done(r, a, true, 0);
 	}
-	for (struct rcall *c = r->calls; c; c = c->next)
+	for (struct rcall *c = r->calls, *next; c; c = next) {
+		next = c->next;
+		if (!c->conn && c->lost_ms && now - c->lost_ms >= cfg.lost_grace_ms) {
+			/* Its gateway did not come back here within the grace period. */
+			if (strcmp(c->state, "answered") != 0) {
+				log_info(LOG_ROUTING, "call ended, gateway lost call=%s", c->key);
+				abandon(r, c, r->self, "gateway-lost");
+			}
+			call_drop(r, c);
+			continue;
+		}
 		call_tick(r, c, now);
+	}
+	if (r->ticks % cfg.lost_every == 0)
+		lost_calls(r);
 }
 
 /* ==== after a Redis failover: write again what we own ==== */
@@ -2305,9 +2430,12 @@ void routing_conn_closed(struct routing *r, struct net_conn *conn)
 			hot_key(r->hot, k, sizeof(k), "presence:", a->id);
 			command(r, 2, argv, NULL);
 		}
-		for (struct rcall *k = r->calls; k; k = k->next)
-			if (k->conn == c->id)
+		for (struct rcall *k = r->calls; k; k = k->next) {
+			if (k->conn == c->id) {
 				k->conn = 0;
+				k->lost_ms = wall_ms();
+			}
+		}
 		*pp = c->next;
 		free(c);
 		return;

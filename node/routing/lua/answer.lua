@@ -11,7 +11,7 @@ begin()
 local cid = id_at(2, 'call:')
 local aid = id_at(3, 'agent:')
 fixed(4, 'offers')
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 local a = load(KEYS[3])
 if not a then fail('NOTFOUND', 'agent ' .. aid) end

@@ -12,7 +12,7 @@ fixed(4, 'strategy')
 fixed(5, 'seq')
 fixed(6, 'offers')
 local offer_ms = int(ARGV[3], 'offer_ms', 1)
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 local a = load(KEYS[3])
 if not a then fail('NOTFOUND', 'agent ' .. aid) end

@@ -11,7 +11,7 @@
 begin()
 local cid = id_at(2, 'call:')
 local window = int(ARGV[3], 'window_ms', 1000, ANSWER_KEEP_MS)
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 local skills = split(c.skills)
 want_sets(3, 'q:', skills)

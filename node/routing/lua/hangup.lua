@@ -12,7 +12,7 @@ local cid = id_at(2, 'call:')
 local aid = id_at(3, 'agent:')
 local wrap = int(ARGV[3], 'wrap_ms', 0)
 local keep = int(ARGV[4], 'keep_ms', 1)
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 if c.agent ~= aid then fail('STATE', 'call is not with ' .. aid) end
 if c.state == 'ended' then return {'ended', num(tonumber(c.ended_ms) - tonumber(c.answered_ms))} end

@@ -12,7 +12,7 @@ begin()
 local cid = id_at(2, 'call:')
 local outcome = oneof(ARGV[3], {callback = true, voicemail = true}, 'outcome')
 local keep = int(ARGV[4], 'keep_ms', 1)
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 if c.state == 'overflowed' then return {'overflowed', c.outcome} end
 if c.state ~= 'queued' then fail('STATE', 'call is ' .. c.state) end

@@ -15,7 +15,7 @@ local reason = ARGV[4] or 'no-answer'
 local limit = int(ARGV[5], 'limit', 1)
 local out = {}
 for _, cid in ipairs(redis.call('ZRANGEBYSCORE', K.offers, '-inf', '(' .. num(NOW), 'LIMIT', 0, limit)) do
-	local c = load(key('call:', cid))
+	local c = load_call(key('call:', cid))
 	if c and c.state == 'offered' then
 		return_offer(cid, c, after, reason, 'timeout')
 		out[#out + 1] = cid

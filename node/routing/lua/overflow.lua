@@ -8,7 +8,7 @@
 begin()
 local cid = id_at(2, 'call:')
 local add = names_from(3, 'q:')
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 if c.state ~= 'queued' and c.state ~= 'offered' then fail('STATE', 'call is ' .. c.state) end
 local skills = split(c.skills)

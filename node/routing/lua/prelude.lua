@@ -100,6 +100,15 @@ local function load(k)
 	return t
 end
 
+-- A call hash as a table, or nil when there is no call: a hash without a
+-- state is a stray field (e.g. `verified` written after the call expired, or
+-- on a new primary that missed the call) and counts as no call.
+local function load_call(k)
+	local c = load(k)
+	if c and not c.state then return nil end
+	return c
+end
+
 local function publish(node, msg)
 	if node and node ~= '' then redis.call('PUBLISH', key('events:', node), cjson.encode(msg)) end
 end

@@ -28,7 +28,7 @@ local wrap_until = want == 'wrap_up' and num(int(ARGV[10], 'wrap_until_ms', 0)) 
 
 -- What the call cid says about this agent: its state, 'missing' or 'other'.
 local function call_says(id)
-	local c = id ~= '' and load(key('call:', id)) or nil
+	local c = id ~= '' and load_call(key('call:', id)) or nil
 	if not c then return 'missing' end
 	if c.agent ~= aid then return 'other' end
 	return c.state

@@ -26,7 +26,7 @@ if want ~= 'queued' and agent == '' then fail('ARGS', 'an offered or answered ca
 local deadline = want == 'offered' and int(ARGV[13], 'offer_deadline_ms', 0) or nil
 local answered = want == 'answered' and int(ARGV[14], 'answered_ms', 0) or nil
 
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if c and RANK[c.state] >= RANK[want] then
 	if RANK[c.state] == 4 then return c.state end
 	local have = split(c.skills)

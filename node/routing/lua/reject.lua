@@ -12,7 +12,7 @@ local aid = id_at(3, 'agent:')
 fixed(4, 'strategy')
 fixed(5, 'offers')
 local after = oneof(ARGV[3], AFTER, 'after')
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 if c.state ~= 'offered' or c.agent ~= aid then fail('STATE', 'call is ' .. c.state .. ', not offered to ' .. aid) end
 return_offer(cid, c, after, ARGV[4] or 'rejected', 'rejected')

@@ -39,7 +39,7 @@ for _, s in ipairs(skills) do
 	if cid and (not best or score < best.score) then best = {cid = cid, score = score, skill = s} end
 end
 if not best then return nil end
-local c = load(key('call:', best.cid))
+local c = load_call(key('call:', best.cid))
 if strategy(best.skill).pick == 'ring' then
 	local alerted = split(c.alerted)
 	if not contains(alerted, aid) then

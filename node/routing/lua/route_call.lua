@@ -18,7 +18,7 @@ fixed(4, 'seq')
 fixed(5, 'offers')
 local offer_ms = int(ARGV[3], 'offer_ms', 1)
 local ring_n = int(ARGV[4] or '1', 'ring_n', 1)
-local c = load(KEYS[2])
+local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 local skills = split(c.skills)
 want_sets(6, 'ready:', skills)
