@@ -1,12 +1,21 @@
 #!/bin/sh
-# make demo: the local customer database end to end on one node.
-# Generates sample BOSS files, imports them (twice: the second run skips),
-# shows a file held behind a missing SEQ being released, and looks several
-# kinds of subscribers up.
+# make demo: the local customer database on one node (sample BOSS files,
+# an import, a file held behind a missing SEQ, a corrupted file, lookups),
+# then the cluster: three nodes with etcd, Redis and Sentinels through the
+# test harness, the sample data imported online through a node, and about a
+# minute of calls and agents from kefu-sim traffic with its live wallboard
+# line, then its summary. Everything is torn down on exit, by PID.
+# DEMO_TRAFFIC_SECS sets the traffic time (default 60).
 set -eu
 cd "$(dirname "$0")/.."
 D=$(mktemp -d /tmp/kefu-demo.XXXXXX)
-trap 'rm -rf "$D"' EXIT
+H=tests/cluster/harness
+cleanup() {
+	[ ! -f "$D/cluster/cluster.json" ] || "$H" down --dir "$D/cluster" >/dev/null 2>&1 || true
+	rm -rf "$D"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 K=bin/kefuctl
 say() { printf '\n== %s\n' "$*"; }
 
@@ -62,3 +71,17 @@ say "a number that is not ours"
 $K lookup --db "$D/db" --msisdn 10000000000 || true
 say "database"
 $K stat --db "$D/db"
+
+say "the cluster: 3 nodes, etcd, Redis with Sentinels (tests/cluster/harness)"
+"$H" up --nodes 3 --dir "$D/cluster" >"$D/up.out" 2>&1 || { cat "$D/up.out" >&2; exit 1; }
+grep -E '^(node[0-9]|cluster):' "$D/up.out" || true
+CJ=$D/cluster/cluster.json
+$K --cluster "$CJ" status
+
+say "online import through a node: the day-one files (kefuctl --cluster import)"
+$K --cluster "$CJ" import "$D"/gen/*_000001.dat
+
+secs=${DEMO_TRAFFIC_SECS:-60}
+say "kefu-sim traffic: 12 agents, 2 calls/s for ${secs} s (wallboard line below)"
+bin/kefu-sim traffic --cluster "$CJ" --boss "$D/gen" --no-import --agents 12 --rate 2 \
+	--duration "$secs" --handle 8000 --wrap 1000 --seed 2026

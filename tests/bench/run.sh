@@ -11,11 +11,14 @@
 #   4. bench_lookup: BENCH_LOOKUPS (default 100,000) full lookups by msisdn,
 #      each in its own read transaction, p50 and p99;
 #   5. bench_cluster.sh: replicated write throughput against one node's,
-#      and the failover time after kill -9 of the leader (see that file).
+#      and the failover time after kill -9 of the leader (see that file);
+#   6. bench_routing.sh: routing decisions per second through the cluster
+#      against the raw EVALSHA rate of the route script on the same Redis,
+#      and the offer latency p99 at 1,000 calls/s (see that file).
 # Timings never fail the run (the machine is shared and noisy); a step that
 # fails (a file rejected, a number not found) does, with its log shown.
 # Everything is written under build/bench-tmp, removed at the end.
-# BENCH_CLUSTER=0 leaves out step 5.
+# BENCH_CLUSTER=0 leaves out step 5, BENCH_ROUTING=0 step 6.
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -95,4 +98,7 @@ echo "lookup_p50_us=$p50 lookup_p99_us=$p99 (goal p99 < 100)" "$(verdict "$p99 <
 
 if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
 	tests/bench/bench_cluster.sh
+fi
+if [ "${BENCH_ROUTING:-1}" != 0 ]; then
+	tests/bench/bench_routing.sh
 fi

@@ -1,0 +1,109 @@
+#!/bin/sh
+# The routing bench (run by run.sh; see README.md): a three-node cluster
+# with Redis and Sentinels from tests/cluster/harness, under
+# build/bench-tmp/routing, taken down by PID at the end whatever happens.
+#   1. routing decisions per second through the cluster: kefu-sim traffic
+#      at BENCH_ROUTING_RATE calls/s (default 10000, the simulator's most)
+#      from unknown numbers with a few agents that stay busy, so every call
+#      is one decision (enqueue, then route_call finding no agent ready);
+#      callers hang up after about 1 s, which keeps the live calls under
+#      each node's limit. The figure is the growth of the
+#      cluster's own count of calls queued (rt:<tier> "offered" in Redis)
+#      over the simulator's wall time;
+#   2. the raw EVALSHA rate of the same route_call script on the same Redis
+#      primary, in the same run: redis-benchmark (50 connections) against a
+#      queued call with no agent ready (the same path as in 1);
+#   3. offer latency at 1,000 calls/s: kefu-sim traffic's route_latency_ms
+#      with enough agents answering quickly that offers keep flowing.
+# Timings never fail the run; a step that fails (no cluster, no sample) does.
+set -eu
+cd "$(dirname "$0")/../.."
+
+rate=${BENCH_ROUTING_RATE:-10000}
+secs=${BENCH_ROUTING_SECS:-8}
+lat_secs=${BENCH_ROUTING_LAT_SECS:-20}
+tmp=build/bench-tmp/routing
+H=tests/cluster/harness
+SIM=bin/kefu-sim
+CJ=$tmp/cluster.json
+
+rm -rf "$tmp"
+mkdir -p "$tmp"
+cleanup() {
+	"$H" down --dir "$tmp" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "bench_routing: $*" >&2; exit 1; }
+verdict() { awk "BEGIN { print (($1) ? \"met\" : \"NOT met\") }"; }
+# json FILE EXPR: a value of the JSON in FILE (d is the document).
+json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+echo "bench: routing: three-node cluster with Redis and Sentinels"
+"$H" up --nodes 3 --dir "$tmp" >"$tmp/up.out" 2>&1 || { tail -n 20 "$tmp/up.out" >&2; die "cluster did not come up"; }
+
+# The Redis primary the sentinels name, as the nodes use it.
+primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')
+port=${primary##*:}
+pass=$(json "$CJ" 'd["redis_password"]')
+rcli() { REDISCLI_AUTH=$pass redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+rcli ping >/dev/null || die "Redis primary $primary does not answer"
+
+# calls_queued: the sum of "offered" over every rt:<tier> counter of the cluster.
+calls_queued() {
+	n=0
+	for k in $(rcli --scan --pattern 'kefu:*:rt:[0-9]'); do
+		v=$(rcli hget "$k" offered)
+		n=$((n + ${v:-0}))
+	done
+	echo "$n"
+}
+
+# 1. Decisions through the cluster.
+echo "bench: routing: $rate calls/s offered for $secs s (10 busy agents, unknown callers)"
+before=$(calls_queued)
+t0=$(date +%s%N)
+timeout $((secs + 120)) "$SIM" traffic --cluster "$CJ" --agents 10 --prefix thr --rate "$rate" \
+	--duration "$secs" --unknown 1000 --handle 600000 --patience 1000 --no-answer 0 \
+	--gateways 3 --seed 11 --json >"$tmp/thr.json" 2>"$tmp/thr.err" ||
+	{ tail -n 20 "$tmp/thr.err" >&2; die "kefu-sim traffic (throughput) failed"; }
+t1=$(date +%s%N)
+after=$(calls_queued)
+# Over the simulator's whole run (logins and the final hang-ups included),
+# so the figure can only come out lower.
+cluster_rate=$(awk "BEGIN { printf \"%d\", ($after - $before) / (($t1 - $t0) / 1e9) }")
+sent=$(json "$tmp/thr.json" 'sum(t["offered"] for t in d["tiers"].values())')
+[ "$cluster_rate" -gt 0 ] || die "no call was queued by the cluster"
+
+# 2. The same script straight on the same Redis: a queued call, no agent ready.
+sha=$(rcli script load "$(node/routing/embed.sh text route_call)")
+p=kefu:bench:
+rcli hset "${p}call:b1" state queued skills general skill general tier 0 >/dev/null
+raw_rate=$(redis-benchmark -h 127.0.0.1 -p "$port" -a "$pass" -c 50 -n 200000 --csv \
+	evalsha "$sha" 6 "${p}epoch" "${p}call:b1" "${p}strategy" "${p}seq" "${p}offers" \
+	"${p}ready:general" 1 1000 15000 1 2>/dev/null |
+	awk -F'"' 'NR > 1 && $4 != "" { printf "%d", $4; exit }')
+[ -n "$raw_rate" ] && [ "$raw_rate" -gt 0 ] || die "redis-benchmark gave no rate"
+[ -z "$(rcli evalsha "$sha" 6 "${p}epoch" "${p}call:b1" "${p}strategy" "${p}seq" "${p}offers" \
+	"${p}ready:general" 1 1000 15000 1 2>&1)" ] || die "route_call did not run cleanly on the bench call"
+rcli del "${p}call:b1" "${p}epoch" >/dev/null
+
+ratio=$(awk "BEGIN { printf \"%.2f\", $cluster_rate / $raw_rate }")
+echo "cluster_decisions_per_s=$cluster_rate raw_evalsha_per_s=$raw_rate ratio=$ratio (goal >= 0.5)" \
+	"$(verdict "$cluster_rate / $raw_rate >= 0.5")" \
+	"[route_call; $((after - before)) of $sent calls queued over the run]"
+
+# 3. Offer latency at 1,000 calls/s.
+echo "bench: routing: 1000 calls/s for $lat_secs s (100 agents, quick answers)"
+timeout $((lat_secs + 180)) "$SIM" traffic --cluster "$CJ" --agents 100 --prefix lat --rate 1000 \
+	--duration "$lat_secs" --unknown 1000 --handle 400 --wrap 100 --ring 400 --no-answer 0 \
+	--patience 600000 --seed 12 --json >"$tmp/lat.json" 2>"$tmp/lat.err" ||
+	{ tail -n 20 "$tmp/lat.err" >&2; die "kefu-sim traffic (latency) failed"; }
+p50=$(json "$tmp/lat.json" 'd["route_latency_ms"]["p50"]')
+p99=$(json "$tmp/lat.json" 'd["route_latency_ms"]["p99"]')
+n=$(json "$tmp/lat.json" 'd["route_latency_ms"]["samples"]')
+max=$(json "$tmp/lat.json" 'd["route_latency_ms"]["max"]')
+[ "$p99" != None ] || die "no offer latency sample"
+echo "offer_latency_p50_ms=$p50 offer_latency_p99_ms=$p99 (goal p99 < 2 at 1000 calls/s)" \
+	"$(verdict "$p99 < 2")" "[$n offers, max $max ms]"
