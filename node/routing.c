@@ -612,15 +612,27 @@ static void presence_set(struct routing *r, const struct ragent *a)
 	}
 }
 
-static void on_agent_state(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+/* A step for an agent's request came back: answer its error to the agent's
+ * connection, or give the agent (NULL when it is gone meanwhile). */
+static bool agent_step_ok(struct routing *r, struct op *o, int err, const struct redis_reply *rep,
+			  struct ragent **a)
 {
-	struct ragent *a = agent_find(r, o->agent);
 	char why[256];
 
+	*a = agent_find(r, o->agent);
 	if (step_failed(err, rep, why, sizeof(why))) {
 		send_error(r, o->conn, o->request_id, KF_ESTATE, why);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void on_agent_state(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+{
+	struct ragent *a;
+
+	if (!agent_step_ok(r, o, err, rep, &a))
+		return;
 	if (!a)
 		return;
 	copy(a->state, sizeof(a->state), rep->str);
@@ -1301,13 +1313,10 @@ static void on_login(struct routing *r, struct rconn *rc, const Kefu__Envelope *
 /* Resume, step 3: the agent is ours again. */
 static void on_resumed(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
-	struct ragent *a = agent_find(r, o->agent);
-	char why[256];
+	struct ragent *a;
 
-	if (step_failed(err, rep, why, sizeof(why))) {
-		send_error(r, o->conn, o->request_id, KF_ESTATE, why);
+	if (!agent_step_ok(r, o, err, rep, &a))
 		return;
-	}
 	if (!a)
 		return;
 	copy(a->state, sizeof(a->state), rep->str);
@@ -1495,13 +1504,10 @@ static struct ragent *agent_on(struct routing *r, struct rconn *rc, const char *
 
 static void on_answered(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
-	struct ragent *a = agent_find(r, o->agent);
-	char why[256];
+	struct ragent *a;
 
-	if (step_failed(err, rep, why, sizeof(why))) {
-		send_error(r, o->conn, o->request_id, KF_ESTATE, why);
+	if (!agent_step_ok(r, o, err, rep, &a))
 		return;
-	}
 	if (!a)
 		return;
 	copy(a->state, sizeof(a->state), "on_call");
@@ -1563,13 +1569,10 @@ static void on_answer_call(struct routing *r, struct rconn *rc, const Kefu__Enve
 
 static void on_rejected(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
-	struct ragent *a = agent_find(r, o->agent);
-	char why[256];
+	struct ragent *a;
 
-	if (step_failed(err, rep, why, sizeof(why))) {
-		send_error(r, o->conn, o->request_id, KF_ESTATE, why);
+	if (!agent_step_ok(r, o, err, rep, &a))
 		return;
-	}
 	if (a) {
 		a->call[0] = '\0';
 		agent_refresh(r, a);
