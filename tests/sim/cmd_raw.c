@@ -36,19 +36,7 @@ struct raw {
 	int status;
 };
 
-static int set_str(const char **dst, const char *val)
-{
-	*dst = val;
-	return 0;
-}
-
-#define SETTER(field)                                                              \
-	static int set_##field(void *ctx, const char *val, char *why, size_t whylen) \
-	{                                                                          \
-		(void)why;                                                         \
-		(void)whylen;                                                      \
-		return set_str(&((struct raw *)ctx)->field, val);                  \
-	}
+#define SETTER(field) SIMOPT_STR(struct raw, field)
 SETTER(cluster)
 SETTER(node)
 SETTER(as)

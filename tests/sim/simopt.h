@@ -52,4 +52,17 @@ void simopt_usage(FILE *f, const struct simopt *t, unsigned n);
 int simopt_u64(const char *val, uint64_t min, uint64_t max, uint64_t *out, char *why,
 	       size_t whylen);
 
+/*
+ * SIMOPT_STR(T, field) - defines set_<field>, a setter that keeps the
+ * value (a pointer into argv) in ((T *)ctx)->field.
+ */
+#define SIMOPT_STR(T, field)                                                         \
+	static int set_##field(void *ctx, const char *val, char *why, size_t whylen) \
+	{                                                                            \
+		(void)why;                                                           \
+		(void)whylen;                                                        \
+		((T *)ctx)->field = val;                                             \
+		return 0;                                                            \
+	}
+
 #endif
