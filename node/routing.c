@@ -813,8 +813,8 @@ static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Env
 	send_to(r, rc->id, &out, e->request_id);
 	if (known)
 		custdb_profile_release(&p);
-	log_info(LOG_ROUTING, "call arrived call=%s tier=%s plan=%s", c->key, c->tier->name,
-		 plan.plan);
+	log_debug(LOG_ROUTING, "call arrived call=%s tier=%s plan=%s", c->key, c->tier->name,
+		  plan.plan);
 	enqueue(r, c, verified, 0);
 }
 
@@ -1858,7 +1858,7 @@ static void on_call_ended(struct routing *r, struct rconn *rc, const Kefu__Envel
 	} else {
 		abandon(r, c, NULL, "caller");
 	}
-	log_info(LOG_ROUTING, "call ended by the caller call=%s state=%s", c->key, c->state);
+	log_debug(LOG_ROUTING, "call ended by the caller call=%s state=%s", c->key, c->state);
 	call_drop(r, c);
 }
 
