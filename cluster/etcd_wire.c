@@ -495,23 +495,39 @@ static int error_of(const json_t *o, char *msg, size_t cap)
 	return KF_EPROTO;
 }
 
-static int kvs_parse(const json_t *arr, struct etcd_kv **out, size_t *n)
+/*
+ * The prelude of every array in an answer: absent or empty is no items,
+ * anything but an array is an error; else a zeroed array of *count items
+ * of size each, to free by the caller whatever follows.
+ */
+static int array_alloc(const json_t *arr, size_t size, void **out, size_t *count)
 {
-	size_t count;
-	int r;
-
 	*out = NULL;
-	*n = 0;
+	*count = 0;
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr))
 		return KF_EPARSE;
-	count = json_array_size(arr);
-	if (!count)
+	*count = json_array_size(arr);
+	if (!*count)
 		return 0;
-	*out = calloc(count, sizeof(**out));
+	*out = calloc(*count, size);
 	if (!*out)
 		abort();
+	return 0;
+}
+
+static int kvs_parse(const json_t *arr, struct etcd_kv **out, size_t *n)
+{
+	size_t count;
+	void *items;
+	int r;
+
+	*n = 0;
+	r = array_alloc(arr, sizeof(**out), &items, &count);
+	*out = items;
+	if (r)
+		return r;
 	for (size_t i = 0; i < count; i++) {
 		if ((r = kv_parse(json_array_get(arr, i), &(*out)[i])) != 0)
 			return r;
@@ -526,21 +542,15 @@ static int resp_fill(const json_t *o, struct etcd_resp *r, bool top);
 static int results_parse(const json_t *arr, struct etcd_resp *r)
 {
 	size_t count;
+	void *items;
+	int err = array_alloc(arr, sizeof(*r->results), &items, &count);
 
-	if (!arr)
-		return 0;
-	if (!json_is_array(arr))
-		return KF_EPARSE;
-	count = json_array_size(arr);
-	if (!count)
-		return 0;
-	r->results = calloc(count, sizeof(*r->results));
-	if (!r->results)
-		abort();
+	r->results = items;
+	if (err)
+		return err;
 	for (size_t i = 0; i < count; i++) {
 		const json_t *w = json_array_get(arr, i), *inner = NULL;
 		struct etcd_resp *res = &r->results[i];
-		int err;
 
 		for (size_t t = 0; t < COUNT(wire_ops) && !inner; t++) {
 			inner = json_object_get(w, wire_ops[t].response);
@@ -653,17 +663,12 @@ int etcd_wire_error(long http_status, const char *body, size_t len, char *msg, s
 static int events_parse(const json_t *arr, struct etcd_watch_msg *m)
 {
 	size_t count;
+	void *items;
+	int r = array_alloc(arr, sizeof(*m->events), &items, &count);
 
-	if (!arr)
-		return 0;
-	if (!json_is_array(arr))
-		return KF_EPARSE;
-	count = json_array_size(arr);
-	if (!count)
-		return 0;
-	m->events = calloc(count, sizeof(*m->events));
-	if (!m->events)
-		abort();
+	m->events = items;
+	if (r)
+		return r;
 	for (size_t i = 0; i < count; i++) {
 		const json_t *ev = json_array_get(arr, i), *type = json_object_get(ev, "type");
 		struct etcd_event *out = &m->events[m->n_events];

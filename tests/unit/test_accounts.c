@@ -7,7 +7,7 @@
 #include "storage/accounts.h"
 #include "storage/batch.h"
 #include "storage/store.h"
-#include "tests/unit/support/bossfile.h"
+#include "tests/unit/support/tmpstore.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,9 +25,7 @@
 	      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 struct fixture {
-	char dir[64];
-	struct store *s;
-	struct batch *b;
+	struct tmpstore ts;
 	char why[ACCOUNTS_WHY_MAX];
 };
 
@@ -36,9 +34,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(bossfile_tmpdir("accounts", f->dir, sizeof(f->dir)), 0);
-	assert_int_equal(store_open(f->dir, NULL, &f->s), 0);
-	f->b = batch_new(0);
+	assert_int_equal(tmpstore_open(&f->ts, "accounts"), 0);
 	*state = f;
 	return 0;
 }
@@ -47,9 +43,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	batch_free(f->b);
-	store_free(f->s);
-	bossfile_rmtree(f->dir);
+	tmpstore_close(&f->ts);
 	free(f);
 	return 0;
 }
@@ -162,12 +156,12 @@ static int run_change(struct fixture *f, change_fn fn, const void *arg)
 	struct store_txn *t;
 	int err;
 
-	batch_reset(f->b);
+	batch_reset(f->ts.b);
 	f->why[0] = '\0';
-	assert_int_equal(store_write_begin(f->s, &t), 0);
+	assert_int_equal(store_write_begin(f->ts.s, &t), 0);
 	err = fn(f, t, arg);
 	if (err == 0)
-		assert_int_equal(batch_apply(t, f->b), 0);
+		assert_int_equal(batch_apply(t, f->ts.b), 0);
 	if (err == 0)
 		assert_int_equal(store_commit(t), 0);
 	else
@@ -177,22 +171,22 @@ static int run_change(struct fixture *f, change_fn fn, const void *arg)
 
 static int do_create(struct fixture *f, struct store_txn *t, const void *arg)
 {
-	return accounts_create(t, arg, 1000, f->b, f->why, sizeof(f->why));
+	return accounts_create(t, arg, 1000, f->ts.b, f->why, sizeof(f->why));
 }
 
 static int do_update(struct fixture *f, struct store_txn *t, const void *arg)
 {
-	return accounts_update(t, arg, 2000, f->b, f->why, sizeof(f->why));
+	return accounts_update(t, arg, 2000, f->ts.b, f->why, sizeof(f->why));
 }
 
 static int do_passwd(struct fixture *f, struct store_txn *t, const void *arg)
 {
-	return accounts_set_password(t, arg, HASH2, 3000, f->b, f->why, sizeof(f->why));
+	return accounts_set_password(t, arg, HASH2, 3000, f->ts.b, f->why, sizeof(f->why));
 }
 
 static int do_disable(struct fixture *f, struct store_txn *t, const void *arg)
 {
-	return accounts_disable(t, arg, 4000, f->b, f->why, sizeof(f->why));
+	return accounts_disable(t, arg, 4000, f->ts.b, f->why, sizeof(f->why));
 }
 
 static Kefu__Agent *get(struct fixture *f, const char *id)
@@ -200,7 +194,7 @@ static Kefu__Agent *get(struct fixture *f, const char *id)
 	struct store_txn *t;
 	Kefu__Agent *a = NULL;
 
-	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(store_read_begin(f->ts.s, &t), 0);
 	assert_int_equal(accounts_get(t, id, &a), 0);
 	store_abort(t);
 	return a;
@@ -357,10 +351,10 @@ static void test_get_of_corrupt_value_is_ECORRUPT(void **state)
 	struct store_txn *t;
 	Kefu__Agent *a;
 
-	batch_reset(f->b);
-	assert_int_equal(batch_put(f->b, STORE_AGENT, "bad", 3, "\xff\xff\xff", 3), 0);
-	assert_int_equal(store_write_begin(f->s, &t), 0);
-	assert_int_equal(batch_apply(t, f->b), 0);
+	batch_reset(f->ts.b);
+	assert_int_equal(batch_put(f->ts.b, STORE_AGENT, "bad", 3, "\xff\xff\xff", 3), 0);
+	assert_int_equal(store_write_begin(f->ts.s, &t), 0);
+	assert_int_equal(batch_apply(t, f->ts.b), 0);
 	assert_int_equal(accounts_get(t, "bad", &a), KF_ECORRUPT);
 	store_abort(t);
 }
@@ -393,7 +387,7 @@ static void test_list_in_id_order_after_a_cursor(void **state)
 
 		assert_int_equal(run_change(f, do_create, &a), 0);
 	}
-	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(store_read_begin(f->ts.s, &t), 0);
 	assert_int_equal(accounts_list(t, NULL, collect, &s), 0);
 	assert_int_equal(s.n, 4);
 	assert_string_equal(s.ids[0], "a");

@@ -7,7 +7,7 @@
 #include "storage/audit.h"
 #include "storage/batch.h"
 #include "storage/store.h"
-#include "tests/unit/support/bossfile.h"
+#include "tests/unit/support/tmpstore.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,32 +18,20 @@
 
 #include <cmocka.h>
 
-struct fixture {
-	char dir[64];
-	struct store *s;
-	struct batch *b;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
+	struct tmpstore *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	assert_int_equal(bossfile_tmpdir("audit", f->dir, sizeof(f->dir)), 0);
-	assert_int_equal(store_open(f->dir, NULL, &f->s), 0);
-	f->b = batch_new(0);
+	assert_int_equal(tmpstore_open(f, "audit"), 0);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	batch_free(f->b);
-	store_free(f->s);
-	bossfile_rmtree(f->dir);
-	free(f);
+	tmpstore_close(*state);
+	free(*state);
 	return 0;
 }
 
@@ -63,7 +51,7 @@ static Kefu__AuditEntry entry(uint64_t ms, uint64_t seq, const char *node, const
 }
 
 /* Append the entries and commit them. */
-static void write_all(struct fixture *f, const Kefu__AuditEntry *e, size_t n)
+static void write_all(struct tmpstore *f, const Kefu__AuditEntry *e, size_t n)
 {
 	struct store_txn *t;
 
@@ -91,7 +79,7 @@ static int collect(void *arg, const Kefu__AuditEntry *e)
 	return s->n == s->stop_at ? 1 : 0;
 }
 
-static void list(struct fixture *f, uint64_t since, const void *after, size_t alen, struct seen *s)
+static void list(struct tmpstore *f, uint64_t since, const void *after, size_t alen, struct seen *s)
 {
 	struct store_txn *t;
 
@@ -102,7 +90,7 @@ static void list(struct fixture *f, uint64_t since, const void *after, size_t al
 
 static void test_entries_list_in_time_order(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpstore *f = *state;
 	Kefu__AuditEntry e[] = {entry(3000, 0, "node1", "c"), entry(1000, 5, "node2", "a"),
 				entry(2000, 1, "node1", "b")};
 	struct seen s = {.n = 0};
@@ -117,7 +105,7 @@ static void test_entries_list_in_time_order(void **state)
 
 static void test_one_millisecond_keeps_every_entry(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpstore *f = *state;
 	Kefu__AuditEntry e[] = {entry(1000, 1, "node1", "x"), entry(1000, 2, "node1", "y"),
 				entry(1000, 1, "node2", "z")};
 	struct seen s = {.n = 0};
@@ -132,7 +120,7 @@ static void test_one_millisecond_keeps_every_entry(void **state)
 
 static void test_since_skips_older_entries(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpstore *f = *state;
 	Kefu__AuditEntry e[] = {entry(1000, 0, "node1", "a"), entry(2000, 0, "node1", "b"),
 				entry(3000, 0, "node1", "c")};
 	struct seen s = {.n = 0};
@@ -148,7 +136,7 @@ static void test_since_skips_older_entries(void **state)
 
 static void test_cursor_continues_after_the_last_seen(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpstore *f = *state;
 	Kefu__AuditEntry e[] = {entry(1000, 0, "node1", "a"), entry(1000, 1, "node1", "b"),
 				entry(2000, 0, "node1", "c")};
 	struct seen s = {.n = 0, .stop_at = 1}, rest = {.n = 0};
@@ -179,7 +167,7 @@ static void test_key_is_time_seq_node(void **state)
 
 static void test_incomplete_entries_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpstore *f = *state;
 	char why[128];
 	char longer[AUDIT_DETAIL_MAX + 2];
 	Kefu__AuditEntry e;
@@ -226,7 +214,7 @@ static void test_text_must_be_clean_utf8(void **state)
 
 static void test_corrupt_value_ends_the_listing(void **state)
 {
-	struct fixture *f = *state;
+	struct tmpstore *f = *state;
 	struct store_txn *t;
 	struct seen s = {.n = 0};
 

@@ -8,9 +8,9 @@
 #include "storage/batch.h"
 #include "storage/log.h"
 #include "storage/store.h"
+#include "tests/unit/support/bossfile.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,21 +27,12 @@ struct fixture {
 	struct store_txn *t; /* a write transaction, aborted at teardown when open */
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kefu-log-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(bossfile_tmpdir("log", f->dir, sizeof(f->dir)), 0);
 	assert_int_equal(store_open(f->dir, NULL, &f->s), 0);
 	assert_int_equal(store_write_begin(f->s, &f->t), 0);
 	*state = f;
@@ -54,7 +45,7 @@ static int teardown(void **state)
 
 	store_abort(f->t);
 	store_free(f->s);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bossfile_rmtree(f->dir);
 	free(f);
 	return 0;
 }

@@ -8,9 +8,9 @@
 #include "storage/batch.h"
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "tests/unit/support/bossfile.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -29,21 +29,12 @@ struct fixture {
 	struct store *s;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kefu-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(bossfile_tmpdir("store", f->dir, sizeof(f->dir)), 0);
 	*state = f;
 	return 0;
 }
@@ -53,7 +44,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	store_free(f->s);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bossfile_rmtree(f->dir);
 	free(f);
 	return 0;
 }
