@@ -11,6 +11,7 @@
 #include "proto/frame.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
+#include "storage/callback.h"
 #include "storage/custdb.h"
 #include "storage/import.h"
 #include "storage/log.h"
@@ -449,6 +450,7 @@ static void on_lookup(struct client *c, const Kefu__Envelope *e)
 	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
 	Kefu__LookupReply rep = KEFU__LOOKUP_REPLY__INIT;
 	struct custdb_profile p;
+	struct custdb_cdrs cd;
 	struct store_txn *t;
 	size_t months = lr->has_months ? lr->months : 3;
 	int err;
@@ -463,6 +465,9 @@ static void on_lookup(struct client *c, const Kefu__Envelope *e)
 	if (err == 0) {
 		err = lr->msisdn ? custdb_lookup_msisdn(t, lr->msisdn, 10, months, &p)
 				 : custdb_lookup_user(t, lr->user_id, 10, months, &p);
+		if (err == 0 && (err = custdb_list_cdrs(t, p.user->user_id, NULL, NULL,
+							CUSTDB_LOOKUP_CDRS, &cd)))
+			custdb_profile_release(&p);
 		store_abort(t);
 	}
 	if (err) {
@@ -476,10 +481,13 @@ static void on_lookup(struct client *c, const Kefu__Envelope *e)
 	rep.payments = p.pay;
 	rep.n_bills = p.nbill;
 	rep.bills = p.bill;
+	rep.n_cdrs = cd.n;
+	rep.cdrs = cd.cdr;
 	r.body_case = KEFU__ENVELOPE__BODY_LOOKUP_REPLY;
 	r.lookup_reply = &rep;
 	reply(c, &r, e->request_id);
 	custdb_profile_release(&p);
+	custdb_cdrs_release(&cd);
 }
 
 /* A SEQ skip runs on a worker through the log, like an import. */
@@ -1052,6 +1060,27 @@ static void page_release(struct page *p)
 	free(p->v);
 }
 
+/* Fill p with a listing of the local replica (fn, for request e). On an
+ * error the client is answered here and false returned; p is the caller's
+ * to release either way. */
+typedef int (*page_list_fn)(struct store_txn *t, const Kefu__Envelope *e, struct page *p);
+
+static bool page_fill(struct client *c, const Kefu__Envelope *e, page_list_fn fn, struct page *p)
+{
+	struct store_txn *t;
+	int err;
+
+	page_init(p);
+	err = store_read_begin(c->s->sto->store, &t);
+	if (err == 0) {
+		err = fn(t, e, p);
+		store_abort(t);
+	}
+	if (err)
+		reply_error(c, e->request_id, err, kf_strerror(err));
+	return err == 0;
+}
+
 static int agent_page_visit(void *arg, const Kefu__Agent *a)
 {
 	struct page *p = arg;
@@ -1064,23 +1093,18 @@ static int agent_page_visit(void *arg, const Kefu__Agent *a)
 	return 0;
 }
 
+static int agent_page_list(struct store_txn *t, const Kefu__Envelope *e, struct page *p)
+{
+	return accounts_list(t, e->agent_list->after, agent_page_visit, p);
+}
+
 static void on_agent_list(struct client *c, const Kefu__Envelope *e)
 {
 	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
 	Kefu__AgentListReply rep = KEFU__AGENT_LIST_REPLY__INIT;
-	struct store_txn *t;
 	struct page p;
-	int err;
 
-	page_init(&p);
-	err = store_read_begin(c->s->sto->store, &t);
-	if (err == 0) {
-		err = accounts_list(t, e->agent_list->after, agent_page_visit, &p);
-		store_abort(t);
-	}
-	if (err) {
-		reply_error(c, e->request_id, err, kf_strerror(err));
-	} else {
+	if (page_fill(c, e, agent_page_list, &p)) {
 		rep.n_agents = p.n;
 		rep.agents = (Kefu__Agent **)p.v;
 		if (p.more && p.n)
@@ -1102,26 +1126,22 @@ static int audit_page_visit(void *arg, const Kefu__AuditEntry *a)
 	return 0;
 }
 
-static void on_audit_list(struct client *c, const Kefu__Envelope *e)
+static int audit_page_list(struct store_txn *t, const Kefu__Envelope *e, struct page *p)
 {
 	const Kefu__AuditListRequest *rq = e->audit_list;
+
+	return audit_list(t, rq->since_ms, rq->has_after ? rq->after.data : NULL,
+			  rq->has_after ? rq->after.len : 0, audit_page_visit, p);
+}
+
+static void on_audit_list(struct client *c, const Kefu__Envelope *e)
+{
 	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
 	Kefu__AuditListReply rep = KEFU__AUDIT_LIST_REPLY__INIT;
 	uint8_t next[AUDIT_KEY_MAX];
-	struct store_txn *t;
 	struct page p;
-	int err;
 
-	page_init(&p);
-	err = store_read_begin(c->s->sto->store, &t);
-	if (err == 0) {
-		err = audit_list(t, rq->since_ms, rq->has_after ? rq->after.data : NULL,
-				 rq->has_after ? rq->after.len : 0, audit_page_visit, &p);
-		store_abort(t);
-	}
-	if (err) {
-		reply_error(c, e->request_id, err, kf_strerror(err));
-	} else {
+	if (page_fill(c, e, audit_page_list, &p)) {
 		rep.n_entries = p.n;
 		rep.entries = (Kefu__AuditEntry **)p.v;
 		if (p.more && p.n && audit_check(rep.entries[p.n - 1], NULL, 0) == 0) {
@@ -1181,28 +1201,16 @@ static void on_audit_forwarded(void *arg, int err, const Kefu__Envelope *rep)
 	free(j);
 }
 
-int server_audit(struct server *s, const char *agent, const char *action, const char *subject,
-		 const char *detail, server_audit_fn done, void *arg)
+/* Send the ops of b to the leader as one write: here when this node leads,
+ * else forwarded as a Write. done(arg, err) runs once from the loop.
+ * Returns 0 (done will run) or an error (it will not). */
+static int leader_write(struct server *s, const struct batch *b, server_audit_fn done, void *arg)
 {
-	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
-	struct batch *b = batch_new(16 * 1024);
 	struct audit_job *j;
 	uint8_t *packed = NULL;
 	size_t len = 0;
-	int err;
+	int err = batch_pack(b, 0, false, s->self, &packed, &len);
 
-	ae.has_time_ms = ae.has_seq = 1;
-	ae.time_ms = wall_ms();
-	ae.seq = audit_seq_next(&s->audit_seq);
-	ae.node = s->self;
-	ae.agent = (char *)agent;
-	ae.action = (char *)action;
-	ae.subject = (char *)subject;
-	ae.detail = (char *)detail;
-	err = audit_append(b, &ae, NULL, 0);
-	if (!err)
-		err = batch_pack(b, 0, false, s->self, &packed, &len);
-	batch_free(b);
 	if (err)
 		return err;
 	j = malloc(sizeof(*j));
@@ -1228,6 +1236,126 @@ int server_audit(struct server *s, const char *agent, const char *action, const 
 	if (err)
 		free(j);
 	return err;
+}
+
+int server_audit(struct server *s, const char *agent, const char *action, const char *subject,
+		 const char *detail, server_audit_fn done, void *arg)
+{
+	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
+	struct batch *b = batch_new(16 * 1024);
+	int err;
+
+	ae.has_time_ms = ae.has_seq = 1;
+	ae.time_ms = wall_ms();
+	ae.seq = audit_seq_next(&s->audit_seq);
+	ae.node = s->self;
+	ae.agent = (char *)agent;
+	ae.action = (char *)action;
+	ae.subject = (char *)subject;
+	ae.detail = (char *)detail;
+	err = audit_append(b, &ae, NULL, 0);
+	if (!err)
+		err = leader_write(s, b, done, arg);
+	batch_free(b);
+	return err;
+}
+
+/* The subscriber holding msisdn in the local replica, into out; "" when
+ * none (or the replica cannot say now: the request goes on without). */
+static void user_of(struct server *s, const char *msisdn, char *out, size_t cap)
+{
+	struct custdb_profile p;
+	struct store_txn *t;
+
+	out[0] = '\0';
+	if (store_read_begin(s->sto->store, &t))
+		return;
+	if (custdb_lookup_msisdn(t, msisdn, 0, 0, &p) == 0) {
+		snprintf(out, cap, "%s", p.user->user_id ? p.user->user_id : "");
+		custdb_profile_release(&p);
+	}
+	store_abort(t);
+}
+
+int server_callback_request(struct server *s, const struct server_callback *cb,
+			    server_audit_fn done, void *arg)
+{
+	Kefu__CallbackRequest rq = KEFU__CALLBACK_REQUEST__INIT;
+	char id[CALLBACK_ID_MAX + 2], uid[CALLBACK_TEXT_MAX + 1];
+	struct store_txn *t;
+	struct batch *b;
+	int err;
+
+	if (!cb->gateway || !cb->call_id || !cb->ani)
+		return KF_EPARSE;
+	snprintf(id, sizeof(id), "%s:%s", cb->gateway, cb->call_id);
+	if (cb->user_id)
+		snprintf(uid, sizeof(uid), "%s", cb->user_id);
+	else
+		user_of(s, cb->ani, uid, sizeof(uid));
+	rq.id = id;
+	rq.gateway = (char *)cb->gateway;
+	rq.call_id = (char *)cb->call_id;
+	rq.ani = (char *)cb->ani;
+	rq.user_id = uid[0] ? uid : NULL;
+	rq.has_vip_level = 1;
+	rq.vip_level = cb->vip_level;
+	rq.skill = (char *)cb->skill;
+	rq.service = (char *)cb->service;
+	rq.node = s->self;
+	rq.has_requested_ms = 1;
+	rq.requested_ms = wall_ms();
+	/* One request per call: the local replica says whether it is known. */
+	if ((err = store_read_begin(s->sto->store, &t)))
+		return err;
+	b = batch_new(16 * 1024);
+	err = callback_add(t, &rq, b, NULL, 0);
+	store_abort(t);
+	if (!err)
+		err = leader_write(s, b, done, arg);
+	batch_free(b);
+	return err;
+}
+
+static int callback_page_visit(void *arg, const Kefu__CallbackRequest *rq)
+{
+	struct page *p = arg;
+
+	if (page_full(p))
+		return 1;
+	page_push(p, &rq->base);
+	return 0;
+}
+
+static int callback_page_list(struct store_txn *t, const Kefu__Envelope *e, struct page *p)
+{
+	const Kefu__CallbackListRequest *rq = e->callback_list;
+
+	return callback_list_pending(t, rq->has_after ? rq->after.data : NULL,
+				     rq->has_after ? rq->after.len : 0,
+				     rq->has_limit ? rq->limit : 0, callback_page_visit, p);
+}
+
+static void on_callback_list(struct client *c, const Kefu__Envelope *e)
+{
+	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
+	Kefu__CallbackListReply rep = KEFU__CALLBACK_LIST_REPLY__INIT;
+	uint8_t next[CALLBACK_CURSOR_MAX];
+	struct page p;
+
+	if (page_fill(c, e, callback_page_list, &p)) {
+		rep.n_requests = p.n;
+		rep.requests = (Kefu__CallbackRequest **)p.v;
+		if (p.more && p.n) {
+			rep.next.len = callback_cursor(rep.requests[p.n - 1], next);
+			rep.next.data = next;
+			rep.has_next = rep.next.len > 0;
+		}
+		r.body_case = KEFU__ENVELOPE__BODY_CALLBACK_LIST_REPLY;
+		r.callback_list_reply = &rep;
+		reply(c, &r, e->request_id);
+	}
+	page_release(&p);
 }
 
 /* ==== end of routing ==== */
@@ -1277,6 +1405,7 @@ static const struct route {
 	{KEFU__ENVELOPE__BODY_VERIFY_IDENTITY, "verify_identity", on_routing, R_AGENT},
 	{KEFU__ENVELOPE__BODY_BILLS_REQUEST, "bills_request", on_routing, R_AGENT},
 	{KEFU__ENVELOPE__BODY_ROUTING_STATS, "routing_stats", on_routing, R_ADMIN},
+	{KEFU__ENVELOPE__BODY_CALLBACK_LIST, "callback_list", on_callback_list, R_ADMIN},
 };
 
 static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size_t len)

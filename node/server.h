@@ -59,6 +59,29 @@ typedef void (*server_audit_fn)(void *arg, int err);
 int server_audit(struct server *s, const char *agent, const char *action, const char *subject,
 		 const char *detail, server_audit_fn done, void *arg);
 
+/*
+ * server_callback_request - record a caller's callback request (the
+ * outbound dialer's work list, storage/callback.h) through the leader, the
+ * way server_audit writes: done(arg, err) runs once from the loop when it
+ * is acknowledged (0) or failed. The request's id is "<gateway>:<call id>",
+ * its node this one and its time now; without user_id the local replica
+ * names the subscriber holding ani, if any. Every field is copied.
+ * Returns 0 (done will run), KF_EEXISTS (the call has a request already:
+ * nothing written, done will not run), KF_EPARSE (a field missing or out of
+ * bounds), KF_ESTATE (no leader reachable now), KF_ETOOBIG, KF_ESTORE.
+ */
+struct server_callback {
+	const char *gateway;   /* the gateway's certificate name */
+	const char *call_id;   /* the gateway's call id */
+	const char *ani;       /* the number to call back */
+	const char *user_id;   /* NULL: looked up by ani */
+	unsigned vip_level;    /* the call's tier, 0..4 */
+	const char *skill;     /* the queue it waited in last; may be NULL */
+	const char *service;   /* the number dialled; may be NULL */
+};
+int server_callback_request(struct server *s, const struct server_callback *cb,
+			    server_audit_fn done, void *arg);
+
 /* server_on_election - the leader changed: forwarders re-dial. */
 void server_on_election(struct server *s);
 

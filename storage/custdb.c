@@ -702,6 +702,67 @@ void custdb_profile_release(struct custdb_profile *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* ---- a user's CDRs ---- */
+
+struct cdr_scan {
+	struct custdb_cdrs *out;
+	const char *from;
+	size_t limit;
+};
+
+static int cdr_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct cdr_scan *s = arg;
+	const uint8_t *start;
+	size_t slen, flen = s->from ? strlen(s->from) : 0;
+	ProtobufCMessage *m;
+	int r;
+
+	if (s->out->n >= s->limit)
+		return 1;
+	if (key_part(k->data, k->len, 1, &start, &slen))
+		return KF_ECORRUPT;
+	/* Newest first: the first one before from ends the range. */
+	if (flen && store_key_cmp(start, slen, s->from, flen) < 0)
+		return 1;
+	if ((r = msg_unpack(BOSS_CDR, v, &m)))
+		return r;
+	s->out->cdr[s->out->n++] = (Kefu__Cdr *)m;
+	return 0;
+}
+
+int custdb_list_cdrs(struct store_txn *t, const char *user_id, const char *from, const char *to,
+		     size_t limit, struct custdb_cdrs *out)
+{
+	struct cdr_scan s = {out, from, limit < CUSTDB_MAX_CDRS ? limit : CUSTDB_MAX_CDRS};
+	struct key prefix, start;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	key_init(&prefix);
+	if (!user_id || key_add_str(&prefix, user_id))
+		return 0; /* no such key can exist */
+	if (s.limit == 0)
+		return 0;
+	/* A reverse scan starts at the last key <= start: user_id, to is
+	 * before every key of a CDR that started at to or later. */
+	start = prefix;
+	if (to && *to && key_add_str(&start, to))
+		return 0;
+	r = store_scan(t, STORE_CDR, prefix.b, prefix.len, to && *to ? start.b : NULL,
+		       to && *to ? start.len : 0, true, cdr_visit, &s);
+	if (r)
+		custdb_cdrs_release(out);
+	return r;
+}
+
+void custdb_cdrs_release(struct custdb_cdrs *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		protobuf_c_message_free_unpacked(&c->cdr[i]->base, NULL);
+	memset(c, 0, sizeof(*c));
+}
+
 /* ---- retention ---- */
 
 static int parse_digits(const char *s, size_t n, unsigned *out)

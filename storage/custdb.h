@@ -94,6 +94,35 @@ int custdb_lookup_user(struct store_txn *t, const char *user_id, size_t max_pay,
 /* custdb_profile_release - free what the profile holds; safe on a zeroed one. */
 void custdb_profile_release(struct custdb_profile *p);
 
+/*
+ * A user's call details (STORE_CDR, key user_id, start_time, other_party),
+ * for the bill view. Every message is owned by the list and freed by
+ * custdb_cdrs_release.
+ */
+#define CUSTDB_MAX_CDRS 200
+#define CUSTDB_LOOKUP_CDRS 20 /* the recent calls a lookup (kefuctl lookup) shows */
+
+struct custdb_cdrs {
+	size_t n;
+	Kefu__Cdr *cdr[CUSTDB_MAX_CDRS]; /* newest first */
+};
+
+/*
+ * custdb_list_cdrs - user_id's CDRs that started at or after from and
+ * before to, newest first, at most limit of them (and CUSTDB_MAX_CDRS).
+ * from and to compare byte by byte with start_time ("YYYYMMDDHHMMSS"), so
+ * a prefix works as a bound: from "202403" is from 1 March on, to "202404"
+ * before 1 April. Either may be NULL or "": no bound on that side. A user
+ * without CDRs, or an unknown user, gives an empty list. On 0 the caller
+ * releases out; on an error out is empty.
+ * Returns 0, KF_ECORRUPT (a value that is not a Cdr), KF_ESTORE.
+ */
+int custdb_list_cdrs(struct store_txn *t, const char *user_id, const char *from, const char *to,
+		     size_t limit, struct custdb_cdrs *out);
+
+/* custdb_cdrs_release - free what the list holds; safe on a zeroed one. */
+void custdb_cdrs_release(struct custdb_cdrs *c);
+
 struct custdb_prune_stats {
 	uint64_t cdrs;
 	uint64_t bills;

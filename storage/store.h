@@ -42,7 +42,8 @@
 	X(STORE_BOSS_SEQ, 16, "boss_seq")        /* prov,kind -> BossSeq */ \
 	X(STORE_LOG, 17, "log")                  /* index (8 bytes BE) -> LogEntry */ \
 	X(STORE_AGENT, 18, "agent")              /* agent id -> Agent */ \
-	X(STORE_AUDIT, 19, "audit")              /* time_ms, seq (8 bytes BE each), node -> AuditEntry */
+	X(STORE_AUDIT, 19, "audit")              /* time_ms, seq (8 bytes BE each), node -> AuditEntry */ \
+	X(STORE_CALLBACK, 20, "callback")        /* "r",id -> CallbackRequest; "p",requested_ms,id -> "" */
 
 enum store_table {
 #define STORE_TABLE_ENUM_(name, id, dbname) name = (id),

@@ -62,7 +62,7 @@ static void agent_print(struct out *o, const Kefu__Agent *a)
 	o->n++;
 }
 
-static void time_text(uint64_t ms, char *buf, size_t cap)
+void ctl_time_text(uint64_t ms, char *buf, size_t cap)
 {
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
@@ -78,7 +78,7 @@ static void audit_print(struct out *o, const Kefu__AuditEntry *e)
 {
 	char when[64];
 
-	time_text(e->time_ms, when, sizeof(when));
+	ctl_time_text(e->time_ms, when, sizeof(when));
 	if (o->json) {
 		json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "time_ms",
 				      (json_int_t)e->time_ms, "time", when, "node", S(e->node), "agent",
@@ -379,8 +379,7 @@ static int audit_visit(void *arg, const Kefu__AuditEntry *e)
 	return 0;
 }
 
-/* Run a listing over the database in dir. */
-static int list_offline(const char *dir, bool agents, uint64_t since_ms, struct out *o)
+int ctl_list_offline(const char *dir, ctl_list_fn run, void *arg)
 {
 	struct store *s;
 	struct store_txn *t;
@@ -389,8 +388,7 @@ static int list_offline(const char *dir, bool agents, uint64_t since_ms, struct 
 	if (r)
 		return r;
 	if ((r = store_read_begin(s, &t)) == 0) {
-		r = agents ? accounts_list(t, NULL, agent_visit, o)
-			   : audit_list(t, since_ms, NULL, 0, audit_visit, o);
+		r = run(t, arg);
 		store_abort(t);
 	}
 	store_free(s);
@@ -399,6 +397,11 @@ static int list_offline(const char *dir, bool agents, uint64_t since_ms, struct 
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+static int agents_run(struct store_txn *t, void *arg)
+{
+	return accounts_list(t, NULL, agent_visit, arg);
 }
 
 static const struct agent_sub {
@@ -436,7 +439,7 @@ int ctl_agent_offline(int argc, char **argv)
 	if (!g.db)
 		return ctl_usage_error("--db DIR is required");
 	o.json = g.json;
-	return list_offline(g.db, true, 0, &o);
+	return ctl_list_offline(g.db, agents_run, &o);
 }
 
 /* ---- audit ---- */
@@ -477,13 +480,7 @@ static int parse_since(const char *s, uint64_t *ms)
 	return 0;
 }
 
-struct audit_args {
-	uint64_t since_ms;
-	bool json;
-	const char *db;
-};
-
-static int audit_options(int argc, char **argv, struct audit_args *g)
+int ctl_list_args(int argc, char **argv, bool since, struct ctl_list_args *g)
 {
 	static const struct option opts[] = {
 		{"since", required_argument, NULL, 's'},
@@ -498,6 +495,8 @@ static int audit_options(int argc, char **argv, struct audit_args *g)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
+			if (!since)
+				return ctl_usage_error("unknown option");
 			if (parse_since(optarg, &g->since_ms))
 				return ctl_usage_error("--since takes a local time YYYYMMDDHHMMSS");
 			break;
@@ -511,57 +510,53 @@ static int audit_options(int argc, char **argv, struct audit_args *g)
 	return 0;
 }
 
+static void audit_page(void *arg, const ProtobufCMessage *page)
+{
+	const Kefu__AuditListReply *l = (const Kefu__AuditListReply *)page;
+
+	for (size_t i = 0; i < l->n_entries; i++)
+		audit_print(arg, l->entries[i]);
+}
+
 int ctl_audit(int argc, char **argv)
 {
-	struct audit_args g;
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
+	Kefu__AuditListRequest lr = KEFU__AUDIT_LIST_REQUEST__INIT;
+	struct ctl_list_args g;
 	struct out o;
-	uint8_t after[AUDIT_KEY_MAX];
-	size_t alen = 0;
-	int r = audit_options(argc, argv, &g);
+	int r = ctl_list_args(argc, argv, true, &g);
 
 	if (r)
 		return r;
 	o = (struct out){g.json, 0};
-	for (;;) {
-		Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
-		Kefu__AuditListRequest lr = KEFU__AUDIT_LIST_REQUEST__INIT;
-		const Kefu__AuditListReply *l;
-		bool more;
+	lr.has_since_ms = 1;
+	lr.since_ms = g.since_ms;
+	req.body_case = KEFU__ENVELOPE__BODY_AUDIT_LIST;
+	req.audit_list = &lr;
+	return ctl_request_pages(&req, KEFU__ENVELOPE__BODY_AUDIT_LIST_REPLY, CALL_TIMEOUT_MS,
+				 audit_page, &o);
+}
 
-		lr.has_since_ms = 1;
-		lr.since_ms = g.since_ms;
-		lr.has_after = alen > 0;
-		lr.after.data = after;
-		lr.after.len = alen;
-		req.body_case = KEFU__ENVELOPE__BODY_AUDIT_LIST;
-		req.audit_list = &lr;
-		if ((r = ctl_request(&req, KEFU__ENVELOPE__BODY_AUDIT_LIST_REPLY, CALL_TIMEOUT_MS,
-				     &rep)))
-			return r;
-		l = rep->audit_list_reply;
-		for (size_t i = 0; i < l->n_entries; i++)
-			audit_print(&o, l->entries[i]);
-		/* A cursor must move forward, or a confused node would loop us. */
-		more = l->has_next && l->next.len > 0 && l->next.len <= sizeof(after) &&
-		       store_key_cmp(l->next.data, l->next.len, after, alen) > 0;
-		if (more) {
-			memcpy(after, l->next.data, l->next.len);
-			alen = l->next.len;
-		}
-		kefu__envelope__free_unpacked(rep, NULL);
-		if (!more)
-			return 0;
-	}
+struct audit_run {
+	uint64_t since_ms;
+	struct out o;
+};
+
+static int audit_run(struct store_txn *t, void *arg)
+{
+	struct audit_run *a = arg;
+
+	return audit_list(t, a->since_ms, NULL, 0, audit_visit, &a->o);
 }
 
 int ctl_audit_offline(int argc, char **argv)
 {
-	struct audit_args g;
-	struct out o;
-	int r = audit_options(argc, argv, &g);
+	struct ctl_list_args g;
+	struct audit_run a;
+	int r = ctl_list_args(argc, argv, true, &g);
 
 	if (r)
 		return r;
-	o = (struct out){g.json, 0};
-	return list_offline(g.db, false, g.since_ms, &o);
+	a = (struct audit_run){g.since_ms, {g.json, 0}};
+	return ctl_list_offline(g.db, audit_run, &a);
 }

@@ -2,7 +2,8 @@
  * kefuctl's pieces: main.c (global options, the command table), offline.c
  * (commands on a node's database directory, --db), online.c (commands
  * through a running node over TLS), render.c (how a subscriber is shown),
- * agents.c (agent accounts and the audit log, online and offline).
+ * agents.c (agent accounts and the audit log, online and offline), callbacks.c
+ * (the callback requests waiting for the dialer).
  */
 #ifndef KEFU_CLUSTER_KEFUCTL_CTL_H
 #define KEFU_CLUSTER_KEFUCTL_CTL_H
@@ -59,6 +60,8 @@ struct ctl_profile {
 	Kefu__Payment *const *pay;      /* newest first */
 	size_t nbill;
 	Kefu__Bill *const *bill;        /* newest month first */
+	size_t ncdr;
+	Kefu__Cdr *const *cdr;          /* newest first */
 };
 
 /* ctl_profile_print - readable text, or one line of JSON (the lookup contract). */
@@ -91,16 +94,53 @@ int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t tim
 		Kefu__Envelope **out);
 
 /*
+ * ctl_request_pages - a listing that comes in pages (online.c): req's body
+ * has a bytes field "after", each reply body (of case want) a bytes field
+ * "next", a cursor of at most CTL_CURSOR_MAX bytes in key order. req is
+ * sent with "after" set from the last "next" until a reply has none (or
+ * one that does not move forward). each gets every reply body, valid
+ * during the call. Returns 0 or ctl_request's exit code.
+ */
+#define CTL_CURSOR_MAX 1024
+typedef void (*ctl_page_fn)(void *arg, const ProtobufCMessage *page);
+int ctl_request_pages(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		      ctl_page_fn each, void *arg);
+
+/*
  * ctl_admin_request - ctl_request for an AdminReply, printed as the answer
  * ("refused: ..." when not ok). Returns 0, EXIT_NEGATIVE (refused), or
  * ctl_request's exit code.
  */
 int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms);
 
+/* ctl_time_text - unix ms as local "YYYY-MM-DD HH:MM:SS.mmm" (agents.c). */
+void ctl_time_text(uint64_t ms, char *buf, size_t cap);
+
+/* ctl_list_offline - run(t, arg) in a read transaction on the node
+ * database in dir, which must exist (agents.c). Errors are printed.
+ * Returns 0 or EXIT_USAGE. */
+struct store_txn;
+typedef int (*ctl_list_fn)(struct store_txn *t, void *arg);
+int ctl_list_offline(const char *dir, ctl_list_fn run, void *arg);
+
+/* The options of a listing (agents.c): [--db DIR] [--json], and with
+ * since [--since YYYYMMDDHHMMSS] (local time, into since_ms). Returns 0 or
+ * EXIT_USAGE (after printing why). */
+struct ctl_list_args {
+	uint64_t since_ms;
+	bool json;
+	const char *db;
+};
+int ctl_list_args(int argc, char **argv, bool since, struct ctl_list_args *g);
+
 /* Agent accounts and the audit log (agents.c): online, and offline with --db. */
 int ctl_agent(int argc, char **argv);
 int ctl_agent_offline(int argc, char **argv);
 int ctl_audit(int argc, char **argv);
 int ctl_audit_offline(int argc, char **argv);
+
+/* Callback requests (callbacks.c): the pending list, online and with --db. */
+int ctl_callbacks(int argc, char **argv);
+int ctl_callbacks_offline(int argc, char **argv);
 
 #endif

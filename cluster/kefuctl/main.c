@@ -166,6 +166,8 @@ static const struct cmd cmds[] = {
 	 "agent accounts: passwords are read from a file or stdin, hashed here, never shown"},
 	{"audit", ctl_audit_offline, ctl_audit, "[--db DIR] [--since YYYYMMDDHHMMSS] [--json]",
 	 "the audit log from a moment on (local time): who saw or changed what"},
+	{"callbacks", ctl_callbacks_offline, ctl_callbacks, "[--db DIR] [--json]",
+	 "callback requests waiting for the dialer, oldest first"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -141,6 +141,7 @@ int ctl_offline_lookup(int argc, char **argv)
 {
 	struct ctl_lookup_args la;
 	struct custdb_profile p;
+	struct custdb_cdrs cd;
 	struct store_txn *t;
 	struct store *s;
 	int r = ctl_lookup_args(argc, argv, &la);
@@ -155,6 +156,9 @@ int ctl_offline_lookup(int argc, char **argv)
 	if ((r = store_read_begin(s, &t)) == 0) {
 		r = msisdn ? custdb_lookup_msisdn(t, msisdn, 10, months, &p)
 			   : custdb_lookup_user(t, uid, 10, months, &p);
+		if (r == 0 && (r = custdb_list_cdrs(t, p.user->user_id, NULL, NULL,
+						    CUSTDB_LOOKUP_CDRS, &cd)))
+			custdb_profile_release(&p);
 		store_abort(t);
 	}
 	store_free(s);
@@ -168,11 +172,12 @@ int ctl_offline_lookup(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	{
-		struct ctl_profile cp = {p.user, p.cust, p.npay, p.pay, p.nbill, p.bill};
+		struct ctl_profile cp = {p.user, p.cust, p.npay, p.pay, p.nbill, p.bill, cd.n, cd.cdr};
 
 		ctl_profile_print(&cp, json);
 	}
 	custdb_profile_release(&p);
+	custdb_cdrs_release(&cd);
 	return 0;
 }
 

@@ -10,7 +10,9 @@
 #include "lib/loop.h"
 #include "lib/tls.h"
 #include "storage/boss.h"
+#include "storage/store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -187,6 +189,65 @@ int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t tim
 		Kefu__Envelope **out)
 {
 	return request(req, want, timeout_ms, out);
+}
+
+/* The bytes field name of message m, and its has_ flag. */
+static ProtobufCBinaryData *bytes_field(ProtobufCMessage *m, const char *name,
+					protobuf_c_boolean **has)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+
+	assert(f && f->type == PROTOBUF_C_TYPE_BYTES && f->label == PROTOBUF_C_LABEL_OPTIONAL);
+	*has = (protobuf_c_boolean *)((char *)m + f->quantifier_offset);
+	return (ProtobufCBinaryData *)((char *)m + f->offset);
+}
+
+/* The body of e, which is of case body. */
+static ProtobufCMessage *envelope_body(const Kefu__Envelope *e, Kefu__Envelope__BodyCase body)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(&kefu__envelope__descriptor, (unsigned)body);
+
+	assert(f && f->type == PROTOBUF_C_TYPE_MESSAGE);
+	return *(ProtobufCMessage **)((char *)e + f->offset);
+}
+
+int ctl_request_pages(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		      ctl_page_fn each, void *arg)
+{
+	protobuf_c_boolean *has_after, *has_next;
+	ProtobufCBinaryData *after = bytes_field(envelope_body(req, req->body_case), "after",
+						 &has_after);
+	uint8_t cur[CTL_CURSOR_MAX];
+	size_t clen = 0;
+	int r;
+
+	for (;;) {
+		Kefu__Envelope *rep;
+		ProtobufCMessage *page;
+		ProtobufCBinaryData *next;
+		bool more;
+
+		*has_after = clen > 0;
+		after->data = cur;
+		after->len = clen;
+		if ((r = ctl_request(req, want, timeout_ms, &rep)))
+			return r;
+		page = envelope_body(rep, want);
+		next = bytes_field(page, "next", &has_next);
+		each(arg, page);
+		/* A cursor must move forward, or a confused node would loop us. */
+		more = *has_next && next->len > 0 && next->len <= sizeof(cur) &&
+		       store_key_cmp(next->data, next->len, cur, clen) > 0;
+		if (more) {
+			memcpy(cur, next->data, next->len);
+			clen = next->len;
+		}
+		kefu__envelope__free_unpacked(rep, NULL);
+		if (!more)
+			return 0;
+	}
 }
 
 int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms)
@@ -418,8 +479,8 @@ int ctl_online_lookup(int argc, char **argv)
 		return r;
 	{
 		const Kefu__LookupReply *l = rep->lookup_reply;
-		struct ctl_profile p = {l->user, l->customer, l->n_payments, l->payments,
-					l->n_bills, l->bills};
+		struct ctl_profile p = {l->user,    l->customer, l->n_payments, l->payments,
+					l->n_bills, l->bills,    l->n_cdrs,     l->cdrs};
 
 		if (!l->user) {
 			fprintf(stderr, "kefuctl: the node answered without a subscriber\n");

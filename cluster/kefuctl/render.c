@@ -47,7 +47,7 @@ static json_t *profile_json(const struct ctl_profile *p)
 {
 	const Kefu__Subscriber *u = p->user;
 	const Kefu__Customer *cu = p->cust;
-	json_t *o = json_object(), *pays = json_array(), *bills = json_array();
+	json_t *o = json_object(), *pays = json_array(), *bills = json_array(), *cdrs = json_array();
 	uint32_t vip = cu && cu->has_vip_level ? cu->vip_level : 0;
 	char masked[64];
 
@@ -94,8 +94,21 @@ static json_t *profile_json(const struct ctl_profile *p)
 		json_object_set_new(j, "amount", json_integer(b->has_amount ? b->amount : 0));
 		json_array_append_new(bills, j);
 	}
+	for (size_t i = 0; i < p->ncdr; i++) {
+		const Kefu__Cdr *c = p->cdr[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "start_time", json_string(S(c->start_time)));
+		json_object_set_new(j, "duration_s", json_integer(c->has_duration_s ? c->duration_s : 0));
+		json_object_set_new(j, "other_party", json_string(S(c->other_party)));
+		json_object_set_new(j, "call_type", json_string(S(c->call_type)));
+		json_object_set_new(j, "location", json_string(S(c->location)));
+		json_object_set_new(j, "fee", json_integer(c->has_fee ? c->fee : 0));
+		json_array_append_new(cdrs, j);
+	}
 	json_object_set_new(o, "payments", pays);
 	json_object_set_new(o, "bills", bills);
+	json_object_set_new(o, "cdrs", cdrs);
 	return o;
 }
 
@@ -135,6 +148,15 @@ static void profile_text(const struct ctl_profile *p)
 		yuan(p->bill[i]->has_amount ? p->bill[i]->amount : 0, a, sizeof(a));
 		printf("  %s  %10s  %s (%s)\n", S(p->bill[i]->bill_month), a, S(p->bill[i]->item_name),
 		       S(p->bill[i]->item_code));
+	}
+	printf("通话 calls      %zu recent\n", p->ncdr);
+	for (size_t i = 0; i < p->ncdr; i++) {
+		const Kefu__Cdr *c = p->cdr[i];
+
+		yuan(c->has_fee ? c->fee : 0, a, sizeof(a));
+		printf("  %s  %6us  %10s  %-4s  %s %s\n", S(c->start_time),
+		       c->has_duration_s ? c->duration_s : 0, a, S(c->call_type), S(c->other_party),
+		       S(c->location));
 	}
 }
 

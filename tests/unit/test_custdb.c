@@ -613,6 +613,94 @@ static void test_lookup_orders_payments_and_bills(void **state)
 	store_abort(t);
 }
 
+/* A user's CDRs: newest first, within [from, to), capped by the limit,
+ * never another user's (U1 is a prefix of U10). */
+static void test_list_cdrs_newest_first_in_range(void **state)
+{
+	struct fixture *f = *state;
+	struct custdb_cdrs c;
+	struct store_txn *t;
+
+	seed(f, BOSS_PAY);
+	apply_ok(f, BOSS_USER, USER_LINE("A", "U10", "13900000010", "C1", "1"));
+	apply_ok(f, BOSS_CDR,
+		 "A|U1|20240315080000|30|10010|MT||0\n"
+		 "A|U1|20240201120000|60|10086|MO||1\n"
+		 "A|U1|20240331235959|5|13800000001|MO||2\n"
+		 "A|U1|20240315080000|40|10086|MO||3\n"
+		 "A|U1|20240401000000|50|10086|MO||4\n"
+		 "A|U10|20240320000000|1|10086|MO||9\n");
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+
+	assert_int_equal(custdb_list_cdrs(t, "U1", NULL, NULL, 100, &c), 0);
+	assert_int_equal(c.n, 5);
+	assert_string_equal(c.cdr[0]->start_time, "20240401000000");
+	assert_string_equal(c.cdr[1]->start_time, "20240331235959");
+	/* one start time, two other parties: key order reversed */
+	assert_string_equal(c.cdr[2]->other_party, "10086");
+	assert_string_equal(c.cdr[3]->other_party, "10010");
+	assert_string_equal(c.cdr[4]->start_time, "20240201120000");
+	for (size_t i = 0; i < c.n; i++)
+		assert_string_equal(c.cdr[i]->user_id, "U1");
+	custdb_cdrs_release(&c);
+	assert_int_equal(c.n, 0);
+
+	/* March only: from is inclusive, to exclusive, prefixes are bounds */
+	assert_int_equal(custdb_list_cdrs(t, "U1", "202403", "202404", 100, &c), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.cdr[0]->start_time, "20240331235959");
+	assert_string_equal(c.cdr[2]->start_time, "20240315080000");
+	custdb_cdrs_release(&c);
+	assert_int_equal(custdb_list_cdrs(t, "U1", "20240315080000", "20240401000000", 100, &c), 0);
+	assert_int_equal(c.n, 3);
+	custdb_cdrs_release(&c);
+	assert_int_equal(custdb_list_cdrs(t, "U1", "20240201120001", "", 100, &c), 0);
+	assert_int_equal(c.n, 4);
+	custdb_cdrs_release(&c);
+
+	/* the limit keeps the newest */
+	assert_int_equal(custdb_list_cdrs(t, "U1", NULL, NULL, 2, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.cdr[1]->start_time, "20240331235959");
+	custdb_cdrs_release(&c);
+	assert_int_equal(custdb_list_cdrs(t, "U1", NULL, NULL, 0, &c), 0);
+	assert_int_equal(c.n, 0);
+
+	assert_int_equal(custdb_list_cdrs(t, "U10", NULL, NULL, 100, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.cdr[0]->fee, 9);
+	custdb_cdrs_release(&c);
+	assert_int_equal(custdb_list_cdrs(t, "U9", NULL, NULL, 100, &c), 0);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(custdb_list_cdrs(t, "U1", "202405", NULL, 100, &c), 0);
+	assert_int_equal(c.n, 0);
+	store_abort(t);
+}
+
+/* More CDRs than the list holds: it stops at CUSTDB_MAX_CDRS. */
+static void test_list_cdrs_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct custdb_cdrs c;
+	struct store_txn *t;
+	size_t cap = (CUSTDB_MAX_CDRS + 10) * 40, n = 0;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	seed(f, BOSS_PAY);
+	for (unsigned i = 0; i < CUSTDB_MAX_CDRS + 10; i++)
+		n += (size_t)snprintf(text + n, cap - n, "A|U1|202403011%u%02u%02u|1|10086|MO||%u\n",
+				      i / 3600, i / 60 % 60, i % 60, i);
+	apply_ok(f, BOSS_CDR, text);
+	free(text);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(custdb_list_cdrs(t, "U1", NULL, NULL, 100000, &c), 0);
+	assert_int_equal(c.n, CUSTDB_MAX_CDRS);
+	assert_int_equal(c.cdr[0]->fee, CUSTDB_MAX_CDRS + 9);
+	custdb_cdrs_release(&c);
+	store_abort(t);
+}
+
 /* ---- retention ---- */
 
 static void test_prune_keeps_cdrs_from_the_cutoff_day(void **state)
@@ -777,6 +865,8 @@ int main(void)
 		T(test_customer_with_users_not_deletable),
 		T(test_user_delete_takes_its_records_along),
 		T(test_lookup_orders_payments_and_bills),
+		T(test_list_cdrs_newest_first_in_range),
+		T(test_list_cdrs_capped),
 		T(test_prune_keeps_cdrs_from_the_cutoff_day),
 		T(test_prune_cutoff_day_clamped_to_month_end),
 		T(test_prune_keeps_24_months_of_bills),
