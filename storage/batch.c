@@ -193,6 +193,76 @@ int batch_apply(struct store_txn *t, const struct batch *b)
 	return batch_apply_from(t, b, 0);
 }
 
+/* The highest key of a table as batch_apply_append knows it. */
+struct batch_tail {
+	bool known;
+	bool empty;              /* the table has no key */
+	const uint8_t *key;      /* into buf or into the batch */
+	size_t len;
+	uint8_t buf[STORE_KEY_MAX];
+};
+
+/* batch_tail_load - read table's last key into tl (the map's copy does not
+ * outlive the next write). */
+static int batch_tail_load(struct store_txn *t, enum store_table table, struct batch_tail *tl)
+{
+	struct store_val v;
+	int rc = store_last(t, table, &v);
+
+	tl->known = true;
+	tl->empty = rc == KF_ENOTFOUND;
+	if (rc && rc != KF_ENOTFOUND)
+		return rc;
+	if (rc == 0) {
+		memcpy(tl->buf, v.data, v.len);
+		tl->key = tl->buf;
+		tl->len = v.len;
+	}
+	return 0;
+}
+
+/* batch_put_tail - one put of batch_apply_append: appended when above the
+ * table's tail (which it then becomes), else inserted. */
+static int batch_put_tail(struct store_txn *t, const struct batch_op *op, struct batch_tail *tl)
+{
+	int rc;
+
+	if (!tl->known && (rc = batch_tail_load(t, op->table, tl)))
+		return rc;
+	if (tl->empty || store_key_cmp(op->key, op->klen, tl->key, tl->len) > 0) {
+		rc = store__append(t, op->table, op->key, op->klen, op->val, op->vlen);
+		if (rc != KF_EEXISTS) {
+			tl->empty = false;
+			tl->key = op->key;
+			tl->len = op->klen;
+			return rc;
+		}
+	}
+	return store__put(t, op->table, op->key, op->klen, op->val, op->vlen);
+}
+
+int batch_apply_append(struct store_txn *t, const struct batch *b)
+{
+	struct batch_tail *tails = batch_xrealloc(NULL, STORE_TABLE_SLOTS * sizeof(*tails));
+	int rc = 0;
+
+	for (int i = 0; i < STORE_TABLE_SLOTS; i++)
+		tails[i].known = false;
+	for (size_t i = 0; i < b->nops && rc == 0; i++) {
+		const struct batch_op *op = &b->ops[i];
+
+		/* A delete may remove the tail: read it again before the next put. */
+		if (op->kind == BATCH_DEL) {
+			rc = store__del(t, op->table, op->key, op->klen);
+			tails[op->table].known = false;
+		} else {
+			rc = batch_put_tail(t, op, &tails[op->table]);
+		}
+	}
+	free(tails);
+	return rc;
+}
+
 /* ---- sorting ---- */
 
 /* What the sort compares: table and head of the key, then the full key,

@@ -73,6 +73,16 @@ int batch_apply_from(struct store_txn *t, const struct batch *b, size_t from);
 int batch_apply(struct store_txn *t, const struct batch *b);
 
 /*
+ * batch_apply_append - batch_apply, with every put whose key is above the
+ * last key of its table appended (store__append) instead of inserted. The
+ * result is the same; it is faster when the puts of each table come in
+ * ascending key order past the table's end (a first load, sorted ops), as
+ * each append fills the last page where an insert descends the tree and
+ * splits pages in half. Same returns as batch_apply.
+ */
+int batch_apply_append(struct store_txn *t, const struct batch *b);
+
+/*
  * batch_sort - order the ops by table, then key (LMDB's byte order),
  * keeping the order of the ops on one key. The batch then means the same
  * (ops on different keys commute), and applying it visits each table once,

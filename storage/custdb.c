@@ -263,29 +263,59 @@ static int index_key(size_t i, const ProtobufCMessage *m, struct key *k)
 	return key_ok(k) ? 1 : KF_ETOOBIG;
 }
 
-/* Put (add) or delete the secondary index entries of one record. */
-static int index_ops(enum boss_kind kind, const ProtobufCMessage *m, bool add, struct batch *b)
+/* Delete the secondary index entries of one record. */
+static int index_dels(enum boss_kind kind, const ProtobufCMessage *m, struct batch *b)
 {
 	for (size_t i = 0; i < INDEX_COUNT; i++) {
-		const struct index_desc *ix = &index_tab[i];
+		struct key k;
+		int r;
+
+		if (index_tab[i].kind != kind || (r = index_key(i, m, &k)) == 0)
+			continue;
+		if (r < 0 || (r = batch_del(b, index_tab[i].table, k.b, k.len)))
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * record_puts - the puts that add message m of kind under primary key pk:
+ * its secondary index entries, then the record itself, each handed to fn.
+ * The one place that says what an added record writes, for the batch of
+ * custdb_record and for the bulk load of custdb_record_add alike.
+ */
+static int record_puts(enum boss_kind kind, const ProtobufCMessage *m, const struct key *pk,
+		       custdb_put_fn fn, void *arg)
+{
+	uint8_t packed[CUSTDB_PACK_MAX];
+	size_t n;
+
+	for (size_t i = 0; i < INDEX_COUNT; i++) {
 		const char *val = NULL;
 		struct key k;
 		int r;
 
-		if (ix->kind != kind || (r = index_key(i, m, &k)) == 0)
+		if (index_tab[i].kind != kind || (r = index_key(i, m, &k)) == 0)
 			continue;
 		if (r < 0)
 			return r;
 		if (rs.ivalue[i])
 			val = msg_str(m, rs.ivalue[i]);
-		if (add)
-			r = batch_put(b, ix->table, k.b, k.len, val ? val : "", val ? strlen(val) : 0);
-		else
-			r = batch_del(b, ix->table, k.b, k.len);
+		r = fn(arg, index_tab[i].table, k.b, k.len, val ? val : "", val ? strlen(val) : 0);
 		if (r)
 			return r;
 	}
-	return 0;
+	n = protobuf_c_message_get_packed_size(m);
+	if (n > sizeof(packed))
+		return KF_ETOOBIG;
+	protobuf_c_message_pack(m, packed);
+	return fn(arg, kind_tab[kind].table, pk->b, pk->len, packed, n);
+}
+
+static int batch_put_fn(void *arg, enum store_table table, const void *key, size_t klen,
+			const void *val, size_t vlen)
+{
+	return batch_put(arg, table, key, klen, val, vlen);
 }
 
 static int msg_unpack(enum boss_kind kind, const struct store_val *v, ProtobufCMessage **out)
@@ -306,7 +336,7 @@ static int delete_stored(const struct store_view *vw, enum boss_kind kind, const
 		return 0;
 	if (r || (r = msg_unpack(kind, &v, &old)))
 		return r;
-	r = index_ops(kind, old, false, b);
+	r = index_dels(kind, old, b);
 	protobuf_c_message_free_unpacked(old, NULL);
 	return r ? r : batch_del(b, kind_tab[kind].table, pk, pklen);
 }
@@ -511,7 +541,7 @@ int custdb_record_view(const struct store_view *vw, const struct bossrec *rec, s
 	if (r == 0)
 		r = corrupt;
 	if (r == 0 && old)
-		r = index_ops(rec->kind, old, false, b);
+		r = index_dels(rec->kind, old, b);
 	if (old)
 		protobuf_c_message_free_unpacked(old, NULL);
 	if (r)
@@ -521,17 +551,28 @@ int custdb_record_view(const struct store_view *vw, const struct bossrec *rec, s
 			return r;
 		return batch_del(b, kd->table, pk.b, pk.len);
 	}
-	if ((r = index_ops(rec->kind, &nm.base, true, b)))
-		return r;
-	{
-		uint8_t packed[CUSTDB_PACK_MAX];
-		size_t n = protobuf_c_message_get_packed_size(&nm.base);
+	return record_puts(rec->kind, &nm.base, &pk, batch_put_fn, b);
+}
 
-		if (n > sizeof(packed))
-			return KF_ETOOBIG;
-		protobuf_c_message_pack(&nm.base, packed);
-		return batch_put(b, kd->table, pk.b, pk.len, packed, n);
+int custdb_record_add(const struct bossrec *rec, custdb_put_fn put, custdb_read_fn ref,
+		      void *arg)
+{
+	union anymsg nm;
+	struct key k;
+	int r;
+
+	pthread_once(&rs_once, rs_init);
+	if (rec->op != 'A')
+		return KF_EPARSE;
+	msg_from_rec(&nm, rec);
+	for (size_t i = 0; i < REF_COUNT; i++) {
+		if (ref_tab[i].kind == rec->kind && ref_key(i, &nm.base, &k) &&
+		    (r = ref(arg, kind_tab[ref_tab[i].target].table, k.b, k.len)))
+			return r;
 	}
+	if ((r = pk_of(rec->kind, &nm.base, &k)))
+		return r;
+	return record_puts(rec->kind, &nm.base, &k, put, arg);
 }
 
 int custdb_record(struct store_txn *t, const struct bossrec *rec, struct batch *b,

@@ -64,6 +64,27 @@ int custdb_record_view(const struct store_view *vw, const struct bossrec *rec, s
 typedef int (*custdb_read_fn)(void *arg, enum store_table table, const void *key, size_t klen);
 int custdb_record_reads(const struct bossrec *rec, custdb_read_fn fn, void *arg);
 
+/*
+ * custdb_record_add - an A record taken apart for a load that checks whole
+ * files at once (storage/bulk.h): put hears every op custdb_record would
+ * append for it (index entries, then the record; the same keys and values),
+ * ref every key that must exist for it to be accepted (its references).
+ * Nothing is read: the caller owns the rules that custdb_record checks by
+ * reading. When every ref's key exists and no put's key exists, neither in
+ * the store nor put by another record of the load, custdb_record accepts
+ * the record with exactly these ops (an index that is not unique never
+ * holds a key of another record: each includes the primary key). The
+ * converse need not hold (a unique index entry naming the record itself),
+ * so a load that finds a key taken hands the file to custdb_record. Keys
+ * and values are valid during the call only.
+ * Returns 0, KF_EPARSE (rec is not an A), KF_ETOOBIG, the first error of
+ * put or ref.
+ */
+typedef int (*custdb_put_fn)(void *arg, enum store_table table, const void *key, size_t klen,
+			     const void *val, size_t vlen);
+int custdb_record_add(const struct bossrec *rec, custdb_put_fn put, custdb_read_fn ref,
+		      void *arg);
+
 /* What an agent sees for one number. Every message is owned by the
  * profile and freed by custdb_profile_release. */
 #define CUSTDB_MAX_PAYMENTS 20

@@ -6,6 +6,7 @@
 #include "lib/log.h"
 #include "storage/batch.h"
 #include "storage/bossrec.h"
+#include "storage/bulk.h"
 #include "storage/custdb.h"
 #include "storage/keys.h"
 #include "storage/overlay.h"
@@ -336,6 +337,9 @@ struct apply_job {
 	struct line_error bad;
 	uint64_t applied;
 	int64_t now;
+	const char *tmp_dir;        /* the bulk load's spill files */
+	bool declined;              /* the bulk load sent the file the exact way */
+	char why[200];              /* and why */
 };
 
 static int reject_line(struct apply_job *j, uint64_t line, int field, const char *reason)
@@ -453,6 +457,22 @@ static int log_chunk(void *arg, struct store_txn *t, const struct batch *b)
 	return write_hooks_log(j->o->hooks, t, b, false);
 }
 
+/* The end of a file's transaction: its registry entry, the last batch. */
+static int file_done(struct store_txn *t, struct apply_job *j)
+{
+	struct entry *e = j->e;
+	int r;
+
+	batch_reset(j->b);
+	r = record_file_ops(j->b, e->base, e->chk.sha256, e->chk.records, e->chk.bytes,
+			    e->bn.prov, e->bn.kind, e->bn.seq, NULL, j->now);
+	if (r == 0)
+		r = batch_apply(t, j->b);
+	if (r == 0)
+		r = write_hooks_log(j->o->hooks, t, j->b, true);
+	return r;
+}
+
 /* The transaction body: every record of the file, then its registry entry. */
 static int apply_body(struct store_txn *t, void *arg)
 {
@@ -509,15 +529,35 @@ static int apply_body(struct store_txn *t, void *arg)
 		r = chunk_run(j);
 	if (r == 0 && j->bad.line)
 		r = reject_line(j, j->bad.line, j->bad.field, j->bad.reason);
+	return r ? r : file_done(t, j);
+}
+
+/* The transaction body of the bulk load (bulk.h): the file in one pass,
+ * then its registry entry. KF_ECANCELED with j->declined set: the file
+ * must go the record-by-record way. */
+static int bulk_body(struct store_txn *t, void *arg)
+{
+	struct apply_job *j = arg;
+	struct entry *e = j->e;
+	const struct bulk_opts bo = {j->tmp_dir, j->o->sort_bytes, j->o->chunk_bytes, j->o->hooks,
+				     j->o->progress, j->o->progress_every};
+	const struct bulk_file bf = {e->path, e->base, e->bn.kind, e->chk.records, e->chk.bytes,
+				     e->chk.sha256};
+	int r;
+
+	j->applied = 0;
+	j->declined = false;
+	r = precheck(t, e);
+	if (r == 1)
+		return KF_ESTATE;
 	if (r)
 		return r;
-	r = record_file_ops(j->b, e->base, e->chk.sha256, e->chk.records, e->chk.bytes,
-			    e->bn.prov, e->bn.kind, e->bn.seq, NULL, j->now);
-	if (r == 0)
-		r = batch_apply(t, j->b);
-	if (r == 0)
-		r = write_hooks_log(j->o->hooks, t, j->b, true);
-	return r;
+	r = bulk_load(t, j->b, &bo, &bf, &j->applied, j->why, sizeof(j->why));
+	if (r == BULK_DECLINED) {
+		j->declined = true;
+		return KF_ECANCELED;
+	}
+	return r ? r : file_done(t, j);
 }
 
 static int move_to(const char *dir, const char *path, const char *base)
@@ -587,6 +627,45 @@ static int map_reserve(struct store *s, uint64_t file_bytes)
 	}
 }
 
+/*
+ * run_bulk - the file through the bulk load. Returns 1 when it declined
+ * (nothing of it applied: the exact way must run), else write_hooks_run's
+ * result.
+ */
+static int run_bulk(struct store *s, struct apply_job *j)
+{
+	int r = write_hooks_run(j->o->hooks, s, bulk_body, j);
+
+	if (r == KF_ECANCELED && j->declined) {
+		log_info(LOG_BOSS, "bulk load declined name=%s reason=\"%s\"", j->e->base, j->why);
+		return 1;
+	}
+	j->e->res.bulk = r == 0;
+	return r;
+}
+
+/* run_exact - the file verified against its .chk, then record by record
+ * through the overlay. Returns 1 when verify gave it an outcome. */
+static int run_exact(struct store *s, struct apply_job *j)
+{
+	const struct import_opts *o = j->o;
+	int r;
+
+	if (verify(j->e))
+		return 1;
+	j->ov = overlay_new(CHUNK_RECORDS * CHUNK_KEYS_PER_RECORD);
+	j->view = overlay_view(j->ov);
+	j->recs = malloc(CHUNK_RECORDS * sizeof(*j->recs));
+	j->text = malloc(o->chunk_bytes + BOSSREC_LINE_MAX + BOSSREC_MAX_FIELDS + 1);
+	if (!j->recs || !j->text)
+		abort();
+	r = write_hooks_run(o->hooks, s, apply_body, j);
+	overlay_free(j->ov);
+	free(j->recs);
+	free(j->text);
+	return r;
+}
+
 /* Process one file as far as it can go now. Returns 0 (e->res says how it
  * went, IMPORT_HELD meaning "try again later in this run") or an error. */
 static int process(struct store *s, const struct import_opts *o, struct entry *e,
@@ -599,6 +678,7 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	memset(&e->res.reason, 0, sizeof(e->res.reason));
 	e->res.line = 0;
 	e->res.field[0] = '\0';
+	e->res.bulk = false;
 	if (load_chk(e))
 		return 0;
 	if ((r = store_read_begin(s, &t)))
@@ -610,8 +690,10 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	if (r == 1 && e->res.outcome != IMPORT_SKIPPED)
 		return 0;
 	/* A file is skipped only when its data still matches its .chk. */
-	if (verify(e) || r == 1)
+	if (r == 1) {
+		verify(e);
 		return 0;
+	}
 
 	if ((r = map_reserve(s, e->chk.bytes)))
 		return r;
@@ -622,15 +704,15 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 	j->o = o;
 	j->b = b;
 	j->now = now;
-	j->ov = overlay_new(CHUNK_RECORDS * CHUNK_KEYS_PER_RECORD);
-	j->view = overlay_view(j->ov);
-	j->recs = malloc(CHUNK_RECORDS * sizeof(*j->recs));
-	j->text = malloc(o->chunk_bytes + BOSSREC_LINE_MAX + BOSSREC_MAX_FIELDS + 1);
-	if (!j->recs || !j->text)
-		abort();
+	j->tmp_dir = o->tmp_dir ? o->tmp_dir : store_path(s);
 	e->res.outcome = IMPORT_APPLIED;
-	r = write_hooks_run(o->hooks, s, apply_body, j);
-	if (r == KF_ESTATE) {
+	/* The bulk load checks the .chk in its one pass; the exact way first. */
+	r = o->no_bulk || !j->tmp_dir ? 1 : run_bulk(s, j);
+	if (r == 1)
+		r = run_exact(s, j);
+	if (r == 1) {
+		r = 0; /* verify's outcome */
+	} else if (r == KF_ESTATE) {
 		r = 0; /* outcome already set by precheck inside the body */
 	} else if (r == KF_EPARSE) {
 		r = 0; /* rejected: reason set by reject_line */
@@ -638,14 +720,11 @@ static int process(struct store *s, const struct import_opts *o, struct entry *e
 		e->res.outcome = IMPORT_APPLIED;
 		e->res.reason[0] = '\0';
 		*applied += j->applied;
-		log_info(LOG_BOSS, "file applied name=%s records=%llu", e->base,
-			 (unsigned long long)j->applied);
+		log_info(LOG_BOSS, "file applied name=%s records=%llu bulk=%d", e->base,
+			 (unsigned long long)j->applied, e->res.bulk);
 	} else {
 		set_result(e, IMPORT_REJECTED, "storage error: %s", kf_strerror(r));
 	}
-	overlay_free(j->ov);
-	free(j->recs);
-	free(j->text);
 	free(j);
 	return r;
 }

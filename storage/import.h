@@ -8,13 +8,17 @@
  *   3. SEQ must be the next of its PROV+KIND stream; a later one is held
  *      until the missing one arrives or an operator skips it (import_skip);
  *   4. record count, byte count and SHA-256 must match the .chk;
- *   5. every record is parsed, checked (custdb_record_view) and applied
- *      inside one write transaction, so the file is applied whole or not at
- *      all and a crash halfway leaves nothing of it. Memory stays bounded:
- *      the file is streamed and checked in chunks (at most 32,768 records
- *      or chunk_bytes of values) whose reads are fetched and whose ops are
- *      applied in key order (overlay.h); the outcome, reject line and reason
- *      included, is the one of applying record after record.
+ *   5. every record is parsed, checked and applied inside one write
+ *      transaction, so the file is applied whole or not at all and a crash
+ *      halfway leaves nothing of it. A file of A records only goes the bulk
+ *      way (bulk.h): one pass that hashes, parses and sorts, then the
+ *      checks of the whole file in key order. Anything else, and any file
+ *      the bulk load declines (a broken rule, a .chk that does not match),
+ *      goes the exact way: verified, then streamed and checked in chunks
+ *      (at most 32,768 records or chunk_bytes of values) whose reads are
+ *      fetched and whose ops are applied in key order (overlay.h). Either
+ *      way the outcome, reject line and reason included, is the one of
+ *      applying record after record, and memory stays bounded.
  * Applied and skipped files then move to the archive folder; rejected ones
  * move with their .chk to the rejected folder beside NAME.report, which
  * names the line, the field and the reason.
@@ -38,6 +42,12 @@ struct import_opts {
 	uint64_t progress_every;  /* records between progress lines; 0 = 100000 */
 	size_t chunk_bytes;       /* values per chunk of records; 0 = 4 MiB */
 	int64_t now;              /* unix seconds recorded as applied_at; 0 = the clock */
+	/* The bulk load of files of A records (bulk.h): its sorted runs spill
+	 * into tmp_dir (NULL: the database's directory), sort_bytes each
+	 * (0 = 8 MiB). no_bulk: every file record by record. */
+	const char *tmp_dir;
+	size_t sort_bytes;
+	bool no_bulk;
 	/* Cluster mode: a file's transaction runs through these and its
 	 * chunks go to the replicated log as one group (batch.h). NULL: alone. */
 	const struct write_hooks *hooks;
@@ -63,6 +73,7 @@ struct import_result {
 	uint64_t line;                 /* rejected: line of the bad record; 0 = the file */
 	char field[40];                /* rejected: field named, "" if none */
 	char reason[400];              /* held/rejected/skipped: why */
+	bool bulk;                     /* applied by the bulk load */
 };
 
 struct import_summary {

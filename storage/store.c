@@ -113,6 +113,13 @@ static bool store_table_is_valid(int table)
 	return table > 0 && table < STORE_TABLE_SLOTS && store_table_names[table] != NULL;
 }
 
+const char *store_path(struct store *s)
+{
+	const char *path = NULL;
+
+	return mdb_env_get_path(s->env, &path) == 0 ? path : NULL;
+}
+
 const char *store_table_name(int table)
 {
 	return store_table_is_valid(table) ? store_table_names[table] : NULL;
@@ -298,7 +305,7 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
 {
 	static const struct store_opts defaults = {0, 0, false};
 	struct store *s;
-	unsigned flags = MDB_NOTLS | MDB_WRITEMAP;
+	unsigned flags = MDB_NOTLS | MDB_WRITEMAP | MDB_NORDAHEAD;
 	int rc;
 
 	if (!opts)
@@ -571,8 +578,9 @@ int store_get(struct store_txn *t, enum store_table table, const void *key, size
 	return rc;
 }
 
-int store__put(struct store_txn *t, enum store_table table, const void *key, size_t klen,
-	       const void *val, size_t vlen)
+/* store_put_flags - one mdb_cursor_put on t's cursor of table. */
+static int store_put_flags(struct store_txn *t, enum store_table table, const void *key,
+			   size_t klen, const void *val, size_t vlen, unsigned flags)
 {
 	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
 	MDB_cursor *c;
@@ -582,7 +590,38 @@ int store__put(struct store_txn *t, enum store_table table, const void *key, siz
 		return rc;
 	if (klen == 0 || klen > STORE_KEY_MAX)
 		return KF_ETOOBIG;
-	return store_txn_err(t, mdb_cursor_put(c, &k, &v, 0), "mdb_cursor_put");
+	rc = mdb_cursor_put(c, &k, &v, flags);
+	if (rc == MDB_KEYEXIST)
+		return KF_EEXISTS; /* an append below the last key: an expected answer */
+	return store_txn_err(t, rc, "mdb_cursor_put");
+}
+
+int store__put(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+	       const void *val, size_t vlen)
+{
+	return store_put_flags(t, table, key, klen, val, vlen, 0);
+}
+
+int store__append(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+		  const void *val, size_t vlen)
+{
+	return store_put_flags(t, table, key, klen, val, vlen, MDB_APPEND);
+}
+
+int store_last(struct store_txn *t, enum store_table table, struct store_val *key)
+{
+	MDB_val k, v;
+	MDB_cursor *c;
+	int rc = store_cursor(t, table, &c);
+
+	if (rc)
+		return rc;
+	rc = store_txn_err(t, mdb_cursor_get(c, &k, &v, MDB_LAST), "mdb_cursor_get");
+	if (rc == 0) {
+		key->data = k.mv_data;
+		key->len = k.mv_size;
+	}
+	return rc;
 }
 
 int store__del(struct store_txn *t, enum store_table table, const void *key, size_t klen)

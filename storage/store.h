@@ -84,6 +84,9 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
 /* store_free - close the environment; NULL is fine. No transaction may be open. */
 void store_free(struct store *s);
 
+/* store_path - the directory the environment lives in; valid while s is. */
+const char *store_path(struct store *s);
+
 /* store_name - table's database name, or NULL for an unknown id. */
 const char *store_table_name(int table);
 
@@ -116,6 +119,13 @@ void store_abort(struct store_txn *t);
  */
 int store_get(struct store_txn *t, enum store_table table, const void *key, size_t klen,
 	      struct store_val *val);
+
+/*
+ * store_last - the highest key of table. On 0, *key points into the map,
+ * valid as store_get's answer is. Returns 0, KF_ENOTFOUND (empty table),
+ * KF_ESTORE.
+ */
+int store_last(struct store_txn *t, enum store_table table, struct store_val *key);
 
 /*
  * store_scan - visit, in key order (or reverse), every key of table that
@@ -213,5 +223,11 @@ int store_copy(struct store *s, const char *path);
 int store__put(struct store_txn *t, enum store_table table, const void *key, size_t klen,
 	       const void *val, size_t vlen);
 int store__del(struct store_txn *t, enum store_table table, const void *key, size_t klen);
+/* store__append - store__put of a key above every key of the table: LMDB
+ * then fills the last page in place of a descent and a split in the middle
+ * (MDB_APPEND). Returns KF_EEXISTS, writing nothing, when the key is not
+ * above the table's last key; else as store__put. For batch.c only. */
+int store__append(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+		  const void *val, size_t vlen);
 
 #endif
