@@ -11,6 +11,7 @@
 #include "storage/audit.h"
 #include "storage/custdb.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -80,13 +81,15 @@ static const struct settings {
 	uint32_t lost_grace_ms;     /* a gateway gone this long without GatewayResume: its calls end */
 	uint32_t lost_every;        /* ticks between sweeps for the calls of gone nodes */
 	uint32_t lost_limit;        /* calls looked at per queue and sweep */
+	uint32_t busy_at;           /* steps in flight from which a new call is refused as busy */
 } cfg = {12000, "not_ready", "no-answer", 10000, 600000, 15000, 8 * 3600 * 1000u, 5, 300000,
-	 1000, 3600000, 100, 30000, 5, 200};
+	 1000, 3600000, 100, 30000, 5, 200, 1000};
 
 /* ==== limits ==== */
 
 #define AGENTS_MAX 4096   /* agents owned by one node */
 #define CALLS_MAX 8192    /* live calls owned by one node */
+#define CALL_BUCKETS 8192 /* hash buckets of the calls by key (a power of 2) */
 #define ARGV_MAX 40
 #define KEYS_MAX 24
 #define CALL_KEY_MAX (TLS_NAME_MAX + 1 + ROUTING_CALL_ID_MAX + 1) /* "<gateway>:<call id>" */
@@ -121,11 +124,13 @@ struct ragent {
 	bool alert;                       /* call is alerting (ring strategies), not reserved */
 	uint64_t wrap_until_ms;
 	uint64_t conn;                    /* rconn id, 0 = not connected */
+	uint64_t gen;                     /* the takeover count in Redis when this node took it */
 };
 
 /* A call of a gateway connected to this node: the mirror of call:<id>. */
 struct rcall {
-	struct rcall *next;
+	struct rcall *next, *prev;        /* every call, for the tick and failovers */
+	struct rcall *hnext;              /* the call's hash bucket */
 	char key[CALL_KEY_MAX];           /* "<gateway>:<call id>", the id in Redis */
 	char ext[ROUTING_CALL_ID_MAX + 1];/* the gateway's call id */
 	char gateway[TLS_NAME_MAX + 1];
@@ -167,6 +172,7 @@ struct routing {
 	size_t nagents;
 	struct rcall *calls;
 	size_t ncalls;
+	struct rcall *bucket[CALL_BUCKETS]; /* the calls by key: every message names one */
 	struct loop_timer *tick;
 	unsigned ticks;
 	/* logins checked on threads */
@@ -355,9 +361,21 @@ static void agent_drop(struct routing *r, struct ragent *gone)
 	}
 }
 
+/* FNV-1a of a call key, as a bucket. */
+static size_t call_bucket(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 16777619u;
+	return h & (CALL_BUCKETS - 1);
+}
+
 static struct rcall *call_find(struct routing *r, const char *key)
 {
-	for (struct rcall *c = r->calls; key && c; c = c->next)
+	if (!key)
+		return NULL;
+	for (struct rcall *c = r->bucket[call_bucket(key)]; c; c = c->hnext)
 		if (strcmp(c->key, key) == 0)
 			return c;
 	return NULL;
@@ -382,21 +400,31 @@ static struct rcall *call_add(struct routing *r, const char *gateway, const char
 	copy(c->gateway, sizeof(c->gateway), gateway);
 	c->tier = tier_of(0);
 	c->next = r->calls;
+	if (r->calls)
+		r->calls->prev = c;
 	r->calls = c;
+	c->hnext = r->bucket[call_bucket(key)];
+	r->bucket[call_bucket(key)] = c;
 	r->ncalls++;
 	return c;
 }
 
 static void call_drop(struct routing *r, struct rcall *gone)
 {
-	for (struct rcall **pp = &r->calls; *pp; pp = &(*pp)->next) {
+	for (struct rcall **pp = &r->bucket[call_bucket(gone->key)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == gone) {
-			*pp = gone->next;
-			free(gone);
-			r->ncalls--;
-			return;
+			*pp = gone->hnext;
+			break;
 		}
 	}
+	if (gone->prev)
+		gone->prev->next = gone->next;
+	else
+		r->calls = gone->next;
+	if (gone->next)
+		gone->next->prev = gone->prev;
+	free(gone);
+	r->ncalls--;
 }
 
 /* ==== running steps and commands ==== */
@@ -595,6 +623,30 @@ static void send_agent_status(struct routing *r, const struct ragent *a, uint64_
 
 static void route_agent(struct routing *r, const struct ragent *a);
 
+/*
+ * The agent is no longer ours (another node took it over, or its session
+ * ended): its connection here, if any, hears it is logged out with reason,
+ * and the mirror forgets it, so that nothing here writes it again.
+ */
+static void agent_end(struct routing *r, struct ragent *a, const char *reason)
+{
+	struct rconn *c = conn_by_id(r, a->conn);
+
+	log_info(LOG_ROUTING, "agent dropped agent=%s reason=%s", a->id, reason);
+	copy(a->state, sizeof(a->state), "logged_out");
+	copy(a->reason, sizeof(a->reason), reason);
+	send_agent_status(r, a, 0);
+	if (c && strcmp(c->agent, a->id) == 0)
+		c->agent[0] = '\0';
+	agent_drop(r, a);
+}
+
+/* A step refused because another node owns the agent now (OWNED). */
+static bool owned_elsewhere(int err, const struct redis_reply *rep)
+{
+	return !err && redis_reply_is_error(rep, "OWNED");
+}
+
 static void presence_set(struct routing *r, const struct ragent *a)
 {
 	char k[HOT_KEY_MAX], ttl[NUM_MAX];
@@ -631,8 +683,11 @@ static void on_agent_state(struct routing *r, struct op *o, int err, const struc
 {
 	struct ragent *a;
 
-	if (!agent_step_ok(r, o, err, rep, &a))
+	if (!agent_step_ok(r, o, err, rep, &a)) {
+		if (a && owned_elsewhere(err, rep))
+			agent_end(r, a, "session-moved");
 		return;
+	}
 	if (!a)
 		return;
 	copy(a->state, sizeof(a->state), rep->str);
@@ -654,17 +709,18 @@ static void agent_set_state(struct routing *r, struct ragent *a, const char *sta
 			    const char *reason, uint64_t request_id)
 {
 	struct keys ks = {.n = 0};
-	char order[NUM_MAX];
+	char order[NUM_MAX], gen[NUM_MAX];
 	struct op *o = op_new(r, on_agent_state, a->conn, request_id);
-	const char *args[] = {state, reason ? reason : "", r->self, a->token, a->skills, order};
+	const char *args[] = {state, reason ? reason : "", r->self, a->token, a->skills, order, gen};
 
 	num(order, a->order);
+	num(gen, a->gen);
 	copy(o->agent, sizeof(o->agent), a->id);
 	copy(o->text, sizeof(o->text), reason);
 	keys_add(r, &ks, "agent:", a->id);
 	keys_add(r, &ks, "strategy", "");
 	agent_keys(r, &ks, a);
-	step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 6, o);
+	step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 7, o);
 }
 
 static void on_routed(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
@@ -722,7 +778,8 @@ static void route_call(struct routing *r, const struct rcall *c)
 	step(r, ROUTING_SCRIPT_ROUTE_CALL, &ks, args, 2, o);
 }
 
-static void on_enqueued(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+/* The call is in Redis, and offered when an agent was ready (arrive). */
+static void on_arrived(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
 	struct rcall *c = call_find(r, o->call);
 	char why[256];
@@ -734,30 +791,37 @@ static void on_enqueued(struct routing *r, struct op *o, int err, const struct r
 			send_error(r, o->conn, o->request_id, KF_ESTATE, why);
 		return;
 	}
-	if (!c)
-		return;
-	copy(c->state, sizeof(c->state), elem_str(rep, 0));
-	if (strcmp(c->state, "queued") == 0)
-		route_call(r, c);
+	if (c && !c->state[0])
+		copy(c->state, sizeof(c->state), elem_str(rep, 0));
 }
 
-static void enqueue(struct routing *r, struct rcall *c, bool verified, uint64_t request_id)
+/*
+ * arrive: the call joins its queues and is offered to the best ready agent
+ * in one step, so a call costs one script call (docs/routing.md "Node
+ * side"). Run again by the tick while Redis did not take it.
+ */
+static void arrive(struct routing *r, struct rcall *c, bool verified, uint64_t request_id)
 {
 	struct keys ks = {.n = 0};
-	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX];
+	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], offer[NUM_MAX];
 	/* verified: the call comes from the subscriber's own, trusted number. */
-	const char *args[] = {arrived,	 tier,	 weight,     sl, r->self, c->gateway,
-			      c->ani, c->service, verified ? "own-number" : ""};
-	struct op *o = op_new(r, on_enqueued, c->conn, request_id);
+	const char *args[] = {arrived, tier,	   weight, sl,	  r->self, c->gateway, c->ani,
+			      c->service, verified ? "own-number" : "", offer, "1"};
+	struct op *o = op_new(r, on_arrived, c->conn, request_id);
 
 	num(arrived, c->arrived_ms);
 	num(tier, c->tier->level);
 	num(weight, (uint64_t)c->tier->weight_s * 1000);
 	num(sl, (uint64_t)c->tier->sl_s * 1000);
+	num(offer, cfg.offer_ms);
 	copy(o->call, sizeof(o->call), c->key);
 	keys_add(r, &ks, "call:", c->key);
+	keys_add(r, &ks, "strategy", "");
+	keys_add(r, &ks, "seq", "");
+	keys_add(r, &ks, "offers", "");
 	call_keys(r, &ks, "q:", c, 0);
-	step(r, ROUTING_SCRIPT_ENQUEUE, &ks, args, 9, o);
+	call_keys(r, &ks, "ready:", c, 0);
+	step(r, ROUTING_SCRIPT_ARRIVE, &ks, args, 11, o);
 }
 
 static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Envelope *e)
@@ -775,6 +839,19 @@ static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Env
 	    strlen(ca->ani) >= TEXT_MAX || !ca->service || strlen(ca->service) >= TEXT_MAX) {
 		send_error(r, rc->id, e->request_id, KF_EPARSE,
 			   "CallArrived needs a call_id ([A-Za-z0-9_.:-]{1,64}), ani and service");
+		return;
+	}
+	/* Backpressure: past busy_at steps in flight, Redis replies would come
+	 * later and later until the command timeout drops the connection with
+	 * every step on it. A call refused here was never taken; the gateway
+	 * presents it again. */
+	if (r->pending >= cfg.busy_at) {
+		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 1);
+
+		log_ratelimited(&rl, LOG_ROUTING, LOG_LVL_WARN, "busy: call refused pending=%u",
+				r->pending);
+		send_error(r, rc->id, e->request_id, -EBUSY,
+			   "busy: too many routing steps in flight on this node; try again");
 		return;
 	}
 	c = call_add(r, rc->gateway, ca->call_id);
@@ -815,7 +892,7 @@ static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Env
 		custdb_profile_release(&p);
 	log_debug(LOG_ROUTING, "call arrived call=%s tier=%s plan=%s", c->key, c->tier->name,
 		  plan.plan);
-	enqueue(r, c, verified, 0);
+	arrive(r, c, verified, 0);
 }
 
 /* ==== events from the steps (events:<self>) ==== */
@@ -1019,17 +1096,19 @@ static void ev_ended(struct routing *r, json_t *ev)
 static void ev_session_ended(struct routing *r, json_t *ev)
 {
 	struct ragent *a = agent_find(r, jstr(ev, "agent"));
-	struct rconn *c;
 
-	if (!a || strcmp(a->token, jstr(ev, "session")) != 0)
-		return;
-	c = conn_by_id(r, a->conn);
-	copy(a->state, sizeof(a->state), "logged_out");
-	copy(a->reason, sizeof(a->reason), "session-ended");
-	send_agent_status(r, a, 0);
-	if (c && strcmp(c->agent, a->id) == 0)
-		c->agent[0] = '\0';
-	agent_drop(r, a);
+	if (a && strcmp(a->token, jstr(ev, "session")) == 0)
+		agent_end(r, a, "session-ended");
+}
+
+/* Another node took the agent over (a resume there): drop our entry, unless
+ * we took it back since (a newer generation than the event's). */
+static void ev_owner_moved(struct routing *r, json_t *ev)
+{
+	struct ragent *a = agent_find(r, jstr(ev, "agent"));
+
+	if (a && strcmp(jstr(ev, "owner"), r->self) != 0 && a->gen < jnum(ev, "gen"))
+		agent_end(r, a, "session-moved");
 }
 
 static const struct event_kind {
@@ -1045,6 +1124,7 @@ static const struct event_kind {
 	{"wrap_up", ev_wrap_up},
 	{"ended", ev_ended},
 	{"session_ended", ev_session_ended},
+	{"owner_moved", ev_owner_moved},
 };
 
 static void on_event(void *arg, const char *payload, size_t len)
@@ -1319,7 +1399,8 @@ static void on_resumed(struct routing *r, struct op *o, int err, const struct re
 		return;
 	if (!a)
 		return;
-	copy(a->state, sizeof(a->state), rep->str);
+	copy(a->state, sizeof(a->state), elem_str(rep, 0));
+	a->gen = parse_u64(elem_str(rep, 1));
 	presence_set(r, a);
 	send_login_reply(r, a, o->request_id);
 	log_info(LOG_ROUTING, "agent resumed agent=%s state=%s", a->id, a->state);
@@ -1397,7 +1478,7 @@ static void on_resume_read(struct routing *r, struct op *o, int err, const struc
 	{
 		char wrap[NUM_MAX];
 		const char *args[] = {a->state, a->reason, r->self, a->token, a->skills, order,
-				      a->call, wrap};
+				      a->call, wrap, "take", ""};
 
 		num(order, a->order);
 		num(wrap, a->wrap_until_ms);
@@ -1406,7 +1487,7 @@ static void on_resume_read(struct routing *r, struct op *o, int err, const struc
 		keys_add(r, &ks, "agent:", a->id);
 		keys_add(r, &ks, "strategy", "");
 		agent_keys(r, &ks, a);
-		step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 8, next);
+		step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 10, next);
 	}
 }
 
@@ -2192,7 +2273,7 @@ static void call_tick(struct routing *r, struct rcall *c, uint64_t now)
 	/* A call whose gateway is not connected here is managed by the node it
 	 * resumed on, if any. */
 	if (c->conn && !c->state[0]) {
-		enqueue(r, c, c->verified, 0); /* not in Redis yet: it was unreachable */
+		arrive(r, c, c->verified, 0); /* not in Redis yet: it was unreachable */
 		return;
 	}
 	if (!c->conn || (strcmp(c->state, "queued") != 0 && strcmp(c->state, "offered") != 0))
@@ -2297,12 +2378,16 @@ static void on_agent_reasserted(struct routing *r, struct op *o, int err,
 	struct ragent *a = agent_find(r, o->agent);
 	char why[256];
 
+	if (a && owned_elsewhere(err, rep)) {
+		agent_end(r, a, "session-moved");
+		return;
+	}
 	if (step_failed(err, rep, why, sizeof(why))) {
 		log_warn(LOG_ROUTING, "reassert failed agent=%s why=\"%s\"", o->agent, why);
 		return;
 	}
-	if (a && strcmp(a->state, rep->str) != 0) {
-		copy(a->state, sizeof(a->state), rep->str);
+	if (a && strcmp(a->state, elem_str(rep, 0)) != 0) {
+		copy(a->state, sizeof(a->state), elem_str(rep, 0));
 		send_agent_status(r, a, 0);
 	}
 	if (a && strcmp(a->state, "ready") == 0)
@@ -2318,9 +2403,9 @@ static void on_failover(void *arg, const char *from, const char *to)
 	/* What is connected here is ours; the rest may have resumed elsewhere. */
 	for (struct ragent *a = r->agents; a; a = a->next) {
 		struct keys ks = {.n = 0};
-		char order[NUM_MAX], wrap[NUM_MAX];
+		char order[NUM_MAX], wrap[NUM_MAX], gen[NUM_MAX];
 		const char *args[] = {a->state, a->reason, r->self, a->token, a->skills, order,
-				      a->call, wrap};
+				      a->call, wrap, "keep", gen};
 		struct op *o;
 
 		if (!a->conn)
@@ -2328,11 +2413,12 @@ static void on_failover(void *arg, const char *from, const char *to)
 		o = op_new(r, on_agent_reasserted, a->conn, 0);
 		num(order, a->order);
 		num(wrap, a->wrap_until_ms);
+		num(gen, a->gen);
 		copy(o->agent, sizeof(o->agent), a->id);
 		keys_add(r, &ks, "agent:", a->id);
 		keys_add(r, &ks, "strategy", "");
 		agent_keys(r, &ks, a);
-		step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 8, o);
+		step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 10, o);
 		presence_set(r, a);
 	}
 	for (struct rcall *c = r->calls; c; c = c->next)

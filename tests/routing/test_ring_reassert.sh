@@ -98,7 +98,7 @@ t_reassert_moves_a_call_forward() {
 
 # reassert_agent ID STATE NOW [CALL]
 reassert_agent() {
-	ev reassert_agent epoch "agent:$1" strategy ready:gen -- $E "$3" "$2" '' n2 s2 "gen:5" 1 "${4:-}" ''
+	ev reassert_agent epoch "agent:$1" strategy ready:gen -- $E "$3" "$2" '' n2 s2 "gen:5" 1 "${4:-}" '' | cut -d' ' -f1
 }
 
 t_reassert_agent_keeps_a_newer_offer() {

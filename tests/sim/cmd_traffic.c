@@ -76,8 +76,9 @@ static int set_rate(void *ctx, const char *val, char *why, size_t whylen)
 	char *end;
 	double v = strtod(val, &end);
 
-	if (end == val || *end || !isfinite(v) || v <= 0 || v > 10000) {
-		snprintf(why, whylen, "'%s' is not a number of calls per second in (0, 10000]", val);
+	if (end == val || *end || !isfinite(v) || v <= 0 || v > TRAFFIC_RATE_MAX) {
+		snprintf(why, whylen, "'%s' is not a number of calls per second in (0, %d]", val,
+			 TRAFFIC_RATE_MAX);
 		return KF_EPARSE;
 	}
 	((struct traffic *)ctx)->o.rate = v;

@@ -19,11 +19,19 @@ static uint64_t to_ms(double v, double cap)
 	return (uint64_t)llround(v);
 }
 
+double traffic_dist_exp(struct rng *r, double mean)
+{
+	double v;
+
+	if (!(mean > 0))
+		return 0;
+	v = -mean * log(traffic_dist_unit(r));
+	return v < mean * 1000 ? v : mean * 1000;
+}
+
 uint64_t traffic_dist_exp_ms(struct rng *r, double mean_ms)
 {
-	if (!(mean_ms > 0))
-		return 0;
-	return to_ms(-mean_ms * log(traffic_dist_unit(r)), mean_ms * 1000);
+	return to_ms(traffic_dist_exp(r, mean_ms), mean_ms * 1000);
 }
 
 uint64_t traffic_dist_lognormal_ms(struct rng *r, double mean_ms, double sigma)

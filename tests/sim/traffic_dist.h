@@ -16,6 +16,13 @@
 double traffic_dist_unit(struct rng *r);
 
 /*
+ * traffic_dist_exp - exponential with the given mean, unrounded (the gap
+ * between Poisson arrivals, in ms, kept exact so that gaps below 1 ms add
+ * up right). A mean of 0 or less gives 0. Capped at 1000 times the mean.
+ */
+double traffic_dist_exp(struct rng *r, double mean);
+
+/*
  * traffic_dist_exp_ms - exponential with the given mean (ms), rounded to
  * whole ms: the gap between Poisson arrivals, a caller's patience. A mean
  * of 0 or less gives 0. Capped at 1000 times the mean.

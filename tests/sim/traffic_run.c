@@ -22,6 +22,8 @@
 #include "lib/err.h"
 #include "lib/password.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,7 @@
 #define CALL_MS 10000            /* a request's reply, at most */
 #define REDIAL_MS 300            /* a failed connection is dialled again after this */
 #define LOGIN_WAIT_MS 15000      /* the longest wait for every agent to log in */
-#define SETTLE_MS 5000           /* the longest wait for WaitReplies at the end */
+#define SETTLE_MS 30000          /* the longest wait for WaitReplies at the end */
 #define BYE_MS 700               /* the last messages' time to leave */
 #define RETRY_READY_MS 1500      /* an agent asks to be ready again after this */
 #define LOGIN_RETRY_MS 2000      /* a refused login is tried again, on a new connection */
@@ -39,6 +41,7 @@
 #define HANDLE_SIGMA 0.6
 #define ERRORS_SHOWN 20          /* Error replies printed to stderr, at most */
 #define CALLS_MAX 20000000u
+#define ARRIVALS_PER_TURN 256    /* arrivals made per alarm, at most, when behind */
 
 #define TAG_ARRIVAL 0xa221
 #define TAG_CALL 0xca11
@@ -77,6 +80,9 @@ struct call {
 	bool arrive_lost;       /* CallArrived did not reach a node: sent again after a reconnect */
 	bool end_pending;       /* CallEnded "caller" waits for a connection */
 	bool checking;          /* a WaitRequest is out */
+	bool busy;              /* CallArrived refused as busy: sent again on the next tick */
+	bool planned;           /* the node took the call (its IvrPlan came) */
+	bool end_on_plan;       /* the caller hung up before that: CallEnded follows the IvrPlan */
 	uint16_t gw;
 	char id[64];
 	char ani[TRAFFIC_NUM_MAX + 1];
@@ -100,6 +106,7 @@ struct agent {
 	int64_t call;           /* the call ringing or in talk, -1 */
 	char call_key[128];     /* its name as the node gave it to the agent */
 	bool alert;
+	bool ready_asked;       /* WrapUpDone ready is out: an Offer may come before its reply */
 	uint64_t ready_ms;      /* when it last asked to be ready */
 	uint64_t draws;
 };
@@ -117,6 +124,7 @@ struct arrival {
 	struct world *w;
 	unsigned tier;
 	double gap_ms;          /* mean gap between arrivals */
+	double next_ms;         /* when the next call arrives, on the monotonic clock */
 	struct rng r;
 	struct loop_alarm *alarm;
 };
@@ -137,6 +145,8 @@ struct world {
 	enum stage stage;
 	uint64_t stage_ms, t0_ms, last_line_ms;
 	uint64_t checks;        /* WaitRequests out */
+	uint32_t *busy;         /* calls refused as busy, to send again */
+	size_t nbusy, capbusy;
 	unsigned errors_shown;
 	bool tty;
 };
@@ -147,6 +157,15 @@ static uint64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The monotonic clock of loop_now_ms, in ms with its fraction. */
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Count an Error reply and show the first few. Refusals of the closing
@@ -216,7 +235,12 @@ static void on_patience(void *arg)
 		return;
 	c->state = CALL_ABANDONED;
 	c->w->t->stats.tier[c->tier].abandoned++;
-	gw_send_end(&c->w->gws[c->gw], c);
+	/* A call the node has not taken yet may still be refused as busy; then
+	 * there is nothing to end. */
+	if (c->planned)
+		gw_send_end(&c->w->gws[c->gw], c);
+	else
+		c->end_on_plan = !c->busy;
 }
 
 /* ---- gateways ---- */
@@ -231,6 +255,45 @@ static void gw_send(struct gw *g, Kefu__Envelope *e, rpc_reply_fn fn, void *arg,
 		*lost = !ok;
 }
 
+/*
+ * The node refused the call as busy (its queue to Redis is full): like a
+ * gateway presenting the call again, it is sent again on the next tick
+ * while the caller still waits.
+ */
+static void call_busy(struct call *c)
+{
+	struct world *w = c->w;
+
+	w->t->stats.busy++;
+	if (c->state != CALL_WAITING || c->busy)
+		return;
+	if (w->nbusy == w->capbusy) {
+		w->capbusy = w->capbusy ? w->capbusy * 2 : 256;
+		w->busy = realloc(w->busy, w->capbusy * sizeof(*w->busy));
+		if (!w->busy)
+			abort();
+	}
+	c->busy = true;
+	w->busy[w->nbusy++] = c->idx;
+}
+
+static void gw_send_arrive(struct gw *g, struct call *c);
+
+/* The calls refused as busy go again, those whose caller still waits. */
+static void busy_resend(struct world *w)
+{
+	size_t n = w->nbusy;
+
+	w->nbusy = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct call *c = w->calls[w->busy[i]];
+
+		c->busy = false;
+		if (c->state == CALL_WAITING)
+			gw_send_arrive(&w->gws[c->gw], c);
+	}
+}
+
 static void on_arrive_reply(void *arg, int err, const Kefu__Envelope *e)
 {
 	struct call *c = arg;
@@ -243,6 +306,15 @@ static void on_arrive_reply(void *arg, int err, const Kefu__Envelope *e)
 	if (e->body_case == KEFU__ENVELOPE__BODY_IVR_PLAN) {
 		if (e->ivr_plan->tier != c->tier)
 			t->stats.tier_mismatches++;
+		c->planned = true;
+		if (c->end_on_plan) {
+			c->end_on_plan = false;
+			gw_send_end(&c->w->gws[c->gw], c);
+		}
+		return;
+	}
+	if (e->body_case == KEFU__ENVELOPE__BODY_ERROR && e->error->code == -EBUSY) {
+		call_busy(c);
 		return;
 	}
 	if (is_error(0, e)) {
@@ -621,7 +693,7 @@ static void on_agent_alarm(void *arg)
 		env.body_case = KEFU__ENVELOPE__BODY_WRAP_UP_DONE;
 		env.wrap_up_done = &wd;
 		a->ready_ms = loop_now_ms();
-		agent_send(a, &env, on_wrapped_reply);
+		a->ready_asked = agent_send(a, &env, on_wrapped_reply);
 		break;
 	}
 }
@@ -639,11 +711,13 @@ static void agent_on_offer(struct agent *a, const Kefu__Envelope *e)
 	if (!c)
 		return;
 	t->stats.offers++;
-	if (!c->offered) {
-		c->offered = true;
+	/* Counted while calls arrive at the rate asked; the settling at the end
+	 * (a WaitRequest for every waiting call) is another load. */
+	if (!c->offered && w->stage == STAGE_RUN) {
 		from = c->sent_ms > a->ready_ms ? c->sent_ms : a->ready_ms;
 		traffic_stats_latency(&t->stats, now > from ? now - from : 0);
 	}
+	c->offered = true;
 	until = !o->deadline_ms ? now + 30000 : o->deadline_ms > wall ? now + (o->deadline_ms - wall)
 								   : now + 1;
 	if (!o->alert && traffic_holds_offer(&c->holds, a->idx, now, until)) {
@@ -653,11 +727,12 @@ static void agent_on_offer(struct agent *a, const Kefu__Envelope *e)
 	}
 	if (a->call >= 0 && a->call != c->idx)
 		t->stats.busy_offers++;
-	if (a->st == AG_TALK || a->st == AG_WRAP)
+	if (a->st == AG_TALK || (a->st == AG_WRAP && !a->ready_asked))
 		return; /* busy: the node should not have offered; let it ring out */
 	a->call = c->idx;
 	snprintf(a->call_key, sizeof(a->call_key), "%s", o->call_id);
 	a->alert = o->alert;
+	a->ready_asked = false;
 	a->st = AG_RINGING;
 	rng_init(&r, t->o.seed, TAG_RING, (uint64_t)a->idx << 32 | a->draws++);
 	if (rng_chance(&r, (unsigned)t->o.no_answer)) {
@@ -726,6 +801,7 @@ static void agent_take_state(struct agent *a, const char *state, const char *cal
 		if (a->st == AG_TALK || a->st == AG_RINGING)
 			agent_drop_call(a);
 		a->st = AG_WRAP;
+		a->ready_asked = false;
 		if (a->act != ACT_WRAPPED)
 			agent_schedule(a, ACT_WRAPPED, a->w->t->o.wrap_ms);
 	} else if (strcmp(state, "reserved") == 0 && c && a->st != AG_RINGING) {
@@ -906,14 +982,27 @@ static void call_new(struct world *w, unsigned tier)
 	gw_send_arrive(&w->gws[c->gw], c);
 }
 
+/*
+ * The tier's Poisson process, scheduled on the monotonic clock: every call
+ * due is made (at most ARRIVALS_PER_TURN, then the loop turns once), and
+ * the alarm is set for the next one, at least 1 ms ahead. Gaps are exact,
+ * so a rate far above 1,000 calls/s still comes out right; arrivals are at
+ * most about 1 ms late.
+ */
 static void on_arrival(void *arg)
 {
 	struct arrival *ar = arg;
+	double now = mono_ms(), wait;
+	unsigned n = 0;
 
 	if (ar->w->stage != STAGE_RUN)
 		return;
-	call_new(ar->w, ar->tier);
-	loop_alarm_set(ar->alarm, traffic_dist_exp_ms(&ar->r, ar->gap_ms));
+	while (ar->next_ms <= now && n++ < ARRIVALS_PER_TURN) {
+		call_new(ar->w, ar->tier);
+		ar->next_ms += traffic_dist_exp(&ar->r, ar->gap_ms);
+	}
+	wait = ar->next_ms - now;
+	loop_alarm_set(ar->alarm, n > ARRIVALS_PER_TURN ? 0 : wait < 1 ? 1 : (uint64_t)ceil(wait));
 }
 
 /* Split the rate over the tiers: unknown numbers go to tier 0. */
@@ -940,7 +1029,8 @@ static void arrivals_start(struct world *w)
 		ar->alarm = loop_alarm_new(t->loop, on_arrival, ar);
 		if (!ar->alarm)
 			abort();
-		loop_alarm_set(ar->alarm, traffic_dist_exp_ms(&ar->r, ar->gap_ms));
+		ar->next_ms = mono_ms() + traffic_dist_exp(&ar->r, ar->gap_ms);
+		on_arrival(ar);
 	}
 }
 
@@ -996,6 +1086,10 @@ static void settle_begin(struct world *w)
 		if (c->state != CALL_WAITING)
 			continue;
 		call_stop_patience(c);
+		if (c->busy) {
+			c->state = CALL_DROPPED; /* refused as busy, never taken */
+			continue;
+		}
 		/* Ringing at an agent: queued for this count, no need to ask. */
 		if (traffic_holds_count(&c->holds, loop_now_ms()) > 0)
 			c->state = CALL_QUEUED;
@@ -1086,6 +1180,7 @@ static void on_tick(void *arg)
 		}
 		break;
 	case STAGE_RUN:
+		busy_resend(w);
 		if (in >= w->t->o.duration_s * 1000)
 			settle_begin(w);
 		break;
@@ -1123,6 +1218,7 @@ static void world_free(struct world *w)
 	for (size_t i = 0; i < w->ncalls; i++)
 		free(w->calls[i]);
 	free(w->calls);
+	free(w->busy);
 	free(w->agents);
 	free(w->gws);
 }

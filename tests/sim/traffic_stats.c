@@ -98,7 +98,7 @@ json_t *traffic_stats_json(struct traffic_stats *s)
 		if (json_object_set_new(tiers, key, tier_json(&s->tier[i])))
 			abort();
 	}
-	j = json_pack("{s:o, s:{s:o, s:o, s:o, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	j = json_pack("{s:o, s:{s:o, s:o, s:o, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		      "tiers", tiers, "route_latency_ms", "p50", percentile_json(s, 500), "p99",
 		      percentile_json(s, 990), "max",
 		      s->nlat ? json_integer((json_int_t)s->lat_max) : json_null(), "samples",
@@ -106,7 +106,8 @@ json_t *traffic_stats_json(struct traffic_stats *s)
 		      (json_int_t)s->double_offers, "offers", (json_int_t)s->offers, "no_answers",
 		      (json_int_t)s->no_answers, "busy_offers", (json_int_t)s->busy_offers,
 		      "tier_mismatches", (json_int_t)s->tier_mismatches, "errors",
-		      (json_int_t)s->errors, "reconnects", (json_int_t)s->reconnects);
+		      (json_int_t)s->errors, "reconnects", (json_int_t)s->reconnects, "busy",
+		      (json_int_t)s->busy);
 	if (!j)
 		abort();
 	return j;

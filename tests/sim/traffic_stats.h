@@ -45,6 +45,7 @@ struct traffic_stats {
 	uint64_t tier_mismatches;        /* IvrPlan's tier differs from the BOSS data's */
 	uint64_t errors;                 /* Error replies from the cluster */
 	uint64_t reconnects;             /* agent or gateway connections moved to another node */
+	uint64_t busy;                   /* CallArrived refused as busy (sent again later) */
 };
 
 /* traffic_stats_init - zero counters, thresholds from sl_ms (copied). */

@@ -1,13 +1,15 @@
 -- agent_state: an agent logs in, logs out, goes ready or not ready.
 -- KEYS: epoch, agent:<id>, strategy, ready:<skill>... (the agent's skills, in order)
 -- ARGV: epoch, now_ms, state (logged_out|not_ready|ready), reason, owner, session,
---       skills ("skill:level,..."), order
+--       skills ("skill:level,..."), order, [gen]
 -- Derived: presence is not checked here (the agent's own node calls this).
 -- Skills and order are taken when the agent logs in (from logged_out or unknown);
 -- later they must be empty or unchanged. Owner and session, when given, always
 -- replace the stored ones (resume on another node). Allowed from logged_out,
 -- not_ready, ready and wrap_up (ending wrap-up early); reserved and on_call agents
 -- are refused. Ready again while ready changes nothing (keeps the idle time).
+-- With gen (the takeover count its node got from reassert_agent), refused
+-- (OWNED) when the stored gen is higher: another node owns the agent now.
 -- Returns the new state.
 begin()
 local aid = id_at(2, 'agent:')
@@ -15,6 +17,9 @@ fixed(3, 'strategy')
 local want = oneof(ARGV[3], {logged_out = true, not_ready = true, ready = true}, 'state')
 local reason, owner, session, skills = ARGV[4] or '', ARGV[5] or '', ARGV[6] or '', ARGV[7] or ''
 local a = load(KEYS[2]) or {calls = '0', talk_ms = '0', last_offer_ms = '0'}
+if (ARGV[9] or '') ~= '' and tonumber(a.gen or '0') > int(ARGV[9], 'gen', 0) then
+	fail('OWNED', 'agent ' .. aid .. ' is owned by ' .. tostring(a.owner) .. ' since gen ' .. a.gen)
+end
 a.state = a.state or 'logged_out'
 local login = a.state == 'logged_out'
 if a.state == 'reserved' or a.state == 'on_call' then fail('STATE', 'agent is ' .. a.state) end

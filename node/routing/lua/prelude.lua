@@ -82,10 +82,11 @@ local function want_sets(first, kind, names)
 	end
 end
 
--- The names the sets KEYS[first..] stand for (<prefix><kind><name>).
-local function names_from(first, kind)
+-- The names the sets KEYS[first..last] (last: #KEYS when nil) stand for
+-- (<prefix><kind><name>).
+local function names_from(first, kind, last)
 	local t = {}
-	for i = first, #KEYS do t[#t + 1] = id_at(i, kind) end
+	for i = first, last or #KEYS do t[#t + 1] = id_at(i, kind) end
 	return t
 end
 
@@ -263,3 +264,98 @@ local function return_offer(cid, c, after, reason, why)
 end
 
 local AFTER = {ready = true, not_ready = true}
+
+---------------------------------------------------------------- arrivals and routing
+
+-- Enqueue: the call KEYS[2] (id cid) joins the queue of each of skills with
+-- ARGV[3..11] = arrived_ms, tier, weight_ms, sl_ms, owner, gateway, ani,
+-- service, verified. A call that exists already is left as it is (a hash
+-- without a state is no call: it is written over). Returns the call as
+-- stored and whether it is new.
+local function enqueue_call(cid, skills)
+	if #skills == 0 then fail('KEYS', 'a call needs at least one q:<skill>') end
+	local arrived = int(ARGV[3], 'arrived_ms', 0)
+	local tier = ARGV[4] or ''
+	if tier == '' then fail('ARGS', 'tier is empty') end
+	local weight = int(ARGV[5], 'weight_ms', 0)
+	local sl = int(ARGV[6], 'sl_ms', 0)
+	local owner = ARGV[7] or ''
+	if owner == '' then fail('ARGS', 'owner is empty') end
+	local c = load_call(KEYS[2])
+	if c then return c, false end
+	c = {state = 'queued', tier = tier, skill = skills[1], skills = table.concat(skills, ','),
+		score = num(arrived - weight), owner = owner, gateway = ARGV[8] or '', ani = ARGV[9] or '',
+		service = ARGV[10] or '', alerted = ''}
+	redis.call('HSET', KEYS[2], 'state', 'queued', 'tier', tier, 'skills', c.skills, 'skill', c.skill,
+		'arrived_ms', num(arrived), 'weight_ms', num(weight), 'sl_ms', num(sl), 'score', c.score,
+		'owner', owner, 'gateway', c.gateway, 'ani', c.ani, 'service', c.service,
+		'agent', '', 'alerted', '')
+	if (ARGV[11] or '') ~= '' then redis.call('HSET', KEYS[2], 'verified', ARGV[11]) end
+	queue_call(cid, c)
+	count(c, 'offered', 1)
+	return c, true
+end
+
+-- Walks ready:<skill> best first; calls visit(agent, band, metric) for each
+-- eligible agent until it returns true.
+local function walk_ready(skill, visit)
+	local k, start = key('ready:', skill), 0
+	while true do
+		local r = redis.call('ZRANGE', k, start, start + 31, 'WITHSCORES')
+		if #r == 0 then return end
+		for i = 1, #r, 2 do
+			local score = tonumber(r[i + 1])
+			local band = math.floor(score / BAND)
+			if eligible(r[i]) and visit(r[i], band, score - band * BAND) then return end
+		end
+		start = start + 32
+	end
+end
+
+-- The agent a skill would pick: the first of the best band, or for
+-- sequentially-by-agent-order the first after the last one offered.
+local function pick_ready(skill, st)
+	local last = st.pick == 'next' and tonumber(redis.call('HGET', K.seq, skill) or '-1') or -1
+	local first, found
+	walk_ready(skill, function(aid, band, metric)
+		if not first then
+			first = {aid, band}
+			if st.pick ~= 'next' then return true end
+		end
+		if band ~= first[2] then return true end
+		if metric > last then found = {aid, band}; return true end
+	end)
+	return found or first
+end
+
+-- Offers the queued call cid (c as stored, skills its skills in order) to
+-- the best ready agent: the reply of route_call (nil when no agent is ready).
+-- Needs K.strategy, K.seq and K.offers.
+local function route_queued(cid, c, skills, offer_ms, ring_n)
+	local best
+	for _, s in ipairs(skills) do
+		local st = strategy(s)
+		local p = pick_ready(s, st)
+		if p and (not best or p[2] < best.band) then best = {aid = p[1], band = p[2], skill = s, st = st} end
+	end
+	if not best then return nil end
+	if best.st.pick == 'ring' then
+		local alerted = split(c.alerted)
+		local limit = best.st.ring == 'all' and math.huge or ring_n
+		local n = 0
+		walk_ready(best.skill, function(aid)
+			n = n + 1
+			if not contains(alerted, aid) then
+				alerted[#alerted + 1] = aid
+				publish(redis.call('HGET', key('agent:', aid), 'owner'), {type = 'alert', call = cid, agent = aid,
+					skill = best.skill, ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway})
+			end
+			return n >= limit
+		end)
+		redis.call('HSET', key('call:', cid), 'alerted', table.concat(alerted, ','))
+		local out = {'alert', cid, best.skill}
+		for _, aid in ipairs(alerted) do out[#out + 1] = aid end
+		return out
+	end
+	return reserve(cid, c, best.aid, load(key('agent:', best.aid)), best.skill, offer_ms)
+end

@@ -2,7 +2,7 @@
 -- agent's node writes the agent again; idempotent, never moving it back.
 -- KEYS: epoch, agent:<id>, strategy, ready:<skill>... (the agent's skills, in order)
 -- ARGV: epoch, now_ms, state, reason, owner, session, skills ("skill:level,..."),
---       order, call, wrap_until_ms
+--       order, call, wrap_until_ms, mode (take|keep; default take), gen
 -- Derived: call:<id> of the agent's call, ready:<skill> of its former skills.
 -- Redis is kept when it holds the agent reserved or on_call and that call still
 -- says so (an offer the node has not heard of yet), unless the node has the same
@@ -11,7 +11,13 @@
 -- says otherwise (ended, another agent) Redis is kept, or for an agent Redis
 -- lost, not_ready with reason "reassert". Owner, session, skills and order
 -- are always the node's. A ready agent stays idle since when it was.
--- Returns the agent's state afterwards.
+-- Ownership: `gen` in the hash counts the takeovers. A login or resume
+-- (mode take) makes the node the owner with gen + 1; a re-assert after a
+-- failover (mode keep) carries the gen the node got and is refused (OWNED)
+-- when the stored gen is higher: another node took the agent since. When
+-- the owner changes, the previous owner is told (event owner_moved with
+-- the new gen) so that it drops the agent.
+-- Returns {state afterwards, gen}.
 begin()
 local aid = id_at(2, 'agent:')
 fixed(3, 'strategy')
@@ -34,7 +40,15 @@ local function call_says(id)
 	return c.state
 end
 
+local mode = oneof(ARGV[11] ~= nil and ARGV[11] ~= '' and ARGV[11] or 'take', {take = true, keep = true}, 'mode')
 local a = load(KEYS[2])
+local had_gen = a and tonumber(a.gen or '0') or 0
+local gen = int(ARGV[12] ~= nil and ARGV[12] ~= '' and ARGV[12] or '0', 'gen', 0)
+if mode == 'keep' and had_gen > gen then
+	fail('OWNED', 'agent ' .. aid .. ' is owned by ' .. tostring(a.owner) .. ' since gen ' .. num(had_gen))
+end
+gen = mode == 'take' and had_gen + 1 or math.max(had_gen, gen)
+local was_owner = a and a.owner or ''
 local keep = a and BOUND[a.state] and call_says(a.call) == BOUND[a.state]
 	and not (want == 'on_call' and a.state == 'reserved' and cid == a.call)
 if not keep and BOUND[want] then
@@ -51,10 +65,13 @@ local was_ready = a and a.state == 'ready' and a.skills == skills
 a = a or {}
 a.skills, a.owner = skills, owner
 redis.call('HSET', KEYS[2], 'owner', owner, 'session', ARGV[6] or '', 'skills', skills,
-	'order', order)
+	'order', order, 'gen', num(gen))
+if was_owner ~= '' and was_owner ~= owner then
+	publish(was_owner, {type = 'owner_moved', agent = aid, owner = owner, gen = gen})
+end
 for _, f in ipairs({'calls', 'talk_ms', 'last_offer_ms'}) do redis.call('HSETNX', KEYS[2], f, '0') end
 a = load(KEYS[2])
-if keep then return a.state end
+if keep then return {a.state, num(gen)} end
 if want == 'ready' then
 	if was_ready then set_ready(aid, a) else agent_to_ready(aid, a) end
 elseif want == 'not_ready' or want == 'logged_out' then
@@ -65,4 +82,4 @@ else
 	redis.call('HSET', KEYS[2], 'state', want, 'reason', '', 'call', want == 'wrap_up' and '' or cid,
 		'wrap_until_ms', wrap_until)
 end
-return want
+return {want, num(gen)}
