@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BULK_READ (1u << 20)
@@ -66,9 +67,39 @@ struct bulk_pending {
 	uint8_t key[STORE_KEY_MAX];
 };
 
+/*
+ * The pass and the checks run on a worker thread while the transaction's
+ * thread applies what they produce: LMDB binds a write transaction to the
+ * thread that began it, and the file's parsing, splitting and sorting cost
+ * more than the appends. The worker fills a batch; a full one goes to the
+ * queue and the worker takes an empty one (two in flight bound memory).
+ */
+#define BULK_QUEUE 1
+/* The stack of the load's threads: what they keep there is small, and a
+ * default stack counts megabytes against a process's data limit. */
+#define BULK_STACK ((size_t)512 << 10)
+
+struct bulk_queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *full[BULK_QUEUE + 1]; /* ring, applied in order */
+	unsigned head, nfull;
+	struct batch *spare[BULK_QUEUE + 1];
+	unsigned nspare;
+	bool done;                 /* the worker has queued its last batch */
+	int apply_rc;              /* the applier failed: the worker stops */
+};
+
 struct bulk {
 	struct store_txn *t;
+	/* What the checks read: a read transaction beside t while the worker
+	 * runs (it sees t's tables as they were before the load: a table is
+	 * read only where this load wrote nothing yet, or where the file
+	 * declines anyway), t itself afterwards. */
+	struct store_txn *rt;
 	struct batch *b;
+	struct bulk_queue *q;      /* NULL: b is applied to t in place */
+	bool written[STORE_TABLE_SLOTS]; /* a put went to the table */
 	const struct bulk_opts *o;
 	const struct bulk_file *f;
 	struct bulk_stream put[STORE_TABLE_SLOTS];
@@ -82,6 +113,21 @@ struct bulk {
 
 static int decline(struct bulk *bk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* pthread_create with a BULK_STACK stack; 0 or an errno value. */
+static int bulk_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t a;
+	int r = pthread_attr_init(&a);
+
+	if (r)
+		return r;
+	r = pthread_attr_setstacksize(&a, BULK_STACK);
+	if (r == 0)
+		r = pthread_create(th, &a, fn, arg);
+	pthread_attr_destroy(&a);
+	return r;
+}
+
 static int decline(struct bulk *bk, const char *fmt, ...)
 {
 	va_list ap;
@@ -93,21 +139,48 @@ static int decline(struct bulk *bk, const char *fmt, ...)
 }
 
 /* Apply b to t, hand it to the log, empty it. */
+static int bulk_apply(struct bulk *bk, struct batch *b)
+{
+	int r = batch_apply_append(bk->t, b);
+
+	if (r == 0 && batch_count(b) > 0)
+		r = write_hooks_log(bk->o->hooks, bk->t, b, false);
+	batch_reset(b);
+	return r;
+}
+
+/* The worker's batch to the applier, an empty one back. Returns 0, or
+ * KF_ECANCELED when the applier failed (its error is the load's). */
+static int bulk_hand_over(struct bulk *bk)
+{
+	struct bulk_queue *q = bk->q;
+	int r;
+
+	pthread_mutex_lock(&q->mu);
+	q->full[(q->head + q->nfull++) % (BULK_QUEUE + 1)] = bk->b;
+	pthread_cond_broadcast(&q->cv);
+	while (q->nspare == 0 && !q->apply_rc)
+		pthread_cond_wait(&q->cv, &q->mu);
+	r = q->apply_rc ? KF_ECANCELED : 0;
+	bk->b = r ? NULL : q->spare[--q->nspare];
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
 static int bulk_flush(struct bulk *bk)
 {
-	int r = batch_apply_append(bk->t, bk->b);
-
-	if (r == 0 && batch_count(bk->b) > 0)
-		r = write_hooks_log(bk->o->hooks, bk->t, bk->b, false);
-	batch_reset(bk->b);
-	return r;
+	if (!bk->b)
+		return KF_ECANCELED;
+	if (!bk->q)
+		return bulk_apply(bk, bk->b);
+	return batch_count(bk->b) ? bulk_hand_over(bk) : 0;
 }
 
 /* A referenced key: it must exist (its table is never written here). */
 static int ref_check(struct bulk *bk, enum store_table table, const void *key, size_t klen)
 {
 	struct store_val v;
-	int r = store_get(bk->t, table, key, klen, &v);
+	int r = store_get(bk->rt, table, key, klen, &v);
 
 	if (r == KF_ENOTFOUND)
 		return decline(bk, "a referenced %s is missing", store_table_name((int)table));
@@ -133,8 +206,9 @@ static int bulk_batch_put(struct bulk *bk, enum store_table table, const void *k
 {
 	int r = bk->cover[table].table ? cover_check(bk, &bk->cover[table], key, klen) : 0;
 
+	bk->written[table] = true;
 	if (r == 0)
-		r = batch_put(bk->b, table, key, klen, val, vlen);
+		r = bk->b ? batch_put(bk->b, table, key, klen, val, vlen) : KF_ECANCELED;
 
 	if (r == 0 && batch_bytes(bk->b) >= bk->o->batch_bytes)
 		r = bulk_flush(bk);
@@ -284,7 +358,7 @@ static int on_put(void *arg, enum store_table table, const void *key, size_t kle
 		st->direct = false; /* out of order: the rest is sorted */
 	} else if (!st->used) {
 		st->used = true;
-		if ((r = above_last(bk->t, table, key, klen, &st->may_direct)))
+		if ((r = above_last(bk->rt, table, key, klen, &st->may_direct)))
 			return r;
 	}
 	if ((r = extsort_add(stream_sorter(bk, st), key, klen, val, vlen)))
@@ -366,7 +440,7 @@ static int bulk_read(struct bulk *bk, uint64_t *records)
 	size_t have = 0;
 	ssize_t n = 0;
 	pthread_t hasher;
-	bool threaded = pthread_create(&hasher, NULL, bulk_hash_main, &h) == 0;
+	bool threaded = bulk_thread_start(&hasher, bulk_hash_main, &h) == 0;
 	int fd = open(bk->f->path, O_RDONLY | O_CLOEXEC), r = 0;
 
 	if (!rec || !buf)
@@ -438,7 +512,7 @@ static int merge_puts(struct bulk *bk, enum store_table table, struct bulk_strea
 	uint8_t last[STORE_KEY_MAX];
 	size_t lastlen = 0;
 	bool above = false;
-	int r = store_last(bk->t, table, &got);
+	int r = store_last(bk->rt, table, &got);
 
 	if (r == KF_ENOTFOUND)
 		above = true;
@@ -454,15 +528,19 @@ static int merge_puts(struct bulk *bk, enum store_table table, struct bulk_strea
 		memcpy(st->prev, k.data, k.len);
 		st->prevlen = k.len;
 		above = above || store_key_cmp(k.data, k.len, last, lastlen) > 0;
-		if (!above && (r = store_get(bk->t, table, k.data, k.len, &got)) != KF_ENOTFOUND)
+		if (!above && (r = store_get(bk->rt, table, k.data, k.len, &got)) != KF_ENOTFOUND)
 			return r ? r : decline(bk, "a %s key is taken", store_table_name((int)table));
 		r = bulk_batch_put(bk, table, k.data, k.len, v.data, v.len);
 	}
 	return r;
 }
 
-/* After the pass: the sorted streams, refs first (they write nothing). */
-static int bulk_merge(struct bulk *bk)
+/*
+ * After the pass: the sorted streams, refs first (they write nothing).
+ * all false (the worker) leaves the put streams of tables the pass wrote
+ * to: their keys must be checked against t, which holds those writes.
+ */
+static int bulk_merge(struct bulk *bk, bool all)
 {
 	int r = bulk_flush(bk);
 
@@ -476,8 +554,9 @@ static int bulk_merge(struct bulk *bk)
 		bk->ref[i].xs = NULL;
 	}
 	for (int i = 0; i < STORE_TABLE_SLOTS && r == 0; i++) {
-		if (bk->put[i].xs)
-			r = merge_puts(bk, (enum store_table)i, &bk->put[i]);
+		if (!bk->put[i].xs || (!all && bk->written[i]))
+			continue;
+		r = merge_puts(bk, (enum store_table)i, &bk->put[i]);
 		extsort_free(bk->put[i].xs);
 		bk->put[i].xs = NULL;
 	}
@@ -486,11 +565,116 @@ static int bulk_merge(struct bulk *bk)
 	return classify(bk, r);
 }
 
+/* The worker: the pass, then what can be checked without t. */
+struct bulk_work {
+	struct bulk *bk;
+	uint64_t *records;
+	int rc;
+};
+
+static void *bulk_work_main(void *arg)
+{
+	struct bulk_work *w = arg;
+	struct bulk_queue *q = w->bk->q;
+
+	w->rc = bulk_read(w->bk, w->records);
+	if (w->rc == 0)
+		w->rc = bulk_merge(w->bk, false);
+	pthread_mutex_lock(&q->mu);
+	q->done = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* The transaction's thread: apply the worker's batches in order until it
+ * is done. After an error the worker is stopped and the rest dropped. */
+static int bulk_apply_queue(struct bulk *bk)
+{
+	struct bulk_queue *q = bk->q;
+	int r = 0;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct batch *b;
+
+		while (q->nfull == 0 && !q->done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->nfull == 0)
+			break;
+		b = q->full[q->head];
+		q->head = (q->head + 1) % (BULK_QUEUE + 1);
+		q->nfull--;
+		pthread_mutex_unlock(&q->mu);
+		if (r == 0)
+			r = bulk_apply(bk, b);
+		else
+			batch_reset(b);
+		pthread_mutex_lock(&q->mu);
+		q->spare[q->nspare++] = b;
+		if (r && !q->apply_rc)
+			q->apply_rc = r;
+		pthread_cond_broadcast(&q->cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
+/*
+ * bulk_run_threaded - the pass and the merges that need no t on a worker,
+ * the appends here. *ran false: no worker could start, nothing was done.
+ * Returns the load's result so far.
+ */
+static int bulk_run_threaded(struct bulk *bk, uint64_t *records, bool *ran)
+{
+	struct bulk_queue q = {.nspare = 0};
+	struct bulk_work w = {bk, records, 0};
+	struct batch *own = bk->b, *extra[BULK_QUEUE];
+	pthread_t worker;
+	int r;
+
+	*ran = false;
+	if (store_read_beside(bk->t, &bk->rt))
+		return 0;
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
+	for (unsigned i = 0; i < BULK_QUEUE; i++)
+		q.spare[q.nspare++] = extra[i] = batch_new(0);
+	bk->q = &q;
+	r = bulk_thread_start(&worker, bulk_work_main, &w);
+	if (r == 0) {
+		*ran = true;
+		r = bulk_apply_queue(bk);
+		pthread_join(worker, NULL);
+		r = r ? r : w.rc;
+	}
+	bk->q = NULL;
+	bk->b = own;
+	batch_reset(own);
+	for (unsigned i = 0; i < BULK_QUEUE; i++)
+		batch_free(extra[i]);
+	pthread_cond_destroy(&q.cv);
+	pthread_mutex_destroy(&q.mu);
+	store_abort(bk->rt);
+	bk->rt = bk->t;
+	return r;
+}
+
+static double bulk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 int bulk_load(struct store_txn *t, struct batch *b, const struct bulk_opts *opts,
 	      const struct bulk_file *f, uint64_t *records, char *why, size_t whylen)
 {
 	struct bulk_opts o = *opts;
 	struct bulk *bk = calloc(1, sizeof(*bk));
+	double t0, t1, t2;
+	bool ran;
 	int r;
 
 	if (!bk)
@@ -502,11 +686,19 @@ int bulk_load(struct store_txn *t, struct batch *b, const struct bulk_opts *opts
 	if (!o.progress_every)
 		o.progress_every = 100000;
 	why[0] = '\0';
-	*bk = (struct bulk){.t = t, .b = b, .o = &o, .f = f, .why = why, .whylen = whylen};
+	*bk = (struct bulk){.t = t, .rt = t, .b = b, .o = &o, .f = f, .why = why, .whylen = whylen};
+	t0 = bulk_now_ms();
 	batch_reset(b);
-	r = bulk_read(bk, records);
+	r = bulk_run_threaded(bk, records, &ran);
+	if (!ran)
+		r = bulk_read(bk, records);
+	t1 = bulk_now_ms();
 	if (r == 0)
-		r = bulk_merge(bk);
+		r = bulk_merge(bk, true);
+	t2 = bulk_now_ms();
+	/* pass_ms: the worker's pass and merges; merge_ms: those left to t. */
+	log_debug(LOG_BOSS, "bulk load name=%s pass_ms=%.0f merge_ms=%.0f", f->name, t1 - t0,
+		  t2 - t1);
 	for (int i = 0; i < STORE_TABLE_SLOTS; i++) {
 		extsort_free(bk->put[i].xs);
 		extsort_free(bk->ref[i].xs);

@@ -16,6 +16,14 @@
  * So every check of custdb_record for an A is made once per file, in key
  * order, instead of once per record at a random place in the tree.
  *
+ * The pass and every check that needs no write of the load run on a
+ * worker thread, reading through a read transaction beside t (it sees the
+ * tables as they were before the load); the thread that calls bulk_load,
+ * which owns t, applies the batches the worker fills as they come, two at
+ * most in flight. The put streams of tables the pass wrote to are merged
+ * on that thread afterwards, against t. So t must hold no write to the
+ * customer tables before bulk_load is called.
+ *
  * Declining is the answer to anything unusual: an M or D, a line that does
  * not parse, a rule broken, a .chk that does not match, a temporary file
  * that cannot be written. Whatever was written is then in t, which the

@@ -12,6 +12,7 @@
 
 #include "lib/err.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,6 +27,9 @@
 #define XS_WBUF ((size_t)256 << 10)
 #define XS_RBUF ((size_t)64 << 10)
 #define XS_HDR 4
+/* The spilling thread's stack: it keeps little there, and a default stack
+ * counts megabytes against a process's data limit. */
+#define XS_STACK ((size_t)256 << 10)
 /* Below this many entries a range is sorted by insertion. */
 #define XS_SMALL 16
 
@@ -46,6 +50,7 @@ struct xs_reader {
 	size_t cap, start, fill;
 	const uint8_t *key;  /* the current pair */
 	size_t klen, vlen;
+	uint64_t hi, lo;     /* its first 16 key bytes, as in xs_ent */
 };
 
 /* One run's memory: pair bytes and their index. */
@@ -174,6 +179,11 @@ unsigned extsort_runs(const struct extsort *x)
 static uint64_t xs_be64(const uint8_t *p, size_t len)
 {
 	uint64_t v = 0;
+
+	if (len >= 8) {
+		memcpy(&v, p, 8);
+		return be64toh(v);
+	}
 
 	for (size_t i = 0; i < 8; i++)
 		v = v << 8 | (i < len ? p[i] : 0);
@@ -391,6 +401,7 @@ static void *xs_spill_main(void *arg)
  * started, the caller spills it. */
 static int xs_rotate(struct extsort *x)
 {
+	pthread_attr_t a;
 	int r = xs_wait(x);
 
 	if (r)
@@ -398,9 +409,13 @@ static int xs_rotate(struct extsort *x)
 	if (x->fd < 0 && (r = xs_open(x)))
 		return r;
 	x->fill = x->fill == &x->set[0] ? &x->set[1] : &x->set[0];
-	if (pthread_create(&x->thread, NULL, xs_spill_main, x) == 0) {
-		x->busy = true;
-		return 0;
+	if (pthread_attr_init(&a) == 0) {
+		if (pthread_attr_setstacksize(&a, XS_STACK) == 0 &&
+		    pthread_create(&x->thread, &a, xs_spill_main, x) == 0)
+			x->busy = true;
+		pthread_attr_destroy(&a);
+		if (x->busy)
+			return 0;
 	}
 	return xs_spill(x, x->fill == &x->set[0] ? &x->set[1] : &x->set[0]);
 }
@@ -514,11 +529,18 @@ static int xs_load(struct extsort *x, struct xs_reader *rd)
 	if ((r = xs_fill(x, rd, XS_HDR + rd->klen + rd->vlen)))
 		return r;
 	rd->key = rd->buf + rd->start + XS_HDR;
+	rd->hi = xs_be64(rd->key, rd->klen);
+	rd->lo = rd->klen > 8 ? xs_be64(rd->key + 8, rd->klen - 8) : 0;
 	return 1;
 }
 
+/* The heap's order: the first 16 bytes decide almost always. */
 static bool xs_less(const struct xs_reader *a, const struct xs_reader *b)
 {
+	if (a->hi != b->hi)
+		return a->hi < b->hi;
+	if (a->lo != b->lo)
+		return a->lo < b->lo;
 	return store_key_cmp(a->key, a->klen, b->key, b->klen) < 0;
 }
 
@@ -562,7 +584,7 @@ int extsort_finish(struct extsort *x)
 		struct xs_reader *rd = &x->rd[i];
 
 		*rd = (struct xs_reader){x->runs[i].off, x->runs[i].off + x->runs[i].len,
-					 xs_realloc(NULL, XS_RBUF), XS_RBUF, 0, 0, NULL, 0, 0};
+					 xs_realloc(NULL, XS_RBUF), XS_RBUF, 0, 0, NULL, 0, 0, 0, 0};
 		r = xs_load(x, rd);
 		if (r < 0)
 			return r;

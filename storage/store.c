@@ -434,6 +434,28 @@ int store_read_begin(struct store *s, struct store_txn **out)
 	return store_txn_begin(s, MDB_RDONLY, out);
 }
 
+int store_read_beside(struct store_txn *w, struct store_txn **out)
+{
+	struct store *s = w->s;
+	struct store_txn *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t)
+		abort();
+	t->s = s;
+	pthread_mutex_lock(&s->mu);
+	s->open_txns++; /* past a closed gate: the remapper waits for w anyway */
+	t->map_size = s->map_size;
+	pthread_mutex_unlock(&s->mu);
+	rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t->txn);
+	if (rc == 0) {
+		*out = t;
+		return 0;
+	}
+	store_txn_end(t);
+	return store_err(rc, "mdb_txn_begin");
+}
+
 /* store_is_nearly_full - used pages above STORE_GROW_AT_PCT of the map.
  * LMDB reads its meta pages from the map: inside the gate. */
 static bool store_is_nearly_full(struct store *s, size_t *map_size)

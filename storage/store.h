@@ -103,6 +103,17 @@ int store_read_begin(struct store *s, struct store_txn **out);
 int store_write_begin(struct store *s, struct store_txn **out);
 
 /*
+ * store_read_beside - a read transaction begun while the caller holds the
+ * write transaction w, for another thread to read through while w writes
+ * (MDB_NOTLS: it may move between threads, one at a time). It sees the
+ * last commit, which is w's state before w's own writes. It does not wait
+ * at the remap gate: no remap can run while w is open, and one waiting for
+ * w waits for this transaction too. End it (store_abort) before w ends.
+ * Returns 0, KF_ESTORE.
+ */
+int store_read_beside(struct store_txn *w, struct store_txn **out);
+
+/*
  * store_commit - commit and free t (it is freed whatever the result).
  * Durable on return unless the store was opened with no_sync.
  * Returns 0, KF_EMAPFULL, KF_ESTORE, -errno (I/O).

@@ -225,6 +225,18 @@ static void assert_same_rejection(struct fixture *f, uint64_t line, const char *
 	assert_same_stores(f);
 }
 
+/* The user file in t imported both ways: applied, the bulk way, with
+ * users records in the user table. */
+static void apply_users(struct fixture *f, struct text *t, uint64_t users)
+{
+	put_both(f, USER_FILE, t);
+	import_both(f, USER_FILE);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(f->last[i].outcome, IMPORT_APPLIED);
+	assert_true(f->last[0].bulk);
+	assert_int_equal(entries(f->s[0], STORE_USER), users);
+}
+
 static void test_bulk_same_database_as_exact(void **state)
 {
 	enum { CUSTS = 3000, USERS = 5000 };
@@ -234,12 +246,7 @@ static void test_bulk_same_database_as_exact(void **state)
 	load_custs(f, CUSTS);
 	for (unsigned u = 1; u <= USERS; u++)
 		user_line(&t, u, (u * 37) % CUSTS + 1, msisdn_of(u));
-	put_both(f, USER_FILE, &t);
-	import_both(f, USER_FILE);
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(f->last[i].outcome, IMPORT_APPLIED);
-	assert_true(f->last[0].bulk);
-	assert_int_equal(entries(f->s[0], STORE_USER), USERS);
+	apply_users(f, &t, USERS);
 	assert_int_equal(entries(f->s[0], STORE_USER_BY_MSISDN), USERS - USERS / 7);
 	assert_int_equal(entries(f->s[0], STORE_CUST_USERS), USERS);
 	assert_same_stores(f);
@@ -256,6 +263,53 @@ static void test_bulk_same_database_as_exact(void **state)
 	assert_true(f->last[0].bulk);
 	assert_int_equal(entries(f->s[0], STORE_USER), 2 * USERS);
 	assert_same_stores(f);
+}
+
+/* The users of the late disorder tests: 1..4500 rising, then 6000 down
+ * to 4501. The rising part goes direct (past the put streams' probe of
+ * 4,096 keys), the rest is sorted and merged after the pass against what
+ * went direct. */
+static unsigned user_late(unsigned i)
+{
+	return i <= 4500 ? i : 10501 - i;
+}
+
+/* Batches of a few ops: the pass hands dozens of them over to the
+ * transaction's thread while it goes on, and a table written during the
+ * pass gets the rest of its keys checked after it. */
+static void test_bulk_small_batches_late_disorder(void **state)
+{
+	enum { CUSTS = 500, USERS = 6000 };
+	struct fixture *f = *state;
+	struct text t = {0};
+
+	f->o[0].chunk_bytes = 2048;
+	f->o[0].sort_bytes = 0; /* the probe's keys stay in memory: it can go direct */
+	load_custs(f, CUSTS);
+	for (unsigned i = 1; i <= USERS; i++)
+		user_line(&t, user_late(i), user_late(i) % CUSTS + 1, msisdn_of(user_late(i)));
+	apply_users(f, &t, USERS);
+	assert_same_stores(f);
+}
+
+/* A key that went direct during the pass comes again in the sorted rest. */
+static void test_bulk_duplicate_of_direct_key(void **state)
+{
+	struct fixture *f = *state;
+	struct text t = {0};
+
+	f->o[0].chunk_bytes = 2048;
+	f->o[0].sort_bytes = 0; /* the probe's keys stay in memory: it can go direct */
+	load_custs(f, 100);
+	for (unsigned i = 1; i <= 6000; i++) {
+		unsigned u = i == 5800 ? 1234 : user_late(i);
+
+		user_line(&t, u, u % 100 + 1, msisdn_of(i));
+	}
+	put_both(f, USER_FILE, &t);
+	import_both(f, USER_FILE);
+	assert_same_rejection(f, 5800, "user_id");
+	assert_int_equal(entries(f->s[0], STORE_USER), 0);
 }
 
 static void test_bulk_duplicate_msisdn_in_file(void **state)
@@ -409,6 +463,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_bulk_same_database_as_exact),
+		T(test_bulk_small_batches_late_disorder),
+		T(test_bulk_duplicate_of_direct_key),
 		T(test_bulk_duplicate_msisdn_in_file),
 		T(test_bulk_duplicate_user_in_file),
 		T(test_bulk_missing_customer),
