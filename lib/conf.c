@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -361,6 +362,14 @@ void conf_defaults(const struct conf_option *table, size_t n, void *target)
 			abort();
 		}
 	}
+}
+
+int conf_number(enum conf_type type, const char *text, int64_t *out)
+{
+	if ((size_t)type >= sizeof(conf_types) / sizeof(conf_types[0]) ||
+	    conf_types[type].apply != conf_apply_number)
+		return -EINVAL;
+	return conf_scan_number(&conf_types[type], text, out);
 }
 
 int conf_set(const struct conf_option *table, size_t n, void *target, const char *name,

@@ -127,6 +127,15 @@ int conf_check(const struct conf_option *table, size_t n, const void *target,
 	       struct conf_err *err);
 
 /*
+ * conf_number - one value of a number type (CONF_INT, CONF_SIZE,
+ * CONF_DURATION) as it would be written in a file, for values inside a
+ * larger text of the program's own ("general:0s,billing:2m").
+ * Returns 0, KF_EPARSE (not such a number), KF_ETOOBIG (out of range),
+ * -EINVAL (type is not a number type).
+ */
+int conf_number(enum conf_type type, const char *text, int64_t *out);
+
+/*
  * conf_find - the row named name, or NULL.
  */
 const struct conf_option *conf_find(const struct conf_option *table, size_t n, const char *name);

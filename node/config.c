@@ -75,6 +75,42 @@ const struct conf_option config_table[] = {
 	    "Talk TLS to Redis and the sentinels with the node's tls_ca, tls_cert and tls_key."),
 	ROW(redis_timeout, CONF_DURATION, "1s", 100, 60000, false,
 	    "Timeout of every Redis command; also of each connection attempt."),
+#define TIER_ROWS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax)                      \
+	ROW(n##_plan, CONF_STRING, plan, 1, 0, false,                                         \
+	    "IVR plan returned to the gateway for a caller of tier " #n " (vip_level " #lvl ")."), \
+	ROW(n##_greeting, CONF_BOOL, greet, 0, 0, false,                                      \
+	    "Whether the gateway greets a caller of tier " #n " by name."),                   \
+	ROW(n##_weight, CONF_DURATION, weight, 0, INT64_C(24) * 3600 * 1000, false,           \
+	    "Head start of tier " #n " in the queues: it ranks as if it had waited this long."), \
+	ROW(n##_service_level, CONF_DURATION, sl, 1000, INT64_C(3600) * 1000, false,          \
+	    "Calls of tier " #n " answered within this count for its service level."),         \
+	ROW(n##_ladder, CONF_STRING, ladder, 1, 0, false,                                     \
+	    "Overflow ladder of tier " #n ": skill:after,... (the first after 0s)."),           \
+	ROW(n##_max_wait, CONF_DURATION, maxw, 10000, INT64_C(24) * 3600 * 1000, false,       \
+	    "Longest wait of tier " #n " before its at_max is offered."),                      \
+	ROW(n##_at_max, CONF_STRING, atmax, 1, 0, false,                                      \
+	    "What tier " #n " is offered at its max_wait: callback or voicemail."),
+	ROUTING_TIERS(TIER_ROWS_)
+#undef TIER_ROWS_
+#define SKILL_ROWS_(sk, def)                                    \
+	ROW(sk##_strategy, CONF_STRING, def, 1, 0, false,       \
+	    "Agent selection strategy of the " #sk " queue (docs/routing.md)."),
+	ROUTING_SKILLS(SKILL_ROWS_)
+#undef SKILL_ROWS_
+	ROW(offer_timeout, CONF_DURATION, "12s", 2000, 120000, false,
+	    "An agent answers an offer within this, or the call goes back to its queue."),
+	ROW(no_answer_state, CONF_STRING, "not_ready", 1, 0, false,
+	    "The state of an agent who let an offer time out: not_ready or ready."),
+	ROW(wrap_up, CONF_DURATION, "10s", 0, 3600000, false,
+	    "Wrap-up time after each call, before the agent is ready again."),
+	ROW(gateway_grace, CONF_DURATION, "30s", 1000, 3600000, false,
+	    "A gateway gone this long without resuming: its queued calls end as abandoned."),
+	ROW(login_lock_after, CONF_INT, "5", 1, 100, false,
+	    "Failed agent logins in a row that lock the account."),
+	ROW(login_lock_time, CONF_DURATION, "5m", 1000, INT64_C(24) * 3600 * 1000, false,
+	    "How long a locked account stays locked."),
+	ROW(busy_at, CONF_INT, "1000", 10, 100000, false,
+	    "Redis steps in flight on this node from which new calls are refused as busy."),
 };
 const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
 
@@ -140,7 +176,9 @@ static int config_read(const char *path, char **text, size_t *len)
 
 int config_check(const struct config *c, struct conf_err *err)
 {
+	struct routing_settings rs;
 	enum log_level lvl;
+	char why[CONF_ERR_MAX];
 
 	if (log_parse_level(c->log_level, &lvl) != 0)
 		return config_fail(err, "log_level: \"%.20s\" is not one of debug, info, warn, "
@@ -151,6 +189,8 @@ int config_check(const struct config *c, struct conf_err *err)
 	if (c->redis_sentinels[0] && !c->etcd_endpoints[0])
 		return config_fail(err, "redis_sentinels is set: etcd_endpoints must be set too "
 					"(Redis serves routing, which runs in cluster mode)");
+	if (routing_settings_from(c, &rs, why, sizeof(why)))
+		return config_fail(err, "%s", why);
 	if (c->boss_inbox[0] == '\0')
 		return 0;
 	if (c->boss_rejected[0] == '\0' || c->boss_archive[0] == '\0')

@@ -8,6 +8,7 @@
 #define KEFU_NODE_CONFIG_H
 
 #include "lib/conf.h"
+#include "node/routing_conf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,6 +49,27 @@ struct config {
 	char redis_password[256];            /* AUTH for servers and sentinels; "" = none */
 	bool redis_tls;                      /* TLS with the node's client context */
 	int64_t redis_timeout;               /* ms, every Redis command */
+	/* Routing (node/routing_conf.h): per tier, per skill queue, timers. */
+#define CONFIG_TIER_FIELDS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax) \
+	char n##_plan[ROUTING_PLAN_MAX];                                           \
+	bool n##_greeting;                                                         \
+	int64_t n##_weight;                  /* ms */                              \
+	int64_t n##_service_level;           /* ms */                              \
+	char n##_ladder[ROUTING_LADDER_TEXT];                                      \
+	int64_t n##_max_wait;                /* ms */                              \
+	char n##_at_max[ROUTING_NAME_MAX];
+	ROUTING_TIERS(CONFIG_TIER_FIELDS_)
+#undef CONFIG_TIER_FIELDS_
+#define CONFIG_SKILL_FIELDS_(sk, def) char sk##_strategy[ROUTING_NAME_MAX];
+	ROUTING_SKILLS(CONFIG_SKILL_FIELDS_)
+#undef CONFIG_SKILL_FIELDS_
+	int64_t offer_timeout;               /* ms */
+	char no_answer_state[ROUTING_NAME_MAX];
+	int64_t wrap_up;                     /* ms */
+	int64_t gateway_grace;               /* ms */
+	int64_t login_lock_after;            /* failed logins */
+	int64_t login_lock_time;             /* ms */
+	int64_t busy_at;                     /* Redis steps in flight */
 };
 
 extern const struct conf_option config_table[];

@@ -376,11 +376,18 @@ static void node_redis_shutdown(struct node *n)
 /* Tiered routing (node/routing.h): with the hot state, in cluster mode. */
 static int node_routing_init(struct node *n)
 {
+	struct routing_settings set;
 	struct routing_opts ro = {n->loop, n->cfg.node_name, n->hot, n->election, &n->sto,
-				  n->server};
+				  n->server, &set};
+	char why[CONF_ERR_MAX];
 
 	if (!n->hot || !n->server)
 		return 0;
+	/* config_check has accepted these settings already. */
+	if (routing_settings_from(&n->cfg, &set, why, sizeof(why))) {
+		log_err(LOG_ROUTING, "routing settings refused: %s", why);
+		return KF_ECONFIG;
+	}
 	n->routing = routing_new(&ro);
 	return n->routing ? 0 : KF_EINTERNAL;
 }

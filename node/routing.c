@@ -6,6 +6,7 @@
 #include "lib/log.h"
 #include "lib/password.h"
 #include "node/hot.h"
+#include "node/routing_conf.h"
 #include "node/server.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
@@ -19,33 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-/* ==== configuration: one table for the tiers, one for the skills ==== */
+/* ==== configuration: the settings (routing_conf.h) and fixed values ==== */
 
-#define LADDER_MAX 4
-
-static const struct tier {
-	unsigned level;
-	const char *name;
-	uint32_t weight_s;       /* head start in the queue */
-	const char *plan;        /* IVR plan returned to the gateway */
-	bool greeting;           /* greet the caller by name */
-	uint32_t sl_s;           /* service level threshold */
-	struct {
-		uint32_t after_s;
-		const char *skill;
-	} ladder[LADDER_MAX];    /* skills the call may be served by after after_s */
-	uint32_t max_wait_s;     /* then: */
-	const char *at_max;      /* "callback" or "voicemail" */
-} tiers[] = {
-	{0, "ordinary", 0, "full-menu", false, 60, {{0, "general"}, {120, "billing"}}, 900, "voicemail"},
-	{1, "silver", 30, "full-menu", false, 30, {{0, "general"}, {90, "billing"}}, 900, "voicemail"},
-	{2, "gold", 60, "vip-menu", false, 20, {{0, "billing"}, {30, "general"}}, 600, "callback"},
-	{3, "platinum", 90, "vip-direct", true, 15, {{0, "vip"}, {30, "billing"}, {60, "general"}}, 300,
-	 "callback"},
-	{4, "diamond", 120, "vip-direct", true, 10, {{0, "vip"}, {20, "billing"}, {40, "general"}}, 300,
-	 "callback"},
-};
-#define NTIERS (sizeof(tiers) / sizeof(tiers[0]))
+#define LADDER_MAX ROUTING_LADDER_MAX
+#define NTIERS ROUTING_NTIERS
+#define NSKILLS ROUTING_NSKILLS
 
 /* A number stopped for arrears hears the payment menu first. */
 #define ARREARS_STATUS 3
@@ -55,35 +34,18 @@ static const struct tier {
  * (1 normal, 3 stopped for arrears; not 2 suspended: maybe a lost phone). */
 static const unsigned own_number_trusted[] = {1, 3};
 
-static const struct skill {
-	const char *name;
-	const char *strategy; /* docs/routing.md "Selection strategies" */
-} skills[] = {
-	{"vip", "longest-idle-agent"},
-	{"billing", "agent-with-fewest-calls"},
-	{"general", "longest-idle-agent"},
-};
-#define NSKILLS (sizeof(skills) / sizeof(skills[0]))
-
-static const struct settings {
-	uint32_t offer_ms;          /* an agent answers an offer within this */
-	const char *no_answer;      /* what an agent who let an offer time out goes to */
-	const char *no_answer_reason;
-	uint32_t wrap_ms;           /* wrap-up after a call */
+/* What the configuration leaves fixed; the rest is r->set (routing_conf.h). */
+static const struct fixed {
+	const char *no_answer_reason; /* the not-ready reason after an unanswered offer */
 	uint32_t keep_ms;           /* an ended call's hash stays this long */
 	uint32_t presence_ms;       /* TTL of presence:<agent>, refreshed at a third */
 	uint32_t session_ms;        /* TTL of session:<token>, refreshed with presence */
-	uint32_t lock_after;        /* failed logins in a row that lock an account */
-	uint32_t lock_ms;           /* for this long (the failure count's TTL) */
 	uint32_t tick_ms;           /* sweep, ladders, maximum waits, wrap-ups */
 	uint32_t wait_window_ms;    /* answer rate window for estimated waits */
 	uint32_t sweep_limit;       /* offers taken back per sweep */
-	uint32_t lost_grace_ms;     /* a gateway gone this long without GatewayResume: its calls end */
 	uint32_t lost_every;        /* ticks between sweeps for the calls of gone nodes */
 	uint32_t lost_limit;        /* calls looked at per queue and sweep */
-	uint32_t busy_at;           /* steps in flight from which a new call is refused as busy */
-} cfg = {12000, "not_ready", "no-answer", 10000, 600000, 15000, 8 * 3600 * 1000u, 5, 300000,
-	 1000, 3600000, 100, 30000, 5, 200, 1000};
+} cfg = {"no-answer", 600000, 15000, 8 * 3600 * 1000u, 1000, 3600000, 100, 5, 200};
 
 /* ==== limits ==== */
 
@@ -135,7 +97,7 @@ struct rcall {
 	char ext[ROUTING_CALL_ID_MAX + 1];/* the gateway's call id */
 	char gateway[TLS_NAME_MAX + 1];
 	char ani[TEXT_MAX], service[TEXT_MAX];
-	const struct tier *tier;
+	const struct routing_tier *tier;
 	size_t nskills;                   /* ladder steps joined */
 	char state[TEXT_MAX];
 	char agent[ACCOUNTS_ID_MAX + 1];
@@ -164,6 +126,7 @@ struct routing {
 	struct election *el;
 	struct repl_storage *sto;
 	struct server *server;
+	struct routing_settings set;
 	char k_epoch[HOT_KEY_MAX];
 	uint64_t epoch;                    /* the highest cluster epoch seen */
 	struct rconn *conns;
@@ -236,18 +199,9 @@ static bool id_ok(const char *s, size_t max, bool colon)
 	return n <= max;
 }
 
-static const struct tier *tier_of(unsigned level)
+static const struct routing_tier *tier_of(const struct routing *r, unsigned level)
 {
-	return &tiers[level < NTIERS ? level : 0];
-}
-
-static size_t ladder_len(const struct tier *t)
-{
-	size_t n = 0;
-
-	while (n < LADDER_MAX && t->ladder[n].skill)
-		n++;
-	return n;
+	return &r->set.tiers[level < NTIERS ? level : 0];
 }
 
 static bool trusted_status(unsigned status)
@@ -398,7 +352,7 @@ static struct rcall *call_add(struct routing *r, const char *gateway, const char
 	copy(c->key, sizeof(c->key), key);
 	copy(c->ext, sizeof(c->ext), ext);
 	copy(c->gateway, sizeof(c->gateway), gateway);
-	c->tier = tier_of(0);
+	c->tier = tier_of(r, 0);
 	c->next = r->calls;
 	if (r->calls)
 		r->calls->prev = c;
@@ -741,7 +695,7 @@ static void route_agent(struct routing *r, const struct ragent *a)
 	const char *args[] = {offer};
 	struct op *o = op_new(r, on_routed, 0, 0);
 
-	num(offer, cfg.offer_ms);
+	num(offer, r->set.offer_ms);
 	copy(o->agent, sizeof(o->agent), a->id);
 	keys_add(r, &ks, "agent:", a->id);
 	keys_add(r, &ks, "strategy", "");
@@ -768,7 +722,7 @@ static void route_call(struct routing *r, const struct rcall *c)
 	const char *args[] = {offer, "1"};
 	struct op *o = op_new(r, on_routed, 0, 0);
 
-	num(offer, cfg.offer_ms);
+	num(offer, r->set.offer_ms);
 	copy(o->call, sizeof(o->call), c->key);
 	keys_add(r, &ks, "call:", c->key);
 	keys_add(r, &ks, "strategy", "");
@@ -811,9 +765,9 @@ static void arrive(struct routing *r, struct rcall *c, bool verified, uint64_t r
 
 	num(arrived, c->arrived_ms);
 	num(tier, c->tier->level);
-	num(weight, (uint64_t)c->tier->weight_s * 1000);
-	num(sl, (uint64_t)c->tier->sl_s * 1000);
-	num(offer, cfg.offer_ms);
+	num(weight, c->tier->weight_ms);
+	num(sl, c->tier->sl_ms);
+	num(offer, r->set.offer_ms);
 	copy(o->call, sizeof(o->call), c->key);
 	keys_add(r, &ks, "call:", c->key);
 	keys_add(r, &ks, "strategy", "");
@@ -845,7 +799,7 @@ static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Env
 	 * later and later until the command timeout drops the connection with
 	 * every step on it. A call refused here was never taken; the gateway
 	 * presents it again. */
-	if (r->pending >= cfg.busy_at) {
+	if (r->pending >= r->set.busy_at) {
 		static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 1);
 
 		log_ratelimited(&rl, LOG_ROUTING, LOG_LVL_WARN, "busy: call refused pending=%u",
@@ -860,7 +814,7 @@ static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Env
 		return;
 	}
 	known = profile_get(r, ca->ani, 0, &p);
-	c->tier = tier_of(known && p.cust ? p.cust->vip_level : 0);
+	c->tier = tier_of(r, known && p.cust ? p.cust->vip_level : 0);
 	verified = known && profile_trusted(&p);
 	c->verified = verified;
 	copy(c->ani, sizeof(c->ani), ca->ani);
@@ -869,7 +823,7 @@ static void on_call_arrived(struct routing *r, struct rconn *rc, const Kefu__Env
 	if (!c->arrived_ms) {
 		c->arrived_ms = wall_ms();
 		c->nskills = 0;
-		while (c->nskills < ladder_len(c->tier) && c->tier->ladder[c->nskills].after_s == 0)
+		while (c->nskills < c->tier->nladder && c->tier->ladder[c->nskills].after_ms == 0)
 			c->nskills++;
 	}
 	plan.call_id = ca->call_id;
@@ -1243,9 +1197,9 @@ static void on_fail_counted(struct routing *r, struct op *o, int err, const stru
 {
 	char msg[160];
 
-	if (!err && rep->type == REDIS_TYPE_INTEGER && rep->integer >= (long long)cfg.lock_after)
-		snprintf(msg, sizeof(msg), "account locked after %u failed logins; try again in %u s",
-			 cfg.lock_after, cfg.lock_ms / 1000);
+	if (!err && rep->type == REDIS_TYPE_INTEGER && rep->integer >= (long long)r->set.lock_after)
+		snprintf(msg, sizeof(msg), "account locked after %llu failed logins; try again in %llu s",
+			 (unsigned long long)r->set.lock_after, (unsigned long long)r->set.lock_ms / 1000);
 	else
 		snprintf(msg, sizeof(msg), "wrong agent id or password");
 	send_error(r, o->conn, o->request_id, KF_ESTATE, msg);
@@ -1259,7 +1213,7 @@ static void login_refuse(struct routing *r, struct login_job *j)
 	const char *px[] = {"PEXPIRE", k, ttl};
 	struct op *o = op_new(r, on_fail_counted, j->conn, j->request_id);
 
-	num(ttl, cfg.lock_ms);
+	num(ttl, r->set.lock_ms);
 	hot_key(r->hot, k, sizeof(k), "loginfail:", j->id);
 	command(r, 2, incr, o);
 	command(r, 3, px, NULL);
@@ -1329,9 +1283,9 @@ static void on_fail_count(struct routing *r, struct op *o, int err, const struct
 		send_error(r, o->conn, o->request_id, err, "routing state unavailable; retry");
 		return;
 	}
-	if (rep->type == REDIS_TYPE_STRING && parse_u64(rep->str) >= cfg.lock_after) {
-		snprintf(msg, sizeof(msg), "account locked after %u failed logins; try again later",
-			 cfg.lock_after);
+	if (rep->type == REDIS_TYPE_STRING && parse_u64(rep->str) >= r->set.lock_after) {
+		snprintf(msg, sizeof(msg), "account locked after %llu failed logins; try again later",
+			 (unsigned long long)r->set.lock_after);
 		send_error(r, o->conn, o->request_id, KF_ESTATE, msg);
 		return;
 	}
@@ -1637,7 +1591,7 @@ static void on_answer_call(struct routing *r, struct rconn *rc, const Kefu__Enve
 		answer(r, a, e->request_id);
 		return;
 	}
-	num(offer, cfg.offer_ms);
+	num(offer, r->set.offer_ms);
 	o = op_new(r, on_claimed, rc->id, e->request_id);
 	copy(o->agent, sizeof(o->agent), a->id);
 	keys_add(r, &ks, "call:", a->call);
@@ -1715,7 +1669,7 @@ static void hangup(struct routing *r, const char *call, const char *agent, uint6
 	const char *args[] = {wrap, keep};
 	struct op *o = op_new(r, tell_gateway ? on_hung_up : on_routed, conn, request_id);
 
-	num(wrap, cfg.wrap_ms);
+	num(wrap, r->set.wrap_ms);
 	num(keep, cfg.keep_ms);
 	copy(o->call, sizeof(o->call), call);
 	copy(o->agent, sizeof(o->agent), agent);
@@ -1759,7 +1713,31 @@ static void on_wrap_up_done(struct routing *r, struct rconn *rc, const Kefu__Env
 
 /* ==== identity and bills ==== */
 
-/* Bills, step 3: the access is in the audit log; show the bills. */
+/* The CDRs of user_id in the months of the bill view, newest first: this
+ * month (local time) and the months - 1 before it. An error leaves cd empty:
+ * the bills are shown without them. */
+static void cdrs_get(struct routing *r, const char *user_id, size_t months,
+		     struct custdb_cdrs *cd)
+{
+	char now[8], from[7];
+	time_t secs = time(NULL);
+	struct store_txn *t;
+	struct tm tm;
+	int err;
+
+	memset(cd, 0, sizeof(*cd));
+	if (!localtime_r(&secs, &tm) || strftime(now, sizeof(now), "%Y%m", &tm) != 6 ||
+	    custdb_months_back(now, months ? (unsigned)months - 1 : 0, from) ||
+	    store_read_begin(r->sto->store, &t))
+		return;
+	err = custdb_list_cdrs(t, user_id, from, NULL, CUSTDB_MAX_CDRS, cd);
+	store_abort(t);
+	if (err)
+		log_warn(LOG_ROUTING, "CDRs not read user=%s error=\"%s\"", user_id,
+			 kf_strerror(err));
+}
+
+/* Bills, step 3: the access is in the audit log; show the bills and CDRs. */
 static void on_bills_audited(void *arg, int err)
 {
 	struct op *o = arg;
@@ -1767,6 +1745,7 @@ static void on_bills_audited(void *arg, int err)
 	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
 	Kefu__BillsReply br = KEFU__BILLS_REPLY__INIT;
 	struct custdb_profile p;
+	struct custdb_cdrs cd;
 
 	r->pending--;
 	if (r->dead)
@@ -1780,12 +1759,16 @@ static void on_bills_audited(void *arg, int err)
 		send_error(r, o->conn, o->request_id, KF_ENOTFOUND, "no such subscriber");
 		goto out;
 	}
+	cdrs_get(r, p.user->user_id, o->n, &cd);
 	br.n_bills = p.nbill;
 	br.bills = p.bill;
+	br.n_cdrs = cd.n;
+	br.cdrs = cd.cdr;
 	e.body_case = KEFU__ENVELOPE__BODY_BILLS_REPLY;
 	e.bills_reply = &br;
 	send_to(r, o->conn, &e, o->request_id);
 	custdb_profile_release(&p);
+	custdb_cdrs_release(&cd);
 out:
 	free(o);
 	if (r->dead && r->pending == 0)
@@ -1996,8 +1979,8 @@ static void call_reassert(struct routing *r, const struct rcall *c, op_fn fn)
 
 	num(arrived, c->arrived_ms);
 	num(tier, c->tier->level);
-	num(weight, (uint64_t)c->tier->weight_s * 1000);
-	num(sl, (uint64_t)c->tier->sl_s * 1000);
+	num(weight, c->tier->weight_ms);
+	num(sl, c->tier->sl_ms);
 	num(deadline, c->deadline_ms);
 	num(answered, c->answered_ms);
 	copy(o->call, sizeof(o->call), c->key);
@@ -2059,7 +2042,7 @@ static void on_call_read(struct routing *r, struct op *o, int err, const struct 
 	if (!c)
 		return;
 	copy(c->state, sizeof(c->state), state);
-	c->tier = tier_of((unsigned)parse_u64(elem_str(rep, 1)));
+	c->tier = tier_of(r, (unsigned)parse_u64(elem_str(rep, 1)));
 	copy(c->ani, sizeof(c->ani), elem_str(rep, 2));
 	copy(c->service, sizeof(c->service), elem_str(rep, 3));
 	c->arrived_ms = parse_u64(elem_str(rep, 4));
@@ -2074,8 +2057,8 @@ static void on_call_read(struct routing *r, struct op *o, int err, const struct 
 
 		for (const char *p = sk; *p; p++)
 			c->nskills += *p == ',';
-		if (c->nskills > ladder_len(c->tier))
-			c->nskills = ladder_len(c->tier);
+		if (c->nskills > c->tier->nladder)
+			c->nskills = c->tier->nladder;
 	}
 	call_reassert(r, c, on_call_reasserted);
 }
@@ -2182,15 +2165,15 @@ static void on_routing_stats(struct routing *r, struct rconn *rc, const Kefu__En
 		o->n = i;
 		if (i < NTIERS) {
 			kefu__tier_counters__init(&q->tc[i]);
-			num(lvl, tiers[i].level);
+			num(lvl, r->set.tiers[i].level);
 			snprintf(q->key[i], sizeof(q->key[i]), "tier:%s", lvl);
 			hot_key(r->hot, k, sizeof(k), "rt:", lvl);
 		} else if (i < NCOUNTERS) {
 			kefu__tier_counters__init(&q->tc[i]);
-			snprintf(q->key[i], sizeof(q->key[i]), "skill:%s", skills[i - NTIERS].name);
-			hot_key(r->hot, k, sizeof(k), "rt:skill:", skills[i - NTIERS].name);
+			snprintf(q->key[i], sizeof(q->key[i]), "skill:%s", routing_skill_names[i - NTIERS]);
+			hot_key(r->hot, k, sizeof(k), "rt:skill:", routing_skill_names[i - NTIERS]);
 		} else {
-			hot_key(r->hot, k, sizeof(k), "q:", skills[i - NCOUNTERS].name);
+			hot_key(r->hot, k, sizeof(k), "q:", routing_skill_names[i - NCOUNTERS]);
 		}
 		if (i < NCOUNTERS) {
 			q->tc[i].key = q->key[i];
@@ -2237,7 +2220,7 @@ static void on_max_waited(struct routing *r, struct op *o, int err, const struct
 	struct rcall *c = call_find(r, o->call);
 	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
 	Kefu__CallbackOffered cb = KEFU__CALLBACK_OFFERED__INIT;
-	char why[256], detail[AUDIT_DETAIL_MAX + 1];
+	char why[256];
 
 	if (step_failed(err, rep, why, sizeof(why)) || !c)
 		return; /* offered meanwhile, or gone: nothing to offer */
@@ -2248,18 +2231,28 @@ static void on_max_waited(struct routing *r, struct op *o, int err, const struct
 	e.callback_offered = &cb;
 	send_to(r, c->conn, &e, 0);
 	if (strcmp(c->tier->at_max, "callback") == 0) {
-		/* The dialer's work list: an audit entry "callback_request" for now. */
+		/* The dialer's work list (storage/callback.h): one request per call. */
 		struct op *rec = op_new(r, NULL, 0, 0);
+		struct server_callback cbr = {
+			.gateway = c->gateway,
+			.call_id = c->ext,
+			.ani = c->ani,
+			.user_id = NULL, /* the node looks the number up */
+			.vip_level = c->tier->level,
+			.skill = c->nskills ? c->tier->ladder[c->nskills - 1].skill : NULL,
+			.service = c->service,
+		};
+		int e2;
 
 		copy(rec->call, sizeof(rec->call), c->key);
-		snprintf(detail, sizeof(detail), "call=%s tier=%s service=%s", c->key, c->tier->name,
-			 c->service);
 		r->pending++;
-		if (server_audit(r->server, r->self, "callback_request", c->ani, detail,
-				 on_callback_recorded, rec) != 0) {
+		e2 = server_callback_request(r->server, &cbr, on_callback_recorded, rec);
+		if (e2) {
 			r->pending--;
 			free(rec);
-			log_warn(LOG_ROUTING, "callback request not recorded call=%s", c->key);
+			if (e2 != KF_EEXISTS)
+				log_warn(LOG_ROUTING, "callback request not recorded call=%s error=\"%s\"",
+					 c->key, kf_strerror(e2));
 		}
 	}
 }
@@ -2278,8 +2271,8 @@ static void call_tick(struct routing *r, struct rcall *c, uint64_t now)
 	}
 	if (!c->conn || (strcmp(c->state, "queued") != 0 && strcmp(c->state, "offered") != 0))
 		return;
-	if (c->nskills < ladder_len(c->tier) &&
-	    waited >= (uint64_t)c->tier->ladder[c->nskills].after_s * 1000) {
+	if (c->nskills < c->tier->nladder &&
+	    waited >= c->tier->ladder[c->nskills].after_ms) {
 		o = op_new(r, on_overflowed, 0, 0);
 		copy(o->call, sizeof(o->call), c->key);
 		keys_add(r, &ks, "call:", c->key);
@@ -2287,7 +2280,7 @@ static void call_tick(struct routing *r, struct rcall *c, uint64_t now)
 		c->nskills++;
 		step(r, ROUTING_SCRIPT_OVERFLOW, &ks, NULL, 0, o);
 	} else if (strcmp(c->state, "queued") == 0 &&
-		   waited >= (uint64_t)c->tier->max_wait_s * 1000) {
+		   waited >= c->tier->max_wait_ms) {
 		char keep[NUM_MAX];
 		const char *args[] = {c->tier->at_max, keep};
 
@@ -2321,14 +2314,14 @@ static void lost_calls(struct routing *r)
 	char grace[NUM_MAX], keep[NUM_MAX], limit[NUM_MAX];
 	const char *args[] = {r->self, grace, keep, limit};
 
-	num(grace, cfg.lost_grace_ms);
+	num(grace, r->set.lost_grace_ms);
 	num(keep, cfg.keep_ms);
 	num(limit, cfg.lost_limit);
 	keys_add(r, &ks, "strategy", "");
 	keys_add(r, &ks, "offers", "");
 	keys_add(r, &ks, "nodes", "");
 	for (size_t i = 0; i < NSKILLS; i++)
-		keys_add(r, &ks, "q:", skills[i].name);
+		keys_add(r, &ks, "q:", routing_skill_names[i]);
 	step(r, ROUTING_SCRIPT_LOST_CALLS, &ks, args, 4, op_new(r, on_lost_calls, 0, 0));
 }
 
@@ -2338,7 +2331,7 @@ static void on_tick(void *arg)
 	uint64_t now = wall_ms();
 	struct keys ks = {.n = 0};
 	char limit[NUM_MAX];
-	const char *args[] = {cfg.no_answer, cfg.no_answer_reason, limit};
+	const char *args[] = {r->set.no_answer, cfg.no_answer_reason, limit};
 
 	/* Every node sweeps the offers: whichever node died, no agent stays reserved. */
 	num(limit, cfg.sweep_limit);
@@ -2355,7 +2348,7 @@ static void on_tick(void *arg)
 	}
 	for (struct rcall *c = r->calls, *next; c; c = next) {
 		next = c->next;
-		if (!c->conn && c->lost_ms && now - c->lost_ms >= cfg.lost_grace_ms) {
+		if (!c->conn && c->lost_ms && now - c->lost_ms >= r->set.lost_grace_ms) {
 			/* Its gateway did not come back here within the grace period. */
 			if (strcmp(c->state, "answered") != 0) {
 				log_info(LOG_ROUTING, "call ended, gateway lost call=%s", c->key);
@@ -2433,7 +2426,7 @@ static void strategies_write(struct routing *r)
 {
 	for (size_t i = 0; i < NSKILLS; i++) {
 		char k[HOT_KEY_MAX];
-		const char *argv[] = {"HSET", k, skills[i].name, skills[i].strategy};
+		const char *argv[] = {"HSET", k, routing_skill_names[i], r->set.strategy[i]};
 
 		hot_key(r->hot, k, sizeof(k), "strategy");
 		command(r, 4, argv, NULL);
@@ -2452,6 +2445,7 @@ struct routing *routing_new(const struct routing_opts *o)
 	r->el = o->election;
 	r->sto = o->storage;
 	r->server = o->server;
+	r->set = *o->settings;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->wake = loop_wake_new(r->loop, on_login_checked, r);

@@ -55,6 +55,7 @@ struct routing_opts {
 	struct election *election;     /* the cluster epoch for the steps' fencing */
 	struct repl_storage *storage;  /* local replica: accounts, subscribers */
 	struct server *server;         /* audit entries through the leader (server_audit) */
+	const struct routing_settings *settings; /* tiers, strategies, timers; copied */
 };
 
 /*

@@ -55,22 +55,6 @@ ok
 has_agent() { "$KEFUCTL" agent list --db "$(data_dir "$1")" --json | grep -q '"a05"'; }
 for n in node1 node2 node3; do wait_for "agents on $n" 20 has_agent "$n"; done
 
-CALL_PIDS=""
-# actor NAME NODE ROLE: run a scripted client (script on stdin) in the background.
-actor() {
-	cat >"$D/$1.script"
-	timeout 120 "$SIM" call --cluster "$CJ" --node "$2" --as "$3" --script "$D/$1.script" \
-		>"$D/$1.out" 2>"$D/$1.err" &
-	CALL_PIDS="$CALL_PIDS $!"
-	eval "PID_$1=$!"
-}
-finished() { # NAME: the actor ran its whole script
-	eval "p=\$PID_$1"
-	wait "$p" || fail "$1 failed: $(cat "$D/$1.err") -- received: $(tail -n 5 "$D/$1.out")"
-	ok
-}
-said() { grep -q "$2" "$D/$1.out"; } # NAME PATTERN: the actor received it
-trap 'for p in $CALL_PIDS; do kill "$p" 2>/dev/null || true; done; cleanup' EXIT
 
 # ---- the diamond call: gateway on node3, agent on node1 ----
 actor agent1 node1 agent <<EOF
