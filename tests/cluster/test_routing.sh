@@ -12,9 +12,11 @@ up 3
 
 # Subscribers: day one of a generated BOSS set; one diamond caller with a
 # normal number and one suspended caller (a call from it is not verified).
-"$SIM" boss --out "$D/boss" --users 300 --seed 5 >/dev/null
+# Stamped now, so that the CDRs fall in the months the bill view shows.
+"$SIM" boss --out "$D/boss" --users 300 --seed 5 --start "$(date +%Y%m%d%H%M%S)" >/dev/null
 ctl import "$D"/boss/*_CUST_*_000001.dat "$D"/boss/*_USER_*_000001.dat \
-	"$D"/boss/*_BILL_*_000001.dat >"$D/import.out" 2>&1 || fail "import: $(cat "$D/import.out")"
+	"$D"/boss/*_BILL_*_000001.dat "$D"/boss/*_CDR_*_000001.dat >"$D/import.out" 2>&1 ||
+	fail "import: $(cat "$D/import.out")"
 ok
 pick() { # diamond|suspended|ordinary: an msisdn of that kind that has bills
 	python3 - "$1" "$D"/boss/*_CUST_*_000001.dat "$D"/boss/*_USER_*_000001.dat \
@@ -145,6 +147,22 @@ finished gw2
 grep -q 'identity not verified' "$D/agent5.out" || fail "bills before verification: $(cat "$D/agent5.out")"
 ok
 grep '"body":"bills_reply"' "$D/agent5.out" | grep -q '"bill_month"' || fail "no bills after verification"
+ok
+# The bill view carries the caller's CDRs of those months, newest first, as imported.
+python3 - "$D/agent5.out" "$SUSPENDED" "$D"/boss/*_USER_*_000001.dat "$D"/boss/*_CDR_*_000001.dat <<'PY' ||
+import json, sys, time
+out, msisdn, user, cdr = sys.argv[1:]
+reply = [m for m in map(json.loads, open(out, encoding="utf-8")) if m["body"] == "bills_reply"][0]
+uid = [l.split("|")[1] for l in open(user, encoding="utf-8") if l.split("|")[2] == msisdn][0]
+t = time.localtime()
+first = "%04d%02d" % ((t.tm_year, t.tm_mon - 2) if t.tm_mon > 2 else (t.tm_year - 1, t.tm_mon + 10))
+want = sorted((l.split("|")[2] for l in open(cdr, encoding="utf-8")
+               if l.split("|")[1] == uid and l.split("|")[2] >= first), reverse=True)
+got = [c["start_time"] for c in reply.get("cdrs", [])]
+assert want and got == want, (got, want)
+assert all(c["user_id"] == uid for c in reply["cdrs"]), reply["cdrs"]
+PY
+	fail "CDRs in the bill view: $(grep bills_reply "$D/agent5.out")"
 ok
 audited() { # NODE: the verification and the bills access are in NODE's audit log
 	"$KEFUCTL" audit --db "$(data_dir "$1")" --json | python3 -c '
