@@ -52,6 +52,7 @@ static const struct fixed {
 #define AGENTS_MAX 4096   /* agents owned by one node */
 #define CALLS_MAX 8192    /* live calls owned by one node */
 #define CALL_BUCKETS 8192 /* hash buckets of the calls by key (a power of 2) */
+#define AGENT_BUCKETS 1024 /* of the agents by id, and of the connections by id and by pointer */
 #define ARGV_MAX 40
 #define KEYS_MAX 24
 #define CALL_KEY_MAX (TLS_NAME_MAX + 1 + ROUTING_CALL_ID_MAX + 1) /* "<gateway>:<call id>" */
@@ -64,6 +65,7 @@ static const struct fixed {
 /* A connection that sent routing messages: a gateway or an agent. */
 struct rconn {
 	struct rconn *next;
+	struct rconn *by_id, *by_conn;    /* hash buckets' chains */
 	struct net_conn *conn;
 	uint64_t id;
 	char gateway[TLS_NAME_MAX + 1];   /* a gateway's certificate name */
@@ -73,6 +75,7 @@ struct rconn {
 /* An agent owned by this node: the mirror of agent:<id>. */
 struct ragent {
 	struct ragent *next;
+	struct ragent *hnext;             /* the agent's hash bucket */
 	char id[ACCOUNTS_ID_MAX + 1];
 	char name[NAME_MAX_];
 	char skills[ACCOUNTS_SKILLS_TEXT_MAX + 1];
@@ -104,6 +107,7 @@ struct rcall {
 	uint64_t arrived_ms, deadline_ms, answered_ms;
 	uint64_t conn;
 	uint64_t lost_ms;                 /* when its gateway's connection closed */
+	uint64_t gen;                     /* takeovers of the call we got (reassert_call) */
 	bool verified;                    /* from the subscriber's own, trusted number */
 };
 
@@ -131,7 +135,11 @@ struct routing {
 	uint64_t epoch;                    /* the highest cluster epoch seen */
 	struct rconn *conns;
 	uint64_t next_conn;
+	/* Every message and event names a connection, an agent or a call: hashed,
+	 * as a node holds thousands. */
+	struct rconn *conn_by_id[AGENT_BUCKETS], *conn_by_ptr[AGENT_BUCKETS];
 	struct ragent *agents;
+	struct ragent *abucket[AGENT_BUCKETS];
 	size_t nagents;
 	struct rcall *calls;
 	size_t ncalls;
@@ -214,13 +222,39 @@ static bool trusted_status(unsigned status)
 
 /* ==== connections ==== */
 
-static struct rconn *conn_get(struct routing *r, struct net_conn *conn)
+/* FNV-1a of an id or key; the caller masks it to its table's size. */
+static size_t str_hash(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 16777619u;
+	return h;
+}
+
+static size_t ptr_bucket(const void *p)
+{
+	uintptr_t v = (uintptr_t)p;
+
+	return (size_t)((v >> 4) ^ (v >> 14)) & (AGENT_BUCKETS - 1);
+}
+
+static struct rconn *conn_find(struct routing *r, const struct net_conn *conn)
 {
 	struct rconn *c;
 
-	for (c = r->conns; c; c = c->next)
+	for (c = r->conn_by_ptr[ptr_bucket(conn)]; c; c = c->by_conn)
 		if (c->conn == conn)
 			return c;
+	return NULL;
+}
+
+static struct rconn *conn_get(struct routing *r, struct net_conn *conn)
+{
+	struct rconn *c = conn_find(r, conn);
+
+	if (c)
+		return c;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		abort();
@@ -228,15 +262,36 @@ static struct rconn *conn_get(struct routing *r, struct net_conn *conn)
 	c->id = ++r->next_conn;
 	c->next = r->conns;
 	r->conns = c;
+	c->by_id = r->conn_by_id[c->id & (AGENT_BUCKETS - 1)];
+	r->conn_by_id[c->id & (AGENT_BUCKETS - 1)] = c;
+	c->by_conn = r->conn_by_ptr[ptr_bucket(conn)];
+	r->conn_by_ptr[ptr_bucket(conn)] = c;
 	return c;
 }
 
 static struct rconn *conn_by_id(struct routing *r, uint64_t id)
 {
-	for (struct rconn *c = r->conns; id && c; c = c->next)
+	for (struct rconn *c = r->conn_by_id[id & (AGENT_BUCKETS - 1)]; id && c; c = c->by_id)
 		if (c->id == id)
 			return c;
 	return NULL;
+}
+
+/* Takes c out of the list and both hashes and frees it. */
+static void conn_free(struct routing *r, struct rconn *c)
+{
+	struct rconn **pp;
+
+	for (pp = &r->conn_by_id[c->id & (AGENT_BUCKETS - 1)]; *pp != c; pp = &(*pp)->by_id)
+		;
+	*pp = c->by_id;
+	for (pp = &r->conn_by_ptr[ptr_bucket(c->conn)]; *pp != c; pp = &(*pp)->by_conn)
+		;
+	*pp = c->by_conn;
+	for (pp = &r->conns; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	free(c);
 }
 
 static void send_to(struct routing *r, uint64_t conn, Kefu__Envelope *e, uint64_t request_id)
@@ -279,7 +334,9 @@ static void send_ack(struct routing *r, uint64_t conn, uint64_t request_id, bool
 
 static struct ragent *agent_find(struct routing *r, const char *id)
 {
-	for (struct ragent *a = r->agents; id && a; a = a->next)
+	if (!id)
+		return NULL;
+	for (struct ragent *a = r->abucket[str_hash(id) & (AGENT_BUCKETS - 1)]; a; a = a->hnext)
 		if (strcmp(a->id, id) == 0)
 			return a;
 	return NULL;
@@ -299,12 +356,21 @@ static struct ragent *agent_add(struct routing *r, const char *id)
 	copy(a->id, sizeof(a->id), id);
 	a->next = r->agents;
 	r->agents = a;
+	a->hnext = r->abucket[str_hash(a->id) & (AGENT_BUCKETS - 1)];
+	r->abucket[str_hash(a->id) & (AGENT_BUCKETS - 1)] = a;
 	r->nagents++;
 	return a;
 }
 
 static void agent_drop(struct routing *r, struct ragent *gone)
 {
+	for (struct ragent **pp = &r->abucket[str_hash(gone->id) & (AGENT_BUCKETS - 1)]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == gone) {
+			*pp = gone->hnext;
+			break;
+		}
+	}
 	for (struct ragent **pp = &r->agents; *pp; pp = &(*pp)->next) {
 		if (*pp == gone) {
 			*pp = gone->next;
@@ -315,14 +381,9 @@ static void agent_drop(struct routing *r, struct ragent *gone)
 	}
 }
 
-/* FNV-1a of a call key, as a bucket. */
 static size_t call_bucket(const char *key)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *key; key++)
-		h = (h ^ (uint8_t)*key) * 16777619u;
-	return h & (CALL_BUCKETS - 1);
+	return str_hash(key) & (CALL_BUCKETS - 1);
 }
 
 static struct rcall *call_find(struct routing *r, const char *key)
@@ -562,6 +623,15 @@ static void agent_keys(struct routing *r, struct keys *ks, const struct ragent *
 		keys_add(r, ks, "ready:", a->sk.v[i].name);
 }
 
+/* The keys of route_agent after the agent's: seq, offers and its queues. */
+static void agent_route_keys(struct routing *r, struct keys *ks, const struct ragent *a)
+{
+	keys_add(r, ks, "seq", "");
+	keys_add(r, ks, "offers", "");
+	for (size_t i = 0; i < a->sk.n; i++)
+		keys_add(r, ks, "q:", a->sk.v[i].name);
+}
+
 static void send_agent_status(struct routing *r, const struct ragent *a, uint64_t request_id)
 {
 	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
@@ -644,10 +714,11 @@ static void on_agent_state(struct routing *r, struct op *o, int err, const struc
 	}
 	if (!a)
 		return;
-	copy(a->state, sizeof(a->state), rep->str);
+	/* wrap_up_done with offer_ms replies {state, [route_agent's reply]}: routed already. */
+	copy(a->state, sizeof(a->state), rep->type == REDIS_TYPE_ARRAY ? elem_str(rep, 0) : rep->str);
 	copy(a->reason, sizeof(a->reason), strcmp(a->state, "not_ready") == 0 ? o->text : "");
 	send_agent_status(r, a, o->request_id);
-	if (strcmp(a->state, "ready") == 0)
+	if (strcmp(a->state, "ready") == 0 && rep->type != REDIS_TYPE_ARRAY)
 		route_agent(r, a);
 	if (strcmp(a->state, "logged_out") == 0) {
 		struct rconn *c = conn_by_id(r, a->conn);
@@ -699,10 +770,7 @@ static void route_agent(struct routing *r, const struct ragent *a)
 	copy(o->agent, sizeof(o->agent), a->id);
 	keys_add(r, &ks, "agent:", a->id);
 	keys_add(r, &ks, "strategy", "");
-	keys_add(r, &ks, "seq", "");
-	keys_add(r, &ks, "offers", "");
-	for (size_t i = 0; i < a->sk.n; i++)
-		keys_add(r, &ks, "q:", a->sk.v[i].name);
+	agent_route_keys(r, &ks, a);
 	step(r, ROUTING_SCRIPT_ROUTE_AGENT, &ks, args, 1, o);
 }
 
@@ -1055,14 +1123,20 @@ static void ev_session_ended(struct routing *r, json_t *ev)
 		agent_end(r, a, "session-ended");
 }
 
-/* Another node took the agent over (a resume there): drop our entry, unless
- * we took it back since (a newer generation than the event's). */
+/* Another node took the agent or the call over (a resume there): drop our
+ * entry, unless we took it back since (a newer generation than the event's). */
 static void ev_owner_moved(struct routing *r, json_t *ev)
 {
 	struct ragent *a = agent_find(r, jstr(ev, "agent"));
+	struct rcall *c = call_find(r, jstr(ev, "call"));
+	bool other = strcmp(jstr(ev, "owner"), r->self) != 0;
 
-	if (a && strcmp(jstr(ev, "owner"), r->self) != 0 && a->gen < jnum(ev, "gen"))
+	if (a && other && a->gen < jnum(ev, "gen"))
 		agent_end(r, a, "session-moved");
+	if (c && other && c->gen < jnum(ev, "gen")) {
+		log_info(LOG_ROUTING, "call moved call=%s owner=%s", c->key, jstr(ev, "owner"));
+		call_drop(r, c);
+	}
 }
 
 static const struct event_kind {
@@ -1686,12 +1760,19 @@ static void on_hangup_call(struct routing *r, struct rconn *rc, const Kefu__Enve
 		hangup(r, a->call, a->id, rc->id, e->request_id, true);
 }
 
+/*
+ * wrap_up_done, with route_agent's work in the same step (offer_ms and the
+ * agent's queues): an agent ready again is offered the best waiting call
+ * without a second round trip.
+ */
 static void wrap_up_done(struct routing *r, struct ragent *a, bool ready, uint64_t request_id)
 {
 	struct keys ks = {.n = 0};
-	const char *args[] = {ready ? "ready" : "not_ready", ready ? "" : "wrap-up"};
+	char offer[NUM_MAX];
+	const char *args[] = {ready ? "ready" : "not_ready", ready ? "" : "wrap-up", offer};
 	struct op *o = op_new(r, on_agent_state, a->conn, request_id);
 
+	num(offer, r->set.offer_ms);
 	copy(o->agent, sizeof(o->agent), a->id);
 	copy(o->text, sizeof(o->text), args[1]);
 	a->call[0] = '\0';
@@ -1699,7 +1780,8 @@ static void wrap_up_done(struct routing *r, struct ragent *a, bool ready, uint64
 	keys_add(r, &ks, "agent:", a->id);
 	keys_add(r, &ks, "strategy", "");
 	agent_keys(r, &ks, a);
-	step(r, ROUTING_SCRIPT_WRAP_UP_DONE, &ks, args, 2, o);
+	agent_route_keys(r, &ks, a);
+	step(r, ROUTING_SCRIPT_WRAP_UP_DONE, &ks, args, 3, o);
 }
 
 static void on_wrap_up_done(struct routing *r, struct rconn *rc, const Kefu__Envelope *e)
@@ -1967,16 +2049,26 @@ static void on_wait_request(struct routing *r, struct rconn *rc, const Kefu__Env
 	step(r, ROUTING_SCRIPT_ESTIMATED_WAIT, &ks, args, 1, o);
 }
 
-/* reassert_call: write a call we own as we know it (idempotent). */
-static void call_reassert(struct routing *r, const struct rcall *c, op_fn fn)
+static void on_call_reasserted(struct routing *r, struct op *o, int err,
+			       const struct redis_reply *rep);
+
+/*
+ * reassert_call: write a call we own as we know it (idempotent). mode
+ * "take" (GatewayResume) makes us the owner with the next generation;
+ * "keep" (after a Redis failover) is refused (OWNED) when another node
+ * took the call since (node/routing/README.md "Ownership").
+ */
+static void call_reassert(struct routing *r, const struct rcall *c, const char *mode)
 {
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], deadline[NUM_MAX],
-		answered[NUM_MAX];
-	const char *args[] = {c->state,  arrived,    tier,    weight,   sl,       r->self,
-			      c->gateway, c->ani,    c->service, c->agent, deadline, answered};
-	struct op *o = op_new(r, fn, c->conn, 0);
+		answered[NUM_MAX], gen[NUM_MAX];
+	const char *args[] = {c->state,	  arrived,    tier,	  weight,   sl,	       r->self,
+			      c->gateway, c->ani,     c->service, c->agent, deadline, answered,
+			      mode,	  gen};
+	struct op *o = op_new(r, on_call_reasserted, c->conn, 0);
 
+	num(gen, c->gen);
 	num(arrived, c->arrived_ms);
 	num(tier, c->tier->level);
 	num(weight, c->tier->weight_ms);
@@ -1987,7 +2079,7 @@ static void call_reassert(struct routing *r, const struct rcall *c, op_fn fn)
 	keys_add(r, &ks, "call:", c->key);
 	keys_add(r, &ks, "offers", "");
 	call_keys(r, &ks, "q:", c, 0);
-	step(r, ROUTING_SCRIPT_REASSERT_CALL, &ks, args, 12, o);
+	step(r, ROUTING_SCRIPT_REASSERT_CALL, &ks, args, 14, o);
 }
 
 static void on_call_reasserted(struct routing *r, struct op *o, int err,
@@ -1996,13 +2088,20 @@ static void on_call_reasserted(struct routing *r, struct op *o, int err,
 	struct rcall *c = call_find(r, o->call);
 	char why[256];
 
+	if (c && owned_elsewhere(err, rep)) {
+		/* The gateway resumed on another node since: the call is not ours. */
+		log_info(LOG_ROUTING, "call moved call=%s why=\"%s\"", o->call, rep->str);
+		call_drop(r, c);
+		return;
+	}
 	if (step_failed(err, rep, why, sizeof(why))) {
 		log_warn(LOG_ROUTING, "reassert failed call=%s why=\"%s\"", o->call, why);
 		return;
 	}
 	if (!c)
 		return;
-	copy(c->state, sizeof(c->state), rep->str);
+	copy(c->state, sizeof(c->state), elem_str(rep, 0));
+	c->gen = parse_u64(elem_str(rep, 1));
 	if (strcmp(c->state, "queued") == 0)
 		route_call(r, c);
 	else if (strcmp(c->state, "answered") == 0)
@@ -2060,7 +2159,7 @@ static void on_call_read(struct routing *r, struct op *o, int err, const struct 
 		if (c->nskills > c->tier->nladder)
 			c->nskills = c->tier->nladder;
 	}
-	call_reassert(r, c, on_call_reasserted);
+	call_reassert(r, c, "take");
 }
 
 static void on_gateway_resume(struct routing *r, struct rconn *rc, const Kefu__Envelope *e)
@@ -2417,7 +2516,7 @@ static void on_failover(void *arg, const char *from, const char *to)
 	for (struct rcall *c = r->calls; c; c = c->next)
 		if (c->conn && (strcmp(c->state, "queued") == 0 || strcmp(c->state, "offered") == 0 ||
 				strcmp(c->state, "answered") == 0))
-			call_reassert(r, c, on_call_reasserted);
+			call_reassert(r, c, "keep");
 }
 
 /* ==== the component ==== */
@@ -2459,12 +2558,8 @@ struct routing *routing_new(const struct routing_opts *o)
 
 static void routing_release(struct routing *r)
 {
-	while (r->conns) {
-		struct rconn *c = r->conns;
-
-		r->conns = c->next;
-		free(c);
-	}
+	while (r->conns)
+		conn_free(r, r->conns);
 	while (r->agents)
 		agent_drop(r, r->agents);
 	while (r->calls)
@@ -2495,34 +2590,28 @@ void routing_free(struct routing *r)
 
 void routing_conn_closed(struct routing *r, struct net_conn *conn)
 {
-	if (!r)
-		return;
-	for (struct rconn **pp = &r->conns; *pp; pp = &(*pp)->next) {
-		struct rconn *c = *pp;
+	struct rconn *c = r ? conn_find(r, conn) : NULL;
 
-		if (c->conn != conn)
+	if (!c)
+		return;
+	for (struct ragent *a = r->agents; a; a = a->next) {
+		char k[HOT_KEY_MAX];
+		const char *argv[] = {"DEL", k};
+
+		if (a->conn != c->id)
 			continue;
-		for (struct ragent *a = r->agents; a; a = a->next) {
-			char k[HOT_KEY_MAX];
-			const char *argv[] = {"DEL", k};
-
-			if (a->conn != c->id)
-				continue;
-			/* Not offered calls while away; a resume sets it again. */
-			a->conn = 0;
-			hot_key(r->hot, k, sizeof(k), "presence:", a->id);
-			command(r, 2, argv, NULL);
-		}
-		for (struct rcall *k = r->calls; k; k = k->next) {
-			if (k->conn == c->id) {
-				k->conn = 0;
-				k->lost_ms = wall_ms();
-			}
-		}
-		*pp = c->next;
-		free(c);
-		return;
+		/* Not offered calls while away; a resume sets it again. */
+		a->conn = 0;
+		hot_key(r->hot, k, sizeof(k), "presence:", a->id);
+		command(r, 2, argv, NULL);
 	}
+	for (struct rcall *k = r->calls; k; k = k->next) {
+		if (k->conn == c->id) {
+			k->conn = 0;
+			k->lost_ms = wall_ms();
+		}
+	}
+	conn_free(r, c);
 }
 
 /* ==== messages ==== */

@@ -63,6 +63,8 @@ __attribute__((format(printf, 3, 4))) static int fail(char *why, size_t cap, con
 /* An IVR plan name goes to gateways as is: letters, digits, '-', '_'. */
 static bool plan_ok(const char *p)
 {
+	if (!*p)
+		return false;
 	for (; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))

@@ -142,6 +142,33 @@ t_hangup_wrap_up_then_ready() {
 	refused STATE ev wrap_up_done epoch agent:a1 strategy ready:gen -- $E 93001 not_ready ''
 }
 
+# wrap_up_done with offer_ms: the agent goes ready and takes the best queued
+# call in the same step (route_agent's reply after the state).
+t_wrap_up_done_routes_in_the_same_step() {
+	offered
+	answer c1 a1 3000 >/dev/null
+	ev hangup epoch call:c1 agent:a1 -- $E 63000 30000 3600000 >/dev/null
+	call c2 ordinary 0 50000 gen
+	call c3 ordinary 0 40000 gen
+	refused KEYS ev wrap_up_done epoch agent:a1 strategy ready:gen offers seq q:gen -- $E 70000 ready '' 15000
+	expect "ready offer c3 a1 gen 85000" \
+		ev wrap_up_done epoch agent:a1 strategy ready:gen seq offers q:gen -- $E 70000 ready '' 15000
+	expect reserved hget agent:a1 state
+	expect offered hget call:c3 state
+	expect c2 zmembers q:gen
+	expect "" zmembers ready:gen
+	# Nothing queued: ready alone.
+	r DEL "${PFX}q:gen" >/dev/null
+	r HSET "${PFX}agent:a1" state wrap_up >/dev/null
+	expect ready ev wrap_up_done epoch agent:a1 strategy ready:gen seq offers q:gen -- $E 71000 ready '' 15000
+	expect a1 zmembers ready:gen
+	# not_ready: no routing.
+	r HSET "${PFX}agent:a1" state wrap_up >/dev/null
+	call c4 ordinary 0 50000 gen
+	expect not_ready ev wrap_up_done epoch agent:a1 strategy ready:gen seq offers q:gen -- $E 72000 not_ready x 15000
+	expect c4 zmembers q:gen
+}
+
 t_hangup_refusals() {
 	offered
 	refused STATE ev hangup epoch call:c1 agent:a1 -- $E 3000 30000 3600000
@@ -155,4 +182,4 @@ run_tests t_offer_is_published_on_the_agents_node t_answer_before_deadline t_ans
 	t_counters_per_tier_and_skill t_reject_requeues_at_its_place_and_agent_not_ready \
 	t_offer_timeout_puts_call_back_and_agent_not_ready t_offer_timeout_can_leave_agent_ready \
 	t_abandon_while_queued t_abandon_while_offered_frees_the_agent t_abandon_refused_once_answered \
-	t_hangup_wrap_up_then_ready t_hangup_refusals
+	t_hangup_wrap_up_then_ready t_wrap_up_done_routes_in_the_same_step t_hangup_refusals

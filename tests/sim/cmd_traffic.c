@@ -49,7 +49,7 @@ U64_SETTER(gateways, 1, TRAFFIC_GATEWAYS_MAX)
 U64_SETTER(handle_ms, 1, 3600000)
 U64_SETTER(wrap_ms, 0, 600000)
 U64_SETTER(patience_ms, 1, 3600000)
-U64_SETTER(ring_ms, 300, 120000)
+U64_SETTER(ring_ms, 1, 120000)
 U64_SETTER(no_answer, 0, 1000)
 U64_SETTER(unknown, 0, 1000)
 
@@ -157,7 +157,7 @@ static const struct simopt opts[] = {
 	{"handle", "MS", false, set_handle_ms, "mean talk time, log-normal (default 12000)"},
 	{"wrap", "MS", false, set_wrap_ms, "wrap-up time (default 2000)"},
 	{"patience", "MS", false, set_patience_ms, "mean patience of a caller, exponential (default 45000)"},
-	{"ring", "MS", false, set_ring_ms, "an agent answers after 300..MS of ringing (default 2000)"},
+	{"ring", "MS", false, set_ring_ms, "an agent answers after 300..MS of ringing; below 300, after MS (default 2000)"},
 	{"no-answer", "PERMILLE", false, set_no_answer, "offers left to ring out, for offer timeouts (default 30)"},
 	{"gateways", "N", false, set_gateways, "gateway connections (default one per node)"},
 	{"prefix", "ID", false, set_prefix, "agent ids PREFIX001... (default sim)"},

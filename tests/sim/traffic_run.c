@@ -87,6 +87,7 @@ struct call {
 	char id[64];
 	char ani[TRAFFIC_NUM_MAX + 1];
 	uint64_t sent_ms, answered_ms, patience_ms, handle_ms;
+	uint64_t sent_us;       /* the last CallArrived handed to the connection, monotonic us */
 	struct loop_alarm *patience;
 	struct traffic_holds holds;
 };
@@ -108,6 +109,7 @@ struct agent {
 	bool alert;
 	bool ready_asked;       /* WrapUpDone ready is out: an Offer may come before its reply */
 	uint64_t ready_ms;      /* when it last asked to be ready */
+	uint64_t ready_us;      /* the same, monotonic us */
 	uint64_t draws;
 };
 
@@ -166,6 +168,15 @@ static double mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The monotonic clock in us: route latencies are well under a ms. */
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* Count an Error reply and show the first few. Refusals of the closing
@@ -336,6 +347,7 @@ static void gw_send_arrive(struct gw *g, struct call *c)
 	ca.service = (char *)g->w->t->o.service;
 	env.body_case = KEFU__ENVELOPE__BODY_CALL_ARRIVED;
 	env.call_arrived = &ca;
+	c->sent_us = mono_us();
 	gw_send(g, &env, on_arrive_reply, c, &c->arrive_lost);
 }
 
@@ -591,6 +603,7 @@ static void agent_send_ready(struct agent *a)
 	env.body_case = KEFU__ENVELOPE__BODY_SET_AGENT_STATE;
 	env.set_agent_state = &ss;
 	a->ready_ms = loop_now_ms();
+	a->ready_us = mono_us();
 	agent_send(a, &env, on_ready_reply);
 }
 
@@ -693,6 +706,7 @@ static void on_agent_alarm(void *arg)
 		env.body_case = KEFU__ENVELOPE__BODY_WRAP_UP_DONE;
 		env.wrap_up_done = &wd;
 		a->ready_ms = loop_now_ms();
+		a->ready_us = mono_us();
 		a->ready_asked = agent_send(a, &env, on_wrapped_reply);
 		break;
 	}
@@ -705,17 +719,20 @@ static void agent_on_offer(struct agent *a, const Kefu__Envelope *e)
 	struct world *w = a->w;
 	struct traffic *t = w->t;
 	struct call *c = call_find(w, o->call_id);
-	uint64_t now = loop_now_ms(), wall = wall_ms(), until, from;
+	uint64_t now = loop_now_ms(), wall = wall_ms(), until, us = mono_us(), from;
 	struct rng r;
 
 	if (!c)
 		return;
 	t->stats.offers++;
 	/* Counted while calls arrive at the rate asked; the settling at the end
-	 * (a WaitRequest for every waiting call) is another load. */
+	 * (a WaitRequest for every waiting call) is another load. A call that
+	 * found this agent ready counts from its CallArrived; one that waited,
+	 * from the agent's request to be ready. */
 	if (!c->offered && w->stage == STAGE_RUN) {
-		from = c->sent_ms > a->ready_ms ? c->sent_ms : a->ready_ms;
-		traffic_stats_latency(&t->stats, now > from ? now - from : 0);
+		from = c->sent_us > a->ready_us ? c->sent_us : a->ready_us;
+		traffic_stats_latency_us(&t->stats, us > from ? us - from : 0,
+					 c->sent_us >= a->ready_us);
 	}
 	c->offered = true;
 	until = !o->deadline_ms ? now + 30000 : o->deadline_ms > wall ? now + (o->deadline_ms - wall)
@@ -740,9 +757,11 @@ static void agent_on_offer(struct agent *a, const Kefu__Envelope *e)
 		agent_cancel(a);
 		return;
 	}
+	/* RING_MIN_MS..ring_ms; a --ring below it (benches) rings exactly that long. */
 	agent_schedule(a, ACT_ANSWER,
-		       (uint64_t)rng_range(&r, RING_MIN_MS,
-					   (int64_t)(t->o.ring_ms > RING_MIN_MS ? t->o.ring_ms : RING_MIN_MS)));
+		       (uint64_t)rng_range(&r, t->o.ring_ms < RING_MIN_MS ? (int64_t)t->o.ring_ms
+									  : RING_MIN_MS,
+					   (int64_t)t->o.ring_ms));
 }
 
 static void agent_on_revoked(struct agent *a, const Kefu__Envelope *e)

@@ -31,8 +31,13 @@ void traffic_stats_answered(struct traffic_stats *s, unsigned tier, uint64_t wai
 
 void traffic_stats_latency(struct traffic_stats *s, uint64_t ms)
 {
-	if (ms > s->lat_max)
-		s->lat_max = ms;
+	traffic_stats_latency_us(s, ms * 1000, false);
+}
+
+void traffic_stats_latency_us(struct traffic_stats *s, uint64_t us, bool at_once)
+{
+	if (us > s->lat_max)
+		s->lat_max = us;
 	if (s->nlat == s->caplat) {
 		if (s->caplat == TRAFFIC_LATENCY_MAX)
 			return;
@@ -41,7 +46,8 @@ void traffic_stats_latency(struct traffic_stats *s, uint64_t ms)
 		if (!s->lat)
 			abort();
 	}
-	s->lat[s->nlat++] = ms;
+	s->lat[s->nlat++] = us;
+	s->lat_at_once += at_once;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -51,7 +57,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int traffic_stats_percentile(struct traffic_stats *s, unsigned permille, uint64_t *out)
+int traffic_stats_percentile_us(struct traffic_stats *s, unsigned permille, uint64_t *out)
 {
 	size_t rank;
 
@@ -62,6 +68,20 @@ int traffic_stats_percentile(struct traffic_stats *s, unsigned permille, uint64_
 	rank = (s->nlat * (permille > 1000 ? 1000 : permille) + 999) / 1000;
 	*out = s->lat[rank ? rank - 1 : 0];
 	return 0;
+}
+
+static uint64_t us_to_ms(uint64_t us)
+{
+	return (us + 500) / 1000;
+}
+
+int traffic_stats_percentile(struct traffic_stats *s, unsigned permille, uint64_t *out)
+{
+	int r = traffic_stats_percentile_us(s, permille, out);
+
+	if (r == 0)
+		*out = us_to_ms(*out);
+	return r;
 }
 
 static json_t *ratio_or_null(uint64_t num, uint64_t den)
@@ -79,11 +99,27 @@ static json_t *tier_json(const struct traffic_tier_stats *t)
 			 "overflowed", (json_int_t)t->overflowed, "queued", (json_int_t)t->queued);
 }
 
-static json_t *percentile_json(struct traffic_stats *s, unsigned permille)
+static json_t *percentile_json(struct traffic_stats *s, unsigned permille, bool us)
 {
 	uint64_t v;
 
-	return traffic_stats_percentile(s, permille, &v) ? json_null() : json_integer((json_int_t)v);
+	if (traffic_stats_percentile_us(s, permille, &v))
+		return json_null();
+	return json_integer((json_int_t)(us ? v : us_to_ms(v)));
+}
+
+/* {p50, p90, p99, max, samples, at_once} in us: the figures behind route_latency_ms. */
+static json_t *latency_us_json(struct traffic_stats *s)
+{
+	json_t *j = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I}", "p50", percentile_json(s, 500, true),
+			      "p90", percentile_json(s, 900, true), "p99",
+			      percentile_json(s, 990, true), "max",
+			      s->nlat ? json_integer((json_int_t)s->lat_max) : json_null(), "samples",
+			      (json_int_t)s->nlat, "at_once", (json_int_t)s->lat_at_once);
+
+	if (!j)
+		abort();
+	return j;
 }
 
 json_t *traffic_stats_json(struct traffic_stats *s)
@@ -98,11 +134,13 @@ json_t *traffic_stats_json(struct traffic_stats *s)
 		if (json_object_set_new(tiers, key, tier_json(&s->tier[i])))
 			abort();
 	}
-	j = json_pack("{s:o, s:{s:o, s:o, s:o, s:I}, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		      "tiers", tiers, "route_latency_ms", "p50", percentile_json(s, 500), "p99",
-		      percentile_json(s, 990), "max",
-		      s->nlat ? json_integer((json_int_t)s->lat_max) : json_null(), "samples",
-		      (json_int_t)s->nlat, "lost_calls", (json_int_t)s->lost_calls, "double_offers",
+	j = json_pack("{s:o, s:{s:o, s:o, s:o, s:I}, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		      "s:I}",
+		      "tiers", tiers, "route_latency_ms", "p50", percentile_json(s, 500, false), "p99",
+		      percentile_json(s, 990, false), "max",
+		      s->nlat ? json_integer((json_int_t)us_to_ms(s->lat_max)) : json_null(), "samples",
+		      (json_int_t)s->nlat, "route_latency_us", latency_us_json(s),
+		      "lost_calls", (json_int_t)s->lost_calls, "double_offers",
 		      (json_int_t)s->double_offers, "offers", (json_int_t)s->offers, "no_answers",
 		      (json_int_t)s->no_answers, "busy_offers", (json_int_t)s->busy_offers,
 		      "tier_mismatches", (json_int_t)s->tier_mismatches, "errors",

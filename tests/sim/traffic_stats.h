@@ -14,6 +14,7 @@
 #define KEFU_SIM_TRAFFIC_STATS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,9 +35,10 @@ struct traffic_tier_stats {
 struct traffic_stats {
 	uint64_t sl_ms[TRAFFIC_TIERS];  /* service-level threshold per tier */
 	struct traffic_tier_stats tier[TRAFFIC_TIERS];
-	uint64_t *lat;                   /* route latency samples, ms */
+	uint64_t *lat;                   /* route latency samples, us */
 	size_t nlat, caplat;
-	uint64_t lat_max;
+	uint64_t lat_max;                /* us */
+	uint64_t lat_at_once;            /* samples of calls that found a ready agent at once */
 	uint64_t lost_calls;             /* neither answered, abandoned, overflowed nor queued at the end */
 	uint64_t double_offers;          /* an Offer while another agent held one for the call */
 	uint64_t offers;                 /* Offers (and alerts) that reached an agent */
@@ -57,22 +59,32 @@ void traffic_stats_release(struct traffic_stats *s);
 /* traffic_stats_answered - a call of tier waited wait_ms and was answered. */
 void traffic_stats_answered(struct traffic_stats *s, unsigned tier, uint64_t wait_ms);
 
-/* traffic_stats_latency - one call's route latency. */
+/* traffic_stats_latency - one call's route latency, in whole ms. */
 void traffic_stats_latency(struct traffic_stats *s, uint64_t ms);
 
 /*
- * traffic_stats_percentile - the nearest-rank percentile (permille of the
- * samples at or below it: 500 = p50, 990 = p99) of the latencies kept.
- * Sorts the samples in place. Returns 0 and *out, or KF_ENOTFOUND when
- * there are no samples.
+ * traffic_stats_latency_us - one call's route latency in us; at_once: the
+ * call found a ready agent when it arrived (else it waited for one).
  */
+void traffic_stats_latency_us(struct traffic_stats *s, uint64_t us, bool at_once);
+
+/*
+ * traffic_stats_percentile_us - the nearest-rank percentile (permille of
+ * the samples at or below it: 500 = p50, 990 = p99) of the latencies kept,
+ * in us. Sorts the samples in place. Returns 0 and *out, or KF_ENOTFOUND
+ * when there are no samples.
+ */
+int traffic_stats_percentile_us(struct traffic_stats *s, unsigned permille, uint64_t *out);
+
+/* traffic_stats_percentile - the same in ms, rounded to the nearest. */
 int traffic_stats_percentile(struct traffic_stats *s, unsigned permille, uint64_t *out);
 
 /*
  * traffic_stats_json - the summary: {"tiers": {"0": {offered, answered,
  * abandoned, service_level, asa_ms, overflowed, queued}, ... "4"},
  * "route_latency_ms": {p50, p99, max, samples}, "lost_calls",
- * "double_offers", then the diagnostics}. service_level is answered within
+ * "double_offers", then the diagnostics, among them "route_latency_us":
+ * {p50, p90, p99, max, samples, at_once}}. service_level is answered within
  * the threshold / offered, asa_ms the average wait of answered calls;
  * both, and the latencies, are null when nothing was counted. A new
  * reference; the caller decrefs it. Sorts the samples.

@@ -359,3 +359,40 @@ local function route_queued(cid, c, skills, offer_ms, ring_n)
 	end
 	return reserve(cid, c, best.aid, load(key('agent:', best.aid)), best.skill, offer_ms)
 end
+
+-- The first call of q:<skill> that is really queued, dropping stale entries.
+local function queue_head(skill)
+	local k = key('q:', skill)
+	for _ = 1, 100 do
+		local r = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+		if #r == 0 then return nil end
+		if redis.call('HGET', key('call:', r[1]), 'state') == 'queued' then return r[1], tonumber(r[2]) end
+		redis.call('ZREM', k, r[1])
+	end
+	return nil
+end
+
+-- Offers the ready agent aid (a as stored, skills its skill names in order)
+-- the best queued call: the reply of route_agent (nil when none waits or the
+-- agent is not ready). Needs K.strategy, K.seq and K.offers.
+local function route_ready_agent(aid, a, skills, offer_ms)
+	if a.state ~= 'ready' then return nil end
+	local best
+	for _, s in ipairs(skills) do
+		local cid, score = queue_head(s)
+		if cid and (not best or score < best.score) then best = {cid = cid, score = score, skill = s} end
+	end
+	if not best then return nil end
+	local c = load_call(key('call:', best.cid))
+	if strategy(best.skill).pick == 'ring' then
+		local alerted = split(c.alerted)
+		if not contains(alerted, aid) then
+			alerted[#alerted + 1] = aid
+			redis.call('HSET', key('call:', best.cid), 'alerted', table.concat(alerted, ','))
+			publish(a.owner, {type = 'alert', call = best.cid, agent = aid, skill = best.skill,
+				ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway})
+		end
+		return {'alert', best.cid, best.skill, aid}
+	end
+	return reserve(best.cid, c, aid, a, best.skill, offer_ms)
+end
