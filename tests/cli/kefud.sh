@@ -21,7 +21,8 @@ expect_exit() { # code, stderr pattern, args...
 # --help names every option of the table.
 "$bin" --help >"$tmp/help"
 for o in node_name data_dir map_size log_level boss_inbox boss_rejected boss_archive \
-	boss_poll_interval retention_interval listen_addr cluster_name etcd_endpoints tls_ca lease_ttl; do
+	boss_poll_interval retention_interval listen_addr cluster_name etcd_endpoints tls_ca lease_ttl \
+	diamond_plan ordinary_ladder gold_max_wait general_strategy offer_timeout gateway_grace; do
 	grep -q "^  $o = " "$tmp/help" || fail "--help lacks $o"
 done
 
@@ -36,6 +37,13 @@ expect_exit 2 'unknown argument' --bogus
 expect_exit 2 'boss_rejected and boss_archive must be set' --set data_dir="$tmp/data" \
 	--set boss_inbox="$tmp/in"
 expect_exit 1 'init failed subsystem=storage' --set data_dir="$tmp/missing"
+# Routing settings are checked at start too, each error naming its option.
+expect_exit 2 'gold_ladder: the first step must start at 0s' --set data_dir="$tmp/data" \
+	--set gold_ladder=billing:10s
+expect_exit 2 'vip_strategy: unknown strategy "fastest"' --set data_dir="$tmp/data" \
+	--set vip_strategy=fastest
+expect_exit 2 'diamond_at_max: "hangup" is not callback or voicemail' --set data_dir="$tmp/data" \
+	--set diamond_at_max=hangup
 
 # Runs, reloads on SIGHUP, stops on SIGTERM with exit 0.
 printf 'node_name = cli1\ndata_dir = %s\nlog_level = info\n' "$tmp/data" >"$tmp/k.conf"
