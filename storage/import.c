@@ -231,6 +231,10 @@ static int load_chk(struct entry *e)
 		return set_result(e, IMPORT_REJECTED, "check file is over %d bytes", CHK_MAX) + 1;
 	if (r)
 		return set_result(e, IMPORT_REJECTED, "check file: %s", kf_strerror(r)) + 1;
+	/* BOSS writes the .chk last, and a scan may catch it created but not yet
+	 * written: an empty one is still on its way, like a missing one. */
+	if (len == 0)
+		return set_result(e, IMPORT_HELD, "empty .chk (still being written)") + 1;
 	if (boss_parse_chk(buf, len, &e->chk, why, sizeof(why)))
 		return set_result(e, IMPORT_REJECTED, "check file: %s", why) + 1;
 	e->res.records = e->chk.records;
@@ -743,6 +747,37 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->base, y->base);
 }
 
+/* The kinds whose records a kind's records reference (boss-files.md). */
+static unsigned kind_needs(enum boss_kind kind)
+{
+	if (kind == BOSS_CUST)
+		return 0;
+	if (kind == BOSS_USER)
+		return 1u << BOSS_CUST;
+	return 1u << BOSS_CUST | 1u << BOSS_USER;
+}
+
+/*
+ * The file of this run that e must wait for, or NULL: one of the same
+ * province, of a kind e's records reference, produced no later than e, and
+ * not through yet (its .chk still to come, or held itself). Its records may
+ * be the ones e references: BOSS writes a day's kinds one after another, and
+ * a scan between two .chk files must not reject the later kinds for
+ * references the earlier ones are about to bring.
+ */
+static const struct entry *waits_for(const struct entry *es, size_t n, const struct entry *e)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct entry *d = &es[k];
+
+		if (d != e && d->named && !d->done && strcmp(d->bn.prov, e->bn.prov) == 0 &&
+		    (kind_needs(e->bn.kind) & 1u << d->bn.kind) &&
+		    strcmp(d->bn.stamp, e->bn.stamp) <= 0)
+			return d;
+	}
+	return NULL;
+}
+
 static void finish(const struct import_opts *o, struct entry *e, import_report_fn fn, void *arg,
 		   struct import_summary *sum)
 {
@@ -811,8 +846,14 @@ int import_files(struct store *s, const struct import_opts *opts, const char *co
 		for (size_t i = 0; i < n && r == 0; i++) {
 			struct entry *e = &es[i];
 
+			const struct entry *d;
+
 			if (!e->named || e->done)
 				continue;
+			if ((d = waits_for(es, n, e)) != NULL) {
+				set_result(e, IMPORT_HELD, "waiting for %s (not through yet)", d->base);
+				continue;
+			}
 			r = process(s, &o, e, b, now, &sum.records_applied);
 			if (r == 0 && e->res.outcome != IMPORT_HELD) {
 				finish(&o, e, fn, arg, &sum);

@@ -332,6 +332,24 @@ static void test_dat_without_chk_held(void **state)
 	expect_outcome(import_one(f, CUST1), IMPORT_APPLIED);
 }
 
+/* A scan may find the .chk created but not yet written: held, not rejected. */
+static void test_empty_chk_held(void **state)
+{
+	struct fixture *f = *state;
+	const struct import_result *r;
+
+	assert_int_equal(bossfile_put(f->in, CUST1, good_text, strlen(good_text)), 0);
+	assert_int_equal(bossfile_write_chk(f->in, CUST1, ""), 0);
+	r = import_one(f, CUST1);
+	expect_outcome(r, IMPORT_HELD);
+	assert_non_null(strstr(r->reason, "empty .chk"));
+	expect_store_empty(f->s);
+	assert_true(bossfile_exists(f->in, CUST1));
+	assert_false(bossfile_exists(f->rejected, CUST1));
+	file_write(f->in, CUST1, good_text);
+	expect_outcome(import_one(f, CUST1), IMPORT_APPLIED);
+}
+
 static void test_seq_gap_held_until_skipped(void **state)
 {
 	static const char *const both[] = {CUST1, CUST3};
@@ -527,6 +545,35 @@ static void test_unparsable_record_rejects_whole_file(void **state)
 
 /* A reference broken by a later file of another kind rejects that file
  * only; the USER file's earlier good users are not kept. */
+/*
+ * A scan between two .chk files of one delivery: the USER file is complete,
+ * the CUST file it references is not yet. The USER file waits (it is not
+ * rejected for customers that are on their way), and goes through with it.
+ */
+static void test_user_waits_for_cust_still_written(void **state)
+{
+	static const char users[] = "SC_USER_20240101000000_000001.dat";
+	static const char *const both[] = {users, CUST1};
+	struct fixture *f = *state;
+
+	assert_int_equal(bossfile_put(f->in, CUST1, good_text, strlen(good_text)), 0);
+	file_write(f->in, users, "A|U1|13900000001|C1||PL1|1|20200101120000|3|1000|0\n");
+	assert_int_equal(import_names(f, both, 2), 0);
+	assert_int_equal(f->nres, 2);
+	assert_string_equal(f->res[0].name, CUST1);
+	expect_outcome(&f->res[0], IMPORT_HELD);
+	expect_outcome(&f->res[1], IMPORT_HELD);
+	assert_non_null(strstr(f->res[1].reason, "waiting for " CUST1));
+	expect_store_empty(f->s);
+	assert_true(bossfile_exists(f->in, users));
+	assert_false(bossfile_exists(f->rejected, users));
+	file_write(f->in, CUST1, good_text);
+	assert_int_equal(import_names(f, both, 2), 0);
+	expect_outcome(&f->res[0], IMPORT_APPLIED);
+	expect_outcome(&f->res[1], IMPORT_APPLIED);
+	assert_int_equal(entries(f->s, STORE_USER), 1);
+}
+
 static void test_rejected_user_file_keeps_no_users(void **state)
 {
 	static const char users[] = "SC_USER_20240101000000_000001.dat";
@@ -777,6 +824,8 @@ int main(void)
 		T(test_same_file_again_skipped),
 		T(test_same_name_other_hash_rejected),
 		T(test_dat_without_chk_held),
+		T(test_empty_chk_held),
+		T(test_user_waits_for_cust_still_written),
 		T(test_seq_gap_held_until_skipped),
 		T(test_seq_used_by_other_name_rejected),
 		T(test_chk_record_count_mismatch_rejected),
