@@ -6,15 +6,14 @@
 . "$(dirname "$0")/lib.inc"
 up 3
 l=$(leader)
-s1=$(standby)
-[ -n "$s1" ] || fail "no sync standby"
-ok
+wait_for "one sync standby" 15 one_standby
+s1=$STANDBY
 ledger c1 8
 sleep 1
 "$H" stop "$s1" --dir "$D"
-replaced() { s=$(standby "$l") && [ -n "$s" ] && [ "$s" != "$s1" ]; }
+replaced() { s2=$(standby "$l") && [ -n "$s2" ] && ! in_list "$s1" $s2; }
+in_list() { x=$1; shift; for y; do [ "$x" = "$y" ] && return 0; done; return 1; } # NAME LIST...
 wait_for "the standby replaced" 15 replaced
-s2=$(standby "$l")
 ledger_wait c1
 n_before=$(grep -c '^ack' "$D/c1.ledger")
 [ "$n_before" -gt 0 ] || fail "no write acknowledged"
@@ -26,7 +25,9 @@ first_missing_on_s1=$( (acked c1; present "$s1" c1) | sort | uniq -u | head -n 1
 ok
 "$H" kill "$l" --dir "$D"
 "$H" cont "$s1" --dir "$D"
-wait_for "the new standby leads" 15 leader_is "$s2"
+new_standby_leads() { n=$(leader 2>/dev/null) && [ -n "$n" ] && in_list "$n" $s2; }
+wait_for "the new standby leads" 15 new_standby_leads
+s2=$(leader)
 all_acked_on c1 "$s2"
 "$H" start "$l" --dir "$D"
 wait_for "all three back" 30 healthy

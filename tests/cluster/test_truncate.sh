@@ -6,7 +6,8 @@
 "$H" up --nodes 3 --dir "$D" --extra 'log_retain = 1000' >"$D/up.out" 2>&1 || { cat "$D/up.out"; fail "no cluster"; }
 ok
 l=$(leader)
-away=$(for n in node1 node2 node3; do [ "$n" != "$l" ] && [ "$n" != "$(standby)" ] && echo "$n"; done | head -n 1)
+wait_for "one sync standby" 15 one_standby
+away=$(for n in node1 node2 node3; do [ "$n" != "$l" ] && [ "$n" != "$STANDBY" ] && echo "$n"; done | head -n 1)
 [ -n "$away" ] || fail "no plain follower to stop"
 "$H" kill "$away" --dir "$D"
 ledger c1 4 --rate 0 --inflight 128
