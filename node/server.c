@@ -1037,11 +1037,16 @@ static bool page_full(struct page *p)
 	return true;
 }
 
-static void page_push(struct page *p, const ProtobufCMessage *m)
+/* page_take - a copy of m onto the page; 1 (m not taken) once it is full. */
+static int page_take(struct page *p, const ProtobufCMessage *m)
 {
-	size_t len = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = malloc(len ? len : 1);
+	size_t len;
+	uint8_t *buf;
 
+	if (page_full(p))
+		return 1;
+	len = protobuf_c_message_get_packed_size(m);
+	buf = malloc(len ? len : 1);
 	if (!buf)
 		abort();
 	protobuf_c_message_pack(m, buf);
@@ -1086,11 +1091,8 @@ static int agent_page_visit(void *arg, const Kefu__Agent *a)
 	struct page *p = arg;
 	Kefu__Agent pub = *a;
 
-	if (page_full(p))
-		return 1;
 	pub.password_hash = NULL; /* hashes stay on the nodes */
-	page_push(p, &pub.base);
-	return 0;
+	return page_take(p, &pub.base);
 }
 
 static int agent_page_list(struct store_txn *t, const Kefu__Envelope *e, struct page *p)
@@ -1118,12 +1120,7 @@ static void on_agent_list(struct client *c, const Kefu__Envelope *e)
 
 static int audit_page_visit(void *arg, const Kefu__AuditEntry *a)
 {
-	struct page *p = arg;
-
-	if (page_full(p))
-		return 1;
-	page_push(p, &a->base);
-	return 0;
+	return page_take(arg, &a->base);
 }
 
 static int audit_page_list(struct store_txn *t, const Kefu__Envelope *e, struct page *p)
@@ -1319,12 +1316,7 @@ int server_callback_request(struct server *s, const struct server_callback *cb,
 
 static int callback_page_visit(void *arg, const Kefu__CallbackRequest *rq)
 {
-	struct page *p = arg;
-
-	if (page_full(p))
-		return 1;
-	page_push(p, &rq->base);
-	return 0;
+	return page_take(arg, &rq->base);
 }
 
 static int callback_page_list(struct store_txn *t, const Kefu__Envelope *e, struct page *p)
