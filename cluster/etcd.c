@@ -16,6 +16,7 @@
 
 #include "cluster/etcd_wire.h"
 #include "lib/err.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 
@@ -155,24 +156,6 @@ struct etcd {
 };
 
 static struct log_ratelimit etcd_rl = LOG_RATELIMIT_INIT(1000, 5);
-
-#define LIST_LINK(head, x)                   \
-	do {                                 \
-		(x)->prev = NULL;            \
-		(x)->next = (head);          \
-		if (head)                    \
-			(head)->prev = (x);  \
-		(head) = (x);                \
-	} while (0)
-#define LIST_UNLINK(head, x)                         \
-	do {                                         \
-		if ((x)->prev)                       \
-			(x)->prev->next = (x)->next; \
-		else                                 \
-			(head) = (x)->next;          \
-		if ((x)->next)                       \
-			(x)->next->prev = (x)->prev; \
-	} while (0)
 
 static void drive(struct etcd *e, curl_socket_t fd, int ev);
 static void deliver(struct etcd *e);

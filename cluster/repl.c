@@ -4,6 +4,7 @@
 #include "cluster/rpc.h"
 #include "cluster/syncset.h"
 #include "lib/err.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "storage/log.h"
 #include "storage/snapshot.h"
@@ -291,14 +292,7 @@ static void flink_free(struct flink *l)
 
 static void flink_drop(struct repl *r, struct flink *l, bool close_conn)
 {
-	struct flink **pp;
-
-	for (pp = &r->links; *pp; pp = &(*pp)->next) {
-		if (*pp == l) {
-			*pp = l->next;
-			break;
-		}
-	}
+	CHAIN_UNLINK(&r->links, l, next);
 	if (close_conn)
 		net_conn_close(l->conn);
 	syncset_link(&r->ss, l->name, false, loop_now_ms());

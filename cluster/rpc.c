@@ -2,6 +2,7 @@
 #include "cluster/rpc.h"
 
 #include "lib/err.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "proto/frame.h"
 
@@ -129,14 +130,7 @@ void env_error(Kefu__Envelope *e, Kefu__Error *err, uint64_t request_id, int cod
 /* Complete and unlink pending call p with err/reply. */
 static void finish(struct rpc *r, struct rpc_pending *p, int err, const Kefu__Envelope *reply)
 {
-	struct rpc_pending **pp;
-
-	for (pp = &r->pending; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
+	CHAIN_UNLINK(&r->pending, p, next);
 	r->depth++;
 	if (!r->dying)
 		p->fn(p->arg, err, reply);

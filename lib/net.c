@@ -16,6 +16,7 @@
 #include "lib/net.h"
 
 #include "lib/err.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "proto/frame.h"
 
@@ -229,12 +230,7 @@ static void conn_unlink(struct net_conn *c)
 {
 	if (!c->ls)
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->ls->handshaking = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_UNLINK(c->ls->handshaking, c);
 	c->prev = c->next = NULL;
 	c->ls = NULL;
 }
@@ -555,10 +551,7 @@ static void listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	c->fd = fd;
 	net_addr_text(sa, c->addr);
 	c->ls = ls;
-	c->next = ls->handshaking;
-	if (c->next)
-		c->next->prev = c;
-	ls->handshaking = c;
+	LIST_LINK(ls->handshaking, c);
 	conn_hold(c);
 	conn_tls_start(c);
 	conn_put(c);

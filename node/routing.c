@@ -3,6 +3,7 @@
 
 #include "cluster/rpc.h"
 #include "lib/err.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "lib/password.h"
 #include "node/hot.h"
@@ -280,17 +281,9 @@ static struct rconn *conn_by_id(struct routing *r, uint64_t id)
 /* Takes c out of the list and both hashes and frees it. */
 static void conn_free(struct routing *r, struct rconn *c)
 {
-	struct rconn **pp;
-
-	for (pp = &r->conn_by_id[c->id & (AGENT_BUCKETS - 1)]; *pp != c; pp = &(*pp)->by_id)
-		;
-	*pp = c->by_id;
-	for (pp = &r->conn_by_ptr[ptr_bucket(c->conn)]; *pp != c; pp = &(*pp)->by_conn)
-		;
-	*pp = c->by_conn;
-	for (pp = &r->conns; *pp != c; pp = &(*pp)->next)
-		;
-	*pp = c->next;
+	CHAIN_UNLINK(&r->conn_by_id[c->id & (AGENT_BUCKETS - 1)], c, by_id);
+	CHAIN_UNLINK(&r->conn_by_ptr[ptr_bucket(c->conn)], c, by_conn);
+	CHAIN_UNLINK(&r->conns, c, next);
 	free(c);
 }
 
@@ -332,11 +325,16 @@ static void send_ack(struct routing *r, uint64_t conn, uint64_t request_id, bool
 
 /* ==== the mirror ==== */
 
+static size_t agent_bucket(const char *id)
+{
+	return str_hash(id) & (AGENT_BUCKETS - 1);
+}
+
 static struct ragent *agent_find(struct routing *r, const char *id)
 {
 	if (!id)
 		return NULL;
-	for (struct ragent *a = r->abucket[str_hash(id) & (AGENT_BUCKETS - 1)]; a; a = a->hnext)
+	for (struct ragent *a = r->abucket[agent_bucket(id)]; a; a = a->hnext)
 		if (strcmp(a->id, id) == 0)
 			return a;
 	return NULL;
@@ -356,29 +354,19 @@ static struct ragent *agent_add(struct routing *r, const char *id)
 	copy(a->id, sizeof(a->id), id);
 	a->next = r->agents;
 	r->agents = a;
-	a->hnext = r->abucket[str_hash(a->id) & (AGENT_BUCKETS - 1)];
-	r->abucket[str_hash(a->id) & (AGENT_BUCKETS - 1)] = a;
+	a->hnext = r->abucket[agent_bucket(a->id)];
+	r->abucket[agent_bucket(a->id)] = a;
 	r->nagents++;
 	return a;
 }
 
+/* Takes an agent of the mirror (from agent_add) out of its list and hash. */
 static void agent_drop(struct routing *r, struct ragent *gone)
 {
-	for (struct ragent **pp = &r->abucket[str_hash(gone->id) & (AGENT_BUCKETS - 1)]; *pp;
-	     pp = &(*pp)->hnext) {
-		if (*pp == gone) {
-			*pp = gone->hnext;
-			break;
-		}
-	}
-	for (struct ragent **pp = &r->agents; *pp; pp = &(*pp)->next) {
-		if (*pp == gone) {
-			*pp = gone->next;
-			free(gone);
-			r->nagents--;
-			return;
-		}
-	}
+	CHAIN_UNLINK(&r->abucket[agent_bucket(gone->id)], gone, hnext);
+	CHAIN_UNLINK(&r->agents, gone, next);
+	free(gone);
+	r->nagents--;
 }
 
 static size_t call_bucket(const char *key)
@@ -414,10 +402,7 @@ static struct rcall *call_add(struct routing *r, const char *gateway, const char
 	copy(c->ext, sizeof(c->ext), ext);
 	copy(c->gateway, sizeof(c->gateway), gateway);
 	c->tier = tier_of(r, 0);
-	c->next = r->calls;
-	if (r->calls)
-		r->calls->prev = c;
-	r->calls = c;
+	LIST_LINK(r->calls, c);
 	c->hnext = r->bucket[call_bucket(key)];
 	r->bucket[call_bucket(key)] = c;
 	r->ncalls++;
@@ -426,18 +411,8 @@ static struct rcall *call_add(struct routing *r, const char *gateway, const char
 
 static void call_drop(struct routing *r, struct rcall *gone)
 {
-	for (struct rcall **pp = &r->bucket[call_bucket(gone->key)]; *pp; pp = &(*pp)->hnext) {
-		if (*pp == gone) {
-			*pp = gone->hnext;
-			break;
-		}
-	}
-	if (gone->prev)
-		gone->prev->next = gone->next;
-	else
-		r->calls = gone->next;
-	if (gone->next)
-		gone->next->prev = gone->prev;
+	CHAIN_UNLINK(&r->bucket[call_bucket(gone->key)], gone, hnext);
+	LIST_UNLINK(r->calls, gone);
 	free(gone);
 	r->ncalls--;
 }

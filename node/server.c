@@ -3,6 +3,7 @@
 
 #include "cluster/rpc.h"
 #include "lib/err.h"
+#include "lib/list.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "node/hot.h"
@@ -1056,6 +1057,7 @@ static int page_take(struct page *p, const ProtobufCMessage *m)
 		abort();
 	p->n++;
 	p->bytes += len;
+	return 0;
 }
 
 static void page_release(struct page *p)
@@ -1441,14 +1443,7 @@ static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size
 
 static void client_free(struct client *c)
 {
-	struct client **pp;
-
-	for (pp = &c->s->clients; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
+	CHAIN_UNLINK(&c->s->clients, c, next);
 	repl_on_conn_closed(c->s->repl, c->conn);
 	if (c->s->routing && *c->s->routing)
 		routing_conn_closed(*c->s->routing, c->conn);
