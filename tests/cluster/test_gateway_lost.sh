@@ -91,11 +91,7 @@ ok
 ok
 
 # The wallboard: the three lost calls are abandoned, c3 is not.
-actor stats node1 admin <<EOF
-send routing_stats
-expect routing_stats_reply
-EOF
-finished stats
+routing_stats node1
 python3 - "$D/stats.out" <<'PY' || fail "routing stats: $(cat "$D/stats.out")"
 import json, sys
 c = {t["key"]: t for t in json.loads(open(sys.argv[1]).readline())["counters"]}

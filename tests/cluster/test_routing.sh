@@ -247,11 +247,7 @@ EOF
 finished bad
 
 # ---- the wallboard ----
-actor stats node2 admin <<EOF
-send routing_stats
-expect routing_stats_reply
-EOF
-finished stats
+routing_stats node2
 python3 - "$D/stats.out" <<'EOF' || fail "routing stats: $(cat "$D/stats.out")"
 import json, sys
 c = {t["key"]: t for t in json.loads(open(sys.argv[1]).readline())["counters"]}
