@@ -1,6 +1,6 @@
 #!/bin/sh
-# Builds the routing scripts from lua/: each step's text is lua/prelude.lua
-# followed by lua/<step>.lua.
+# Builds the routing scripts from lua/: each step's text is what it needs of
+# lua/prelude.lua followed by lua/<step>.lua.
 #   embed.sh names             the step names, one a line, sorted
 #   embed.sh text NAME         the text of one step, exactly as embedded
 #   embed.sh c OUT.c OUT.h     the C table of every step (name, text, length, SHA-1)
@@ -14,11 +14,63 @@ names() {
 	done | LC_ALL=C sort
 }
 
-# One text per step; awk ends every line with a newline so text, C string
-# and SHA-1 always agree.
+# One text per step: the parts of prelude.lua the step needs, then the step.
+# Redis runs the whole text on every call and keeps every loaded script's
+# compiled form in its Lua heap, whose collector walks all of it; a helper a
+# step never calls costs it on each run, so it is left out.
+#
+# The prelude is cut into parts, each starting at a line "local ..." in
+# column 1 together with the comment lines right above it. A part defines
+# the names after "local" ("local function f", "local A, B = ..."). A part
+# goes in when a name it defines appears in the step or in a part that goes
+# in (names are words outside comments; a word in a string counts too, which
+# at worst keeps a part that is not needed). Kept parts stay in prelude
+# order. awk ends every line with a newline so text, C string and SHA-1
+# always agree.
 text() {
 	[ -f "$dir/$1.lua" ] && [ "$1" != prelude ] || { echo "embed.sh: no step $1" >&2; exit 1; }
-	cat "$dir/prelude.lua" "$dir/$1.lua" | awk '{ print }'
+	awk '
+	function words(line, into,   w) {
+		sub(/--.*/, "", line)
+		while (match(line, /[A-Za-z_][A-Za-z_0-9]*/)) {
+			w = substr(line, RSTART, RLENGTH)
+			into[w] = 1
+			line = substr(line, RSTART + RLENGTH)
+		}
+	}
+	FNR == 1 { file++ }
+	file == 1 {
+		if ($0 ~ /^local /) { part++; defs(part, $0) }
+		if ($0 ~ /^--/ || $0 == "") { pending = pending $0 "\n"; next }
+		if (!part) { pending = ""; next }
+		if (pending != "") { body[part] = body[part] pending; pending = "" }
+		body[part] = body[part] $0 "\n"
+		uses[part] = uses[part] " " $0
+		next
+	}
+	{ step = step $0 "\n"; line = $0; words(line, need) }
+	function defs(p, line,   names, n, i) {
+		if (line ~ /^local function /) {
+			sub(/^local function /, "", line); sub(/[^A-Za-z_0-9].*/, "", line)
+			owner[line] = p
+			return
+		}
+		sub(/^local /, "", line); sub(/[=-].*/, "", line)
+		n = split(line, names, /[ ,]+/)
+		for (i = 1; i <= n; i++) if (names[i] != "") owner[names[i]] = p
+	}
+	END {
+		do {
+			grew = 0
+			for (w in need) if ((w in owner) && !(owner[w] in keep)) {
+				keep[owner[w]] = 1; grew = 1
+				split("", more); words(uses[owner[w]], more)
+				for (m in more) need[m] = 1
+			}
+		} while (grew)
+		for (p = 1; p <= part; p++) if (p in keep) printf "%s", body[p]
+		printf "%s", step
+	}' "$dir/prelude.lua" "$dir/$1.lua"
 }
 
 # The text as C string literal lines; ? is escaped so no trigraph can form.

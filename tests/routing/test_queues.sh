@@ -117,9 +117,38 @@ t_estimated_wait_from_position_and_answer_rate() {
 	refused STATE ev estimated_wait epoch call:h1 q:gen -- $E 130000 60000
 }
 
+# answered CALL AGENT NOW: call CALL on gen is offered to a new agent AGENT and answered at NOW.
+answered() {
+	call "$1" ordinary 0 $(($3 - 2000)) gen
+	agent "$2" n1 "gen:5" 1 $(($3 - 2000))
+	route_call "$1" gen $(($3 - 1000)) >/dev/null
+	answer "$1" "$2" "$3" >/dev/null
+}
+
+# Answers are counted in 10 s buckets kept in 361 slots: an hour later the
+# same slot serves the new bucket, so the hash never grows past one hour.
+t_answer_counts_reuse_their_slot_after_an_hour() {
+	answered h1 a1 100000
+	expect "10:1" hget anscount:gen 10
+	answered h2 a2 3710000
+	expect 1 r HLEN "${PFX}anscount:gen"
+	expect "371:1" hget anscount:gen 10
+	call w1 ordinary 0 3715000 gen
+	expect "3600 0" ev estimated_wait epoch call:w1 q:gen -- $E 3720000 3600000
+}
+
+# The bucket the window starts in counts for its part inside the window:
+# one answer at 191 s, window 195..255 s holds half of its bucket (190..200 s).
+t_estimated_wait_counts_part_of_the_first_bucket() {
+	answered h1 a1 191000
+	call w1 ordinary 0 250000 gen
+	expect "120 0" ev estimated_wait epoch call:w1 q:gen -- $E 255000 60000
+}
+
 run_tests t_diamond_beats_ordinary_of_same_arrival t_ordinary_waiting_longer_than_weight_wins \
 	t_route_agent_takes_lowest_score_over_its_skills t_route_agent_nothing_when_not_ready_or_no_call \
 	t_two_route_call_never_offer_twice t_route_agent_for_two_agents_never_reserve_one_call_twice \
 	t_overflow_adds_queues_with_original_score t_overflow_refused_once_answered \
 	t_max_wait_overflows_to_callback t_max_wait_leaves_an_offered_call \
-	t_estimated_wait_from_position_and_answer_rate
+	t_estimated_wait_from_position_and_answer_rate t_answer_counts_reuse_their_slot_after_an_hour \
+	t_estimated_wait_counts_part_of_the_first_bucket

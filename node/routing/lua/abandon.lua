@@ -32,5 +32,5 @@ if c.state == 'offered' then
 end
 local wait = NOW - tonumber(c.arrived_ms)
 call_finish(cid, c, 'abandoned', keep, {'agent', '', 'outcome', outcome})
-count(c, 'abandoned', 1)
+count(c, {abandoned = 1})
 return {'abandoned', num(wait)}

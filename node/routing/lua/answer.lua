@@ -2,7 +2,8 @@
 -- KEYS: epoch, call:<id>, agent:<id>, offers
 -- ARGV: epoch, now_ms
 -- Derived: rt:<tier>, rt:skill:<skill> (answered, answered_in_sl, wait_ms),
--- ans:<skill> (answer times for estimated_wait), events:<call owner>.
+-- anscount:<skill> (answers of the current 10 s bucket, for estimated_wait),
+-- events:<call owner>.
 -- The call becomes answered, the agent on_call (calls +1). Answering again the
 -- same call by the same agent returns the same reply and changes nothing.
 -- Returns {"answered", call, agent, wait_ms}. Refused: STATE when the call is
@@ -24,14 +25,12 @@ if a.state ~= 'reserved' or a.call ~= cid then fail('STATE', 'agent is ' .. a.st
 if NOW > tonumber(c.offer_deadline_ms) then fail('EXPIRED', 'offer deadline ' .. c.offer_deadline_ms) end
 
 redis.call('HSET', KEYS[2], 'state', 'answered', 'answered_ms', num(NOW))
-redis.call('HSET', KEYS[3], 'state', 'on_call', 'call_start_ms', num(NOW))
-redis.call('HINCRBY', KEYS[3], 'calls', 1)
+redis.call('HSET', KEYS[3], 'state', 'on_call', 'call_start_ms', num(NOW),
+	'calls', num((tonumber(a.calls) or 0) + 1))
 redis.call('ZREM', K.offers, cid)
-count(c, 'answered', 1)
-count(c, 'wait_ms', wait)
-if wait <= tonumber(c.sl_ms) then count(c, 'answered_in_sl', 1) end
-local ans = key('ans:', c.skill)
-redis.call('ZADD', ans, num(NOW), cid)
-redis.call('ZREMRANGEBYSCORE', ans, '-inf', '(' .. num(NOW - ANSWER_KEEP_MS))
+count(c, {answered = 1, wait_ms = wait, answered_in_sl = wait <= tonumber(c.sl_ms) and 1 or 0})
+local ans, b = key('anscount:', c.skill), math.floor(NOW / ANSWER_BUCKET_MS)
+local slot = num(b % ANSWER_SLOTS)
+redis.call('HSET', ans, slot, num(b) .. ':' .. num(bucket_count(b, redis.call('HGET', ans, slot)) + 1))
 publish(c.owner, {type = 'answered', call = cid, agent = aid})
 return {'answered', cid, aid, num(wait)}

@@ -22,9 +22,13 @@ local skills = names_from(6, 'q:', 5 + n)
 want_sets(6 + n, 'ready:', skills)
 local offer_ms = int(ARGV[12], 'offer_ms', 1)
 local ring_n = int(ARGV[13] or '1', 'ring_n', 1)
-local c = enqueue_call(cid, skills)
+local c = enqueue_call(cid, skills, true)
 if c.state ~= 'queued' or c.skills ~= table.concat(skills, ',') then return {c.state, c.score} end
 local routed = route_queued(cid, c, skills, offer_ms, ring_n)
+if c.held and not (routed and routed[1] == 'offer') then
+	c.held = nil
+	queue_call(cid, c)
+end
 if not routed then return {c.state, c.score} end
 local out = {routed[1] == 'offer' and 'offered' or 'queued', c.score}
 for _, v in ipairs(routed) do out[#out + 1] = v end

@@ -22,8 +22,8 @@ call_finish(cid, c, 'ended', keep, {})
 local a = load(KEYS[3])
 if a and a.state == 'on_call' and a.call == cid then
 	local until_ms = num(NOW + wrap)
-	redis.call('HSET', KEYS[3], 'state', 'wrap_up', 'reason', '', 'call', '', 'wrap_until_ms', until_ms)
-	redis.call('HINCRBY', KEYS[3], 'talk_ms', talk)
+	redis.call('HSET', KEYS[3], 'state', 'wrap_up', 'reason', '', 'call', '', 'wrap_until_ms', until_ms,
+		'talk_ms', num((tonumber(a.talk_ms) or 0) + talk))
 	publish(a.owner, {type = 'wrap_up', call = cid, agent = aid, wrap_until_ms = until_ms})
 end
 return {'ended', num(talk)}

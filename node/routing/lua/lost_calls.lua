@@ -39,7 +39,7 @@ for _, q in ipairs(queues) do
 		local c = load_call(key('call:', cid))
 		if c and c.state == 'queued' and c.owner ~= self and node_lost(c.owner or '') then
 			call_finish(cid, c, 'abandoned', keep, {'agent', '', 'outcome', 'gateway-lost'})
-			count(c, 'abandoned', 1)
+			count(c, {abandoned = 1})
 			out[#out + 1] = cid
 		end
 	end

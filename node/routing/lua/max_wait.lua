@@ -17,5 +17,5 @@ if not c then fail('NOTFOUND', 'call ' .. cid) end
 if c.state == 'overflowed' then return {'overflowed', c.outcome} end
 if c.state ~= 'queued' then fail('STATE', 'call is ' .. c.state) end
 call_finish(cid, c, 'overflowed', keep, {'outcome', outcome})
-count(c, 'overflowed', 1)
+count(c, {overflowed = 1})
 return {'overflowed', outcome}

@@ -1,5 +1,6 @@
--- Shared by every routing step: node/routing/embed.sh puts this text in front
--- of each step's script, so the helpers below are locals of every script.
+-- Shared by the routing steps: node/routing/embed.sh puts the parts of this
+-- text a step uses (each part a top-level `local` with the comment above it)
+-- in front of the step's script, so the helpers below are locals of it.
 --
 -- Conventions (node/routing/README.md has the full contract):
 --   KEYS[1] is `<prefix>epoch`; its prefix `kefu:<cluster>:` is the prefix of
@@ -12,7 +13,20 @@ local P          -- key prefix, from KEYS[1]
 local NOW        -- ARGV[2], the caller's clock in ms
 local K = {}     -- named fixed keys of this step (strategy, seq, offers)
 local BAND = 2 ^ 44          -- one proficiency step in a ready:<skill> score
-local ANSWER_KEEP_MS = 3600000  -- ans:<skill> keeps the answers of the last hour
+-- Answer rates (estimated_wait): anscount:<skill> is a hash of SLOTS slots,
+-- slot b % SLOTS holding "<b>:<answers>" for the 10 s bucket b = now // 10 s,
+-- so a skill's answers of the last hour take at most SLOTS fields whatever
+-- the call rate.
+local ANSWER_KEEP_MS = 3600000
+local ANSWER_BUCKET_MS = 10000
+local ANSWER_SLOTS = ANSWER_KEEP_MS / ANSWER_BUCKET_MS + 1
+
+-- The answers of bucket b as stored in `slot` (0 when it holds another bucket).
+local function bucket_count(b, slot)
+	local sb, n = string.match(slot or '', '^(%d+):(%d+)$')
+	if tonumber(sb) ~= b then return 0 end
+	return tonumber(n)
+end
 
 local function fail(code, text)
 	error({err = code .. ' ' .. text})
@@ -114,10 +128,21 @@ local function publish(node, msg)
 	if node and node ~= '' then redis.call('PUBLISH', key('events:', node), cjson.encode(msg)) end
 end
 
--- Counters of the call's tier and of the skill it is counted under.
-local function count(c, field, by)
-	redis.call('HINCRBY', key('rt:', c.tier), field, by)
-	redis.call('HINCRBY', key('rt:skill:', c.skill), field, by)
+-- Counters of the call's tier and of the skill it is counted under: adds
+-- by[field] to each field, one read and one write per counter hash (the
+-- write is what replicas replay).
+local function count(c, by)
+	local fields = {}
+	for f in pairs(by) do fields[#fields + 1] = f end
+	for _, k in ipairs({key('rt:', c.tier), key('rt:skill:', c.skill)}) do
+		local cur = redis.call('HMGET', k, unpack(fields))
+		local set = {}
+		for i, f in ipairs(fields) do
+			set[#set + 1] = f
+			set[#set + 1] = num((tonumber(cur[i]) or 0) + by[f])
+		end
+		redis.call('HSET', k, unpack(set))
+	end
 end
 
 ---------------------------------------------------------------- agents
@@ -177,18 +202,20 @@ local function set_unready(aid, a)
 end
 
 -- Moves a stored agent to ready: idle from now, a fresh random draw.
-local function agent_to_ready(aid, a)
+-- `extra` (optional): more field, value pairs written in the same HSET.
+local function agent_to_ready(aid, a, extra)
 	a.state, a.reason, a.call = 'ready', '', ''
 	a.idle_since_ms = num(NOW)
 	a.rand = num(tonumber(redis.sha1hex(aid .. ':' .. num(NOW)):sub(1, 8), 16))
 	set_ready(aid, a)
 	redis.call('HSET', key('agent:', aid), 'state', 'ready', 'reason', '', 'call', '',
-		'idle_since_ms', a.idle_since_ms, 'rand', a.rand)
+		'idle_since_ms', a.idle_since_ms, 'rand', a.rand, unpack(extra or {}))
 end
 
-local function agent_to_not_ready(aid, a, reason)
+local function agent_to_not_ready(aid, a, reason, extra)
 	set_unready(aid, a)
-	redis.call('HSET', key('agent:', aid), 'state', 'not_ready', 'reason', reason, 'call', '')
+	redis.call('HSET', key('agent:', aid), 'state', 'not_ready', 'reason', reason, 'call', '',
+		unpack(extra or {}))
 end
 
 -- An agent can be offered a call: its node refreshes its presence and it is ready.
@@ -203,7 +230,9 @@ local function queue_call(cid, c)
 	for _, s in ipairs(split(c.skills)) do redis.call('ZADD', key('q:', s), c.score, cid) end
 end
 
+-- A call held back by enqueue_call (c.held) is in no queue yet.
 local function unqueue_call(cid, c)
+	if c.held then return end
 	for _, s in ipairs(split(c.skills)) do redis.call('ZREM', key('q:', s), cid) end
 end
 
@@ -271,8 +300,11 @@ local AFTER = {ready = true, not_ready = true}
 -- ARGV[3..11] = arrived_ms, tier, weight_ms, sl_ms, owner, gateway, ani,
 -- service, verified. A call that exists already is left as it is (a hash
 -- without a state is no call: it is written over). Returns the call as
--- stored and whether it is new.
-local function enqueue_call(cid, skills)
+-- stored and whether it is new. With `hold`, a new call is not put in its
+-- queues yet (c.held): the caller offers it first and queues it with
+-- queue_call only if it stays queued, which spares the queue writes of a
+-- call that finds an agent at once.
+local function enqueue_call(cid, skills, hold)
 	if #skills == 0 then fail('KEYS', 'a call needs at least one q:<skill>') end
 	local arrived = int(ARGV[3], 'arrived_ms', 0)
 	local tier = ARGV[4] or ''
@@ -286,13 +318,14 @@ local function enqueue_call(cid, skills)
 	c = {state = 'queued', tier = tier, skill = skills[1], skills = table.concat(skills, ','),
 		score = num(arrived - weight), owner = owner, gateway = ARGV[8] or '', ani = ARGV[9] or '',
 		service = ARGV[10] or '', alerted = ''}
-	redis.call('HSET', KEYS[2], 'state', 'queued', 'tier', tier, 'skills', c.skills, 'skill', c.skill,
+	local fields = {'state', 'queued', 'tier', tier, 'skills', c.skills, 'skill', c.skill,
 		'arrived_ms', num(arrived), 'weight_ms', num(weight), 'sl_ms', num(sl), 'score', c.score,
 		'owner', owner, 'gateway', c.gateway, 'ani', c.ani, 'service', c.service,
-		'agent', '', 'alerted', '')
-	if (ARGV[11] or '') ~= '' then redis.call('HSET', KEYS[2], 'verified', ARGV[11]) end
-	queue_call(cid, c)
-	count(c, 'offered', 1)
+		'agent', '', 'alerted', ''}
+	if (ARGV[11] or '') ~= '' then fields[#fields + 1] = 'verified'; fields[#fields + 1] = ARGV[11] end
+	redis.call('HSET', KEYS[2], unpack(fields))
+	if hold then c.held = true else queue_call(cid, c) end
+	count(c, {offered = 1})
 	return c, true
 end
 

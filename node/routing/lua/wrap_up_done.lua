@@ -28,8 +28,8 @@ else
 	want_sets(4, 'ready:', skills)
 end
 if a.state ~= 'wrap_up' then fail('STATE', 'agent is ' .. a.state) end
-redis.call('HSET', KEYS[2], 'wrap_until_ms', '')
-if nxt == 'ready' then agent_to_ready(aid, a) else agent_to_not_ready(aid, a, ARGV[4] or '') end
+local done = {'wrap_until_ms', ''}
+if nxt == 'ready' then agent_to_ready(aid, a, done) else agent_to_not_ready(aid, a, ARGV[4] or '', done) end
 if not offer_ms then return nxt end
 local out = {nxt}
 for _, v in ipairs(nxt == 'ready' and route_ready_agent(aid, a, skills, offer_ms) or {}) do out[#out + 1] = v end
