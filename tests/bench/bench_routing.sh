@@ -24,7 +24,10 @@
 #      talk 100 ms, wrap-up 50 ms: 300 agents take ~1,400 calls/s) that
 #      calls find an agent ready; run first, since the overload of 1 leaves
 #      calls in the queues (callers hung up while Redis timed out) that
-#      would be offered before new ones.
+#      would be offered before new ones. Beside it, once calls flow, the
+#      floor: bench_hops times a message around four relay processes that
+#      do nothing (an offer crosses four processes), every 5 ms for half
+#      the run, under the same load.
 # Timings never fail the run; a step that fails (no cluster, no sample) does.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -62,13 +65,34 @@ pass=$(json "$CJ" 'd["redis_password"]')
 rcli() { REDISCLI_AUTH=$pass redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 rcli ping >/dev/null || die "Redis primary $primary does not answer"
 
+# calls_queued: the sum of "offered" over every rt:<tier> counter of the
+# cluster, read in one round trip.
+calls_queued() {
+	rcli eval "local n = 0
+for _, k in ipairs(redis.call('keys', ARGV[1])) do
+	n = n + tonumber(redis.call('hget', k, 'offered') or 0)
+end
+return n" 0 'kefu:*:rt:[0-9]'
+}
 # 3. Offer latency at 1,000 calls/s, first, on the fresh cluster: the
 # overload of step 1 leaves calls queued that would be offered first.
 echo "bench: routing: 1000 calls/s for $lat_secs s ($lat_agents agents, short calls)"
+before=$(calls_queued)
 timeout $((lat_secs + 180)) "$SIM" traffic --cluster "$CJ" --agents "$lat_agents" --prefix lat \
 	--rate 1000 --duration "$lat_secs" --unknown 1000 --handle 100 --wrap 50 --ring 50 \
-	--no-answer 0 --patience 600000 --seed 12 --json >"$tmp/lat.json" 2>"$tmp/lat.err" ||
-	{ tail -n 20 "$tmp/lat.err" >&2; die "kefu-sim traffic (latency) failed"; }
+	--no-answer 0 --patience 600000 --seed 12 --json >"$tmp/lat.json" 2>"$tmp/lat.err" &
+sim=$!
+# The floor under the same load: once calls flow, a message around four
+# relays that do nothing (bench_hops), every 5 ms for about 10 s.
+waited=0
+while [ "$(calls_queued)" -le "$before" ] && kill -0 "$sim" 2>/dev/null; do
+	sleep 0.1
+	waited=$((waited + 1))
+	[ "$waited" -lt 600 ] || { kill "$sim"; die "no call queued within 60 s"; }
+done
+floor=$(build/rel/bench/bench_hops --hops 4 --count $((lat_secs * 100)) --period-us 5000) ||
+	{ kill "$sim" 2>/dev/null; die "bench_hops failed"; }
+wait "$sim" || { tail -n 20 "$tmp/lat.err" >&2; die "kefu-sim traffic (latency) failed"; }
 # ms with two decimals from the simulator's us figures.
 lat() { json "$tmp/lat.json" "'%.2f' % (d['route_latency_us']['$1'] / 1000.0) if d['route_latency_us']['$1'] is not None else None"; }
 p50=$(lat p50)
@@ -79,16 +103,12 @@ once=$(json "$tmp/lat.json" 'd["route_latency_us"]["at_once"]')
 [ "$p99" != None ] || die "no offer latency sample"
 echo "offer_latency_p50_ms=$p50 offer_latency_p99_ms=$p99 (goal p99 < 2 at 1000 calls/s)" \
 	"$(verdict "$p99 < 2")" "[$n offers, $once to an agent ready at arrival, max $max ms]"
+# ms from bench_hops' us figures.
+hop() { echo "$floor" | awk -v k="hop_floor_$1_us" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) printf "%.2f", kv[2] / 1000 } }'; }
+[ -n "$(hop p99)" ] || die "bench_hops gave no figure: $floor"
+echo "hop_floor_p50_ms=$(hop p50) hop_floor_p99_ms=$(hop p99) (four loopback hops that do no work, under the same load:" \
+	"no offer is faster) [$(echo "$floor" | cut -d' ' -f2), max $(hop max) ms]"
 
-# calls_queued: the sum of "offered" over every rt:<tier> counter of the
-# cluster, read in one round trip.
-calls_queued() {
-	rcli eval "local n = 0
-for _, k in ipairs(redis.call('keys', ARGV[1])) do
-	n = n + tonumber(redis.call('hget', k, 'offered') or 0)
-end
-return n" 0 'kefu:*:rt:[0-9]'
-}
 # evalsha_calls: EVALSHA commands Redis has run since it started.
 evalsha_calls() {
 	rcli info commandstats | awk -F'[=,:]' '/^cmdstat_evalsha:/ { print $3 }' | tr -d '\r'
