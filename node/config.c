@@ -31,6 +31,9 @@ const struct conf_option config_table[] = {
 	    "Directory that keeps applied BOSS files."),
 	ROW(boss_poll_interval, CONF_DURATION, "10s", 100, 60 * 60 * 1000, false,
 	    "How often boss_inbox is scanned for new files."),
+	ROW(boss_settle, CONF_DURATION, "1s", 0, 10 * 60 * 1000, false,
+	    "How long boss_inbox must be quiet (no .dat or .chk written or moved in) before a "
+	    "scan, so a delivery arriving file by file is taken whole; 0 scans at once."),
 	ROW(retention_interval, CONF_DURATION, "1h", 0, INT64_C(7) * 24 * 60 * 60 * 1000, false,
 	    "How often CDRs over 6 months and bills over 24 months are pruned; 0 turns it off."),
 	ROW(listen_addr, CONF_ADDRESS, "127.0.0.1:7400", 0, 0, false,

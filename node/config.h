@@ -27,6 +27,7 @@ struct config {
 	char boss_rejected[CONFIG_PATH_MAX]; /* rejected files and their reports */
 	char boss_archive[CONFIG_PATH_MAX];  /* applied files are kept here */
 	int64_t boss_poll_interval;          /* ms between scans of boss_inbox */
+	int64_t boss_settle;                 /* ms boss_inbox stays quiet before a scan */
 	int64_t retention_interval;          /* ms between retention prunes; 0 = off */
 	char listen_addr[272];               /* TLS listener, HOST:PORT */
 	char advertise_addr[272];            /* how others reach us; "" = listen_addr */

@@ -57,6 +57,7 @@ struct node {
 	struct loop_timer *inbox_timer;
 	struct loop_timer *prune_timer;
 	bool inbox_busy, prune_busy;
+	int64_t inbox_stirring_since; /* monotonic ms the inbox was first seen not quiet; 0 */
 };
 
 /* ---- logging ---- */
@@ -418,8 +419,50 @@ static bool node_may_write(const struct node *n)
 	return !node_clustered(n) || repl_is_serving(n->repl);
 }
 
-/* One scan of the inbox, on a worker. Held files stay in the inbox and are
- * looked at again on the next scan. */
+/* A delivery still arriving: the inbox is not scanned while a .dat or .chk
+ * in it changed less than boss_settle ago, for at most this long (then a
+ * folder written to without pause is scanned all the same). */
+#define INBOX_SETTLE_MAX_MS (5 * 60 * 1000)
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether the inbox is quiet enough to scan (see INBOX_SETTLE_MAX_MS). */
+static bool node_inbox_settled(struct node *n)
+{
+	int64_t quiet, now = mono_ms();
+	int r;
+
+	if (n->cfg.boss_settle == 0)
+		return true;
+	if ((r = import_dir_quiet_ms(n->cfg.boss_inbox, &quiet)) != 0) {
+		log_warn(LOG_BOSS, "inbox not readable dir=%s error=\"%s\"", n->cfg.boss_inbox,
+			 kf_strerror(r));
+		return false;
+	}
+	if (quiet >= n->cfg.boss_settle) {
+		n->inbox_stirring_since = 0;
+		return true;
+	}
+	if (!n->inbox_stirring_since)
+		n->inbox_stirring_since = now;
+	if (now - n->inbox_stirring_since >= INBOX_SETTLE_MAX_MS) {
+		log_warn(LOG_BOSS, "inbox never quiet for boss_settle=%lldms over %d s: scanned all the same",
+			 (long long)n->cfg.boss_settle, INBOX_SETTLE_MAX_MS / 1000);
+		n->inbox_stirring_since = 0;
+		return true;
+	}
+	log_debug(LOG_BOSS, "inbox settling quiet_ms=%lld", (long long)quiet);
+	return false;
+}
+
+/* One scan of the inbox, on a worker, once it has settled. Held files stay
+ * in the inbox and are looked at again on the next scan. */
 static void node_inbox_job(void *arg)
 {
 	struct node *n = arg;
@@ -429,7 +472,11 @@ static void node_inbox_job(void *arg)
 		.origin = n->cfg.node_name,
 		.hooks = jobs_hooks(n->jobs),
 	};
-	int r = import_dir(n->sto.store, &o, n->cfg.boss_inbox, node_inbox_report, NULL, NULL);
+	int r;
+
+	if (!node_inbox_settled(n))
+		return;
+	r = import_dir(n->sto.store, &o, n->cfg.boss_inbox, node_inbox_report, NULL, NULL);
 
 	if (r)
 		log_err(LOG_BOSS, "inbox scan stopped dir=%s error=\"%s\"", n->cfg.boss_inbox,

@@ -910,6 +910,49 @@ int import_dir(struct store *s, const struct import_opts *o, const char *dir,
 	return r;
 }
 
+static int64_t ts_ms(struct timespec ts)
+{
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int import_dir_quiet_ms(const char *dir, int64_t *quiet_ms)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct timespec now;
+	int64_t newest = INT64_MIN;
+	int r = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		struct stat st;
+
+		if (de->d_name[0] == '.' || n <= 4 ||
+		    (strcmp(de->d_name + n - 4, ".dat") != 0 && strcmp(de->d_name + n - 4, ".chk") != 0))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) != 0) {
+			if (errno == ENOENT)
+				continue; /* taken away between the listing and the look */
+			r = -errno;
+			break;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		if (ts_ms(st.st_mtim) > newest)
+			newest = ts_ms(st.st_mtim);
+		if (ts_ms(st.st_ctim) > newest)
+			newest = ts_ms(st.st_ctim);
+	}
+	closedir(d);
+	if (r)
+		return r;
+	clock_gettime(CLOCK_REALTIME, &now);
+	*quiet_ms = newest == INT64_MIN ? INT64_MAX : ts_ms(now) > newest ? ts_ms(now) - newest : 0;
+	return 0;
+}
+
 int import_next_seq(struct store *s, const char *prov, enum boss_kind kind, uint32_t *seq)
 {
 	struct store_txn *t;

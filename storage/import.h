@@ -108,6 +108,18 @@ int import_dir(struct store *s, const struct import_opts *o, const char *dir,
 	       import_report_fn fn, void *arg, struct import_summary *sum);
 
 /*
+ * import_dir_quiet_ms - how long ago the last change to a delivery file
+ * (*.dat or *.chk directly inside dir) happened: the later of its data
+ * written (mtime) and its name moved in (ctime), against the wall clock, in
+ * ms (0 for a change stamped in the future). *quiet_ms = INT64_MAX when dir
+ * holds no such file. A watcher scans once the folder has been quiet a
+ * while, so that a delivery copied in file by file is never caught halfway
+ * (a CDR file applied before the USER file of the same delivery is there).
+ * Returns 0 or -errno.
+ */
+int import_dir_quiet_ms(const char *dir, int64_t *quiet_ms);
+
+/*
  * import_skip - an operator's decision that SEQ seq of prov+kind will never
  * come: recorded (with reason) and the stream moves past it, releasing the
  * files held behind it. seq must be the next expected one.
