@@ -61,6 +61,7 @@ SIM_SRC  := $(wildcard tests/sim/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRC))
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 
 lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o \
@@ -147,7 +148,8 @@ build/san/fuzz/%: build/san/obj/tests/fuzz/%.o build/san/obj/tests/fuzz/replay/r
 
 san: $(SAN_UNITS) $(SAN_REPLAY) $(addprefix build/san/bin/,$(PROGS))
 
-test: all san
+# The bench programs are built too, so every source compiles under -Werror.
+test: all san $(BENCH_BINS)
 	@tests/run.sh
 
 # ---- fuzzing (clang libFuzzer) ----
@@ -159,7 +161,6 @@ fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # ---- benchmarks (release flags) ----
-BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRC))
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libkefu.a
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)

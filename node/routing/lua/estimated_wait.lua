@@ -10,6 +10,7 @@
 -- Returns {seconds, ahead}: seconds is -1 when no skill answered a call in the
 -- window, ahead the fewest calls ahead in any of its queues; {0, 0} once the
 -- call is offered. Refused (STATE) when the call is answered or over.
+
 -- The answers of skill s from `since` (ms) to now.
 local function answers_since(s, since)
 	local first, last = math.floor(since / ANSWER_BUCKET_MS), math.floor(NOW / ANSWER_BUCKET_MS)
@@ -21,7 +22,7 @@ local function answers_since(s, since)
 		local b = first + i - 1
 		local part = 1
 		if b == first then part = ((b + 1) * ANSWER_BUCKET_MS - since) / ANSWER_BUCKET_MS end
-		n = n + bucket_count(b, v or nil) * part
+		n = n + bucket_count(b, v) * part
 	end
 	return n
 end
