@@ -21,6 +21,7 @@
 
 #include "lib/digest.h"
 #include "lib/err.h"
+#include "lib/hist.h"
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/net.h"
@@ -286,6 +287,7 @@ struct redis_req {
 	bool retried;
 	struct loop_alarm *alarm; /* the deadline */
 	struct redis_link *link;  /* sent on it; NULL while queued */
+	uint64_t sent_us;         /* handed to the primary's connection, monotonic µs */
 };
 
 struct redis_script {
@@ -328,6 +330,10 @@ struct redis {
 	struct redis_script *scripts;
 	struct redis_sub subs[REDIS_SUBS_MAX];
 	size_t n_subs;
+	/* Round trips of the commands on the primary link (sent → reply), in
+	 * µs: rtt[0] since rtt_since_ms, rtt[1] the window of RTT_WINDOW_MS before. */
+	struct hist rtt[2];
+	uint64_t rtt_since_ms;
 };
 
 /* ---- request lists ---- */
@@ -527,6 +533,21 @@ static void link_on_writable(void *arg, struct net_conn *c)
 
 static void script_reload(struct redis_req *q);
 
+#define RTT_WINDOW_MS 60000
+
+/* Moves the round-trip windows on to now_ms (the current one becomes the previous). */
+static void rtt_roll(struct redis *r, uint64_t now_ms)
+{
+	if (now_ms - r->rtt_since_ms < RTT_WINDOW_MS)
+		return;
+	if (now_ms - r->rtt_since_ms < 2 * RTT_WINDOW_MS)
+		r->rtt[1] = r->rtt[0];
+	else
+		memset(&r->rtt[1], 0, sizeof(r->rtt[1]));
+	memset(&r->rtt[0], 0, sizeof(r->rtt[0]));
+	r->rtt_since_ms = now_ms;
+}
+
 /* One reply off the wire: to the oldest request sent, or a pub/sub push. */
 static void link_dispatch(struct redis_link *k, const struct redis_reply *reply)
 {
@@ -542,6 +563,12 @@ static void link_dispatch(struct redis_link *k, const struct redis_reply *reply)
 		return;
 	}
 	q->link = NULL;
+	if (q->sent_us) {
+		uint64_t now = loop_now_us();
+
+		rtt_roll(k->r, now / 1000);
+		hist_add(&k->r->rtt[0], now > q->sent_us ? now - q->sent_us : 0);
+	}
 	if (q->script && !q->retried && redis_reply_is_error(reply, "NOSCRIPT")) {
 		script_reload(q);
 		return;
@@ -822,6 +849,7 @@ static void queue_flush(struct redis *r)
 		}
 		list_remove(&r->queue, q);
 		q->link = &r->primary;
+		q->sent_us = loop_now_us();
 		list_push(&r->primary.sent, q);
 	}
 }
@@ -1074,6 +1102,18 @@ bool redis_is_up(const struct redis *r)
 const char *redis_primary_addr(const struct redis *r)
 {
 	return r->up ? r->primary.addr : NULL;
+}
+
+void redis_rtt(struct redis *r, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count)
+{
+	struct hist h;
+
+	rtt_roll(r, loop_now_ms());
+	h = r->rtt[1];
+	hist_merge(&h, &r->rtt[0]);
+	*p50_us = hist_quantile(&h, 500);
+	*p99_us = hist_quantile(&h, 990);
+	*count = h.count;
 }
 
 static struct redis_sub *sub_find(struct redis *r, const char *channel, bool pattern)

@@ -235,6 +235,15 @@ bool redis_is_up(const struct redis *r);
  */
 const char *redis_primary_addr(const struct redis *r);
 
+/*
+ * redis_rtt - the round trips of the commands sent on the primary link over
+ * the last one to two minutes, from the moment a command is handed to the
+ * connection to its reply (the wait in Redis's queue and the script's run
+ * included): p50 and p99 in µs (within 1/8, lib/hist.h), and how many.
+ * All 0 with no command in that time.
+ */
+void redis_rtt(struct redis *r, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count);
+
 /* ---- scripts ---- */
 
 /*

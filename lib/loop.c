@@ -153,6 +153,14 @@ uint64_t loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t loop_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void ms_to_tv(uint64_t ms, struct timeval *tv)
 {
 	tv->tv_sec = (time_t)(ms / 1000);

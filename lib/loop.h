@@ -112,6 +112,9 @@ void loop_wake_free(struct loop_wake *w);
 /* loop_now_ms - monotonic milliseconds (CLOCK_MONOTONIC), for deadlines. */
 uint64_t loop_now_ms(void);
 
+/* loop_now_us - the same clock in microseconds, for timing short waits. */
+uint64_t loop_now_us(void);
+
 /* For lib/ modules that build on libevent themselves (lib/net.c): the base. */
 struct event_base;
 struct event_base *loop__base(struct loop *l);

@@ -239,6 +239,11 @@ const char *hot_primary(const struct hot *h, bool *up)
 	return h->primary;
 }
 
+void hot_rtt(struct hot *h, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count)
+{
+	redis_rtt(h->redis, p50_us, p99_us, count);
+}
+
 bool hot_is_up(const struct hot *h)
 {
 	return redis_is_up(h->redis);

@@ -124,6 +124,9 @@ void hot_on_failover(struct hot *h, hot_failover_fn fn, void *arg);
  */
 const char *hot_primary(const struct hot *h, bool *up);
 
+/* hot_rtt - the Redis round trips of this node: redis_rtt (cluster/redis.h). */
+void hot_rtt(struct hot *h, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count);
+
 /* hot_is_up - connected to a primary that said it is master. */
 bool hot_is_up(const struct hot *h);
 

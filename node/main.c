@@ -424,18 +424,10 @@ static bool node_may_write(const struct node *n)
  * folder written to without pause is scanned all the same). */
 #define INBOX_SETTLE_MAX_MS (5 * 60 * 1000)
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether the inbox is quiet enough to scan (see INBOX_SETTLE_MAX_MS). */
 static bool node_inbox_settled(struct node *n)
 {
-	int64_t quiet, now = mono_ms();
+	int64_t quiet, now = (int64_t)loop_now_ms();
 	int r;
 
 	if (n->cfg.boss_settle == 0)

@@ -367,6 +367,10 @@ static void on_status(struct client *c, const Kefu__Envelope *e)
 		q->st.redis_primary = q->redis_primary;
 		q->st.has_redis_up = 1;
 		q->st.redis_up = up;
+		hot_rtt(*s->hot, &q->st.redis_rtt_p50_us, &q->st.redis_rtt_p99_us,
+			&q->st.redis_commands);
+		q->st.has_redis_rtt_p50_us = q->st.has_redis_rtt_p99_us = 1;
+		q->st.has_redis_commands = 1;
 	}
 	q->n = etcd_endpoint_count(etcd);
 	q->es = calloc(q->n, sizeof(*q->es));

@@ -317,9 +317,12 @@ static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
 	if (st->note)
 		json_object_set_new(o, "note", json_string(st->note));
 	if (st->has_redis_up)
-		json_object_set_new(o, "redis", json_pack("{s:s, s:b}", "primary",
+		json_object_set_new(o, "redis", json_pack("{s:s, s:b, s:I, s:I, s:I}", "primary",
 							  st->redis_primary ? st->redis_primary : "",
-							  "up", st->redis_up));
+							  "up", st->redis_up, "rtt_p50_us",
+							  (json_int_t)st->redis_rtt_p50_us, "rtt_p99_us",
+							  (json_int_t)st->redis_rtt_p99_us, "commands",
+							  (json_int_t)st->redis_commands));
 	return o;
 }
 
@@ -344,10 +347,17 @@ static void status_text(const Kefu__StatusReply *st, bool members_only)
 		       st->etcd[i]->healthy ? "healthy" : "UNHEALTHY",
 		       st->etcd[i]->detail && *st->etcd[i]->detail ? "  " : "",
 		       st->etcd[i]->detail ? st->etcd[i]->detail : "");
-	if (st->has_redis_up)
-		printf("redis %-27s %s\n",
+	if (st->has_redis_up) {
+		printf("redis %-27s %s",
 		       st->redis_primary && *st->redis_primary ? st->redis_primary : "(none)",
 		       st->redis_up ? "up" : "DOWN");
+		if (st->redis_commands)
+			printf("   round trip p50 %.2f ms, p99 %.2f ms (%" PRIu64
+			       " commands, last 1-2 min, %s)",
+			       (double)st->redis_rtt_p50_us / 1000, (double)st->redis_rtt_p99_us / 1000,
+			       st->redis_commands, st->answered_by ? st->answered_by : "?");
+		printf("\n");
+	}
 	if (st->note)
 		printf("note: %s\n", st->note);
 }

@@ -257,4 +257,15 @@ assert c["tier:4"]["answered"] >= 1 and c["tier:4"]["answered_in_sl"] >= 1, c["t
 assert c["tier:0"]["answered"] >= 1 and c["skill:vip"]["answered"] >= 1, c
 EOF
 ok
+
+# ---- the answering node's round trips to Redis, in kefuctl status ----
+ctl status --json >"$D/status.json" || fail "kefuctl status: $(cat "$D/status.json")"
+python3 - "$D/status.json" <<'EOF' || fail "redis round trips in status: $(cat "$D/status.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))["redis"]
+assert r["up"] and r["commands"] > 0, r
+assert 0 < r["rtt_p50_us"] <= r["rtt_p99_us"] < 10000000, r
+EOF
+ctl status | grep -q "round trip p50 .* ms, p99 .* ms" || fail "kefuctl status shows no round trips"
+ok
 done_ok

@@ -170,15 +170,6 @@ static double mono_ms(void)
 	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The monotonic clock in us: route latencies are well under a ms. */
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Count an Error reply and show the first few. Refusals of the closing
  * messages (a logout while an offer rings) are not the cluster's errors. */
 static void note_error(struct world *w, const char *who, const char *what, const Kefu__Envelope *e)
@@ -347,7 +338,7 @@ static void gw_send_arrive(struct gw *g, struct call *c)
 	ca.service = (char *)g->w->t->o.service;
 	env.body_case = KEFU__ENVELOPE__BODY_CALL_ARRIVED;
 	env.call_arrived = &ca;
-	c->sent_us = mono_us();
+	c->sent_us = loop_now_us();
 	gw_send(g, &env, on_arrive_reply, c, &c->arrive_lost);
 }
 
@@ -603,7 +594,7 @@ static void agent_send_ready(struct agent *a)
 	env.body_case = KEFU__ENVELOPE__BODY_SET_AGENT_STATE;
 	env.set_agent_state = &ss;
 	a->ready_ms = loop_now_ms();
-	a->ready_us = mono_us();
+	a->ready_us = loop_now_us();
 	agent_send(a, &env, on_ready_reply);
 }
 
@@ -706,7 +697,7 @@ static void on_agent_alarm(void *arg)
 		env.body_case = KEFU__ENVELOPE__BODY_WRAP_UP_DONE;
 		env.wrap_up_done = &wd;
 		a->ready_ms = loop_now_ms();
-		a->ready_us = mono_us();
+		a->ready_us = loop_now_us();
 		a->ready_asked = agent_send(a, &env, on_wrapped_reply);
 		break;
 	}
@@ -719,7 +710,7 @@ static void agent_on_offer(struct agent *a, const Kefu__Envelope *e)
 	struct world *w = a->w;
 	struct traffic *t = w->t;
 	struct call *c = call_find(w, o->call_id);
-	uint64_t now = loop_now_ms(), wall = wall_ms(), until, us = mono_us(), from;
+	uint64_t now = loop_now_ms(), wall = wall_ms(), until, us = loop_now_us(), from;
 	struct rng r;
 
 	if (!c)
