@@ -845,7 +845,6 @@ int import_files(struct store *s, const struct import_opts *opts, const char *co
 		moved = false;
 		for (size_t i = 0; i < n && r == 0; i++) {
 			struct entry *e = &es[i];
-
 			const struct entry *d;
 
 			if (!e->named || e->done)
@@ -873,11 +872,17 @@ int import_files(struct store *s, const struct import_opts *opts, const char *co
 	return r;
 }
 
+/* A delivery file's name: not hidden, something before the 4-byte ext. */
+static bool named_with(const char *name, const char *ext)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 4 && strcmp(name + n - 4, ext) == 0;
+}
+
 static int dat_filter(const struct dirent *d)
 {
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".dat") == 0;
+	return named_with(d->d_name, ".dat");
 }
 
 int import_dir(struct store *s, const struct import_opts *o, const char *dir,
@@ -926,11 +931,9 @@ int import_dir_quiet_ms(const char *dir, int64_t *quiet_ms)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
 		struct stat st;
 
-		if (de->d_name[0] == '.' || n <= 4 ||
-		    (strcmp(de->d_name + n - 4, ".dat") != 0 && strcmp(de->d_name + n - 4, ".chk") != 0))
+		if (!named_with(de->d_name, ".dat") && !named_with(de->d_name, ".chk"))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, 0) != 0) {
 			if (errno == ENOENT)

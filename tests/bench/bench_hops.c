@@ -17,6 +17,8 @@
  * Exit 0 on success, 1 on a socket error or a message not back within 5 s,
  * 2 on bad usage.
  */
+#include "lib/loop.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -29,21 +31,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define HOPS_MAX 16
 #define COUNT_MAX 1000000L
 #define MSG_LEN 8
 #define BACK_MS 5000
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* A listener on 127.0.0.1 at a port the kernel picks; its port in *port. */
 static int listen_any(uint16_t *port)
@@ -177,7 +170,7 @@ int main(int argc, char **argv)
 	out = dial(port[1]);
 	in = out < 0 ? -1 : accept(ls[0], NULL, NULL);
 	for (long k = 0; in >= 0 && k < count; k++) {
-		uint64_t t0 = now_us();
+		uint64_t t0 = loop_now_us();
 
 		if (write(out, msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
 		    read_back(in, msg, sizeof(msg)) != 0) {
@@ -185,7 +178,7 @@ int main(int argc, char **argv)
 			rc = 1;
 			break;
 		}
-		v[k] = now_us() - t0;
+		v[k] = loop_now_us() - t0;
 		if (period)
 			usleep((useconds_t)period);
 	}

@@ -74,6 +74,17 @@ for _, k in ipairs(redis.call('keys', ARGV[1])) do
 end
 return n" 0 'kefu:*:rt:[0-9]'
 }
+# first_call BEFORE PID: waits (60 s at most) until the cluster has queued a
+# call since calls_queued read BEFORE, or simulator PID has exited.
+# Arrivals start once every agent is logged in and ready.
+first_call() {
+	waited=0
+	while [ "$(calls_queued)" -le "$1" ] && kill -0 "$2" 2>/dev/null; do
+		sleep 0.1
+		waited=$((waited + 1))
+		[ "$waited" -lt 600 ] || { kill "$2"; die "no call queued within 60 s"; }
+	done
+}
 # 3. Offer latency at 1,000 calls/s, first, on the fresh cluster: the
 # overload of step 1 leaves calls queued that would be offered first.
 echo "bench: routing: 1000 calls/s for $lat_secs s ($lat_agents agents, short calls)"
@@ -84,12 +95,7 @@ timeout $((lat_secs + 180)) "$SIM" traffic --cluster "$CJ" --agents "$lat_agents
 sim=$!
 # The floor under the same load: once calls flow, a message around four
 # relays that do nothing (bench_hops), every 5 ms for about 10 s.
-waited=0
-while [ "$(calls_queued)" -le "$before" ] && kill -0 "$sim" 2>/dev/null; do
-	sleep 0.1
-	waited=$((waited + 1))
-	[ "$waited" -lt 600 ] || { kill "$sim"; die "no call queued within 60 s"; }
-done
+first_call "$before" "$sim"
 floor=$(build/rel/bench/bench_hops --hops 4 --count $((lat_secs * 100)) --period-us 5000) ||
 	{ kill "$sim" 2>/dev/null; die "bench_hops failed"; }
 wait "$sim" || { tail -n 20 "$tmp/lat.err" >&2; die "kefu-sim traffic (latency) failed"; }
@@ -130,14 +136,7 @@ timeout $((secs + 120)) "$SIM" traffic --cluster "$CJ" --agents 10 --prefix thr 
 	--duration "$secs" --unknown 1000 --handle 600000 --patience 1000 --no-answer 0 \
 	--gateways 3 --seed 11 --json >"$tmp/thr.json" 2>"$tmp/thr.err" &
 sim=$!
-# Arrivals start once every agent is logged in and ready: the first call queued.
-waited=0
-while [ "$(calls_queued)" -le "$before" ]; do
-	kill -0 "$sim" 2>/dev/null || break
-	sleep 0.1
-	waited=$((waited + 1))
-	[ "$waited" -lt 600 ] || { kill "$sim"; die "no call queued within 60 s"; }
-done
+first_call "$before" "$sim"
 sleep 1
 set -- $(sample)
 q0=$1 x0=$2 t0=$3
