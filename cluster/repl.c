@@ -140,6 +140,7 @@ struct repl {
 	char srecv_path[SNAPSHOT_PATH_MAX];
 	uint64_t srecv_epoch;
 	char note[200];
+	char status_note[320];    /* the note as status last reported it */
 };
 
 static void set_note(struct repl *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -219,15 +220,16 @@ static void update_member(struct repl *r)
 
 /* ---- leader: acknowledging ---- */
 
-static void fail_waits(struct repl *r, int err)
+/* Complete the waits up to index upto, oldest first: acknowledged (err 0) or failed. */
+static void finish_waits(struct repl *r, uint64_t upto, int err)
 {
-	while (r->waits) {
+	while (r->waits && r->waits->index <= upto) {
 		struct wait *w = r->waits;
 
 		r->waits = w->next;
 		if (!r->waits)
 			r->waits_tail = &r->waits;
-		w->done(w->arg, err, 0);
+		w->done(w->arg, err, err ? 0 : w->index);
 		free(w);
 	}
 }
@@ -260,15 +262,7 @@ static void check_commit(struct repl *r)
 		r->ss.acked = c;
 		pump_all(r); /* followers outside the sync set may go this far now */
 	}
-	while (r->waits && r->waits->index <= c) {
-		struct wait *w = r->waits;
-
-		r->waits = w->next;
-		if (!r->waits)
-			r->waits_tail = &r->waits;
-		w->done(w->arg, 0, w->index);
-		free(w);
-	}
+	finish_waits(r, c, 0);
 }
 
 /* ---- leader: streaming ---- */
@@ -780,7 +774,7 @@ static void step_down(struct repl *r, const char *why)
 	set_note(r, "%s", why);
 	if (r->switching)
 		switch_finish(r, r->sw_resigning, r->sw_resigning ? "switchover done" : why);
-	fail_waits(r, KF_ESTATE);
+	finish_waits(r, UINT64_MAX, KF_ESTATE);
 	while (r->links)
 		flink_drop(r, r->links, true);
 	r->role = ROLE_FOLLOWER;
@@ -826,6 +820,13 @@ static void follow_stop(struct repl *r)
 	spool_drop(r);
 	snapshot_recv_free(r->srecv);
 	r->srecv = NULL;
+}
+
+/* After a fault on the link: drop it; follow_update dials again after RECONNECT_MS. */
+static void follow_redial(struct repl *r)
+{
+	follow_stop(r);
+	r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
 }
 
 static int apply_entry_bytes(struct store_txn *t, uint64_t epoch, const uint8_t *p, size_t len,
@@ -963,8 +964,7 @@ static void on_applied(void *arg, int rc)
 	} else if (r->role != ROLE_LEADER) {
 		log_warn(LOG_CLUSTER, "apply failed error=\"%s\"; reconnecting", kf_strerror(rc));
 		read_state(r);
-		follow_stop(r);
-		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
+		follow_redial(r);
 	}
 	feed_free(j->items);
 	free(j);
@@ -1023,15 +1023,16 @@ static int spool_write(struct repl *r, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static void on_append(struct repl *r, const Kefu__Append *a)
+static void on_append(struct repl *r, const Kefu__Envelope *env)
 {
+	const Kefu__Append *a = env->append;
+
 	if (a->epoch < r->up_epoch || a->epoch < r->st.epoch_seen) {
 		log_warn(LOG_CLUSTER, "refusing epoch=%llu from=%s (fenced at %llu)",
 			 (unsigned long long)a->epoch, r->up_leader,
 			 (unsigned long long)(r->up_epoch > r->st.epoch_seen ? r->up_epoch
 									     : r->st.epoch_seen));
-		follow_stop(r);
-		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
+		follow_redial(r);
 		return;
 	}
 	if (a->n_entries == 0 && a->epoch > r->st.epoch_seen)
@@ -1052,8 +1053,7 @@ static void on_append(struct repl *r, const Kefu__Append *a)
 			free(p);
 			if (err) {
 				log_err(LOG_CLUSTER, "spool failed error=\"%s\"", kf_strerror(err));
-				follow_stop(r);
-				r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
+				follow_redial(r);
 				return;
 			}
 			if (end) {
@@ -1077,8 +1077,9 @@ static void on_append(struct repl *r, const Kefu__Append *a)
 
 /* ---- follower: snapshots ---- */
 
-static void on_snapshot_begin(struct repl *r, const Kefu__SnapshotBegin *sb)
+static void on_snapshot_begin(struct repl *r, const Kefu__Envelope *env)
 {
+	const Kefu__SnapshotBegin *sb = env->snapshot_begin;
 	int err;
 
 	feed_free(r->feed);
@@ -1090,8 +1091,7 @@ static void on_snapshot_begin(struct repl *r, const Kefu__SnapshotBegin *sb)
 	err = snapshot_recv_open(r->srecv_path, sb->size, &r->srecv);
 	if (err) {
 		log_err(LOG_CLUSTER, "cannot receive snapshot error=\"%s\"", kf_strerror(err));
-		follow_stop(r);
-		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
+		follow_redial(r);
 		return;
 	}
 	r->srecv_epoch = sb->epoch;
@@ -1101,11 +1101,26 @@ static void on_snapshot_begin(struct repl *r, const Kefu__SnapshotBegin *sb)
 		 (unsigned long long)sb->index);
 }
 
-static void on_snapshot_end(struct repl *r, const Kefu__SnapshotEnd *se)
+static void on_snapshot_chunk(struct repl *r, const Kefu__Envelope *env)
 {
-	uint64_t fence = r->st.epoch_seen > r->srecv_epoch ? r->st.epoch_seen : r->srecv_epoch;
-	int err = snapshot_recv_finish(r->srecv, se->sha256 ? se->sha256 : "");
+	const Kefu__SnapshotChunk *c = env->snapshot_chunk;
+	int err = r->srecv ? snapshot_recv_write(r->srecv, c->offset, c->data.data, c->data.len) : 0;
 
+	if (err) {
+		log_err(LOG_CLUSTER, "snapshot chunk refused error=\"%s\"", kf_strerror(err));
+		follow_redial(r);
+	}
+}
+
+static void on_snapshot_end(struct repl *r, const Kefu__Envelope *env)
+{
+	const char *sha = env->snapshot_end->sha256;
+	uint64_t fence = r->st.epoch_seen > r->srecv_epoch ? r->st.epoch_seen : r->srecv_epoch;
+	int err;
+
+	if (!r->srecv)
+		return;
+	err = snapshot_recv_finish(r->srecv, sha ? sha : "");
 	snapshot_recv_free(r->srecv);
 	r->srecv = NULL;
 	if (!err && r->applying)
@@ -1115,8 +1130,7 @@ static void on_snapshot_end(struct repl *r, const Kefu__SnapshotEnd *se)
 	if (err) {
 		log_err(LOG_CLUSTER, "snapshot install failed error=\"%s\"", kf_strerror(err));
 		unlink(r->srecv_path);
-		follow_stop(r);
-		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
+		follow_redial(r);
 		return;
 	}
 	read_state(r);
@@ -1127,44 +1141,50 @@ static void on_snapshot_end(struct repl *r, const Kefu__SnapshotEnd *se)
 	apply_next(r);
 }
 
+/* ---- follower: the leader's frames ---- */
+
+static void on_leader_error(struct repl *r, const Kefu__Envelope *env)
+{
+	log_info(LOG_CLUSTER, "leader link refused: %s",
+		 env->error->message ? env->error->message : kf_strerror(env->error->code));
+	follow_redial(r);
+}
+
+/* The messages a follower takes from its leader: one row and one handler each. */
+static const struct up_row {
+	Kefu__Envelope__BodyCase body;
+	void (*fn)(struct repl *r, const Kefu__Envelope *env);
+} up_rows[] = {
+	{KEFU__ENVELOPE__BODY_APPEND, on_append},
+	{KEFU__ENVELOPE__BODY_SNAPSHOT_BEGIN, on_snapshot_begin},
+	{KEFU__ENVELOPE__BODY_SNAPSHOT_CHUNK, on_snapshot_chunk},
+	{KEFU__ENVELOPE__BODY_SNAPSHOT_END, on_snapshot_end},
+	{KEFU__ENVELOPE__BODY_ERROR, on_leader_error},
+};
+
+/*
+ * on_up_msg - an Envelope from the leader goes to its row. One that no row
+ * takes is a protocol error, like a fenced epoch or a refused chunk: it is
+ * logged (rate-limited: the peer triggers it) with its body case, and the
+ * link is dropped and dialled again.
+ */
 static void on_up_msg(void *arg, const Kefu__Envelope *e)
 {
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 5);
 	struct repl *r = arg;
+	const ProtobufCFieldDescriptor *fd;
 
-	switch (e->body_case) {
-	case KEFU__ENVELOPE__BODY_APPEND:
-		on_append(r, e->append);
-		break;
-	case KEFU__ENVELOPE__BODY_SNAPSHOT_BEGIN:
-		on_snapshot_begin(r, e->snapshot_begin);
-		break;
-	case KEFU__ENVELOPE__BODY_SNAPSHOT_CHUNK:
-		if (r->srecv) {
-			int err = snapshot_recv_write(r->srecv, e->snapshot_chunk->offset,
-						      e->snapshot_chunk->data.data,
-						      e->snapshot_chunk->data.len);
-
-			if (err) {
-				log_err(LOG_CLUSTER, "snapshot chunk refused error=\"%s\"",
-					kf_strerror(err));
-				follow_stop(r);
-				r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
-			}
+	for (size_t i = 0; i < sizeof(up_rows) / sizeof(up_rows[0]); i++) {
+		if (up_rows[i].body == e->body_case) {
+			up_rows[i].fn(r, e);
+			return;
 		}
-		break;
-	case KEFU__ENVELOPE__BODY_SNAPSHOT_END:
-		if (r->srecv)
-			on_snapshot_end(r, e->snapshot_end);
-		break;
-	case KEFU__ENVELOPE__BODY_ERROR:
-		log_info(LOG_CLUSTER, "leader link refused: %s",
-			 e->error->message ? e->error->message : kf_strerror(e->error->code));
-		follow_stop(r);
-		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
-		break;
-	default:
-		break;
 	}
+	fd = protobuf_c_message_descriptor_get_field(&kefu__envelope__descriptor, e->body_case);
+	log_ratelimited(&rl, LOG_CLUSTER, LOG_LVL_WARN,
+			"refused message=%s body_case=%d leader=%s error=\"no follower handler\"; "
+			"reconnecting", fd ? fd->name : "?", (int)e->body_case, r->up_leader);
+	follow_redial(r);
 }
 
 static void on_up_state(void *arg, int err, const char *detail)
@@ -1176,8 +1196,7 @@ static void on_up_state(void *arg, int err, const char *detail)
 	if (err) {
 		log_info(LOG_CLUSTER, "leader link down leader=%s error=\"%s\"%s%s", r->up_leader,
 			 kf_strerror(err), detail ? " detail=" : "", detail ? detail : "");
-		follow_stop(r);
-		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
+		follow_redial(r);
 		return;
 	}
 	/* What the disk holds, not what we last heard: a write of ours as a
@@ -1715,10 +1734,15 @@ void repl_fill_status(struct repl *r, Kefu__StatusReply *st)
 		ms->epoch = m[i].epoch;
 		st->members[i] = ms;
 	}
-	if (r->note[0])
-		st->note = r->note;
-	else if (election_note(r->el)[0])
-		st->note = (char *)election_note(r->el);
+	st->note = r->note[0] ? r->note : (char *)election_note(r->el);
+	if (!election_lease_valid(r->el) && !election_etcd_ok(r->el)) {
+		/* No lease and no answer from etcd: no quorum, no write (repl.h). */
+		snprintf(r->status_note, sizeof(r->status_note), REPL_NOTE_NO_QUORUM " (%s)",
+			 *st->note ? st->note : "no lease");
+		st->note = r->status_note;
+	}
+	if (!*st->note)
+		st->note = NULL;
 }
 
 void repl_status_release(Kefu__StatusReply *st)
@@ -1825,7 +1849,7 @@ void repl_free(struct repl *r)
 		return;
 	if (r->switching)
 		switch_finish(r, false, "node stopping");
-	fail_waits(r, KF_ECANCELED);
+	finish_waits(r, UINT64_MAX, KF_ECANCELED);
 	while (r->links)
 		flink_drop(r, r->links, true);
 	follow_stop(r);

@@ -12,6 +12,9 @@
  *              the writer thread (a group's chunks are spooled to a file and
  *              applied in one transaction at the group's end), answers with
  *              AppendAck, and installs a snapshot when the leader sends one.
+ *              Any other message on that link (but an Error) is a protocol
+ *              error: logged with its body case (rate-limited), and the link
+ *              is dropped and dialled again.
  *
  * The node's server hands peer frames on accepted connections to
  * repl_on_hello / repl_on_append_ack and tells of closed connections.
@@ -113,9 +116,19 @@ const char *repl_role(const struct repl *r);
 void repl_applied(const struct repl *r, uint64_t *index, uint64_t *epoch);
 
 /*
+ * The note of a node that holds no etcd lease and whose etcd requests all
+ * fail: it can reach no etcd quorum, so it leads nothing and refuses every
+ * write. The note starts with this text; the detail follows in parentheses.
+ */
+#define REPL_NOTE_NO_QUORUM "writes refused: no etcd quorum reachable, no lease"
+
+/*
  * repl_fill_status - leader, epoch, members with role/applied/lag/sync,
- * the note; strings point into r and the election (valid until the next
- * loop turn). The caller frees the arrays with repl_status_release.
+ * the note (why no write is acknowledged now: REPL_NOTE_NO_QUORUM..., or
+ * a leader's or follower's passing state; NULL when there is nothing to
+ * say); strings point into r and the election (valid until the next loop
+ * turn or the next repl_fill_status). The caller frees the arrays with
+ * repl_status_release.
  */
 void repl_fill_status(struct repl *r, Kefu__StatusReply *st);
 void repl_status_release(Kefu__StatusReply *st);

@@ -115,6 +115,10 @@ uint64_t loop_now_ms(void);
 /* loop_now_us - the same clock in microseconds, for timing short waits. */
 uint64_t loop_now_us(void);
 
+/* loop_wall_ms - the wall clock (CLOCK_REALTIME) in unix milliseconds, for
+ * times that are stored or shown; never for deadlines. */
+uint64_t loop_wall_ms(void);
+
 /* For lib/ modules that build on libevent themselves (lib/net.c): the base. */
 struct event_base;
 struct event_base *loop__base(struct loop *l);

@@ -16,9 +16,9 @@
 #include "lib/net.h"
 
 #include "lib/err.h"
+#include "lib/frame.h"
 #include "lib/list.h"
 #include "lib/log.h"
-#include "proto/frame.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

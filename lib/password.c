@@ -36,7 +36,8 @@ static bool b64_char_ok(char c)
 /*
  * Decode the base64 text [s, s + len) into out (at most cap bytes). Only
  * the canonical form is taken: padded, and exactly what encoding the bytes
- * again gives, so one hash has one spelling. Returns the byte count or -1.
+ * again gives, so one hash has one spelling. Returns the byte count, or
+ * KF_EPARSE (not canonical base64, or more than cap bytes).
  */
 static int b64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
 {
@@ -46,24 +47,25 @@ static int b64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
 	int n;
 
 	if (len == 0 || len % 4 || len / 4 * 3 > sizeof(buf))
-		return -1;
+		return KF_EPARSE;
 	while (pad < 2 && s[len - 1 - pad] == '=')
 		pad++;
 	for (size_t i = 0; i < len - pad; i++)
 		if (!b64_char_ok(s[i]))
-			return -1;
+			return KF_EPARSE;
 	n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len);
 	if (n < 0 || (size_t)n < pad || (size_t)n - pad > cap)
-		return -1;
+		return KF_EPARSE;
 	n -= (int)pad;
 	EVP_EncodeBlock((unsigned char *)again, buf, n);
 	if (strlen(again) != len || memcmp(again, s, len) != 0)
-		return -1;
+		return KF_EPARSE;
 	memcpy(out, buf, (size_t)n);
 	return n;
 }
 
-/* Split a hash string into its parts; 0 or -1. */
+/* Split a hash string into its parts. Returns 0 or KF_EPARSE (a fault of
+ * form or of bounds, the string's length included). */
 static int parse(const char *enc, struct parsed *p)
 {
 	size_t len = strnlen(enc, PASSWORD_ENCODED_MAX);
@@ -72,30 +74,30 @@ static int parse(const char *enc, struct parsed *p)
 	int n;
 
 	if (len == PASSWORD_ENCODED_MAX || strncmp(enc, SCHEME "$", sizeof(SCHEME)) != 0)
-		return -1;
+		return KF_EPARSE;
 	it = enc + sizeof(SCHEME);
 	salt = memchr(it, '$', (size_t)(end - it));
 	if (!salt || salt == it || salt - it > ITER_DIGITS_MAX || *it == '0')
-		return -1;
+		return KF_EPARSE;
 	for (const char *c = it; c < salt; c++) {
 		if (*c < '0' || *c > '9')
-			return -1;
+			return KF_EPARSE;
 		v = v * 10 + (unsigned long)(*c - '0');
 	}
 	if (v < PASSWORD_ITER_MIN || v > PASSWORD_ITER_MAX)
-		return -1;
+		return KF_EPARSE;
 	p->iter = (unsigned)v;
 	salt++;
 	hash = memchr(salt, '$', (size_t)(end - salt));
 	if (!hash)
-		return -1;
+		return KF_EPARSE;
 	n = b64_decode(salt, (size_t)(hash - salt), p->salt, sizeof(p->salt));
-	if (n < PASSWORD_SALT_MIN)
-		return -1;
+	if (n < PASSWORD_SALT_MIN) /* not base64, or too short a salt */
+		return KF_EPARSE;
 	p->slen = (size_t)n;
 	hash++;
 	n = b64_decode(hash, (size_t)(end - hash), p->hash, sizeof(p->hash));
-	return n == PASSWORD_HASH_LEN ? 0 : -1;
+	return n == PASSWORD_HASH_LEN ? 0 : KF_EPARSE;
 }
 
 static int derive(const char *pw, size_t len, const uint8_t *salt, size_t slen, unsigned iter,

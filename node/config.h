@@ -8,7 +8,7 @@
 #define KEFU_NODE_CONFIG_H
 
 #include "lib/conf.h"
-#include "node/routing_conf.h"
+#include "node/routing/conf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,7 +50,7 @@ struct config {
 	char redis_password[256];            /* AUTH for servers and sentinels; "" = none */
 	bool redis_tls;                      /* TLS with the node's client context */
 	int64_t redis_timeout;               /* ms, every Redis command */
-	/* Routing (node/routing_conf.h): per tier, per skill queue, timers. */
+	/* Routing (node/routing/conf.h): per tier, per skill queue, timers. */
 #define CONFIG_TIER_FIELDS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax) \
 	char n##_plan[ROUTING_PLAN_MAX];                                           \
 	bool n##_greeting;                                                         \

@@ -11,7 +11,10 @@
 
 struct hot {
 	struct redis *redis;
-	struct redis_script *scripts[ROUTING_SCRIPT_COUNT];
+	/* the scripts of every hot_define, by id */
+	const struct hot_script *defs[HOT_SCRIPTS_MAX];
+	struct redis_script *scripts[HOT_SCRIPTS_MAX];
+	unsigned nscripts;
 	char prefix[192];             /* "kefu:<cluster>:" */
 	char channel[HOT_KEY_MAX];    /* "<prefix>events:<node>" */
 	char primary[REDIS_ADDR_MAX]; /* the primary up on now or last; "" before */
@@ -33,18 +36,18 @@ static void hot_loaded(void *arg, int err, const struct redis_reply *reply)
 }
 
 /*
- * Load every routing script on a primary as soon as the client is up on
- * it (a new one after a failover may lack them): the steps' EVALSHA then
- * find them, instead of each first call of a script taking the NOSCRIPT
- * detour, many at once under load.
+ * Load scripts [from, to) on a primary as soon as the client is up on it
+ * (a new one after a failover may lack them): the steps' EVALSHA then find
+ * them, instead of each first call of a script taking the NOSCRIPT detour,
+ * many at once under load.
  */
-static void hot_preload(struct hot *h)
+static void hot_preload(struct hot *h, unsigned from, unsigned to)
 {
-	for (size_t i = 0; i < ROUTING_SCRIPT_COUNT; i++) {
-		const char *argv[] = {"SCRIPT", "LOAD", routing_scripts[i].text};
-		const size_t lens[] = {6, 4, routing_scripts[i].len};
+	for (unsigned i = from; i < to; i++) {
+		const char *argv[] = {"SCRIPT", "LOAD", h->defs[i]->text};
+		const size_t lens[] = {6, 4, h->defs[i]->len};
 
-		redis_command(h->redis, 3, argv, lens, hot_loaded, (void *)routing_scripts[i].name);
+		redis_command(h->redis, 3, argv, lens, hot_loaded, (void *)h->defs[i]->name);
 	}
 }
 
@@ -55,7 +58,7 @@ static void hot_state(void *arg, bool up, const char *addr, int reason, const ch
 	if (up) {
 		snprintf(h->primary, sizeof(h->primary), "%s", addr);
 		log_info(LOG_CLUSTER, "hot up primary=%s", addr);
-		hot_preload(h);
+		hot_preload(h, 0, h->nscripts);
 	} else {
 		log_warn(LOG_CLUSTER, "hot down primary=%s addr=%s reason=%s detail=\"%s\"",
 			 h->primary[0] ? h->primary : "-", addr[0] ? addr : "-",
@@ -125,28 +128,6 @@ const char *hot_prefix(const struct hot *h)
 
 /* ---- life ---- */
 
-/* Defines every routing step; the SHA-1 Redis will compute must be the one
- * the build embedded, or EVALSHA would name another script. */
-static int hot_scripts_define(struct hot *h)
-{
-	for (size_t i = 0; i < ROUTING_SCRIPT_COUNT; i++) {
-		const struct routing_script *rs = &routing_scripts[i];
-
-		h->scripts[i] = redis_script_define(h->redis, rs->name, rs->text);
-		if (!h->scripts[i]) {
-			log_err(LOG_CLUSTER, "hot script refused script=%s bytes=%zu", rs->name,
-				rs->len);
-			return KF_ETOOBIG;
-		}
-		if (strcmp(redis_script_sha(h->scripts[i]), rs->sha1) != 0) {
-			log_err(LOG_CLUSTER, "hot script sha1 differs from the build script=%s",
-				rs->name);
-			return KF_EINTERNAL;
-		}
-	}
-	return 0;
-}
-
 struct hot *hot_new(struct loop *l, const struct hot_opts *o)
 {
 	struct hot *h = calloc(1, sizeof(*h));
@@ -179,8 +160,6 @@ struct hot *hot_new(struct loop *l, const struct hot_opts *o)
 			o->sentinels ? o->sentinels : "", o->master_name ? o->master_name : "");
 		goto fail;
 	}
-	if (hot_scripts_define(h) != 0)
-		goto fail;
 	r = redis_subscribe(h->redis, h->channel, false);
 	if (r) {
 		log_err(LOG_CLUSTER, "hot subscribe failed channel=%s error=\"%s\"", h->channel,
@@ -203,12 +182,49 @@ void hot_free(struct hot *h)
 	free(h);
 }
 
+/* The SHA-1 Redis will compute must be the one the build embedded, or
+ * EVALSHA would name another script. A script the client keeps although
+ * the table is refused stays unused: the client frees it with itself. */
+int hot_define(struct hot *h, const struct hot_script *s, size_t n, unsigned *first)
+{
+	unsigned base = h->nscripts;
+
+	if (!s || n == 0)
+		return -EINVAL;
+	if (n > HOT_SCRIPTS_MAX - base) {
+		log_err(LOG_CLUSTER, "hot scripts over the limit defined=%u more=%zu max=%d", base,
+			n, HOT_SCRIPTS_MAX);
+		return KF_ETOOBIG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct redis_script *rs = redis_script_define(h->redis, s[i].name, s[i].text);
+
+		if (!rs) {
+			log_err(LOG_CLUSTER, "hot script refused script=%s bytes=%zu", s[i].name,
+				s[i].len);
+			return KF_ETOOBIG;
+		}
+		if (strcmp(redis_script_sha(rs), s[i].sha1) != 0) {
+			log_err(LOG_CLUSTER, "hot script sha1 differs from the build script=%s",
+				s[i].name);
+			return KF_EINTERNAL;
+		}
+		h->defs[base + i] = &s[i];
+		h->scripts[base + i] = rs;
+	}
+	h->nscripts = base + (unsigned)n;
+	*first = base;
+	if (redis_is_up(h->redis))
+		hot_preload(h, base, h->nscripts);
+	return 0;
+}
+
 /* ---- commands ---- */
 
-int hot_eval(struct hot *h, enum routing_script_id id, int nkeys, int argc,
-	     const char *const *argv, const size_t *argvlen, redis_reply_fn cb, void *arg)
+int hot_eval(struct hot *h, unsigned id, int nkeys, int argc, const char *const *argv,
+	     const size_t *argvlen, redis_reply_fn cb, void *arg)
 {
-	if ((unsigned)id >= ROUTING_SCRIPT_COUNT)
+	if (id >= h->nscripts)
 		return -EINVAL;
 	return redis_evalsha(h->redis, h->scripts[id], nkeys, argc, argv, argvlen, cb, arg);
 }

@@ -1,11 +1,12 @@
 /*
  * The node's hot state: its handle on the Redis group (found through
  * Sentinel) that holds the calls, queues and agent states shared by every
- * node (docs/routing.md). It owns the Redis client (cluster/redis.h),
- * defines every routing step of build/gen/routing/scripts.h at start,
- * builds "kefu:<cluster>:..." keys, subscribes to this node's event channel
- * "kefu:<cluster>:events:<node>" and tells the routing component when
- * Redis failed over, so it can write again the state it owns.
+ * node (docs/routing.md). It owns the Redis client (cluster/redis.h), runs
+ * the Lua scripts its users define (hot_define: routing's steps, and those
+ * of later components), builds "kefu:<cluster>:..." keys, subscribes to
+ * this node's event channel "kefu:<cluster>:events:<node>" and tells its
+ * user when Redis failed over, so it can write again the state it owns.
+ * It knows no component: each passes its own script table.
  *
  * Everything runs on the node's event loop. Callbacks registered here are
  * called from the loop, never from inside the call that registered them;
@@ -19,7 +20,6 @@
 #define KEFU_NODE_HOT_H
 
 #include "cluster/redis.h"
-#include "routing/scripts.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +31,17 @@ struct hot;
 
 /* Longest key hot_key builds, with its NUL. */
 #define HOT_KEY_MAX 512
+
+/* Scripts a hot state runs, every hot_define together. */
+#define HOT_SCRIPTS_MAX 64
+
+/* A Lua script, as a build embeds it (node/routing/embed.sh makes routing's). */
+struct hot_script {
+	const char *name;  /* for logs, e.g. "route_call" */
+	const char *text;  /* the script, NUL-terminated */
+	size_t len;        /* strlen(text) */
+	const char *sha1;  /* 40 lowercase hex digits, as Redis names the script */
+};
 
 struct hot_opts {
 	const char *sentinels;   /* "host:port,..." (redis_sentinels); copied */
@@ -50,13 +61,26 @@ typedef void (*hot_failover_fn)(void *arg, const char *from, const char *to);
 
 /*
  * hot_new - the hot state on loop l: makes the Redis client (it starts
- * finding the primary from the loop), defines every routing script and
- * subscribes to the node's event channel. Returns NULL, logged, when the
- * options are refused (see redis_new; also a cluster or node name that
- * makes keys over HOT_KEY_MAX). Free with hot_free before the loop and the
- * TLS context.
+ * finding the primary from the loop) and subscribes to the node's event
+ * channel. No script is defined yet (hot_define). Returns NULL, logged,
+ * when the options are refused (see redis_new; also a cluster or node name
+ * that makes keys over HOT_KEY_MAX). Free with hot_free before the loop and
+ * the TLS context.
  */
 struct hot *hot_new(struct loop *l, const struct hot_opts *o);
+
+/*
+ * hot_define - the scripts s[0..n) become runnable by hot_eval as ids
+ * *first .. *first + n - 1, in table order. s is kept, not copied: it must
+ * stay valid as long as h (a static table). Each script's SHA-1 must be
+ * the one Redis computes from its text, or EVALSHA would name another
+ * script. The scripts are loaded (SCRIPT LOAD) on each primary the client
+ * comes up on, and at once when it is up now. Define a table once per hot
+ * state: there is no undefine. Returns 0 and *first; -EINVAL (s NULL or n
+ * 0), KF_ETOOBIG (more than HOT_SCRIPTS_MAX in all, or a script the client
+ * refuses), KF_EINTERNAL (a SHA-1 differs); then nothing is defined.
+ */
+int hot_define(struct hot *h, const struct hot_script *s, size_t n, unsigned *first);
 
 /*
  * hot_free - frees the client (pending commands get KF_ECANCELED) and the
@@ -65,17 +89,18 @@ struct hot *hot_new(struct loop *l, const struct hot_opts *o);
 void hot_free(struct hot *h);
 
 /*
- * hot_eval - run routing step id (ROUTING_SCRIPT_X) with EVALSHA: the first
- * nkeys of argv[0..argc) are its KEYS, the rest its ARGV, exactly as given
- * (nothing is prefixed: build keys with hot_key). argvlen as for
- * redis_command (NULL = NUL-terminated strings). The script is loaded on
- * NOSCRIPT. cb runs once, as described in cluster/redis.h "Errors"; a
- * refusal of the script ("STALE ...", "KEYS ...") is a 0 err with an ERROR
- * reply. Returns 0 (cb will run), -EINVAL (unknown id, bad nkeys or argc,
- * cb NULL), KF_ETOOBIG (over the size or queue limit), KF_ESTATE.
+ * hot_eval - run script id (hot_define's *first plus the script's index in
+ * its table) with EVALSHA: the first nkeys of argv[0..argc) are its KEYS,
+ * the rest its ARGV, exactly as given (nothing is prefixed: build keys with
+ * hot_key). argvlen as for redis_command (NULL = NUL-terminated strings).
+ * The script is loaded on NOSCRIPT. cb runs once, as described in
+ * cluster/redis.h "Errors"; a refusal of the script ("STALE ...", "KEYS
+ * ...") is a 0 err with an ERROR reply. Returns 0 (cb will run), -EINVAL
+ * (no script id, bad nkeys or argc, cb NULL), KF_ETOOBIG (over the size or
+ * queue limit), KF_ESTATE.
  */
-int hot_eval(struct hot *h, enum routing_script_id id, int nkeys, int argc,
-	     const char *const *argv, const size_t *argvlen, redis_reply_fn cb, void *arg);
+int hot_eval(struct hot *h, unsigned id, int nkeys, int argc, const char *const *argv,
+	     const size_t *argvlen, redis_reply_fn cb, void *arg);
 
 /*
  * hot_command - any other command (SET presence keys, PUBLISH...), as

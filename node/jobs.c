@@ -1,4 +1,5 @@
-/* Leader jobs on worker threads, logged through the leader. See jobs.h. */
+/* Leader jobs on worker threads, logged through the leader, and a small
+ * pool for short jobs. See jobs.h. */
 #include "node/jobs.h"
 
 #include "lib/err.h"
@@ -32,6 +33,18 @@ struct worker {
 	bool finished;     /* under mu */
 };
 
+/* A short job: waiting, running, then finished (its done still to run). */
+struct short_job {
+	struct short_job *next;
+	jobs_fn fn, done;
+	void *arg;
+};
+
+/* A FIFO of short jobs. */
+struct short_list {
+	struct short_job *head, **tail;
+};
+
 struct jobs {
 	struct loop *loop;
 	struct repl *repl;
@@ -42,6 +55,15 @@ struct jobs {
 	struct worker *workers;   /* loop thread only */
 	uint64_t group_seq;       /* under mu */
 	bool draining;            /* jobs_free runs the loop until the workers are gone */
+	/* the short jobs' pool */
+	pthread_t pool[JOBS_POOL_THREADS];
+	unsigned npool;           /* threads started; loop thread only */
+	pthread_cond_t pool_cv;   /* a job waits, or the pool stops */
+	struct short_list waiting;  /* under mu */
+	unsigned nwaiting;          /* under mu */
+	struct short_list finished; /* fn ran, done to run on the loop; under mu */
+	bool pool_stop;           /* under mu: threads leave once nothing waits */
+	bool closing;             /* loop thread only: jobs_free has begun */
 };
 
 #define DRAIN_MS 30000
@@ -143,6 +165,73 @@ static void reap_workers(struct jobs *j, bool all)
 	}
 }
 
+static void short_list_init(struct short_list *l)
+{
+	l->head = NULL;
+	l->tail = &l->head;
+}
+
+static void short_list_push(struct short_list *l, struct short_job *sj)
+{
+	sj->next = NULL;
+	*l->tail = sj;
+	l->tail = &sj->next;
+}
+
+static struct short_job *short_list_pop(struct short_list *l)
+{
+	struct short_job *sj = l->head;
+
+	if (sj) {
+		l->head = sj->next;
+		if (!l->head)
+			l->tail = &l->head;
+	}
+	return sj;
+}
+
+/* A pool thread: the waiting jobs in order, until the pool stops and none waits. */
+static void *pool_main(void *arg)
+{
+	struct jobs *j = arg;
+	struct short_job *sj;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (!j->waiting.head && !j->pool_stop)
+			pthread_cond_wait(&j->pool_cv, &j->mu);
+		sj = short_list_pop(&j->waiting);
+		if (!sj)
+			break;
+		j->nwaiting--;
+		pthread_mutex_unlock(&j->mu);
+		sj->fn(sj->arg);
+		pthread_mutex_lock(&j->mu);
+		short_list_push(&j->finished, sj);
+		loop_wake(j->wake);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* The done of every finished short job, in the order they finished. */
+static void short_jobs_done(struct jobs *j)
+{
+	struct short_list done;
+	struct short_job *sj;
+
+	pthread_mutex_lock(&j->mu);
+	done = j->finished;
+	if (!done.head)
+		done.tail = &done.head;
+	short_list_init(&j->finished);
+	pthread_mutex_unlock(&j->mu);
+	while ((sj = short_list_pop(&done))) {
+		sj->done(sj->arg);
+		free(sj);
+	}
+}
+
 static void on_wake(void *arg)
 {
 	struct jobs *j = arg;
@@ -162,6 +251,7 @@ static void on_wake(void *arg)
 			on_logged_done(lr, err, 0);
 	}
 	reap_workers(j, false);
+	short_jobs_done(j);
 	if (j->draining && !j->workers)
 		loop_stop(j->loop);
 }
@@ -181,8 +271,12 @@ struct jobs *jobs_new(struct loop *l, struct repl *repl)
 	j->repl = repl;
 	j->hooks = (struct write_hooks){hook_run, hook_log, j};
 	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->pool_cv, NULL);
+	short_list_init(&j->waiting);
+	short_list_init(&j->finished);
 	j->wake = loop_wake_new(l, on_wake, j);
 	if (!j->wake) {
+		pthread_cond_destroy(&j->pool_cv);
 		pthread_mutex_destroy(&j->mu);
 		free(j);
 		return NULL;
@@ -210,6 +304,59 @@ int jobs_spawn(struct jobs *j, jobs_fn fn, jobs_fn done, void *arg)
 	return 0;
 }
 
+/* The pool's threads start with the first short job: a node that never
+ * has one (no routing here) keeps none idle. */
+static int pool_start(struct jobs *j)
+{
+	while (j->npool < JOBS_POOL_THREADS &&
+	       pthread_create(&j->pool[j->npool], NULL, pool_main, j) == 0)
+		j->npool++;
+	if (j->npool < JOBS_POOL_THREADS)
+		log_warn(LOG_MAIN, "short job threads started=%u of %d", j->npool,
+			 JOBS_POOL_THREADS);
+	return j->npool ? 0 : -EAGAIN;
+}
+
+int jobs_submit(struct jobs *j, jobs_fn fn, jobs_fn done, void *arg)
+{
+	struct short_job *sj;
+	int err;
+
+	if (!fn || !done)
+		return -EINVAL;
+	if (j->closing)
+		return KF_ESTATE;
+	if (!j->npool && (err = pool_start(j)) != 0)
+		return err;
+	pthread_mutex_lock(&j->mu);
+	if (j->nwaiting >= JOBS_POOL_QUEUE) {
+		pthread_mutex_unlock(&j->mu);
+		return -EBUSY;
+	}
+	sj = malloc(sizeof(*sj));
+	if (!sj)
+		abort();
+	*sj = (struct short_job){NULL, fn, done, arg};
+	short_list_push(&j->waiting, sj);
+	j->nwaiting++;
+	pthread_cond_signal(&j->pool_cv);
+	pthread_mutex_unlock(&j->mu);
+	return 0;
+}
+
+/* The pool's threads run what waits, then leave; every done runs here. */
+static void pool_stop(struct jobs *j)
+{
+	j->closing = true;
+	pthread_mutex_lock(&j->mu);
+	j->pool_stop = true;
+	pthread_cond_broadcast(&j->pool_cv);
+	pthread_mutex_unlock(&j->mu);
+	for (unsigned i = 0; i < j->npool; i++)
+		pthread_join(j->pool[i], NULL);
+	short_jobs_done(j);
+}
+
 void jobs_free(struct jobs *j)
 {
 	if (!j)
@@ -232,7 +379,9 @@ void jobs_free(struct jobs *j)
 			_exit(1);
 		}
 	}
+	pool_stop(j);
 	loop_wake_free(j->wake);
+	pthread_cond_destroy(&j->pool_cv);
 	pthread_mutex_destroy(&j->mu);
 	free(j);
 }

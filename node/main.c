@@ -15,11 +15,16 @@
 #include "cluster/etcd.h"
 #include "cluster/repl.h"
 #include "lib/tls.h"
+#include "node/accounts.h"
+#include "node/admin.h"
+#include "node/component.h"
 #include "node/config.h"
 #include "node/hot.h"
 #include "node/jobs.h"
-#include "node/routing.h"
+#include "node/leader.h"
+#include "node/routing/routing.h"
 #include "node/server.h"
+#include "node/upload.h"
 #include "storage/snapshot.h"
 #include "storage/writer.h"
 #include "lib/loop.h"
@@ -36,6 +41,27 @@
 
 #define EXIT_USAGE 2
 
+/*
+ * The components, in start order: the node's own services first, then
+ * the functions of the province center, each in its folder (node/<name>/).
+ * They run on a node of a cluster; each reads the local replica and
+ * writes through the leader (node/component.h).
+ */
+static const struct component *const components[] = {
+	&admin_service,
+	&upload_service,
+	&accounts_service,
+	&routing_component,
+};
+#define NCOMPONENTS (sizeof(components) / sizeof(components[0]))
+
+/* A component as it runs: its state (NULL: not on this node) and timers. */
+struct running {
+	void *state;
+	bool inited;
+	struct loop_timer **timers;
+};
+
 /* Everything the subsystems share; lives in main()'s frame. */
 struct node {
 	struct config cfg;
@@ -50,9 +76,10 @@ struct node {
 	struct etcd *etcd;
 	struct election *election;
 	struct repl *repl;
+	struct leader *leader;             /* writes through the leader */
 	struct server *server;
 	struct hot *hot;                   /* Redis; NULL when redis_sentinels is empty */
-	struct routing *routing;           /* gateways and agents; NULL without Redis */
+	struct running comp[NCOMPONENTS];  /* by components[] */
 	struct jobs *jobs;
 	struct loop_timer *inbox_timer;
 	struct loop_timer *prune_timer;
@@ -265,8 +292,11 @@ static void node_on_election(void *arg)
 
 	if (n->repl)
 		repl_on_election(n->repl);
-	if (n->server)
-		server_on_election(n->server);
+	if (n->leader)
+		leader_on_election(n->leader);
+	for (size_t i = 0; i < NCOMPONENTS; i++)
+		if (n->comp[i].state && components[i]->on_leader_change)
+			components[i]->on_leader_change(n->comp[i].state);
 }
 
 static int node_etcd_init(struct node *n)
@@ -330,22 +360,49 @@ static void node_jobs_shutdown(struct node *n)
 	n->jobs = NULL;
 }
 
-static int node_server_init(struct node *n)
+static int node_leader_init(struct node *n)
 {
-	struct server_opts so = {n->cfg.listen_addr, n->cfg.node_name, n->cfg.data_dir, n->loop,
-				 n->tls_server, n->tls_client, n->repl, n->election, &n->sto,
-				 n->jobs, (size_t)n->cfg.max_frame, &n->hot, &n->routing};
-	int r = 0;
+	struct leader_opts lo = {n->loop, n->cfg.node_name, n->repl, n->election, n->tls_client,
+				 (size_t)n->cfg.max_frame};
 
 	if (!node_clustered(n))
 		return 0;
-	n->server = server_new(&so, &r);
-	if (!n->server)
+	return leader_new(&lo, &n->leader);
+}
+
+static void node_leader_shutdown(struct node *n)
+{
+	leader_free(n->leader);
+	n->leader = NULL;
+}
+
+/* A peer went away: replication and the running components forget it. */
+static void node_on_peer_closed(void *arg, struct msg_peer *p)
+{
+	struct node *n = arg;
+
+	if (n->repl)
+		repl_on_conn_closed(n->repl, msg_peer_conn(p));
+	for (size_t i = 0; i < NCOMPONENTS; i++)
+		if (n->comp[i].state && components[i]->on_connection_closed)
+			components[i]->on_connection_closed(n->comp[i].state, p);
+}
+
+static int node_server_init(struct node *n)
+{
+	struct server_opts so = {n->cfg.listen_addr, n->loop, n->tls_server, n->repl,
+				 (size_t)n->cfg.max_frame, node_on_peer_closed, n};
+	int r;
+
+	if (!node_clustered(n))
+		return 0;
+	r = server_new(&so, &n->server);
+	if (r)
 		log_err(LOG_NET, "cannot listen addr=%s error=\"%s\"", n->cfg.listen_addr,
 			kf_strerror(r));
 	else
 		log_info(LOG_NET, "listening addr=%s", n->cfg.listen_addr);
-	return n->server ? 0 : r;
+	return r;
 }
 
 static void node_server_shutdown(struct node *n)
@@ -374,29 +431,84 @@ static void node_redis_shutdown(struct node *n)
 	n->hot = NULL;
 }
 
-/* Tiered routing (node/routing.h): with the hot state, in cluster mode. */
-static int node_routing_init(struct node *n)
-{
-	struct routing_settings set;
-	struct routing_opts ro = {n->loop, n->cfg.node_name, n->hot, n->election, &n->sto,
-				  n->server, &set};
-	char why[CONF_ERR_MAX];
+/* ---- components (node/component.h) ---- */
 
-	if (!n->hot || !n->server)
-		return 0;
-	/* config_check has accepted these settings already. */
-	if (routing_settings_from(&n->cfg, &set, why, sizeof(why))) {
-		log_err(LOG_ROUTING, "routing settings refused: %s", why);
-		return KF_ECONFIG;
-	}
-	n->routing = routing_new(&ro);
-	return n->routing ? 0 : KF_EINTERNAL;
+/* Stops component i: its rows answer "not configured", timers go, state freed. */
+static void node_component_stop(struct node *n, size_t i)
+{
+	struct running *c = &n->comp[i];
+
+	if (!c->inited)
+		return;
+	if (n->server)
+		msg_unregister(server_hub(n->server), components[i]->name);
+	for (size_t t = 0; c->timers && t < components[i]->ntimers; t++)
+		loop_timer_free(c->timers[t]);
+	free(c->timers);
+	c->timers = NULL;
+	components[i]->stop(c->state);
+	c->state = NULL;
+	c->inited = false;
 }
 
-static void node_routing_shutdown(struct node *n)
+static int node_component_init(struct node *n, size_t i, const struct node_ctx *ctx)
 {
-	routing_free(n->routing);
-	n->routing = NULL;
+	const struct component *cp = components[i];
+	struct running *c = &n->comp[i];
+	int r = cp->init(ctx, &c->state);
+
+	if (r) {
+		log_err(LOG_MAIN, "component failed component=%s error=\"%s\"", cp->name,
+			kf_strerror(r));
+		return r;
+	}
+	c->inited = true;
+	msg_register(ctx->hub, cp->name, cp->msgs, cp->nmsgs, c->state);
+	if (!c->state) {
+		log_info(LOG_MAIN, "component off on this node component=%s", cp->name);
+		return 0;
+	}
+	c->timers = calloc(cp->ntimers ? cp->ntimers : 1, sizeof(*c->timers));
+	if (!c->timers)
+		abort();
+	for (size_t t = 0; t < cp->ntimers; t++) {
+		c->timers[t] = loop_timer_new(n->loop, cp->timers[t].every_ms, cp->timers[t].fn,
+					      c->state);
+		if (!c->timers[t])
+			return KF_EINTERNAL;
+	}
+	return 0;
+}
+
+/* Every component, in a cluster: init in table order, then start each. */
+static int node_components_init(struct node *n)
+{
+	struct node_ctx ctx = {n->loop, n->cfg.node_name, n->cfg.data_dir, &n->cfg, &n->sto, n->election, n->repl,
+			       n->leader, n->hot, n->jobs, NULL};
+	int r;
+
+	if (!n->server)
+		return 0;
+	ctx.hub = server_hub(n->server);
+	for (size_t i = 0; i < NCOMPONENTS; i++)
+		if ((r = node_component_init(n, i, &ctx)) != 0)
+			return r;
+	for (size_t i = 0; i < NCOMPONENTS; i++) {
+		if (!n->comp[i].state || !components[i]->start)
+			continue;
+		if ((r = components[i]->start(n->comp[i].state)) != 0) {
+			log_err(LOG_MAIN, "component did not start component=%s error=\"%s\"",
+				components[i]->name, kf_strerror(r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void node_components_shutdown(struct node *n)
+{
+	for (size_t i = NCOMPONENTS; i-- > 0;)
+		node_component_stop(n, i);
 }
 
 /* ---- BOSS inbox ---- */
@@ -576,9 +688,10 @@ static const struct subsystem {
 	{"etcd", node_etcd_init, node_etcd_shutdown},
 	{"replication", node_repl_init, node_repl_shutdown},
 	{"jobs", node_jobs_init, node_jobs_shutdown},
+	{"leader", node_leader_init, node_leader_shutdown},
 	{"server", node_server_init, node_server_shutdown},
 	{"redis", node_redis_init, node_redis_shutdown},
-	{"routing", node_routing_init, node_routing_shutdown},
+	{"components", node_components_init, node_components_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},
 	{"retention", node_prune_init, node_prune_shutdown},
 };

@@ -1,94 +1,20 @@
 /*
- * The wire framing: every frame is a 4-byte big-endian payload length,
- * then that many bytes of one protobuf Envelope (proto/kefu.proto).
+ * The wire framing of the cluster protocol: each frame (lib/frame.h: a
+ * 4-byte big-endian length, then the payload) carries one protobuf
+ * Envelope (proto/kefu.proto) that has a body.
  *
- * The decoder is a pure parser: bytes in, frames out, no sockets and no
- * event loop. Feed it whatever a read returned, in pieces of any size:
- *
- *   while (len > 0) {
- *           struct frame_view f;
- *           size_t used;
- *           int r = frame_decode(&d, p, len, &used, &f);
- *           if (r < 0)
- *                   close the link, after telling the peer kf_strerror(r);
- *           p += used;
- *           len -= used;
- *           if (r == 1)
- *                   handle f.data[0..f.len);
- *   }
- *
- * Limits: a frame may carry at most the decoder's max bytes (itself at most
- * FRAME_MAX_LIMIT); a header announcing more fails at once with KF_ETOOBIG,
- * before any of the payload is buffered, and a zero-length frame fails with
- * KF_EPROTO. Buffered memory never exceeds the announced length of the
- * frame in progress, so at most max bytes per decoder.
+ * This header includes lib/frame.h, so the decoder and the plain encoder
+ * (frame_decode, frame_encode, ...) come with it; what lives here is the
+ * Envelope on top of them.
  */
 #ifndef KEFU_PROTO_FRAME_H
 #define KEFU_PROTO_FRAME_H
 
+#include "lib/frame.h"
 #include "proto/kefu.pb-c.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define FRAME_HEADER 4
-/* No decoder or encoder takes a max above this (64 MiB). */
-#define FRAME_MAX_LIMIT ((size_t)64 * 1024 * 1024)
-
-/* A complete frame's payload. Where it points is said where it is returned. */
-struct frame_view {
-	const uint8_t *data;
-	size_t len;
-};
-
-/* Decoder state; embed it and treat the fields as private. */
-struct frame_decoder {
-	size_t max;                  /* payload limit */
-	uint8_t hdr[FRAME_HEADER];   /* header bytes so far */
-	size_t hdr_have;
-	size_t need;                 /* announced payload length, 0 while reading the header */
-	uint8_t *buf;                /* payload bytes so far (owned) */
-	size_t have;
-	size_t cap;                  /* allocated size of buf */
-	int err;                     /* first error; sticky */
-};
-
-/*
- * frame_decoder_init - set d up for frames of at most max payload bytes
- * (clamped to 1..FRAME_MAX_LIMIT). Allocates nothing yet.
- */
-void frame_decoder_init(struct frame_decoder *d, size_t max);
-
-/* frame_decoder_release - free d's buffer; d may be initialised again. */
-void frame_decoder_release(struct frame_decoder *d);
-
-/*
- * frame_decode - consume bytes of data[0..len) up to the end of the next
- * frame. *used says how many were consumed (all of them unless a frame
- * completed first). Returns:
- *   1           a frame is complete: *out holds its payload. It points into
- *               data (when the frame arrived in one piece) or into d's
- *               buffer, and is valid until the next frame_decode or
- *               frame_decoder_release on d, and no longer than data itself.
- *   0           all of data was consumed; more bytes are needed.
- *   KF_ETOOBIG  a header announced more than max bytes.
- *   KF_EPROTO   a header announced an empty frame.
- * Errors are sticky: every later call returns the same error and consumes
- * nothing; the link must be closed.
- */
-int frame_decode(struct frame_decoder *d, const void *data, size_t len, size_t *used,
-		 struct frame_view *out);
-
-/* frame_header_put - write the header for a payload of len bytes. */
-void frame_header_put(uint8_t hdr[FRAME_HEADER], uint32_t len);
-
-/*
- * frame_encode - write header and payload[0..len) into out[0..out_size).
- * *written gets FRAME_HEADER + len. Returns 0, KF_EPROTO (len == 0),
- * KF_ETOOBIG (len over max, or out too small; nothing is written).
- */
-int frame_encode(const void *payload, size_t len, size_t max, uint8_t *out, size_t out_size,
-		 size_t *written);
 
 /*
  * frame_envelope_encode - pack e as one frame into out[0..out_size), like

@@ -4,6 +4,7 @@
 #include "lib/err.h"
 #include "lib/password.h"
 #include "storage/audit.h"
+#include "storage/listing.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -273,32 +274,25 @@ int accounts_disable(struct store_txn *t, const char *id, uint64_t now_ms, struc
 }
 
 struct list_ctx {
-	const char *after;
-	size_t alen;
 	accounts_list_fn fn;
 	void *arg;
 };
 
-static int list_visit(void *arg, const struct store_val *k, const struct store_val *v)
+static int list_visit(void *arg, const ProtobufCMessage *m)
 {
 	struct list_ctx *c = arg;
-	Kefu__Agent *a;
-	int rc;
 
-	if (c->after && store_key_cmp(k->data, k->len, c->after, c->alen) <= 0)
-		return 0;
-	a = kefu__agent__unpack(NULL, v->len, v->data);
-	if (!a)
-		return KF_ECORRUPT;
-	rc = c->fn(c->arg, a);
-	kefu__agent__free_unpacked(a, NULL);
-	return rc;
+	return c->fn(c->arg, (const Kefu__Agent *)m);
 }
 
 int accounts_list(struct store_txn *t, const char *after, accounts_list_fn fn, void *arg)
 {
-	struct list_ctx c = {after && *after ? after : NULL, 0, fn, arg};
+	struct list_ctx c = {fn, arg};
+	struct listing l = {.table = STORE_AGENT};
 
-	c.alen = c.after ? strnlen(c.after, STORE_KEY_MAX) : 0;
-	return store_scan(t, STORE_AGENT, NULL, 0, c.after, c.alen, false, list_visit, &c);
+	if (after && *after) {
+		l.after = after;
+		l.alen = strnlen(after, STORE_KEY_MAX);
+	}
+	return listing_scan_msgs(t, &l, &kefu__agent__descriptor, list_visit, &c);
 }

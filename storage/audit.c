@@ -2,6 +2,7 @@
 #include "storage/audit.h"
 
 #include "lib/err.h"
+#include "storage/listing.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -133,39 +134,27 @@ int audit_append(struct batch *b, const Kefu__AuditEntry *e, char *why, size_t c
 }
 
 struct list_ctx {
-	const uint8_t *after;
-	size_t alen;
 	audit_list_fn fn;
 	void *arg;
 };
 
-static int list_visit(void *arg, const struct store_val *k, const struct store_val *v)
+static int list_visit(void *arg, const ProtobufCMessage *m)
 {
 	struct list_ctx *c = arg;
-	Kefu__AuditEntry *e;
-	int rc;
 
-	if (c->after && store_key_cmp(k->data, k->len, c->after, c->alen) <= 0)
-		return 0;
-	e = kefu__audit_entry__unpack(NULL, v->len, v->data);
-	if (!e)
-		return KF_ECORRUPT;
-	rc = c->fn(c->arg, e);
-	kefu__audit_entry__free_unpacked(e, NULL);
-	return rc;
+	return c->fn(c->arg, (const Kefu__AuditEntry *)m);
 }
 
 int audit_list(struct store_txn *t, uint64_t since_ms, const void *after, size_t alen,
 	       audit_list_fn fn, void *arg)
 {
-	struct list_ctx c = {after, alen, fn, arg};
+	struct list_ctx c = {fn, arg};
 	uint8_t start[8];
+	struct listing l = {.table = STORE_AUDIT, .from = start, .flen = sizeof(start),
+			    .after = after, .alen = after ? alen : 0};
 
 	if (after && alen > AUDIT_KEY_MAX)
 		return KF_EPARSE;
 	put_be64(start, since_ms);
-	if (after && store_key_cmp(after, alen, start, sizeof(start)) > 0)
-		return store_scan(t, STORE_AUDIT, NULL, 0, after, alen, false, list_visit, &c);
-	c.after = NULL;
-	return store_scan(t, STORE_AUDIT, NULL, 0, start, sizeof(start), false, list_visit, &c);
+	return listing_scan_msgs(t, &l, &kefu__audit_entry__descriptor, list_visit, &c);
 }

@@ -4,6 +4,7 @@
 #include "lib/err.h"
 #include "storage/audit.h"
 #include "storage/keys.h"
+#include "storage/listing.h"
 
 #include <inttypes.h>
 #include <stddef.h>
@@ -207,13 +208,11 @@ out:
 
 struct list_ctx {
 	struct store_txn *t;
-	size_t left; /* SIZE_MAX: no limit */
 	callback_list_fn fn;
 	void *arg;
-	const uint8_t *after;
-	size_t alen;
 };
 
+/* One pending key: its request, unless the key is a leftover (skipped). */
 static int list_visit(void *arg, const struct store_val *k, const struct store_val *v)
 {
 	struct list_ctx *c = arg;
@@ -225,10 +224,6 @@ static int list_visit(void *arg, const struct store_val *k, const struct store_v
 	int rc;
 
 	(void)v;
-	if (c->after && store_key_cmp(k->data, k->len, c->after, c->alen) <= 0)
-		return 0;
-	if (c->left == 0)
-		return 1;
 	if (key_part(k->data, k->len, 2, &id, &idlen) || idlen > CALLBACK_ID_MAX)
 		return KF_ECORRUPT;
 	memcpy(ids, id, idlen);
@@ -241,12 +236,10 @@ static int list_visit(void *arg, const struct store_val *k, const struct store_v
 	/* A leftover of a raced duplicate: the request is not this key's. */
 	pending_key(&pk, rq);
 	if (rq->status != KEFU__CALLBACK_REQUEST__STATUS__PENDING ||
-	    store_key_cmp(pk.b, pk.len, k->data, k->len) != 0) {
-		kefu__callback_request__free_unpacked(rq, NULL);
-		return 0;
-	}
-	c->left--;
-	rc = c->fn(c->arg, rq);
+	    store_key_cmp(pk.b, pk.len, k->data, k->len) != 0)
+		rc = LISTING_SKIP;
+	else
+		rc = c->fn(c->arg, rq);
 	kefu__callback_request__free_unpacked(rq, NULL);
 	return rc;
 }
@@ -254,20 +247,18 @@ static int list_visit(void *arg, const struct store_val *k, const struct store_v
 int callback_list_pending(struct store_txn *t, const void *after, size_t alen, size_t limit,
 			  callback_list_fn fn, void *arg)
 {
-	struct list_ctx c = {t, limit ? limit : SIZE_MAX, fn, arg, after, alen};
+	struct list_ctx c = {t, fn, arg};
 	struct key prefix;
+	struct listing l = {.table = STORE_CALLBACK, .after = after, .alen = after ? alen : 0,
+			    .limit = limit};
 
 	if (after && alen > CALLBACK_CURSOR_MAX)
 		return KF_EPARSE;
 	key_init(&prefix);
 	key_add_str(&prefix, TAG_PENDING);
-	if (!after || store_key_cmp(after, alen, prefix.b, prefix.len) < 0) {
-		c.after = NULL;
-		after = NULL;
-		alen = 0;
-	}
-	return store_scan(t, STORE_CALLBACK, prefix.b, prefix.len, after, alen, false, list_visit,
-			  &c);
+	l.prefix = prefix.b;
+	l.plen = prefix.len;
+	return listing_scan(t, &l, list_visit, &c);
 }
 
 const char *callback_status_name(Kefu__CallbackRequest__Status status)

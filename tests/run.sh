@@ -4,6 +4,7 @@
 #   - fuzz corpora replayed through each fuzz target, ASan+UBSan build
 #   - routing script tests (tests/routing/test_*.sh) against a redis-server of their own
 #   - command-line tests (tests/cli/*.sh) against the ASan+UBSan programs
+#   - the layering check's own test (tests/check/test_layers.sh) on a scratch tree
 # TESTS=pattern runs only the tests whose name contains pattern.
 set -u
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ run() { # name, timeout, command...
 	fi
 }
 
+run check/test_layers 300 sh tests/check/test_layers.sh
 for t in build/san/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "unit/$(basename "$t")" 600 "$t"

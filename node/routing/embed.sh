@@ -3,7 +3,8 @@
 # lua/prelude.lua followed by lua/<step>.lua.
 #   embed.sh names             the step names, one a line, sorted
 #   embed.sh text NAME         the text of one step, exactly as embedded
-#   embed.sh c OUT.c OUT.h     the C table of every step (name, text, length, SHA-1)
+#   embed.sh c OUT.c OUT.h     the C table of every step (struct hot_script of node/hot.h:
+#                              name, text, length, SHA-1)
 set -eu
 dir=$(cd "$(dirname "$0")" && pwd)/lua
 
@@ -87,28 +88,22 @@ c_files() {
 		echo "#ifndef KEFU_ROUTING_SCRIPTS_H"
 		echo "#define KEFU_ROUTING_SCRIPTS_H"
 		echo
-		echo "#include <stddef.h>"
+		echo "#include \"node/hot.h\""
 		echo
 		echo "/*"
 		echo " * The routing steps as Redis Lua scripts (node/routing/README.md has each"
-		echo " * step's KEYS, ARGV and replies). Run one with EVALSHA sha1, and on"
-		echo " * NOSCRIPT with EVAL text (or SCRIPT LOAD then EVALSHA). Everything here is"
-		echo " * static, read-only and lives as long as the program; never free it."
+		echo " * step's KEYS, ARGV and replies), in the table type of node/hot.h: define"
+		echo " * them with hot_define and run step X as hot_eval(first + ROUTING_SCRIPT_X)."
+		echo " * Everything here is static, read-only and lives as long as the program;"
+		echo " * never free it."
 		echo " */"
 		echo "enum routing_script_id {"
 		for n in $(names); do echo "	ROUTING_SCRIPT_$(upper "$n"),"; done
 		echo "	ROUTING_SCRIPT_COUNT"
 		echo "};"
 		echo
-		echo "struct routing_script {"
-		echo "	const char *name;  /* the step, e.g. \"route_call\" */"
-		echo "	const char *text;  /* the script, NUL-terminated */"
-		echo "	size_t len;        /* strlen(text) */"
-		echo "	const char *sha1;  /* 40 lowercase hex digits, as Redis names the script */"
-		echo "};"
-		echo
 		echo "/* Indexed by enum routing_script_id. */"
-		echo "extern const struct routing_script routing_scripts[ROUTING_SCRIPT_COUNT];"
+		echo "extern const struct hot_script routing_scripts[ROUTING_SCRIPT_COUNT];"
 		echo
 		echo "#endif"
 	} >"$h.tmp"
@@ -122,7 +117,7 @@ c_files() {
 			echo "	;"
 		done
 		echo
-		echo "const struct routing_script routing_scripts[ROUTING_SCRIPT_COUNT] = {"
+		echo "const struct hot_script routing_scripts[ROUTING_SCRIPT_COUNT] = {"
 		for n in $(names); do
 			sha=$(text "$n" | sha1sum | cut -c1-40)
 			echo "	[ROUTING_SCRIPT_$(upper "$n")] = {\"$n\", text_$n, sizeof text_$n - 1, \"$sha\"},"

@@ -6,15 +6,26 @@
 up 3
 old=$(leader)
 e1=$(epoch)
-ledger c1 9
+# --stamps: each ledger line ends with t=<epoch ms>, to compare with the
+# moment the new leader is seen.
+ledger c1 9 --stamps
 sleep 2
 "$H" kill "$old" --dir "$D"
 wait_for "a new leader" 15 leader_is_not "$old"
+elected_ms=$(date +%s%3N)
 ledger_wait c1
 grep -q '^ack' "$D/c1.ledger" || fail "no write acknowledged"
-# Writes were acknowledged after the failover too.
 new=$(leader)
 e2=$(epoch)
+# Writes sent after the new leader was elected were acknowledged too.
+after=$(awk -v t0="$elected_ms" '
+	{ t = $NF; sub(/^t=/, "", t) }
+	$1 == "sent" && t + 0 >= t0 { sent[$2] = 1; nsent++ }
+	$1 == "ack" && ($2 in sent) { nack++ }
+	END { printf "%d %d", nsent, nack }' "$D/c1.ledger")
+[ "${after#* }" -gt 0 ] ||
+	fail "no write sent after $new was elected was acknowledged (sent ${after% *}, ledger: $(tail -n 3 "$D/c1.ledger" | tr '\n' ' '))"
+ok
 [ "$e2" -gt "$e1" ] || fail "epoch did not grow: $e1 -> $e2"
 ok
 survivors=$(for n in node1 node2 node3; do [ "$n" != "$old" ] && echo "$n"; done)

@@ -2,12 +2,12 @@
  * kefud's own configuration over arbitrary bytes: its option table, then
  * the rules between options and the routing settings (tiers' ladders,
  * strategies, plans). Whatever the text, the answer is accepted settings
- * or one terminated message; accepted settings hold what routing.c relies
+ * or one terminated message; accepted settings hold what node/routing/ relies
  * on.
  */
 #include "lib/conf.h"
 #include "node/config.h"
-#include "node/routing_conf.h"
+#include "node/routing/conf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -401,6 +401,61 @@ static void test_list_in_id_order_after_a_cursor(void **state)
 	store_abort(t);
 }
 
+/* A cursor that names no account lists from the next id on; one past
+ * the last id lists nothing; an empty cursor is none. */
+static void test_list_cursor_between_and_past_the_ids(void **state)
+{
+	struct fixture *f = *state;
+	const char *ids[] = {"a", "c", "e"};
+	struct seen s = {.n = 0};
+	struct store_txn *t;
+
+	for (size_t i = 0; i < 3; i++) {
+		Kefu__Agent a = new_agent(ids[i], "");
+
+		assert_int_equal(run_change(f, do_create, &a), 0);
+	}
+	assert_int_equal(store_read_begin(f->ts.s, &t), 0);
+	assert_int_equal(accounts_list(t, "b", collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.ids[0], "c");
+	assert_string_equal(s.ids[1], "e");
+	s = (struct seen){.n = 0};
+	assert_int_equal(accounts_list(t, "e", collect, &s), 0);
+	assert_int_equal(s.n, 0);
+	s = (struct seen){.n = 0};
+	assert_int_equal(accounts_list(t, "", collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	store_abort(t);
+}
+
+/* The visitor's error ends the listing and is returned. */
+static int fail_second(void *arg, const Kefu__Agent *a)
+{
+	size_t *n = arg;
+
+	(void)a;
+	return ++*n == 2 ? KF_EINTERNAL : 0;
+}
+
+static void test_list_returns_the_visitors_error(void **state)
+{
+	struct fixture *f = *state;
+	const char *ids[] = {"a", "b", "c"};
+	struct store_txn *t;
+	size_t n = 0;
+
+	for (size_t i = 0; i < 3; i++) {
+		Kefu__Agent a = new_agent(ids[i], "");
+
+		assert_int_equal(run_change(f, do_create, &a), 0);
+	}
+	assert_int_equal(store_read_begin(f->ts.s, &t), 0);
+	assert_int_equal(accounts_list(t, NULL, fail_second, &n), KF_EINTERNAL);
+	assert_int_equal(n, 2);
+	store_abort(t);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -423,6 +478,8 @@ int main(void)
 		T(test_changes_to_a_missing_agent_refused),
 		T(test_get_of_corrupt_value_is_ECORRUPT),
 		T(test_list_in_id_order_after_a_cursor),
+		T(test_list_cursor_between_and_past_the_ids),
+		T(test_list_returns_the_visitors_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

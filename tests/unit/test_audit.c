@@ -155,6 +155,45 @@ static void test_cursor_continues_after_the_last_seen(void **state)
 	assert_string_equal(rest.subjects[0], "c");
 }
 
+/* A cursor at the last entry lists nothing more; a cursor after since
+ * wins over since, and one before it is no cursor. */
+static void test_cursor_at_the_end_lists_nothing(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__AuditEntry e[] = {entry(1000, 0, "node1", "a"), entry(2000, 0, "node1", "b"),
+				entry(3000, 0, "node1", "c")};
+	struct seen s = {.n = 0}, rest = {.n = 0};
+
+	write_all(f, e, 3);
+	list(f, 0, NULL, 0, &s);
+	assert_int_equal(s.n, 3);
+	list(f, 0, s.last_key, s.last_len, &rest);
+	assert_int_equal(rest.n, 0);
+	/* since past the cursor: since decides */
+	rest = (struct seen){.n = 0};
+	list(f, 4000, s.last_key, s.last_len, &rest);
+	assert_int_equal(rest.n, 0);
+	s = (struct seen){.n = 0, .stop_at = 1};
+	list(f, 0, NULL, 0, &s);
+	rest = (struct seen){.n = 0};
+	list(f, 500, s.last_key, s.last_len, &rest);
+	assert_int_equal(rest.n, 2);
+	assert_string_equal(rest.subjects[0], "b");
+}
+
+static void test_cursor_over_the_key_size_refused(void **state)
+{
+	struct tmpstore *f = *state;
+	uint8_t big[AUDIT_KEY_MAX + 1] = {0};
+	struct seen s = {.n = 0};
+	struct store_txn *t;
+
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(audit_list(t, 0, big, sizeof(big), collect, &s), KF_EPARSE);
+	store_abort(t);
+	assert_int_equal(s.n, 0);
+}
+
 static void test_key_is_time_seq_node(void **state)
 {
 	Kefu__AuditEntry e = entry(0x0102030405060708ull, 9, "n1", "s");
@@ -247,6 +286,8 @@ int main(void)
 		T(test_one_millisecond_keeps_every_entry),
 		T(test_since_skips_older_entries),
 		T(test_cursor_continues_after_the_last_seen),
+		T(test_cursor_at_the_end_lists_nothing),
+		T(test_cursor_over_the_key_size_refused),
 		cmocka_unit_test(test_key_is_time_seq_node),
 		T(test_incomplete_entries_refused),
 		cmocka_unit_test(test_text_must_be_clean_utf8),

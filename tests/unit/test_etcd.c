@@ -24,6 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/support/watchdog.h"
+
 #define ETCD_SH "tests/cluster/etcd.sh"
 #define WAIT_MAX_MS 10000
 
@@ -31,8 +33,7 @@ static struct {
 	char dir[64];
 	char urls[512];   /* all three, comma-separated */
 	char url[3][128]; /* each */
-	pid_t watchdog;
-	int watchdog_fd;
+	struct watchdog wd;
 } cl;
 
 /* ---- the cluster ---- */
@@ -46,27 +47,6 @@ static int etcd_sh(const char *what)
 	return system(cmd);
 }
 
-/* A child that waits for this process to end (its pipe closes) and then
- * stops the members, whatever way this process ended. */
-static void watchdog_start(void)
-{
-	int p[2];
-	char c;
-
-	if (pipe(p) != 0)
-		abort();
-	cl.watchdog = fork();
-	if (cl.watchdog == 0) {
-		close(p[1]);
-		while (read(p[0], &c, 1) > 0)
-			;
-		execl(ETCD_SH, ETCD_SH, "down", "--dir", cl.dir, (char *)NULL);
-		_exit(127);
-	}
-	close(p[0]);
-	cl.watchdog_fd = p[1];
-}
-
 static int cluster_up(void **state)
 {
 	char cmd[256];
@@ -78,7 +58,7 @@ static int cluster_up(void **state)
 	snprintf(cl.dir, sizeof(cl.dir), "/tmp/kefu-etcd.XXXXXX");
 	if (!mkdtemp(cl.dir))
 		return -1;
-	watchdog_start();
+	watchdog_start(&cl.wd, ETCD_SH, cl.dir);
 	snprintf(cmd, sizeof(cmd), ETCD_SH " up --members 3 --dir %s", cl.dir);
 	f = popen(cmd, "r");
 	if (!f || !fgets(cl.urls, sizeof(cl.urls), f) || pclose(f) != 0)
@@ -98,8 +78,7 @@ static int cluster_down(void **state)
 
 	(void)state;
 	etcd_sh("down");
-	close(cl.watchdog_fd);
-	waitpid(cl.watchdog, NULL, 0);
+	watchdog_finish(&cl.wd);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", cl.dir);
 	return system(cmd) == 0 ? 0 : -1;
 }

@@ -2,13 +2,14 @@
  * The node's hot state (node/hot.h): keys, refused options, and against a
  * real Redis group (tests/cluster/redis.sh, run from the repo root: a
  * primary, 2 replicas, 3 sentinels with a password) the primary it reports,
- * a routing step run by id, and messages of the node's event channel
- * reaching the registered callback. A watchdog child stops the servers if
+ * a routing step defined from the caller's table and run by id, and
+ * messages of the node's event channel reaching the registered callback. A watchdog child stops the servers if
  * this process dies before the group teardown.
  */
 #include "node/hot.h"
 #include "lib/err.h"
 #include "lib/loop.h"
+#include "routing/scripts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,14 +266,52 @@ static void test_unknown_script_is_einval(void **state)
 {
 	struct fx *f = fx_new();
 	const char *argv[] = {"k"};
+	unsigned first = 99;
 
 	(void)state;
 	f->hot = fx_hot(f, "127.0.0.1:1", "test", "n1");
-	assert_int_equal(hot_eval(f->hot, ROUTING_SCRIPT_COUNT, 1, 1, argv, NULL, on_reply, f),
-			 -EINVAL);
-	assert_int_equal(hot_eval(f->hot, (enum routing_script_id)-1, 1, 1, argv, NULL, on_reply,
+	/* Nothing defined yet: no id runs. */
+	assert_int_equal(hot_eval(f->hot, 0, 1, 1, argv, NULL, on_reply, f), -EINVAL);
+	assert_int_equal(hot_define(f->hot, routing_scripts, ROUTING_SCRIPT_COUNT, &first), 0);
+	assert_int_equal(first, 0);
+	assert_int_equal(hot_eval(f->hot, first + ROUTING_SCRIPT_COUNT, 1, 1, argv, NULL, on_reply,
 				  f),
 			 -EINVAL);
+	assert_int_equal(hot_eval(f->hot, (unsigned)-1, 1, 1, argv, NULL, on_reply, f), -EINVAL);
+	fx_free(f);
+}
+
+static void test_define_checks_and_numbers_the_tables(void **state)
+{
+	static const struct hot_script bad[] = {
+		{"ok", "return 1", 8, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"},
+		{"wrong_sha", "return 2", 8, "0000000000000000000000000000000000000000"},
+	};
+	static struct hot_script many[HOT_SCRIPTS_MAX];
+	struct fx *f = fx_new();
+	unsigned first = 99, second = 99;
+
+	(void)state;
+	f->hot = fx_hot(f, "127.0.0.1:1", "test", "n1");
+	assert_int_equal(hot_define(f->hot, NULL, 1, &first), -EINVAL);
+	assert_int_equal(hot_define(f->hot, routing_scripts, 0, &first), -EINVAL);
+	/* A SHA-1 that is not the text's refuses the whole table. */
+	assert_int_equal(hot_define(f->hot, bad, 2, &first), KF_EINTERNAL);
+	assert_int_equal(first, 99);
+	/* Two tables: the second's ids follow the first's. */
+	assert_int_equal(hot_define(f->hot, bad, 1, &first), 0);
+	assert_int_equal(first, 0);
+	assert_int_equal(hot_define(f->hot, routing_scripts, ROUTING_SCRIPT_COUNT, &second), 0);
+	assert_int_equal(second, 1);
+	/* Past HOT_SCRIPTS_MAX in all. */
+	for (size_t i = 0; i < HOT_SCRIPTS_MAX; i++)
+		many[i] = bad[0];
+	assert_int_equal(hot_define(f->hot, many, HOT_SCRIPTS_MAX - ROUTING_SCRIPT_COUNT, &first),
+			 KF_ETOOBIG);
+	assert_int_equal(hot_define(f->hot, many, HOT_SCRIPTS_MAX - 1 - ROUTING_SCRIPT_COUNT,
+				    &first),
+			 0);
+	assert_int_equal(first, 1 + ROUTING_SCRIPT_COUNT);
 	fx_free(f);
 }
 
@@ -309,9 +348,11 @@ static void test_routing_step_runs_by_id(void **state)
 	struct fx *f = fx_new();
 	char epoch[HOT_KEY_MAX], call[HOT_KEY_MAX], q[HOT_KEY_MAX];
 	const char *argv[6];
+	unsigned first;
 
 	(void)state;
 	f->hot = fx_hot(f, sentinels, "unit", "n1");
+	assert_int_equal(hot_define(f->hot, routing_scripts, ROUTING_SCRIPT_COUNT, &first), 0);
 	assert_int_equal(hot_key(f->hot, epoch, sizeof(epoch), "epoch"), 0);
 	assert_int_equal(hot_key(f->hot, call, sizeof(call), "call:", "nosuch"), 0);
 	assert_int_equal(hot_key(f->hot, q, sizeof(q), "q:", "general"), 0);
@@ -322,7 +363,7 @@ static void test_routing_step_runs_by_id(void **state)
 	argv[4] = "1000";
 	argv[5] = "60000";
 	/* Sent while the client is still finding the primary: queued, then run. */
-	assert_int_equal(hot_eval(f->hot, ROUTING_SCRIPT_ESTIMATED_WAIT, 3, 6, argv, NULL,
+	assert_int_equal(hot_eval(f->hot, first + ROUTING_SCRIPT_ESTIMATED_WAIT, 3, 6, argv, NULL,
 				  on_reply, f),
 			 0);
 	assert_true(run_until(f, has_reply));
@@ -370,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_key_over_cap_or_null_part_is_refused),
 		cmocka_unit_test(test_bad_options_are_refused),
 		cmocka_unit_test(test_unknown_script_is_einval),
+		cmocka_unit_test(test_define_checks_and_numbers_the_tables),
 		cmocka_unit_test(test_primary_is_empty_and_down_before_the_first_up),
 	};
 	const struct CMUnitTest online[] = {

@@ -92,6 +92,20 @@ static void test_iterations_out_of_bounds_refused(void **state)
 	assert_int_equal(password_hash("secret-pass", 11, PASSWORD_ITER_MAX + 1, h, sizeof(h)), -EINVAL);
 }
 
+static void test_password_over_the_cap_refused(void **state)
+{
+	static char pw[PASSWORD_LEN_MAX + 1];
+	char h[PASSWORD_ENCODED_MAX] = "untouched";
+
+	(void)state;
+	memset(pw, 'x', sizeof(pw));
+	assert_int_equal(password_hash(pw, sizeof(pw), ITER, h, sizeof(h)), -EINVAL);
+	assert_string_equal(h, "untouched");
+	assert_int_equal(password_hash(pw, PASSWORD_LEN_MAX, ITER, h, sizeof(h)), 0);
+	assert_true(password_matches(pw, PASSWORD_LEN_MAX, h));
+	assert_false(password_matches(pw, sizeof(pw), h));
+}
+
 static void test_short_output_buffer_refused(void **state)
 {
 	char h[PASSWORD_ENCODED_MAX - 1];
@@ -172,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_same_password_gets_new_salt),
 		cmocka_unit_test(test_zero_iterations_means_default),
 		cmocka_unit_test(test_iterations_out_of_bounds_refused),
+		cmocka_unit_test(test_password_over_the_cap_refused),
 		cmocka_unit_test(test_short_output_buffer_refused),
 		cmocka_unit_test(test_malformed_strings_refused),
 		cmocka_unit_test(test_policy_wants_one_line_of_eight_or_more),

@@ -1,12 +1,12 @@
 /*
- * Unit tests of node/routing_conf.c: the routing's rows of kefud's
- * configuration become the settings routing.c reads; every wrong value is
+ * Unit tests of node/routing/conf.c: the routing's rows of kefud's
+ * configuration become the settings node/routing/ reads; every wrong value is
  * refused with the option's name; the strategies it accepts are the ones
  * the routing scripts implement.
  */
 #include "lib/err.h"
 #include "node/config.h"
-#include "node/routing_conf.h"
+#include "node/routing/conf.h"
 #include "routing/scripts.h"
 
 #include <setjmp.h>

@@ -3,8 +3,8 @@
  * overflow ladder, maximum wait), each skill queue's selection strategy and
  * the timers of offers, wrap-up, logins and lost gateways. They are rows of
  * kefud's configuration (node/config.c); routing_settings_from checks them
- * and turns them into what node/routing.c reads. docs/routing.md has the
- * meaning of each.
+ * and turns them into what the routing component (node/routing/) reads.
+ * docs/routing.md has the meaning of each.
  */
 #ifndef KEFU_NODE_ROUTING_CONF_H
 #define KEFU_NODE_ROUTING_CONF_H

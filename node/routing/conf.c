@@ -1,5 +1,5 @@
-/* The routing's settings from kefud's configuration. See routing_conf.h. */
-#include "node/routing_conf.h"
+/* The routing's settings from kefud's configuration. See conf.h. */
+#include "node/routing/conf.h"
 
 #include "lib/conf.h"
 #include "lib/err.h"

@@ -1,0 +1,189 @@
+/*
+ * Identity and bills: an agent's identity check of the caller (recorded on
+ * the call, audited), and the caller's bills and CDRs, shown only for a
+ * verified call and only once the access is in the audit log (written
+ * through the leader, node/leader.h). See routing_int.h.
+ */
+#include "node/routing/routing_int.h"
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "node/leader.h"
+#include "storage/audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The CDRs of user_id in the months of the bill view, newest first: this
+ * month (local time) and the months - 1 before it. An error leaves cd empty:
+ * the bills are shown without them. */
+static void cdrs_get(struct routing *r, const char *user_id, size_t months,
+		     struct custdb_cdrs *cd)
+{
+	char now[8], from[7];
+	time_t secs = time(NULL);
+	struct store_txn *t;
+	struct tm tm;
+	int err;
+
+	memset(cd, 0, sizeof(*cd));
+	if (!localtime_r(&secs, &tm) || strftime(now, sizeof(now), "%Y%m", &tm) != 6 ||
+	    custdb_months_back(now, months ? (unsigned)months - 1 : 0, from) ||
+	    store_read_begin(r->sto->store, &t))
+		return;
+	err = custdb_list_cdrs(t, user_id, from, NULL, CUSTDB_MAX_CDRS, cd);
+	store_abort(t);
+	if (err)
+		log_warn(LOG_ROUTING, "CDRs not read user=%s error=\"%s\"", user_id,
+			 kf_strerror(err));
+}
+
+/* Bills, step 3: the access is in the audit log; show the bills and CDRs. */
+static void on_bills_audited(void *arg, int err, uint64_t index)
+{
+	struct op *o = arg;
+	struct routing *r = o->r;
+	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
+	Kefu__BillsReply br = KEFU__BILLS_REPLY__INIT;
+	struct custdb_profile p;
+	struct custdb_cdrs cd;
+
+	(void)index;
+	r->pending--;
+	if (r->dead)
+		goto out;
+	if (err) {
+		routing__error(r, o->conn, o->request_id, err,
+			       "the access could not be written to the audit log; no bills shown");
+		goto out;
+	}
+	if (routing__profile_get(r, o->text, o->n, &p) != 0) {
+		routing__error(r, o->conn, o->request_id, KF_ENOTFOUND, "no such subscriber");
+		goto out;
+	}
+	cdrs_get(r, p.user->user_id, o->n, &cd);
+	br.n_bills = p.nbill;
+	br.bills = p.bill;
+	br.n_cdrs = cd.n;
+	br.cdrs = cd.cdr;
+	e.body_case = KEFU__ENVELOPE__BODY_BILLS_REPLY;
+	e.bills_reply = &br;
+	routing__send(r, o->conn, &e, o->request_id);
+	custdb_profile_release(&p);
+	custdb_cdrs_release(&cd);
+out:
+	free(o);
+	routing__unpend(r);
+}
+
+/*
+ * An audit entry through the leader; done(o, ...) runs once when it is
+ * written or failed, and o is its until then. When the leader refuses it
+ * now, the Error goes to o's request instead and o is freed here.
+ */
+static void audit(struct routing *r, const char *agent, const char *action, const char *subject,
+		  const char *detail, leader_done_fn done, struct op *o)
+{
+	int err;
+
+	r->pending++;
+	err = leader_audit(r->leader, agent, action, subject, detail, done, o);
+	if (err) {
+		r->pending--;
+		routing__error(r, o->conn, o->request_id, err, "the audit log cannot be written now");
+		free(o);
+	}
+}
+
+/* Bills, step 2: how the call was verified, if it was. */
+static void on_verified_read(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+{
+	char detail[AUDIT_DETAIL_MAX + 1];
+	struct op *next;
+
+	if (err) {
+		routing__error(r, o->conn, o->request_id, err, "routing state unavailable; retry");
+		return;
+	}
+	if (rep->type != REDIS_TYPE_STRING || !*rep->str) {
+		routing__error(r, o->conn, o->request_id, KF_ESTATE,
+			       "identity not verified: bills and CDRs need a verified caller");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "call=%s months=%llu verified=%s", o->call,
+		 (unsigned long long)o->n, rep->str);
+	next = routing__op_new(r, NULL, o->conn, o->request_id);
+	routing__copy(next->text, sizeof(next->text), o->text);
+	next->n = o->n;
+	audit(r, o->agent, "view_bills", o->text, detail, on_bills_audited, next);
+}
+
+void routing__on_bills_request(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	struct routing *r = state;
+	const Kefu__BillsRequest *br = e->bills_request;
+	struct ragent *a;
+	char k[HOT_KEY_MAX];
+	const char *argv[] = {"HGET", k, "verified"};
+	struct op *o;
+
+	if (!routing__conn_get(r, p, e->request_id) ||
+	    !(a = routing__agent_on(r, p, br->call_id, e->request_id)))
+		return;
+	o = routing__op_new(r, on_verified_read, msg_peer_id(p), e->request_id);
+	routing__copy(o->agent, sizeof(o->agent), a->id);
+	routing__copy(o->call, sizeof(o->call), a->call);
+	routing__copy(o->text, sizeof(o->text), a->ani);
+	o->n = br->has_months && br->months ? (br->months > 24 ? 24 : br->months) : 3;
+	hot_key(r->hot, k, sizeof(k), "call:", a->call);
+	routing__command(r, 3, argv, o);
+}
+
+static void on_verify_audited(void *arg, int err, uint64_t index)
+{
+	struct op *o = arg;
+	struct routing *r = o->r;
+
+	(void)index;
+	r->pending--;
+	if (!r->dead)
+		routing__ack(r, o->conn, o->request_id, err == 0,
+			     err ? "the check could not be written to the audit log" : "recorded");
+	free(o);
+	routing__unpend(r);
+}
+
+/* The agent's identity check: recorded on the call (a pass) and audited. */
+void routing__on_verify_identity(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	static const char *const methods[] = {"password", "data"};
+	struct routing *r = state;
+	const Kefu__VerifyIdentity *vi = e->verify_identity;
+	bool passed = vi->has_passed && vi->passed;
+	char detail[AUDIT_DETAIL_MAX + 1], k[HOT_KEY_MAX];
+	const char *argv[] = {"HSET", k, "verified", vi->method};
+	struct ragent *a;
+	size_t i;
+
+	if (!routing__conn_get(r, p, e->request_id) ||
+	    !(a = routing__agent_on(r, p, vi->call_id, e->request_id)))
+		return;
+	for (i = 0; vi->method && i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(vi->method, methods[i]) == 0)
+			break;
+	if (!vi->method || i == sizeof(methods) / sizeof(methods[0])) {
+		routing__error(r, msg_peer_id(p), e->request_id, KF_EPARSE,
+			       "method is password or data");
+		return;
+	}
+	if (passed) {
+		hot_key(r->hot, k, sizeof(k), "call:", a->call);
+		routing__command(r, 4, argv, NULL);
+	}
+	snprintf(detail, sizeof(detail), "call=%s method=%s passed=%s", a->call, vi->method,
+		 passed ? "yes" : "no");
+	audit(r, a->id, "verify_identity", a->ani, detail, on_verify_audited,
+	      routing__op_new(r, NULL, msg_peer_id(p), e->request_id));
+}
