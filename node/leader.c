@@ -141,7 +141,6 @@ static struct rpc *leader_link(struct leader *l)
 {
 	uint64_t epoch;
 	const char *leader = election_leader(l->el, &epoch);
-	const char *addr;
 
 	if (!*leader || strcmp(leader, l->self) == 0)
 		return NULL;
@@ -154,10 +153,7 @@ static struct rpc *leader_link(struct leader *l)
 			return NULL;
 	}
 	link_drop(l, KF_ESTATE, "the link to the leader was lost before its answer; retry");
-	addr = leader_hint(l);
-	if (!*addr)
-		return NULL;
-	l->link = leader_dial(l);
+	l->link = leader_dial(l); /* NULL while the leader's address is not known */
 	l->link_failed_ms = 0;
 	snprintf(l->link_leader, sizeof(l->link_leader), "%s", leader);
 	l->link_epoch = epoch;

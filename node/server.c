@@ -3,7 +3,7 @@
 
 #include "cluster/rpc.h"
 #include "lib/err.h"
-#include "lib/list.h"
+#include "lib/ht.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "proto/frame.h"
@@ -16,8 +16,7 @@
 #define PEER_BUCKETS 1024
 
 struct msg_peer {
-	struct msg_peer *next;       /* every peer */
-	struct msg_peer *hnext;      /* its id's bucket */
+	struct ht_node hn;           /* in the hub's peers, by id */
 	struct msg_hub *hub;
 	struct net_conn *conn;
 	uint64_t id;
@@ -39,8 +38,7 @@ struct msg_hub {
 	size_t max_frame;
 	server_closed_fn closed;
 	void *closed_arg;
-	struct msg_peer *peers;
-	struct msg_peer *bucket[PEER_BUCKETS];
+	struct ht peers;             /* by id */
 	uint64_t next_peer;
 	struct slot *slots;          /* indexed by body case */
 	size_t nslots;
@@ -49,6 +47,8 @@ struct msg_hub {
 struct server {
 	struct msg_hub hub;
 };
+
+HT_DEFINE_U64(peers, struct msg_peer, hn, id)
 
 /* ---- the message table ---- */
 
@@ -123,10 +123,7 @@ void msg_peer_set_session(struct msg_peer *p, const char *agent)
 
 struct msg_peer *msg_peer_find(struct msg_hub *h, uint64_t id)
 {
-	for (struct msg_peer *p = h->bucket[id & (PEER_BUCKETS - 1)]; id && p; p = p->hnext)
-		if (p->id == id)
-			return p;
-	return NULL;
+	return id ? peers_find(&h->peers, id) : NULL;
 }
 
 int msg_send(struct msg_peer *p, Kefu__Envelope *e, uint64_t request_id)
@@ -279,8 +276,7 @@ static void peer_free(struct msg_peer *p)
 {
 	struct msg_hub *h = p->hub;
 
-	CHAIN_UNLINK(&h->peers, p, next);
-	CHAIN_UNLINK(&h->bucket[p->id & (PEER_BUCKETS - 1)], p, hnext);
+	peers_remove(&h->peers, p);
 	if (h->closed)
 		h->closed(h->closed_arg, p);
 	free(p);
@@ -302,7 +298,6 @@ static void on_accept(void *arg, struct net_conn *conn)
 	struct msg_hub *h = arg;
 	struct msg_peer *p = calloc(1, sizeof(*p));
 	const struct tls_identity *id = net_conn_peer(conn);
-	size_t b;
 
 	if (!p)
 		abort();
@@ -311,11 +306,7 @@ static void on_accept(void *arg, struct net_conn *conn)
 	p->id = ++h->next_peer;
 	if (id)
 		p->who = *id;
-	p->next = h->peers;
-	h->peers = p;
-	b = p->id & (PEER_BUCKETS - 1);
-	p->hnext = h->bucket[b];
-	h->bucket[b] = p;
+	peers_insert(&h->peers, p);
 	net_conn_start(conn, &cbs, p);
 }
 
@@ -343,6 +334,8 @@ int server_new(const struct server_opts *o, struct server **out)
 	h->max_frame = o->max_frame;
 	h->closed = o->closed;
 	h->closed_arg = o->closed_arg;
+	if (ht_init(&h->peers, PEER_BUCKETS) != 0)
+		abort(); /* a constant in range */
 	h->ls = net_listen(o->loop, o->listen_addr, o->server_tls, &no, on_accept, on_refuse, h, &err);
 	if (!h->ls) {
 		server_free(s);
@@ -358,12 +351,11 @@ void server_free(struct server *s)
 	if (!s)
 		return;
 	net_listener_free(s->hub.ls);
-	while (s->hub.peers) {
-		struct msg_peer *p = s->hub.peers;
-
+	for (struct msg_peer *p; (p = peers_first(&s->hub.peers));) {
 		net_conn_close(p->conn);
 		peer_free(p);
 	}
+	ht_release(&s->hub.peers);
 	free(s->hub.slots);
 	free(s);
 }

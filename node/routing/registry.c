@@ -95,7 +95,7 @@ void routing__conn_free(struct routing *r, struct rconn *c)
 
 void routing__send(struct routing *r, uint64_t conn, Kefu__Envelope *e, uint64_t request_id)
 {
-	struct msg_peer *p = conn ? msg_peer_find(r->hub, conn) : NULL;
+	struct msg_peer *p = msg_peer_find(r->hub, conn);
 
 	if (p)
 		msg_send(p, e, request_id);
@@ -116,7 +116,7 @@ void routing__error(struct routing *r, uint64_t conn, uint64_t request_id, int c
 void routing__ack(struct routing *r, uint64_t conn, uint64_t request_id, bool ok,
 		  const char *msg)
 {
-	struct msg_peer *p = conn ? msg_peer_find(r->hub, conn) : NULL;
+	struct msg_peer *p = msg_peer_find(r->hub, conn);
 
 	if (p)
 		msg_ack(p, request_id, ok, msg);
@@ -124,7 +124,7 @@ void routing__ack(struct routing *r, uint64_t conn, uint64_t request_id, bool ok
 
 void routing__session_end(struct routing *r, uint64_t conn, const char *agent)
 {
-	struct msg_peer *p = conn ? msg_peer_find(r->hub, conn) : NULL;
+	struct msg_peer *p = msg_peer_find(r->hub, conn);
 
 	if (p && (!agent || strcmp(msg_peer_session(p), agent) == 0))
 		msg_peer_set_session(p, "");
