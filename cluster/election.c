@@ -253,9 +253,9 @@ static void on_initial_read(void *arg, int err, const struct etcd_resp *r)
 	mirror_clear(e);
 	for (size_t i = 0; i < r->n_kvs; i++)
 		mirror_apply(e, &r->kvs[i], false);
-	e->watch = etcd_watch(e->etcd, e->prefix, true, r->revision + 1, on_watch, e);
-	e->synced = e->watch != NULL;
-	if (!e->watch)
+	e->synced = etcd_watch(e->etcd, e->prefix, true, r->revision + 1, on_watch, e,
+			       &e->watch) == 0;
+	if (!e->synced)
 		loop_alarm_set(e->retry, RETRY_MS);
 	after_mirror_change(e);
 }
@@ -590,17 +590,20 @@ int election_clear_failover(struct election *e)
 
 /* ---- life ---- */
 
-struct election *election_new(struct loop *l, struct etcd *etcd, const struct election_opts *o,
-			      election_changed_fn changed, void *arg)
+int election_new(const struct election_opts *o, struct election **out)
 {
-	struct election *e = calloc(1, sizeof(*e));
+	struct election *e;
 
+	*out = NULL;
+	if (!o->loop || !o->etcd || !o->cluster || !o->self || !o->addr || !o->changed)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		abort();
-	e->loop = l;
-	e->etcd = etcd;
-	e->changed = changed;
-	e->arg = arg;
+	e->loop = o->loop;
+	e->etcd = o->etcd;
+	e->changed = o->changed;
+	e->arg = o->arg;
 	e->allow = true;
 	e->ttl_ms = o->lease_ttl_ms < 2000 ? 2000 : o->lease_ttl_ms / 1000 * 1000;
 	e->margin_ms = o->margin_ms ? o->margin_ms : 300;
@@ -615,16 +618,13 @@ struct election *election_new(struct loop *l, struct etcd *etcd, const struct el
 	snprintf(e->me.name, sizeof(e->me.name), "%s", o->self);
 	snprintf(e->me.addr, sizeof(e->me.addr), "%s", o->addr);
 	snprintf(e->me.role, sizeof(e->me.role), "starting");
-	e->tick = loop_timer_new(l, e->ttl_ms / 4, on_tick, e);
-	e->retry = loop_alarm_new(l, on_retry, e);
-	if (!e->tick || !e->retry) {
-		election_free(e);
-		return NULL;
-	}
+	e->tick = loop_timer_new(e->loop, e->ttl_ms / 4, on_tick, e);
+	e->retry = loop_alarm_new(e->loop, on_retry, e);
 	set_note(e, "connecting to etcd");
 	lease_start(e);
 	resync(e);
-	return e;
+	*out = e;
+	return 0;
 }
 
 void election_free(struct election *e)

@@ -34,23 +34,30 @@
 
 struct election;
 
-struct election_opts {
-	const char *cluster;     /* keys live under /kefu/<cluster>/ */
-	const char *self;        /* this node's name */
-	const char *addr;        /* this node's advertised HOST:PORT */
-	uint64_t lease_ttl_ms;   /* >= 2000, a whole number of seconds */
-	uint64_t margin_ms;      /* deadline safety margin; 0 = 300 */
-};
-
 /* The owner is told after any change of leader, epoch, keys, members,
  * lease validity or our own role. */
 typedef void (*election_changed_fn)(void *arg);
 /* Completion of an owner's request (sync key write, resign, failover). */
 typedef void (*election_done_fn)(void *arg, int err);
 
-/* election_new - start (lease, member key, watch). etcd and l must outlive it. */
-struct election *election_new(struct loop *l, struct etcd *etcd, const struct election_opts *o,
-			      election_changed_fn changed, void *arg);
+struct election_opts {
+	struct loop *loop;       /* must outlive the election */
+	struct etcd *etcd;       /* its client; must outlive the election */
+	const char *cluster;     /* keys live under /kefu/<cluster>/; copied */
+	const char *self;        /* this node's name; copied */
+	const char *addr;        /* this node's advertised HOST:PORT; copied */
+	uint64_t lease_ttl_ms;   /* >= 2000, a whole number of seconds */
+	uint64_t margin_ms;      /* deadline safety margin; 0 = 300 */
+	election_changed_fn changed; /* the owner's callback, from the loop */
+	void *arg;
+};
+
+/*
+ * election_new - start (lease, member key, watch) into *out. Returns 0, or
+ * -EINVAL (an option missing: loop, etcd, cluster, self, addr or changed;
+ * *out is NULL). Free with election_free.
+ */
+int election_new(const struct election_opts *o, struct election **out);
 
 /* election_free - free e AFTER etcd_free of its client (which cancels the
  * callbacks that point to e). The lease is left to expire; a clean

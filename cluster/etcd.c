@@ -632,27 +632,31 @@ static int endpoints_parse(struct etcd *e, const char *list)
 	return e->n_urls ? 0 : KF_ECONFIG;
 }
 
-struct etcd *etcd_new(struct loop *l, const struct etcd_opts *o)
+int etcd_new(const struct etcd_opts *o, struct etcd **out)
 {
-	struct etcd *e = calloc(1, sizeof(*e));
+	struct etcd *e;
 	static const char *const headers[] = {
 		"Content-Type: application/json",
 		"Grpc-Metadata-hasleader: true",
 		"Expect:",
 	};
 
+	*out = NULL;
+	if (!o->loop)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		abort();
 	if (endpoints_parse(e, o->endpoints) != 0) {
 		log_err(LOG_CLUSTER, "etcd bad endpoints list=\"%s\"", o->endpoints ? o->endpoints : "");
 		free(e);
-		return NULL;
+		return KF_ECONFIG;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		free(e);
-		return NULL;
+		return KF_EINTERNAL;
 	}
-	e->loop = l;
+	e->loop = o->loop;
 	e->timeout_ms = o->timeout_ms ? o->timeout_ms : ETCD_TIMEOUT_DEFAULT;
 	e->max_response = o->max_response ? o->max_response : ETCD_RESPONSE_DEFAULT;
 	e->ca_file = dup_opt(o->ca_file);
@@ -665,17 +669,18 @@ struct etcd *etcd_new(struct loop *l, const struct etcd_opts *o)
 			abort();
 		e->headers = h;
 	}
+	e->timer = loop_alarm_new(e->loop, on_alarm, e);
 	e->multi = curl_multi_init();
-	e->timer = loop_alarm_new(l, on_alarm, e);
-	if (!e->multi || !e->timer) {
+	if (!e->multi) {
 		destroy(e);
-		return NULL;
+		return KF_EINTERNAL;
 	}
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
-	return e;
+	*out = e;
+	return 0;
 }
 
 void etcd_free(struct etcd *e)
@@ -781,15 +786,16 @@ int etcd_health(struct etcd *e, size_t index, etcd_fn cb, void *arg)
 	return req_start(e, CALL_HEALTH, NULL, (long)index, cb, arg) ? 0 : KF_EINTERNAL;
 }
 
-struct etcd_watch *etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_rev,
-			      etcd_watch_fn cb, void *arg)
+int etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_rev, etcd_watch_fn cb,
+	       void *arg, struct etcd_watch **out)
 {
 	struct etcd_watch *w;
-	int err = 0;
+	int err = -EINVAL;
 	char *body = cb ? etcd_wire_watch(key, prefix, start_rev, &err) : NULL;
 
+	*out = NULL;
 	if (!body)
-		return NULL;
+		return err;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		abort();
@@ -799,17 +805,16 @@ struct etcd_watch *etcd_watch(struct etcd *e, const char *key, bool prefix, int6
 	w->tailp = &w->head;
 	etcd_wire_lines_init(&w->lines, e->max_response);
 	w->deadline = loop_alarm_new(e->loop, on_watch_deadline, w);
-	if (!w->deadline)
-		abort();
 	LIST_LINK(e->watches, w);
 	w->req = req_start(e, CALL_WATCH, body, -1, NULL, NULL);
 	if (!w->req) {
 		watch_free(w);
-		return NULL;
+		return KF_EINTERNAL;
 	}
 	w->req->w = w;
 	loop_alarm_set(w->deadline, e->timeout_ms);
-	return w;
+	*out = w;
+	return 0;
 }
 
 void etcd_watch_cancel(struct etcd_watch *w)

@@ -56,6 +56,7 @@ struct etcd_watch;
 #define ETCD_VALUE_MAX (1024 * 1024)
 
 struct etcd_opts {
+	struct loop *loop;     /* drives the client; must outlive it */
 	/* Comma-separated http:// or https:// URLs, e.g.
 	 * "http://127.0.0.1:2379,http://127.0.0.1:22379". At most
 	 * ETCD_ENDPOINTS_MAX, each at most ETCD_URL_MAX bytes. Copied. */
@@ -112,11 +113,15 @@ struct etcd_resp {
 typedef void (*etcd_fn)(void *arg, int err, const struct etcd_resp *r);
 
 /*
- * etcd_new - a client on loop l. Nothing is sent yet. Returns NULL when
- * the options are invalid (no endpoint, a URL that is not http(s)://, too
- * many or too long) or libcurl cannot start. The options are copied.
+ * etcd_new - a client on o->loop, into *out. Nothing is sent yet. The
+ * options are copied. Returns 0, or (*out NULL):
+ *   -EINVAL       no loop
+ *   KF_ECONFIG    bad endpoints: none, a URL that is not http(s)://, too
+ *                 many or too long (logged with the list)
+ *   KF_EINTERNAL  libcurl cannot start
+ * Free with etcd_free.
  */
-struct etcd *etcd_new(struct loop *l, const struct etcd_opts *o);
+int etcd_new(const struct etcd_opts *o, struct etcd **out);
 
 /*
  * etcd_free - cancel every request and watch and free the client; NULL is
@@ -258,12 +263,15 @@ typedef void (*etcd_watch_fn)(void *arg, int err, const struct etcd_watch_msg *m
 /*
  * etcd_watch - watch key (or the prefix) from revision start_rev (0 = from
  * now). Sent with Grpc-Metadata-hasleader so a member without a leader
- * cancels it. Returns the handle, or NULL on a bad argument. The handle
- * stays valid after the final error callback; free it with
- * etcd_watch_cancel (also from inside its own callback).
+ * cancels it. Returns 0 and the handle in *out (cb will run), or, with
+ * *out NULL and cb never run: -EINVAL (a bad argument: no key or cb, a
+ * negative start_rev), KF_ETOOBIG (a key over ETCD_KEY_MAX), KF_EINTERNAL
+ * (libcurl refused the request). The handle stays valid after the final
+ * error callback; free it with etcd_watch_cancel (also from inside its own
+ * callback).
  */
-struct etcd_watch *etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_rev,
-			      etcd_watch_fn cb, void *arg);
+int etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_rev, etcd_watch_fn cb,
+	       void *arg, struct etcd_watch **out);
 
 /* etcd_watch_cancel - stop and free w; no callback after it returns; NULL is fine. */
 void etcd_watch_cancel(struct etcd_watch *w);

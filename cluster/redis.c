@@ -376,24 +376,22 @@ static struct redis_req *list_pop(struct req_list *l)
 static void req_deadline(void *arg);
 
 /*
- * A request for argv, or NULL with *err: KF_ETOOBIG (over max_size),
- * -EINVAL (hiredis refused to format it).
+ * A request for argv into *out. Returns 0, KF_ETOOBIG (over max_size),
+ * -EINVAL (hiredis refused to format it); then *out is NULL.
  */
-static struct redis_req *req_new(struct redis *r, int argc, const char *const *argv,
-				 const size_t *argvlen, redis_reply_fn cb, void *arg, int *err)
+static int req_new(struct redis *r, int argc, const char *const *argv, const size_t *argvlen,
+		   redis_reply_fn cb, void *arg, struct redis_req **out)
 {
 	struct redis_req *q;
 	char *cmd = NULL;
 	long long len = redisFormatCommandArgv(&cmd, argc, (const char **)argv, argvlen);
 
-	if (len < 0 || !cmd) {
-		*err = -EINVAL;
-		return NULL;
-	}
+	*out = NULL;
+	if (len < 0 || !cmd)
+		return -EINVAL;
 	if ((size_t)len > r->o.max_size) {
 		redisFreeCommand(cmd);
-		*err = KF_ETOOBIG;
-		return NULL;
+		return KF_ETOOBIG;
 	}
 	q = calloc(1, sizeof(*q));
 	if (!q)
@@ -404,10 +402,9 @@ static struct redis_req *req_new(struct redis *r, int argc, const char *const *a
 	q->cmd = cmd;
 	q->len = (size_t)len;
 	q->alarm = loop_alarm_new(r->loop, req_deadline, q);
-	if (!q->alarm)
-		abort();
 	loop_alarm_set(q->alarm, r->o.command_timeout_ms);
-	return q;
+	*out = q;
+	return 0;
 }
 
 /* Ends a request (already out of every list): its callback, then its memory. */
@@ -616,16 +613,19 @@ static void link_open(struct redis_link *k, const char *addr)
 	}
 }
 
-/* Sends argv on open link k; the reply goes to cb(k). False if the link failed. */
-static bool link_call(struct redis_link *k, int argc, const char *const *argv, redis_reply_fn cb)
+/*
+ * Sends argv on open link k; the reply goes to cb(k). Returns 0, or the
+ * error of req_new or net_conn_write, with which the link has failed.
+ */
+static int link_call(struct redis_link *k, int argc, const char *const *argv, redis_reply_fn cb)
 {
-	int err = 0;
-	struct redis_req *q = req_new(k->r, argc, argv, NULL, cb, k, &err);
+	struct redis_req *q;
+	int err = req_new(k->r, argc, argv, NULL, cb, k, &q);
 
-	if (q && (err = net_conn_write(k->conn, q->cmd, q->len)) == 0) {
+	if (err == 0 && (err = net_conn_write(k->conn, q->cmd, q->len)) == 0) {
 		q->link = k;
 		list_push(&k->sent, q);
-		return true;
+		return 0;
 	}
 	if (q) {
 		q->cb = NULL;
@@ -634,7 +634,7 @@ static bool link_call(struct redis_link *k, int argc, const char *const *argv, r
 		free(q);
 	}
 	link_fail(k, err, "cannot send a command");
-	return false;
+	return err;
 }
 
 /* Sends argv on open link k with no reply expected as an answer (pub/sub). */
@@ -658,12 +658,13 @@ static void auth_checked(void *arg, int err, const struct redis_reply *reply)
 		link_fail(k, -EACCES, reply->str);
 }
 
-/* AUTH with password on k when there is one. False if the link failed. */
-static bool link_auth(struct redis_link *k, const char *password)
+/* AUTH with password on k when there is one. Returns 0, or the error of
+ * link_call, with which the link has failed. */
+static int link_auth(struct redis_link *k, const char *password)
 {
 	const char *argv[] = {"AUTH", password};
 
-	return !password || link_call(k, 2, argv, auth_checked);
+	return password ? link_call(k, 2, argv, auth_checked) : 0;
 }
 
 /* ---- the client's state ---- */
@@ -748,8 +749,8 @@ static void query_opened(struct redis_link *k)
 	struct redis *r = k->r;
 	const char *argv[] = {"SENTINEL", "get-master-addr-by-name", r->master_name};
 
-	if (link_auth(k, r->sentinel_password))
-		link_call(k, 3, argv, query_answered);
+	if (link_auth(k, r->sentinel_password) == 0)
+		(void)link_call(k, 3, argv, query_answered);
 }
 
 /* A sentinel failed us: the next one, or a pause after a whole round. */
@@ -817,8 +818,8 @@ static void primary_opened(struct redis_link *k)
 {
 	const char *argv[] = {"ROLE"};
 
-	if (link_auth(k, k->r->password))
-		link_call(k, 1, argv, role_checked);
+	if (link_auth(k, k->r->password) == 0)
+		(void)link_call(k, 1, argv, role_checked);
 }
 
 /* The primary link failed: resolve again, at once if it was up. */
@@ -868,7 +869,7 @@ static void watch_opened(struct redis_link *k)
 {
 	const char *argv[] = {"SUBSCRIBE", "+switch-master"};
 
-	if (link_auth(k, k->r->sentinel_password))
+	if (link_auth(k, k->r->sentinel_password) == 0)
 		link_send(k, 2, argv);
 }
 
@@ -945,7 +946,7 @@ static void sub_opened(struct redis_link *k)
 {
 	struct redis *r = k->r;
 
-	if (!link_auth(k, r->password))
+	if (link_auth(k, r->password) != 0)
 		return;
 	for (size_t i = 0; i < r->n_subs && k->conn; i++)
 		sub_send(k, &r->subs[i], true);
@@ -994,9 +995,9 @@ static void script_reload(struct redis_req *q)
 {
 	struct redis *r = q->r;
 	const char *argv[] = {"SCRIPT", "LOAD", q->script->source};
-	int err = 0;
-	struct redis_req *load = req_new(r, 3, argv, NULL, script_loaded, (void *)q->script, &err);
+	struct redis_req *load;
 
+	(void)req_new(r, 3, argv, NULL, script_loaded, (void *)q->script, &load);
 	log_info(LOG_CLUSTER, "redis script reloaded script=%s", q->script->name);
 	q->retried = true;
 	if (load)
@@ -1005,12 +1006,16 @@ static void script_reload(struct redis_req *q)
 	queue_flush(r);
 }
 
-struct redis_script *redis_script_define(struct redis *r, const char *name, const char *source)
+int redis_script_define(struct redis *r, const char *name, const char *source,
+			struct redis_script **out)
 {
 	struct redis_script *s;
 
-	if (!name || !*name || !source || !*source || strlen(source) + 64 > r->o.max_size)
-		return NULL;
+	*out = NULL;
+	if (!name || !*name || !source || !*source)
+		return -EINVAL;
+	if (strlen(source) + 64 > r->o.max_size)
+		return KF_ETOOBIG;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		abort();
@@ -1021,7 +1026,8 @@ struct redis_script *redis_script_define(struct redis *r, const char *name, cons
 	digest_sha1_hex(source, strlen(source), s->sha);
 	s->next = r->scripts;
 	r->scripts = s;
-	return s;
+	*out = s;
+	return 0;
 }
 
 const char *redis_script_sha(const struct redis_script *s)
@@ -1044,8 +1050,7 @@ static int command_submit(struct redis *r, int argc, const char *const *argv, co
 		return -EINVAL;
 	if (r->n_user >= r->o.max_queue)
 		return KF_ETOOBIG;
-	q = req_new(r, argc, argv, argvlen, cb, arg, &err);
-	if (!q)
+	if ((err = req_new(r, argc, argv, argvlen, cb, arg, &q)) != 0)
 		return err;
 	q->user = true;
 	q->script = script;
@@ -1192,21 +1197,24 @@ static char *dup_or_null(const char *s)
 	return d;
 }
 
-struct redis *redis_new(struct loop *l, const struct redis_opts *o)
+int redis_new(const struct redis_opts *o, struct redis **out)
 {
 	struct redis *r;
 
-	if (!o || !o->sentinels == !o->addr || (o->sentinels && (!o->master_name || !*o->master_name)) ||
+	*out = NULL;
+	if (!o->loop)
+		return -EINVAL;
+	if (!o->sentinels == !o->addr || (o->sentinels && (!o->master_name || !*o->master_name)) ||
 	    (o->addr && strlen(o->addr) >= REDIS_ADDR_MAX) || (o->tls && tls_ctx_is_server(o->tls)))
-		return NULL;
+		return KF_ECONFIG;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
 	if (o->sentinels && sentinels_parse(r, o->sentinels) != 0) {
 		free(r);
-		return NULL;
+		return KF_ECONFIG;
 	}
-	r->loop = l;
+	r->loop = o->loop;
 	r->o = *o;
 	r->o.command_timeout_ms = o->command_timeout_ms ? o->command_timeout_ms : REDIS_TIMEOUT_DEFAULT;
 	r->o.connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : REDIS_CONNECT_DEFAULT;
@@ -1225,16 +1233,15 @@ struct redis *redis_new(struct loop *l, const struct redis_opts *o)
 	r->sub = (struct redis_link){.r = r, .kind = LINK_SUB};
 	r->query = (struct redis_link){.r = r, .kind = LINK_QUERY};
 	r->watch = (struct redis_link){.r = r, .kind = LINK_WATCH};
-	r->resolve_alarm = loop_alarm_new(l, resolve_run, r);
-	r->sub_alarm = loop_alarm_new(l, sub_run, r);
-	r->watch_alarm = loop_alarm_new(l, watch_run, r);
-	if (!r->resolve_alarm || !r->sub_alarm || !r->watch_alarm)
-		abort();
+	r->resolve_alarm = loop_alarm_new(r->loop, resolve_run, r);
+	r->sub_alarm = loop_alarm_new(r->loop, sub_run, r);
+	r->watch_alarm = loop_alarm_new(r->loop, watch_run, r);
 	r->phase = PHASE_WAIT;
 	loop_alarm_set(r->resolve_alarm, 0);
 	if (r->n_sentinels)
 		loop_alarm_set(r->watch_alarm, 0);
-	return r;
+	*out = r;
+	return 0;
 }
 
 void redis_free(struct redis *r)

@@ -119,7 +119,8 @@ bool redis_reply_is_error(const struct redis_reply *reply, const char *code);
  * redis_reader_new - a reader for one byte stream whose replies may each be
  * at most max_size bytes (0 = REDIS_MAX_SIZE_DEFAULT): the reply's strings
  * plus 64 bytes per element, and also the bytes of a reply not yet
- * complete. Free with redis_reader_free.
+ * complete. Never NULL: allocation failure aborts. Free with
+ * redis_reader_free.
  */
 struct redis_reader *redis_reader_new(size_t max_size);
 
@@ -161,6 +162,7 @@ void redis_reply_free(struct redis_reply *reply);
 typedef void (*redis_reply_fn)(void *arg, int err, const struct redis_reply *reply);
 
 struct redis_opts {
+	struct loop *loop; /* drives the client; must outlive it */
 	/* Either sentinels, "host:port,host:port,..." (at most
 	 * REDIS_SENTINELS_MAX) with master_name, or addr, the fixed address of
 	 * the primary. Copied. */
@@ -200,13 +202,14 @@ struct redis_opts {
 };
 
 /*
- * redis_new - a client on loop l; it starts finding the primary from the
- * loop. Returns NULL when the options are invalid: neither or both of
- * sentinels and addr, sentinels without master_name, too many sentinels, an
- * address over REDIS_ADDR_MAX, a server TLS context. Options are copied
- * (but tls). Free with redis_free before the loop and the TLS context.
+ * redis_new - a client on o->loop, into *out; it starts finding the
+ * primary from the loop. Options are copied (but loop and tls). Returns 0,
+ * or (*out NULL): -EINVAL (no loop), KF_ECONFIG (the options are invalid:
+ * neither or both of sentinels and addr, sentinels without master_name, too
+ * many sentinels, an address over REDIS_ADDR_MAX, a server TLS context).
+ * Free with redis_free before the loop and the TLS context.
  */
-struct redis *redis_new(struct loop *l, const struct redis_opts *o);
+int redis_new(const struct redis_opts *o, struct redis **out);
 
 /*
  * redis_free - close every connection, run every pending command's callback
@@ -248,12 +251,14 @@ void redis_rtt(struct redis *r, uint64_t *p50_us, uint64_t *p99_us, uint64_t *co
 
 /*
  * redis_script_define - a Lua script known by name (for logs) and its
- * SHA-1 (computed here). Nothing is sent: the script is loaded on the
- * server the first time an EVALSHA meets NOSCRIPT. Returns the script,
- * owned by r and valid until redis_free; NULL when name or source is NULL
- * or empty, or SCRIPT LOAD of source would be over max_size.
+ * SHA-1 (computed here), into *out. Nothing is sent: the script is loaded
+ * on the server the first time an EVALSHA meets NOSCRIPT. The script is
+ * owned by r and valid until redis_free. Returns 0, or (*out NULL):
+ * -EINVAL (name or source NULL or empty), KF_ETOOBIG (SCRIPT LOAD of
+ * source would be over max_size).
  */
-struct redis_script *redis_script_define(struct redis *r, const char *name, const char *source);
+int redis_script_define(struct redis *r, const char *name, const char *source,
+			struct redis_script **out);
 
 /* redis_script_sha - the script's SHA-1, 40 hex digits; valid as long as s. */
 const char *redis_script_sha(const struct redis_script *s);

@@ -1220,8 +1220,8 @@ static void follow_update(struct repl *r)
 	uint64_t epoch;
 	const char *leader = election_leader(r->el, &epoch);
 	const char *addr;
-	struct rpc_cbs cbs = {on_up_state, on_up_msg};
 	struct net_opts no = {r->max_frame, 0, 0};
+	struct rpc_opts ro = {r->loop, r->up_addr, r->tls, &no, on_up_state, on_up_msg, r};
 	int err;
 
 	if (r->role == ROLE_LEADER)
@@ -1243,8 +1243,7 @@ static void follow_update(struct repl *r)
 	snprintf(r->up_addr, sizeof(r->up_addr), "%s", addr);
 	r->up_epoch = epoch;
 	r->role = ROLE_FOLLOWER;
-	r->up = rpc_new(r->loop, addr, r->tls, &no, &cbs, r, &err);
-	if (!r->up) {
+	if ((err = rpc_new(&ro, &r->up)) != 0) {
 		log_warn(LOG_CLUSTER, "cannot dial leader=%s addr=%s error=\"%s\"", leader, addr,
 			 kf_strerror(err));
 		r->up_retry_ms = loop_now_ms() + RECONNECT_MS;
@@ -1517,11 +1516,10 @@ static void maybe_truncate(struct repl *r)
 	j->r = r;
 	j->upto = upto;
 	wj = (struct writer_job){trunc_body, on_truncated, j, 0};
-	if (writer_submit(r->sto->writer, &wj, NULL) == 0) {
+	if (writer_submit(r->sto->writer, &wj, NULL) == 0)
 		r->truncating = true;
-	} else {
+	else
 		free(j);
-	}
 }
 
 /* ---- switchover ---- */
@@ -1578,12 +1576,11 @@ static void switch_progress(struct repl *r)
 		return;
 	}
 	if (m->durable >= r->local_durable) {
-		struct meta_sync s;
+		struct meta_sync s = {0};
 		struct key_req *q = malloc(sizeof(*q));
 
 		if (!q)
 			abort();
-		memset(&s, 0, sizeof(s));
 		snprintf(s.leader, sizeof(s.leader), "%s", r->self);
 		s.epoch = r->epoch;
 		s.nstandbys = 1;
@@ -1811,10 +1808,12 @@ static void on_tick(void *arg)
 	update_member(r);
 }
 
-struct repl *repl_new(const struct repl_opts *o)
+int repl_new(const struct repl_opts *o, struct repl **out)
 {
 	struct repl *r = calloc(1, sizeof(*r));
+	int err;
 
+	*out = NULL;
 	if (!r)
 		abort();
 	snprintf(r->self, sizeof(r->self), "%s", o->self);
@@ -1833,14 +1832,15 @@ struct repl *repl_new(const struct repl_opts *o)
 	pthread_mutex_init(&r->mu, NULL);
 	syncset_init(&r->ss, r->standbys);
 	r->tick = loop_timer_new(r->loop, TICK_MS, on_tick, r);
-	r->wake = loop_wake_new(r->loop, on_wake, r);
-	if (!r->tick || !r->wake || read_state(r) != 0) {
+	if ((err = loop_wake_new(r->loop, on_wake, r, &r->wake)) != 0 ||
+	    (err = read_state(r)) != 0) {
 		repl_free(r);
-		return NULL;
+		return err;
 	}
 	r->role = ROLE_FOLLOWER;
 	update_member(r);
-	return r;
+	*out = r;
+	return 0;
 }
 
 void repl_free(struct repl *r)

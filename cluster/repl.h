@@ -52,19 +52,26 @@ struct repl_storage {
 };
 
 struct repl_opts {
-	const char *self;
-	const char *data_dir;          /* the store's directory (snapshots go beside it) */
-	struct loop *loop;
+	const char *self;              /* this node's name; copied */
+	const char *data_dir;          /* the store's directory (snapshots go beside it); copied */
+	struct loop *loop;             /* must outlive the repl, as must the three below */
 	struct election *election;
 	struct tls_ctx *client_tls;    /* our node certificate, to dial the leader */
-	struct repl_storage *storage;
+	struct repl_storage *storage;  /* the node's; repl reads it through this pointer */
 	uint64_t sync_timeout_ms;
 	uint64_t log_retain;
 	size_t max_frame;
 	unsigned standbys;             /* sync standbys wanted: 1 (0 for a one-node cluster) */
 };
 
-struct repl *repl_new(const struct repl_opts *o);
+/*
+ * repl_new - replication for this node, into *out; it starts as a
+ * follower and reads the log's state from the store now. Every pointer of
+ * o is required. Returns 0, or (*out NULL) the error of
+ * loop_wake_new or of reading the log's state (store_read_begin's,
+ * KF_ECORRUPT...). Free with repl_free.
+ */
+int repl_new(const struct repl_opts *o, struct repl **out);
 
 /* repl_free - pending writes are failed with KF_ECANCELED; links closed. NULL is fine. */
 void repl_free(struct repl *r);

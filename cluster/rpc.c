@@ -26,7 +26,8 @@ struct rpc {
 	struct net_conn *conn;
 	struct loop_alarm *timer;
 	struct loop_alarm *reaper;
-	struct rpc_cbs cbs;
+	rpc_state_fn state;
+	rpc_push_fn unsolicited;
 	void *arg;
 	struct rpc_pending *pending;
 	uint64_t next_id;
@@ -192,9 +193,9 @@ static void on_open(void *arg, struct net_conn *c)
 		}
 	}
 	arm_timer(r);
-	if (r->cbs.state) {
+	if (r->state) {
 		r->depth++;
-		r->cbs.state(r->arg, 0, NULL);
+		r->state(r->arg, 0, NULL);
 		r->depth--;
 	}
 }
@@ -221,9 +222,9 @@ static void on_frame(void *arg, struct net_conn *c, const uint8_t *data, size_t 
 			}
 		}
 	}
-	if (r->cbs.unsolicited && !r->dying) {
+	if (r->unsolicited && !r->dying) {
 		r->depth++;
-		r->cbs.unsolicited(r->arg, e);
+		r->unsolicited(r->arg, e);
 		r->depth--;
 	}
 	frame_envelope_free(e);
@@ -237,39 +238,44 @@ static void on_close(void *arg, struct net_conn *c, int reason, const char *deta
 	r->conn = NULL; /* freed by lib/net when we return */
 	r->failed = true;
 	fail_all(r, reason ? reason : -ECONNRESET);
-	if (r->cbs.state && !r->dying) {
+	if (r->state && !r->dying) {
 		r->depth++;
-		r->cbs.state(r->arg, reason ? reason : -ECONNRESET, detail);
+		r->state(r->arg, reason ? reason : -ECONNRESET, detail);
 		r->depth--;
 	}
 }
 
-struct rpc *rpc_new(struct loop *l, const char *addr, struct tls_ctx *tls,
-		    const struct net_opts *opts, const struct rpc_cbs *cbs, void *arg, int *err)
+int rpc_new(const struct rpc_opts *o, struct rpc **out)
 {
 	static const struct net_conn_cbs ncbs = {on_open, on_frame, NULL, on_close};
-	struct rpc *r = calloc(1, sizeof(*r));
+	struct loop *l = o->loop;
+	const char *addr = o->addr;
+	struct tls_ctx *tls = o->tls;
+	const struct net_opts *opts = o->net;
+	int rc = 0;
+	int *err = &rc;
+	struct rpc *r;
 
+	*out = NULL;
+	if (!l)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
 	r->loop = l;
-	if (cbs)
-		r->cbs = *cbs;
-	r->arg = arg;
+	r->state = o->state;
+	r->unsolicited = o->unsolicited;
+	r->arg = o->arg;
 	r->next_id = 1;
 	r->timer = loop_alarm_new(l, on_timer, r);
 	r->reaper = loop_alarm_new(l, rpc_reap, r);
-	if (!r->timer || !r->reaper) {
-		*err = KF_EINTERNAL;
-		rpc_destroy(r);
-		return NULL;
-	}
 	r->conn = net_connect(l, addr, tls, opts, &ncbs, r, err);
 	if (!r->conn) {
 		rpc_destroy(r);
-		return NULL;
+		return rc;
 	}
-	return r;
+	*out = r;
+	return 0;
 }
 
 int rpc_call(struct rpc *r, Kefu__Envelope *req, uint64_t timeout_ms, rpc_reply_fn fn, void *arg)

@@ -29,18 +29,24 @@ typedef void (*rpc_reply_fn)(void *arg, int err, const Kefu__Envelope *reply);
 typedef void (*rpc_state_fn)(void *arg, int err, const char *detail);
 typedef void (*rpc_push_fn)(void *arg, const Kefu__Envelope *msg);
 
-struct rpc_cbs {
-	rpc_state_fn state;     /* may be NULL */
-	rpc_push_fn unsolicited; /* may be NULL */
+struct rpc_opts {
+	struct loop *loop;           /* must outlive the rpc */
+	const char *addr;            /* "HOST:PORT" to dial; read during the call */
+	struct tls_ctx *tls;         /* a client context; must outlive the rpc */
+	const struct net_opts *net;  /* limits (lib/net.h); NULL = its defaults; copied */
+	rpc_state_fn state;          /* may be NULL */
+	rpc_push_fn unsolicited;     /* may be NULL: such envelopes are dropped */
+	void *arg;                   /* passed to state and unsolicited */
 };
 
 /*
- * rpc_new - dial addr ("HOST:PORT") with the client context tls. Calls
+ * rpc_new - dial o->addr with the client context o->tls, into *out. Calls
  * may be queued at once: they are sent when the connection is up. Returns
- * NULL with *err set (see net_connect).
+ * 0, or (*out NULL) -EINVAL (no loop) or the error of net_connect
+ * (KF_EPARSE: a bad address, KF_ECONFIG: a server context, KF_ETLS,
+ * -errno). Free with rpc_free.
  */
-struct rpc *rpc_new(struct loop *l, const char *addr, struct tls_ctx *tls,
-		    const struct net_opts *opts, const struct rpc_cbs *cbs, void *arg, int *err);
+int rpc_new(const struct rpc_opts *o, struct rpc **out);
 
 /*
  * rpc_free - close; pending calls are dropped without their callback (the

@@ -11,7 +11,8 @@
 
 struct digest;
 
-/* digest_sha256_new - a fresh SHA-256 context; allocation failure aborts. */
+/* digest_sha256_new - a fresh SHA-256 context. Never NULL: allocation
+ * failure aborts. */
 struct digest *digest_sha256_new(void);
 
 /* digest_update - feed len bytes. */

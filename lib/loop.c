@@ -27,18 +27,20 @@ struct loop_signal {
 	void *arg;
 };
 
-struct loop *loop_new(void)
+int loop_new(struct loop **out)
 {
 	struct loop *l = malloc(sizeof(*l));
 
+	*out = NULL;
 	if (!l)
 		abort();
 	l->base = event_base_new();
 	if (!l->base) {
 		free(l);
-		return NULL;
+		return KF_EINTERNAL;
 	}
-	return l;
+	*out = l;
+	return 0;
 }
 
 void loop_free(struct loop *l)
@@ -68,6 +70,7 @@ static void loop_timer_cb(evutil_socket_t fd, short what, void *arg)
 	t->fn(t->arg);
 }
 
+/* libevent fails to make or add a timer only when out of memory: abort. */
 struct loop_timer *loop_timer_new(struct loop *l, uint64_t interval_ms, loop_fn fn, void *arg)
 {
 	struct loop_timer *t = malloc(sizeof(*t));
@@ -82,16 +85,9 @@ struct loop_timer *loop_timer_new(struct loop *l, uint64_t interval_ms, loop_fn 
 	t->fn = fn;
 	t->arg = arg;
 	t->ev = event_new(l->base, -1, EV_PERSIST, loop_timer_cb, t);
-	if (!t->ev)
-		goto fail_free;
-	if (event_add(t->ev, &tv) != 0)
-		goto fail_event;
+	if (!t->ev || event_add(t->ev, &tv) != 0)
+		abort();
 	return t;
-fail_event:
-	event_free(t->ev);
-fail_free:
-	free(t);
-	return NULL;
 }
 
 void loop_timer_free(struct loop_timer *t)
@@ -111,10 +107,11 @@ static void loop_signal_cb(evutil_socket_t fd, short what, void *arg)
 	s->fn(s->arg);
 }
 
-struct loop_signal *loop_signal_new(struct loop *l, int signo, loop_fn fn, void *arg)
+int loop_signal_new(struct loop *l, int signo, loop_fn fn, void *arg, struct loop_signal **out)
 {
 	struct loop_signal *s = malloc(sizeof(*s));
 
+	*out = NULL;
 	if (!s)
 		abort();
 	s->fn = fn;
@@ -124,12 +121,13 @@ struct loop_signal *loop_signal_new(struct loop *l, int signo, loop_fn fn, void 
 		goto fail_free;
 	if (event_add(s->ev, NULL) != 0)
 		goto fail_event;
-	return s;
+	*out = s;
+	return 0;
 fail_event:
 	event_free(s->ev);
 fail_free:
 	free(s);
-	return NULL;
+	return KF_EINTERNAL;
 }
 
 void loop_signal_free(struct loop_signal *s)
@@ -264,10 +262,8 @@ struct loop_alarm *loop_alarm_new(struct loop *l, loop_fn fn, void *arg)
 	a->fn = fn;
 	a->arg = arg;
 	a->ev = evtimer_new(l->base, loop_alarm_cb, a);
-	if (!a->ev) {
-		free(a);
-		return NULL;
-	}
+	if (!a->ev)
+		abort(); /* only when out of memory */
 	return a;
 }
 
@@ -312,26 +308,33 @@ static void loop_wake_cb(void *arg, int fd, int events)
 	w->fn(w->arg);
 }
 
-struct loop_wake *loop_wake_new(struct loop *l, loop_fn fn, void *arg)
+int loop_wake_new(struct loop *l, loop_fn fn, void *arg, struct loop_wake **out)
 {
 	struct loop_wake *w = malloc(sizeof(*w));
+	int r;
 
+	*out = NULL;
 	if (!w)
 		abort();
 	w->fn = fn;
 	w->arg = arg;
 	w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->fd < 0) {
-		free(w);
-		return NULL;
+		r = -errno;
+		goto fail_free;
 	}
 	w->io = loop_io_new(l, w->fd, LOOP_READ, loop_wake_cb, w);
 	if (!w->io) {
-		close(w->fd);
-		free(w);
-		return NULL;
+		r = KF_EINTERNAL;
+		goto fail_fd;
 	}
-	return w;
+	*out = w;
+	return 0;
+fail_fd:
+	close(w->fd);
+fail_free:
+	free(w);
+	return r;
 }
 
 void loop_wake(struct loop_wake *w)

@@ -5,6 +5,14 @@
  *
  * Everything runs on the loop's thread (but loop_wake, callable from any
  * thread). Callbacks run from loop_run().
+ *
+ * Constructors follow docs/development.md ("Conventions: constructors and
+ * errors"): the ones that can fail for a reason other than memory return 0
+ * or a negative code and set *out (NULL on failure); the ones only memory
+ * can fail (timers, alarms) return the object and abort when out of memory.
+ * The small handles here (signals, wakes) keep their few positional
+ * arguments instead of an options struct: a loop, what to watch, and the
+ * callback with its arg. loop_io_new is the one exception (see there).
  */
 #ifndef KEFU_LIB_LOOP_H
 #define KEFU_LIB_LOOP_H
@@ -17,8 +25,11 @@ struct loop_signal;
 
 typedef void (*loop_fn)(void *arg);
 
-/* loop_new - a loop with nothing registered. Returns NULL if libevent fails. */
-struct loop *loop_new(void);
+/*
+ * loop_new - a loop with nothing registered, into *out. Returns 0, or
+ * KF_EINTERNAL (libevent cannot make an event base; *out is NULL).
+ */
+int loop_new(struct loop **out);
 
 /* loop_free - free l; NULL is fine. Free its timers and signals first. */
 void loop_free(struct loop *l);
@@ -34,8 +45,9 @@ void loop_stop(struct loop *l);
 
 /*
  * loop_timer_new - call fn(arg) every interval_ms (at least 1) until the
- * timer is freed. Returns NULL if libevent fails. The timer belongs to the
- * caller; free it with loop_timer_free before the loop.
+ * timer is freed. Never NULL: libevent fails here only when out of memory,
+ * which aborts. The timer belongs to the caller; free it with
+ * loop_timer_free before the loop.
  */
 struct loop_timer *loop_timer_new(struct loop *l, uint64_t interval_ms, loop_fn fn, void *arg);
 
@@ -45,9 +57,10 @@ void loop_timer_free(struct loop_timer *t);
 /*
  * loop_signal_new - call fn(arg) from the loop each time signo arrives
  * (libevent turns the signal into a loop callback; no async-signal rules
- * apply to fn). Returns NULL if libevent fails. Free before the loop.
+ * apply to fn). Returns 0 and *out, or KF_EINTERNAL (libevent refused the
+ * signal; *out is NULL). Free with loop_signal_free before the loop.
  */
-struct loop_signal *loop_signal_new(struct loop *l, int signo, loop_fn fn, void *arg);
+int loop_signal_new(struct loop *l, int signo, loop_fn fn, void *arg, struct loop_signal **out);
 
 /* loop_signal_free - remove and free s, restoring the signal's previous handling; NULL is fine. */
 void loop_signal_free(struct loop_signal *s);
@@ -64,7 +77,12 @@ typedef void (*loop_io_fn)(void *arg, int fd, int events);
  * loop_io_new - watch fd for the LOOP_READ/LOOP_WRITE events in `events`
  * (0 = none yet) and call fn(arg, fd, ready events) while they are ready
  * (level-triggered). The fd stays the caller's: loop_io_free does not close
- * it. Returns NULL if libevent fails.
+ * it. Returns the watch, or NULL if libevent refuses the fd.
+ *
+ * The one constructor here still of the old shape (NULL on failure, not
+ * int and *out): lib/net.c calls it, and lib/net.c is being reworked
+ * elsewhere; it moves to `int loop_io_new(..., struct loop_io **out)`
+ * together with that call.
  */
 struct loop_io *loop_io_new(struct loop *l, int fd, int events, loop_io_fn fn, void *arg);
 
@@ -78,7 +96,8 @@ void loop_io_free(struct loop_io *io);
 
 struct loop_alarm;
 
-/* loop_alarm_new - an alarm that is not set; fn(arg) runs once per loop_alarm_set. */
+/* loop_alarm_new - an alarm that is not set; fn(arg) runs once per
+ * loop_alarm_set. Never NULL: allocation failure aborts. */
 struct loop_alarm *loop_alarm_new(struct loop *l, loop_fn fn, void *arg);
 
 /* loop_alarm_set - (re)arm to fire in ms milliseconds (0 = on the next loop turn). */
@@ -97,9 +116,10 @@ struct loop_wake;
 /*
  * loop_wake_new - fn(arg) will run on the loop's thread after any
  * loop_wake() call, from any thread (several calls before it runs may
- * give one run). Returns NULL when the eventfd or libevent fails.
+ * give one run). Returns 0 and *out, or -errno (eventfd failed: -EMFILE...)
+ * or KF_EINTERNAL (libevent failed); then *out is NULL.
  */
-struct loop_wake *loop_wake_new(struct loop *l, loop_fn fn, void *arg);
+int loop_wake_new(struct loop *l, loop_fn fn, void *arg, struct loop_wake **out);
 
 /* loop_wake - async-signal-safe and thread-safe. */
 void loop_wake(struct loop_wake *w);

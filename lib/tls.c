@@ -70,12 +70,14 @@ static void tls_fail(const char *what, char *why, size_t why_size)
 	ERR_clear_error();
 }
 
-struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *why, size_t why_size)
+int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_t why_size)
 {
 	struct tls_ctx *t = calloc(1, sizeof(*t));
 	int mode = SSL_VERIFY_PEER;
+	int err = KF_ECONFIG;
 	char msg[TLS_WHY_MAX];
 
+	*out = NULL;
 	if (!t)
 		abort();
 	t->server = o->server;
@@ -83,10 +85,12 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *why, size_t why_size
 	t->ssl = SSL_CTX_new(o->server ? TLS_server_method() : TLS_client_method());
 	if (!t->ssl) {
 		tls_fail("SSL_CTX_new", msg, sizeof(msg));
+		err = KF_EINTERNAL;
 		goto fail;
 	}
 	if (!SSL_CTX_set_min_proto_version(t->ssl, TLS1_3_VERSION)) {
 		tls_fail("TLS 1.3", msg, sizeof(msg));
+		err = KF_EINTERNAL;
 		goto fail;
 	}
 	if (!o->ca_file || SSL_CTX_load_verify_locations(t->ssl, o->ca_file, NULL) != 1) {
@@ -132,13 +136,14 @@ struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *why, size_t why_size
 	 */
 	SSL_CTX_set_options(t->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	ERR_clear_error();
-	return t;
+	*out = t;
+	return 0;
 fail:
 	log_err(LOG_NET, "tls context refused why=\"%s\"", msg);
 	if (why && why_size)
 		snprintf(why, why_size, "%s", msg);
 	tls_ctx_free(t);
-	return NULL;
+	return err;
 }
 
 void tls_ctx_free(struct tls_ctx *t)

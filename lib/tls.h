@@ -14,8 +14,8 @@
  * Errors: OpenSSL's are translated here, once, into a short text that
  * keeps OpenSSL's reason ("ca_file: No such file or directory",
  * "certificate verify failed (hostname mismatch)"): tls_ctx_new returns
- * NULL with it (and logs it); a failed handshake is KF_ETLS with it
- * (tls__explain, which lib/net.c passes on to the close callback).
+ * its error code with it (and logs it); a failed handshake is KF_ETLS with
+ * it (tls__explain, which lib/net.c passes on to the close callback).
  */
 #ifndef KEFU_LIB_TLS_H
 #define KEFU_LIB_TLS_H
@@ -45,12 +45,15 @@ struct tls_opts {
 
 /*
  * tls_ctx_new - a context for many connections, built from o (the strings
- * are read during the call, not kept). Returns NULL on failure and writes
- * why into why[0..why_size) (why may be NULL): a file that cannot be read
- * or parsed, a key that does not match the certificate, a server without a
- * certificate. Free with tls_ctx_free after every connection using it.
+ * are read during the call, not kept), into *out. Returns 0, or on failure
+ * (*out NULL, the reason written into why[0..why_size), why may be NULL):
+ *   KF_ECONFIG    a file that cannot be read or parsed, a key that does
+ *                 not match the certificate, a server without a certificate,
+ *                 a certificate without its key
+ *   KF_EINTERNAL  OpenSSL cannot make a TLS 1.3 context at all
+ * Free with tls_ctx_free after every connection using it.
  */
-struct tls_ctx *tls_ctx_new(const struct tls_opts *o, char *why, size_t why_size);
+int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_t why_size);
 
 /* tls_ctx_free - NULL is fine. */
 void tls_ctx_free(struct tls_ctx *t);

@@ -222,7 +222,7 @@ static void on_agent_list(void *state, struct msg_peer *c, const Kefu__Envelope 
 	Kefu__AgentListReply rep = KEFU__AGENT_LIST_REPLY__INIT;
 	struct page p;
 
-	if (page_fill(c, e, s->sto, agent_page_list, &p)) {
+	if (page_fill(c, e, s->sto, agent_page_list, &p) == 0) {
 		rep.n_agents = p.n;
 		rep.agents = (Kefu__Agent **)p.v;
 		if (p.more && p.n)
@@ -255,7 +255,7 @@ static void on_audit_list(void *state, struct msg_peer *c, const Kefu__Envelope 
 	uint8_t next[AUDIT_KEY_MAX];
 	struct page p;
 
-	if (page_fill(c, e, s->sto, audit_page_list, &p)) {
+	if (page_fill(c, e, s->sto, audit_page_list, &p) == 0) {
 		rep.n_entries = p.n;
 		rep.entries = (Kefu__AuditEntry **)p.v;
 		if (p.more && p.n && audit_check(rep.entries[p.n - 1], NULL, 0) == 0) {

@@ -128,10 +128,11 @@ const char *hot_prefix(const struct hot *h)
 
 /* ---- life ---- */
 
-struct hot *hot_new(struct loop *l, const struct hot_opts *o)
+int hot_new(const struct hot_opts *o, struct hot **out)
 {
-	struct hot *h = calloc(1, sizeof(*h));
+	struct hot *h;
 	struct redis_opts ro = {
+		.loop = o->loop,
 		.sentinels = o->sentinels,
 		.master_name = o->master_name,
 		.password = o->password && o->password[0] ? o->password : NULL,
@@ -145,6 +146,8 @@ struct hot *hot_new(struct loop *l, const struct hot_opts *o)
 	};
 	int n, r;
 
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		abort();
 	ro.arg = h;
@@ -152,12 +155,14 @@ struct hot *hot_new(struct loop *l, const struct hot_opts *o)
 	if (n < 0 || (size_t)n >= sizeof(h->prefix) ||
 	    hot_key(h, h->channel, sizeof(h->channel), "events:", o->node) != 0) {
 		log_err(LOG_CLUSTER, "hot cluster or node name too long");
+		r = KF_ECONFIG;
 		goto fail;
 	}
-	h->redis = redis_new(l, &ro);
-	if (!h->redis) {
-		log_err(LOG_CLUSTER, "hot redis options refused sentinels=%s master=%s",
-			o->sentinels ? o->sentinels : "", o->master_name ? o->master_name : "");
+	r = redis_new(&ro, &h->redis);
+	if (r) {
+		log_err(LOG_CLUSTER, "hot redis options refused sentinels=%s master=%s error=\"%s\"",
+			o->sentinels ? o->sentinels : "", o->master_name ? o->master_name : "",
+			kf_strerror(r));
 		goto fail;
 	}
 	r = redis_subscribe(h->redis, h->channel, false);
@@ -168,10 +173,11 @@ struct hot *hot_new(struct loop *l, const struct hot_opts *o)
 	}
 	log_info(LOG_CLUSTER, "hot starting sentinels=%s master=%s tls=%s channel=%s",
 		 o->sentinels, o->master_name, o->tls ? "yes" : "no", h->channel);
-	return h;
+	*out = h;
+	return 0;
 fail:
 	hot_free(h);
-	return NULL;
+	return r;
 }
 
 void hot_free(struct hot *h)
@@ -197,12 +203,13 @@ int hot_define(struct hot *h, const struct hot_script *s, size_t n, unsigned *fi
 		return KF_ETOOBIG;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct redis_script *rs = redis_script_define(h->redis, s[i].name, s[i].text);
+		struct redis_script *rs;
+		int r = redis_script_define(h->redis, s[i].name, s[i].text, &rs);
 
-		if (!rs) {
-			log_err(LOG_CLUSTER, "hot script refused script=%s bytes=%zu", s[i].name,
-				s[i].len);
-			return KF_ETOOBIG;
+		if (r) {
+			log_err(LOG_CLUSTER, "hot script refused script=%s bytes=%zu error=\"%s\"",
+				s[i].name ? s[i].name : "", s[i].len, kf_strerror(r));
+			return r;
 		}
 		if (strcmp(redis_script_sha(rs), s[i].sha1) != 0) {
 			log_err(LOG_CLUSTER, "hot script sha1 differs from the build script=%s",

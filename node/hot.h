@@ -44,6 +44,7 @@ struct hot_script {
 };
 
 struct hot_opts {
+	struct loop *loop;       /* must outlive the hot state */
 	const char *sentinels;   /* "host:port,..." (redis_sentinels); copied */
 	const char *master_name; /* the Sentinel name of the group; copied */
 	const char *password;    /* servers and sentinels; NULL or "" = none; copied */
@@ -60,14 +61,15 @@ typedef void (*hot_event_fn)(void *arg, const char *payload, size_t len);
 typedef void (*hot_failover_fn)(void *arg, const char *from, const char *to);
 
 /*
- * hot_new - the hot state on loop l: makes the Redis client (it starts
- * finding the primary from the loop) and subscribes to the node's event
- * channel. No script is defined yet (hot_define). Returns NULL, logged,
- * when the options are refused (see redis_new; also a cluster or node name
- * that makes keys over HOT_KEY_MAX). Free with hot_free before the loop and
- * the TLS context.
+ * hot_new - the hot state on o->loop, into *out: makes the Redis client
+ * (it starts finding the primary from the loop) and subscribes to the
+ * node's event channel. No script is defined yet (hot_define). Returns 0,
+ * or, logged and with *out NULL: KF_ECONFIG (a cluster or node name that
+ * makes keys over HOT_KEY_MAX), the error of redis_new (options refused)
+ * or of redis_subscribe. Free with hot_free before the loop and the TLS
+ * context.
  */
-struct hot *hot_new(struct loop *l, const struct hot_opts *o);
+int hot_new(const struct hot_opts *o, struct hot **out);
 
 /*
  * hot_define - the scripts s[0..n) become runnable by hot_eval as ids
@@ -77,8 +79,10 @@ struct hot *hot_new(struct loop *l, const struct hot_opts *o);
  * script. The scripts are loaded (SCRIPT LOAD) on each primary the client
  * comes up on, and at once when it is up now. Define a table once per hot
  * state: there is no undefine. Returns 0 and *first; -EINVAL (s NULL or n
- * 0), KF_ETOOBIG (more than HOT_SCRIPTS_MAX in all, or a script the client
- * refuses), KF_EINTERNAL (a SHA-1 differs); then nothing is defined.
+ * 0), KF_ETOOBIG (more than HOT_SCRIPTS_MAX in all), the error of
+ * redis_script_define (a script the client refuses: -EINVAL for an empty
+ * name or text, KF_ETOOBIG for one over its size limit), KF_EINTERNAL (a
+ * SHA-1 differs); then nothing is defined.
  */
 int hot_define(struct hot *h, const struct hot_script *s, size_t n, unsigned *first);
 

@@ -261,27 +261,33 @@ static void on_drain_timeout(void *arg)
 	loop_stop(((struct jobs *)arg)->loop);
 }
 
-struct jobs *jobs_new(struct loop *l, struct repl *repl)
+int jobs_new(const struct jobs_opts *o, struct jobs **out)
 {
-	struct jobs *j = calloc(1, sizeof(*j));
+	struct jobs *j;
+	int err;
 
+	*out = NULL;
+	if (!o->loop)
+		return -EINVAL;
+	j = calloc(1, sizeof(*j));
 	if (!j)
 		abort();
-	j->loop = l;
-	j->repl = repl;
+	j->loop = o->loop;
+	j->repl = o->repl;
 	j->hooks = (struct write_hooks){hook_run, hook_log, j};
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->pool_cv, NULL);
 	short_list_init(&j->waiting);
 	short_list_init(&j->finished);
-	j->wake = loop_wake_new(l, on_wake, j);
-	if (!j->wake) {
+	err = loop_wake_new(j->loop, on_wake, j, &j->wake);
+	if (err) {
 		pthread_cond_destroy(&j->pool_cv);
 		pthread_mutex_destroy(&j->mu);
 		free(j);
-		return NULL;
+		return err;
 	}
-	return j;
+	*out = j;
+	return 0;
 }
 
 const struct write_hooks *jobs_hooks(struct jobs *j)
@@ -368,8 +374,7 @@ void jobs_free(struct jobs *j)
 
 		log_info(LOG_MAIN, "waiting for running jobs (at most %d s)", DRAIN_MS / 1000);
 		j->draining = true;
-		if (a)
-			loop_alarm_set(a, DRAIN_MS);
+		loop_alarm_set(a, DRAIN_MS);
 		loop_run(j->loop);
 		loop_alarm_free(a);
 		if (j->workers) {

@@ -24,8 +24,18 @@
 
 struct jobs;
 
-/* jobs_new - repl may be NULL (a node alone: hooks are NULL, bodies run with store_write). */
-struct jobs *jobs_new(struct loop *l, struct repl *repl);
+struct jobs_opts {
+	struct loop *loop;   /* must outlive the jobs */
+	struct repl *repl;   /* NULL on a node alone (hooks are NULL, bodies run
+			      * with store_write); else must outlive the jobs */
+};
+
+/*
+ * jobs_new - the leader jobs and the short-job pool (no thread yet), into
+ * *out. Returns 0, or (*out NULL) -EINVAL (no loop) or the error of
+ * loop_wake_new. Free with jobs_free.
+ */
+int jobs_new(const struct jobs_opts *o, struct jobs **out);
 
 /* jobs_free - waits for running workers (their bodies complete or fail) and
  * for the short jobs accepted (each one's fn, then its done, from here).

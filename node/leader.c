@@ -153,23 +153,24 @@ static struct rpc *leader_link(struct leader *l)
 			return NULL;
 	}
 	link_drop(l, KF_ESTATE, "the link to the leader was lost before its answer; retry");
-	l->link = leader_dial(l); /* NULL while the leader's address is not known */
+	(void)leader_dial(l, &l->link); /* NULL while the leader's address is not known */
 	l->link_failed_ms = 0;
 	snprintf(l->link_leader, sizeof(l->link_leader), "%s", leader);
 	l->link_epoch = epoch;
 	return l->link;
 }
 
-struct rpc *leader_dial(struct leader *l)
+int leader_dial(struct leader *l, struct rpc **out)
 {
 	struct net_opts no = {l->max_frame, 0, 0};
-	const char *name, *addr;
-	int err;
+	struct rpc_opts ro = {.loop = l->loop, .tls = l->client_tls, .net = &no};
+	const char *name;
 
-	repl_leader_hint(l->repl, &name, &addr);
-	if (!*addr || strcmp(name, l->self) == 0)
-		return NULL;
-	return rpc_new(l->loop, addr, l->client_tls, &no, NULL, NULL, &err);
+	*out = NULL;
+	repl_leader_hint(l->repl, &name, &ro.addr);
+	if (!*ro.addr || strcmp(name, l->self) == 0)
+		return KF_ESTATE;
+	return rpc_new(&ro, out);
 }
 
 void leader_on_election(struct leader *l)

@@ -101,10 +101,13 @@ uint64_t leader_audit_next(struct leader *l);
 void leader_forward(struct leader *l, struct msg_peer *p, const Kefu__Envelope *e,
 		    struct rpc *via);
 
-/* leader_dial - a new link of the caller's own to the current leader, or
- * NULL (this node leads, or no leader is known). Close it with
- * leader_close_link. */
-struct rpc *leader_dial(struct leader *l);
+/*
+ * leader_dial - a new link of the caller's own to the current leader, into
+ * *out. Returns 0, or (*out NULL) KF_ESTATE (this node leads, or no
+ * leader's address is known) or the error of rpc_new. Close it with
+ * leader_close_link.
+ */
+int leader_dial(struct leader *l, struct rpc **out);
 
 /* leader_close_link - free a link of leader_dial; requests forwarded on it
  * and not answered yet fail. NULL is fine. */

@@ -152,17 +152,20 @@ static void node_on_reload(void *arg)
 	free(fresh);
 }
 
+/* node_loop_shutdown frees what was made when one of these fails. */
 static int node_loop_init(struct node *n)
 {
-	n->loop = loop_new();
-	if (!n->loop)
-		return KF_EINTERNAL;
-	n->sig_term = loop_signal_new(n->loop, SIGTERM, node_on_stop, n);
-	n->sig_int = loop_signal_new(n->loop, SIGINT, node_on_stop, n);
-	n->sig_hup = loop_signal_new(n->loop, SIGHUP, node_on_reload, n);
-	if (!n->sig_term || !n->sig_int || !n->sig_hup)
-		return KF_EINTERNAL; /* node_loop_shutdown frees what was made */
-	return 0;
+	int r = loop_new(&n->loop);
+
+	if (r == 0)
+		r = loop_signal_new(n->loop, SIGTERM, node_on_stop, n, &n->sig_term);
+	if (r == 0)
+		r = loop_signal_new(n->loop, SIGINT, node_on_stop, n, &n->sig_int);
+	if (r == 0)
+		r = loop_signal_new(n->loop, SIGHUP, node_on_reload, n, &n->sig_hup);
+	if (r)
+		log_err(LOG_MAIN, "event loop setup failed error=\"%s\"", kf_strerror(r));
+	return r;
 }
 
 static void node_loop_shutdown(struct node *n)
@@ -203,17 +206,33 @@ static int node_store_open(struct node *n)
 	return r;
 }
 
+/* The writer thread on the node's store, waking the loop to reap. */
+static int node_writer_start(struct node *n)
+{
+	struct writer_opts wo = {
+		.store = n->sto.store,
+		.notify = node_writer_notify,
+		.notify_arg = n->writer_wake,
+	};
+	int r = writer_new(&wo, &n->sto.writer);
+
+	if (r)
+		log_err(LOG_STORE, "writer did not start error=\"%s\"", kf_strerror(r));
+	return r;
+}
+
 static int node_storage_init(struct node *n)
 {
 	int r = node_store_open(n);
 
 	if (r)
 		return r;
-	n->writer_wake = loop_wake_new(n->loop, node_writer_reap, n);
-	if (!n->writer_wake)
-		return KF_EINTERNAL;
-	n->sto.writer = writer_new(n->sto.store, node_writer_notify, n->writer_wake);
-	return n->sto.writer ? 0 : KF_EINTERNAL;
+	r = loop_wake_new(n->loop, node_writer_reap, n, &n->writer_wake);
+	if (r) {
+		log_err(LOG_STORE, "writer wake failed error=\"%s\"", kf_strerror(r));
+		return r;
+	}
+	return node_writer_start(n);
 }
 
 static void node_storage_shutdown(struct node *n)
@@ -240,10 +259,8 @@ static int node_reinstall(void *arg, const char *snapshot_file)
 	r = snapshot_install(n->cfg.data_dir, snapshot_file);
 	if (r)
 		log_err(LOG_STORE, "snapshot install failed error=\"%s\"", kf_strerror(r));
-	if (node_store_open(n) != 0)
-		abort(); /* neither environment opens: nothing sane is left to do */
-	n->sto.writer = writer_new(n->sto.store, node_writer_notify, n->writer_wake);
-	if (!n->sto.writer)
+	/* Neither environment opens, or no writer: nothing sane is left to do. */
+	if (node_store_open(n) != 0 || node_writer_start(n) != 0)
 		abort();
 	return r;
 }
@@ -266,17 +283,16 @@ static int node_tls_init(struct node *n)
 			      TLS_CLIENT_CERT_OPTIONAL};
 	struct tls_opts co = {n->cfg.tls_ca, n->cfg.tls_cert, n->cfg.tls_key, false, 0};
 	char why[256];
+	int r;
 
 	if (!node_clustered(n))
 		return 0;
-	n->tls_server = tls_ctx_new(&so, why, sizeof(why));
-	if (n->tls_server)
-		n->tls_client = tls_ctx_new(&co, why, sizeof(why));
-	if (!n->tls_server || !n->tls_client) {
+	r = tls_ctx_new(&so, &n->tls_server, why, sizeof(why));
+	if (r == 0)
+		r = tls_ctx_new(&co, &n->tls_client, why, sizeof(why));
+	if (r)
 		log_err(LOG_NET, "TLS setup failed: %s", why);
-		return KF_ECONFIG;
-	}
-	return 0;
+	return r;
 }
 
 static void node_tls_shutdown(struct node *n)
@@ -301,22 +317,38 @@ static void node_on_election(void *arg)
 
 static int node_etcd_init(struct node *n)
 {
-	struct etcd_opts eo = {n->cfg.etcd_endpoints, (uint32_t)n->cfg.etcd_timeout, 0,
-			       n->cfg.etcd_ca[0] ? n->cfg.etcd_ca : NULL,
-			       n->cfg.etcd_cert[0] ? n->cfg.etcd_cert : NULL,
-			       n->cfg.etcd_key[0] ? n->cfg.etcd_key : NULL};
-	struct election_opts el = {n->cfg.cluster_name, n->cfg.node_name, node_addr(n),
-				   (uint64_t)n->cfg.lease_ttl, 0};
+	struct etcd_opts eo = {
+		.loop = n->loop,
+		.endpoints = n->cfg.etcd_endpoints,
+		.timeout_ms = (uint32_t)n->cfg.etcd_timeout,
+		.ca_file = n->cfg.etcd_ca[0] ? n->cfg.etcd_ca : NULL,
+		.cert_file = n->cfg.etcd_cert[0] ? n->cfg.etcd_cert : NULL,
+		.key_file = n->cfg.etcd_key[0] ? n->cfg.etcd_key : NULL,
+	};
+	struct election_opts el = {
+		.loop = n->loop,
+		.cluster = n->cfg.cluster_name,
+		.self = n->cfg.node_name,
+		.addr = node_addr(n),
+		.lease_ttl_ms = (uint64_t)n->cfg.lease_ttl,
+		.changed = node_on_election,
+		.arg = n,
+	};
+	int r;
 
 	if (!node_clustered(n))
 		return 0;
-	n->etcd = etcd_new(n->loop, &eo);
-	if (!n->etcd) {
-		log_err(LOG_CLUSTER, "bad etcd_endpoints: %s", n->cfg.etcd_endpoints);
-		return KF_ECONFIG;
+	r = etcd_new(&eo, &n->etcd);
+	if (r) {
+		log_err(LOG_CLUSTER, "etcd client refused etcd_endpoints=%s error=\"%s\"",
+			n->cfg.etcd_endpoints, kf_strerror(r));
+		return r;
 	}
-	n->election = election_new(n->loop, n->etcd, &el, node_on_election, n);
-	return n->election ? 0 : KF_EINTERNAL;
+	el.etcd = n->etcd;
+	r = election_new(&el, &n->election);
+	if (r)
+		log_err(LOG_CLUSTER, "election did not start error=\"%s\"", kf_strerror(r));
+	return r;
 }
 
 static void node_etcd_shutdown(struct node *n)
@@ -329,17 +361,28 @@ static void node_etcd_shutdown(struct node *n)
 
 static int node_repl_init(struct node *n)
 {
-	struct repl_opts ro = {n->cfg.node_name, n->cfg.data_dir, n->loop, n->election,
-			       n->tls_client, &n->sto, (uint64_t)n->cfg.sync_timeout,
-			       (uint64_t)n->cfg.log_retain, (size_t)n->cfg.max_frame,
-			       (unsigned)n->cfg.sync_standbys};
+	struct repl_opts ro = {
+		.self = n->cfg.node_name,
+		.data_dir = n->cfg.data_dir,
+		.loop = n->loop,
+		.election = n->election,
+		.client_tls = n->tls_client,
+		.storage = &n->sto,
+		.sync_timeout_ms = (uint64_t)n->cfg.sync_timeout,
+		.log_retain = (uint64_t)n->cfg.log_retain,
+		.max_frame = (size_t)n->cfg.max_frame,
+		.standbys = (unsigned)n->cfg.sync_standbys,
+	};
+	int r;
 
 	if (!node_clustered(n))
 		return 0;
 	n->sto.reinstall = node_reinstall;
 	n->sto.arg = n;
-	n->repl = repl_new(&ro);
-	return n->repl ? 0 : KF_EINTERNAL;
+	r = repl_new(&ro, &n->repl);
+	if (r)
+		log_err(LOG_CLUSTER, "replication did not start error=\"%s\"", kf_strerror(r));
+	return r;
 }
 
 static void node_repl_shutdown(struct node *n)
@@ -350,8 +393,12 @@ static void node_repl_shutdown(struct node *n)
 
 static int node_jobs_init(struct node *n)
 {
-	n->jobs = jobs_new(n->loop, n->repl);
-	return n->jobs ? 0 : KF_EINTERNAL;
+	struct jobs_opts jo = {.loop = n->loop, .repl = n->repl};
+	int r = jobs_new(&jo, &n->jobs);
+
+	if (r)
+		log_err(LOG_MAIN, "jobs did not start error=\"%s\"", kf_strerror(r));
+	return r;
 }
 
 static void node_jobs_shutdown(struct node *n)
@@ -414,15 +461,20 @@ static void node_server_shutdown(struct node *n)
 /* The hot state in Redis (node/hot.h): only in cluster mode with sentinels set. */
 static int node_redis_init(struct node *n)
 {
-	struct hot_opts ho = {n->cfg.redis_sentinels, n->cfg.redis_master_name,
-			      n->cfg.redis_password, n->cfg.redis_tls ? n->tls_client : NULL,
-			      (uint32_t)n->cfg.redis_timeout, n->cfg.cluster_name,
-			      n->cfg.node_name};
+	struct hot_opts ho = {
+		.loop = n->loop,
+		.sentinels = n->cfg.redis_sentinels,
+		.master_name = n->cfg.redis_master_name,
+		.password = n->cfg.redis_password,
+		.tls = n->cfg.redis_tls ? n->tls_client : NULL,
+		.timeout_ms = (uint32_t)n->cfg.redis_timeout,
+		.cluster = n->cfg.cluster_name,
+		.node = n->cfg.node_name,
+	};
 
 	if (!node_clustered(n) || !n->cfg.redis_sentinels[0])
 		return 0;
-	n->hot = hot_new(n->loop, &ho);
-	return n->hot ? 0 : KF_ECONFIG;
+	return hot_new(&ho, &n->hot); /* logs its refusals */
 }
 
 static void node_redis_shutdown(struct node *n)
@@ -471,12 +523,9 @@ static int node_component_init(struct node *n, size_t i, const struct node_ctx *
 	c->timers = calloc(cp->ntimers ? cp->ntimers : 1, sizeof(*c->timers));
 	if (!c->timers)
 		abort();
-	for (size_t t = 0; t < cp->ntimers; t++) {
+	for (size_t t = 0; t < cp->ntimers; t++)
 		c->timers[t] = loop_timer_new(n->loop, cp->timers[t].every_ms, cp->timers[t].fn,
 					      c->state);
-		if (!c->timers[t])
-			return KF_EINTERNAL;
-	}
 	return 0;
 }
 
@@ -608,8 +657,6 @@ static int node_inbox_init(struct node *n)
 		return 0;
 	n->inbox_timer = loop_timer_new(n->loop, (uint64_t)n->cfg.boss_poll_interval,
 					node_inbox_scan, n);
-	if (!n->inbox_timer)
-		return KF_EINTERNAL;
 	log_info(LOG_BOSS, "inbox watched dir=%s every_ms=%lld", n->cfg.boss_inbox,
 		 (long long)n->cfg.boss_poll_interval);
 	return 0;
@@ -665,7 +712,7 @@ static int node_prune_init(struct node *n)
 		return 0;
 	n->prune_timer = loop_timer_new(n->loop, (uint64_t)n->cfg.retention_interval,
 					node_prune_run, n);
-	return n->prune_timer ? 0 : KF_EINTERNAL;
+	return 0;
 }
 
 static void node_prune_shutdown(struct node *n)

@@ -37,8 +37,8 @@ int page_take(struct page *p, const ProtobufCMessage *m)
 	return 0;
 }
 
-bool page_fill(struct msg_peer *peer, const Kefu__Envelope *e, struct repl_storage *sto,
-	       page_list_fn fn, struct page *p)
+int page_fill(struct msg_peer *peer, const Kefu__Envelope *e, struct repl_storage *sto,
+	      page_list_fn fn, struct page *p)
 {
 	struct store_txn *t;
 	int err;
@@ -51,7 +51,7 @@ bool page_fill(struct msg_peer *peer, const Kefu__Envelope *e, struct repl_stora
 	}
 	if (err)
 		msg_error(peer, e->request_id, err, kf_strerror(err));
-	return err == 0;
+	return err;
 }
 
 void page_release(struct page *p)

@@ -7,7 +7,7 @@
  *
  * Use:
  *   struct page p;
- *   if (page_fill(peer, e, sto, my_list, &p)) { build the reply from p.v[0..p.n) }
+ *   if (page_fill(peer, e, sto, my_list, &p) == 0) { build the reply from p.v[0..p.n) }
  *   page_release(&p);
  * where my_list(t, e, &p) walks its table and calls page_take for each
  * record until page_take returns 1 (the page is full: stop).
@@ -42,11 +42,12 @@ typedef int (*page_list_fn)(struct store_txn *t, const Kefu__Envelope *e, struct
 
 /*
  * page_fill - p filled by fn inside one read transaction of the replica.
- * On an error the peer gets an Error reply and false is returned; p is the
- * caller's to page_release either way.
+ * Returns 0, or the error of store_read_begin or fn, which the peer has
+ * then been sent as an Error reply. p is the caller's to page_release
+ * either way.
  */
-bool page_fill(struct msg_peer *peer, const Kefu__Envelope *e, struct repl_storage *sto,
-	       page_list_fn fn, struct page *p);
+int page_fill(struct msg_peer *peer, const Kefu__Envelope *e, struct repl_storage *sto,
+	      page_list_fn fn, struct page *p);
 
 /* page_release - frees the copies; p may be filled again after. */
 void page_release(struct page *p);

@@ -99,15 +99,18 @@ static void forward_prepare(struct uploads *u, struct upload *up, struct msg_pee
 	if (up->fwd && !rpc_failed(up->fwd))
 		return;
 	leader_close_link(u->leader, up->fwd);
-	up->fwd = leader_dial(u->leader);
+	(void)leader_dial(u->leader, &up->fwd); /* NULL: forwarding answers "no leader" */
 }
 
-/* Stage the .chk and open the data file; NULL with *why on failure. */
-static struct staged *stage(struct uploads *u, const Kefu__ImportBegin *ib, const char **why)
+/* Stage the .chk and open the data file, into *out. Returns 0, or -errno
+ * with *out NULL and *why a text for the peer. */
+static int stage(struct uploads *u, const Kefu__ImportBegin *ib, struct staged **out,
+		 const char **why)
 {
 	struct staged *st = calloc(1, sizeof(*st));
-	int fd;
+	int fd, err;
 
+	*out = NULL;
 	if (!st)
 		abort();
 	st->u = u;
@@ -118,22 +121,25 @@ static struct staged *stage(struct uploads *u, const Kefu__ImportBegin *ib, cons
 		 ib->name);
 	fd = open(st->chk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0 || write(fd, ib->chk.data, ib->chk.len) != (ssize_t)ib->chk.len) {
+		err = fd < 0 ? -errno : -EIO; /* a failed or short write */
 		if (fd >= 0)
 			close(fd);
 		free(st);
 		*why = "cannot stage the .chk";
-		return NULL;
+		return err;
 	}
 	close(fd);
 	st->fd = open(st->dat, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (st->fd < 0) {
+		err = -errno;
 		unlink(st->chk);
 		free(st);
 		*why = "cannot stage the data file";
-		return NULL;
+		return err;
 	}
 	st->size = ib->size;
-	return st;
+	*out = st;
+	return 0;
 }
 
 static void on_import_begin(void *state, struct msg_peer *p, const Kefu__Envelope *e)
@@ -144,6 +150,7 @@ static void on_import_begin(void *state, struct msg_peer *p, const Kefu__Envelop
 	struct boss_name bn;
 	const char *why;
 	char msg[300], reason[200];
+	bool ok;
 
 	forward_prepare(u, up, p);
 	if (!leader_is_local(u->leader)) {
@@ -166,8 +173,8 @@ static void on_import_begin(void *state, struct msg_peer *p, const Kefu__Envelop
 		msg_ack(p, e->request_id, false, "missing or oversized .chk, or no staging space");
 		return;
 	}
-	up->st = stage(u, ib, &why);
-	msg_ack(p, e->request_id, up->st != NULL, up->st ? "send the data" : why);
+	ok = stage(u, ib, &up->st, &why) == 0;
+	msg_ack(p, e->request_id, ok, ok ? "send the data" : why);
 }
 
 /* The peer's upload when it is staged here; else forwarded (true) or refused. */

@@ -36,7 +36,7 @@ struct batch_op {
 struct batch;
 
 /* batch_new - empty batch holding at most cap bytes of keys and values
- * (0 = 64 MiB). NULL only never: allocation failure aborts. */
+ * (0 = 64 MiB). Never NULL: allocation failure aborts. */
 struct batch *batch_new(size_t cap);
 
 /* batch_free - NULL is fine. */

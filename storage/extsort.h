@@ -32,7 +32,7 @@ struct extsort;
 
 /* extsort_new - an empty sorter spilling into dir (which must exist; it
  * is opened only when a run fills), runs of run_bytes (at least 64 KiB is
- * used). Allocation failure aborts. */
+ * used). Never NULL: allocation failure aborts. */
 struct extsort *extsort_new(const char *dir, size_t run_bytes);
 
 /* extsort_free - NULL is fine; closes the temporary file. */

@@ -34,7 +34,7 @@
 struct overlay;
 
 /* overlay_new - an overlay holding at most max_keys keys (reads fetched
- * and keys changed). Allocation failure aborts. */
+ * and keys changed). Never NULL: allocation failure aborts. */
 struct overlay *overlay_new(size_t max_keys);
 
 /* overlay_free - NULL is fine. Does not flush. */

@@ -155,16 +155,16 @@ static void store_gate_leave(struct store *s)
 
 /*
  * store_gate_close - become the one remapper. With wait false it gives up
- * (returns false) when a transaction is open or another remap is running;
- * with wait true it waits for both. On true the caller must call
- * store_gate_open.
+ * (returns -EBUSY) when a transaction is open or another remap is running;
+ * with wait true it waits for both and always succeeds. On 0 the caller
+ * must call store_gate_open.
  */
-static bool store_gate_close(struct store *s, bool wait)
+static int store_gate_close(struct store *s, bool wait)
 {
 	pthread_mutex_lock(&s->mu);
 	if (!wait && (s->remapping || s->open_txns)) {
 		pthread_mutex_unlock(&s->mu);
-		return false;
+		return -EBUSY;
 	}
 	while (s->remapping)
 		pthread_cond_wait(&s->cv, &s->mu);
@@ -179,7 +179,7 @@ static bool store_gate_close(struct store *s, bool wait)
 				 s->open_txns);
 	}
 	pthread_mutex_unlock(&s->mu);
-	return true;
+	return 0;
 }
 
 static void store_gate_open(struct store *s)
@@ -225,7 +225,7 @@ static int store_grow_from(struct store *s, size_t seen, bool wait)
 	size_t next;
 	int rc = 0;
 
-	if (!store_gate_close(s, wait))
+	if (store_gate_close(s, wait) != 0)
 		return 0;
 	if (s->map_size > seen)
 		goto out;
@@ -396,7 +396,8 @@ static int store_txn_begin(struct store *s, unsigned flags, struct store_txn **o
 			return 0;
 		}
 		store_gate_leave(s);
-		if (rc == MDB_MAP_RESIZED && tries < STORE_BEGIN_TRIES && store_gate_close(s, true)) {
+		if (rc == MDB_MAP_RESIZED && tries < STORE_BEGIN_TRIES &&
+		    store_gate_close(s, true) == 0) {
 			rc = store_resize(s, 0);
 			if (rc == 0)
 				log_info(LOG_STORE, "map resized by another process map_size=%zu",

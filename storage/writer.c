@@ -83,17 +83,19 @@ static struct writer_item *writer_list_pop(struct writer_list *l)
 
 /* ---- running jobs (writer thread) ---- */
 
-/* writer_item_start - mark it as the running body unless it was cancelled. */
-static bool writer_item_start(struct writer *w, struct writer_item *it)
+/* writer_item_start - mark it as the running body. Returns 0, or
+ * KF_ECANCELED (it was cancelled: it does not run). */
+static int writer_item_start(struct writer *w, struct writer_item *it)
 {
-	bool go;
+	int rc = 0;
 
 	pthread_mutex_lock(&w->mu);
-	go = !it->cancelled;
-	if (go)
+	if (it->cancelled)
+		rc = KF_ECANCELED;
+	else
 		w->current = it;
 	pthread_mutex_unlock(&w->mu);
-	return go;
+	return rc;
 }
 
 static void writer_item_stop(struct writer *w)
@@ -116,8 +118,8 @@ static int writer_run_body(struct store_txn *t, void *arg)
 
 		if (it->finished)
 			continue;
-		if (!writer_item_start(r->w, it)) {
-			it->rc = KF_ECANCELED;
+		if ((rc = writer_item_start(r->w, it)) != 0) {
+			it->rc = rc;
 			it->finished = true;
 			continue;
 		}
@@ -261,16 +263,21 @@ static void *writer_main(void *arg)
 
 /* ---- the caller's side ---- */
 
-struct writer *writer_new(struct store *s, writer_notify_fn notify_fn, void *notify_arg)
+int writer_new(const struct writer_opts *o, struct writer **out)
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	struct writer *w;
 	pthread_condattr_t ca;
+	int rc;
 
+	*out = NULL;
+	if (!o->store)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		abort();
-	w->s = s;
-	w->notify = notify_fn;
-	w->notify_arg = notify_arg;
+	w->s = o->store;
+	w->notify = o->notify;
+	w->notify_arg = o->notify_arg;
 	w->next_id = 1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
@@ -278,15 +285,17 @@ struct writer *writer_new(struct store *s, writer_notify_fn notify_fn, void *not
 	pthread_cond_init(&w->work_cv, &ca);
 	pthread_cond_init(&w->body_cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		log_err(LOG_STORE, "writer thread did not start");
+	rc = pthread_create(&w->thread, NULL, writer_main, w);
+	if (rc != 0) {
+		log_err(LOG_STORE, "writer thread did not start error=\"%s\"", kf_strerror(-rc));
 		pthread_cond_destroy(&w->body_cv);
 		pthread_cond_destroy(&w->work_cv);
 		pthread_mutex_destroy(&w->mu);
 		free(w);
-		return NULL;
+		return -rc;
 	}
-	return w;
+	*out = w;
+	return 0;
 }
 
 void writer_free(struct writer *w)

@@ -67,12 +67,22 @@ struct writer_job {
 
 struct writer;
 
+struct writer_opts {
+	struct store *store;       /* must outlive the writer */
+	/* Called from the writer thread when jobs completed (may be NULL):
+	 * must be thread-safe and stay valid, with its arg, until writer_free
+	 * returns. */
+	writer_notify_fn notify;
+	void *notify_arg;
+};
+
 /*
- * writer_new - start the writer thread on s (which must outlive the
- * writer). notify_fn(notify_arg) must be thread-safe and stay valid until
- * writer_free returns. Returns NULL if the thread cannot start.
+ * writer_new - start the writer thread on o->store (o is read during the
+ * call) into *out. Returns 0, -EINVAL (no store), or -EAGAIN and the other
+ * errors of pthread_create (the thread cannot start); then *out is NULL.
+ * Free with writer_free.
  */
-struct writer *writer_new(struct store *s, writer_notify_fn notify_fn, void *notify_arg);
+int writer_new(const struct writer_opts *o, struct writer **out);
 
 /*
  * writer_free - stop the writer. The jobs of the transaction in progress are

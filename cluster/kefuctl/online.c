@@ -99,26 +99,30 @@ static int session_open(struct session *s)
 {
 	struct tls_opts to = {ctl_target.ca, ctl_target.cert, ctl_target.key, false, 0};
 	char why[256];
+	int err;
 
 	memset(s, 0, sizeof(*s));
-	s->loop = loop_new();
-	if (!s->loop)
-		return KF_EINTERNAL;
-	s->tls = tls_ctx_new(&to, why, sizeof(why));
-	if (!s->tls) {
+	err = loop_new(&s->loop);
+	if (err) {
+		fprintf(stderr, "kefuctl: event loop: %s\n", kf_strerror(err));
+		return err;
+	}
+	err = tls_ctx_new(&to, &s->tls, why, sizeof(why));
+	if (err) {
 		fprintf(stderr, "kefuctl: TLS: %s\n", why);
 		loop_free(s->loop);
-		return KF_ECONFIG;
+		s->loop = NULL;
+		return err;
 	}
 	for (size_t i = 0; i < ctl_target.nnodes; i++) {
-		struct rpc_cbs cbs = {on_state, NULL};
+		struct rpc_opts ro = {.loop = s->loop, .tls = s->tls, .state = on_state, .arg = s};
 		Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep = NULL;
 		Kefu__Ping ping = KEFU__PING__INIT;
-		int err;
 
 		s->addr = ctl_target.nodes[i];
-		s->rpc = rpc_new(s->loop, s->addr, s->tls, NULL, &cbs, s, &err);
-		if (!s->rpc) {
+		ro.addr = s->addr;
+		err = rpc_new(&ro, &s->rpc);
+		if (err) {
 			fprintf(stderr, "kefuctl: %s: %s\n", s->addr, kf_strerror(err));
 			continue;
 		}
@@ -266,23 +270,22 @@ int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms)
 
 /* ---- status and members ---- */
 
-static bool json_flag(int argc, char **argv, int *err)
+/* The one option of status and members: *json says whether --json was
+ * given. Returns 0, or ctl_usage_error's exit status (told on stderr). */
+static int json_flag(int argc, char **argv, bool *json)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	bool json = false;
 	int c;
 
-	*err = 0;
+	*json = false;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j') {
-			*err = ctl_usage_error("unknown option");
-			return false;
-		}
-		json = true;
+		if (c != 'j')
+			return ctl_usage_error("unknown option");
+		*json = true;
 	}
 	if (optind < argc)
-		*err = ctl_usage_error("unexpected argument %s", argv[optind]);
-	return json;
+		return ctl_usage_error("unexpected argument %s", argv[optind]);
+	return 0;
 }
 
 static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
@@ -366,11 +369,11 @@ static int status_like(int argc, char **argv, bool members_only)
 {
 	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
 	Kefu__StatusRequest sr = KEFU__STATUS_REQUEST__INIT;
-	int err, r;
-	bool json = json_flag(argc, argv, &err);
+	bool json;
+	int r = json_flag(argc, argv, &json);
 
-	if (err)
-		return err;
+	if (r)
+		return r;
 	req.body_case = KEFU__ENVELOPE__BODY_STATUS;
 	req.status = &sr;
 	if ((r = request(&req, KEFU__ENVELOPE__BODY_STATUS_REPLY, CALL_TIMEOUT_MS, &rep)))

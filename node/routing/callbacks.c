@@ -117,7 +117,7 @@ void routing__on_callback_list(void *state, struct msg_peer *p, const Kefu__Enve
 	uint8_t next[CALLBACK_CURSOR_MAX];
 	struct page pg;
 
-	if (page_fill(p, e, r->sto, callback_page_list, &pg)) {
+	if (page_fill(p, e, r->sto, callback_page_list, &pg) == 0) {
 		rep.n_requests = pg.n;
 		rep.requests = (Kefu__CallbackRequest **)pg.v;
 		if (pg.more && pg.n) {

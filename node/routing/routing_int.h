@@ -234,6 +234,8 @@ struct keys {
 	int n;
 };
 
+/* routing__op_new - an op for routing__step or routing__command, which free
+ * it after its reply handler ran. Never NULL: allocation failure aborts. */
 struct op *routing__op_new(struct routing *r, op_fn fn, uint64_t conn, uint64_t request_id);
 
 /* routing__unpend - one reply the routing waited for has come (pending or

@@ -552,7 +552,7 @@ static int load_cluster(struct call *k)
 int cmd_call_main(int argc, char **argv)
 {
 	static struct call k; /* large: the script */
-	struct rpc_cbs cbs = {on_state, on_message};
+	struct rpc_opts ro = {.state = on_state, .unsolicited = on_message, .arg = &k};
 	struct tls_opts to = {0};
 	char err[256];
 	int r;
@@ -578,15 +578,20 @@ int cmd_call_main(int argc, char **argv)
 	to.ca_file = k.ca;
 	to.cert_file = k.cert[0] ? k.cert : NULL;
 	to.key_file = k.key[0] ? k.key : NULL;
-	k.tls = tls_ctx_new(&to, err, sizeof(err));
-	if (!k.tls) {
+	if (tls_ctx_new(&to, &k.tls, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kefu-sim call: TLS: %s\n", err);
 		return 2;
 	}
-	k.loop = loop_new();
+	if ((r = loop_new(&k.loop)) != 0) {
+		fprintf(stderr, "kefu-sim call: event loop: %s\n", kf_strerror(r));
+		tls_ctx_free(k.tls);
+		return 1;
+	}
 	k.alarm = loop_alarm_new(k.loop, on_alarm, &k);
-	k.rpc = rpc_new(k.loop, k.addr, k.tls, NULL, &cbs, &k, &r);
-	if (!k.rpc) {
+	ro.loop = k.loop;
+	ro.addr = k.addr;
+	ro.tls = k.tls;
+	if ((r = rpc_new(&ro, &k.rpc)) != 0) {
 		fprintf(stderr, "kefu-sim call: cannot dial %s: %s\n", k.addr, kf_strerror(r));
 		k.status = 1;
 	} else {

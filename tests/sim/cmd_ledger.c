@@ -165,16 +165,15 @@ static void on_state(void *arg, int err, const char *detail)
 
 static void dial(struct ledger *g)
 {
-	struct rpc_cbs cbs = {on_state, NULL};
-	int err;
+	struct rpc_opts ro = {.loop = g->loop, .addr = g->nodes[g->cur], .tls = g->tls,
+			      .state = on_state, .arg = g};
 
 	if (g->rpc && !rpc_failed(g->rpc))
 		return;
 	if (loop_now_ms() < g->reconnect_ms)
 		return;
 	rpc_free(g->rpc);
-	g->rpc = rpc_new(g->loop, g->nodes[g->cur], g->tls, NULL, &cbs, g, &err);
-	if (!g->rpc) {
+	if (rpc_new(&ro, &g->rpc) != 0) {
 		g->cur = (g->cur + 1) % g->nnodes;
 		g->reconnect_ms = loop_now_ms() + 100;
 	}
@@ -342,11 +341,17 @@ int cmd_ledger_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(-1, LOG_LVL_ERR);
 	to = (struct tls_opts){g.ca, g.cert, g.key, false, 0};
-	g.tls = tls_ctx_new(&to, why, sizeof(why));
+	if (tls_ctx_new(&to, &g.tls, why, sizeof(why)) != 0) {
+		fprintf(stderr, "kefu-sim ledger: cannot start: %s\n", why);
+		return 2;
+	}
 	g.out = fopen(g.out_path, "w");
-	g.loop = loop_new();
-	if (!g.tls || !g.out || !g.loop) {
-		fprintf(stderr, "kefu-sim ledger: cannot start: %s\n", g.tls ? g.out_path : why);
+	if (!g.out) {
+		fprintf(stderr, "kefu-sim ledger: cannot start: %s\n", g.out_path);
+		return 2;
+	}
+	if ((r = loop_new(&g.loop)) != 0) {
+		fprintf(stderr, "kefu-sim ledger: cannot start: %s\n", kf_strerror(r));
 		return 2;
 	}
 	g.tick = loop_timer_new(g.loop, g.rate && 1000 / g.rate ? 1000 / g.rate : 1, on_tick, &g);

@@ -426,15 +426,19 @@ int cmd_raw_main(int argc, char **argv)
 	to.ca_file = k.ca;
 	to.cert_file = k.cert[0] ? k.cert : NULL;
 	to.key_file = k.key[0] ? k.key : NULL;
-	tls = tls_ctx_new(&to, err, sizeof(err));
-	if (!tls) {
+	if (tls_ctx_new(&to, &tls, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kefu-sim raw: TLS: %s\n", err);
 		free(k.buf);
 		return 2;
 	}
+	if ((r = loop_new(&k.loop)) != 0) {
+		fprintf(stderr, "kefu-sim raw: event loop: %s\n", kf_strerror(r));
+		tls_ctx_free(tls);
+		free(k.buf);
+		return 1;
+	}
 	no.max_out = k.len + 1;
 	frame_decoder_init(&k.dec, REPLY_MAX);
-	k.loop = loop_new();
 	k.alarm = loop_alarm_new(k.loop, on_alarm, &k);
 	k.conn = net_connect_raw(k.loop, k.addr, tls, &no, &cbs, &k, &r);
 	if (!k.conn) {

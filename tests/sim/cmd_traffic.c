@@ -205,9 +205,9 @@ static struct tls_ctx *client_ctx(struct traffic *t, const char *cert, const cha
 {
 	struct tls_opts to = {t->ca, cert, key, false, 0};
 	char why[TLS_WHY_MAX];
-	struct tls_ctx *c = tls_ctx_new(&to, why, sizeof(why));
+	struct tls_ctx *c;
 
-	if (!c)
+	if (tls_ctx_new(&to, &c, why, sizeof(why)) != 0)
 		fprintf(stderr, "kefu-sim traffic: TLS: %s\n", why);
 	return c;
 }
@@ -298,7 +298,8 @@ int cmd_traffic_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(-1, LOG_LVL_ERR);
 	traffic_stats_init(&t->stats, tier_sl_ms);
-	t->loop = loop_new();
+	if (loop_new(&t->loop) != 0)
+		fprintf(stderr, "kefu-sim traffic: cannot make the event loop\n");
 	t->tls_admin = client_ctx(t, t->admin_cert, t->admin_key);
 	t->tls_gw = client_ctx(t, t->gw_cert, t->gw_key);
 	t->tls_agent = client_ctx(t, NULL, NULL);

@@ -511,13 +511,12 @@ static void gw_on_state(void *arg, int err, const char *detail)
 static void gw_dial(void *arg)
 {
 	struct gw *g = arg;
-	struct rpc_cbs cbs = {gw_on_state, gw_on_push};
-	int err;
+	struct rpc_opts ro = {.loop = g->w->t->loop, .addr = g->w->t->nodes[g->node],
+			      .tls = g->w->t->tls_gw, .state = gw_on_state, .unsolicited = gw_on_push,
+			      .arg = g};
 
 	rpc_free(g->rpc);
-	g->rpc = rpc_new(g->w->t->loop, g->w->t->nodes[g->node], g->w->t->tls_gw, NULL, &cbs, g,
-			 &err);
-	if (!g->rpc) {
+	if (rpc_new(&ro, &g->rpc) != 0) {
 		g->node = (g->node + 1) % g->w->t->nnodes;
 		loop_alarm_set(g->redial, REDIAL_MS);
 	}
@@ -931,13 +930,12 @@ static void agent_on_state(void *arg, int err, const char *detail)
 static void agent_dial(void *arg)
 {
 	struct agent *a = arg;
-	struct rpc_cbs cbs = {agent_on_state, agent_on_push};
-	int err;
+	struct rpc_opts ro = {.loop = a->w->t->loop, .addr = a->w->t->nodes[a->node],
+			      .tls = a->w->t->tls_agent, .state = agent_on_state,
+			      .unsolicited = agent_on_push, .arg = a};
 
 	rpc_free(a->rpc);
-	a->rpc = rpc_new(a->w->t->loop, a->w->t->nodes[a->node], a->w->t->tls_agent, NULL, &cbs, a,
-			 &err);
-	if (!a->rpc) {
+	if (rpc_new(&ro, &a->rpc) != 0) {
 		a->node = (a->node + 1) % a->w->t->nnodes;
 		loop_alarm_set(a->redial, REDIAL_MS);
 	}
@@ -986,8 +984,6 @@ static void call_new(struct world *w, unsigned tier)
 	c->sent_ms = loop_now_ms();
 	t->stats.tier[tier].offered++;
 	c->patience = loop_alarm_new(t->loop, on_patience, c);
-	if (!c->patience)
-		abort();
 	loop_alarm_set(c->patience, c->patience_ms);
 	gw_send_arrive(&w->gws[c->gw], c);
 }
@@ -1037,8 +1033,6 @@ static void arrivals_start(struct world *w)
 			continue;
 		ar->gap_ms = 1000.0 / (share[i] * t->o.rate);
 		ar->alarm = loop_alarm_new(t->loop, on_arrival, ar);
-		if (!ar->alarm)
-			abort();
 		ar->next_ms = mono_ms() + traffic_dist_exp(&ar->r, ar->gap_ms);
 		on_arrival(ar);
 	}
@@ -1252,8 +1246,7 @@ int traffic_run(struct traffic *t)
 		struct gw *g = &w.gws[i];
 
 		*g = (struct gw){.w = &w, .idx = (unsigned)i, .node = i % t->nnodes};
-		if (!(g->redial = loop_alarm_new(t->loop, gw_dial, g)))
-			abort();
+		g->redial = loop_alarm_new(t->loop, gw_dial, g);
 		gw_dial(g);
 	}
 	for (size_t i = 0; i < w.nagents; i++) {
@@ -1263,14 +1256,10 @@ int traffic_run(struct traffic *t)
 		traffic_agent_id(t, i, a->id, sizeof(a->id));
 		a->alarm = loop_alarm_new(t->loop, on_agent_alarm, a);
 		a->redial = loop_alarm_new(t->loop, agent_dial, a);
-		if (!a->alarm || !a->redial)
-			abort();
 		agent_dial(a);
 	}
 	stage_set(&w, STAGE_LOGIN);
 	w.tick = loop_timer_new(t->loop, 50, on_tick, &w);
-	if (!w.tick)
-		abort();
 	r = loop_run(t->loop);
 	status_line(&w, true);
 	if (w.tty)

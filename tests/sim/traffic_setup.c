@@ -228,14 +228,12 @@ static void on_acct_state(void *arg, int err, const char *detail)
 static void on_acct_tick(void *arg)
 {
 	struct accounts_run *run = arg;
-	struct rpc_cbs cbs = {on_acct_state, NULL};
-	int err;
+	struct rpc_opts ro = {.loop = run->t->loop, .addr = run->t->nodes[run->cur],
+			      .tls = run->t->tls_admin, .state = on_acct_state, .arg = run};
 
 	if ((!run->rpc || rpc_failed(run->rpc)) && loop_now_ms() >= run->redial_ms) {
 		rpc_free(run->rpc);
-		run->rpc = rpc_new(run->t->loop, run->t->nodes[run->cur], run->t->tls_admin, NULL,
-				   &cbs, run, &err);
-		if (!run->rpc) {
+		if (rpc_new(&ro, &run->rpc) != 0) {
 			run->cur = (run->cur + 1) % run->t->nnodes;
 			run->redial_ms = loop_now_ms() + 200;
 		}

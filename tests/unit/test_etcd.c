@@ -119,8 +119,10 @@ static struct fx *fx_new(const char *endpoints, uint32_t timeout_ms)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct etcd_opts o = {.endpoints = endpoints, .timeout_ms = timeout_ms};
 
-	f->loop = loop_new();
-	f->e = etcd_new(f->loop, &o);
+	assert_non_null(f);
+	assert_int_equal(loop_new(&f->loop), 0);
+	o.loop = f->loop;
+	assert_int_equal(etcd_new(&o, &f->e), 0);
 	f->guard = loop_alarm_new(f->loop, on_guard, f);
 	return f;
 }
@@ -565,10 +567,10 @@ static void test_watch_delivers_puts_and_deletes_in_order(void **state)
 {
 	struct fx *f = *state;
 	struct seen s = {.f = f, .want = 3};
-	struct etcd_watch *w = etcd_watch(f->e, "/t/w/", true, 0, on_watch, &s);
+	struct etcd_watch *w;
 	struct got g;
 
-	assert_non_null(w);
+	assert_int_equal(etcd_watch(f->e, "/t/w/", true, 0, on_watch, &s, &w), 0);
 	await(f, &s.created);
 	put(f, "/t/w/1", "a", 0);
 	put(f, "/t/w/2", "b", 0);
@@ -598,8 +600,7 @@ static void test_watch_from_a_compacted_revision_reports_ecompacted(void **state
 	now = put(f, "/t/wc", "3", 0).revision;
 	CALL(f, &g, etcd_compact(f->e, now, on_resp, &g));
 	assert_int_equal(g.err, 0);
-	w = etcd_watch(f->e, "/t/wc", false, old, on_watch, &s);
-	assert_non_null(w);
+	assert_int_equal(etcd_watch(f->e, "/t/wc", false, old, on_watch, &s, &w), 0);
 	await(f, &s.ended);
 	assert_int_equal(s.err, KF_ECOMPACTED);
 	assert_int_equal(s.compact_revision, now);
@@ -620,8 +621,9 @@ static void on_watch_cancel_self(void *arg, int err, const struct etcd_watch_msg
 static void test_watch_cancelled_from_its_own_callback(void **state)
 {
 	struct fx *f = *state;
-	struct etcd_watch *w = etcd_watch(f->e, "/t/wself", false, 0, on_watch_cancel_self, &w);
+	struct etcd_watch *w;
 
+	assert_int_equal(etcd_watch(f->e, "/t/wself", false, 0, on_watch_cancel_self, &w, &w), 0);
 	assert_non_null(w);
 	pause_ms(f, 500);
 	assert_null(w);
@@ -714,8 +716,7 @@ static void test_watch_on_a_silent_endpoint_times_out(void **state)
 	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,%s", port, cl.url[1]);
 	f = fx_new(eps, 300);
 	s.f = f;
-	w = etcd_watch(f->e, "/t/silent", false, 0, on_watch, &s);
-	assert_non_null(w);
+	assert_int_equal(etcd_watch(f->e, "/t/silent", false, 0, on_watch, &s, &w), 0);
 	await(f, &s.ended);
 	assert_int_equal(s.err, -ETIMEDOUT);
 	assert_false(s.created);
@@ -754,9 +755,9 @@ static void test_killed_member_breaks_its_watch(void **state)
 {
 	struct fx *f = *state;
 	struct seen s = {.f = f};
-	struct etcd_watch *w = etcd_watch(f->e, "/t/wk", false, 0, on_watch, &s);
+	struct etcd_watch *w;
 
-	assert_non_null(w);
+	assert_int_equal(etcd_watch(f->e, "/t/wk", false, 0, on_watch, &s, &w), 0);
 	await(f, &s.created);
 	assert_int_equal(etcd_sh("kill-member etcd1"), 0);
 	await(f, &s.ended);
@@ -796,10 +797,11 @@ static void on_never_watch(void *arg, int err, const struct etcd_watch_msg *m)
 static void test_free_with_requests_in_flight_calls_nothing(void **state)
 {
 	struct fx *f = *state;
+	struct etcd_watch *w;
 	int calls = 0;
 
 	assert_int_equal(etcd_get(f->e, "/t/x", false, on_never, &calls), 0);
-	assert_non_null(etcd_watch(f->e, "/t/x", false, 0, on_never_watch, &calls));
+	assert_int_equal(etcd_watch(f->e, "/t/x", false, 0, on_never_watch, &calls, &w), 0);
 	etcd_free(f->e);
 	f->e = NULL;
 	pause_ms(f, 300);
@@ -836,15 +838,24 @@ static void test_free_inside_a_callback_stops_the_rest(void **state)
 static void test_bad_arguments_are_refused_without_a_callback(void **state)
 {
 	struct fx *f = *state;
-	struct etcd_opts bad = {.endpoints = "ftp://127.0.0.1:1"};
+	struct etcd_opts bad = {.loop = f->loop, .endpoints = "ftp://127.0.0.1:1"};
+	struct etcd_opts no_loop = {.endpoints = "http://127.0.0.1:1"};
 	static char big[ETCD_KEY_MAX + 2];
+	struct etcd *e = (struct etcd *)&e;
+	struct etcd_watch *w = (struct etcd_watch *)&w;
 
 	memset(big, 'k', sizeof(big) - 1);
-	assert_null(etcd_new(f->loop, &bad));
+	assert_int_equal(etcd_new(&bad, &e), KF_ECONFIG);
+	assert_null(e);
+	assert_int_equal(etcd_new(&no_loop, &e), -EINVAL);
+	assert_null(e);
 	assert_int_equal(etcd_get(f->e, "", false, on_never, NULL), -EINVAL);
 	assert_int_equal(etcd_get(f->e, big, false, on_never, NULL), KF_ETOOBIG);
 	assert_int_equal(etcd_lease_grant(f->e, 0, on_never, NULL), -EINVAL);
-	assert_null(etcd_watch(f->e, "/t/x", false, -1, on_never_watch, NULL));
+	assert_int_equal(etcd_watch(f->e, "/t/x", false, -1, on_never_watch, NULL, &w), -EINVAL);
+	assert_null(w);
+	assert_int_equal(etcd_watch(f->e, big, false, 0, on_never_watch, NULL, &w), KF_ETOOBIG);
+	assert_int_equal(etcd_watch(f->e, "/t/x", false, 0, NULL, NULL, &w), -EINVAL);
 }
 
 int main(void)

@@ -148,11 +148,20 @@ static void run_ms(struct fx *f, uint64_t ms)
 	loop_run(f->loop);
 }
 
-static struct hot *fx_hot(struct fx *f, const char *sents, const char *cluster, const char *node)
+/* hot_new into f->hot. */
+static int fx_hot(struct fx *f, const char *sents, const char *cluster, const char *node)
 {
-	struct hot_opts o = {sents, "kefu", PASSWORD, NULL, 500, cluster, node};
+	struct hot_opts o = {
+		.loop = f->loop,
+		.sentinels = sents,
+		.master_name = "kefu",
+		.password = PASSWORD,
+		.timeout_ms = 500,
+		.cluster = cluster,
+		.node = node,
+	};
 
-	return hot_new(f->loop, &o);
+	return hot_new(&o, &f->hot);
 }
 
 static struct fx *fx_new(void)
@@ -160,7 +169,7 @@ static struct fx *fx_new(void)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	f->loop = loop_new();
+	assert_int_equal(loop_new(&f->loop), 0);
 	f->poll = loop_timer_new(f->loop, 5, on_poll, f);
 	f->until = never;
 	return f;
@@ -219,8 +228,7 @@ static void test_key_is_prefix_and_parts(void **state)
 	char key[HOT_KEY_MAX];
 
 	(void)state;
-	f->hot = fx_hot(f, "127.0.0.1:1", "prov-gd", "n1");
-	assert_non_null(f->hot);
+	assert_int_equal(fx_hot(f, "127.0.0.1:1", "prov-gd", "n1"), 0);
 	assert_string_equal(hot_prefix(f->hot), "kefu:prov-gd:");
 	assert_int_equal(hot_key(f->hot, key, sizeof(key), "call:", "c42"), 0);
 	assert_string_equal(key, "kefu:prov-gd:call:c42");
@@ -235,8 +243,7 @@ static void test_key_over_cap_or_null_part_is_refused(void **state)
 	char key[24];
 
 	(void)state;
-	f->hot = fx_hot(f, "127.0.0.1:1", "test", "n1");
-	assert_non_null(f->hot);
+	assert_int_equal(fx_hot(f, "127.0.0.1:1", "test", "n1"), 0);
 	/* "kefu:test:" + "agent:" + 7 = 23 bytes and the NUL: fits exactly */
 	assert_int_equal(hot_key(f->hot, key, sizeof(key), "agent:", "a234567"), 0);
 	assert_string_equal(key, "kefu:test:agent:a234567");
@@ -254,11 +261,14 @@ static void test_bad_options_are_refused(void **state)
 	char longname[HOT_KEY_MAX];
 
 	(void)state;
-	assert_null(fx_hot(f, "", "test", "n1"));
+	assert_int_equal(fx_hot(f, "", "test", "n1"), KF_ECONFIG);
+	assert_null(f->hot);
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	assert_null(fx_hot(f, "127.0.0.1:1", "test", longname));
-	assert_null(fx_hot(f, "127.0.0.1:1", longname, "n1"));
+	assert_int_equal(fx_hot(f, "127.0.0.1:1", "test", longname), KF_ECONFIG);
+	assert_null(f->hot);
+	assert_int_equal(fx_hot(f, "127.0.0.1:1", longname, "n1"), KF_ECONFIG);
+	assert_null(f->hot);
 	fx_free(f);
 }
 
@@ -269,7 +279,7 @@ static void test_unknown_script_is_einval(void **state)
 	unsigned first = 99;
 
 	(void)state;
-	f->hot = fx_hot(f, "127.0.0.1:1", "test", "n1");
+	assert_int_equal(fx_hot(f, "127.0.0.1:1", "test", "n1"), 0);
 	/* Nothing defined yet: no id runs. */
 	assert_int_equal(hot_eval(f->hot, 0, 1, 1, argv, NULL, on_reply, f), -EINVAL);
 	assert_int_equal(hot_define(f->hot, routing_scripts, ROUTING_SCRIPT_COUNT, &first), 0);
@@ -292,7 +302,7 @@ static void test_define_checks_and_numbers_the_tables(void **state)
 	unsigned first = 99, second = 99;
 
 	(void)state;
-	f->hot = fx_hot(f, "127.0.0.1:1", "test", "n1");
+	assert_int_equal(fx_hot(f, "127.0.0.1:1", "test", "n1"), 0);
 	assert_int_equal(hot_define(f->hot, NULL, 1, &first), -EINVAL);
 	assert_int_equal(hot_define(f->hot, routing_scripts, 0, &first), -EINVAL);
 	/* A SHA-1 that is not the text's refuses the whole table. */
@@ -321,7 +331,7 @@ static void test_primary_is_empty_and_down_before_the_first_up(void **state)
 	bool up = true;
 
 	(void)state;
-	f->hot = fx_hot(f, "127.0.0.1:1", "test", "n1");
+	assert_int_equal(fx_hot(f, "127.0.0.1:1", "test", "n1"), 0);
 	assert_string_equal(hot_primary(f->hot, &up), "");
 	assert_false(up);
 	fx_free(f);
@@ -335,8 +345,7 @@ static void test_reports_the_primary_the_sentinels_name(void **state)
 	bool up = false;
 
 	(void)state;
-	f->hot = fx_hot(f, sentinels, "test", "n1");
-	assert_non_null(f->hot);
+	assert_int_equal(fx_hot(f, sentinels, "test", "n1"), 0);
 	assert_true(run_until(f, is_up));
 	assert_string_equal(hot_primary(f->hot, &up), primary);
 	assert_true(up);
@@ -351,7 +360,7 @@ static void test_routing_step_runs_by_id(void **state)
 	unsigned first;
 
 	(void)state;
-	f->hot = fx_hot(f, sentinels, "unit", "n1");
+	assert_int_equal(fx_hot(f, sentinels, "unit", "n1"), 0);
 	assert_int_equal(hot_define(f->hot, routing_scripts, ROUTING_SCRIPT_COUNT, &first), 0);
 	assert_int_equal(hot_key(f->hot, epoch, sizeof(epoch), "epoch"), 0);
 	assert_int_equal(hot_key(f->hot, call, sizeof(call), "call:", "nosuch"), 0);
@@ -380,7 +389,7 @@ static void test_event_channel_messages_reach_the_callback(void **state)
 	const char *pub[3];
 
 	(void)state;
-	f->hot = fx_hot(f, sentinels, "unit", "n7");
+	assert_int_equal(fx_hot(f, sentinels, "unit", "n7"), 0);
 	hot_on_event(f->hot, on_event, f);
 	assert_true(run_until(f, is_up));
 	assert_int_equal(hot_key(f->hot, channel, sizeof(channel), "events:", "n7"), 0);

@@ -68,11 +68,20 @@ static void on_deadline(void *arg)
 	loop_stop(((struct fx *)arg)->loop);
 }
 
+/* Jobs on f's loop, for a node alone. */
+static struct jobs *fx_jobs(struct fx *f)
+{
+	struct jobs_opts o = {.loop = f->loop};
+	struct jobs *j;
+
+	assert_int_equal(jobs_new(&o, &j), 0);
+	return j;
+}
+
 static void fx_init(struct fx *f)
 {
 	*f = (struct fx){0};
-	f->loop = loop_new();
-	assert_non_null(f->loop);
+	assert_int_equal(loop_new(&f->loop), 0);
 	f->deadline = loop_alarm_new(f->loop, on_deadline, f);
 	loop_alarm_set(f->deadline, WAIT_MS);
 	f->loop_thread = pthread_self();
@@ -112,7 +121,7 @@ static void test_fn_on_a_pool_thread_done_on_the_loop(void **state)
 
 	(void)state;
 	fx_init(&f);
-	j = jobs_new(f.loop, NULL);
+	j = fx_jobs(&f);
 	assert_non_null(j);
 	f.stop_at = 20;
 	for (int i = 0; i < 20; i++)
@@ -135,7 +144,7 @@ static void test_full_queue_is_busy(void **state)
 
 	(void)state;
 	fx_init(&f);
-	j = jobs_new(f.loop, NULL);
+	j = fx_jobs(&f);
 	assert_int_equal(jobs_submit(j, NULL, job_done, &f), -EINVAL);
 	assert_int_equal(jobs_submit(j, job_fn, NULL, &f), -EINVAL);
 	f.gate_closed = true;
@@ -168,7 +177,7 @@ static void test_free_runs_what_was_accepted(void **state)
 
 	(void)state;
 	fx_init(&f);
-	j = jobs_new(f.loop, NULL);
+	j = fx_jobs(&f);
 	f.gate_closed = true;
 	for (int i = 0; i < JOBS_POOL_THREADS + 10; i++)
 		assert_int_equal(jobs_submit(j, job_fn, job_done, &f), 0);
@@ -189,9 +198,19 @@ static void test_free_without_short_jobs(void **state)
 
 	(void)state;
 	fx_init(&f);
-	jobs_free(jobs_new(f.loop, NULL));
+	jobs_free(fx_jobs(&f));
 	jobs_free(NULL);
 	fx_release(&f);
+}
+
+static void test_new_refuses_options_without_a_loop(void **state)
+{
+	struct jobs_opts o = {0};
+	struct jobs *j = (struct jobs *)&j;
+
+	(void)state;
+	assert_int_equal(jobs_new(&o, &j), -EINVAL);
+	assert_null(j);
 }
 
 int main(void)
@@ -201,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_full_queue_is_busy),
 		cmocka_unit_test(test_free_runs_what_was_accepted),
 		cmocka_unit_test(test_free_without_short_jobs),
+		cmocka_unit_test(test_new_refuses_options_without_a_loop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

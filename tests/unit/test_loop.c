@@ -1,6 +1,8 @@
 /* The event loop wrapper: timers, signals, stop, fd watches, alarms, wakes, time. */
 #include "lib/loop.h"
 
+#include "lib/err.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <setjmp.h>
@@ -31,10 +33,8 @@ static void test_timer_repeats_until_stopped(void **state)
 	struct loop_timer *t;
 
 	(void)state;
-	c.loop = loop_new();
-	assert_non_null(c.loop);
+	assert_int_equal(loop_new(&c.loop), 0);
 	t = loop_timer_new(c.loop, 5, on_tick, &c);
-	assert_non_null(t);
 	assert_int_equal(loop_run(c.loop), 0);
 	assert_int_equal(c.ticks, 3);
 	loop_timer_free(t);
@@ -62,9 +62,8 @@ static void test_signal_runs_callback_from_the_loop(void **state)
 	struct loop_timer *t;
 
 	(void)state;
-	c.loop = loop_new();
-	s = loop_signal_new(c.loop, SIGUSR1, on_signal, &c);
-	assert_non_null(s);
+	assert_int_equal(loop_new(&c.loop), 0);
+	assert_int_equal(loop_signal_new(c.loop, SIGUSR1, on_signal, &c, &s), 0);
 	t = loop_timer_new(c.loop, 1, raise_usr1, NULL);
 	assert_int_equal(loop_run(c.loop), 0);
 	assert_int_equal(c.signals, 1);
@@ -73,11 +72,25 @@ static void test_signal_runs_callback_from_the_loop(void **state)
 	loop_free(c.loop);
 }
 
-static void test_run_returns_when_nothing_is_registered(void **state)
+/* A signal libevent cannot watch: an error code and no handle. */
+static void test_signal_refused_sets_out_to_null(void **state)
 {
-	struct loop *l = loop_new();
+	struct loop *l;
+	struct loop_signal *s = (struct loop_signal *)&s;
 
 	(void)state;
+	assert_int_equal(loop_new(&l), 0);
+	assert_int_equal(loop_signal_new(l, -1, on_signal, NULL, &s), KF_EINTERNAL);
+	assert_null(s);
+	loop_free(l);
+}
+
+static void test_run_returns_when_nothing_is_registered(void **state)
+{
+	struct loop *l;
+
+	(void)state;
+	assert_int_equal(loop_new(&l), 0);
 	assert_int_equal(loop_run(l), 0);
 	loop_free(l);
 }
@@ -115,7 +128,7 @@ static void test_io_reports_a_readable_fd(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	w.loop = loop_new();
+	assert_int_equal(loop_new(&w.loop), 0);
 	w.io = loop_io_new(w.loop, p[0], LOOP_READ, on_io, &w);
 	assert_non_null(w.io);
 	assert_int_equal(write(p[1], "x", 1), 1);
@@ -136,7 +149,7 @@ static void test_io_set_changes_what_is_watched(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	w.loop = loop_new();
+	assert_int_equal(loop_new(&w.loop), 0);
 	/* Nothing watched yet: the loop has nothing to wait for and returns. */
 	w.io = loop_io_new(w.loop, p[1], 0, on_io, &w);
 	assert_non_null(w.io);
@@ -160,7 +173,7 @@ static void test_io_free_inside_its_callback(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	w.loop = loop_new();
+	assert_int_equal(loop_new(&w.loop), 0);
 	w.io = loop_io_new(w.loop, p[0], LOOP_READ, on_io, &w);
 	assert_int_equal(write(p[1], "xy", 2), 2);
 	assert_int_equal(loop_run(w.loop), 0);
@@ -205,9 +218,8 @@ static void test_alarm_fires_once_after_its_delay(void **state)
 	uint64_t start;
 
 	(void)state;
-	r.loop = loop_new();
+	assert_int_equal(loop_new(&r.loop), 0);
 	r.alarm = loop_alarm_new(r.loop, on_ring, &r);
-	assert_non_null(r.alarm);
 	start = loop_now_ms();
 	loop_alarm_set(r.alarm, 30);
 	/* One-shot: once it has rung, nothing is registered and the loop returns. */
@@ -223,7 +235,7 @@ static void test_alarm_set_again_inside_fn_rings_again(void **state)
 	struct ring r = {.rearm = true};
 
 	(void)state;
-	r.loop = loop_new();
+	assert_int_equal(loop_new(&r.loop), 0);
 	r.alarm = loop_alarm_new(r.loop, on_ring, &r);
 	loop_alarm_set(r.alarm, 0);
 	assert_int_equal(loop_run(r.loop), 0);
@@ -239,7 +251,7 @@ static void test_alarm_cancel_and_reset_keep_only_the_last(void **state)
 	uint64_t start = loop_now_ms();
 
 	(void)state;
-	r.loop = loop_new();
+	assert_int_equal(loop_new(&r.loop), 0);
 	r.alarm = loop_alarm_new(r.loop, on_ring, &r);
 	later.alarm = loop_alarm_new(r.loop, on_ring, &later);
 	loop_alarm_set(r.alarm, 5);
@@ -261,7 +273,7 @@ static void test_alarm_free_inside_fn(void **state)
 	struct ring r = {.free_inside = true};
 
 	(void)state;
-	r.loop = loop_new();
+	assert_int_equal(loop_new(&r.loop), 0);
 	r.alarm = loop_alarm_new(r.loop, on_ring, &r);
 	loop_alarm_set(r.alarm, 0);
 	assert_int_equal(loop_run(r.loop), 0);
@@ -311,9 +323,9 @@ static void test_wake_from_another_thread_runs_fn_on_the_loop(void **state)
 	pthread_t t;
 
 	(void)state;
-	w.loop = loop_new();
+	assert_int_equal(loop_new(&w.loop), 0);
 	w.loop_thread = pthread_self();
-	w.wake = loop_wake_new(w.loop, on_wake, &w);
+	assert_int_equal(loop_wake_new(w.loop, on_wake, &w, &w.wake), 0);
 	assert_non_null(w.wake);
 	assert_int_equal(pthread_create(&t, NULL, waker, &w), 0);
 	assert_int_equal(loop_run(w.loop), 0);
@@ -330,9 +342,9 @@ static void test_wakes_before_the_loop_runs_coalesce(void **state)
 	struct loop_alarm *end;
 
 	(void)state;
-	w.loop = loop_new();
+	assert_int_equal(loop_new(&w.loop), 0);
 	w.loop_thread = pthread_self();
-	w.wake = loop_wake_new(w.loop, on_wake, &w);
+	assert_int_equal(loop_wake_new(w.loop, on_wake, &w, &w.wake), 0);
 	end = loop_alarm_new(w.loop, stop_loop, w.loop);
 	for (int i = 0; i < 5; i++)
 		loop_wake(w.wake);
@@ -375,6 +387,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_repeats_until_stopped),
 		cmocka_unit_test(test_signal_runs_callback_from_the_loop),
+		cmocka_unit_test(test_signal_refused_sets_out_to_null),
 		cmocka_unit_test(test_run_returns_when_nothing_is_registered),
 		cmocka_unit_test(test_io_reports_a_readable_fd),
 		cmocka_unit_test(test_io_set_changes_what_is_watched),

@@ -219,9 +219,9 @@ static struct tls_ctx *ctx_make(const char *d, const char *name, bool server,
 		.server = server,
 		.client_cert = cc,
 	};
-	struct tls_ctx *t = tls_ctx_new(&o, NULL, 0);
+	struct tls_ctx *t;
 
-	assert_non_null(t);
+	assert_int_equal(tls_ctx_new(&o, &t, NULL, 0), 0);
 	return t;
 }
 
@@ -230,8 +230,7 @@ static void world_listen(struct world *w, const char *server, enum tls_client_ce
 {
 	int err = 0;
 
-	w->loop = loop_new();
-	assert_non_null(w->loop);
+	assert_int_equal(loop_new(&w->loop), 0);
 	w->sctx = ctx_make(dir, server, true, cc);
 	w->ls = net_listen(w->loop, "127.0.0.1:0", w->sctx, &w->sopts, on_accept, on_refuse, w,
 			   &err);
@@ -285,7 +284,6 @@ static bool spin(struct world *w, bool (*done)(struct world *w))
 	struct spin s = {w, done, loop_now_ms() + 10000};
 	struct loop_timer *t = loop_timer_new(w->loop, 2, spin_check, &s);
 
-	assert_non_null(t);
 	loop_run(w->loop);
 	loop_timer_free(t);
 	return done(w);
@@ -605,7 +603,7 @@ static void test_connect_to_a_closed_port_fails_with_econnrefused(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
 	close(fd);
 	snprintf(hp, sizeof(hp), "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
-	w.loop = loop_new();
+	assert_int_equal(loop_new(&w.loop), 0);
 	w.cctx = ctx_make(dir, "n2", false, 0);
 	w.client.conn = net_connect(w.loop, hp, w.cctx, NULL, &side_cbs, &w.client, &err);
 	assert_non_null(w.client.conn);

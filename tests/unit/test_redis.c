@@ -305,7 +305,8 @@ static struct fx *fx_new_with(struct redis_opts o)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	f->loop = loop_new();
+	assert_non_null(f);
+	assert_int_equal(loop_new(&f->loop), 0);
 	f->poll = loop_timer_new(f->loop, 5, on_poll, f);
 	f->until = never;
 	if (cl->tls) {
@@ -316,8 +317,7 @@ static struct fx *fx_new_with(struct redis_opts o)
 		t.ca_file = certs_path(ca, sizeof(ca), certdir, "ca", "crt");
 		t.cert_file = certs_path(crt, sizeof(crt), certdir, "client", "crt");
 		t.key_file = certs_path(key, sizeof(key), certdir, "client", "key");
-		f->tls = tls_ctx_new(&t, NULL, 0);
-		assert_non_null(f->tls);
+		assert_int_equal(tls_ctx_new(&t, &f->tls, NULL, 0), 0);
 		o.tls = f->tls;
 	}
 	if (!o.addr && !o.sentinels)
@@ -329,8 +329,8 @@ static struct fx *fx_new_with(struct redis_opts o)
 	o.moved = on_moved;
 	o.message = on_message;
 	o.arg = f;
-	f->r = redis_new(f->loop, &o);
-	assert_non_null(f->r);
+	o.loop = f->loop;
+	assert_int_equal(redis_new(&o, &f->r), 0);
 	return f;
 }
 
@@ -583,13 +583,13 @@ static void test_free_cancels_pending_commands(void **state)
 static void test_evalsha_reloads_the_script_after_script_flush(void **state)
 {
 	struct fx *f = *state;
-	struct redis_script *s =
-		redis_script_define(f->r, "concat", "return KEYS[1] .. ':' .. ARGV[1]");
+	struct redis_script *s;
 	const char *argv[] = {"t:key", "arg"};
 	struct got g = {0};
 	const char *sha;
 
-	assert_non_null(s);
+	assert_int_equal(redis_script_define(f->r, "concat", "return KEYS[1] .. ':' .. ARGV[1]", &s),
+			 0);
 	sha = redis_script_sha(s);
 	assert_int_equal(strlen(sha), 40);
 	for (int round = 0; round < 2; round++) {
@@ -656,17 +656,51 @@ static void test_discovery_skips_a_dead_first_sentinel(void **state)
 
 static void test_bad_options_are_refused(void **state)
 {
-	struct loop *l = loop_new();
-	const struct redis_opts bad[] = {
+	struct loop *l;
+	struct redis *r = (struct redis *)&r;
+	struct redis_opts bad[] = {
 		{0},
 		{.addr = "127.0.0.1:1", .sentinels = "127.0.0.1:2", .master_name = "kefu"},
 		{.sentinels = "127.0.0.1:2"},
 		{.sentinels = "127.0.0.1:2,", .master_name = "kefu"},
 	};
+	const struct redis_opts no_loop = {.addr = "127.0.0.1:1"};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_null(redis_new(l, &bad[i]));
+	assert_int_equal(loop_new(&l), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bad[i].loop = l;
+		assert_int_equal(redis_new(&bad[i], &r), KF_ECONFIG);
+		assert_null(r);
+	}
+	assert_int_equal(redis_new(&no_loop, &r), -EINVAL);
+	assert_null(r);
+	loop_free(l);
+}
+
+/* A script without a name, or one SCRIPT LOAD could not carry, is refused. */
+static void test_script_define_refusals(void **state)
+{
+	struct loop *l;
+	struct redis *r;
+	struct redis_opts o = {.addr = "127.0.0.1:1", .max_size = 100};
+	struct redis_script *s = (struct redis_script *)&s;
+	char big[64];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(loop_new(&l), 0);
+	o.loop = l;
+	assert_int_equal(redis_new(&o, &r), 0);
+	assert_int_equal(redis_script_define(r, "", "return 1", &s), -EINVAL);
+	assert_null(s);
+	assert_int_equal(redis_script_define(r, "big", big, &s), KF_ETOOBIG);
+	assert_null(s);
+	assert_int_equal(redis_script_define(r, "one", "return 1", &s), 0);
+	assert_non_null(s);
+	redis_free(r);
+	loop_run(l); /* nothing was dialled yet: returns at once */
 	loop_free(l);
 }
 
@@ -819,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_password_is_reported_as_eacces),
 		cmocka_unit_test(test_discovery_skips_a_dead_first_sentinel),
 		cmocka_unit_test(test_bad_options_are_refused),
+		cmocka_unit_test(test_script_define_refusals),
 		cmocka_unit_test_setup_teardown(test_messages_arrive_for_channels_and_patterns, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_reply_makes_the_client_resolve_again,

@@ -23,6 +23,7 @@
 #include "tests/unit/support/certs.h"
 #include "tests/unit/support/tmpstore.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -238,9 +239,9 @@ static struct tls_ctx *tls_for(const char *name, bool server)
 			     certs_path(crt, sizeof(crt), cl.dir, name, "crt"),
 			     certs_path(key, sizeof(key), cl.dir, name, "key"), server,
 			     TLS_CLIENT_CERT_REQUIRED};
-	struct tls_ctx *t = tls_ctx_new(&o, NULL, 0);
+	struct tls_ctx *t;
 
-	assert_non_null(t);
+	assert_int_equal(tls_ctx_new(&o, &t, NULL, 0), 0);
 	return t;
 }
 
@@ -253,20 +254,24 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct etcd_opts eo = {.endpoints = cl.urls};
-	struct election_opts elo = {CLUSTER, "f1", "127.0.0.1:1", 2000, 0};
+	struct election_opts elo = {.cluster = CLUSTER, .self = "f1", .addr = "127.0.0.1:1",
+				    .lease_ttl_ms = 2000, .changed = on_election};
+	struct writer_opts wo = {.notify = on_writer_notify};
+	struct repl_opts ro = {.self = "f1", .sync_timeout_ms = 5000, .log_retain = 1000,
+			       .standbys = 1};
 	struct meta_member m = {.name = "L", .role = "leader"};
 	char val[META_VALUE_MAX];
 	int err;
 
 	assert_non_null(f);
-	f->loop = loop_new();
+	assert_int_equal(loop_new(&f->loop), 0);
 	f->guard = loop_alarm_new(f->loop, on_guard, f);
 	f->srv_tls = tls_for("L", true);
 	f->cli_tls = tls_for("f1", false);
 	f->lis = net_listen(f->loop, "127.0.0.1:0", f->srv_tls, NULL, leader_accept, NULL, f, &err);
 	assert_non_null(f->lis);
-	f->etcd = etcd_new(f->loop, &eo);
-	assert_non_null(f->etcd);
+	eo.loop = f->loop;
+	assert_int_equal(etcd_new(&eo, &f->etcd), 0);
 	snprintf(m.addr, sizeof(m.addr), "127.0.0.1:%u", (unsigned)net_listener_port(f->lis));
 	assert_true(meta_member_encode(&m, val, sizeof(val)) > 0);
 	etcd_put_wait(f, "/kefu/" CLUSTER "/members/L", val);
@@ -274,21 +279,23 @@ static int setup(void **state)
 	assert_true(f->epoch > 0);
 
 	assert_int_equal(tmpstore_open(&f->ts, "repl"), 0);
-	f->wake = loop_wake_new(f->loop, on_writer_reap, f);
+	assert_int_equal(loop_wake_new(f->loop, on_writer_reap, f, &f->wake), 0);
 	f->sto.store = f->ts.s;
-	f->sto.writer = writer_new(f->ts.s, on_writer_notify, f->wake);
+	wo.store = f->ts.s;
+	wo.notify_arg = f->wake;
+	assert_int_equal(writer_new(&wo, &f->sto.writer), 0);
 	f->sto.reinstall = no_reinstall;
 	f->sto.arg = f;
-	assert_non_null(f->sto.writer);
-	f->el = election_new(f->loop, f->etcd, &elo, on_election, f);
-	assert_non_null(f->el);
-	{
-		struct repl_opts ro = {"f1", f->ts.dir, f->loop, f->el, f->cli_tls, &f->sto,
-				       5000, 1000, 0, 1};
-
-		f->r = repl_new(&ro);
-	}
-	assert_non_null(f->r);
+	elo.loop = f->loop;
+	elo.etcd = f->etcd;
+	elo.arg = f;
+	assert_int_equal(election_new(&elo, &f->el), 0);
+	ro.data_dir = f->ts.dir;
+	ro.loop = f->loop;
+	ro.election = f->el;
+	ro.client_tls = f->cli_tls;
+	ro.storage = &f->sto;
+	assert_int_equal(repl_new(&ro, &f->r), 0);
 	*state = f;
 	await_count(f, &f->hellos, 1);
 	return 0;
@@ -387,9 +394,22 @@ static void test_unknown_message_drops_the_link_and_redials(void **state)
 	await_count(f, &f->hellos, 3);
 }
 
+/* An election without its loop, client or callback is refused, not started. */
+static void test_election_new_refuses_a_missing_option(void **state)
+{
+	struct election_opts o = {.cluster = CLUSTER, .self = "f1", .addr = "127.0.0.1:1",
+				  .lease_ttl_ms = 2000, .changed = on_election};
+	struct election *e = (struct election *)&e;
+
+	(void)state;
+	assert_int_equal(election_new(&o, &e), -EINVAL);
+	assert_null(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_election_new_refuses_a_missing_option),
 		cmocka_unit_test_setup_teardown(test_known_message_keeps_the_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_message_drops_the_link_and_redials,
 						setup, teardown),

@@ -73,6 +73,14 @@ static void notify(void *arg)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* The writer on f's store, notifying f. */
+static void writer_start(struct fixture *f)
+{
+	struct writer_opts o = {.store = f->s, .notify = notify, .notify_arg = f};
+
+	assert_int_equal(writer_new(&o, &f->w), 0);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -83,8 +91,7 @@ static int setup(void **state)
 	assert_int_equal(store_open(f->dir, NULL, &f->s), 0);
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
-	f->w = writer_new(f->s, notify, f);
-	assert_non_null(f->w);
+	writer_start(f);
 	*state = f;
 	return 0;
 }
@@ -357,8 +364,7 @@ static void test_full_map_reruns_the_group(void **state)
 	writer_free(f->w);
 	store_free(f->s);
 	assert_int_equal(store_open(f->dir, &small, &f->s), 0);
-	f->w = writer_new(f->s, notify, f);
-	assert_non_null(f->w);
+	writer_start(f);
 	submit(f, 0, 0, 0, 60000);
 	wait_gate_entered(f);
 	for (uint64_t n = 1; n <= 8; n++) {
@@ -382,6 +388,16 @@ static void test_submit_refuses_a_job_without_body(void **state)
 	assert_int_equal(writer_submit(f->w, &job, NULL), -EINVAL);
 }
 
+static void test_new_refuses_options_without_a_store(void **state)
+{
+	struct writer_opts o = {.notify = notify};
+	struct writer *w = (struct writer *)&w;
+
+	(void)state;
+	assert_int_equal(writer_new(&o, &w), -EINVAL);
+	assert_null(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +413,7 @@ int main(void)
 		T(test_full_map_reruns_the_group),
 		T(test_submit_refuses_a_job_without_body),
 #undef T
+		cmocka_unit_test(test_new_refuses_options_without_a_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
