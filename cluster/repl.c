@@ -1221,7 +1221,7 @@ static void follow_update(struct repl *r)
 	const char *leader = election_leader(r->el, &epoch);
 	const char *addr;
 	struct rpc_cbs cbs = {on_up_state, on_up_msg};
-	struct net_opts no = {r->max_frame, 0, 0};
+	struct net_opts no = {.max_frame = r->max_frame};
 	int err;
 
 	if (r->role == ROLE_LEADER)

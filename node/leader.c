@@ -162,7 +162,7 @@ static struct rpc *leader_link(struct leader *l)
 
 struct rpc *leader_dial(struct leader *l)
 {
-	struct net_opts no = {l->max_frame, 0, 0};
+	struct net_opts no = {.max_frame = l->max_frame};
 	const char *name, *addr;
 	int err;
 
