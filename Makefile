@@ -15,6 +15,9 @@ PUBLIC := all test bench fuzz demo check san
 
 ifeq ($(KEFU_DEPS_OK),)
 
+# One public goal at a time (`make -j2 all san`): two inner makes would
+# both write the generated sources. Each inner make still runs in parallel.
+.NOTPARALLEL:
 .DEFAULT_GOAL := all
 $(PUBLIC): deps
 	@$(MAKE) --no-print-directory KEFU_DEPS_OK=1 $@

@@ -1220,7 +1220,7 @@ static void follow_update(struct repl *r)
 	uint64_t epoch;
 	const char *leader = election_leader(r->el, &epoch);
 	const char *addr;
-	struct net_opts no = {r->max_frame, 0, 0};
+	struct net_opts no = {.max_frame = r->max_frame};
 	struct rpc_opts ro = {r->loop, r->up_addr, r->tls, &no, on_up_state, on_up_msg, r};
 	int err;
 

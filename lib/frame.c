@@ -14,6 +14,13 @@ void frame_decoder_init(struct frame_decoder *d, size_t max)
 	d->max = max;
 }
 
+void frame_decoder_set_max(struct frame_decoder *d, size_t max)
+{
+	if (max == 0 || max > FRAME_MAX_LIMIT)
+		max = FRAME_MAX_LIMIT;
+	d->max = max;
+}
+
 void frame_decoder_release(struct frame_decoder *d)
 {
 	free(d->buf);
@@ -52,6 +59,12 @@ int frame_decode(struct frame_decoder *d, const void *data, size_t len, size_t *
 	*used = 0;
 	if (d->err)
 		return d->err;
+	if (d->need == 0 && d->cap > FRAME_KEEP) {
+		/* Between frames: a large frame's buffer goes back (its view has expired). */
+		free(d->buf);
+		d->buf = NULL;
+		d->cap = 0;
+	}
 	if (d->need == 0) {
 		take = FRAME_HEADER - d->hdr_have;
 		if (take > len)

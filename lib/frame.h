@@ -23,7 +23,9 @@
  * FRAME_MAX_LIMIT); a header announcing more fails at once with KF_ETOOBIG,
  * before any of the payload is buffered, and a zero-length frame fails with
  * KF_EPROTO. Buffered memory never exceeds the announced length of the
- * frame in progress, so at most max bytes per decoder.
+ * frame in progress, so at most max bytes per decoder; a buffer over
+ * FRAME_KEEP bytes is freed once its frame has been handed out, so a
+ * link that once carried a large frame does not keep its memory.
  */
 #ifndef KEFU_LIB_FRAME_H
 #define KEFU_LIB_FRAME_H
@@ -34,6 +36,8 @@
 #define FRAME_HEADER 4
 /* No decoder or encoder takes a max above this (64 MiB). */
 #define FRAME_MAX_LIMIT ((size_t)64 * 1024 * 1024)
+/* A decoder keeps a buffer of at most this many bytes between frames. */
+#define FRAME_KEEP ((size_t)64 * 1024)
 
 /* A complete frame's payload. Where it points is said where it is returned. */
 struct frame_view {
@@ -58,6 +62,14 @@ struct frame_decoder {
  * (clamped to 1..FRAME_MAX_LIMIT). Allocates nothing yet.
  */
 void frame_decoder_init(struct frame_decoder *d, size_t max);
+
+/*
+ * frame_decoder_set_max - change d's payload limit (clamped as for init)
+ * for the frames whose header has not been read yet: a frame in progress
+ * keeps the length it announced. For links whose trust changes (a peer
+ * that logs in may then send larger frames).
+ */
+void frame_decoder_set_max(struct frame_decoder *d, size_t max);
 
 /* frame_decoder_release - free d's buffer; d may be initialised again. */
 void frame_decoder_release(struct frame_decoder *d);

@@ -17,6 +17,7 @@
 
 #include "lib/err.h"
 #include "lib/frame.h"
+#include "lib/ht.h"
 #include "lib/list.h"
 #include "lib/log.h"
 
@@ -57,12 +58,16 @@ struct net_conn {
 	int pending;              /* a failure waiting for the alarm to report it */
 	struct net_listener *ls;  /* the owner while a server handshake runs */
 	struct net_conn *prev, *next; /* in ls->handshaking */
+	struct net_listener *counted; /* the listener whose caps count c, until c closes */
+	struct net_addr_count *from;  /* c's entry in counted->by_addr */
+	struct net_conn *cprev, *cnext; /* in counted->live */
 	bool started;             /* callbacks given (clients at once, servers by net_conn_start) */
 	bool want_writable;
 	bool raw;                 /* bytes, not frames (net_connect_raw) */
 	struct net_conn_cbs cbs;
 	void *arg;
 	struct frame_decoder dec;
+	size_t max_send;          /* max_frame, for what we send */
 	size_t max_out;
 	struct tls_identity peer;
 	char host[NET_HOST_MAX];  /* clients: the name the server's certificate must carry */
@@ -80,7 +85,22 @@ struct net_listener {
 	void *arg;
 	uint16_t port;
 	struct net_conn *handshaking;
+	struct net_conn *live;    /* every connection counted against the caps */
+	unsigned nlive;
+	struct ht by_addr;        /* struct net_addr_count by IP text */
 };
+
+/* Connections from one IP address, for max_conns_per_addr. */
+struct net_addr_count {
+	struct ht_node hn;
+	char ip[NET_HOST_MAX];
+	unsigned n;
+};
+
+HT_DEFINE_STR(addr_counts, struct net_addr_count, hn, ip)
+
+/* Buckets of a listener's by-address table. */
+#define NET_ADDR_BUCKETS 256
 
 static struct log_ratelimit net_rl = LOG_RATELIMIT_INIT(1000, 20);
 
@@ -163,7 +183,8 @@ static void net_addr_text(const struct sockaddr *sa, char out[NET_ADDR_MAX])
 static void net_opts_fill(struct net_opts *o, const struct net_opts *given)
 {
 	static const struct net_opts defaults = {
-		NET_MAX_FRAME_DEFAULT, NET_MAX_OUT_DEFAULT, NET_HANDSHAKE_MS_DEFAULT};
+		NET_MAX_FRAME_DEFAULT, NET_MAX_OUT_DEFAULT, NET_HANDSHAKE_MS_DEFAULT,
+		NET_MAX_CONNS_DEFAULT, NET_MAX_CONNS_PER_ADDR_DEFAULT};
 
 	*o = given ? *given : defaults;
 	if (!o->max_frame)
@@ -176,6 +197,10 @@ static void net_opts_fill(struct net_opts *o, const struct net_opts *given)
 		o->max_out = FRAME_HEADER + o->max_frame;
 	if (!o->handshake_ms)
 		o->handshake_ms = defaults.handshake_ms;
+	if (!o->max_conns)
+		o->max_conns = defaults.max_conns;
+	if (!o->max_conns_per_addr)
+		o->max_conns_per_addr = defaults.max_conns_per_addr;
 }
 
 /* ---- connection lifetime ---- */
@@ -195,6 +220,7 @@ static struct net_conn *conn_new(struct loop *l, struct tls_ctx *tls, const stru
 	c->refs = 1; /* the owner's */
 	c->fd = -1;
 	c->max_out = o.max_out;
+	c->max_send = o.max_frame;
 	frame_decoder_init(&c->dec, o.max_frame);
 	c->alarm = loop_alarm_new(l, conn_alarm_cb, c);
 	if (!c->alarm)
@@ -235,11 +261,29 @@ static void conn_unlink(struct net_conn *c)
 	c->ls = NULL;
 }
 
+/* c no longer counts against its listener's caps. */
+static void conn_uncount(struct net_conn *c)
+{
+	struct net_listener *ls = c->counted;
+
+	if (!ls)
+		return;
+	LIST_UNLINK_AS(ls->live, c, cprev, cnext);
+	ls->nlive--;
+	if (--c->from->n == 0) {
+		addr_counts_remove(&ls->by_addr, c->from);
+		free(c->from);
+	}
+	c->counted = NULL;
+	c->from = NULL;
+}
+
 /* Stops all I/O and callbacks; the memory stays until the last reference goes. */
 static void conn_shut(struct net_conn *c)
 {
 	c->state = NET_CLOSED;
 	conn_unlink(c);
+	conn_uncount(c);
 	loop_alarm_cancel(c->alarm);
 	loop_io_free(c->connecting);
 	c->connecting = NULL;
@@ -540,16 +584,71 @@ struct net_conn *net_connect_raw(struct loop *l, const char *hostport, struct tl
 
 /* ---- listeners ---- */
 
+/* The IP text of "ip:port" or "[ip]:port" into ip. */
+static void net_addr_ip(const char *addr, char ip[NET_HOST_MAX])
+{
+	const char *end = addr[0] == '[' ? strchr(addr, ']') : strrchr(addr, ':');
+	size_t n = end ? (size_t)(end - addr) : strlen(addr);
+
+	if (n >= NET_HOST_MAX)
+		n = NET_HOST_MAX - 1;
+	memcpy(ip, addr, n);
+	ip[n] = '\0';
+}
+
+/*
+ * Counts c against ls's caps. Returns 0, or KF_ETOOBIG with the cap that
+ * refused it in *why (c is then not counted).
+ */
+static int listener_count(struct net_listener *ls, struct net_conn *c, const char **why)
+{
+	char ip[NET_HOST_MAX];
+	struct net_addr_count *a;
+
+	if (ls->nlive >= ls->opts.max_conns) {
+		*why = "too many connections to this listener (max_conns)";
+		return KF_ETOOBIG;
+	}
+	net_addr_ip(c->addr, ip);
+	a = addr_counts_find(&ls->by_addr, ip);
+	if (a && a->n >= ls->opts.max_conns_per_addr) {
+		*why = "too many connections from this address (max_conns_per_addr)";
+		return KF_ETOOBIG;
+	}
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			abort();
+		memcpy(a->ip, ip, sizeof(ip));
+		addr_counts_insert(&ls->by_addr, a);
+	}
+	a->n++;
+	ls->nlive++;
+	c->counted = ls;
+	c->from = a;
+	LIST_LINK_AS(ls->live, c, cprev, cnext);
+	return 0;
+}
+
 static void listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 			       struct sockaddr *sa, int salen, void *arg)
 {
 	struct net_listener *ls = arg;
 	struct net_conn *c = conn_new(ls->loop, ls->tls, &ls->opts);
+	const char *why = NULL;
+	int r;
 
 	(void)evl;
 	(void)salen;
 	c->fd = fd;
 	net_addr_text(sa, c->addr);
+	r = listener_count(ls, c, &why);
+	if (r) {
+		if (ls->refuse)
+			ls->refuse(ls->arg, c->addr, r, why);
+		conn_put(c); /* closes fd */
+		return;
+	}
 	c->ls = ls;
 	LIST_LINK(ls->handshaking, c);
 	conn_hold(c);
@@ -612,6 +711,8 @@ struct net_listener *net_listen(struct loop *l, const char *hostport, struct tls
 	ls->loop = l;
 	ls->tls = tls;
 	net_opts_fill(&ls->opts, opts);
+	if (ht_init(&ls->by_addr, NET_ADDR_BUCKETS) != 0)
+		abort(); /* a constant in range */
 	ls->accept = accept;
 	ls->refuse = refuse;
 	ls->arg = arg;
@@ -638,6 +739,9 @@ void net_listener_free(struct net_listener *ls)
 		return;
 	while (ls->handshaking)
 		net_conn_close(ls->handshaking);
+	while (ls->live)
+		conn_uncount(ls->live); /* handed out: they stay open, uncounted */
+	ht_release(&ls->by_addr);
 	evconnlistener_free(ls->evl);
 	loop_alarm_free(ls->pause);
 	free(ls);
@@ -663,7 +767,7 @@ int net_conn_send(struct net_conn *c, const void *payload, size_t len)
 		return KF_ESTATE;
 	if (len == 0)
 		return KF_EPROTO;
-	if (len > c->dec.max)
+	if (len > c->max_send)
 		return KF_ETOOBIG;
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) + FRAME_HEADER + len > c->max_out) {
@@ -672,7 +776,7 @@ int net_conn_send(struct net_conn *c, const void *payload, size_t len)
 	}
 	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_HEADER + len), &v, 1) != 1)
 		abort(); /* only when out of memory */
-	r = frame_encode(payload, len, c->dec.max, v.iov_base, v.iov_len, &written);
+	r = frame_encode(payload, len, c->max_send, v.iov_base, v.iov_len, &written);
 	if (r)
 		return r;
 	v.iov_len = written;
@@ -695,6 +799,11 @@ int net_conn_write(struct net_conn *c, const void *data, size_t len)
 	if (len && evbuffer_add(out, data, len) != 0)
 		abort(); /* only when out of memory */
 	return 0;
+}
+
+void net_conn_set_max_frame(struct net_conn *c, size_t max)
+{
+	frame_decoder_set_max(&c->dec, max ? max : c->max_send);
 }
 
 size_t net_conn_out_pending(const struct net_conn *c)

@@ -31,7 +31,13 @@
  * to half of max_out, cbs.writable runs once — the backpressure signal;
  * the sender keeps what was refused and sends it then. Handshakes that
  * take longer than handshake_ms end with -ETIMEDOUT. Idle timeouts are
- * the user's (loop alarms).
+ * the user's (loop alarms). net_conn_set_max_frame lowers or raises the
+ * limit on what a peer may send, as trust in the peer changes.
+ *
+ * A listener caps the connections it has accepted and not yet seen closed
+ * (handshaking or handed to the user): max_conns in all, and
+ * max_conns_per_addr from one IP address. A connection over either cap is
+ * closed at accept, before any TLS work, and refuse_fn hears KF_ETOOBIG.
  *
  * The process must ignore SIGPIPE (kefud's main does): a write to a peer
  * that has gone is then an error, not the end of the process.
@@ -42,7 +48,8 @@
  *   -ETIMEDOUT     the TCP connect and TLS handshake took over handshake_ms
  *   KF_ETLS        the TLS handshake failed (certificate, version, alert) or
  *                  a TLS record was bad; detail holds OpenSSL's reason
- *   KF_ETOOBIG     the peer sent a frame over max_frame
+ *   KF_ETOOBIG     the peer sent a frame over max_frame (listeners: or a
+ *                  connection cap was reached)
  *   KF_EPROTO      the peer sent an empty frame
  * `detail` is a short text for logs, valid during the callback only.
  *
@@ -74,12 +81,16 @@ struct net_conn;
 #define NET_MAX_FRAME_DEFAULT ((size_t)4 * 1024 * 1024)
 #define NET_MAX_OUT_DEFAULT ((size_t)16 * 1024 * 1024)
 #define NET_HANDSHAKE_MS_DEFAULT 5000u
+#define NET_MAX_CONNS_DEFAULT 8192u
+#define NET_MAX_CONNS_PER_ADDR_DEFAULT 2048u
 
 /* Per-connection limits; a zero field takes the default above. NULL = all defaults. */
 struct net_opts {
 	size_t max_frame;      /* payload bytes per frame, both ways (at most 64 MiB) */
 	size_t max_out;        /* bytes queued for sending, frame headers included */
 	uint32_t handshake_ms; /* TCP connect plus TLS handshake */
+	unsigned max_conns;          /* listeners: accepted connections open at once */
+	unsigned max_conns_per_addr; /* listeners: the same, from one IP address */
 };
 
 /* A connection's callbacks; arg is the one given with them. Only frame and close are required. */
@@ -170,6 +181,14 @@ int net_conn_send(struct net_conn *c, const void *payload, size_t len);
  * net_conn_send on a raw connection is KF_ESTATE too.
  */
 int net_conn_write(struct net_conn *c, const void *data, size_t len);
+
+/*
+ * net_conn_set_max_frame - the largest payload the peer may send from the
+ * next frame header on (clamped to FRAME_MAX_LIMIT; 0 restores the
+ * connection's max_frame). A frame whose header has been read keeps its
+ * length. What c may send is still bounded by its max_frame.
+ */
+void net_conn_set_max_frame(struct net_conn *c, size_t max);
 
 /* net_conn_out_pending - bytes queued for sending and not yet written to the socket. */
 size_t net_conn_out_pending(const struct net_conn *c);

@@ -405,7 +405,7 @@ static void admin_stop(void *state)
 #define R_GW MSG_R_GW
 
 static const struct msg_row admin_rows[] = {
-	{KEFU__ENVELOPE__BODY_PING, "ping", on_ping, R_NODE | R_ADMIN | R_GW, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_PING, "ping", on_ping, R_NODE | R_ADMIN | R_GW | MSG_R_AGENT, false, MSG_SMALL},
 	/* replication: a follower's hello and acknowledgments, on its own link */
 	{KEFU__ENVELOPE__BODY_HELLO, "hello", on_hello, R_NODE, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_APPEND_ACK, "append_ack", on_append_ack, R_NODE, false, MSG_SMALL},

@@ -67,7 +67,18 @@ const struct conf_option config_table[] = {
 	ROW(log_retain, CONF_INT, "100000", 1000, INT64_C(1) << 40, false,
 	    "Log entries kept beyond what every member has applied."),
 	ROW(max_frame, CONF_SIZE, "16M", 4096, INT64_C(1) << 26, false,
-	    "Largest frame accepted from any connection."),
+	    "Largest frame accepted from any connection (one without a certificate: 64 KiB "
+	    "until it logs in)."),
+	ROW(login_timeout, CONF_DURATION, "10s", 1000, 600000, false,
+	    "A connection without a certificate that has not logged in this long after "
+	    "connecting (or logging out) is closed."),
+	ROW(idle_timeout, CONF_DURATION, "2m", 10000, INT64_C(24) * 3600 * 1000, false,
+	    "An agent session that sends nothing (a ping counts) this long is closed; the "
+	    "agent resumes it with its token."),
+	ROW(max_connections, CONF_INT, "8192", 16, 1000000, false,
+	    "Connections this node's listener holds at once; more are closed at accept."),
+	ROW(max_connections_per_address, CONF_INT, "2048", 1, 1000000, false,
+	    "Connections from one IP address at once (a city center's agents may share one)."),
 	ROW(redis_sentinels, CONF_STRING, NULL, 0, 0, false,
 	    "Comma-separated HOST:PORT of the Redis sentinels; empty = no Redis, routing off."),
 	ROW(redis_master_name, CONF_STRING, "kefu", 1, 0, false,

@@ -45,6 +45,10 @@ struct config {
 	int64_t sync_standbys;               /* standbys a write waits for */
 	int64_t log_retain;                  /* entries */
 	int64_t max_frame;                   /* bytes */
+	int64_t login_timeout;               /* ms */
+	int64_t idle_timeout;                /* ms */
+	int64_t max_connections;
+	int64_t max_connections_per_address;
 	char redis_sentinels[1024];          /* comma-separated HOST:PORT; "" = no Redis */
 	char redis_master_name[64];          /* the Sentinel name of the Redis group */
 	char redis_password[256];            /* AUTH for servers and sentinels; "" = none */

@@ -162,7 +162,7 @@ static struct rpc *leader_link(struct leader *l)
 
 int leader_dial(struct leader *l, struct rpc **out)
 {
-	struct net_opts no = {l->max_frame, 0, 0};
+	struct net_opts no = {.max_frame = l->max_frame};
 	struct rpc_opts ro = {.loop = l->loop, .tls = l->client_tls, .net = &no};
 	const char *name;
 

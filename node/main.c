@@ -437,8 +437,19 @@ static void node_on_peer_closed(void *arg, struct msg_peer *p)
 
 static int node_server_init(struct node *n)
 {
-	struct server_opts so = {n->cfg.listen_addr, n->loop, n->tls_server, n->repl,
-				 (size_t)n->cfg.max_frame, node_on_peer_closed, n};
+	struct server_opts so = {
+		.listen_addr = n->cfg.listen_addr,
+		.loop = n->loop,
+		.server_tls = n->tls_server,
+		.repl = n->repl,
+		.max_frame = (size_t)n->cfg.max_frame,
+		.login_timeout_ms = (uint32_t)n->cfg.login_timeout,
+		.idle_timeout_ms = (uint32_t)n->cfg.idle_timeout,
+		.max_conns = (unsigned)n->cfg.max_connections,
+		.max_conns_per_addr = (unsigned)n->cfg.max_connections_per_address,
+		.closed = node_on_peer_closed,
+		.closed_arg = n,
+	};
 	int r;
 
 	if (!node_clustered(n))

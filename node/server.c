@@ -8,6 +8,7 @@
 #include "lib/net.h"
 #include "proto/frame.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,11 @@ struct msg_peer {
 	uint64_t id;
 	struct tls_identity who;
 	char session[MSG_SESSION_MAX + 1];
+	/* Peers without a certificate role: the login deadline, then the idle one. */
+	struct loop_alarm *timer;
+	uint64_t since_ms;           /* connected, or logged out: the login deadline counts from here */
+	uint64_t last_rx_ms;         /* the last frame received */
+	bool cutting;                /* an Error frame was sent; the connection is cut when timer fires */
 };
 
 /* A message type's row as registered, with its owner. */
@@ -36,6 +42,8 @@ struct msg_hub {
 	struct net_listener *ls;
 	struct repl *repl;
 	size_t max_frame;
+	size_t anon_max_frame;
+	uint32_t login_timeout_ms, idle_timeout_ms;
 	server_closed_fn closed;
 	void *closed_arg;
 	struct ht peers;             /* by id */
@@ -116,9 +124,20 @@ const char *msg_peer_session(const struct msg_peer *p)
 	return p->session;
 }
 
+static void peer_arm(struct msg_peer *p);
+
 void msg_peer_set_session(struct msg_peer *p, const char *agent)
 {
 	snprintf(p->session, sizeof(p->session), "%s", agent ? agent : "");
+	if (!p->timer)
+		return; /* a certificate's role: trusted as it is */
+	if (p->session[0]) {
+		net_conn_set_max_frame(p->conn, 0);
+	} else {
+		net_conn_set_max_frame(p->conn, p->hub->anon_max_frame);
+		p->since_ms = loop_now_ms();
+	}
+	peer_arm(p);
 }
 
 struct msg_peer *msg_peer_find(struct msg_hub *h, uint64_t id)
@@ -258,6 +277,7 @@ static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size
 	int err = frame_envelope_decode(data, len, &e);
 
 	(void)conn;
+	p->last_rx_ms = loop_now_ms();
 	if (err) {
 		log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "bad envelope from=%s error=\"%s\"",
 				net_conn_addr(p->conn), kf_strerror(err));
@@ -279,7 +299,54 @@ static void peer_free(struct msg_peer *p)
 	peers_remove(&h->peers, p);
 	if (h->closed)
 		h->closed(h->closed_arg, p);
+	loop_alarm_free(p->timer);
 	free(p);
+}
+
+/* Arms p's timer for its login deadline (no session) or its idle deadline. */
+static void peer_arm(struct msg_peer *p)
+{
+	struct msg_hub *h = p->hub;
+	uint64_t now = loop_now_ms(), due;
+
+	if (p->cutting)
+		return;
+	due = p->session[0] ? p->last_rx_ms + h->idle_timeout_ms : p->since_ms + h->login_timeout_ms;
+	loop_alarm_set(p->timer, due > now ? due - now : 0);
+}
+
+/* A deadline of a peer without a certificate role: tell it why, then cut it off. */
+static void peer_timer(void *arg)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 10);
+	struct msg_peer *p = arg;
+	struct msg_hub *h = p->hub;
+	uint64_t now = loop_now_ms();
+	char msg[96];
+
+	if (p->cutting) {
+		/* The Error frame had its chance to go out: the peer does not read. */
+		net_conn_close(p->conn);
+		peer_free(p);
+		return;
+	}
+	if (p->session[0] ? now - p->last_rx_ms < h->idle_timeout_ms
+			  : now - p->since_ms < h->login_timeout_ms) {
+		peer_arm(p);
+		return;
+	}
+	if (p->session[0])
+		snprintf(msg, sizeof(msg), "session idle for %u s: closed (send a ping)",
+			 (unsigned)(h->idle_timeout_ms / 1000));
+	else
+		snprintf(msg, sizeof(msg), "no login within %u s: closed",
+			 (unsigned)(h->login_timeout_ms / 1000));
+	log_ratelimited(&rl, LOG_NET, LOG_LVL_INFO, "%s from=%s agent=%s", msg,
+			net_conn_addr(p->conn), p->session);
+	msg_error(p, 0, -ETIMEDOUT, msg);
+	p->cutting = true;
+	msg_close(p);
+	loop_alarm_set(p->timer, SERVER_CLOSE_GRACE_MS);
 }
 
 static void on_close(void *arg, struct net_conn *conn, int reason, const char *detail)
@@ -308,6 +375,15 @@ static void on_accept(void *arg, struct net_conn *conn)
 		p->who = *id;
 	peers_insert(&h->peers, p);
 	net_conn_start(conn, &cbs, p);
+	if (p->who.role == TLS_ROLE_NONE) {
+		/* No certificate: small frames and a login deadline until it logs in. */
+		p->timer = loop_alarm_new(h->loop, peer_timer, p);
+		if (!p->timer)
+			abort(); /* only when out of memory */
+		p->since_ms = p->last_rx_ms = loop_now_ms();
+		net_conn_set_max_frame(conn, h->anon_max_frame);
+		peer_arm(p);
+	}
 }
 
 static void on_refuse(void *arg, const char *peer, int reason, const char *detail)
@@ -321,7 +397,9 @@ static void on_refuse(void *arg, const char *peer, int reason, const char *detai
 
 int server_new(const struct server_opts *o, struct server **out)
 {
-	struct net_opts no = {o->max_frame, 0, 0};
+	struct net_opts no = {.max_frame = o->max_frame,
+			      .max_conns = o->max_conns,
+			      .max_conns_per_addr = o->max_conns_per_addr};
 	struct server *s = calloc(1, sizeof(*s));
 	struct msg_hub *h;
 	int err = 0;
@@ -332,6 +410,11 @@ int server_new(const struct server_opts *o, struct server **out)
 	h->loop = o->loop;
 	h->repl = o->repl;
 	h->max_frame = o->max_frame;
+	h->anon_max_frame = o->anon_max_frame ? o->anon_max_frame : SERVER_ANON_MAX_FRAME;
+	if (o->max_frame && h->anon_max_frame > o->max_frame)
+		h->anon_max_frame = o->max_frame;
+	h->login_timeout_ms = o->login_timeout_ms ? o->login_timeout_ms : SERVER_LOGIN_TIMEOUT_MS;
+	h->idle_timeout_ms = o->idle_timeout_ms ? o->idle_timeout_ms : SERVER_IDLE_TIMEOUT_MS;
 	h->closed = o->closed;
 	h->closed_arg = o->closed_arg;
 	if (ht_init(&h->peers, PEER_BUCKETS) != 0)

@@ -20,6 +20,12 @@
 
 struct server;
 
+#define SERVER_ANON_MAX_FRAME ((size_t)64 * 1024)
+#define SERVER_LOGIN_TIMEOUT_MS 10000u
+#define SERVER_IDLE_TIMEOUT_MS 120000u
+/* After a timeout's Error frame, the peer has this long to read it before the connection is cut. */
+#define SERVER_CLOSE_GRACE_MS 2000u
+
 /* A peer is going away: p is valid during the call, and msg_peer_find no
  * longer finds it. */
 typedef void (*server_closed_fn)(void *arg, struct msg_peer *p);
@@ -30,6 +36,17 @@ struct server_opts {
 	struct tls_ctx *server_tls;  /* our node certificate, client certs optional */
 	struct repl *repl;           /* the leader's address in KF_ESTATE errors; may be NULL */
 	size_t max_frame;            /* the largest frame of any connection */
+	/* Before trust: a connection without a certificate role may send frames
+	 * of at most anon_max_frame until it logs in (0: SERVER_ANON_MAX_FRAME),
+	 * and must log in within login_timeout_ms (0: SERVER_LOGIN_TIMEOUT_MS)
+	 * of connecting or logging out. A logged-in session without a
+	 * certificate that sends nothing (a Ping counts) for idle_timeout_ms
+	 * (0: SERVER_IDLE_TIMEOUT_MS) is closed. */
+	size_t anon_max_frame;
+	uint32_t login_timeout_ms;
+	uint32_t idle_timeout_ms;
+	unsigned max_conns;          /* connections at once (0: lib/net.h's default) */
+	unsigned max_conns_per_addr; /* from one IP address (0: lib/net.h's default) */
 	server_closed_fn closed;     /* may be NULL */
 	void *closed_arg;
 };

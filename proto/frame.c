@@ -3,6 +3,44 @@
 
 #include "lib/err.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
+
+/*
+ * protobuf-c's allocator for Envelopes from the wire. Unpacking draws on a
+ * budget: every byte protobuf-c asks for, its scratch space included,
+ * counts, and a request past the budget fails the unpack (protobuf-c then
+ * frees what it had and returns NULL). Freed memory is not returned to the
+ * budget, so the budget bounds the peak too. Blocks come from malloc, so
+ * the Envelope is freed as any other (frame_envelope_free).
+ */
+struct unpack_budget {
+	size_t left;
+	bool over;
+};
+
+static void *budget_alloc(void *data, size_t size)
+{
+	struct unpack_budget *b = data;
+	void *p;
+
+	if (size > b->left) {
+		b->over = true;
+		return NULL;
+	}
+	p = malloc(size ? size : 1);
+	if (!p)
+		abort();
+	b->left -= size;
+	return p;
+}
+
+static void budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
 int frame_envelope_encode(const Kefu__Envelope *e, size_t max, uint8_t *out, size_t out_size,
 			  size_t *written)
 {
@@ -24,11 +62,17 @@ int frame_envelope_encode(const Kefu__Envelope *e, size_t max, uint8_t *out, siz
 
 int frame_envelope_decode(const void *data, size_t len, Kefu__Envelope **out)
 {
-	Kefu__Envelope *e = kefu__envelope__unpack(NULL, len, data);
+	struct unpack_budget b = {0, false};
+	ProtobufCAllocator a = {budget_alloc, budget_free, &b};
+	Kefu__Envelope *e;
 
 	*out = NULL;
+	b.left = len > (SIZE_MAX - FRAME_UNPACK_SLACK) / FRAME_UNPACK_FACTOR
+			 ? SIZE_MAX
+			 : len * FRAME_UNPACK_FACTOR + FRAME_UNPACK_SLACK;
+	e = kefu__envelope__unpack(&a, len, data);
 	if (!e)
-		return KF_EPARSE;
+		return b.over ? KF_ETOOBIG : KF_EPARSE;
 	if (e->body_case == KEFU__ENVELOPE__BODY__NOT_SET) {
 		kefu__envelope__free_unpacked(e, NULL);
 		return KF_EPROTO;

@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The allocation budget of one unpack: a small multiple of its payload. */
+#define FRAME_UNPACK_FACTOR 16
+#define FRAME_UNPACK_SLACK ((size_t)64 * 1024)
+
 /*
  * frame_envelope_encode - pack e as one frame into out[0..out_size), like
  * frame_encode. Returns 0, KF_EPROTO (e has no body), KF_ETOOBIG.
@@ -27,7 +31,10 @@ int frame_envelope_encode(const Kefu__Envelope *e, size_t max, uint8_t *out, siz
  * frame_envelope_decode - unpack one frame's payload into an Envelope.
  * On 0, *out is owned by the caller: free it with frame_envelope_free; it
  * does not point into data. Returns 0, KF_EPARSE (not a valid Envelope),
- * KF_EPROTO (no body, or a body this build does not know).
+ * KF_EPROTO (no body, or a body this build does not know), KF_ETOOBIG
+ * (unpacking would allocate more than FRAME_UNPACK_FACTOR * len +
+ * FRAME_UNPACK_SLACK bytes: a payload of many tiny sub-messages cannot
+ * expand into a memory exhaustion).
  */
 int frame_envelope_decode(const void *data, size_t len, Kefu__Envelope **out);
 

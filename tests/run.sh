@@ -2,6 +2,7 @@
 # Runs every test of `make test` and ends with "N passed, N failed".
 #   - unit tests (cmocka), ASan+UBSan build, each in its own process with a timeout
 #   - fuzz corpora replayed through each fuzz target, ASan+UBSan build
+#   - security tests (tests/security/test_*.sh): attacks on a cluster of their own
 #   - routing script tests (tests/routing/test_*.sh) against a redis-server of their own
 #   - command-line tests (tests/cli/*.sh) against the ASan+UBSan programs
 #   - the layering check's own test (tests/check/test_layers.sh) on a scratch tree
@@ -41,6 +42,10 @@ done
 for s in tests/cluster/test_*.sh; do
 	[ -f "$s" ] || continue
 	run "cluster/$(basename "$s" .sh)" 300 sh "$s"
+done
+for s in tests/security/test_*.sh; do
+	[ -f "$s" ] || continue
+	run "security/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/routing/test_*.sh; do
 	[ -f "$s" ] || continue

@@ -60,7 +60,7 @@ static const struct simopt opts[] = {
 	{"cluster", "FILE", true, set_cluster, "cluster.json of the test harness"},
 	{"node", "NAME", true, set_node, "the node to connect to"},
 	{"as", "ROLE", true, set_as, "gateway or admin (the cluster's certificate for it), or agent (none)"},
-	{"send", "SPEC", true, set_send, "hex:HEX, header:N, random:N, env:BODY, separated by ','"},
+	{"send", "SPEC", true, set_send, "hex:HEX, header:N, random:N, env:BODY, varint:N, repeat:N*HEX, separated by ','"},
 	{"close", NULL, false, set_close, "close once the bytes are written"},
 	{"wait", "MS", false, set_wait, "else wait this long for replies or the close (default 2000)"},
 };
@@ -150,6 +150,50 @@ static int put_random(struct raw *k, const char *v, size_t n)
 	return 0;
 }
 
+/* varint:N - N as a protobuf varint (a length-delimited field's length). */
+static int put_varint(struct raw *k, const char *v, size_t n)
+{
+	uint64_t x;
+	uint8_t tmp[10], *p;
+	size_t len = 0;
+
+	if (put_count(v, n, UINT64_MAX, &x))
+		return -1;
+	do {
+		tmp[len++] = (uint8_t)((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
+		x >>= 7;
+	} while (x);
+	if (!(p = raw_grow(k, len)))
+		return -1;
+	memcpy(p, tmp, len);
+	return 0;
+}
+
+/* repeat:N*HEX - the bytes of HEX, N times over. */
+static int put_repeat(struct raw *k, const char *v, size_t n)
+{
+	const char *star = memchr(v, '*', n);
+	uint64_t times;
+	size_t start = k->len, unit;
+
+	if (!star || put_count(v, (size_t)(star - v), RAW_MAX, &times) ||
+	    put_hex(k, star + 1, n - (size_t)(star - v) - 1))
+		return -1;
+	unit = k->len - start;
+	if (unit == 0 || (times && unit > RAW_MAX / times))
+		return -1;
+	for (uint64_t i = 1; i < times; i++) {
+		uint8_t *p = raw_grow(k, unit);
+
+		if (!p)
+			return -1;
+		memcpy(p, k->buf + start, unit);
+	}
+	if (times == 0)
+		k->len = start;
+	return 0;
+}
+
 static int put_env(struct raw *k, const char *v, size_t n)
 {
 	char name[64];
@@ -192,6 +236,8 @@ static const struct {
 	{"header", put_header},
 	{"random", put_random},
 	{"env", put_env},
+	{"varint", put_varint},
+	{"repeat", put_repeat},
 };
 
 /* The bytes of spec into k->buf; 0, or -1 with the bad piece named in why. */

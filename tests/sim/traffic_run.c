@@ -146,6 +146,7 @@ struct world {
 	struct loop_timer *tick;
 	enum stage stage;
 	uint64_t stage_ms, t0_ms, last_line_ms;
+	uint64_t ping_ms;       /* the agents' last heartbeat round */
 	uint64_t checks;        /* WaitRequests out */
 	uint32_t *busy;         /* calls refused as busy, to send again */
 	size_t nbusy, capbusy;
@@ -1164,12 +1165,44 @@ static void bye_begin(struct world *w)
 		agent_bye(&w->agents[i]);
 }
 
+/* A node closes an agent session that sends nothing for its idle_timeout (2 min by default). */
+#define AGENT_PING_MS 30000
+
+static void ping_answered(void *arg, int err, const Kefu__Envelope *reply)
+{
+	(void)arg;
+	(void)err;
+	(void)reply;
+}
+
+/* Every AGENT_PING_MS, each logged-in agent sends a Ping, as a desktop does. */
+static void agents_ping(struct world *w, uint64_t now)
+{
+	Kefu__Envelope env = KEFU__ENVELOPE__INIT;
+	Kefu__Ping ping = KEFU__PING__INIT;
+
+	if (now - w->ping_ms < AGENT_PING_MS)
+		return;
+	w->ping_ms = now;
+	env.body_case = KEFU__ENVELOPE__BODY_PING;
+	env.ping = &ping;
+	for (size_t i = 0; i < w->nagents; i++) {
+		struct agent *a = &w->agents[i];
+
+		if (a->logged_in && a->rpc && rpc_is_up(a->rpc))
+			rpc_call(a->rpc, &env, 10000, ping_answered, a);
+	}
+}
+
 static void on_tick(void *arg)
 {
 	struct world *w = arg;
 	uint64_t now = loop_now_ms(), in = now - w->stage_ms;
 	size_t ready = 0;
 
+	if (!w->ping_ms)
+		w->ping_ms = now;
+	agents_ping(w, now);
 	switch (w->stage) {
 	case STAGE_LOGIN:
 		for (size_t i = 0; i < w->nagents; i++)

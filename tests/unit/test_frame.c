@@ -285,6 +285,106 @@ static void test_envelope_encode_respects_max(void **state)
 	assert_int_equal(frame_envelope_encode(&e, 1024, out, sizeof(out), &w), 0);
 }
 
+/* Envelope field 31 (lookup_reply) holding n empty Cdr sub-messages (field 5): "2a 00" pairs. */
+static uint8_t *many_empty_cdrs(size_t n, size_t *len)
+{
+	size_t body = 2 * n, i = 0;
+	uint8_t *p = malloc(body + 16);
+
+	assert_non_null(p);
+	p[i++] = 0xfa; /* (31 << 3) | 2, as a varint */
+	p[i++] = 0x01;
+	for (size_t v = body; ; v >>= 7) {
+		p[i++] = (uint8_t)(v & 0x7f) | (v >= 0x80 ? 0x80 : 0);
+		if (v < 0x80)
+			break;
+	}
+	for (size_t k = 0; k < n; k++) {
+		p[i++] = 0x2a;
+		p[i++] = 0x00;
+	}
+	*len = i;
+	return p;
+}
+
+static void test_envelope_of_tiny_submessages_stays_within_its_budget(void **state)
+{
+	Kefu__Envelope *back = NULL;
+	size_t len;
+	uint8_t *p;
+
+	(void)state;
+	/* A few are a real (if odd) reply. */
+	p = many_empty_cdrs(10, &len);
+	assert_int_equal(frame_envelope_decode(p, len, &back), 0);
+	assert_int_equal(back->body_case, KEFU__ENVELOPE__BODY_LOOKUP_REPLY);
+	assert_int_equal(back->lookup_reply->n_cdrs, 10);
+	frame_envelope_free(back);
+	free(p);
+	/* 60 KiB of them would unpack into megabytes: refused, nothing kept. */
+	p = many_empty_cdrs(30 * 1024, &len);
+	back = NULL;
+	assert_int_equal(frame_envelope_decode(p, len, &back), KF_ETOOBIG);
+	assert_null(back);
+	free(p);
+}
+
+static void test_set_max_applies_to_the_next_header(void **state)
+{
+	static const uint8_t big[] = {0, 0, 0x10, 0x00};     /* 4096 */
+	struct frame_decoder d;
+	struct frame_view f;
+	size_t used;
+	uint8_t *frame = calloc(1, 4 + 4096);
+
+	(void)state;
+	assert_non_null(frame);
+	frame_decoder_init(&d, 1024);
+	assert_int_equal(frame_decode(&d, big, sizeof(big), &used, &f), KF_ETOOBIG);
+	frame_decoder_release(&d);
+
+	frame_decoder_init(&d, 1024);
+	frame_decoder_set_max(&d, 8192);
+	memcpy(frame, big, 4);
+	frame[4] = 7;
+	assert_int_equal(frame_decode(&d, frame, 4 + 4096, &used, &f), 1);
+	assert_int_equal(f.len, 4096);
+	assert_int_equal(f.data[0], 7);
+	frame_decoder_set_max(&d, 100);
+	assert_int_equal(frame_decode(&d, big, sizeof(big), &used, &f), KF_ETOOBIG);
+	frame_decoder_release(&d);
+	free(frame);
+}
+
+static void test_large_frame_buffer_is_given_back(void **state)
+{
+	size_t n = FRAME_KEEP * 4, used;
+	uint8_t *frame = calloc(1, 4 + n);
+	struct frame_decoder d;
+	struct frame_view f;
+	int r = 0;
+
+	(void)state;
+	assert_non_null(frame);
+	frame_header_put(frame, (uint32_t)n);
+	frame_decoder_init(&d, FRAME_KEEP * 8);
+	/* In pieces, so the payload is gathered in the decoder's buffer. */
+	for (size_t off = 0; off < 4 + n; off += used) {
+		size_t piece = 4 + n - off < 1000 ? 4 + n - off : 1000;
+
+		r = frame_decode(&d, frame + off, piece, &used, &f);
+		assert_true(r >= 0);
+	}
+	assert_int_equal(r, 1);
+	assert_int_equal(f.len, n);
+	assert_true(d.cap >= n);
+	/* The next frame's first byte: the big buffer is freed. */
+	assert_int_equal(frame_decode(&d, frame, 1, &used, &f), 0);
+	assert_int_equal(d.cap, 0);
+	frame_decoder_release(&d);
+	free(frame);
+}
+
 static void test_envelope_free_accepts_null(void **state)
 {
 	(void)state;
@@ -310,6 +410,9 @@ int main(void)
 		cmocka_unit_test(test_envelope_garbage_is_a_parse_error),
 		cmocka_unit_test(test_envelope_encode_respects_max),
 		cmocka_unit_test(test_envelope_free_accepts_null),
+		cmocka_unit_test(test_envelope_of_tiny_submessages_stays_within_its_budget),
+		cmocka_unit_test(test_set_max_applies_to_the_next_header),
+		cmocka_unit_test(test_large_frame_buffer_is_given_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -721,6 +721,145 @@ static void test_close_flushed_delivers_the_last_frame(void **state)
 	world_free(&w);
 }
 
+/* ---- caps and limits set by the listener's user ---- */
+
+struct capped {
+	struct world w;
+	struct net_conn *accepted[4];
+	int naccepted;
+	struct side clients[4], servers[4];
+	size_t lowered;               /* the max frame given to accepted connections, 0: none */
+};
+
+static void capped_accept(void *arg, struct net_conn *c)
+{
+	struct capped *k = arg;
+
+	assert_true(k->naccepted < 4);
+	if (k->lowered)
+		net_conn_set_max_frame(c, k->lowered);
+	net_conn_start(c, &side_cbs, &k->servers[k->naccepted]);
+	k->accepted[k->naccepted++] = c;
+}
+
+static void capped_refuse(void *arg, const char *peer, int reason, const char *detail)
+{
+	on_refuse(&((struct capped *)arg)->w, peer, reason, detail);
+}
+
+static void capped_listen(struct capped *k)
+{
+	int err = 0;
+
+	assert_int_equal(loop_new(&k->w.loop), 0);
+	k->w.sctx = ctx_make(dir, "n1", true, TLS_CLIENT_CERT_OPTIONAL);
+	k->w.cctx = ctx_make(dir, NULL, false, 0);
+	k->w.ls = net_listen(k->w.loop, "127.0.0.1:0", k->w.sctx, &k->w.sopts, capped_accept,
+			     capped_refuse, k, &err);
+	assert_non_null(k->w.ls);
+}
+
+static void capped_dial(struct capped *k, int i)
+{
+	char hp[80];
+	int err = 0;
+
+	snprintf(hp, sizeof(hp), "127.0.0.1:%u", (unsigned)net_listener_port(k->w.ls));
+	k->clients[i].conn = net_connect(k->w.loop, hp, k->w.cctx, NULL, &side_cbs,
+					 &k->clients[i], &err);
+	assert_non_null(k->clients[i].conn);
+}
+
+static void capped_free(struct capped *k)
+{
+	for (int i = 0; i < 4; i++)
+		if (!k->clients[i].closed)
+			net_conn_close(k->clients[i].conn);
+	for (int i = 0; i < k->naccepted; i++)
+		if (!k->servers[i].closed)
+			net_conn_close(k->accepted[i]);
+	k->naccepted = 0;
+	world_free(&k->w);
+}
+
+static bool two_accepted_one_refused(struct world *w)
+{
+	struct capped *k = (struct capped *)w;
+
+	return k->naccepted == 2 && w->refused == 1 && k->clients[2].closed;
+}
+
+static bool third_accepted(struct world *w)
+{
+	return ((struct capped *)w)->naccepted == 3;
+}
+
+static bool first_client_closed(struct world *w)
+{
+	return ((struct capped *)w)->servers[0].closed > 0;
+}
+
+static void test_connections_over_the_per_address_cap_are_refused_at_accept(void **state)
+{
+	struct capped k = {0};
+
+	(void)state;
+	k.w.sopts.max_conns_per_addr = 2;
+	capped_listen(&k);
+	capped_dial(&k, 0);
+	capped_dial(&k, 1);
+	capped_dial(&k, 2);
+	assert_true(spin(&k.w, two_accepted_one_refused));
+	assert_int_equal(k.w.refuse_reason, KF_ETOOBIG);
+	assert_non_null(strstr(k.w.refuse_detail, "max_conns_per_addr"));
+	/* One goes away: its place is free again. */
+	net_conn_close(k.clients[0].conn);
+	k.clients[0].closed = 1;
+	assert_true(spin(&k.w, first_client_closed));
+	capped_dial(&k, 3);
+	assert_true(spin(&k.w, third_accepted));
+	assert_int_equal(k.w.refused, 1);
+	capped_free(&k);
+}
+
+static void test_connections_over_the_listener_cap_are_refused(void **state)
+{
+	struct capped k = {0};
+
+	(void)state;
+	k.w.sopts.max_conns = 2;
+	capped_listen(&k);
+	capped_dial(&k, 0);
+	capped_dial(&k, 1);
+	capped_dial(&k, 2);
+	assert_true(spin(&k.w, two_accepted_one_refused));
+	assert_non_null(strstr(k.w.refuse_detail, "max_conns"));
+	capped_free(&k);
+}
+
+static bool client0_open(struct world *w)
+{
+	return ((struct capped *)w)->clients[0].opened > 0;
+}
+
+static void test_a_lowered_max_frame_cuts_off_the_peer_at_the_header(void **state)
+{
+	struct capped k = {0};
+	static uint8_t frame[200];
+
+	(void)state;
+	k.lowered = 100;
+	capped_listen(&k);
+	capped_dial(&k, 0);
+	assert_true(spin(&k.w, client0_open));
+	assert_int_equal(net_conn_send(k.clients[0].conn, frame, 100), 0);
+	assert_int_equal(net_conn_send(k.clients[0].conn, frame, 101), 0);
+	assert_true(spin(&k.w, first_client_closed));
+	assert_int_equal(k.servers[0].frames, 1);
+	assert_int_equal(k.servers[0].reason, KF_ETOOBIG);
+	capped_free(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -741,6 +880,9 @@ int main(void)
 		cmocka_unit_test(test_send_queue_cap_refuses_then_signals_writable),
 		cmocka_unit_test(test_handshake_timeout_drops_a_silent_peer),
 		cmocka_unit_test(test_close_flushed_delivers_the_last_frame),
+		cmocka_unit_test(test_connections_over_the_per_address_cap_are_refused_at_accept),
+		cmocka_unit_test(test_connections_over_the_listener_cap_are_refused),
+		cmocka_unit_test(test_a_lowered_max_frame_cuts_off_the_peer_at_the_header),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
