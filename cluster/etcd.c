@@ -197,8 +197,7 @@ static int on_socket(CURL *h, curl_socket_t fd, int what, void *arg, void *sockp
 	if (!s)
 		abort();
 	s->e = e;
-	s->io = loop_io_new(e->loop, fd, ev, on_io, s);
-	if (!s->io) {
+	if (loop_io_new(e->loop, fd, ev, on_io, s, &s->io) != 0) {
 		free(s);
 		return -1;
 	}

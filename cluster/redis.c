@@ -601,12 +601,13 @@ static void link_open(struct redis_link *k, const char *addr)
 		.close = link_on_close,
 	};
 	struct redis *r = k->r;
-	int err = 0;
+	struct net_dial_opts d = {r->loop, addr, r->o.tls, &r->net, &cbs, k};
+	int err;
 
 	snprintf(k->addr, sizeof(k->addr), "%s", addr);
 	k->rd = redis_reader_new(r->o.max_size);
-	k->conn = net_connect_raw(r->loop, addr, r->o.tls, &r->net, &cbs, k, &err);
-	if (!k->conn) {
+	err = net_connect_raw(&d, &k->conn);
+	if (err) {
 		redis_reader_free(k->rd);
 		k->rd = NULL;
 		link_kinds[k->kind].down(k, err, "cannot dial the address");

@@ -249,12 +249,9 @@ int rpc_new(const struct rpc_opts *o, struct rpc **out)
 {
 	static const struct net_conn_cbs ncbs = {on_open, on_frame, NULL, on_close};
 	struct loop *l = o->loop;
-	const char *addr = o->addr;
-	struct tls_ctx *tls = o->tls;
-	const struct net_opts *opts = o->net;
-	int rc = 0;
-	int *err = &rc;
+	struct net_dial_opts d = {l, o->addr, o->tls, o->net, &ncbs, NULL};
 	struct rpc *r;
+	int rc;
 
 	*out = NULL;
 	if (!l)
@@ -269,8 +266,9 @@ int rpc_new(const struct rpc_opts *o, struct rpc **out)
 	r->next_id = 1;
 	r->timer = loop_alarm_new(l, on_timer, r);
 	r->reaper = loop_alarm_new(l, rpc_reap, r);
-	r->conn = net_connect(l, addr, tls, opts, &ncbs, r, err);
-	if (!r->conn) {
+	d.arg = r;
+	rc = net_connect(&d, &r->conn);
+	if (rc) {
 		rpc_destroy(r);
 		return rc;
 	}

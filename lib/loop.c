@@ -210,21 +210,25 @@ int loop_io_set(struct loop_io *io, int events)
 	return 0;
 }
 
-struct loop_io *loop_io_new(struct loop *l, int fd, int events, loop_io_fn fn, void *arg)
+int loop_io_new(struct loop *l, int fd, int events, loop_io_fn fn, void *arg, struct loop_io **out)
 {
 	struct loop_io *io = calloc(1, sizeof(*io));
+	int r;
 
+	*out = NULL;
 	if (!io)
 		abort();
 	io->l = l;
 	io->fd = fd;
 	io->fn = fn;
 	io->arg = arg;
-	if (loop_io_set(io, events) != 0) {
+	r = loop_io_set(io, events);
+	if (r) {
 		loop_io_free(io);
-		return NULL;
+		return r;
 	}
-	return io;
+	*out = io;
+	return 0;
 }
 
 void loop_io_free(struct loop_io *io)
@@ -323,11 +327,9 @@ int loop_wake_new(struct loop *l, loop_fn fn, void *arg, struct loop_wake **out)
 		r = -errno;
 		goto fail_free;
 	}
-	w->io = loop_io_new(l, w->fd, LOOP_READ, loop_wake_cb, w);
-	if (!w->io) {
-		r = KF_EINTERNAL;
+	r = loop_io_new(l, w->fd, LOOP_READ, loop_wake_cb, w, &w->io);
+	if (r)
 		goto fail_fd;
-	}
 	*out = w;
 	return 0;
 fail_fd:

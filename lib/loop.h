@@ -12,7 +12,7 @@
  * can fail (timers, alarms) return the object and abort when out of memory.
  * The small handles here (signals, wakes) keep their few positional
  * arguments instead of an options struct: a loop, what to watch, and the
- * callback with its arg. loop_io_new is the one exception (see there).
+ * callback with its arg.
  */
 #ifndef KEFU_LIB_LOOP_H
 #define KEFU_LIB_LOOP_H
@@ -77,14 +77,10 @@ typedef void (*loop_io_fn)(void *arg, int fd, int events);
  * loop_io_new - watch fd for the LOOP_READ/LOOP_WRITE events in `events`
  * (0 = none yet) and call fn(arg, fd, ready events) while they are ready
  * (level-triggered). The fd stays the caller's: loop_io_free does not close
- * it. Returns the watch, or NULL if libevent refuses the fd.
- *
- * The one constructor here still of the old shape (NULL on failure, not
- * int and *out): lib/net.c calls it, and lib/net.c is being reworked
- * elsewhere; it moves to `int loop_io_new(..., struct loop_io **out)`
- * together with that call.
+ * it. Returns 0 and *out, or KF_EINTERNAL (libevent refuses the fd;
+ * *out is NULL).
  */
-struct loop_io *loop_io_new(struct loop *l, int fd, int events, loop_io_fn fn, void *arg);
+int loop_io_new(struct loop *l, int fd, int events, loop_io_fn fn, void *arg, struct loop_io **out);
 
 /* loop_io_set - change the events watched. Returns 0, KF_EINTERNAL. */
 int loop_io_set(struct loop_io *io, int events);

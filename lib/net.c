@@ -223,8 +223,6 @@ static struct net_conn *conn_new(struct loop *l, struct tls_ctx *tls, const stru
 	c->max_send = o.max_frame;
 	frame_decoder_init(&c->dec, o.max_frame);
 	c->alarm = loop_alarm_new(l, conn_alarm_cb, c);
-	if (!c->alarm)
-		abort(); /* libevent only fails here when out of memory */
 	loop_alarm_set(c->alarm, o.handshake_ms);
 	return c;
 }
@@ -444,11 +442,11 @@ static void conn_tls_start(struct net_conn *c)
 {
 	bool client = !tls_ctx_is_server(c->tls);
 	char why[TLS_WHY_MAX];
-	struct ssl_st *ssl = tls__ssl_new(c->tls, client ? c->host : NULL, why, sizeof(why));
-	int one = 1;
+	struct ssl_st *ssl;
+	int one = 1, r = tls__ssl_new(c->tls, client ? c->host : NULL, &ssl, why, sizeof(why));
 
-	if (!ssl) {
-		conn_fail(c, KF_ETLS, why);
+	if (r) {
+		conn_fail(c, r, why);
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -522,64 +520,55 @@ static void conn_connect_cb(void *arg, int fd, int events)
 	conn_put(c);
 }
 
-/* Dials hostport for net_connect (framed, tls required) and net_connect_raw (tls optional). */
-static struct net_conn *conn_dial(struct loop *l, const char *hostport, struct tls_ctx *tls,
-				  bool raw, const struct net_opts *opts,
-				  const struct net_conn_cbs *cbs, void *arg, int *err)
+/* Dials o->addr for net_connect (framed, tls required) and net_connect_raw (tls optional). */
+static int conn_dial(const struct net_dial_opts *o, bool raw, struct net_conn **out)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char host[NET_HOST_MAX];
 	struct net_conn *c;
-	int r = net_addr_parse(hostport, &ss, &sl, host);
+	int r = net_addr_parse(o->addr, &ss, &sl, host);
 
-	if (r) {
-		*err = r;
-		return NULL;
-	}
-	if ((!raw && !tls) || (tls && tls_ctx_is_server(tls))) {
-		*err = KF_ECONFIG;
-		return NULL;
-	}
-	c = conn_new(l, tls, opts);
+	*out = NULL;
+	if (r)
+		return r;
+	if ((!raw && !o->tls) || (o->tls && tls_ctx_is_server(o->tls)) || !o->cbs)
+		return KF_ECONFIG;
+	c = conn_new(o->loop, o->tls, o->net);
 	c->raw = raw;
 	c->state = NET_CONNECTING;
-	c->cbs = *cbs;
-	c->arg = arg;
+	c->cbs = *o->cbs;
+	c->arg = o->arg;
 	c->started = true;
 	memcpy(c->host, host, sizeof(host));
-	snprintf(c->addr, sizeof(c->addr), "%s", hostport);
+	snprintf(c->addr, sizeof(c->addr), "%s", o->addr);
 	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		*err = -errno;
+		r = -errno;
 		conn_put(c);
-		return NULL;
+		return r;
 	}
 	/* Even a connect that succeeds at once continues from the loop: no callback runs now. */
 	if (connect(c->fd, (struct sockaddr *)&ss, sl) == 0 || errno == EINPROGRESS) {
-		c->connecting = loop_io_new(l, c->fd, LOOP_WRITE, conn_connect_cb, c);
-		if (!c->connecting)
-			abort(); /* only when out of memory */
+		if (loop_io_new(o->loop, c->fd, LOOP_WRITE, conn_connect_cb, c, &c->connecting) != 0)
+			abort(); /* a fresh socket: only when out of memory */
 	} else {
 		/* Refused at once (loopback): report it from the loop, like any other outcome. */
 		c->pending = -errno;
 		loop_alarm_set(c->alarm, 0);
 	}
-	return c;
+	*out = c;
+	return 0;
 }
 
-struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ctx *tls,
-			     const struct net_opts *opts, const struct net_conn_cbs *cbs, void *arg,
-			     int *err)
+int net_connect(const struct net_dial_opts *o, struct net_conn **out)
 {
-	return conn_dial(l, hostport, tls, false, opts, cbs, arg, err);
+	return conn_dial(o, false, out);
 }
 
-struct net_conn *net_connect_raw(struct loop *l, const char *hostport, struct tls_ctx *tls,
-				 const struct net_opts *opts, const struct net_conn_cbs *cbs,
-				 void *arg, int *err)
+int net_connect_raw(const struct net_dial_opts *o, struct net_conn **out)
 {
-	return conn_dial(l, hostport, tls, true, opts, cbs, arg, err);
+	return conn_dial(o, true, out);
 }
 
 /* ---- listeners ---- */
@@ -675,57 +664,52 @@ static void listener_error_cb(struct evconnlistener *evl, void *arg)
 	loop_alarm_set(ls->pause, NET_ACCEPT_PAUSE_MS);
 }
 
-struct net_listener *net_listen(struct loop *l, const char *hostport, struct tls_ctx *tls,
-				const struct net_opts *opts, net_accept_fn accept,
-				net_refuse_fn refuse, void *arg, int *err)
+int net_listen(const struct net_listen_opts *o, struct net_listener **out)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char host[NET_HOST_MAX];
 	struct net_listener *ls;
-	int fd, one = 1, r = net_addr_parse(hostport, &ss, &sl, host);
+	struct loop *l = o->loop;
+	int fd, one = 1, r = net_addr_parse(o->addr, &ss, &sl, host);
 
-	if (r) {
-		*err = r;
-		return NULL;
-	}
-	if (!tls_ctx_is_server(tls)) {
-		*err = KF_ECONFIG;
-		return NULL;
-	}
+	*out = NULL;
+	if (r)
+		return r;
+	if (!o->tls || !tls_ctx_is_server(o->tls) || !o->accept)
+		return KF_ECONFIG;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*err = -errno;
-		return NULL;
-	}
+	if (fd < 0)
+		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 128) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
-		*err = -errno;
+		r = -errno;
 		close(fd);
-		return NULL;
+		return r;
 	}
 	ls = calloc(1, sizeof(*ls));
 	if (!ls)
 		abort();
 	ls->loop = l;
-	ls->tls = tls;
-	net_opts_fill(&ls->opts, opts);
+	ls->tls = o->tls;
+	net_opts_fill(&ls->opts, o->net);
 	if (ht_init(&ls->by_addr, NET_ADDR_BUCKETS) != 0)
 		abort(); /* a constant in range */
-	ls->accept = accept;
-	ls->refuse = refuse;
-	ls->arg = arg;
+	ls->accept = o->accept;
+	ls->refuse = o->refuse;
+	ls->arg = o->arg;
 	ls->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						 : ((struct sockaddr_in *)&ss)->sin_port);
 	ls->pause = loop_alarm_new(l, listener_resume_cb, ls);
 	ls->evl = evconnlistener_new(loop__base(l), listener_accept_cb, ls, LEV_OPT_CLOSE_ON_FREE,
 				     0, fd);
-	if (!ls->pause || !ls->evl)
+	if (!ls->evl)
 		abort(); /* only when out of memory */
 	evconnlistener_set_error_cb(ls->evl, listener_error_cb);
 	log_info(LOG_NET, "listening addr=%s port=%u", host, (unsigned)ls->port);
-	return ls;
+	*out = ls;
+	return 0;
 }
 
 uint16_t net_listener_port(const struct net_listener *ls)

@@ -116,17 +116,25 @@ struct net_conn_cbs {
 typedef void (*net_accept_fn)(void *arg, struct net_conn *c);
 typedef void (*net_refuse_fn)(void *arg, const char *peer, int reason, const char *detail);
 
+/* What net_listen listens on, and whom it tells. */
+struct net_listen_opts {
+	struct loop *loop;
+	const char *addr;            /* "HOST:PORT", see net_listen */
+	struct tls_ctx *tls;         /* a server context; must outlive the listener */
+	const struct net_opts *net;  /* limits, copied; NULL = all defaults */
+	net_accept_fn accept;        /* required */
+	net_refuse_fn refuse;        /* may be NULL */
+	void *arg;
+};
+
 /*
- * net_listen - listen on "HOST:PORT" (HOST numeric IPv4, "[IPv6]" or
- * "localhost"; PORT 0 picks a free port, see net_listener_port). tls must
- * be a server context and outlive the listener; opts are copied. Returns
- * the listener, owned by the caller, or NULL with *err set: KF_EPARSE
- * (bad address), KF_ECONFIG (tls is not a server context), -EADDRINUSE
- * and other -errno from socket/bind/listen.
+ * net_listen - listen on o->addr (HOST numeric IPv4, "[IPv6]" or
+ * "localhost"; PORT 0 picks a free port, see net_listener_port). Returns 0
+ * and *out, owned by the caller, or (with *out NULL): KF_EPARSE (bad
+ * address), KF_ECONFIG (tls is not a server context, or no accept),
+ * -EADDRINUSE and other -errno from socket/bind/listen.
  */
-struct net_listener *net_listen(struct loop *l, const char *hostport, struct tls_ctx *tls,
-				const struct net_opts *opts, net_accept_fn accept,
-				net_refuse_fn refuse, void *arg, int *err);
+int net_listen(const struct net_listen_opts *o, struct net_listener **out);
 
 /* net_listener_port - the port actually bound. */
 uint16_t net_listener_port(const struct net_listener *ls);
@@ -137,27 +145,31 @@ uint16_t net_listener_port(const struct net_listener *ls);
  */
 void net_listener_free(struct net_listener *ls);
 
+/* Whom net_connect dials, and how. */
+struct net_dial_opts {
+	struct loop *loop;
+	const char *addr;            /* "HOST:PORT", as for net_listen */
+	struct tls_ctx *tls;         /* a client context; must outlive the connection */
+	const struct net_opts *net;  /* limits, copied; NULL = all defaults */
+	const struct net_conn_cbs *cbs; /* copied */
+	void *arg;
+};
+
 /*
- * net_connect - dial "HOST:PORT" (as for net_listen; the server's
- * certificate must name HOST, "localhost" as DNS:localhost, an address as
- * an IP entry) over TLS with the client context tls, which must outlive
- * the connection. Never blocks: the outcome arrives as cbs->open or
- * cbs->close. *cbs is copied. Returns the connection, owned by the caller,
- * or NULL with *err: KF_EPARSE (bad address), KF_ECONFIG (tls is a server
- * context), KF_ETLS, -errno (socket).
+ * net_connect - dial o->addr over TLS (the server's certificate must name
+ * HOST, "localhost" as DNS:localhost, an address as an IP entry). Never
+ * blocks: the outcome arrives as cbs->open or cbs->close. Returns 0 and
+ * *out, owned by the caller, or (with *out NULL): KF_EPARSE (bad address),
+ * KF_ECONFIG (no tls, or a server context), -errno (socket).
  */
-struct net_conn *net_connect(struct loop *l, const char *hostport, struct tls_ctx *tls,
-			     const struct net_opts *opts, const struct net_conn_cbs *cbs, void *arg,
-			     int *err);
+int net_connect(const struct net_dial_opts *o, struct net_conn **out);
 
 /*
  * net_connect_raw - as net_connect, for a raw connection (see above): tls
  * is a client context, or NULL for plain TCP; cbs->frame (bytes) and
  * cbs->close are required. Same errors as net_connect.
  */
-struct net_conn *net_connect_raw(struct loop *l, const char *hostport, struct tls_ctx *tls,
-				 const struct net_opts *opts, const struct net_conn_cbs *cbs,
-				 void *arg, int *err);
+int net_connect_raw(const struct net_dial_opts *o, struct net_conn **out);
 
 /*
  * net_conn_start - give an accepted connection its callbacks (copied) and

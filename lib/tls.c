@@ -159,25 +159,28 @@ bool tls_ctx_is_server(const struct tls_ctx *t)
 	return t->server;
 }
 
-SSL *tls__ssl_new(struct tls_ctx *t, const char *host, char *why, size_t why_size)
+int tls__ssl_new(struct tls_ctx *t, const char *host, SSL **out, char *why, size_t why_size)
 {
 	SSL *ssl;
 	unsigned char addr[sizeof(struct in6_addr)];
 	X509_VERIFY_PARAM *param;
 	int ok;
 
+	*out = NULL;
 	ERR_clear_error();
 	if (!t->server && (!host || !*host)) {
 		snprintf(why, why_size, "no host to check the server certificate against");
-		return NULL;
+		return KF_ECONFIG;
 	}
 	ssl = SSL_new(t->ssl);
 	if (!ssl) {
 		tls_fail("SSL_new", why, why_size);
-		return NULL;
+		return KF_ETLS;
 	}
-	if (t->server)
-		return ssl;
+	if (t->server) {
+		*out = ssl;
+		return 0;
+	}
 	param = SSL_get0_param(ssl);
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)
@@ -187,9 +190,10 @@ SSL *tls__ssl_new(struct tls_ctx *t, const char *host, char *why, size_t why_siz
 	if (!ok) {
 		tls_fail("server name", why, why_size);
 		SSL_free(ssl);
-		return NULL;
+		return KF_ETLS;
 	}
-	return ssl;
+	*out = ssl;
+	return 0;
 }
 
 /* Copies the first entry `nid` of name into out, if it fits; else leaves out empty. */

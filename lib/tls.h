@@ -95,9 +95,11 @@ const char *tls_role_name(enum tls_role r);
  * tls__ssl_new - an SSL object for one connection, owned by the caller
  * (lib/net.c hands it to a bufferevent that frees it). host is the host a
  * client dialed, checked against the server's certificate; servers pass
- * NULL. Returns NULL (why filled) if OpenSSL fails or host is empty.
+ * NULL. Returns 0 and *out, or (why filled, *out NULL) KF_ECONFIG (a
+ * client without a host) or KF_ETLS (OpenSSL refused).
  */
-struct ssl_st *tls__ssl_new(struct tls_ctx *t, const char *host, char *why, size_t why_size);
+int tls__ssl_new(struct tls_ctx *t, const char *host, struct ssl_st **out, char *why,
+		 size_t why_size);
 
 /*
  * tls__identity - after a completed handshake: the peer's verified

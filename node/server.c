@@ -400,6 +400,7 @@ int server_new(const struct server_opts *o, struct server **out)
 	struct net_opts no = {.max_frame = o->max_frame,
 			      .max_conns = o->max_conns,
 			      .max_conns_per_addr = o->max_conns_per_addr};
+	struct net_listen_opts lo = {.accept = on_accept, .refuse = on_refuse};
 	struct server *s = calloc(1, sizeof(*s));
 	struct msg_hub *h;
 	int err = 0;
@@ -419,11 +420,16 @@ int server_new(const struct server_opts *o, struct server **out)
 	h->closed_arg = o->closed_arg;
 	if (ht_init(&h->peers, PEER_BUCKETS) != 0)
 		abort(); /* a constant in range */
-	h->ls = net_listen(o->loop, o->listen_addr, o->server_tls, &no, on_accept, on_refuse, h, &err);
-	if (!h->ls) {
+	lo.loop = o->loop;
+	lo.addr = o->listen_addr;
+	lo.tls = o->server_tls;
+	lo.net = &no;
+	lo.arg = h;
+	err = net_listen(&lo, &h->ls);
+	if (err) {
 		server_free(s);
 		*out = NULL;
-		return err ? err : KF_EINTERNAL;
+		return err;
 	}
 	*out = s;
 	return 0;

@@ -444,6 +444,7 @@ int cmd_raw_main(int argc, char **argv)
 	struct net_conn_cbs cbs = {on_open, on_bytes, NULL, on_close};
 	struct tls_opts to = {0};
 	struct net_opts no = {0};
+	struct net_dial_opts dial;
 	struct tls_ctx *tls;
 	char err[256];
 	int r;
@@ -486,8 +487,9 @@ int cmd_raw_main(int argc, char **argv)
 	no.max_out = k.len + 1;
 	frame_decoder_init(&k.dec, REPLY_MAX);
 	k.alarm = loop_alarm_new(k.loop, on_alarm, &k);
-	k.conn = net_connect_raw(k.loop, k.addr, tls, &no, &cbs, &k, &r);
-	if (!k.conn) {
+	dial = (struct net_dial_opts){k.loop, k.addr, tls, &no, &cbs, &k};
+	r = net_connect_raw(&dial, &k.conn);
+	if (r) {
 		fprintf(stderr, "kefu-sim raw: cannot dial %s: %s\n", k.addr, kf_strerror(r));
 	} else {
 		loop_alarm_set(k.alarm, CONNECT_MS);

@@ -129,8 +129,7 @@ static void test_io_reports_a_readable_fd(void **state)
 	(void)state;
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(loop_new(&w.loop), 0);
-	w.io = loop_io_new(w.loop, p[0], LOOP_READ, on_io, &w);
-	assert_non_null(w.io);
+	assert_int_equal(loop_io_new(w.loop, p[0], LOOP_READ, on_io, &w, &w.io), 0);
 	assert_int_equal(write(p[1], "x", 1), 1);
 	assert_int_equal(loop_run(w.loop), 0);
 	assert_int_equal(w.calls, 1);
@@ -151,8 +150,7 @@ static void test_io_set_changes_what_is_watched(void **state)
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(loop_new(&w.loop), 0);
 	/* Nothing watched yet: the loop has nothing to wait for and returns. */
-	w.io = loop_io_new(w.loop, p[1], 0, on_io, &w);
-	assert_non_null(w.io);
+	assert_int_equal(loop_io_new(w.loop, p[1], 0, on_io, &w, &w.io), 0);
 	assert_int_equal(loop_run(w.loop), 0);
 	assert_int_equal(w.calls, 0);
 	/* An empty pipe is writable at once. */
@@ -174,7 +172,7 @@ static void test_io_free_inside_its_callback(void **state)
 	(void)state;
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(loop_new(&w.loop), 0);
-	w.io = loop_io_new(w.loop, p[0], LOOP_READ, on_io, &w);
+	assert_int_equal(loop_io_new(w.loop, p[0], LOOP_READ, on_io, &w, &w.io), 0);
 	assert_int_equal(write(p[1], "xy", 2), 2);
 	assert_int_equal(loop_run(w.loop), 0);
 	assert_null(w.io);

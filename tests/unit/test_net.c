@@ -228,14 +228,12 @@ static struct tls_ctx *ctx_make(const char *d, const char *name, bool server,
 /* A loop and a listener on 127.0.0.1 with server certificate `server`. */
 static void world_listen(struct world *w, const char *server, enum tls_client_cert cc)
 {
-	int err = 0;
 
 	assert_int_equal(loop_new(&w->loop), 0);
 	w->sctx = ctx_make(dir, server, true, cc);
-	w->ls = net_listen(w->loop, "127.0.0.1:0", w->sctx, &w->sopts, on_accept, on_refuse, w,
-			   &err);
-	assert_non_null(w->ls);
-	assert_int_equal(err, 0);
+	struct net_listen_opts lo = {w->loop, "127.0.0.1:0", w->sctx, &w->sopts, on_accept, on_refuse, w};
+
+	assert_int_equal(net_listen(&lo, &w->ls), 0);
 	snprintf(w->addr, sizeof(w->addr), "127.0.0.1:%u", (unsigned)net_listener_port(w->ls));
 }
 
@@ -243,13 +241,12 @@ static void world_listen(struct world *w, const char *server, enum tls_client_ce
 static void world_dial(struct world *w, const char *d, const char *client, const char *host)
 {
 	char hp[80];
-	int err = 0;
+	struct net_dial_opts o = {w->loop, hp, NULL, &w->copts, &side_cbs, &w->client};
 
 	w->cctx = ctx_make(d, client, false, 0);
+	o.tls = w->cctx;
 	snprintf(hp, sizeof(hp), "%s:%u", host, (unsigned)net_listener_port(w->ls));
-	w->client.conn = net_connect(w->loop, hp, w->cctx, &w->copts, &side_cbs, &w->client, &err);
-	assert_non_null(w->client.conn);
-	assert_int_equal(err, 0);
+	assert_int_equal(net_connect(&o, &w->client.conn), 0);
 }
 
 static void world_free(struct world *w)
@@ -595,7 +592,8 @@ static void test_connect_to_a_closed_port_fails_with_econnrefused(void **state)
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(sa);
 	char hp[64];
-	int fd = socket(AF_INET, SOCK_STREAM, 0), err = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct net_dial_opts d;
 
 	(void)state;
 	/* A port that was free a moment ago: bound, then closed without listening. */
@@ -605,8 +603,8 @@ static void test_connect_to_a_closed_port_fails_with_econnrefused(void **state)
 	snprintf(hp, sizeof(hp), "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
 	assert_int_equal(loop_new(&w.loop), 0);
 	w.cctx = ctx_make(dir, "n2", false, 0);
-	w.client.conn = net_connect(w.loop, hp, w.cctx, NULL, &side_cbs, &w.client, &err);
-	assert_non_null(w.client.conn);
+	d = (struct net_dial_opts){w.loop, hp, w.cctx, NULL, &side_cbs, &w.client};
+	assert_int_equal(net_connect(&d, &w.client.conn), 0);
 	assert_int_equal(w.client.closed, 0); /* never from inside net_connect */
 	assert_true(spin(&w, client_closed));
 	assert_int_equal(w.client.opened, 0);
@@ -619,22 +617,23 @@ static void test_bad_addresses_and_busy_ports_are_refused(void **state)
 {
 	struct world w = {0};
 	struct net_listener *again;
-	int err = 0;
 
 	(void)state;
 	world_listen(&w, "n1", TLS_CLIENT_CERT_REQUIRED);
-	again = net_listen(w.loop, w.addr, w.sctx, NULL, on_accept, NULL, &w, &err);
+	struct net_listen_opts lo = {w.loop, w.addr, w.sctx, NULL, on_accept, NULL, &w};
+	struct net_dial_opts d = {w.loop, w.addr, w.sctx, NULL, &side_cbs, &w.client};
+
+	assert_int_equal(net_listen(&lo, &again), -EADDRINUSE);
 	assert_null(again);
-	assert_int_equal(err, -EADDRINUSE);
 	static const char *const bad[] = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:99999",
 					  "127.0.0.1:80x", "host.example:80", "::1:80", ":80"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err = 0;
-		assert_null(net_listen(w.loop, bad[i], w.sctx, NULL, on_accept, NULL, &w, &err));
-		assert_int_equal(err, KF_EPARSE);
+		lo.addr = bad[i];
+		assert_int_equal(net_listen(&lo, &again), KF_EPARSE);
+		assert_null(again);
 	}
-	assert_null(net_connect(w.loop, w.addr, w.sctx, NULL, &side_cbs, &w.client, &err));
-	assert_int_equal(err, KF_ECONFIG);
+	assert_int_equal(net_connect(&d, &w.client.conn), KF_ECONFIG);
+	assert_null(w.client.conn);
 	world_free(&w);
 }
 
@@ -749,25 +748,26 @@ static void capped_refuse(void *arg, const char *peer, int reason, const char *d
 
 static void capped_listen(struct capped *k)
 {
-	int err = 0;
 
 	assert_int_equal(loop_new(&k->w.loop), 0);
 	k->w.sctx = ctx_make(dir, "n1", true, TLS_CLIENT_CERT_OPTIONAL);
 	k->w.cctx = ctx_make(dir, NULL, false, 0);
-	k->w.ls = net_listen(k->w.loop, "127.0.0.1:0", k->w.sctx, &k->w.sopts, capped_accept,
-			     capped_refuse, k, &err);
-	assert_non_null(k->w.ls);
+	struct net_listen_opts lo = {NULL, "127.0.0.1:0", NULL, &k->w.sopts, capped_accept,
+				     capped_refuse, k};
+
+	lo.loop = k->w.loop;
+	lo.tls = k->w.sctx;
+	assert_int_equal(net_listen(&lo, &k->w.ls), 0);
 }
 
 static void capped_dial(struct capped *k, int i)
 {
 	char hp[80];
-	int err = 0;
 
 	snprintf(hp, sizeof(hp), "127.0.0.1:%u", (unsigned)net_listener_port(k->w.ls));
-	k->clients[i].conn = net_connect(k->w.loop, hp, k->w.cctx, NULL, &side_cbs,
-					 &k->clients[i], &err);
-	assert_non_null(k->clients[i].conn);
+	struct net_dial_opts d = {k->w.loop, hp, k->w.cctx, NULL, &side_cbs, &k->clients[i]};
+
+	assert_int_equal(net_connect(&d, &k->clients[i].conn), 0);
 }
 
 static void capped_free(struct capped *k)

@@ -260,16 +260,18 @@ static int setup(void **state)
 	struct repl_opts ro = {.self = "f1", .sync_timeout_ms = 5000, .log_retain = 1000,
 			       .standbys = 1};
 	struct meta_member m = {.name = "L", .role = "leader"};
+	struct net_listen_opts lo = {.addr = "127.0.0.1:0", .accept = leader_accept};
 	char val[META_VALUE_MAX];
-	int err;
 
 	assert_non_null(f);
 	assert_int_equal(loop_new(&f->loop), 0);
 	f->guard = loop_alarm_new(f->loop, on_guard, f);
 	f->srv_tls = tls_for("L", true);
 	f->cli_tls = tls_for("f1", false);
-	f->lis = net_listen(f->loop, "127.0.0.1:0", f->srv_tls, NULL, leader_accept, NULL, f, &err);
-	assert_non_null(f->lis);
+	lo.loop = f->loop;
+	lo.tls = f->srv_tls;
+	lo.arg = f;
+	assert_int_equal(net_listen(&lo, &f->lis), 0);
 	eo.loop = f->loop;
 	assert_int_equal(etcd_new(&eo, &f->etcd), 0);
 	snprintf(m.addr, sizeof(m.addr), "127.0.0.1:%u", (unsigned)net_listener_port(f->lis));

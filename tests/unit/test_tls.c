@@ -80,10 +80,8 @@ static void shake_run(struct shake *s, struct tls_ctx *cctx, struct tls_ctx *sct
 
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s->fds), 0);
-	s->client = tls__ssl_new(cctx, host, why, sizeof(why));
-	s->server = tls__ssl_new(sctx, NULL, why, sizeof(why));
-	assert_non_null(s->client);
-	assert_non_null(s->server);
+	assert_int_equal(tls__ssl_new(cctx, host, &s->client, why, sizeof(why)), 0);
+	assert_int_equal(tls__ssl_new(sctx, NULL, &s->server, why, sizeof(why)), 0);
 	SSL_set_fd(s->client, s->fds[0]);
 	SSL_set_fd(s->server, s->fds[1]);
 	SSL_set_connect_state(s->client);
@@ -242,9 +240,11 @@ static void test_client_without_host_is_refused(void **state)
 {
 	struct tls_ctx *c = ctx_for("adm", false, 0);
 	char why[TLS_WHY_MAX] = "";
+	struct ssl_st *ssl;
 
 	(void)state;
-	assert_null(tls__ssl_new(c, "", why, sizeof(why)));
+	assert_int_equal(tls__ssl_new(c, "", &ssl, why, sizeof(why)), KF_ECONFIG);
+	assert_null(ssl);
 	assert_true(why[0] != '\0');
 	tls_ctx_free(c);
 }
