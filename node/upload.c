@@ -7,6 +7,7 @@
 #include "node/leader.h"
 #include "storage/import.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,9 +87,41 @@ static void upload_drop(struct upload *up)
 	up->running = false;
 }
 
+/* The staging directory: ours, a real directory (never a link to elsewhere). */
 static int staging_dir(struct uploads *u)
 {
-	return mkdir(u->dir, 0750) == 0 || errno == EEXIST ? 0 : -errno;
+	struct stat sb;
+
+	if (mkdir(u->dir, 0750) != 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(u->dir, &sb) != 0)
+		return -errno;
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid())
+		return -ENOTDIR;
+	return 0;
+}
+
+/* Files staged when the node stopped belong to uploads that are gone: their clients send again. */
+static void staging_clear(struct uploads *u)
+{
+	DIR *d = opendir(u->dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_REG || de->d_type == DT_LNK)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/*
+ * A staged file, created here and now: never one that exists (another
+ * connection's upload of the same name) and never through a link.
+ */
+static int stage_open(const char *path)
+{
+	return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 }
 
 /* Imports that reach a follower travel on a link of their own to the leader. */
@@ -119,22 +152,30 @@ static int stage(struct uploads *u, const Kefu__ImportBegin *ib, struct staged *
 	snprintf(st->dat, sizeof(st->dat), "%s/%s", u->dir, ib->name);
 	snprintf(st->chk, sizeof(st->chk), "%s/%.*s.chk", u->dir, (int)(strlen(ib->name) - 4),
 		 ib->name);
-	fd = open(st->chk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	fd = stage_open(st->chk);
+	if (fd < 0 && errno == EEXIST) {
+		free(st);
+		*why = "an import of this file is in progress on another connection";
+		return -EEXIST;
+	}
 	if (fd < 0 || write(fd, ib->chk.data, ib->chk.len) != (ssize_t)ib->chk.len) {
 		err = fd < 0 ? -errno : -EIO; /* a failed or short write */
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			unlink(st->chk);
+		}
 		free(st);
 		*why = "cannot stage the .chk";
 		return err;
 	}
 	close(fd);
-	st->fd = open(st->dat, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	st->fd = stage_open(st->dat);
 	if (st->fd < 0) {
 		err = -errno;
 		unlink(st->chk);
 		free(st);
-		*why = "cannot stage the data file";
+		*why = err == -EEXIST ? "an import of this file is in progress on another connection"
+				      : "cannot stage the data file";
 		return err;
 	}
 	st->size = ib->size;
@@ -352,6 +393,7 @@ static int uploads_init(const struct node_ctx *ctx, void **state)
 		free(u);
 		return KF_ETOOBIG;
 	}
+	staging_clear(u);
 	*state = u;
 	return 0;
 }
