@@ -1218,10 +1218,10 @@ static void on_up_state(void *arg, int err, const char *detail)
 static void follow_update(struct repl *r)
 {
 	uint64_t epoch;
-	const char *leader = election_leader(r->el, &epoch);
-	const char *addr;
+	const char *leader = election_leader(r->el, &epoch), *addr;
 	struct net_opts no = {.max_frame = r->max_frame};
-	struct rpc_opts ro = {r->loop, r->up_addr, r->tls, &no, on_up_state, on_up_msg, r};
+	struct rpc_opts ro = {r->loop, r->up_addr, r->tls, &no, on_up_state, on_up_msg, r,
+			      TLS_ROLE_NODE, r->up_leader};
 	int err;
 
 	if (r->role == ROLE_LEADER)

@@ -7,6 +7,7 @@
 #include "proto/frame.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct rpc {
 	uint64_t next_id;
 	bool up, failed, dying;
 	int depth;          /* callbacks running: free waits for them */
+	enum tls_role expect_role;
+	char expect_cn[TLS_NAME_MAX + 1];
 };
 
 static void rpc_destroy(struct rpc *r)
@@ -178,11 +181,37 @@ static void on_timer(void *arg)
 		arm_timer(r);
 }
 
+static void on_close(void *arg, struct net_conn *c, int reason, const char *detail);
+
+/* The server is whom the caller meant to reach (rpc_opts.expect_*). */
+static bool server_expected(const struct rpc *r, struct net_conn *c, char *why, size_t n)
+{
+	const struct tls_identity *id = net_conn_peer(c);
+
+	if (r->expect_role != TLS_ROLE_NONE && (!id || id->role != r->expect_role)) {
+		snprintf(why, n, "the server's certificate has role %s, not %s",
+			 tls_role_name(id ? id->role : TLS_ROLE_NONE), tls_role_name(r->expect_role));
+		return false;
+	}
+	if (r->expect_cn[0] && (!id || strcmp(id->cn, r->expect_cn) != 0)) {
+		snprintf(why, n, "the server's certificate names %s, not %s", id ? id->cn : "nobody",
+			 r->expect_cn);
+		return false;
+	}
+	return true;
+}
+
 static void on_open(void *arg, struct net_conn *c)
 {
 	struct rpc *r = arg;
+	char why[256];
 
-	(void)c;
+	if (!server_expected(r, c, why, sizeof(why))) {
+		log_warn(LOG_NET, "server refused addr=%s why=\"%s\"", net_conn_addr(c), why);
+		net_conn_close(c);
+		on_close(r, c, KF_ETLS, why);
+		return;
+	}
 	r->up = true;
 	for (struct rpc_pending *p = r->pending; p; p = p->next) {
 		if (p->queued) {
@@ -264,6 +293,8 @@ int rpc_new(const struct rpc_opts *o, struct rpc **out)
 	r->unsolicited = o->unsolicited;
 	r->arg = o->arg;
 	r->next_id = 1;
+	r->expect_role = o->expect_role;
+	snprintf(r->expect_cn, sizeof(r->expect_cn), "%s", o->expect_cn ? o->expect_cn : "");
 	r->timer = loop_alarm_new(l, on_timer, r);
 	r->reaper = loop_alarm_new(l, rpc_reap, r);
 	d.arg = r;

@@ -37,6 +37,11 @@ struct rpc_opts {
 	rpc_state_fn state;          /* may be NULL */
 	rpc_push_fn unsolicited;     /* may be NULL: such envelopes are dropped */
 	void *arg;                   /* passed to state and unsolicited */
+	/* Whom the server must be, checked once its certificate is verified
+	 * (else the connection fails with KF_ETLS before anything is sent):
+	 * its role (TLS_ROLE_NONE: any) and its CN (NULL: any; copied). */
+	enum tls_role expect_role;
+	const char *expect_cn;
 };
 
 /*

@@ -2,6 +2,7 @@
 #include "node/admin.h"
 
 #include "lib/err.h"
+#include "lib/log.h"
 #include "node/hot.h"
 #include "node/jobs.h"
 #include "node/leader.h"
@@ -36,6 +37,19 @@ static void on_ping(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 
 static void on_hello(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 {
+	const struct tls_identity *who = msg_peer_who(p);
+	char msg[160];
+
+	/* A node speaks for itself only: the name it follows under is its certificate's. */
+	if (!e->hello->node || strcmp(e->hello->node, who->cn) != 0) {
+		log_warn(LOG_CLUSTER, "hello refused name=%s cn=%s from=%s",
+			 e->hello->node ? e->hello->node : "", who->cn, msg_peer_addr(p));
+		snprintf(msg, sizeof(msg), "hello as %s from the certificate of %s",
+			 e->hello->node ? e->hello->node : "nobody", who->cn);
+		msg_error(p, e->request_id, KF_EPROTO, msg);
+		msg_close(p);
+		return;
+	}
 	repl_on_hello(((struct admin *)state)->repl, msg_peer_conn(p), e->hello);
 }
 

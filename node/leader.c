@@ -163,13 +163,15 @@ static struct rpc *leader_link(struct leader *l)
 int leader_dial(struct leader *l, struct rpc **out)
 {
 	struct net_opts no = {.max_frame = l->max_frame};
-	struct rpc_opts ro = {.loop = l->loop, .tls = l->client_tls, .net = &no};
+	struct rpc_opts ro = {.loop = l->loop, .tls = l->client_tls, .net = &no,
+			      .expect_role = TLS_ROLE_NODE};
 	const char *name;
 
 	*out = NULL;
 	repl_leader_hint(l->repl, &name, &ro.addr);
 	if (!*ro.addr || strcmp(name, l->self) == 0)
 		return KF_ESTATE;
+	ro.expect_cn = name; /* the leader's certificate, not whoever answers at its address */
 	return rpc_new(&ro, out);
 }
 

@@ -59,7 +59,7 @@ static int set_wait(void *ctx, const char *val, char *why, size_t whylen)
 static const struct simopt opts[] = {
 	{"cluster", "FILE", true, set_cluster, "cluster.json of the test harness"},
 	{"node", "NAME", true, set_node, "the node to connect to"},
-	{"as", "ROLE", true, set_as, "gateway or admin (the cluster's certificate for it), or agent (none)"},
+	{"as", "ROLE", true, set_as, "gateway or admin (the cluster's certificate for it), agent (none), or node:NAME (that node's)"},
 	{"send", "SPEC", true, set_send, "hex:HEX, header:N, random:N, env:BODY, varint:N, repeat:N*HEX, separated by ','"},
 	{"close", NULL, false, set_close, "close once the bytes are written"},
 	{"wait", "MS", false, set_wait, "else wait this long for replies or the close (default 2000)"},
@@ -406,12 +406,13 @@ static int load_cluster(struct raw *k)
 	json_error_t jerr;
 	json_t *c, *n;
 	size_t i, r;
+	const char *as_node = strncmp(k->as, "node:", 5) == 0 ? k->as + 5 : NULL;
 
 	for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
 		if (strcmp(k->as, roles[r].as) == 0)
 			break;
-	if (r == sizeof(roles) / sizeof(roles[0])) {
-		fprintf(stderr, "kefu-sim raw: --as is gateway, admin or agent\n");
+	if (r == sizeof(roles) / sizeof(roles[0]) && !as_node) {
+		fprintf(stderr, "kefu-sim raw: --as is gateway, admin, agent or node:NAME\n");
 		return -1;
 	}
 	c = json_load_file(k->cluster, 0, &jerr);
@@ -425,6 +426,16 @@ static int load_cluster(struct raw *k)
 			copy_field(k->addr, sizeof(k->addr), n, "addr");
 	}
 	copy_field(k->ca, sizeof(k->ca), c, "ca");
+	if (as_node) {
+		/* A node's certificate lies beside the CA's: certs/NAME.crt. */
+		const char *slash = strrchr(k->ca, '/');
+		int dl = slash ? (int)(slash - k->ca) : 1;
+
+		snprintf(k->cert, sizeof(k->cert), "%.*s/%s.crt", dl, slash ? k->ca : ".", as_node);
+		snprintf(k->key, sizeof(k->key), "%.*s/%s.key", dl, slash ? k->ca : ".", as_node);
+		json_decref(c);
+		return k->addr[0] && k->ca[0] ? 0 : -1;
+	}
 	if (roles[r].cert) {
 		copy_field(k->cert, sizeof(k->cert), c, roles[r].cert);
 		copy_field(k->key, sizeof(k->key), c, roles[r].key);

@@ -245,10 +245,14 @@ static struct tls_ctx *tls_for(const char *name, bool server)
 	return t;
 }
 
+/* The certificate the fake leader shows: "L" unless a test plays an impostor. */
+static const char *leader_cert = "L";
+
 /*
  * The fake leader listens, etcd names it leader "L" of CLUSTER (a leader
  * key without a lease: the follower never campaigns against it), and the
- * follower f1 starts: it dials L and says Hello.
+ * follower f1 starts: it dials L and says Hello (when the fake holds L's
+ * certificate).
  */
 static int setup(void **state)
 {
@@ -266,7 +270,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	assert_int_equal(loop_new(&f->loop), 0);
 	f->guard = loop_alarm_new(f->loop, on_guard, f);
-	f->srv_tls = tls_for("L", true);
+	f->srv_tls = tls_for(leader_cert, true);
 	f->cli_tls = tls_for("f1", false);
 	lo.loop = f->loop;
 	lo.tls = f->srv_tls;
@@ -299,8 +303,20 @@ static int setup(void **state)
 	ro.storage = &f->sto;
 	assert_int_equal(repl_new(&ro, &f->r), 0);
 	*state = f;
-	await_count(f, &f->hellos, 1);
+	if (strcmp(leader_cert, "L") == 0)
+		await_count(f, &f->hellos, 1);
 	return 0;
+}
+
+/* As setup, with another node's certificate (f1's) at L's address. */
+static int setup_impostor(void **state)
+{
+	int r;
+
+	leader_cert = "f1";
+	r = setup(state);
+	leader_cert = "L";
+	return r;
 }
 
 static void on_deleted(void *arg, int err, const struct etcd_resp *r)
@@ -396,6 +412,21 @@ static void test_unknown_message_drops_the_link_and_redials(void **state)
 	await_count(f, &f->hellos, 3);
 }
 
+/*
+ * At the address etcd gives for leader L answers a server whose node
+ * certificate names f1: the follower hangs up before its Hello, each time
+ * it dials, and never follows it.
+ */
+static void test_follower_refuses_a_leader_with_another_name(void **state)
+{
+	struct fx *f = *state;
+
+	await_count(f, &f->closes, 1);
+	pause_ms(f, 1500);
+	assert_int_equal(f->hellos, 0);
+	assert_int_equal(f->frames, 0);
+}
+
 /* An election without its loop, client or callback is refused, not started. */
 static void test_election_new_refuses_a_missing_option(void **state)
 {
@@ -415,6 +446,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_known_message_keeps_the_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_message_drops_the_link_and_redials,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follower_refuses_a_leader_with_another_name,
+						setup_impostor, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
