@@ -5,12 +5,14 @@
 #include "lib/log.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct tls_ctx {
 	SSL_CTX *ssl;
@@ -70,11 +72,33 @@ static void tls_fail(const char *what, char *why, size_t why_size)
 	ERR_clear_error();
 }
 
+/*
+ * A private key that group or others may read is as good as published: it
+ * is refused, not used. Returns 0, -errno (cannot stat it) or KF_ECONFIG.
+ */
+static int tls_key_private(const char *path, char *msg, size_t n)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0) {
+		int e = errno;
+
+		snprintf(msg, n, "key_file %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(msg, n, "key_file %s is open to group or others (mode %03o): chmod 600 it",
+			 path, (unsigned)(sb.st_mode & 0777));
+		return KF_ECONFIG;
+	}
+	return 0;
+}
+
 int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_t why_size)
 {
 	struct tls_ctx *t = calloc(1, sizeof(*t));
 	int mode = SSL_VERIFY_PEER;
-	int err = KF_ECONFIG;
+	int err = KF_ECONFIG, r;
 	char msg[TLS_WHY_MAX];
 
 	*out = NULL;
@@ -101,6 +125,10 @@ int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_
 		snprintf(msg, sizeof(msg), "%s",
 			 o->server ? "a server needs cert_file and key_file"
 				   : "cert_file and key_file go together");
+		goto fail;
+	}
+	if (o->key_file && (r = tls_key_private(o->key_file, msg, sizeof(msg))) != 0) {
+		err = r;
 		goto fail;
 	}
 	if (o->cert_file) {

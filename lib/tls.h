@@ -49,7 +49,9 @@ struct tls_opts {
  * (*out NULL, the reason written into why[0..why_size), why may be NULL):
  *   KF_ECONFIG    a file that cannot be read or parsed, a key that does
  *                 not match the certificate, a server without a certificate,
- *                 a certificate without its key
+ *                 a certificate without its key, a key file that group or
+ *                 others may read or write (mode & 077: chmod 600 it)
+ *   -errno        the key file cannot be found (stat)
  *   KF_EINTERNAL  OpenSSL cannot make a TLS 1.3 context at all
  * Free with tls_ctx_free after every connection using it.
  */

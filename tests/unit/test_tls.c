@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -258,6 +259,25 @@ static void test_role_names_come_from_the_table(void **state)
 	assert_string_equal(tls_role_name(TLS_ROLE_NONE), "none");
 }
 
+/* A key file group or others may read is refused with the fix in the reason; 600 is taken. */
+static void test_key_open_to_others_is_refused(void **state)
+{
+	char key[300], why[TLS_WHY_MAX] = "";
+	struct tls_ctx *t = (struct tls_ctx *)&t;
+
+	(void)state;
+	certs_path(key, sizeof(key), dir, "gw", "key");
+	assert_int_equal(chmod(key, 0640), 0);
+	assert_int_equal(ctx_make("gw", false, 0, &t, why, sizeof(why)), KF_ECONFIG);
+	assert_null(t);
+	assert_non_null(strstr(why, "chmod 600"));
+	assert_int_equal(chmod(key, 0604), 0);
+	assert_int_equal(ctx_make("gw", false, 0, &t, why, sizeof(why)), KF_ECONFIG);
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(ctx_make("gw", false, 0, &t, why, sizeof(why)), 0);
+	tls_ctx_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_server_name_mismatch_is_explained),
 		cmocka_unit_test(test_client_without_host_is_refused),
 		cmocka_unit_test(test_role_names_come_from_the_table),
+		cmocka_unit_test(test_key_open_to_others_is_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
