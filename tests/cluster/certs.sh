@@ -5,12 +5,17 @@
 #
 # Writes DIR/ca.crt and DIR/ca.key (once: an existing CA in DIR is reused),
 # then DIR/NAME.crt and DIR/NAME.key for each argument. The certificate's
-# subject is CN=NAME, OU=ROLE; ROLE is kefu-node, kefu-admin or kefu-gateway.
+# subject is CN=NAME, OU=ROLE; ROLE is kefu-node, kefu-admin, kefu-gateway or
+# kefu-service.
 #   kefu-node     serverAuth and clientAuth; subjectAltName SAN, by default
 #                 IP:127.0.0.1,DNS:localhost (give the node's real addresses
 #                 outside tests, e.g. n1:kefu-node:IP:10.1.2.3,DNS:n1.example)
 #   kefu-admin,   clientAuth only; SAN only when one is given
 #   kefu-gateway
+#   kefu-service  etcd and Redis servers: serverAuth and clientAuth (etcd
+#                 dials its own members and gateway with it), SAN as for
+#                 kefu-node. Not a role a node admits: a kefu node treats
+#                 it as no certificate at all.
 # Keys are EC P-256, unencrypted, mode 0600. Certificates are valid 825 days.
 set -eu
 
@@ -43,7 +48,7 @@ for spec in "$@"; do
 	[ "$role" != "$rest" ] && san=${rest#*:}
 	case "$name" in *[!A-Za-z0-9._-]*) echo "$0: bad name: $name" >&2; exit 2 ;; esac
 	case "$role" in
-	kefu-node) eku=serverAuth,clientAuth; san=${san:-IP:127.0.0.1,DNS:localhost} ;;
+	kefu-node | kefu-service) eku=serverAuth,clientAuth; san=${san:-IP:127.0.0.1,DNS:localhost} ;;
 	kefu-admin | kefu-gateway) eku=clientAuth ;;
 	*) echo "$0: unknown role: $role" >&2; exit 2 ;;
 	esac

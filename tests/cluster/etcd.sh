@@ -1,12 +1,15 @@
 #!/bin/bash
 # An N-member etcd cluster on loopback, for tests and the cluster harness.
 #
-#   etcd.sh up --members N --dir DIR [--base-port P]
+#   etcd.sh up --members N --dir DIR [--base-port P] [--tls CERTDIR]
 #       starts members etcd1..etcdN, waits until every one reports healthy,
 #       prints the client URLs comma-separated and writes DIR/etcd.json:
 #       [{"name", "client_url", "peer_url", "pid"}, ...] (pid 0 = not running).
 #       Member i (from 0) listens on P+2i (client) and P+2i+1 (peer); without
-#       --base-port a free block is picked.
+#       --base-port a free block is picked. With --tls, clients and peers
+#       talk https and must show a certificate signed by CERTDIR/ca.crt
+#       (client-cert-auth); the members use CERTDIR/etcd.crt (OU kefu-service:
+#       serverAuth and clientAuth), which the caller makes with certs.sh.
 #   etcd.sh down --dir DIR              SIGTERM every member, SIGKILL after 5 s
 #   etcd.sh kill-member NAME --dir DIR  SIGKILL one member
 #   etcd.sh start-member NAME --dir DIR start it again (same data) and wait for health
@@ -28,10 +31,11 @@ case "$cmd" in
 kill-member | start-member | pause-member | resume-member) name=${1:-}; shift || true
 	[ -n "$name" ] || die "$cmd needs a member name" ;;
 esac
-members=3; dir=""; base=""
+members=3; dir=""; base=""; tlsdir=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--members) members=$2; shift 2 ;;
+	--tls) tlsdir=$2; shift 2 ;;
 	--dir) dir=$2; shift 2 ;;
 	--base-port) base=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
@@ -85,7 +89,12 @@ start_member() { # NAME
 	mine "$(pid_of "$n")" && die "$n is running"
 	# shellcheck disable=SC1090
 	. "$dir/$n.env"
-	"$ETCD" --name "$n" --data-dir "$dir/$n.etcd" \
+	local tls=()
+	[ -z "${certs:-}" ] || tls=(--cert-file "$certs/etcd.crt" --key-file "$certs/etcd.key"
+		--trusted-ca-file "$certs/ca.crt" --client-cert-auth
+		--peer-cert-file "$certs/etcd.crt" --peer-key-file "$certs/etcd.key"
+		--peer-trusted-ca-file "$certs/ca.crt" --peer-client-cert-auth)
+	"$ETCD" --name "$n" --data-dir "$dir/$n.etcd" "${tls[@]}" \
 		--listen-client-urls "$client_url" --advertise-client-urls "$client_url" \
 		--listen-peer-urls "$peer_url" --initial-advertise-peer-urls "$peer_url" \
 		--initial-cluster "$cluster" --initial-cluster-token "$token" \
@@ -99,7 +108,9 @@ start_member() { # NAME
 healthy() { # NAME
 	# shellcheck disable=SC1090
 	. "$dir/$1.env"
-	curl -sf --max-time 1 "$client_url/health" 2>/dev/null | grep -q '"health":"true"'
+	local tls=()
+	[ -z "${certs:-}" ] || tls=(--cacert "$certs/ca.crt" --cert "$certs/etcd.crt" --key "$certs/etcd.key")
+	curl -sf --max-time 1 "${tls[@]}" "$client_url/health" 2>/dev/null | grep -q '"health":"true"'
 }
 
 wait_healthy() { # NAME... (20 s)
@@ -135,20 +146,26 @@ up)
 	[ "$members" -ge 1 ] && [ "$members" -le 9 ] || die "--members must be 1..9"
 	[ -f "$dir/members" ] && die "$dir already holds a cluster; run down and use a fresh dir"
 	[ -n "$base" ] || base=$(pick_base)
-	cluster=""; urls=""
+	cluster=""; urls=""; scheme=http
+	if [ -n "$tlsdir" ]; then
+		tlsdir=$(cd "$tlsdir" && pwd)
+		for f in ca.crt etcd.crt etcd.key; do [ -f "$tlsdir/$f" ] || die "--tls: no $tlsdir/$f"; done
+		scheme=https
+	fi
 	for i in $(seq 0 $((members - 1))); do
 		n=etcd$((i + 1))
 		echo "$n" >>"$dir/members"
-		cluster="$cluster${cluster:+,}$n=http://127.0.0.1:$((base + 2 * i + 1))"
-		urls="$urls${urls:+,}http://127.0.0.1:$((base + 2 * i))"
+		cluster="$cluster${cluster:+,}$n=$scheme://127.0.0.1:$((base + 2 * i + 1))"
+		urls="$urls${urls:+,}$scheme://127.0.0.1:$((base + 2 * i))"
 	done
 	token="kefu-$$-$base"
 	for i in $(seq 0 $((members - 1))); do
 		cat >"$dir/etcd$((i + 1)).env" <<EOF
-client_url=http://127.0.0.1:$((base + 2 * i))
-peer_url=http://127.0.0.1:$((base + 2 * i + 1))
+client_url=$scheme://127.0.0.1:$((base + 2 * i))
+peer_url=$scheme://127.0.0.1:$((base + 2 * i + 1))
 cluster=$cluster
 token=$token
+certs=$tlsdir
 EOF
 	done
 	for n in $(names); do start_member "$n"; done

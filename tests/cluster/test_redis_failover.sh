@@ -2,8 +2,8 @@
 # Redis behind Sentinel, as every node sees it: each node reports the Redis
 # primary in its status; kill -9 of the primary makes the sentinels promote
 # a replica, every node follows to it and runs its failover hook (the moment
-# routing re-asserts what it owns). With --redis-tls the nodes reach Redis
-# over TLS with their node certificates.
+# routing re-asserts what it owns). Over plain TCP (harness --redis-plain)
+# first, then over TLS (the harness's default) with the nodes' certificates.
 . "$(dirname "$0")/lib.inc"
 
 # redis_seen NODE: "PRIMARY UP" as NODE reports them in `status --json`.
@@ -21,7 +21,7 @@ cj_primary() {
 	python3 -c 'import json,sys; print([r["addr"] for r in json.load(open(sys.argv[1]))["redis"] if r["role"]=="master"][0])' "$1"
 }
 
-up 3
+up 3 --redis-plain
 first=$(cj_primary "$CJ")
 [ -n "$first" ] || fail "cluster.json names no Redis primary"
 [ "$(cj_field "$CJ" redis_tls)" = False ] || fail "redis_tls should be false"
@@ -49,10 +49,11 @@ done
 "$H" down --dir "$D" >/dev/null 2>&1
 T=$D/tls
 trap '"$H" down --dir "$T" >/dev/null 2>&1 || true; cleanup' EXIT
-"$H" up --nodes 1 --dir "$T" --redis-tls >"$D/up-tls.out" 2>&1 ||
+"$H" up --nodes 1 --dir "$T" >"$D/up-tls.out" 2>&1 ||
 	{ cat "$D/up-tls.out" >&2; fail "the cluster with Redis over TLS did not come up"; }
 ok
 [ "$(cj_field "$T/cluster.json" redis_tls)" = True ] || fail "cluster.json: redis_tls is not true"
+[ "$(cj_field "$T/cluster.json" etcd_tls)" = True ] || fail "cluster.json: etcd_tls is not true"
 tp=$(cj_primary "$T/cluster.json")
 seen=$(timeout 60 "$KEFUCTL" --cluster "$T/cluster.json" status --json |
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["redis"]; print(r["primary"], r["up"])')

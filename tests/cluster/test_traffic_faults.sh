@@ -1,13 +1,13 @@
 #!/bin/sh
-# Routing through failures, with real etcd and Redis over TLS (harness up
-# --redis-tls): calls and agents keep going while a node is killed (kill -9;
+# Routing through failures, with real etcd and Redis over TLS (the harness's
+# default): calls and agents keep going while a node is killed (kill -9;
 # its agents and gateways resume on the other nodes) and then while the
 # Redis primary is killed (Sentinel fails over; each node re-resolves the
 # primary and reasserts what it owns). No call is lost and none is offered
 # to two agents at once; after the failover a fresh run of traffic is
 # answered, so routing resumed.
 . "$(dirname "$0")/lib.inc"
-"$H" up --nodes 3 --dir "$D" --redis-tls >"$D/up.out" 2>&1 || { cat "$D/up.out" >&2; fail "cluster did not come up"; }
+"$H" up --nodes 3 --dir "$D" >"$D/up.out" 2>&1 || { cat "$D/up.out" >&2; fail "cluster did not come up"; }
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["redis_tls"]' "$CJ" || fail "Redis without TLS"
 ok
 "$SIM" boss --out "$D/boss" --users 300 --seed 9 --kinds CUST,USER --no-changes >/dev/null || fail "kefu-sim boss"
