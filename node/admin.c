@@ -6,6 +6,7 @@
 #include "node/hot.h"
 #include "node/jobs.h"
 #include "node/leader.h"
+#include "storage/audit.h"
 #include "storage/custdb.h"
 #include "storage/import.h"
 
@@ -86,6 +87,75 @@ static void on_write_done(void *arg, int err, uint64_t index)
 	free(j);
 }
 
+/* The raw Write's test-path keys in meta: kefu-sim ledger's probes of the write path. */
+#define WRITE_META_PREFIX "ledger."
+
+/*
+ * An audit entry through a raw Write: an append by the node that wrote it
+ * (its certificate's name), at the key its fields give, as it was written
+ * (the leader seals it into the chain later, storage/audit.h).
+ */
+static bool audit_op_allowed(const Kefu__WriteOp *op, const char *node, char *why, size_t n)
+{
+	Kefu__AuditEntry *ae;
+	uint8_t key[AUDIT_KEY_MAX];
+	bool ok = false;
+
+	if (op->kind != KEFU__WRITE_OP__KIND__PUT) {
+		snprintf(why, n, "audit entries are never deleted");
+		return false;
+	}
+	ae = kefu__audit_entry__unpack(NULL, op->value.len, op->value.data);
+	if (!ae) {
+		snprintf(why, n, "not an audit entry");
+	} else if (audit_check(ae, why, n) == 0) { /* else why names the field */
+		if (strcmp(ae->node, node) != 0)
+			snprintf(why, n, "an audit entry of %s from the certificate of %s", ae->node,
+				 node);
+		else if (audit_key(ae, key) != op->key.len ||
+			 memcmp(key, op->key.data, op->key.len) != 0)
+			snprintf(why, n, "an audit entry under a key that is not its own");
+		else
+			ok = true;
+	}
+	if (ae)
+		kefu__audit_entry__free_unpacked(ae, NULL);
+	return ok;
+}
+
+/*
+ * What a raw Write may touch (docs/security.md): callback requests, audit
+ * appends by their own node, and the ledger's probe keys in meta. Accounts,
+ * the customer database, the log and the rest of meta change only through
+ * their own messages and jobs. Returns true, or false with why.
+ */
+static bool write_allowed(const Kefu__WriteBatch *wb, const char *node, char *why, size_t n)
+{
+	for (size_t i = 0; i < wb->n_ops; i++) {
+		const Kefu__WriteOp *op = wb->ops[i];
+		size_t plen = strlen(WRITE_META_PREFIX);
+
+		switch (op->table) {
+		case STORE_CALLBACK:
+			break;
+		case STORE_AUDIT:
+			if (!audit_op_allowed(op, node, why, n))
+				return false;
+			break;
+		case STORE_META:
+			if (op->key.len > plen && memcmp(op->key.data, WRITE_META_PREFIX, plen) == 0)
+				break;
+			snprintf(why, n, "meta keys other than %s* are not written by a raw Write",
+				 WRITE_META_PREFIX);
+			return false;
+		default:
+			snprintf(why, n, "table %u is not written by a raw Write", (unsigned)op->table);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void on_write(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 {
 	struct admin *a = state;
@@ -94,9 +164,16 @@ static void on_write(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 	uint8_t *packed;
 	size_t len;
 	int err;
+	char why[200];
 
 	if (!wb || wb->n_ops == 0) {
 		msg_error(p, e->request_id, KF_EPARSE, "a write needs a batch with ops");
+		return;
+	}
+	if (!write_allowed(wb, msg_peer_who(p)->cn, why, sizeof(why))) {
+		log_warn(LOG_CLUSTER, "write refused from=%s cn=%s why=\"%s\"", msg_peer_addr(p),
+			 msg_peer_who(p)->cn, why);
+		msg_error(p, e->request_id, KF_EPROTO, why);
 		return;
 	}
 	if (!leader_is_local(a->leader)) {
@@ -423,7 +500,7 @@ static const struct msg_row admin_rows[] = {
 	/* replication: a follower's hello and acknowledgments, on its own link */
 	{KEFU__ENVELOPE__BODY_HELLO, "hello", on_hello, R_NODE, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_APPEND_ACK, "append_ack", on_append_ack, R_NODE, false, MSG_SMALL},
-	{KEFU__ENVELOPE__BODY_WRITE, "write", on_write, R_NODE | R_ADMIN, false, 0},
+	{KEFU__ENVELOPE__BODY_WRITE, "write", on_write, R_NODE, false, 0},
 	{KEFU__ENVELOPE__BODY_STATUS, "status", on_status, R_NODE | R_ADMIN, false, MSG_SMALL},
 	/* A follower forwards an admin's request under its node certificate. */
 	{KEFU__ENVELOPE__BODY_SWITCHOVER, "switchover", on_switchover, R_ADMIN | R_NODE, false,
