@@ -10,7 +10,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +112,23 @@ static int derive(const char *pw, size_t len, const uint8_t *salt, size_t slen, 
 	return 0;
 }
 
+static atomic_uint default_iter = PASSWORD_ITER_DEFAULT;
+
+int password_set_default_iterations(unsigned iterations)
+{
+	if (!iterations)
+		iterations = PASSWORD_ITER_DEFAULT;
+	if (iterations < PASSWORD_ITER_MIN || iterations > PASSWORD_ITER_MAX)
+		return -EINVAL;
+	atomic_store(&default_iter, iterations);
+	return 0;
+}
+
+unsigned password_default_iterations(void)
+{
+	return atomic_load(&default_iter);
+}
+
 int password_hash(const char *pw, size_t len, unsigned iterations, char *out, size_t cap)
 {
 	uint8_t salt[PASSWORD_SALT_LEN], hash[PASSWORD_HASH_LEN];
@@ -116,7 +136,7 @@ int password_hash(const char *pw, size_t len, unsigned iterations, char *out, si
 	int err;
 
 	if (!iterations)
-		iterations = PASSWORD_ITER_DEFAULT;
+		iterations = password_default_iterations();
 	if (iterations < PASSWORD_ITER_MIN || iterations > PASSWORD_ITER_MAX || len > PASSWORD_LEN_MAX)
 		return -EINVAL;
 	if (cap < PASSWORD_ENCODED_MAX)
@@ -156,14 +176,94 @@ bool password_encoded_is_valid(const char *encoded)
 	return encoded && parse(encoded, &p) == 0;
 }
 
+void password_forget(void *p, size_t n)
+{
+	if (p && n)
+		OPENSSL_cleanse(p, n);
+}
+
+unsigned password_iterations(const char *encoded)
+{
+	struct parsed p;
+
+	return encoded && parse(encoded, &p) == 0 ? p.iter : 0;
+}
+
 bool password_is_acceptable(const char *pw, size_t len)
 {
-	if (!pw || len < PASSWORD_LEN_MIN || len > PASSWORD_LEN_MAX)
+	if (!pw || len == 0 || len > PASSWORD_LEN_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
 			return false;
 	return true;
+}
+
+static int policy_refuse(char *why, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int policy_refuse(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (why && cap) {
+		n = snprintf(why, cap, "password policy: ");
+		if (n > 0 && (size_t)n < cap) {
+			va_start(ap, fmt);
+			vsnprintf(why + n, cap - (size_t)n, fmt, ap);
+			va_end(ap);
+		}
+	}
+	return KF_EPARSE;
+}
+
+/* Whether pw[0..len) holds id, ASCII letters in any case. */
+static bool contains_id(const char *pw, size_t len, const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	for (size_t i = 0; n && i + n <= len; i++) {
+		size_t k = 0;
+
+		while (k < n && tolower((unsigned char)pw[i + k]) == tolower((unsigned char)id[k]))
+			k++;
+		if (k == n)
+			return true;
+	}
+	return false;
+}
+
+int password_policy_check(const char *pw, size_t len, const char *id, char *why, size_t cap)
+{
+	size_t chars = 0;
+	bool kind[4] = {false, false, false, false}; /* lower, upper, digit, other */
+	unsigned kinds = 0;
+
+	if (!password_is_acceptable(pw, len))
+		return policy_refuse(why, cap, "1..%d bytes on one line, no control characters",
+				     PASSWORD_LEN_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)pw[i];
+
+		if ((c & 0xc0) != 0x80)
+			chars++;
+		kind[c >= 'a' && c <= 'z' ? 0 : c >= 'A' && c <= 'Z' ? 1 : c >= '0' && c <= '9' ? 2 : 3] =
+			true;
+	}
+	for (size_t i = 0; i < 4; i++)
+		kinds += kind[i];
+	if (chars < PASSWORD_LEN_MIN)
+		return policy_refuse(why, cap, "at least %d characters (this one has %zu)",
+				     PASSWORD_LEN_MIN, chars);
+	if (kinds < PASSWORD_CLASSES_MIN)
+		return policy_refuse(why, cap,
+				     "at least %d of the 4 kinds lower case, upper case, digits, "
+				     "others (this one has %u)",
+				     PASSWORD_CLASSES_MIN, kinds);
+	if (contains_id(pw, len, id))
+		return policy_refuse(why, cap, "it must not contain the agent id");
+	return 0;
 }
 
 int password_token(char out[PASSWORD_TOKEN_HEX + 1])

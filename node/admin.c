@@ -69,21 +69,11 @@ static void on_write_done(void *arg, int err, uint64_t index)
 {
 	struct write_job *j = arg;
 
-	if (err) {
-		msg_ref_error(&j->ref, err,
-			      err == KF_ESTATE ? "leadership changed before the write was "
-						 "acknowledged; it may or may not be applied"
-					       : kf_strerror(err));
-	} else {
-		Kefu__Envelope r = KEFU__ENVELOPE__INIT;
-		Kefu__WriteReply wr = KEFU__WRITE_REPLY__INIT;
-
-		wr.has_index = 1;
-		wr.index = index;
-		r.body_case = KEFU__ENVELOPE__BODY_WRITE_REPLY;
-		r.write_reply = &wr;
-		msg_ref_send(&j->ref, &r);
-	}
+	msg_ref_written(&j->ref, err,
+			err == KF_ESTATE ? "leadership changed before the write was "
+					   "acknowledged; it may or may not be applied"
+					 : kf_strerror(err),
+			index);
 	free(j);
 }
 
@@ -124,22 +114,29 @@ static bool audit_op_allowed(const Kefu__WriteOp *op, const char *node, char *wh
 }
 
 /*
- * What a raw Write may touch (docs/security.md): callback requests, audit
- * appends by their own node, and the ledger's probe keys in meta. Accounts,
- * the customer database, the log and the rest of meta change only through
- * their own messages and jobs. Returns true, or false with why.
+ * What a raw Write may touch (docs/security.md): from a node, callback
+ * requests, audit appends by itself and the ledger's probe keys in meta;
+ * from an admin, the probe keys alone (kefu-sim ledger, through any node).
+ * Accounts, the customer database, the log and the rest of meta change only
+ * through their own messages and jobs. Returns true, or false with why.
  */
-static bool write_allowed(const Kefu__WriteBatch *wb, const char *node, char *why, size_t n)
+static bool write_allowed(const Kefu__WriteBatch *wb, const struct tls_identity *who, char *why,
+			  size_t n)
 {
 	for (size_t i = 0; i < wb->n_ops; i++) {
 		const Kefu__WriteOp *op = wb->ops[i];
 		size_t plen = strlen(WRITE_META_PREFIX);
 
+		if (who->role != TLS_ROLE_NODE && op->table != STORE_META) {
+			snprintf(why, n, "an admin's raw Write is for meta keys %s* only",
+				 WRITE_META_PREFIX);
+			return false;
+		}
 		switch (op->table) {
 		case STORE_CALLBACK:
 			break;
 		case STORE_AUDIT:
-			if (!audit_op_allowed(op, node, why, n))
+			if (!audit_op_allowed(op, who->cn, why, n))
 				return false;
 			break;
 		case STORE_META:
@@ -170,7 +167,7 @@ static void on_write(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 		msg_error(p, e->request_id, KF_EPARSE, "a write needs a batch with ops");
 		return;
 	}
-	if (!write_allowed(wb, msg_peer_who(p)->cn, why, sizeof(why))) {
+	if (!write_allowed(wb, msg_peer_who(p), why, sizeof(why))) {
 		log_warn(LOG_CLUSTER, "write refused from=%s cn=%s why=\"%s\"", msg_peer_addr(p),
 			 msg_peer_who(p)->cn, why);
 		msg_error(p, e->request_id, KF_EPROTO, why);
@@ -500,7 +497,8 @@ static const struct msg_row admin_rows[] = {
 	/* replication: a follower's hello and acknowledgments, on its own link */
 	{KEFU__ENVELOPE__BODY_HELLO, "hello", on_hello, R_NODE, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_APPEND_ACK, "append_ack", on_append_ack, R_NODE, false, MSG_SMALL},
-	{KEFU__ENVELOPE__BODY_WRITE, "write", on_write, R_NODE, false, 0},
+	/* nodes: their own writes; admins: the ledger's probes (write_allowed) */
+	{KEFU__ENVELOPE__BODY_WRITE, "write", on_write, R_NODE | R_ADMIN, false, 0},
 	{KEFU__ENVELOPE__BODY_STATUS, "status", on_status, R_NODE | R_ADMIN, false, MSG_SMALL},
 	/* A follower forwards an admin's request under its node certificate. */
 	{KEFU__ENVELOPE__BODY_SWITCHOVER, "switchover", on_switchover, R_ADMIN | R_NODE, false,

@@ -3,6 +3,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/password.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -125,6 +126,16 @@ const struct conf_option config_table[] = {
 	    "How long a locked account stays locked."),
 	ROW(busy_at, CONF_INT, "1000", 10, 100000, false,
 	    "Redis steps in flight on this node from which new calls are refused as busy."),
+	ROW(session_max_age, CONF_DURATION, "12h", 10000, INT64_C(30) * 24 * 3600 * 1000, false,
+	    "An agent session ends this long after its login, however active (its resumes "
+	    "included); the agent logs in again."),
+	ROW(password_iterations, CONF_INT, "600000", 600000, 10000000, false,
+	    "PBKDF2-HMAC-SHA256 iterations of the password hashes the node makes; a hash of "
+	    "fewer is upgraded at the agent's next good login."),
+	ROW(test_password_iterations, CONF_INT, "0", 0, 599999, false,
+	    "TEST ONLY, never in production: hash with this many iterations (1000 or more) "
+	    "instead of password_iterations, so that test clusters log in hundreds of "
+	    "agents quickly; 0 = off."),
 };
 const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
 
@@ -205,6 +216,9 @@ int config_check(const struct config *c, struct conf_err *err)
 					"(Redis serves routing, which runs in cluster mode)");
 	if (routing_settings_from(c, &rs, why, sizeof(why)))
 		return config_fail(err, "%s", why);
+	if (c->test_password_iterations && c->test_password_iterations < PASSWORD_ITER_MIN)
+		return config_fail(err, "test_password_iterations: 0 (off) or %u..599999",
+				   PASSWORD_ITER_MIN);
 	if (c->boss_inbox[0] == '\0')
 		return 0;
 	if (c->boss_rejected[0] == '\0' || c->boss_archive[0] == '\0')
@@ -258,5 +272,11 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
 	r = conf_check(config_table, config_table_len, c, err);
 	if (r)
 		return r;
-	return config_check(c, err);
+	r = config_check(c, err);
+	if (r)
+		return r;
+	/* The hashes kefud makes (lib/password.h): checked above to be in bounds. */
+	return password_set_default_iterations((unsigned)(c->test_password_iterations
+								 ? c->test_password_iterations
+								 : c->password_iterations));
 }

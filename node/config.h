@@ -75,6 +75,9 @@ struct config {
 	int64_t login_lock_after;            /* failed logins */
 	int64_t login_lock_time;             /* ms */
 	int64_t busy_at;                     /* Redis steps in flight */
+	int64_t session_max_age;             /* ms: an agent session's absolute lifetime */
+	int64_t password_iterations;         /* PBKDF2 rounds of new hashes, >= 600000 */
+	int64_t test_password_iterations;    /* TEST ONLY: fewer rounds; 0 = off */
 };
 
 extern const struct conf_option config_table[];
@@ -85,7 +88,9 @@ extern const size_t config_table_len;
  * file at path (NULL: none), then each "name=value" of sets[0..nsets) in
  * order, then the required options and the rules between options
  * (config_check). On error err->msg is one line for the operator, naming
- * the file and line where there is one.
+ * the file and line where there is one. A good configuration also sets
+ * the process's password hashing cost (password_set_default_iterations:
+ * test_password_iterations when set, else password_iterations).
  * Returns 0, -errno (file unreadable), KF_ECONFIG, KF_EPARSE, KF_ETOOBIG.
  */
 int config_load(struct config *c, const char *path, const char *const *sets, size_t nsets,

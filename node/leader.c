@@ -233,32 +233,38 @@ static void on_write_forwarded(void *arg, int err, const Kefu__Envelope *rep)
 int leader_submit_packed(struct leader *l, const uint8_t *packed, size_t len, leader_done_fn done,
 			 void *arg)
 {
-	struct call *c = call_new(l, done, arg);
 	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
 	Kefu__WriteRequest wr = KEFU__WRITE_REQUEST__INIT;
-	struct rpc *via;
 	int err;
 
 	if (repl_is_serving(l->repl)) {
+		struct call *c = call_new(l, done, arg);
+
 		err = repl_write(l->repl, packed, len, on_written, c);
 		if (err)
 			free(c);
 		return err;
 	}
-	via = leader_link(l);
-	if (!via) {
-		free(c);
-		return KF_ESTATE;
-	}
 	wr.batch = kefu__write_batch__unpack(NULL, len, packed);
-	if (!wr.batch) {
-		free(c);
+	if (!wr.batch)
 		return KF_EPARSE;
-	}
 	e.body_case = KEFU__ENVELOPE__BODY_WRITE;
 	e.write = &wr;
-	err = rpc_call(via, &e, FORWARD_TIMEOUT_MS, on_write_forwarded, c);
+	err = leader_ask(l, &e, done, arg);
 	kefu__write_batch__free_unpacked(wr.batch, NULL);
+	return err;
+}
+
+int leader_ask(struct leader *l, Kefu__Envelope *e, leader_done_fn done, void *arg)
+{
+	struct rpc *via = repl_is_serving(l->repl) ? NULL : leader_link(l);
+	struct call *c;
+	int err;
+
+	if (!via)
+		return KF_ESTATE;
+	c = call_new(l, done, arg);
+	err = rpc_call(via, e, FORWARD_TIMEOUT_MS, on_write_forwarded, c);
 	if (err) {
 		free(c);
 		return err;

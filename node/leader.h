@@ -69,6 +69,15 @@ int leader_submit_packed(struct leader *l, const uint8_t *packed, size_t len, le
 			 void *arg);
 
 /*
+ * leader_ask - send e (its request_id is overwritten) to the leader on the
+ * shared link, for a change the leader checks and writes itself; done as
+ * for leader_submit, with the index of the WriteReply it answers, or the
+ * code of its Error. Returns 0 (done will run), KF_ESTATE (this node leads
+ * or no leader is reachable now), KF_ETOOBIG.
+ */
+int leader_ask(struct leader *l, Kefu__Envelope *e, leader_done_fn done, void *arg);
+
+/*
  * leader_run - on the serving leader only: run body inside the transaction
  * that appends to the log (cluster/repl.h repl_run_logged), for a change
  * whose check and write must be one step (an account change against the

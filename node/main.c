@@ -17,6 +17,7 @@
 #include "lib/tls.h"
 #include "node/accounts.h"
 #include "node/admin.h"
+#include "node/audit.h"
 #include "node/component.h"
 #include "node/config.h"
 #include "node/hot.h"
@@ -51,6 +52,7 @@ static const struct component *const components[] = {
 	&admin_service,
 	&upload_service,
 	&accounts_service,
+	&audit_service,
 	&routing_component,
 };
 #define NCOMPONENTS (sizeof(components) / sizeof(components[0]))

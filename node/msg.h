@@ -136,5 +136,8 @@ static inline struct msg_peer *msg_ref_peer(const struct msg_ref *r)
 void msg_ref_send(const struct msg_ref *r, Kefu__Envelope *e);
 void msg_ref_error(const struct msg_ref *r, int code, const char *msg);
 void msg_ref_ack(const struct msg_ref *r, bool ok, const char *msg);
+/* msg_ref_written - the answer to a write: a WriteReply with its log index,
+ * or (err not 0) an Error with msg. */
+void msg_ref_written(const struct msg_ref *r, int err, const char *msg, uint64_t index);
 
 #endif

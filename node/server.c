@@ -216,6 +216,22 @@ void msg_ref_ack(const struct msg_ref *r, bool ok, const char *msg)
 		msg_ack(p, r->request_id, ok, msg);
 }
 
+void msg_ref_written(const struct msg_ref *r, int err, const char *msg, uint64_t index)
+{
+	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
+	Kefu__WriteReply wr = KEFU__WRITE_REPLY__INIT;
+
+	if (err) {
+		msg_ref_error(r, err, msg);
+		return;
+	}
+	wr.has_index = 1;
+	wr.index = index;
+	e.body_case = KEFU__ENVELOPE__BODY_WRITE_REPLY;
+	e.write_reply = &wr;
+	msg_ref_send(r, &e);
+}
+
 /* ---- dispatch ---- */
 
 static bool role_admitted(const struct msg_row *row, enum tls_role role)

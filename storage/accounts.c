@@ -138,6 +138,11 @@ int accounts_check(const Kefu__Agent *a, char *why, size_t cap)
 			      ACCOUNTS_NAME_MAX);
 	if (!password_encoded_is_valid(a->password_hash))
 		return refuse(why, cap, "the password hash is not a pbkdf2-sha256 hash string");
+	if (a->n_password_history > PASSWORD_HISTORY)
+		return refuse(why, cap, "more than %d hashes in the password history", PASSWORD_HISTORY);
+	for (size_t i = 0; i < a->n_password_history; i++)
+		if (!password_encoded_is_valid(a->password_history[i]))
+			return refuse(why, cap, "password history %zu is not a hash string", i + 1);
 	if (!a->skills || strlen(a->skills) > ACCOUNTS_SKILLS_TEXT_MAX)
 		return refuse(why, cap, "the skills are missing or too long");
 	if (accounts_skills_parse(a->skills, strlen(a->skills), &sk, swhy, sizeof(swhy)))
@@ -201,8 +206,12 @@ int accounts_create(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms, 
 		n.has_enabled = 1;
 		n.enabled = 1;
 	}
-	n.has_created_ms = n.has_updated_ms = 1;
-	n.created_ms = n.updated_ms = now_ms;
+	n.has_created_ms = n.has_updated_ms = n.has_password_changed_ms = 1;
+	n.created_ms = n.updated_ms = n.password_changed_ms = now_ms;
+	if (n.n_password_history == 0 && n.password_hash) {
+		n.n_password_history = 1;
+		n.password_history = &n.password_hash;
+	}
 	if ((err = accounts_check(&n, why, cap)))
 		return err;
 	err = accounts_get(t, n.id, &old);
@@ -216,21 +225,31 @@ int accounts_create(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms, 
 	return put_account(&n, b, why, cap);
 }
 
+/* The stored account id into *old, or the error with why filled. */
+static int get_for_change(struct store_txn *t, const char *id, Kefu__Agent **old, char *why,
+			  size_t cap)
+{
+	int err = accounts_get(t, id, old);
+
+	if (err == KF_ENOTFOUND)
+		refuse(why, cap, "no agent %s", accounts_id_is_valid(id) ? id : "(bad id)");
+	return err;
+}
+
 int accounts_update(struct store_txn *t, const Kefu__Agent *patch, uint64_t now_ms,
 		    struct batch *b, char *why, size_t cap)
 {
 	Kefu__Agent *old, m;
-	int err = accounts_get(t, patch->id, &old);
+	int err;
 
-	if (err == KF_ENOTFOUND)
-		refuse(why, cap, "no agent %s", accounts_id_is_valid(patch->id) ? patch->id : "(bad id)");
+	if (patch->password_hash || patch->n_password_history || patch->has_password_changed_ms)
+		return refuse(why, cap, "a password changes only through a password change");
+	err = get_for_change(t, patch->id, &old, why, cap);
 	if (err)
 		return err;
 	m = *old;
 	if (patch->name)
 		m.name = patch->name;
-	if (patch->password_hash)
-		m.password_hash = patch->password_hash;
 	if (patch->skills)
 		m.skills = patch->skills;
 	if (patch->role)
@@ -250,16 +269,85 @@ int accounts_update(struct store_txn *t, const Kefu__Agent *patch, uint64_t now_
 	return err;
 }
 
-int accounts_set_password(struct store_txn *t, const char *id, const char *password_hash,
-			  uint64_t now_ms, struct batch *b, char *why, size_t cap)
+size_t accounts_password_hashes(const Kefu__Agent *a, const char **out, size_t cap)
 {
-	Kefu__Agent p = KEFU__AGENT__INIT;
+	size_t n = 0;
 
-	p.id = (char *)id;
-	p.password_hash = (char *)password_hash;
+	if (a->password_hash && cap)
+		out[n++] = a->password_hash;
+	for (size_t i = 0; i < a->n_password_history && n < cap; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < n; k++)
+			seen = seen || strcmp(out[k], a->password_history[i]) == 0;
+		if (!seen)
+			out[n++] = a->password_history[i];
+	}
+	return n;
+}
+
+int accounts_set_password(struct store_txn *t, const char *id, const char *password_hash,
+			  const char *expect, uint64_t now_ms, struct batch *b, char *why,
+			  size_t cap)
+{
+	Kefu__Agent *old, m;
+	const char *had[PASSWORD_HISTORY];
+	char *hist[PASSWORD_HISTORY];
+	size_t nhad;
+	int err;
+
 	if (!password_hash)
 		return refuse(why, cap, "no password hash given");
-	return accounts_update(t, &p, now_ms, b, why, cap);
+	err = get_for_change(t, id, &old, why, cap);
+	if (err)
+		return err;
+	if (expect && (!old->password_hash || strcmp(old->password_hash, expect) != 0)) {
+		kefu__agent__free_unpacked(old, NULL);
+		refuse(why, cap, "the password of agent %s changed meanwhile; try again", id);
+		return KF_ESTATE;
+	}
+	m = *old;
+	nhad = accounts_password_hashes(old, had, PASSWORD_HISTORY - 1);
+	hist[0] = (char *)password_hash;
+	for (size_t i = 0; i < nhad; i++)
+		hist[i + 1] = (char *)had[i];
+	m.password_hash = (char *)password_hash;
+	m.password_history = hist;
+	m.n_password_history = nhad + 1;
+	m.has_updated_ms = m.has_password_changed_ms = 1;
+	m.updated_ms = m.password_changed_ms = now_ms;
+	err = put_account(&m, b, why, cap);
+	kefu__agent__free_unpacked(old, NULL);
+	return err;
+}
+
+int accounts_rehash(struct store_txn *t, const char *id, const char *old_hash,
+		    const char *new_hash, struct batch *b, char *why, size_t cap)
+{
+	Kefu__Agent *old, m;
+	char *hist[PASSWORD_HISTORY];
+	int err;
+
+	if (!old_hash || !new_hash)
+		return refuse(why, cap, "no password hash given");
+	err = get_for_change(t, id, &old, why, cap);
+	if (err)
+		return err;
+	if (!old->password_hash || strcmp(old->password_hash, old_hash) != 0) {
+		kefu__agent__free_unpacked(old, NULL);
+		refuse(why, cap, "the password of agent %s changed meanwhile", id);
+		return KF_ESTATE;
+	}
+	m = *old;
+	m.password_hash = (char *)new_hash;
+	for (size_t i = 0; i < old->n_password_history && i < PASSWORD_HISTORY; i++)
+		hist[i] = strcmp(old->password_history[i], old_hash) == 0 ? (char *)new_hash
+									 : old->password_history[i];
+	if (old->n_password_history <= PASSWORD_HISTORY)
+		m.password_history = hist;
+	err = put_account(&m, b, why, cap);
+	kefu__agent__free_unpacked(old, NULL);
+	return err;
 }
 
 int accounts_disable(struct store_txn *t, const char *id, uint64_t now_ms, struct batch *b,

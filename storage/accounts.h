@@ -8,7 +8,9 @@
  * nothing. In a cluster the leader runs them inside the transaction that
  * appends the batch to the replicated log, so the check and the write are
  * one step. Passwords never come here: only hashes made by lib/password.h,
- * which are checked for form.
+ * which are checked for form. An account keeps the hashes of its last
+ * PASSWORD_HISTORY passwords (password_history, newest, the current one,
+ * first) and when the password last changed (password_changed_ms).
  *
  * Skills are text "skill:level,..." (the form of the Redis agent hash,
  * docs/routing.md): skill names [a-z0-9_.-]{1,32}, levels 1..10 without
@@ -89,18 +91,44 @@ int accounts_create(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms, 
 
 /*
  * accounts_update - change the account patch->id: every field the patch
- * carries (name, password_hash, skills, role: non-NULL; order, enabled:
- * has_ set) replaces the stored one; updated_ms becomes now_ms. The result
- * must pass accounts_check. Returns 0; KF_ENOTFOUND; KF_EPARSE (why
- * filled); KF_ECORRUPT (the stored value is not an Agent); KF_ETOOBIG;
- * KF_ESTORE.
+ * carries (name, skills, role: non-NULL; order, enabled: has_ set)
+ * replaces the stored one; updated_ms becomes now_ms. The result must pass
+ * accounts_check. A patch with a password hash, history or change time is
+ * refused (KF_EPARSE): passwords change through accounts_set_password.
+ * Returns 0; KF_ENOTFOUND; KF_EPARSE (why filled); KF_ECORRUPT (the
+ * stored value is not an Agent); KF_ETOOBIG; KF_ESTORE.
  */
 int accounts_update(struct store_txn *t, const Kefu__Agent *patch, uint64_t now_ms,
 		    struct batch *b, char *why, size_t cap);
 
-/* accounts_set_password - accounts_update of the password hash alone. */
+/*
+ * accounts_set_password - a new password hash for id: it becomes the first
+ * of the history (the older ones follow, PASSWORD_HISTORY in all), and
+ * password_changed_ms and updated_ms become now_ms. expect (NULL: any) is
+ * the current hash the caller checked the new password's history against:
+ * when the stored one differs, KF_ESTATE (why filled) and nothing changes.
+ * Else returns as accounts_update.
+ */
 int accounts_set_password(struct store_txn *t, const char *id, const char *password_hash,
-			  uint64_t now_ms, struct batch *b, char *why, size_t cap);
+			  const char *expect, uint64_t now_ms, struct batch *b, char *why,
+			  size_t cap);
+
+/*
+ * accounts_rehash - the same password hashed again (more iterations): the
+ * current hash old_hash becomes new_hash, in the history too; nothing else
+ * changes (not password_changed_ms: sessions go on). KF_ESTATE when the
+ * stored hash is no longer old_hash (changed meanwhile). Else returns as
+ * accounts_update.
+ */
+int accounts_rehash(struct store_txn *t, const char *id, const char *old_hash,
+		    const char *new_hash, struct batch *b, char *why, size_t cap);
+
+/*
+ * accounts_password_hashes - the hashes a new password of a must match
+ * none of: the current one, then the history, each once; at most cap into
+ * out (pointers into a). Returns the count.
+ */
+size_t accounts_password_hashes(const Kefu__Agent *a, const char **out, size_t cap);
 
 /* accounts_disable - accounts_update with enabled = false (kept, so the
  * audit log's names stay meaningful; a disabled agent cannot log in). */

@@ -1,10 +1,12 @@
 /*
  * kefuctl's agent accounts and audit log commands.
  *
- * Changes go through a node to the leader (AgentWriteRequest); kefuctl
- * hashes the password itself, so only the hash travels and the node never
- * spends a hash's CPU time on its loop. A password is read from a file or
- * stdin, never from the command line (where `ps` and shell history see it).
+ * Changes go through a node to the leader (AgentWriteRequest). A new
+ * password travels itself, over the TLS admin link: the leader checks it
+ * against the password policy (lib/password.h, and the agent's last
+ * passwords) and hashes it, so no client can store a hash that passes by
+ * the policy. A password is read from a file or stdin, never from the
+ * command line (where `ps` and shell history see it).
  * Listings come from a node's replica, page by page, or from a database
  * directory with --db. No listing ever shows a password hash.
  */
@@ -126,29 +128,15 @@ static int read_password(const char *path, char *pw, size_t cap, size_t *len)
 	if (n && pw[n - 1] == '\r')
 		n--;
 	if (!password_is_acceptable(pw, n)) {
-		fprintf(stderr, "kefuctl: the password must be %d..%d bytes on one line, "
+		fprintf(stderr, "kefuctl: the password must be 1..%d bytes on one line, "
 				"without control characters\n",
-			PASSWORD_LEN_MIN, PASSWORD_LEN_MAX);
+			PASSWORD_LEN_MAX);
 		return EXIT_USAGE;
 	}
 	*len = n;
 	return 0;
 }
 
-/* The hash of the password in path, into hash. */
-static int hash_password_file(const char *path, char *hash, size_t cap)
-{
-	char pw[PASSWORD_LEN_MAX + 2];
-	size_t len = 0;
-	int r = read_password(path, pw, sizeof(pw), &len);
-
-	if (r == 0 && (r = password_hash(pw, len, 0, hash, cap)) != 0) {
-		fprintf(stderr, "kefuctl: cannot hash the password: %s\n", kf_strerror(r));
-		r = EXIT_USAGE;
-	}
-	explicit_bzero(pw, sizeof(pw));
-	return r;
-}
 
 struct agent_args {
 	Kefu__Agent a;
@@ -247,7 +235,7 @@ static int agent_options(int argc, char **argv, const char *allowed, struct agen
 
 /* ---- online changes ---- */
 
-static int agent_write(Kefu__AgentWriteRequest__Op op, Kefu__Agent *a)
+static int agent_write(Kefu__AgentWriteRequest__Op op, Kefu__Agent *a, char *password)
 {
 	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
 	Kefu__AgentWriteRequest wr = KEFU__AGENT_WRITE_REQUEST__INIT;
@@ -255,41 +243,50 @@ static int agent_write(Kefu__AgentWriteRequest__Op op, Kefu__Agent *a)
 	wr.has_op = 1;
 	wr.op = op;
 	wr.agent = a;
+	wr.password = password;
 	req.body_case = KEFU__ENVELOPE__BODY_AGENT_WRITE;
 	req.agent_write = &wr;
 	return ctl_admin_request(&req, CALL_TIMEOUT_MS);
 }
 
+/* A change with the new password of the file path (the node checks it
+ * against the policy and hashes it). */
+static int agent_write_password(Kefu__AgentWriteRequest__Op op, Kefu__Agent *a, const char *path)
+{
+	char pw[PASSWORD_LEN_MAX + 2];
+	size_t len = 0;
+	int r = read_password(path, pw, sizeof(pw) - 1, &len);
+
+	if (r == 0) {
+		pw[len] = '\0';
+		r = agent_write(op, a, pw);
+	}
+	explicit_bzero(pw, sizeof(pw));
+	return r;
+}
+
 static int agent_add(int argc, char **argv)
 {
 	struct agent_args g;
-	char hash[PASSWORD_ENCODED_MAX];
 	int r = agent_options(argc, argv, "insorp", &g);
 
 	if (r)
 		return r;
 	if (!g.a.name || !g.a.skills || !g.password_file)
 		return ctl_usage_error("--name, --skills and --password-file are required");
-	if ((r = hash_password_file(g.password_file, hash, sizeof(hash))))
-		return r;
-	g.a.password_hash = hash;
-	return agent_write(KEFU__AGENT_WRITE_REQUEST__OP__ADD, &g.a);
+	return agent_write_password(KEFU__AGENT_WRITE_REQUEST__OP__ADD, &g.a, g.password_file);
 }
 
 static int agent_passwd(int argc, char **argv)
 {
 	struct agent_args g;
-	char hash[PASSWORD_ENCODED_MAX];
 	int r = agent_options(argc, argv, "ip", &g);
 
 	if (r)
 		return r;
 	if (!g.password_file)
 		return ctl_usage_error("--password-file FILE (or - for stdin) is required");
-	if ((r = hash_password_file(g.password_file, hash, sizeof(hash))))
-		return r;
-	g.a.password_hash = hash;
-	return agent_write(KEFU__AGENT_WRITE_REQUEST__OP__PASSWD, &g.a);
+	return agent_write_password(KEFU__AGENT_WRITE_REQUEST__OP__PASSWD, &g.a, g.password_file);
 }
 
 static int agent_update(int argc, char **argv)
@@ -301,7 +298,7 @@ static int agent_update(int argc, char **argv)
 		return r;
 	if (!g.a.name && !g.a.skills && !g.a.has_order && !g.a.role && !g.a.has_enabled)
 		return ctl_usage_error("nothing to change");
-	return agent_write(KEFU__AGENT_WRITE_REQUEST__OP__UPDATE, &g.a);
+	return agent_write(KEFU__AGENT_WRITE_REQUEST__OP__UPDATE, &g.a, NULL);
 }
 
 static int agent_disable(int argc, char **argv)
@@ -309,7 +306,7 @@ static int agent_disable(int argc, char **argv)
 	struct agent_args g;
 	int r = agent_options(argc, argv, "i", &g);
 
-	return r ? r : agent_write(KEFU__AGENT_WRITE_REQUEST__OP__DISABLE, &g.a);
+	return r ? r : agent_write(KEFU__AGENT_WRITE_REQUEST__OP__DISABLE, &g.a, NULL);
 }
 
 /* ---- listings ---- */

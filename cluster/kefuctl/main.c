@@ -10,6 +10,7 @@
  * negative (a file rejected, a number not found, a refused switchover);
  * 2 bad usage or a system error (no node reachable, ...).
  */
+#include "cluster/kefuctl/audit.h"
 #include "cluster/kefuctl/ctl.h"
 
 #include "lib/conf.h"
@@ -164,8 +165,12 @@ static const struct cmd cmds[] = {
 	 "             agent disable --id ID\n"
 	 "             agent list [--db DIR] [--json]",
 	 "agent accounts: passwords are read from a file or stdin, hashed here, never shown"},
-	{"audit", ctl_audit_offline, ctl_audit, "[--db DIR] [--since YYYYMMDDHHMMSS] [--json]",
-	 "the audit log from a moment on (local time): who saw or changed what"},
+	{"audit", ctl_audit_cmd_offline, ctl_audit_cmd,
+	 "[--db DIR] [--since YYYYMMDDHHMMSS] [--json]\n"
+	 "             audit verify [--db DIR | --node ADDR] [--json]",
+	 "the audit log from a moment on (local time): who saw or changed what;\n"
+	 "             verify walks its hash chain on one node: \"chain intact\" or the first\n"
+	 "             broken link (exit status 1)"},
 	{"callbacks", ctl_callbacks_offline, ctl_callbacks, "[--db DIR] [--json]",
 	 "callback requests waiting for the dialer, oldest first"},
 	{"help", cmd_help, NULL, "", "this list"},

@@ -55,17 +55,20 @@ void routing__agent_end(struct routing *r, struct ragent *a, const char *reason)
 
 void routing__presence_set(struct routing *r, const struct ragent *a)
 {
-	char k[HOT_KEY_MAX], ttl[NUM_MAX];
+	char k[HOT_KEY_MAX], ttl[NUM_MAX], val[ACCOUNTS_ID_MAX + NUM_MAX + 2];
 	const char *argv[] = {"SET", k, a->id, "PX", ttl};
+	uint64_t now = loop_wall_ms(), end = a->login_ms + r->set.session_max_ms;
 
 	routing__num(ttl, routing__cfg.presence_ms);
 	hot_key(r->hot, k, sizeof(k), "presence:", a->id);
 	routing__command(r, 5, argv, NULL);
-	if (a->token[0]) {
-		const char *sv[] = {"SET", k, a->id, "PX", ttl};
+	if (a->token[0] && end > now) {
+		const char *sv[] = {"SET", k, val, "PX", ttl};
 
+		/* "<agent> <login_ms>": a resume keeps the session's first login time. */
+		snprintf(val, sizeof(val), "%s %llu", a->id, (unsigned long long)a->login_ms);
 		hot_key(r->hot, k, sizeof(k), "session:", a->token);
-		routing__num(ttl, routing__cfg.session_ms);
+		routing__num(ttl, end - now < routing__cfg.session_ms ? end - now : routing__cfg.session_ms);
 		routing__command(r, 5, sv, NULL);
 	}
 }
@@ -122,6 +125,35 @@ static void agent_set_state(struct routing *r, struct ragent *a, const char *sta
 	routing__copy(o->text, sizeof(o->text), reason);
 	routing__agent_keys(r, &ks, a);
 	routing__step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 7, o);
+}
+
+void routing__agent_revoke(struct routing *r, struct ragent *a, const char *reason)
+{
+	char k[HOT_KEY_MAX];
+	const char *del[] = {"DEL", k};
+	struct msg_peer *p = msg_peer_find(r->hub, a->conn);
+	struct keys ks = {.n = 0};
+	char order[NUM_MAX], gen[NUM_MAX];
+	const char *args[] = {"logged_out", reason, r->self, a->token, a->skills, order, gen};
+	struct op *o = routing__op_new(r, on_agent_state, 0, 0);
+
+	log_info(LOG_ROUTING, "session ended agent=%s reason=%s", a->id, reason);
+	if (a->token[0]) {
+		hot_key(r->hot, k, sizeof(k), "session:", a->token);
+		routing__command(r, 2, del, NULL);
+	}
+	hot_key(r->hot, k, sizeof(k), "presence:", a->id);
+	routing__command(r, 2, del, NULL);
+	/* Out of the ready sets (refused while reserved or on a call: its
+	 * presence is gone, so nothing more is offered to it). */
+	routing__num(order, a->order);
+	routing__num(gen, a->gen);
+	routing__copy(o->agent, sizeof(o->agent), a->id);
+	routing__agent_keys(r, &ks, a);
+	routing__step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 7, o);
+	routing__agent_end(r, a, reason);
+	if (p)
+		msg_close(p);
 }
 
 void routing__on_routed(struct routing *r, struct op *o, int err, const struct redis_reply *rep)

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct routing__fixed routing__cfg = {
 	.no_answer_reason = "no-answer",
@@ -87,6 +88,17 @@ static int routing_init(const struct node_ctx *ctx, void **state)
 		free(r);
 		return err;
 	}
+	/* At the cost new hashes get (lib/password.h), once: some 150 ms. */
+	err = password_hash("no such agent", strlen("no such agent"), 0, r->dummy_hash,
+			    sizeof(r->dummy_hash));
+	if (err) {
+		log_err(LOG_ROUTING, "cannot make the dummy password hash: %s", kf_strerror(err));
+		free(r);
+		return err;
+	}
+	if (password_default_iterations() < PASSWORD_ITER_DEFAULT)
+		log_warn(LOG_ROUTING, "password hashes made with %u iterations: "
+			 "test_password_iterations is for tests only", password_default_iterations());
 	r->loop = ctx->loop;
 	routing__copy(r->self, sizeof(r->self), ctx->self);
 	r->hot = ctx->hot;

@@ -198,5 +198,6 @@ int routing_settings_from(const struct config *c, struct routing_settings *out, 
 	out->lock_after = (uint64_t)c->login_lock_after;
 	out->lock_ms = (uint64_t)c->login_lock_time;
 	out->busy_at = (uint64_t)c->busy_at;
+	out->session_max_ms = (uint64_t)c->session_max_age;
 	return 0;
 }

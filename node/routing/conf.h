@@ -69,6 +69,7 @@ struct routing_settings {
 	uint64_t lock_after;        /* failed logins in a row that lock an account */
 	uint64_t lock_ms;           /* for this long */
 	uint64_t busy_at;           /* Redis steps in flight from which a new call is refused */
+	uint64_t session_max_ms;    /* an agent session's absolute lifetime */
 };
 
 /* The skill queues' names, in ROUTING_SKILLS order, then NULL. */

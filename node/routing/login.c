@@ -3,12 +3,29 @@
  * checked on the jobs pool (node/jobs.h: hashing is slow on purpose, the
  * loop must not wait for it), and the agent taken over as this node's with
  * the account's current skills (reassert_agent). See routing_int.h.
+ *
+ * The lock holds by construction: a login first counts itself as a
+ * failure (INCR loginfail:<agent>), and only the first login_lock_after of
+ * a series get their password checked at all; a good one resets the count.
+ * Parallel wrong logins from any number of connections and nodes cannot
+ * get more checks than that. An unknown or disabled agent is checked
+ * against a dummy hash of the current cost, so its answer takes as long.
+ *
+ * Sessions: the token goes to the agent only; Redis and the mirror know
+ * its SHA-256 (session:<hash> = "<agent> <login_ms>"). A resume takes the
+ * key (GETDEL: a token serves once) and answers with a new token; the
+ * login time stays, so a session ends session_max_age after its login
+ * however often it is resumed. A hash of fewer iterations than the node's
+ * is upgraded after a good login, through the leader.
  */
 #include "node/routing/routing_int.h"
 
+#include "lib/digest.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "node/accounts.h"
 #include "node/jobs.h"
+#include "node/leader.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,19 +40,30 @@ struct login_job {
 	char *pw;
 	size_t pwlen;
 	Kefu__Agent *acct;
+	const char *dummy;       /* the routing's dummy hash (read-only) */
+	uint64_t fails;          /* this login's place in the failure count */
 	bool ok;                 /* written by the pool thread, read after its done */
+	char upgrade[PASSWORD_ENCODED_MAX]; /* a good password hashed again at today's cost */
 };
 
 /* The agent fields a login or resume reads before taking the agent over. */
 #define AGENT_READ_FIELDS "state", "reason", "call", "wrap_until_ms", "ani", "session", "owner"
 #define AGENT_READ_N 7
 
-static void send_login_reply(struct routing *r, const struct ragent *a, uint64_t request_id)
+void routing__token_hash(const char *token, char out[PASSWORD_TOKEN_HEX + 1])
+{
+	digest_sha256_hex(token, strlen(token), out);
+}
+
+static void send_login_reply(struct routing *r, const struct ragent *a, const char *token,
+			     uint64_t request_id)
 {
 	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
 	Kefu__LoginReply lr = KEFU__LOGIN_REPLY__INIT;
 
-	lr.token = (char *)a->token;
+	lr.token = (char *)token;
+	lr.has_expires_ms = 1;
+	lr.expires_ms = a->login_ms + r->set.session_max_ms;
 	lr.agent_id = (char *)a->id;
 	lr.name = (char *)a->name;
 	lr.skills = (char *)a->skills;
@@ -47,9 +75,9 @@ static void send_login_reply(struct routing *r, const struct ragent *a, uint64_t
 }
 
 /* The agent a of account acct is ours from now on, on connection conn: its
- * session there. */
+ * session there (token in clear, begun at since_ms). */
 static struct ragent *agent_take(struct routing *r, const Kefu__Agent *acct, const char *token,
-				 uint64_t conn)
+				 uint64_t since_ms, uint64_t conn)
 {
 	struct ragent *a = routing__agent_add(r, acct->id);
 	struct msg_peer *p = msg_peer_find(r->hub, conn);
@@ -61,7 +89,8 @@ static struct ragent *agent_take(struct routing *r, const Kefu__Agent *acct, con
 	if (accounts_skills_parse(a->skills, strlen(a->skills), &a->sk, NULL, 0) != 0)
 		a->sk.n = 0;
 	a->order = acct->has_order ? acct->order : 0;
-	routing__copy(a->token, sizeof(a->token), token);
+	routing__token_hash(token, a->token);
+	a->login_ms = since_ms;
 	if (a->conn && a->conn != conn) {
 		/* A new session on another connection here ends the old one. */
 		struct msg_peer *old = msg_peer_find(r->hub, a->conn);
@@ -90,6 +119,49 @@ static void agent_read(struct routing *r, struct op *o, const char *id)
 	routing__command(r, 2 + AGENT_READ_N, argv, o);
 }
 
+/* An account's hash upgraded to today's cost, on its way through the leader. */
+struct upgrade {
+	struct routing *r;
+	char id[ACCOUNTS_ID_MAX + 1];
+};
+
+static void on_upgraded(void *arg, int err, uint64_t index)
+{
+	struct upgrade *u = arg;
+	struct routing *r = u->r;
+
+	(void)index;
+	r->pending--;
+	if (err)
+		log_warn(LOG_ROUTING, "password hash not upgraded agent=%s error=\"%s\"", u->id,
+			 kf_strerror(err));
+	else
+		log_info(LOG_ROUTING, "password hash upgraded agent=%s", u->id);
+	free(u);
+	routing__unpend(r);
+}
+
+/* The password of agent id, which matched old, hashed again as hash
+ * (node/accounts.h: checked and written by the leader in one step). */
+static void hash_upgrade(struct routing *r, const char *id, const char *old, const char *hash)
+{
+	struct upgrade *u = calloc(1, sizeof(*u));
+	int err;
+
+	if (!u)
+		abort();
+	u->r = r;
+	routing__copy(u->id, sizeof(u->id), id);
+	r->pending++;
+	err = accounts_upgrade_hash(r->leader, r->self, id, old, hash, on_upgraded, u);
+	if (err) {
+		r->pending--;
+		log_warn(LOG_ROUTING, "password hash not upgraded agent=%s error=\"%s\"", id,
+			 kf_strerror(err));
+		free(u);
+	}
+}
+
 /*
  * A right password: the agent is ours with a fresh session, whatever Redis
  * still holds from an earlier session (a crashed client, another node):
@@ -104,6 +176,8 @@ static void login_accept(struct routing *r, struct login_job *j)
 
 	hot_key(r->hot, k, sizeof(k), "loginfail:", j->id);
 	routing__command(r, 2, del, NULL);
+	if (j->upgrade[0])
+		hash_upgrade(r, j->id, j->acct->password_hash, j->upgrade);
 	o = routing__op_new(r, on_resume_read, j->conn, j->request_id);
 	if (password_token(o->text) != 0) {
 		free(o);
@@ -113,34 +187,28 @@ static void login_accept(struct routing *r, struct login_job *j)
 	o->acct = j->acct;
 	j->acct = NULL;
 	o->n = 1; /* a login, not a resume */
+	/* Never before the password it used was set, whatever the clocks of the
+	 * leader and this node say: the session check would end it at once. */
+	o->since_ms = loop_wall_ms();
+	if (o->acct->password_changed_ms > o->since_ms)
+		o->since_ms = o->acct->password_changed_ms;
 	routing__copy(o->agent, sizeof(o->agent), o->acct->id);
 	agent_read(r, o, o->acct->id);
 }
 
-static void on_fail_counted(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+/* The answer to a login refused: the count says whether it was the one
+ * that locks the account. */
+static void login_refuse(struct routing *r, struct login_job *j)
 {
+	static struct log_ratelimit login_rl = LOG_RATELIMIT_INIT(10000, 10);
 	char msg[160];
 
-	if (!err && rep->type == REDIS_TYPE_INTEGER && rep->integer >= (long long)r->set.lock_after)
+	if (j->fails >= r->set.lock_after)
 		snprintf(msg, sizeof(msg), "account locked after %llu failed logins; try again in %llu s",
 			 (unsigned long long)r->set.lock_after, (unsigned long long)r->set.lock_ms / 1000);
 	else
 		snprintf(msg, sizeof(msg), "wrong agent id or password");
-	routing__error(r, o->conn, o->request_id, KF_ESTATE, msg);
-}
-
-static void login_refuse(struct routing *r, struct login_job *j)
-{
-	static struct log_ratelimit login_rl = LOG_RATELIMIT_INIT(10000, 10);
-	char k[HOT_KEY_MAX], ttl[NUM_MAX];
-	const char *incr[] = {"INCR", k};
-	const char *px[] = {"PEXPIRE", k, ttl};
-	struct op *o = routing__op_new(r, on_fail_counted, j->conn, j->request_id);
-
-	routing__num(ttl, r->set.lock_ms);
-	hot_key(r->hot, k, sizeof(k), "loginfail:", j->id);
-	routing__command(r, 2, incr, o);
-	routing__command(r, 3, px, NULL);
+	routing__error(r, j->conn, j->request_id, KF_ESTATE, msg);
 	log_ratelimited(&login_rl, LOG_ROUTING, LOG_LVL_INFO, "login refused agent=%s", j->id);
 }
 
@@ -148,15 +216,21 @@ static void login_refuse(struct routing *r, struct login_job *j)
 static void login_check(void *arg)
 {
 	struct login_job *j = arg;
+	bool usable = j->acct && j->acct->has_enabled && j->acct->enabled &&
+		      password_encoded_is_valid(j->acct->password_hash);
+	const char *hash = usable ? j->acct->password_hash : j->dummy;
 
-	j->ok = j->acct && j->acct->has_enabled && j->acct->enabled && j->acct->password_hash &&
-		password_matches(j->pw, j->pwlen, j->acct->password_hash);
+	/* Whoever it names, a login costs one hash at today's cost at least. */
+	j->ok = password_matches(j->pw, j->pwlen, hash) && usable;
+	if (j->ok && password_iterations(hash) < password_default_iterations() &&
+	    password_hash(j->pw, j->pwlen, 0, j->upgrade, sizeof(j->upgrade)) != 0)
+		j->upgrade[0] = '\0';
 }
 
 void routing__login_job_free(struct login_job *j)
 {
 	if (j->pw) {
-		memset(j->pw, 0, j->pwlen);
+		password_forget(j->pw, j->pwlen);
 		free(j->pw);
 	}
 	if (j->acct)
@@ -181,19 +255,32 @@ static void login_checked(void *arg)
 	routing__unpend(r);
 }
 
-/* The failure count said whether the account is locked; if not, check the
- * password on the jobs pool (hashing is slow on purpose). A full pool is a
- * busy answer: the agent logs in again a little later. */
+/* A login counted but not checked (busy, no Redis): it is no failure. */
+static void fail_uncount(struct routing *r, const char *id)
+{
+	char k[HOT_KEY_MAX];
+	const char *argv[] = {"DECR", k};
+
+	hot_key(r->hot, k, sizeof(k), "loginfail:", id);
+	routing__command(r, 2, argv, NULL);
+}
+
+/* The login counted itself as a failure: past the lock's count it is
+ * refused unchecked; else the password is checked on the jobs pool
+ * (hashing is slow on purpose). A full pool is a busy answer: the agent
+ * logs in again a little later. */
 static void on_fail_count(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
 	struct login_job *j = o->job;
 	char msg[160];
 
-	if (err) {
-		routing__error(r, o->conn, o->request_id, err, "routing state unavailable; retry");
+	if (err || rep->type != REDIS_TYPE_INTEGER) {
+		routing__error(r, o->conn, o->request_id, err ? err : KF_EINTERNAL,
+			       "routing state unavailable; retry");
 		return;
 	}
-	if (rep->type == REDIS_TYPE_STRING && routing__parse_u64(rep->str) >= r->set.lock_after) {
+	j->fails = rep->integer > 0 ? (uint64_t)rep->integer : 0;
+	if (j->fails > r->set.lock_after) {
 		snprintf(msg, sizeof(msg), "account locked after %llu failed logins; try again later",
 			 (unsigned long long)r->set.lock_after);
 		routing__error(r, o->conn, o->request_id, KF_ESTATE, msg);
@@ -203,6 +290,7 @@ static void on_fail_count(struct routing *r, struct op *o, int err, const struct
 	err = jobs_submit(r->jobs, login_check, login_checked, j);
 	if (err) {
 		r->checks--;
+		fail_uncount(r, j->id);
 		if (err == -EBUSY)
 			routing__error(r, o->conn, o->request_id, -EBUSY,
 				       "busy: too many logins being checked on this node; try again");
@@ -218,8 +306,9 @@ void routing__on_login(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 {
 	struct routing *r = state;
 	const Kefu__Login *lg = e->login;
-	char k[HOT_KEY_MAX];
-	const char *argv[] = {"GET", k};
+	char k[HOT_KEY_MAX], ttl[NUM_MAX];
+	const char *incr[] = {"INCR", k};
+	const char *px[] = {"PEXPIRE", k, ttl};
 	struct rconn *rc = routing__conn_get(r, p, e->request_id);
 	struct login_job *j;
 	struct store_txn *t;
@@ -242,6 +331,7 @@ void routing__on_login(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 	if (!j)
 		abort();
 	j->r = r;
+	j->dummy = r->dummy_hash;
 	j->conn = rc->id;
 	j->request_id = e->request_id;
 	routing__copy(j->id, sizeof(j->id), lg->agent_id);
@@ -254,10 +344,13 @@ void routing__on_login(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 			j->acct = NULL;
 		store_abort(t);
 	}
+	/* Counted as a failure first, the count kept lock_ms after the last. */
 	o = routing__op_new(r, on_fail_count, rc->id, e->request_id);
 	o->job = j;
+	routing__num(ttl, r->set.lock_ms);
 	hot_key(r->hot, k, sizeof(k), "loginfail:", j->id);
-	routing__command(r, 2, argv, o);
+	routing__command(r, 2, incr, o);
+	routing__command(r, 3, px, NULL);
 }
 
 /* Resume, step 3: the agent is ours again. */
@@ -270,7 +363,7 @@ static void on_resumed(struct routing *r, struct op *o, int err, const struct re
 	routing__copy(a->state, sizeof(a->state), routing__elem_str(rep, 0));
 	a->gen = routing__parse_u64(routing__elem_str(rep, 1));
 	routing__presence_set(r, a);
-	send_login_reply(r, a, o->request_id);
+	send_login_reply(r, a, o->text, o->request_id);
 	log_info(LOG_ROUTING, "agent resumed agent=%s state=%s", a->id, a->state);
 	if (strcmp(a->state, "ready") == 0)
 		routing__route_agent(r, a);
@@ -324,12 +417,12 @@ static void on_resume_read(struct routing *r, struct op *o, int err, const struc
 			       "routing state unavailable; retry");
 		return;
 	}
-	a = agent_take(r, o->acct, o->text, o->conn);
+	a = agent_take(r, o->acct, o->text, o->since_ms, o->conn);
 	if (!a) {
 		routing__error(r, o->conn, o->request_id, KF_ETOOBIG, "too many agents on this node");
 		return;
 	}
-	if (login && *old && strcmp(old, o->text) != 0)
+	if (login && *old && strcmp(old, a->token) != 0)
 		session_end(r, a->id, old, routing__elem_str(rep, 6));
 	if (login && !state_outlives_session(routing__elem_str(rep, 0))) {
 		routing__copy(a->state, sizeof(a->state), "not_ready");
@@ -353,39 +446,107 @@ static void on_resume_read(struct routing *r, struct op *o, int err, const struc
 		routing__num(wrap, a->wrap_until_ms);
 		next = routing__op_new(r, on_resumed, o->conn, o->request_id);
 		routing__copy(next->agent, sizeof(next->agent), a->id);
+		routing__copy(next->text, sizeof(next->text), o->text); /* the token, for the reply */
 		routing__agent_keys(r, &ks, a);
 		routing__step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 10, next);
 	}
 }
 
-/* Resume, step 1: whose session the token is. */
+/*
+ * Why a session of account acct begun at since_ms may not go on at now:
+ * the account is gone or disabled, its password changed since, or the
+ * session is past its absolute lifetime. NULL when it may; the reason is
+ * an AgentStatus reason (reason) and the text of an Error (*text).
+ */
+static const char *session_refusal(const struct routing *r, const Kefu__Agent *acct,
+				   uint64_t since_ms, uint64_t now, const char **text)
+{
+	if (!acct || !acct->has_enabled || !acct->enabled) {
+		*text = "the account is disabled or gone";
+		return "account-disabled";
+	}
+	if (acct->has_password_changed_ms && acct->password_changed_ms > since_ms) {
+		*text = "the password changed since this session began; log in";
+		return "password-changed";
+	}
+	if (now >= since_ms + r->set.session_max_ms) {
+		*text = "the session is over (session_max_age); log in";
+		return "session-expired";
+	}
+	return NULL;
+}
+
+static Kefu__Agent *account_read(struct store_txn *t, const char *id)
+{
+	Kefu__Agent *acct = NULL;
+
+	if (accounts_get(t, id, &acct) != 0)
+		acct = NULL;
+	return acct;
+}
+
+void routing__sessions_check(struct routing *r, uint64_t now)
+{
+	struct store_txn *t;
+	const char *text;
+
+	if (store_read_begin(r->sto->store, &t) != 0)
+		return;
+	for (struct ragent *a = routing__agents_first(&r->agents), *next; a; a = next) {
+		Kefu__Agent *acct = account_read(t, a->id);
+		const char *why = session_refusal(r, acct, a->login_ms, now, &text);
+
+		next = routing__agents_next(&r->agents, a);
+		if (why)
+			routing__agent_revoke(r, a, why);
+		if (acct)
+			kefu__agent__free_unpacked(acct, NULL);
+	}
+	store_abort(t);
+}
+
+/* Resume, step 1: whose session the token was (GETDEL: a token serves
+ * once), and whether it may go on; it goes on under a new token. */
 static void on_session(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
 	struct store_txn *t;
 	struct op *next;
 	Kefu__Agent *acct = NULL;
+	char id[ACCOUNTS_ID_MAX + 1] = "";
+	const char *sp, *text;
+	uint64_t since = 0;
 
-	if (err || rep->type != REDIS_TYPE_STRING || !accounts_id_is_valid(rep->str)) {
+	sp = !err && rep->type == REDIS_TYPE_STRING ? strchr(rep->str, ' ') : NULL;
+	if (sp && (size_t)(sp - rep->str) < sizeof(id)) {
+		memcpy(id, rep->str, (size_t)(sp - rep->str));
+		id[sp - rep->str] = '\0';
+		since = routing__parse_u64(sp + 1);
+	}
+	if (!sp || !accounts_id_is_valid(id) || !since) {
 		routing__error(r, o->conn, o->request_id, err ? err : KF_ENOTFOUND,
 			       err ? "routing state unavailable; retry" : "no such session; log in");
 		return;
 	}
 	if (store_read_begin(r->sto->store, &t) == 0) {
-		if (accounts_get(t, rep->str, &acct) != 0)
-			acct = NULL;
+		acct = account_read(t, id);
 		store_abort(t);
 	}
-	if (!acct || !acct->has_enabled || !acct->enabled) {
+	if (session_refusal(r, acct, since, loop_wall_ms(), &text)) {
 		if (acct)
 			kefu__agent__free_unpacked(acct, NULL);
-		routing__error(r, o->conn, o->request_id, KF_ESTATE,
-			       "the account is disabled or gone");
+		routing__error(r, o->conn, o->request_id, KF_ESTATE, text);
 		return;
 	}
 	next = routing__op_new(r, on_resume_read, o->conn, o->request_id);
 	next->acct = acct;
+	next->since_ms = since;
 	routing__copy(next->agent, sizeof(next->agent), acct->id);
-	routing__copy(next->text, sizeof(next->text), o->text);
+	if (password_token(next->text) != 0) {
+		routing__error(r, o->conn, o->request_id, KF_EINTERNAL, "cannot make a session");
+		kefu__agent__free_unpacked(acct, NULL);
+		free(next);
+		return;
+	}
 	agent_read(r, next, acct->id);
 }
 
@@ -393,8 +554,8 @@ void routing__on_session_resume(void *state, struct msg_peer *p, const Kefu__Env
 {
 	struct routing *r = state;
 	const char *token = e->session_resume->token;
-	char k[HOT_KEY_MAX];
-	const char *argv[] = {"GET", k};
+	char k[HOT_KEY_MAX], h[PASSWORD_TOKEN_HEX + 1];
+	const char *argv[] = {"GETDEL", k};
 	struct rconn *rc = routing__conn_get(r, p, e->request_id);
 	struct op *o;
 
@@ -406,7 +567,7 @@ void routing__on_session_resume(void *state, struct msg_peer *p, const Kefu__Env
 		return;
 	}
 	o = routing__op_new(r, on_session, rc->id, e->request_id);
-	routing__copy(o->text, sizeof(o->text), token);
-	hot_key(r->hot, k, sizeof(k), "session:", token);
+	routing__token_hash(token, h);
+	hot_key(r->hot, k, sizeof(k), "session:", h);
 	routing__command(r, 2, argv, o);
 }

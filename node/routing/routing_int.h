@@ -59,7 +59,7 @@ struct routing__fixed {
 	const char *no_answer_reason; /* the not-ready reason after an unanswered offer */
 	uint32_t keep_ms;           /* an ended call's hash stays this long */
 	uint32_t presence_ms;       /* TTL of presence:<agent>, refreshed at a third */
-	uint32_t session_ms;        /* TTL of session:<token>, refreshed with presence */
+	uint32_t session_ms;        /* TTL of session:<token hash>, refreshed with presence */
 	uint32_t tick_ms;           /* sweep, ladders, maximum waits, wrap-ups */
 	uint32_t wait_window_ms;    /* answer rate window for estimated waits */
 	uint32_t sweep_limit;       /* offers taken back per sweep */
@@ -102,7 +102,8 @@ struct ragent {
 	char skills[ACCOUNTS_SKILLS_TEXT_MAX + 1];
 	struct accounts_skills sk;
 	unsigned order;
-	char token[PASSWORD_TOKEN_HEX + 1];
+	char token[PASSWORD_TOKEN_HEX + 1];  /* the session: SHA-256 (hex) of its token */
+	uint64_t login_ms;                /* when the session began (its login): absolute lifetime */
 	char state[TEXT_MAX];
 	char reason[TEXT_MAX];
 	char call[CALL_KEY_MAX];          /* offered or in talk */
@@ -152,6 +153,9 @@ struct routing {
 	unsigned ticks;
 	unsigned pending;                  /* Redis replies and leader writes still to come */
 	unsigned checks;                   /* password checks on the jobs pool */
+	/* Checked against for an unknown or disabled agent, so that a login costs
+	 * the same hash time whoever it names (made at init, read-only after). */
+	char dummy_hash[PASSWORD_ENCODED_MAX];
 	bool dead;                         /* stopped: freed after the last of those */
 };
 
@@ -222,6 +226,7 @@ struct op {
 	char call[CALL_KEY_MAX];
 	char text[PASSWORD_TOKEN_HEX + 1];
 	uint64_t n;
+	uint64_t since_ms;       /* a session's login time */
 	Kefu__Agent *acct;       /* owned: freed with the op */
 	struct login_job *job;   /* owned: freed with the op */
 	struct stats_req *stats; /* shared by the commands of one RoutingStats */
@@ -285,7 +290,22 @@ void routing__send_agent_status(struct routing *r, const struct ragent *a, uint6
  * nothing here writes it again.
  */
 void routing__agent_end(struct routing *r, struct ragent *a, const char *reason);
+/* Presence, and the session key session:<hash> with the agent and its login
+ * time, its TTL never past the session's absolute end. */
 void routing__presence_set(struct routing *r, const struct ragent *a);
+/*
+ * routing__agent_revoke - the agent's session ends now (its account was
+ * disabled, its password changed, its lifetime is over): the session key
+ * and presence are deleted, the agent logged out in Redis, its connection
+ * told (AgentStatus logged_out with reason) and closed; a is freed.
+ */
+void routing__agent_revoke(struct routing *r, struct ragent *a, const char *reason);
+/* routing__sessions_check - every agent of this node against its account in
+ * the local replica and the session lifetime (the tick). */
+void routing__sessions_check(struct routing *r, uint64_t now);
+/* routing__token_hash - how a session token is known in Redis and in the
+ * mirror: the SHA-256 of its text, in hex. */
+void routing__token_hash(const char *token, char out[PASSWORD_TOKEN_HEX + 1]);
 /*
  * routing__agent_step - a step for an agent's request came back: 0 and *a
  * (NULL when the agent is gone meanwhile), or the failure (answered to the

@@ -1,6 +1,6 @@
 /*
- * The routing's clock and its recovery: the tick (offers swept, presence
- * refreshed, overflow ladders, maximum waits, wrap-ups ended, calls of
+ * The routing's clock and its recovery: the tick (offers swept, sessions
+ * checked against their accounts and lifetime, presence refreshed, overflow ladders, maximum waits, wrap-ups ended, calls of
  * lost gateways and of gone nodes ended) and, after a Redis failover, the
  * re-assertion of what this node owns. See routing_int.h.
  */
@@ -135,6 +135,8 @@ void routing__tick(void *state)
 	routing__step(r, ROUTING_SCRIPT_OFFER_TIMEOUT, &ks, args, 3,
 		      routing__op_new(r, routing__on_routed, 0, 0));
 	r->ticks++;
+	/* Sessions of disabled accounts, changed passwords, past their lifetime. */
+	routing__sessions_check(r, now);
 	for (struct ragent *a = routing__agents_first(&r->agents); a;
 	     a = routing__agents_next(&r->agents, a)) {
 		if (a->conn && r->ticks % (routing__cfg.presence_ms / 3 / routing__cfg.tick_ms) == 0)

@@ -62,7 +62,10 @@ primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0
 port=${primary##*:}
 nodes=$(json "$CJ" 'len(d["nodes"])')
 pass=$(json "$CJ" 'd["redis_password"]')
-rcli() { REDISCLI_AUTH=$pass redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+# TLS as the nodes use it (the harness's default); nothing under --redis-plain.
+tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
+# shellcheck disable=SC2086
+rcli() { REDISCLI_AUTH=$pass redis-cli $tls -h 127.0.0.1 -p "$port" "$@"; }
 rcli ping >/dev/null || die "Redis primary $primary does not answer"
 
 # calls_queued: the sum of "offered" over every rt:<tier> counter of the
@@ -158,7 +161,7 @@ arrive_args() { # CALL_ID
 	echo "${p}epoch ${p}call:$1 ${p}strategy ${p}seq ${p}offers ${p}q:general ${p}ready:general" \
 		"1 1000 1000 0 0 60000 bench gw 17000000000 10010 '' 12000 1"
 }
-raw_rate=$(eval redis-benchmark -h 127.0.0.1 -p "$port" -a "$pass" -c "$nodes" -n 100000 -r 1000000000 \
+raw_rate=$(eval redis-benchmark $tls -h 127.0.0.1 -p "$port" -a "$pass" -c "$nodes" -n 100000 -r 1000000000 \
 	--csv evalsha "$sha" 7 "$(arrive_args b__rand_int__)" 2>/dev/null |
 	awk -F'"' 'NR > 1 && $4 != "" { printf "%d", $4; exit }')
 [ -n "$raw_rate" ] && [ "$raw_rate" -gt 0 ] || die "redis-benchmark gave no rate"

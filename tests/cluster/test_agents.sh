@@ -24,10 +24,11 @@ for line in sys.stdin:
         v = a[sys.argv[2]]
         print(str(v).lower() if isinstance(v, bool) else v)' "$2" "$3"
 }
-# hash_is NODE PASSWORD_FILE: the stored hash of a01 on NODE is of that password.
+# hash_is NODE PASSWORD_FILE: the stored hash of a01 on NODE is of that password
+# (the first hash of the record: the current one, before its history).
 hash_is() {
 	"$KEFUCTL" dump --db "$(data_dir "$1")" --table agent |
-		grep -o 'pbkdf2-sha256\$[0-9]*\$[A-Za-z0-9+/=]*\$[A-Za-z0-9+/=]*' | python3 -c '
+		grep -o 'pbkdf2-sha256\$[0-9]*\$[A-Za-z0-9+/=]*\$[A-Za-z0-9+/=]*' | head -n 1 | python3 -c '
 import base64, hashlib, sys
 _, it, salt, h = sys.stdin.read().strip().split("$")
 pw = open(sys.argv[1], "rb").read().rstrip(b"\n")

@@ -19,7 +19,8 @@ up 3 --extra 'gateway_grace = 12s'
 RPW=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["redis_password"])' "$CJ")
 hget() {
 	p=$("$TOP/tests/cluster/redis.sh" primary --dir "$D/redis") || return 1
-	timeout 5 redis-cli -h "${p%:*}" -p "${p##*:}" --no-auth-warning -a "$RPW" \
+	# shellcheck disable=SC2046
+	timeout 5 redis-cli $(redis_tls_args) -h "${p%:*}" -p "${p##*:}" --no-auth-warning -a "$RPW" \
 		HGET "kefu:test:call:gateway:$1" "$2"
 }
 call_is() { [ "$(hget "$1" state)" = "$2" ]; } # CALL STATE

@@ -1,10 +1,11 @@
 #!/bin/sh
-# The raw Write (docs/security.md): for nodes only, and only to what a node
-# writes that way — callback requests, its own audit appends, the ledger's
-# probe keys in meta. Everything else changes through its own message
-# (accounts, audit listing and sealing, imports). Each refused write is
-# checked not to have landed; the ledger's writes through the same message
-# keep being acknowledged, before and after a follower is killed midway.
+# The raw Write (docs/security.md): from a node, only what a node writes that
+# way — callback requests, its own audit appends, the ledger's probe keys in
+# meta; from an admin, the probe keys alone. Everything else changes through
+# its own message (accounts, audit listing and sealing, imports). Each
+# refused write is checked not to have landed; the ledger's writes through
+# the same message keep being acknowledged through every node, before and
+# after a follower is killed midway.
 . "$(dirname "$0")/../cluster/lib.inc"
 up 3
 L=$(leader)
@@ -15,36 +16,20 @@ F=$1 G=$2
 # write_spec TABLE KIND KEY_HEX VALUE_HEX: a kefu-sim raw --send spec of one
 # Envelope (request_id 1) holding a WriteRequest with one op.
 write_spec() {
-	python3 - "$@" <<'PY'
+	PYTHONPATH="$TOP/tests/cluster" python3 - "$@" <<'PY'
 import sys
+from pbwire import ld, spec, vi
 table, kind, key, value = int(sys.argv[1]), int(sys.argv[2]), bytes.fromhex(sys.argv[3]), bytes.fromhex(sys.argv[4])
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7f; n >>= 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n: return out
-def ld(field, data): return varint(field << 3 | 2) + varint(len(data)) + data
-def vi(field, n): return varint(field << 3) + varint(n)
 op = vi(1, kind) + vi(2, table) + ld(3, key) + ld(4, value)
-env = vi(1, 1) + ld(13, ld(1, ld(1, op)))
-print("header:%d,hex:%s" % (len(env), env.hex()))
+print(spec(vi(1, 1) + ld(13, ld(1, ld(1, op)))))
 PY
 }
 # audit_hex NODE: a packed AuditEntry of NODE (time 1000, seq 1); audit_key_of NODE: its key.
 audit_hex() {
-	python3 - "$1" <<'PY'
+	PYTHONPATH="$TOP/tests/cluster" python3 - "$1" <<'PY'
 import sys
-n = sys.argv[1].encode()
-def varint(x):
-    out = b""
-    while True:
-        b = x & 0x7f; x >>= 7
-        out += bytes([b | (0x80 if x else 0)])
-        if not x: return out
-def ld(f, d): return varint(f << 3 | 2) + varint(len(d)) + d
-e = varint(1 << 3) + varint(1000) + ld(2, n) + ld(3, b"x") + ld(4, b"forged") + varint(7 << 3) + varint(1)
-print(e.hex())
+from pbwire import ld, vi
+print((vi(1, 1000) + ld(2, sys.argv[1]) + ld(3, "x") + ld(4, "forged") + vi(7, 1)).hex())
 PY
 }
 audit_key_of() { printf '00000000000003e80000000000000001%s' "$(hx "$1")"; }
@@ -59,8 +44,12 @@ refused() {
 	ok
 }
 
-# An admin certificate may not use a raw Write at all.
-refused admin admin "$(write_spec 20 0 "$(hx rX)" 00)" 'write is not allowed for role kefu-admin'
+# An admin certificate may write the ledger's probe keys only: not a callback
+# request, through the leader or a follower.
+refused admin admin "$(write_spec 20 0 "$(hx rX)" 00)" "an admin's raw Write is for meta keys ledger"
+L_SAVED=$L L=$F
+refused admin_via_follower admin "$(write_spec 20 0 "$(hx rY)" 00)" "an admin's raw Write is for meta keys ledger"
+L=$L_SAVED
 # A node's certificate: not the accounts table (18) ...
 refused agent "node:$F" "$(write_spec 18 0 "$(hx a99)" 0a03613939)" 'table 18 is not written by a raw Write'
 # ... nor meta outside the ledger's keys ...
@@ -76,13 +65,15 @@ refused delete "node:$F" "$(write_spec 19 1 "$(audit_key_of "$F")" 00)" 'never d
 for n in node1 node2 node3; do
 	"$KEFUCTL" dump --db "$(data_dir "$n")" --table agent >"$D/agents.$n" 2>&1 || true
 	! grep -q a99 "$D/agents.$n" || fail "the forged account is on $n"
+	"$KEFUCTL" dump --db "$(data_dir "$n")" --table callback >"$D/callback.$n" 2>&1 || true
+	! grep -q -E 'r[XY]' "$D/callback.$n" || fail "the admin's callback request is on $n"
 	"$KEFUCTL" dump --db "$(data_dir "$n")" --table audit >"$D/audit.$n" 2>&1 || true
 	! grep -q forged "$D/audit.$n" || fail "the forged audit entry is on $n"
 done
 ok
 
-# The ledger writes through the same message, as a node, and is acknowledged
-# before and after a follower dies midway.
+# The ledger writes through the same message, as an admin through every node,
+# and is acknowledged before and after a follower dies midway.
 ledger w 6 --rate 100
 sleep 2
 "$H" kill "$G" --dir "$D" >/dev/null 2>&1 || fail "cannot kill $G"

@@ -262,12 +262,42 @@ static int field_set(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, con
 	return 0;
 }
 
+/* The field of m that path names, "a.b.c" descending into sub-messages
+ * (made when absent); *into is the message that holds it. NULL: no such. */
+static const ProtobufCFieldDescriptor *field_at(ProtobufCMessage *m, char *path,
+						ProtobufCMessage **into)
+{
+	char *dot = strchr(path, '.');
+	const ProtobufCFieldDescriptor *f;
+	ProtobufCMessage **sub;
+
+	if (dot)
+		*dot = '\0';
+	f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, path);
+	if (!dot) {
+		*into = m;
+		return f;
+	}
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+		return NULL;
+	sub = (ProtobufCMessage **)((char *)m + f->offset);
+	if (!*sub) {
+		const ProtobufCMessageDescriptor *sd = f->descriptor;
+
+		*sub = calloc(1, sd->sizeof_message);
+		if (!*sub)
+			abort();
+		sd->message_init(*sub);
+	}
+	return field_at(*sub, dot + 1, into);
+}
+
 static void do_send(struct call *k, const struct step *st)
 {
 	const ProtobufCFieldDescriptor *bf;
 	const ProtobufCMessageDescriptor *d;
 	Kefu__Envelope *e = malloc(sizeof(*e));
-	ProtobufCMessage *body;
+	ProtobufCMessage *body, *into;
 
 	if (!e)
 		abort();
@@ -298,8 +328,8 @@ static void do_send(struct call *k, const struct step *st)
 		}
 		snprintf(name, sizeof(name), "%.*s", (int)(eq - st->words[i]), st->words[i]);
 		resolve(k, eq + 1, val, sizeof(val));
-		f = protobuf_c_message_descriptor_get_field_by_name(d, name);
-		if (!f || field_set(body, f, val) != 0) {
+		f = field_at(body, name, &into);
+		if (!f || field_set(into, f, val) != 0) {
 			step_fail(k, "cannot set field '%s'", name);
 			goto out;
 		}

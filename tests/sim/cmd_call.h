@@ -12,7 +12,8 @@
  *   none BODY MS                   no message of BODY arrives within MS ms
  *   sleep MS
  *
- * FIELD may name a field of a field ("user.msisdn"). A VALUE "@FIELD" is
+ * FIELD may name a field of a field ("user.msisdn"; in a send too, e.g.
+ * "agent.id=a01" of an agent_write). A VALUE "@FIELD" is
  * that field of the message the last `expect` matched (e.g. call_id=@call_id).
  * Messages that arrive are kept, in order, until an `expect` takes them.
  * Every message received is printed to stdout as one JSON line

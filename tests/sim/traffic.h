@@ -28,7 +28,7 @@
 #define TRAFFIC_PROFILES_MAX 16
 #define TRAFFIC_SKILLS_MAX ACCOUNTS_SKILLS_TEXT_MAX /* "skill:level,..." of one agent */
 #define TRAFFIC_RATE_MAX 100000   /* calls per second, all tiers */
-#define TRAFFIC_AGENT_PASSWORD "kefu-sim-agent" /* every simulated agent's password */
+#define TRAFFIC_AGENT_PASSWORD "Kefu-sim-agent-1" /* every simulated agent's password */
 
 struct traffic_opts {
 	const char *cluster;      /* cluster.json */

@@ -4,6 +4,7 @@
  * own temporary directory.
  */
 #include "lib/err.h"
+#include "lib/password.h"
 #include "storage/accounts.h"
 #include "storage/batch.h"
 #include "storage/store.h"
@@ -23,6 +24,9 @@
 	      "NIyJ28vTKy8y2BS4EW6EzysXNH68GAAYHE4qH7jdU+E="
 #define HASH2 "pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAAAA==$" \
 	      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+/* HASHN(d): another well-formed hash, told apart by the digit d. */
+#define HASHN(d) "pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAA" d "A==$" \
+		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 struct fixture {
 	struct tmpstore ts;
@@ -181,7 +185,24 @@ static int do_update(struct fixture *f, struct store_txn *t, const void *arg)
 
 static int do_passwd(struct fixture *f, struct store_txn *t, const void *arg)
 {
-	return accounts_set_password(t, arg, HASH2, 3000, f->ts.b, f->why, sizeof(f->why));
+	return accounts_set_password(t, arg, HASH2, NULL, 3000, f->ts.b, f->why, sizeof(f->why));
+}
+
+/* A password change to hash (the first string) expecting the current one
+ * (the second, "" for any). */
+static int do_passwd_to(struct fixture *f, struct store_txn *t, const void *arg)
+{
+	const char *const *h = arg;
+
+	return accounts_set_password(t, "a01", h[0], *h[1] ? h[1] : NULL, 3000, f->ts.b, f->why,
+				     sizeof(f->why));
+}
+
+static int do_rehash(struct fixture *f, struct store_txn *t, const void *arg)
+{
+	const char *const *h = arg;
+
+	return accounts_rehash(t, "a01", h[0], h[1], f->ts.b, f->why, sizeof(f->why));
 }
 
 static int do_disable(struct fixture *f, struct store_txn *t, const void *arg)
@@ -227,6 +248,9 @@ static void test_create_fills_defaults(void **state)
 	assert_int_equal(got->order, 0);
 	assert_int_equal(got->created_ms, 1000);
 	assert_int_equal(got->updated_ms, 1000);
+	assert_int_equal(got->password_changed_ms, 1000);
+	assert_int_equal(got->n_password_history, 1);
+	assert_string_equal(got->password_history[0], HASH1);
 	kefu__agent__free_unpacked(got, NULL);
 }
 
@@ -315,6 +339,88 @@ static void test_set_password_replaces_the_hash(void **state)
 	got = get(f, "a01");
 	assert_string_equal(got->password_hash, HASH2);
 	assert_int_equal(got->updated_ms, 3000);
+	assert_int_equal(got->password_changed_ms, 3000);
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+/* The history keeps the last 5 hashes, newest first; the hashes a new
+ * password may not match are those. */
+static void test_set_password_keeps_the_last_five(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), *got;
+	static const char *const next[] = {HASHN("B"), HASHN("C"), HASHN("D"), HASHN("E"),
+					   HASHN("F"), HASHN("G")};
+	const char *had[PASSWORD_HISTORY + 2];
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	for (size_t i = 0; i < 6; i++) {
+		const char *h[] = {next[i], ""};
+
+		assert_int_equal(run_change(f, do_passwd_to, h), 0);
+	}
+	got = get(f, "a01");
+	assert_string_equal(got->password_hash, HASHN("G"));
+	assert_int_equal(got->n_password_history, PASSWORD_HISTORY);
+	for (size_t i = 0; i < PASSWORD_HISTORY; i++)
+		assert_string_equal(got->password_history[i], next[5 - i]);
+	assert_int_equal(accounts_password_hashes(got, had, PASSWORD_HISTORY + 2), PASSWORD_HISTORY);
+	assert_string_equal(had[0], HASHN("G"));
+	assert_string_equal(had[4], HASHN("C"));
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+/* A change checked against a current hash that is no longer current. */
+static void test_set_password_expects_the_current_hash(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), *got;
+	const char *stale[] = {HASHN("B"), HASH2}, *fresh[] = {HASHN("B"), HASH1};
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	assert_int_equal(run_change(f, do_passwd_to, stale), KF_ESTATE);
+	assert_non_null(strstr(f->why, "changed meanwhile"));
+	assert_int_equal(run_change(f, do_passwd_to, fresh), 0);
+	got = get(f, "a01");
+	assert_string_equal(got->password_hash, HASHN("B"));
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+/* An upgrade replaces the hash (and its place in the history) only while
+ * it is current, and keeps the change time: sessions go on. */
+static void test_rehash_upgrades_only_the_current_hash(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), *got;
+	const char *up[] = {HASH1, HASHN("U")}, *stale[] = {HASH1, HASHN("V")};
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	assert_int_equal(run_change(f, do_rehash, up), 0);
+	got = get(f, "a01");
+	assert_string_equal(got->password_hash, HASHN("U"));
+	assert_int_equal(got->n_password_history, 1);
+	assert_string_equal(got->password_history[0], HASHN("U"));
+	assert_int_equal(got->password_changed_ms, 1000);
+	kefu__agent__free_unpacked(got, NULL);
+	assert_int_equal(run_change(f, do_rehash, stale), KF_ESTATE);
+	got = get(f, "a01");
+	assert_string_equal(got->password_hash, HASHN("U"));
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+/* An update never carries a password: that is a password change. */
+static void test_update_with_a_hash_refused(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5"), p = KEFU__AGENT__INIT, *got;
+
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	p.id = "a01";
+	p.password_hash = HASH2;
+	assert_int_equal(run_change(f, do_update, &p), KF_EPARSE);
+	assert_non_null(strstr(f->why, "password"));
+	got = get(f, "a01");
+	assert_string_equal(got->password_hash, HASH1);
 	kefu__agent__free_unpacked(got, NULL);
 }
 
@@ -474,6 +580,10 @@ int main(void)
 		T(test_update_changes_only_given_fields),
 		T(test_update_result_is_checked),
 		T(test_set_password_replaces_the_hash),
+		T(test_set_password_keeps_the_last_five),
+		T(test_set_password_expects_the_current_hash),
+		T(test_rehash_upgrades_only_the_current_hash),
+		T(test_update_with_a_hash_refused),
 		T(test_disable_keeps_the_account),
 		T(test_changes_to_a_missing_agent_refused),
 		T(test_get_of_corrupt_value_is_ECORRUPT),

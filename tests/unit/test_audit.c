@@ -1,7 +1,8 @@
 /*
  * Unit tests of storage/audit.c: entry checks, clean text, keys in time
- * order, listing from a moment and after a cursor, on a fresh store in its
- * own temporary directory.
+ * order, listing from a moment and after a cursor, and the hash chain
+ * (sealing, walking, a deleted or an edited entry found), on a fresh store
+ * in its own temporary directory.
  */
 #include "lib/err.h"
 #include "storage/audit.h"
@@ -277,6 +278,350 @@ static void test_seq_counts_up(void **state)
 	assert_int_equal(audit_seq_next(&q), 2);
 }
 
+
+/* ---- the hash chain ---- */
+
+#define WINDOW_MS (10 * 60 * 1000)
+
+/* One seal, applied and committed; returns audit_seal's result. */
+static int seal_hinted(struct tmpstore *f, size_t max, uint64_t unsealed, size_t *n);
+
+static int seal(struct tmpstore *f, size_t max, size_t *n)
+{
+	return seal_hinted(f, max, AUDIT_UNSEALED_UNKNOWN, n);
+}
+
+static int seal_hinted(struct tmpstore *f, size_t max, uint64_t unsealed, size_t *n)
+{
+	struct audit_seal_opts o = {WINDOW_MS, max, unsealed};
+	struct store_txn *t;
+	char why[256] = "";
+	int err;
+
+	batch_reset(f->b);
+	assert_int_equal(store_write_begin(f->s, &t), 0);
+	err = audit_seal(t, f->b, &o, n, why, sizeof(why));
+	if (err == 0)
+		assert_int_equal(batch_apply(t, f->b), 0);
+	if (err == 0)
+		assert_int_equal(store_commit(t), 0);
+	else
+		store_abort(t);
+	return err;
+}
+
+/* A walk to its end in chunks of chunk entries, at now_ms. */
+static void walk(struct tmpstore *f, size_t chunk, uint64_t now_ms, struct audit_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->now_ms = now_ms;
+	w->grace_ms = 60000;
+	while (!w->done) {
+		struct store_txn *t;
+
+		assert_int_equal(store_read_begin(f->s, &t), 0);
+		assert_int_equal(audit_walk_step(t, w, chunk), 0);
+		store_abort(t);
+		assert_false(w->restart);
+	}
+}
+
+static void five(struct tmpstore *f)
+{
+	Kefu__AuditEntry e[] = {entry(1000, 0, "node1", "a"), entry(2000, 0, "node2", "b"),
+				entry(3000, 0, "node1", "c"), entry(4000, 1, "node1", "d"),
+				entry(5000, 0, "node3", "e")};
+	size_t n;
+
+	write_all(f, e, 5);
+	assert_int_equal(seal(f, 100, &n), 0);
+	assert_int_equal(n, 5);
+}
+
+/* The stored entry at ms (node1 seq 0, or as given), unpacked; free it. */
+static Kefu__AuditEntry *stored(struct tmpstore *f, uint64_t ms, uint64_t seq, const char *node,
+				uint8_t key[AUDIT_KEY_MAX], size_t *klen)
+{
+	Kefu__AuditEntry probe = entry(ms, seq, node, "");
+	Kefu__AuditEntry *e;
+	struct store_txn *t;
+	struct store_val v;
+
+	*klen = audit_key(&probe, key);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(store_get(t, STORE_AUDIT, key, *klen, &v), 0);
+	e = kefu__audit_entry__unpack(NULL, v.len, v.data);
+	store_abort(t);
+	assert_non_null(e);
+	return e;
+}
+
+static void put_raw(struct tmpstore *f, const uint8_t *key, size_t klen, const Kefu__AuditEntry *e)
+{
+	uint8_t val[1024];
+	size_t vlen = e ? kefu__audit_entry__pack(e, val) : 0;
+	struct store_txn *t;
+
+	batch_reset(f->b);
+	if (e)
+		assert_int_equal(batch_put(f->b, STORE_AUDIT, key, klen, val, vlen), 0);
+	else
+		assert_int_equal(batch_del(f->b, STORE_AUDIT, key, klen), 0);
+	assert_int_equal(store_write_begin(f->s, &t), 0);
+	assert_int_equal(batch_apply(t, f->b), 0);
+	assert_int_equal(store_commit(t), 0);
+}
+
+/* Delete the stored entry of (ms, seq, node). */
+static void drop(struct tmpstore *f, uint64_t ms, uint64_t seq, const char *node)
+{
+	Kefu__AuditEntry probe = entry(ms, seq, node, "");
+	uint8_t key[AUDIT_KEY_MAX];
+	size_t klen = audit_key(&probe, key);
+
+	put_raw(f, key, klen, NULL);
+}
+
+/* Set the text field at offset off of the stored entry of (ms, seq, node)
+ * to to; with rehash, its own hash is recomputed to match. */
+static void edit(struct tmpstore *f, uint64_t ms, uint64_t seq, const char *node, size_t off,
+		 const char *to, bool rehash)
+{
+	uint8_t key[AUDIT_KEY_MAX];
+	size_t klen;
+	Kefu__AuditEntry *e = stored(f, ms, seq, node, key, &klen);
+	char **field = (char **)((char *)e + off);
+	char *old = *field;
+
+	*field = (char *)to;
+	if (rehash)
+		audit_hash(e, e->prev_hash.data, e->hash.data);
+	put_raw(f, key, klen, e);
+	*field = old;
+	kefu__audit_entry__free_unpacked(e, NULL);
+}
+
+/* A walk in chunks of chunk finds the chain intact, with sealed entries
+ * in it and pending ones waiting. */
+static void intact(struct tmpstore *f, size_t chunk, uint64_t sealed, uint64_t pending,
+		   struct audit_walk *w)
+{
+	walk(f, chunk, 10000, w);
+	assert_false(w->broken);
+	assert_int_equal(w->sealed, sealed);
+	assert_int_equal(w->pending, pending);
+}
+
+/* A walk in chunks of chunk finds the chain broken at the entry of ms,
+ * for a reason that says why (NULL: any). */
+static void broken_at(struct tmpstore *f, size_t chunk, uint64_t ms, const char *why,
+		      struct audit_walk *w)
+{
+	walk(f, chunk, 10000, w);
+	assert_true(w->broken);
+	assert_int_equal(w->broken_time_ms, ms);
+	if (why)
+		assert_non_null(strstr(w->broken_why, why));
+}
+
+static void test_sealed_chain_is_intact(void **state)
+{
+	struct tmpstore *f = *state;
+	struct audit_walk w;
+	struct audit_head h;
+	struct store_txn *t;
+	uint8_t key[AUDIT_KEY_MAX], zero[AUDIT_HASH_LEN] = {0}, want[AUDIT_HASH_LEN];
+	size_t klen, n;
+	Kefu__AuditEntry *first, *second;
+
+	five(f);
+	intact(f, 0, 5, 0, &w);
+	assert_int_equal(w.entries, 5);
+	/* the same in chunks of two, one transaction each */
+	intact(f, 2, 5, 0, &w);
+	assert_int_equal(w.entries, 5);
+	/* the first links to zeros, the second to the first */
+	first = stored(f, 1000, 0, "node1", key, &klen);
+	assert_true(audit_is_sealed(first));
+	assert_memory_equal(first->prev_hash.data, zero, AUDIT_HASH_LEN);
+	audit_hash(first, zero, want);
+	assert_memory_equal(first->hash.data, want, AUDIT_HASH_LEN);
+	second = stored(f, 2000, 0, "node2", key, &klen);
+	assert_memory_equal(second->prev_hash.data, first->hash.data, AUDIT_HASH_LEN);
+	kefu__audit_entry__free_unpacked(first, NULL);
+	kefu__audit_entry__free_unpacked(second, NULL);
+	/* the head is the last one; nothing more to seal */
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(audit_head_get(t, &h), 0);
+	store_abort(t);
+	assert_int_equal(h.count, 5);
+	assert_memory_equal(h.hash, w.head_hash, AUDIT_HASH_LEN);
+	assert_int_equal(seal(f, 100, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_new_entries_are_pending_then_sealed(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__AuditEntry e[] = {entry(6000, 0, "node1", "f"), entry(7000, 0, "node1", "g"),
+				entry(8000, 0, "node1", "h")};
+	struct audit_walk w;
+	size_t n;
+
+	five(f);
+	write_all(f, e, 3);
+	intact(f, 0, 5, 3, &w);
+	/* at most two per seal: the chain stays whole in between */
+	assert_int_equal(seal(f, 2, &n), 0);
+	assert_int_equal(n, 2);
+	intact(f, 3, 7, 1, &w);
+	assert_int_equal(seal(f, 2, &n), 0);
+	assert_int_equal(n, 1);
+	intact(f, 0, 8, 0, &w);
+}
+
+static void test_deleted_entry_breaks_at_the_next(void **state)
+{
+	struct tmpstore *f = *state;
+	struct audit_walk w;
+
+	five(f);
+	drop(f, 3000, 0, "node1");
+	broken_at(f, 2, 4000, "missing", &w);
+	assert_int_equal(w.broken_seq, 1);
+	assert_string_equal(w.broken_node, "node1");
+	assert_int_equal(w.entries, 3); /* 1000, 2000, then 4000 */
+}
+
+static void test_deleted_first_or_last_entry_is_found(void **state)
+{
+	struct tmpstore *f = *state;
+	struct audit_walk w;
+
+	five(f);
+	drop(f, 5000, 0, "node3");
+	broken_at(f, 0, 5000, "recorded head", &w);
+	drop(f, 1000, 0, "node1");
+	broken_at(f, 0, 2000, "missing", &w);
+}
+
+static void test_edited_entry_breaks_at_itself(void **state)
+{
+	struct tmpstore *f = *state;
+	struct audit_walk w;
+
+	five(f);
+	/* hashes kept: the content no longer matches */
+	edit(f, 2000, 0, "node2", offsetof(Kefu__AuditEntry, subject), "someone-else", false);
+	broken_at(f, 0, 2000, "edited", &w);
+	assert_string_equal(w.broken_node, "node2");
+	assert_int_equal(w.entries, 2);
+}
+
+/* An edit that recomputes the entry's own hash breaks the next link. */
+static void test_rehashed_edit_breaks_the_next_link(void **state)
+{
+	struct tmpstore *f = *state;
+	struct audit_walk w;
+
+	five(f);
+	edit(f, 2000, 0, "node2", offsetof(Kefu__AuditEntry, agent), "nobody", true);
+	broken_at(f, 0, 3000, "missing or was replaced", &w);
+}
+
+/* An entry that sorts before the head (another node's clock) is linked in
+ * by the next seal; until then it is pending, and the chain intact. */
+static void test_late_entry_is_linked_in(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__AuditEntry late = entry(2500, 7, "node2", "late");
+	struct audit_walk w;
+	size_t n;
+
+	five(f);
+	write_all(f, &late, 1);
+	intact(f, 0, 5, 1, &w);
+	assert_int_equal(seal(f, 100, &n), 0);
+	assert_int_equal(n, 4); /* the late one, then 3000, 4000, 5000 re-linked */
+	intact(f, 2, 6, 0, &w);
+}
+
+/* The count of unsealed entries says whether to look back for late ones. */
+static void test_late_entry_found_by_the_count(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__AuditEntry late = entry(2500, 7, "node2", "late");
+	Kefu__AuditEntry next = entry(9000, 0, "node1", "z");
+	struct audit_walk w;
+	size_t n;
+
+	five(f);
+	write_all(f, &late, 1);
+	write_all(f, &next, 1);
+	/* one past the head, one unsealed: nothing late, the window is not read */
+	assert_int_equal(seal_hinted(f, 100, 1, &n), 0);
+	assert_int_equal(n, 1);
+	intact(f, 0, 6, 1, &w);
+	/* one unsealed, none past the head: the late one is linked in */
+	assert_int_equal(seal_hinted(f, 100, 1, &n), 0);
+	assert_int_equal(n, 5);
+	intact(f, 0, 7, 0, &w);
+	/* nothing unsealed: nothing to do */
+	assert_int_equal(seal_hinted(f, 100, 0, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+/* An entry without a hash inside the chain, older than the grace, was
+ * inserted (or never sealed): broken at it. */
+static void test_old_unsealed_entry_inside_is_broken(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__AuditEntry forged = entry(2500, 7, "node2", "forged");
+	struct audit_walk w;
+
+	five(f);
+	write_all(f, &forged, 1);
+	walk(f, 0, 10 * 60 * 1000, &w);
+	assert_true(w.broken);
+	assert_int_equal(w.broken_time_ms, 2500);
+	assert_int_equal(w.broken_seq, 7);
+	assert_non_null(strstr(w.broken_why, "no hash"));
+}
+
+/* The leader never seals over a broken link. */
+static void test_seal_refuses_a_broken_chain(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__AuditEntry late = entry(1500, 7, "node2", "late");
+	size_t n;
+
+	five(f);
+	edit(f, 3000, 0, "node1", offsetof(Kefu__AuditEntry, detail), "changed", false);
+	write_all(f, &late, 1);
+	assert_int_equal(seal(f, 100, &n), KF_ECORRUPT);
+}
+
+/* A walk restarts when what it has walked changed between two chunks. */
+static void test_walk_restarts_when_the_walked_part_changes(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__AuditEntry late = entry(1500, 7, "node2", "late");
+	struct audit_walk w = {.now_ms = 10000, .grace_ms = 60000};
+	struct store_txn *t;
+	size_t n;
+
+	five(f);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(audit_walk_step(t, &w, 2), 0);
+	store_abort(t);
+	write_all(f, &late, 1);
+	assert_int_equal(seal(f, 100, &n), 0);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(audit_walk_step(t, &w, 2), 0);
+	store_abort(t);
+	assert_true(w.restart);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -293,6 +638,17 @@ int main(void)
 		cmocka_unit_test(test_text_must_be_clean_utf8),
 		T(test_corrupt_value_ends_the_listing),
 		cmocka_unit_test(test_seq_counts_up),
+		T(test_sealed_chain_is_intact),
+		T(test_new_entries_are_pending_then_sealed),
+		T(test_deleted_entry_breaks_at_the_next),
+		T(test_deleted_first_or_last_entry_is_found),
+		T(test_edited_entry_breaks_at_itself),
+		T(test_rehashed_edit_breaks_the_next_link),
+		T(test_late_entry_is_linked_in),
+		T(test_late_entry_found_by_the_count),
+		T(test_old_unsealed_entry_inside_is_broken),
+		T(test_seal_refuses_a_broken_chain),
+		T(test_walk_restarts_when_the_walked_part_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

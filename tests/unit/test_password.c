@@ -80,7 +80,29 @@ static void test_zero_iterations_means_default(void **state)
 
 	(void)state;
 	assert_int_equal(password_hash("secret-pass", 11, 0, h, sizeof(h)), 0);
-	assert_memory_equal(h, "pbkdf2-sha256$100000$", 21);
+	assert_memory_equal(h, "pbkdf2-sha256$600000$", 21);
+	assert_int_equal(password_iterations(h), 600000);
+}
+
+/* OWASP's minimum by default; a process may set another count (kefud from
+ * its configuration), within the bounds; 0 sets the default again. */
+static void test_default_iterations_settable(void **state)
+{
+	char h[PASSWORD_ENCODED_MAX];
+
+	(void)state;
+	assert_int_equal(PASSWORD_ITER_DEFAULT, 600000);
+	assert_int_equal(password_default_iterations(), 600000);
+	assert_int_equal(password_set_default_iterations(ITER), 0);
+	assert_int_equal(password_hash("secret-pass", 11, 0, h, sizeof(h)), 0);
+	assert_int_equal(password_iterations(h), ITER);
+	assert_true(password_matches("secret-pass", 11, h));
+	assert_int_equal(password_set_default_iterations(PASSWORD_ITER_MIN - 1), -EINVAL);
+	assert_int_equal(password_default_iterations(), ITER);
+	assert_int_equal(password_set_default_iterations(0), 0);
+	assert_int_equal(password_default_iterations(), PASSWORD_ITER_DEFAULT);
+	assert_int_equal(password_iterations("not a hash"), 0);
+	assert_int_equal(password_iterations(vector), 4096);
 }
 
 static void test_iterations_out_of_bounds_refused(void **state)
@@ -154,14 +176,55 @@ static void test_malformed_strings_refused(void **state)
 	assert_false(password_encoded_is_valid(NULL));
 }
 
-static void test_policy_wants_one_line_of_eight_or_more(void **state)
+static void test_form_wants_one_line(void **state)
 {
 	(void)state;
-	assert_false(password_is_acceptable("short", 5));
+	assert_false(password_is_acceptable("", 0));
 	assert_true(password_is_acceptable("12345678", 8));
 	assert_false(password_is_acceptable("1234\n5678", 9));
 	assert_false(password_is_acceptable("1234\0" "5678", 9));
 	assert_true(password_is_acceptable("密码很长很长", strlen("密码很长很长")));
+}
+
+/* policy(pw, id): 0, or KF_EPARSE with the rule named in why. */
+static void expect_policy(const char *pw, const char *id, const char *rule)
+{
+	char why[160] = "";
+	int err = password_policy_check(pw, strlen(pw), id, why, sizeof(why));
+
+	if (!rule) {
+		if (err)
+			fail_msg("refused %s: %s", pw, why);
+		return;
+	}
+	assert_int_equal(err, KF_EPARSE);
+	if (!strstr(why, rule) || strncmp(why, "password policy: ", 17) != 0)
+		fail_msg("%s: why \"%s\" does not name \"%s\"", pw, why, rule);
+}
+
+static void test_policy_length_classes_and_id(void **state)
+{
+	(void)state;
+	/* at least 12 characters */
+	expect_policy("Ab1-efgh", "a01", "at least 12 characters (this one has 8)");
+	expect_policy("Ab1-efghijk", "a01", "at least 12 characters (this one has 11)");
+	expect_policy("Ab1-efghijkl", "a01", NULL);
+	/* characters, not bytes: 6 Chinese characters are 18 bytes */
+	expect_policy("密码很长很长Ab1", "a01", "at least 12 characters (this one has 9)");
+	expect_policy("密码很长很长很长很长Ab", "a01", NULL); /* lower, upper, other */
+	/* 3 of 4 kinds */
+	expect_policy("abcdefghijklmn", "a01", "at least 3 of the 4 kinds");
+	expect_policy("abcdefghijk123", "a01", "(this one has 2)");
+	expect_policy("ABCDEFGHIJ-123", "a01", NULL);
+	expect_policy("abcdefghij-123", "a01", NULL);
+	expect_policy("abcdefghiJKLMN", "a01", "(this one has 2)");
+	expect_policy("abcdefghiJKL12", "a01", NULL);
+	/* not the agent id, in any case */
+	expect_policy("x-Agent007-x-1", "agent007", "must not contain the agent id");
+	expect_policy("x-AGENT007-x-1", "agent007", "must not contain the agent id");
+	expect_policy("x-Agent008-x-1", "agent007", NULL);
+	/* the form first */
+	expect_policy("Abcdefgh-123\nx", "a01", "no control characters");
 }
 
 static void test_tokens_are_hex_and_fresh(void **state)
@@ -185,11 +248,13 @@ int main(void)
 		cmocka_unit_test(test_hash_string_names_scheme_count_and_parts),
 		cmocka_unit_test(test_same_password_gets_new_salt),
 		cmocka_unit_test(test_zero_iterations_means_default),
+		cmocka_unit_test(test_default_iterations_settable),
 		cmocka_unit_test(test_iterations_out_of_bounds_refused),
 		cmocka_unit_test(test_password_over_the_cap_refused),
 		cmocka_unit_test(test_short_output_buffer_refused),
 		cmocka_unit_test(test_malformed_strings_refused),
-		cmocka_unit_test(test_policy_wants_one_line_of_eight_or_more),
+		cmocka_unit_test(test_form_wants_one_line),
+		cmocka_unit_test(test_policy_length_classes_and_id),
 		cmocka_unit_test(test_tokens_are_hex_and_fresh),
 	};
 
