@@ -576,7 +576,8 @@ static const struct msg_row accounts_rows[] = {
 	/* A follower forwards an admin's change under its node certificate. */
 	{KEFU__ENVELOPE__BODY_AGENT_WRITE, "agent_write", on_agent_write, MSG_R_ADMIN | MSG_R_NODE,
 	 false, MSG_MEDIUM},
-	{KEFU__ENVELOPE__BODY_AGENT_LIST, "agent_list", on_agent_list, MSG_R_ADMIN, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_AGENT_LIST, "agent_list", on_agent_list,
+	 MSG_R_ADMIN | MSG_R_SUPERVISOR, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_AUDIT_LIST, "audit_list", on_audit_list, MSG_R_ADMIN, false, MSG_SMALL},
 	/* A follower's upgrade of a hash after a good login. */
 	{KEFU__ENVELOPE__BODY_ACCOUNT_REHASH, "account_rehash", on_account_rehash, MSG_R_NODE, false,

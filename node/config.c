@@ -114,6 +114,8 @@ const struct conf_option config_table[] = {
 #undef SKILL_ROWS_
 	ROW(offer_timeout, CONF_DURATION, "12s", 2000, 120000, false,
 	    "An agent answers an offer within this, or the call goes back to its queue."),
+	ROW(ring_progressive_step, CONF_DURATION, "5s", 1000, 600000, false,
+	    "A ring-progressively queue rings one more agent this often while the call waits."),
 	ROW(no_answer_state, CONF_STRING, "not_ready", 1, 0, false,
 	    "The state of an agent who let an offer time out: not_ready or ready."),
 	ROW(wrap_up, CONF_DURATION, "10s", 0, 3600000, false,

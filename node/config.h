@@ -72,6 +72,7 @@ struct config {
 	char no_answer_state[ROUTING_NAME_MAX];
 	int64_t wrap_up;                     /* ms */
 	int64_t gateway_grace;               /* ms */
+	int64_t ring_progressive_step;       /* ms: one more agent rung this often */
 	int64_t login_lock_after;            /* failed logins */
 	int64_t login_lock_time;             /* ms */
 	int64_t busy_at;                     /* Redis steps in flight */

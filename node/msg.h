@@ -40,6 +40,8 @@ struct msg_peer;
 #define MSG_R_ADMIN ((unsigned)TLS_ROLE_ADMIN)
 #define MSG_R_GW ((unsigned)TLS_ROLE_GATEWAY)
 #define MSG_R_AGENT (1u << 31)
+/* A session whose account has the supervisor role (msg_peer_set_supervisor). */
+#define MSG_R_SUPERVISOR (1u << 30)
 
 /* Frame limits a row may use; 0 means the node's max_frame. */
 #define MSG_SMALL (4u * 1024)
@@ -91,6 +93,10 @@ const char *msg_peer_session(const struct msg_peer *p);
  * in on p from now on; "" or NULL ends it. Rows with needs_session admit p
  * only while it has one. */
 void msg_peer_set_session(struct msg_peer *p, const char *agent);
+
+/* msg_peer_set_supervisor - the session on p is a supervisor's: rows with
+ * MSG_R_SUPERVISOR admit it. Ending the session ends it too. */
+void msg_peer_set_supervisor(struct msg_peer *p, bool supervisor);
 
 /* msg_peer_find - the peer with id, NULL when it is gone (or id 0). */
 struct msg_peer *msg_peer_find(struct msg_hub *h, uint64_t id);

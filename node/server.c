@@ -28,6 +28,7 @@ struct msg_peer {
 	uint64_t since_ms;           /* connected, or logged out: the login deadline counts from here */
 	uint64_t last_rx_ms;         /* the last frame received */
 	bool cutting;                /* an Error frame was sent; the connection is cut when timer fires */
+	bool supervisor;             /* the session is a supervisor's */
 };
 
 /* A message type's row as registered, with its owner. */
@@ -129,6 +130,8 @@ static void peer_arm(struct msg_peer *p);
 void msg_peer_set_session(struct msg_peer *p, const char *agent)
 {
 	snprintf(p->session, sizeof(p->session), "%s", agent ? agent : "");
+	if (!p->session[0])
+		p->supervisor = false;
 	if (!p->timer)
 		return; /* a certificate's role: trusted as it is */
 	if (p->session[0]) {
@@ -138,6 +141,11 @@ void msg_peer_set_session(struct msg_peer *p, const char *agent)
 		p->since_ms = loop_now_ms();
 	}
 	peer_arm(p);
+}
+
+void msg_peer_set_supervisor(struct msg_peer *p, bool supervisor)
+{
+	p->supervisor = supervisor && p->session[0];
 }
 
 struct msg_peer *msg_peer_find(struct msg_hub *h, uint64_t id)
@@ -234,11 +242,12 @@ void msg_ref_written(const struct msg_ref *r, int err, const char *msg, uint64_t
 
 /* ---- dispatch ---- */
 
-static bool role_admitted(const struct msg_row *row, enum tls_role role)
+static bool role_admitted(const struct msg_row *row, const struct msg_peer *p)
 {
-	if (role == TLS_ROLE_NONE)
-		return (row->roles & MSG_R_AGENT) != 0;
-	return (row->roles & (unsigned)role) != 0;
+	if (p->who.role == TLS_ROLE_NONE)
+		return (row->roles & MSG_R_AGENT) != 0 ||
+		       (p->supervisor && (row->roles & MSG_R_SUPERVISOR) != 0);
+	return (row->roles & (unsigned)p->who.role) != 0;
 }
 
 /* The checks of msg.h, in order; true when the handler may run. */
@@ -257,7 +266,13 @@ static bool admitted(struct msg_peer *p, const struct slot *s, const Kefu__Envel
 		msg_error(p, e->request_id, KF_ESTATE, msg);
 		return false;
 	}
-	if (!role_admitted(row, p->who.role)) {
+	if (!role_admitted(row, p) && p->session[0] && (row->roles & MSG_R_SUPERVISOR)) {
+		/* A logged-in agent asking for a supervisor's view: refused, kept. */
+		snprintf(msg, sizeof(msg), "%s needs a supervisor's session", row->name);
+		msg_error(p, e->request_id, KF_ESTATE, msg);
+		return false;
+	}
+	if (!role_admitted(row, p)) {
 		log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "refused message=%s role=%s from=%s",
 				row->name, tls_role_name(p->who.role), net_conn_addr(p->conn));
 		snprintf(msg, sizeof(msg), "%s is not allowed for role %s", row->name,

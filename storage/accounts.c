@@ -118,6 +118,11 @@ bool accounts_id_is_valid(const char *id)
 	return true;
 }
 
+bool accounts_is_supervisor(const Kefu__Agent *a)
+{
+	return a && a->role && strcmp(a->role, "supervisor") == 0;
+}
+
 bool accounts_role_is_valid(const char *role)
 {
 	for (size_t i = 0; role && i < sizeof(roles) / sizeof(roles[0]); i++)

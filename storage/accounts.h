@@ -72,6 +72,9 @@ bool accounts_id_is_valid(const char *id);
 /* accounts_role_is_valid - "agent" or "supervisor". */
 bool accounts_role_is_valid(const char *role);
 
+/* accounts_is_supervisor - whether a (may be NULL) has the supervisor role. */
+bool accounts_is_supervisor(const Kefu__Agent *a);
+
 /*
  * accounts_check - a complete account: valid id, a name (1..64 bytes of
  * clean UTF-8), a well-formed password hash, skills, role, order within

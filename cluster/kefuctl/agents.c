@@ -309,6 +309,22 @@ static int agent_disable(int argc, char **argv)
 	return r ? r : agent_write(KEFU__AGENT_WRITE_REQUEST__OP__DISABLE, &g.a, NULL);
 }
 
+/* End the agent's session wherever it is (a supervisor's act, audited). */
+static int agent_logout(int argc, char **argv)
+{
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
+	Kefu__ForceLogout fl = KEFU__FORCE_LOGOUT__INIT;
+	struct agent_args g;
+	int r = agent_options(argc, argv, "i", &g);
+
+	if (r)
+		return r;
+	fl.agent_id = g.a.id;
+	req.body_case = KEFU__ENVELOPE__BODY_FORCE_LOGOUT;
+	req.force_logout = &fl;
+	return ctl_admin_request(&req, CALL_TIMEOUT_MS);
+}
+
 /* ---- listings ---- */
 
 static int agent_list_online(int argc, char **argv)
@@ -409,6 +425,7 @@ static const struct agent_sub {
 	{"passwd", agent_passwd},
 	{"update", agent_update},
 	{"disable", agent_disable},
+	{"logout", agent_logout},
 	{"list", agent_list_online},
 };
 

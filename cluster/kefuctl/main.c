@@ -163,8 +163,10 @@ static const struct cmd cmds[] = {
 	 "             agent passwd --id ID --password-file FILE|-\n"
 	 "             agent update --id ID [--name N] [--skills S] [--order N] [--role R] [--enable]\n"
 	 "             agent disable --id ID\n"
+	 "             agent logout --id ID   (ends the agent's session on any node)\n"
 	 "             agent list [--db DIR] [--json]",
-	 "agent accounts: passwords are read from a file or stdin, hashed here, never shown"},
+	 "agent accounts: passwords are read from a file or stdin, hashed by the node, never shown;\n"
+	 "             logout ends a session at once (a supervisor may do it from the console too)"},
 	{"audit", ctl_audit_cmd_offline, ctl_audit_cmd,
 	 "[--db DIR] [--since YYYYMMDDHHMMSS] [--json]\n"
 	 "             audit verify [--db DIR | --node ADDR] [--json]",

@@ -32,13 +32,37 @@ static void route_keys(struct routing *r, struct keys *ks, const struct rcall *c
 	routing__keys_add(r, ks, "offers", "");
 }
 
-void routing__route_call(struct routing *r, const struct rcall *c)
+/* Agents a ring-progressively call rings by now: one, and one more every
+ * ring_progressive_step since it arrived. Counted from arrived_ms, which
+ * a node taking the call over inherits, so the ring goes on widening there. */
+static unsigned ring_width(const struct routing *r, const struct rcall *c, uint64_t now)
+{
+	uint64_t steps = now > c->arrived_ms ? (now - c->arrived_ms) / r->set.ring_step_ms : 0;
+
+	return steps >= ROUTING_RING_MAX ? ROUTING_RING_MAX : 1 + (unsigned)steps;
+}
+
+bool routing__ring_wider(const struct routing *r, const struct rcall *c, uint64_t now)
+{
+	if (strcmp(c->state, "queued") != 0 || ring_width(r, c, now) <= c->ring_n)
+		return false;
+	for (size_t i = 0; i < c->nskills; i++)
+		for (size_t k = 0; k < NSKILLS; k++)
+			if (strcmp(routing_skill_names[k], c->tier->ladder[i].skill) == 0 &&
+			    strcmp(r->set.strategy[k], "ring-progressively") == 0)
+				return true;
+	return false;
+}
+
+void routing__route_call(struct routing *r, struct rcall *c)
 {
 	struct keys ks = {.n = 0};
-	char offer[NUM_MAX];
-	const char *args[] = {offer, "1"};
+	char offer[NUM_MAX], ring[NUM_MAX];
+	const char *args[] = {offer, ring};
 	struct op *o = routing__op_new(r, routing__on_routed, 0, 0);
 
+	c->ring_n = ring_width(r, c, loop_wall_ms());
+	routing__num(ring, c->ring_n);
 	routing__num(offer, r->set.offer_ms);
 	routing__copy(o->call, sizeof(o->call), c->key);
 	route_keys(r, &ks, c);
@@ -72,11 +96,14 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 {
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], offer[NUM_MAX];
+	char ring[NUM_MAX];
 	/* verified: the call comes from the subscriber's own, trusted number. */
 	const char *args[] = {arrived, tier,	   weight, sl,	  r->self, c->gateway, c->ani,
-			      c->service, verified ? "own-number" : "", offer, "1"};
+			      c->service, verified ? "own-number" : "", offer, ring};
 	struct op *o = routing__op_new(r, on_arrived, c->conn, request_id);
 
+	c->ring_n = ring_width(r, c, loop_wall_ms());
+	routing__num(ring, c->ring_n);
 	routing__num(arrived, c->arrived_ms);
 	routing__num(tier, c->tier->level);
 	routing__num(weight, c->tier->weight_ms);

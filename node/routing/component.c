@@ -196,10 +196,13 @@ static const struct msg_row rows[] = {
 	 MSG_R_AGENT, true, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_BILLS_REQUEST, "bills_request", routing__on_bills_request,
 	 MSG_R_AGENT, true, MSG_SMALL},
+	/* the supervisor's views and acts (docs/security.md "Who may do what") */
 	{KEFU__ENVELOPE__BODY_ROUTING_STATS, "routing_stats", routing__on_routing_stats,
-	 MSG_R_ADMIN, false, MSG_SMALL},
+	 MSG_R_ADMIN | MSG_R_SUPERVISOR, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_CALLBACK_LIST, "callback_list", routing__on_callback_list,
-	 MSG_R_ADMIN, false, MSG_SMALL},
+	 MSG_R_ADMIN | MSG_R_SUPERVISOR, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_FORCE_LOGOUT, "force_logout", routing__on_force_logout,
+	 MSG_R_ADMIN | MSG_R_SUPERVISOR, false, MSG_SMALL},
 };
 
 static const struct component_timer timers[] = {

@@ -194,6 +194,7 @@ int routing_settings_from(const struct config *c, struct routing_settings *out, 
 			    c->no_answer_state);
 	out->offer_ms = (uint64_t)c->offer_timeout;
 	out->wrap_ms = (uint64_t)c->wrap_up;
+	out->ring_step_ms = (uint64_t)c->ring_progressive_step;
 	out->lost_grace_ms = (uint64_t)c->gateway_grace;
 	out->lock_after = (uint64_t)c->login_lock_after;
 	out->lock_ms = (uint64_t)c->login_lock_time;

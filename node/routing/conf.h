@@ -63,6 +63,7 @@ struct routing_settings {
 	struct routing_tier tiers[ROUTING_NTIERS];         /* by vip_level */
 	const char *strategy[ROUTING_NSKILLS];             /* by skill, as routing_skill_names */
 	uint64_t offer_ms;          /* an agent answers an offer within this */
+	uint64_t ring_step_ms;      /* ring-progressively: one more agent rung this often */
 	const char *no_answer;      /* "not_ready" or "ready": the agent after an unanswered offer */
 	uint64_t wrap_ms;           /* wrap-up after a call */
 	uint64_t lost_grace_ms;     /* a gateway gone this long without GatewayResume: its calls end */

@@ -193,6 +193,12 @@ static void ev_owner_moved(struct routing *r, json_t *ev)
 	}
 }
 
+/* A supervisor ended the session of one of our agents (supervise.c). */
+static void ev_forced_logout(struct routing *r, json_t *ev)
+{
+	routing__ev_forced_logout(r, jstr(ev, "agent"));
+}
+
 static const struct event_kind {
 	const char *type;
 	void (*fn)(struct routing *r, json_t *ev);
@@ -207,6 +213,7 @@ static const struct event_kind {
 	{"ended", ev_ended},
 	{"session_ended", ev_session_ended},
 	{"owner_moved", ev_owner_moved},
+	{"forced_logout", ev_forced_logout},
 };
 
 void routing__on_event(void *arg, const char *payload, size_t len)

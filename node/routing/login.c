@@ -103,8 +103,10 @@ static struct ragent *agent_take(struct routing *r, const Kefu__Agent *acct, con
 		}
 	}
 	a->conn = conn;
-	if (p)
+	if (p) {
 		msg_peer_set_session(p, a->id);
+		msg_peer_set_supervisor(p, accounts_is_supervisor(acct));
+	}
 	return a;
 }
 
@@ -497,8 +499,15 @@ void routing__sessions_check(struct routing *r, uint64_t now)
 		const char *why = session_refusal(r, acct, a->login_ms, now, &text);
 
 		next = routing__agents_next(&r->agents, a);
-		if (why)
+		if (why) {
 			routing__agent_revoke(r, a, why);
+		} else {
+			/* A role changed meanwhile counts from the next message. */
+			struct msg_peer *p = msg_peer_find(r->hub, a->conn);
+
+			if (p)
+				msg_peer_set_supervisor(p, accounts_is_supervisor(acct));
+		}
 		if (acct)
 			kefu__agent__free_unpacked(acct, NULL);
 	}

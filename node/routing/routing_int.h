@@ -53,6 +53,8 @@
 
 /* The period of the routing's tick (timers.c). */
 #define ROUTING_TICK_MS 1000
+/* The widest a ring-progressively call rings (its width counts up from 1). */
+#define ROUTING_RING_MAX 1000
 
 /* What the configuration leaves fixed; the rest is r->set (conf.h). */
 struct routing__fixed {
@@ -130,6 +132,7 @@ struct rcall {
 	uint64_t lost_ms;                 /* when its gateway's connection closed */
 	uint64_t gen;                     /* takeovers of the call we got (reassert_call) */
 	bool verified;                    /* from the subscriber's own, trusted number */
+	unsigned ring_n;                  /* ring-progressively: agents asked to ring so far */
 };
 
 struct routing {
@@ -331,7 +334,10 @@ void routing__on_routed(struct routing *r, struct op *o, int err, const struct r
 
 void routing__call_keys(struct routing *r, struct keys *ks, const char *prefix,
 			const struct rcall *c, size_t from);
-void routing__route_call(struct routing *r, const struct rcall *c);
+void routing__route_call(struct routing *r, struct rcall *c);
+/* routing__ring_wider - whether c waits in a ring-progressively queue and is
+ * due to ring one more agent (routing__route_call then rings them). */
+bool routing__ring_wider(const struct routing *r, const struct rcall *c, uint64_t now);
 void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t request_id);
 void routing__abandon(struct routing *r, const struct rcall *c, const char *owner,
 		      const char *outcome);
@@ -365,6 +371,12 @@ void routing__on_wrap_up_done(void *state, struct msg_peer *p, const Kefu__Envel
 void routing__on_verify_identity(void *state, struct msg_peer *p, const Kefu__Envelope *e);
 void routing__on_bills_request(void *state, struct msg_peer *p, const Kefu__Envelope *e);
 void routing__on_routing_stats(void *state, struct msg_peer *p, const Kefu__Envelope *e);
+
+/* ==== supervision (supervise.c) ==== */
+
+void routing__on_force_logout(void *state, struct msg_peer *p, const Kefu__Envelope *e);
+/* The forced_logout event: the agent's session here ends. */
+void routing__ev_forced_logout(struct routing *r, const char *aid);
 void routing__on_callback_list(void *state, struct msg_peer *p, const Kefu__Envelope *e);
 
 #endif

@@ -25,6 +25,8 @@ static void stats_send(struct routing *r, struct stats_req *q)
 
 	rep.n_counters = NCOUNTERS;
 	rep.counters = q->tcp;
+	rep.has_in_flight = 1;
+	rep.in_flight = r->pending;
 	e.body_case = KEFU__ENVELOPE__BODY_ROUTING_STATS_REPLY;
 	e.routing_stats_reply = &rep;
 	routing__send(r, q->conn, &e, q->request_id);

@@ -78,6 +78,8 @@ static void call_tick(struct routing *r, struct rcall *c, uint64_t now)
 		routing__keys_add(r, &ks, "call:", c->key);
 		routing__copy(c->state, sizeof(c->state), "max_wait");
 		routing__step(r, ROUTING_SCRIPT_MAX_WAIT, &ks, args, 2, o);
+	} else if (routing__ring_wider(r, c, now)) {
+		routing__route_call(r, c);
 	}
 }
 

@@ -22,7 +22,7 @@ expect_exit() { # code, stderr pattern, args...
 "$bin" --help >"$tmp/help"
 for o in node_name data_dir map_size log_level boss_inbox boss_rejected boss_archive \
 	boss_poll_interval retention_interval listen_addr cluster_name etcd_endpoints tls_ca lease_ttl \
-	diamond_plan ordinary_ladder gold_max_wait general_strategy offer_timeout gateway_grace; do
+	diamond_plan ordinary_ladder gold_max_wait general_strategy offer_timeout gateway_grace ring_progressive_step; do
 	grep -q "^  $o = " "$tmp/help" || fail "--help lacks $o"
 done
 

@@ -24,6 +24,10 @@
 #     the leader with an AccountRehash, which the leader refuses when the
 #     hash it names is no longer the current one); an unknown and a
 #     disabled id take a hash's time too;
+#   - the supervisor role: a supervisor lists agents and callbacks, sees
+#     the wallboard and forces an agent's logout (so does `kefuctl agent
+#     logout`), audited; an agent asking the same is refused and stays
+#     logged in; without a login the connection is closed;
 #   - a session ends session_max_age after its login, resumes included.
 . "$(dirname "$0")/../cluster/lib.inc"
 up 3 --extra "session_max_age = 25s"
@@ -315,6 +319,84 @@ echo "refused logins on $F2: known ${known} ms, unknown ${unknown} ms, disabled 
 [ $((unknown * 2)) -ge "$known" ] && [ $((disabled * 2)) -ge "$known" ] ||
 	fail "an unknown or disabled id answers faster: $known / $unknown / $disabled ms"
 ok
+
+# ---- the supervisor role: views and a forced logout; an agent gets neither ----
+ctl agent add --id s01 --name "班长" --skills general:5 --role supervisor --password-file "$D/pw1" \
+	>"$D/add.s01" 2>&1 || fail "agent add s01: $(cat "$D/add.s01")"
+for a in u08 u09; do
+	ctl agent add --id $a --name "Agent $a" --skills general:5 --password-file "$D/pw1" \
+		>"$D/add.$a" 2>&1 || fail "agent add $a: $(cat "$D/add.$a")"
+done
+has_u09() { "$KEFUCTL" agent list --db "$(data_dir "$1")" | grep -q u09; }
+for n in node1 node2 node3; do wait_for "u09 on $n" 20 has_u09 "$n"; done
+# An agent asks for the supervisor's views and acts: refused, still logged in.
+actor plain "$F1" agent <<EOF
+send login agent_id=u08 password=Agent-secret-1
+expect login_reply agent_id=u08
+send agent_list
+expect error
+send callback_list
+expect error
+send routing_stats
+expect error
+send force_logout agent_id=u09
+expect error
+send set_agent_state state=ready
+expect agent_status state=ready
+EOF
+finished plain
+[ "$(grep -c "needs a supervisor's session" "$D/plain.out")" -eq 4 ] ||
+	fail "an agent's supervisor requests: $(cat "$D/plain.out")"
+ok
+# Without a login at all: refused and the connection closed.
+actor anon "$F1" agent <<EOF
+send agent_list
+expect error
+EOF
+finished anon
+said anon "not allowed for role" || fail "an anonymous agent_list: $(cat "$D/anon.out")"
+# u09 logs in on F2; the supervisor on the leader sees the agents, the
+# callbacks and the wallboard, and logs u09 out.
+actor victim "$F2" agent <<EOF
+send login agent_id=u09 password=Agent-secret-1
+expect login_reply agent_id=u09
+send set_agent_state state=ready
+expect agent_status state=ready
+expect agent_status state=logged_out reason=forced-logout within=30000
+EOF
+wait_for "u09 ready" 20 said victim '"state":"ready"'
+actor sup "$LEADER" agent <<EOF
+send login agent_id=s01 password=Agent-secret-1
+expect login_reply agent_id=s01
+send agent_list
+expect agent_list_reply
+send callback_list
+expect callback_list_reply
+send routing_stats
+expect routing_stats_reply
+send force_logout agent_id=u09
+expect admin_reply ok=true
+send force_logout agent_id=u01
+expect admin_reply ok=false
+EOF
+finished sup
+finished victim
+said sup '"u09"' || fail "the supervisor's agent list: $(cat "$D/sup.out")"
+resume_refused dead9 "$F1" "$(token victim)"
+# kefuctl does the same as an admin; both are in the audit log.
+actor victim2 "$F1" agent <<EOF
+send login agent_id=u09 password=Agent-secret-1
+expect login_reply agent_id=u09
+expect agent_status state=logged_out reason=forced-logout within=30000
+EOF
+wait_for "u09 back" 20 said victim2 login_reply
+ctl --node "$(addr "$F2")" agent logout --id u09 >"$D/logout.out" 2>&1 ||
+	fail "kefuctl agent logout: $(cat "$D/logout.out")"
+finished victim2
+forced_audited() {
+	[ "$("$KEFUCTL" dump --db "$(data_dir "$1")" --table audit | grep force_logout | grep -c u09)" -ge 2 ]
+}
+for n in node1 node2 node3; do wait_for "forced logouts audited on $n" 20 forced_audited "$n"; done
 
 # ---- the absolute lifetime (25 s here), resumes included ----
 actor life1 "$LEADER" agent <<EOF

@@ -9,6 +9,7 @@
  *   expect BODY [FIELD=VALUE ...] [within=MS]
  *                                  wait (default 10000 ms) for a message of
  *                                  BODY whose fields have these values
+ *                                  (BODY may be a|b: either of them)
  *   none BODY MS                   no message of BODY arrives within MS ms
  *   sleep MS
  *

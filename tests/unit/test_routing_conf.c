@@ -65,21 +65,24 @@ static void test_defaults_are_the_documented_tiers(void **state)
 	assert_int_equal(rs.lock_after, 5);
 	assert_int_equal(rs.lock_ms, 300000);
 	assert_int_equal(rs.busy_at, 1000);
+	assert_int_equal(rs.ring_step_ms, 5000);
 }
 
 static void test_operator_values_are_taken(void **state)
 {
 	const char *sets[] = {"gold_plan=gold-direct", "gold_greeting=yes", "gold_ladder=vip:0s,general:45s",
 			      "gold_at_max=voicemail", "general_strategy=ring-all",
-			      "no_answer_state=ready", "gateway_grace=2s", "ordinary_weight=0s"};
+			      "no_answer_state=ready", "gateway_grace=2s", "ordinary_weight=0s",
+			      "ring_progressive_step=7s"};
 	struct routing_settings rs;
 	struct config c;
 	struct conf_err err;
 	char why[256];
 
 	(void)state;
-	assert_int_equal(load(&c, sets, 8, &err), 0);
+	assert_int_equal(load(&c, sets, 9, &err), 0);
 	assert_int_equal(routing_settings_from(&c, &rs, why, sizeof(why)), 0);
+	assert_int_equal(rs.ring_step_ms, 7000);
 	assert_string_equal(rs.tiers[2].plan, "gold-direct");
 	assert_true(rs.tiers[2].greeting);
 	assert_int_equal(rs.tiers[2].nladder, 2);
@@ -111,6 +114,7 @@ static void test_wrong_values_are_refused_by_name(void **state)
 		{"vip_strategy=fastest", "vip_strategy"},
 		{"no_answer_state=logged_out", "no_answer_state"},
 		{"offer_timeout=1s", "offer_timeout"},
+		{"ring_progressive_step=500ms", "ring_progressive_step"},
 		{"ordinary_service_level=0s", "ordinary_service_level"},
 	};
 	struct config c;
