@@ -43,6 +43,7 @@ struct login_job {
 	const char *dummy;       /* the routing's dummy hash (read-only) */
 	uint64_t fails;          /* this login's place in the failure count */
 	bool ok;                 /* written by the pool thread, read after its done */
+	unsigned cost;           /* iterations of the hash it was checked against (same) */
 	char upgrade[PASSWORD_ENCODED_MAX]; /* a good password hashed again at today's cost */
 };
 
@@ -211,7 +212,9 @@ static void login_refuse(struct routing *r, struct login_job *j)
 	else
 		snprintf(msg, sizeof(msg), "wrong agent id or password");
 	routing__error(r, j->conn, j->request_id, KF_ESTATE, msg);
-	log_ratelimited(&login_rl, LOG_ROUTING, LOG_LVL_INFO, "login refused agent=%s", j->id);
+	/* The cost shows that an unknown or disabled id was checked as dearly. */
+	log_ratelimited(&login_rl, LOG_ROUTING, LOG_LVL_INFO, "login refused agent=%s checked=%u",
+			j->id, j->cost);
 }
 
 /* On a pool thread: j is this thread's alone until login_checked. */
@@ -224,6 +227,7 @@ static void login_check(void *arg)
 
 	/* Whoever it names, a login costs one hash at today's cost at least. */
 	j->ok = password_matches(j->pw, j->pwlen, hash) && usable;
+	j->cost = password_iterations(hash);
 	if (j->ok && password_iterations(hash) < password_default_iterations() &&
 	    password_hash(j->pw, j->pwlen, 0, j->upgrade, sizeof(j->upgrade)) != 0)
 		j->upgrade[0] = '\0';
