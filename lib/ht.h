@@ -100,9 +100,13 @@ uint64_t ht_hash_u64(uint64_t v);
  *   type *name_first(const struct ht *t), *name_next(const struct ht *t, const type *e)
  * HT_DEFINE_U64 the same for a uint64_t key. All static inline.
  */
+/* Generated helpers a file may not all use (clang warns of unused static
+ * inline functions defined in a .c file). */
+#define HT_FN_ static inline __attribute__((unused))
+
 #define HT_DEFINE_STR(name, type, node, key)                                                  \
 	HT_DEFINE_COMMON_(name, type, node)                                                   \
-	static inline type *name##_find(const struct ht *t, const char *k)                   \
+	HT_FN_ type *name##_find(const struct ht *t, const char *k)                   \
 	{                                                                                     \
 		uint64_t h = ht_hash_str(k);                                                  \
 		for (struct ht_node *n = ht_chain(t, h); n; n = n->next)                      \
@@ -110,14 +114,14 @@ uint64_t ht_hash_u64(uint64_t v);
 				return ht_entry(n, type, node);                               \
 		return NULL;                                                                  \
 	}                                                                                     \
-	static inline void name##_insert(struct ht *t, type *e)                               \
+	HT_FN_ void name##_insert(struct ht *t, type *e)                               \
 	{                                                                                     \
 		ht_insert(t, &e->node, ht_hash_str(e->key));                                  \
 	}
 
 #define HT_DEFINE_U64(name, type, node, key)                                                  \
 	HT_DEFINE_COMMON_(name, type, node)                                                   \
-	static inline type *name##_find(const struct ht *t, uint64_t k)                      \
+	HT_FN_ type *name##_find(const struct ht *t, uint64_t k)                      \
 	{                                                                                     \
 		uint64_t h = ht_hash_u64(k);                                                  \
 		for (struct ht_node *n = ht_chain(t, h); n; n = n->next)                      \
@@ -125,22 +129,22 @@ uint64_t ht_hash_u64(uint64_t v);
 				return ht_entry(n, type, node);                               \
 		return NULL;                                                                  \
 	}                                                                                     \
-	static inline void name##_insert(struct ht *t, type *e)                               \
+	HT_FN_ void name##_insert(struct ht *t, type *e)                               \
 	{                                                                                     \
 		ht_insert(t, &e->node, ht_hash_u64(e->key));                                  \
 	}
 
 #define HT_DEFINE_COMMON_(name, type, node)                                                   \
-	static inline void name##_remove(struct ht *t, type *e)                               \
+	HT_FN_ void name##_remove(struct ht *t, type *e)                               \
 	{                                                                                     \
 		ht_remove(t, &e->node);                                                       \
 	}                                                                                     \
-	static inline type *name##_first(const struct ht *t)                                  \
+	HT_FN_ type *name##_first(const struct ht *t)                                  \
 	{                                                                                     \
 		struct ht_node *n = ht_first(t);                                              \
 		return n ? ht_entry(n, type, node) : NULL;                                    \
 	}                                                                                     \
-	static inline type *name##_next(const struct ht *t, const type *e)                    \
+	HT_FN_ type *name##_next(const struct ht *t, const type *e)                    \
 	{                                                                                     \
 		struct ht_node *n = ht_next(t, &e->node);                                     \
 		return n ? ht_entry(n, type, node) : NULL;                                    \
