@@ -72,9 +72,11 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 {
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], offer[NUM_MAX];
-	/* verified: the call comes from the subscriber's own, trusted number. */
+	/* verified: the call comes from the subscriber's own, trusted number
+	 * (its ANI is what the gateway's certificate-authenticated CallArrived
+	 * says). */
 	const char *args[] = {arrived, tier,	   weight, sl,	  r->self, c->gateway, c->ani,
-			      c->service, verified ? "own-number" : "", offer, "1"};
+			      c->service, verified ? ROUTING_VERIFIED_CALLER_ID : "", offer, "1"};
 	struct op *o = routing__op_new(r, on_arrived, c->conn, request_id);
 
 	routing__num(arrived, c->arrived_ms);
