@@ -8,6 +8,7 @@
 #include "node/leader.h"
 #include "storage/audit.h"
 #include "storage/custdb.h"
+#include "storage/custview.h"
 #include "storage/import.h"
 
 #include <stdio.h>
@@ -357,51 +358,138 @@ static void on_failover(void *state, struct msg_peer *p, const Kefu__Envelope *e
 
 /* ---- lookup in the local replica ---- */
 
-static void on_lookup(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+/* Longest msisdn or user id a lookup names (the audit entry's subject). */
+#define LOOKUP_KEY_MAX 64
+
+/* A lookup waiting for its audit entry. sto outlives it while the loop runs. */
+struct lookup_job {
+	struct msg_ref ref;
+	struct repl_storage *sto;
+	bool gateway;          /* answer with the routing profile only */
+	bool by_msisdn;
+	size_t months;
+	char key[LOOKUP_KEY_MAX + 1];
+};
+
+/* The role as the audit entry's detail names it. */
+static const char *lookup_role(enum tls_role role)
 {
-	struct admin *a = state;
-	const Kefu__LookupRequest *lr = e->lookup;
+	switch (role) {
+	case TLS_ROLE_ADMIN: return "admin";
+	case TLS_ROLE_GATEWAY: return "gateway";
+	case TLS_ROLE_NODE: return "node";
+	default: return "none";
+	}
+}
+
+/* The reply: a gateway's carries the routing profile (storage/custview.h)
+ * and nothing of payments, bills or CDRs, which are not even read for it. */
+static void lookup_answer(struct msg_peer *p, const struct lookup_job *j)
+{
 	Kefu__Envelope r = KEFU__ENVELOPE__INIT;
 	Kefu__LookupReply rep = KEFU__LOOKUP_REPLY__INIT;
+	Kefu__Subscriber ru;
+	Kefu__Customer rc;
 	struct custdb_profile prof;
-	struct custdb_cdrs cd;
+	struct custdb_cdrs cd = {0};
+	size_t npay = j->gateway ? 0 : 10, months = j->gateway ? 0 : j->months;
 	struct store_txn *t;
-	size_t months = lr->has_months ? lr->months : 3;
 	int err;
 
-	if (!lr->msisdn == !lr->user_id) {
-		msg_error(p, e->request_id, KF_EPARSE, "give one of msisdn or user_id");
-		return;
-	}
-	if (months > 24)
-		months = 24;
-	err = store_read_begin(a->sto->store, &t);
+	err = store_read_begin(j->sto->store, &t);
 	if (err == 0) {
-		err = lr->msisdn ? custdb_lookup_msisdn(t, lr->msisdn, 10, months, &prof)
-				 : custdb_lookup_user(t, lr->user_id, 10, months, &prof);
-		if (err == 0 && (err = custdb_list_cdrs(t, prof.user->user_id, NULL, NULL,
-							CUSTDB_LOOKUP_CDRS, &cd)))
+		err = j->by_msisdn ? custdb_lookup_msisdn(t, j->key, npay, months, &prof)
+				   : custdb_lookup_user(t, j->key, npay, months, &prof);
+		if (err == 0 && !j->gateway &&
+		    (err = custdb_list_cdrs(t, prof.user->user_id, NULL, NULL, CUSTDB_LOOKUP_CDRS,
+					    &cd)))
 			custdb_profile_release(&prof);
 		store_abort(t);
 	}
 	if (err) {
-		msg_error(p, e->request_id, err,
+		msg_error(p, j->ref.request_id, err,
 			  err == KF_ENOTFOUND ? "no such subscriber" : kf_strerror(err));
 		return;
 	}
-	rep.user = prof.user;
-	rep.customer = prof.cust;
-	rep.n_payments = prof.npay;
-	rep.payments = prof.pay;
-	rep.n_bills = prof.nbill;
-	rep.bills = prof.bill;
-	rep.n_cdrs = cd.n;
-	rep.cdrs = cd.cdr;
+	if (j->gateway) {
+		custview_routing(prof.user, prof.cust, &ru, &rc);
+		rep.user = &ru;
+		rep.customer = &rc;
+	} else {
+		rep.user = prof.user;
+		rep.customer = prof.cust;
+		rep.n_payments = prof.npay;
+		rep.payments = prof.pay;
+		rep.n_bills = prof.nbill;
+		rep.bills = prof.bill;
+		rep.n_cdrs = cd.n;
+		rep.cdrs = cd.cdr;
+	}
 	r.body_case = KEFU__ENVELOPE__BODY_LOOKUP_REPLY;
 	r.lookup_reply = &rep;
-	msg_send(p, &r, e->request_id);
+	msg_send(p, &r, j->ref.request_id);
 	custdb_profile_release(&prof);
 	custdb_cdrs_release(&cd);
+}
+
+/* The lookup is in the audit log: answer it from the replica. */
+static void on_lookup_audited(void *arg, int err, uint64_t index)
+{
+	struct lookup_job *j = arg;
+	struct msg_peer *p = msg_ref_peer(&j->ref);
+
+	(void)index;
+	if (p && err)
+		msg_error(p, j->ref.request_id, err,
+			  "the lookup could not be written to the audit log; nothing shown");
+	else if (p)
+		lookup_answer(p, j);
+	free(j);
+}
+
+/*
+ * A lookup: one audit entry (who: the certificate's name, action lookup,
+ * subject the msisdn or user id, detail the role) through the leader, then
+ * the answer from this node's replica; nothing is shown when the entry
+ * cannot be written.
+ */
+static void on_lookup(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	struct admin *a = state;
+	const Kefu__LookupRequest *lr = e->lookup;
+	const struct tls_identity *who = msg_peer_who(p);
+	const char *key = lr->msisdn ? lr->msisdn : lr->user_id;
+	char detail[64];
+	struct lookup_job *j;
+	int err;
+
+	if (!lr->msisdn == !lr->user_id || strlen(key) > LOOKUP_KEY_MAX) {
+		msg_error(p, e->request_id, KF_EPARSE,
+			  "give one of msisdn or user_id (at most 64 bytes)");
+		return;
+	}
+	if (!a->leader) {
+		msg_error(p, e->request_id, KF_ESTATE,
+			  "a node outside a cluster keeps no audit log; nothing shown");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	j->ref = msg_ref_of(p, e->request_id);
+	j->sto = a->sto;
+	j->gateway = who->role == TLS_ROLE_GATEWAY;
+	j->by_msisdn = lr->msisdn != NULL;
+	j->months = lr->has_months ? (lr->months > 24 ? 24 : lr->months) : 3;
+	memcpy(j->key, key, strlen(key) + 1);
+	snprintf(detail, sizeof(detail), "role=%s%s", lookup_role(who->role),
+		 j->gateway ? " view=routing-profile" : "");
+	err = leader_audit(a->leader, who->cn, "lookup", key, detail, on_lookup_audited, j);
+	if (err) {
+		free(j);
+		msg_error(p, e->request_id, err,
+			  "the lookup cannot be written to the audit log now; nothing shown");
+	}
 }
 
 /* ---- a SEQ skip: on a worker through the log, like an import ---- */

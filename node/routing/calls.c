@@ -97,9 +97,11 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], offer[NUM_MAX];
 	char ring[NUM_MAX];
-	/* verified: the call comes from the subscriber's own, trusted number. */
+	/* verified: the call comes from the subscriber's own, trusted number
+	 * (its ANI is what the gateway's certificate-authenticated CallArrived
+	 * says). */
 	const char *args[] = {arrived, tier,	   weight, sl,	  r->self, c->gateway, c->ani,
-			      c->service, verified ? "own-number" : "", offer, ring};
+			      c->service, verified ? ROUTING_VERIFIED_CALLER_ID : "", offer, ring};
 	struct op *o = routing__op_new(r, on_arrived, c->conn, request_id);
 
 	c->ring_n = ring_width(r, c, loop_wall_ms());

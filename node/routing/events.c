@@ -11,12 +11,19 @@
 #include <jansson.h>
 #include <string.h>
 
-/* The Offer (or alert) to agent a: the call and the caller's profile. */
+/*
+ * The Offer (or alert) to agent a: the call and the caller's profile, its
+ * ID number and address masked (storage/custview.h) unless the offer is
+ * reserved for a and the node verified the call (verified: how, from the
+ * call hash). An alert goes to several agents and is always masked.
+ */
 static void send_offer(struct routing *r, struct ragent *a, const char *call, uint64_t deadline,
-		       unsigned tier, const char *skill, bool alert)
+		       unsigned tier, const char *skill, bool alert, const char *verified)
 {
 	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
 	Kefu__Offer of = KEFU__OFFER__INIT;
+	Kefu__Customer masked;
+	char id[CUSTVIEW_MASK_MAX], addr[CUSTVIEW_MASK_MAX];
 	struct custdb_profile p;
 	bool known = routing__profile_get(r, a->ani, 0, &p) == 0;
 
@@ -30,10 +37,12 @@ static void send_offer(struct routing *r, struct ragent *a, const char *call, ui
 	of.has_alert = 1;
 	of.alert = alert;
 	of.has_verified = 1;
-	of.verified = known && routing__profile_is_trusted(&p);
+	of.verified = routing__verified_is_known(verified);
 	if (known) {
 		of.user = p.user;
 		of.customer = p.cust;
+		if (p.cust && (alert || !of.verified))
+			of.customer = custview_masked(p.cust, &masked, id, addr) == 0 ? &masked : NULL;
 	}
 	e.body_case = KEFU__ENVELOPE__BODY_OFFER;
 	e.offer = &of;
@@ -85,7 +94,7 @@ static void ev_offer(struct routing *r, json_t *ev, bool alert)
 	if (!alert)
 		routing__copy(a->state, sizeof(a->state), "reserved");
 	send_offer(r, a, a->call, jnum(ev, "deadline_ms"), (unsigned)jnum(ev, "tier"),
-		   jstr(ev, "skill"), alert);
+		   jstr(ev, "skill"), alert, jstr(ev, "verified"));
 }
 
 static void ev_reserved(struct routing *r, json_t *ev)

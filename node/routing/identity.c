@@ -1,8 +1,8 @@
 /*
- * Identity and bills: an agent's identity check of the caller (recorded on
- * the call, audited), and the caller's bills and CDRs, shown only for a
- * verified call and only once the access is in the audit log (written
- * through the leader, node/leader.h). See routing_int.h.
+ * Bills: the caller's bills and CDRs, shown only for a call the node
+ * verified (by caller id or an ID check, verify.c) and only once the
+ * access is in the audit log (written through the leader, node/leader.h).
+ * See routing_int.h.
  */
 #include "node/routing/routing_int.h"
 
@@ -51,14 +51,9 @@ static void on_bills_audited(void *arg, int err, uint64_t index)
 	struct custdb_cdrs cd;
 
 	(void)index;
-	r->pending--;
-	if (r->dead)
+	if (!routing__audited(r, o, err,
+			      "the access could not be written to the audit log; no bills shown"))
 		goto out;
-	if (err) {
-		routing__error(r, o->conn, o->request_id, err,
-			       "the access could not be written to the audit log; no bills shown");
-		goto out;
-	}
 	if (routing__profile_get(r, o->text, o->n, &p) != 0) {
 		routing__error(r, o->conn, o->request_id, KF_ENOTFOUND, "no such subscriber");
 		goto out;
@@ -78,18 +73,25 @@ out:
 	routing__unpend(r);
 }
 
-/*
- * An audit entry through the leader; done(o, ...) runs once when it is
- * written or failed, and o is its until then. When the leader refuses it
- * now, the Error goes to o's request instead and o is freed here.
- */
-static void audit(struct routing *r, const char *agent, const char *action, const char *subject,
-		  const char *detail, leader_done_fn done, struct op *o)
+bool routing__audited(struct routing *r, const struct op *o, int err, const char *msg)
+{
+	r->pending--;
+	if (r->dead)
+		return false;
+	if (err) {
+		routing__error(r, o->conn, o->request_id, err, msg);
+		return false;
+	}
+	return true;
+}
+
+void routing__audit(struct routing *r, const char *who, const char *action, const char *subject,
+		    const char *detail, leader_done_fn done, struct op *o)
 {
 	int err;
 
 	r->pending++;
-	err = leader_audit(r->leader, agent, action, subject, detail, done, o);
+	err = leader_audit(r->leader, who, action, subject, detail, done, o);
 	if (err) {
 		r->pending--;
 		routing__error(r, o->conn, o->request_id, err, "the audit log cannot be written now");
@@ -107,7 +109,7 @@ static void on_verified_read(struct routing *r, struct op *o, int err, const str
 		routing__error(r, o->conn, o->request_id, err, "routing state unavailable; retry");
 		return;
 	}
-	if (rep->type != REDIS_TYPE_STRING || !*rep->str) {
+	if (rep->type != REDIS_TYPE_STRING || !routing__verified_is_known(rep->str)) {
 		routing__error(r, o->conn, o->request_id, KF_ESTATE,
 			       "identity not verified: bills and CDRs need a verified caller");
 		return;
@@ -117,7 +119,7 @@ static void on_verified_read(struct routing *r, struct op *o, int err, const str
 	next = routing__op_new(r, NULL, o->conn, o->request_id);
 	routing__copy(next->text, sizeof(next->text), o->text);
 	next->n = o->n;
-	audit(r, o->agent, "view_bills", o->text, detail, on_bills_audited, next);
+	routing__audit(r, o->agent, "view_bills", o->text, detail, on_bills_audited, next);
 }
 
 void routing__on_bills_request(void *state, struct msg_peer *p, const Kefu__Envelope *e)
@@ -139,51 +141,4 @@ void routing__on_bills_request(void *state, struct msg_peer *p, const Kefu__Enve
 	o->n = br->has_months && br->months ? (br->months > 24 ? 24 : br->months) : 3;
 	hot_key(r->hot, k, sizeof(k), "call:", a->call);
 	routing__command(r, 3, argv, o);
-}
-
-static void on_verify_audited(void *arg, int err, uint64_t index)
-{
-	struct op *o = arg;
-	struct routing *r = o->r;
-
-	(void)index;
-	r->pending--;
-	if (!r->dead)
-		routing__ack(r, o->conn, o->request_id, err == 0,
-			     err ? "the check could not be written to the audit log" : "recorded");
-	free(o);
-	routing__unpend(r);
-}
-
-/* The agent's identity check: recorded on the call (a pass) and audited. */
-void routing__on_verify_identity(void *state, struct msg_peer *p, const Kefu__Envelope *e)
-{
-	static const char *const methods[] = {"password", "data"};
-	struct routing *r = state;
-	const Kefu__VerifyIdentity *vi = e->verify_identity;
-	bool passed = vi->has_passed && vi->passed;
-	char detail[AUDIT_DETAIL_MAX + 1], k[HOT_KEY_MAX];
-	const char *argv[] = {"HSET", k, "verified", vi->method};
-	struct ragent *a;
-	size_t i;
-
-	if (!routing__conn_get(r, p, e->request_id) ||
-	    !(a = routing__agent_on(r, p, vi->call_id, e->request_id)))
-		return;
-	for (i = 0; vi->method && i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(vi->method, methods[i]) == 0)
-			break;
-	if (!vi->method || i == sizeof(methods) / sizeof(methods[0])) {
-		routing__error(r, msg_peer_id(p), e->request_id, KF_EPARSE,
-			       "method is password or data");
-		return;
-	}
-	if (passed) {
-		hot_key(r->hot, k, sizeof(k), "call:", a->call);
-		routing__command(r, 4, argv, NULL);
-	}
-	snprintf(detail, sizeof(detail), "call=%s method=%s passed=%s", a->call, vi->method,
-		 passed ? "yes" : "no");
-	audit(r, a->id, "verify_identity", a->ani, detail, on_verify_audited,
-	      routing__op_new(r, NULL, msg_peer_id(p), e->request_id));
 }

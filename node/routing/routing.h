@@ -19,9 +19,11 @@
  * Identity: a call is verified when its calling number is the subscriber's
  * own number and the number is in a state in which the phone is trusted to
  * be in the subscriber's hands (normal, or stopped for arrears; not
- * suspended, which covers a phone reported lost), or when an agent records
- * a passed check (VerifyIdentity). Bills are shown only for a verified call
- * and only once the access is in the audit log.
+ * suspended, which covers a phone reported lost), or when the node finds
+ * the ID characters an agent sends for the caller (VerifyIdentity) equal to
+ * the customer record; the agent's own verdict is refused. Until then the
+ * screen pop's ID number and address are masked. Bills are shown only for
+ * a verified call and only once the access is in the audit log.
  *
  * The files of node/routing/ share node/routing/routing_int.h; nothing
  * else of the component is public.

@@ -40,6 +40,7 @@
 #include "routing/scripts.h"
 #include "storage/accounts.h"
 #include "storage/custdb.h"
+#include "storage/custview.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -230,6 +231,10 @@ struct op {
 	char text[PASSWORD_TOKEN_HEX + 1];
 	uint64_t n;
 	uint64_t since_ms;       /* a session's login time */
+	int verdict;             /* an identity check's outcome (verify.c) */
+	/* What a caller said for an identity check, until it is compared;
+	 * wiped when the op is freed. */
+	char secret[CUSTVIEW_DIGITS_MAX + 1];
 	Kefu__Agent *acct;       /* owned: freed with the op */
 	struct login_job *job;   /* owned: freed with the op */
 	struct stats_req *stats; /* shared by the commands of one RoutingStats */
@@ -343,6 +348,34 @@ void routing__abandon(struct routing *r, const struct rcall *c, const char *owne
 		      const char *outcome);
 void routing__call_reassert(struct routing *r, const struct rcall *c, const char *mode);
 void routing__send_connect(struct routing *r, const struct rcall *c);
+
+/* ==== identity checks and customer data (identity.c, verify.c) ==== */
+
+/* The ways a call is verified, as the call hash's `verified` field holds
+ * them (node/routing/README.md): the caller's own number, an ID check. */
+#define ROUTING_VERIFIED_CALLER_ID "caller-id"
+#define ROUTING_VERIFIED_ID_DIGITS "id-digits"
+/* routing__verified_is_known - how is one of them (anything else, such as
+ * an empty field or a value of an older release, is not verified). */
+bool routing__verified_is_known(const char *how);
+
+/*
+ * routing__audit - an audit entry through the leader (who, action,
+ * subject, detail: storage/audit.h); done(o, ...) runs once when it is
+ * written or failed, and o is its until then. When the leader refuses it
+ * now, the Error goes to o's request instead and o is freed here.
+ */
+void routing__audit(struct routing *r, const char *who, const char *action, const char *subject,
+		    const char *detail, void (*done)(void *arg, int err, uint64_t index),
+		    struct op *o);
+
+/*
+ * routing__audited - the start of a routing__audit completion: the write
+ * has come (pending counted down). false when there is nothing more to do:
+ * the routing is stopped, or the write failed (answered with msg). The
+ * caller frees o and calls routing__unpend either way.
+ */
+bool routing__audited(struct routing *r, const struct op *o, int err, const char *msg);
 
 /* ==== the rest of the component ==== */
 

@@ -51,6 +51,7 @@ static void op_reply(void *arg, int err, const struct redis_reply *rep)
 		routing__login_job_free(o->job);
 	if (o->stats)
 		routing__stats_drop(o->stats);
+	explicit_bzero(o->secret, sizeof(o->secret));
 	free(o);
 	routing__unpend(r);
 }

@@ -10,7 +10,6 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
-#include "node/leader.h"
 #include "storage/accounts.h"
 
 #include <stdio.h>
@@ -26,14 +25,8 @@ static void on_force_audited(void *arg, int err, uint64_t index)
 	struct routing *r = o->r;
 
 	(void)index;
-	r->pending--;
-	if (!r->dead) {
-		if (err)
-			routing__error(r, o->conn, o->request_id, err,
-				       "the session was ended but the audit log could not be written");
-		else
-			routing__ack(r, o->conn, o->request_id, true, FORCED_REASON);
-	}
+	if (routing__audited(r, o, err, "the session was ended but the audit log could not be written"))
+		routing__ack(r, o->conn, o->request_id, true, FORCED_REASON);
 	free(o);
 	routing__unpend(r);
 }
@@ -62,7 +55,6 @@ static void on_force_read(struct routing *r, struct op *o, int err, const struct
 	char k[HOT_KEY_MAX], detail[96];
 	const char *del[] = {"DEL", k};
 	const char *state, *owner, *session;
-	struct op *next;
 
 	if (err || rep->type != REDIS_TYPE_ARRAY || rep->n != 3) {
 		routing__error(r, o->conn, o->request_id, err ? err : KF_EINTERNAL,
@@ -83,16 +75,8 @@ static void on_force_read(struct routing *r, struct op *o, int err, const struct
 	force_end(r, o->agent, owner);
 	log_info(LOG_ROUTING, "session ended by %s agent=%s owner=%s", o->call, o->agent, owner);
 	snprintf(detail, sizeof(detail), "owner=%s state=%s", owner, state);
-	next = routing__op_new(r, NULL, o->conn, o->request_id);
-	r->pending++;
-	err = leader_audit(r->leader, o->call, "force_logout", o->agent, detail, on_force_audited,
-			   next);
-	if (err) {
-		r->pending--;
-		routing__error(r, o->conn, o->request_id, err,
-			       "the session was ended but the audit log cannot be written now");
-		free(next);
-	}
+	routing__audit(r, o->call, "force_logout", o->agent, detail, on_force_audited,
+		       routing__op_new(r, NULL, o->conn, o->request_id));
 }
 
 void routing__on_force_logout(void *state, struct msg_peer *p, const Kefu__Envelope *e)

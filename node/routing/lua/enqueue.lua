@@ -3,7 +3,7 @@
 -- build queues step by step).
 -- KEYS: epoch, call:<id>, q:<skill>... (the call's skills, preferred first)
 -- ARGV: epoch, now_ms, arrived_ms, tier, weight_ms, sl_ms, owner, gateway, ani, service,
---       verified (how the caller is verified already, e.g. own-number; '' none)
+--       verified (how the caller is verified already, caller-id; '' none)
 -- Derived: rt:<tier>, rt:skill:<first skill> ("offered" +1).
 -- Score = arrived_ms - weight_ms, lowest served first. Idempotent by call id:
 -- a call that exists already is left as it is (a hash without a state is no

@@ -272,7 +272,7 @@ local function reserve(cid, c, aid, a, skill, offer_ms)
 	redis.call('ZADD', K.offers, deadline, cid)
 	if sequential then redis.call('HSET', K.seq, skill, a.order or '0') end
 	publish(a.owner, {type = 'offer', call = cid, agent = aid, skill = skill, deadline_ms = deadline,
-		ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway})
+		ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway, verified = c.verified})
 	return {'offer', cid, aid, skill, deadline}
 end
 
@@ -322,7 +322,10 @@ local function enqueue_call(cid, skills, hold)
 		'arrived_ms', num(arrived), 'weight_ms', num(weight), 'sl_ms', num(sl), 'score', c.score,
 		'owner', owner, 'gateway', c.gateway, 'ani', c.ani, 'service', c.service,
 		'agent', '', 'alerted', ''}
-	if (ARGV[11] or '') ~= '' then fields[#fields + 1] = 'verified'; fields[#fields + 1] = ARGV[11] end
+	if (ARGV[11] or '') ~= '' then
+		c.verified = ARGV[11]
+		fields[#fields + 1] = 'verified'; fields[#fields + 1] = ARGV[11]
+	end
 	redis.call('HSET', KEYS[2], unpack(fields))
 	if hold then c.held = true else queue_call(cid, c) end
 	count(c, {offered = 1})
@@ -381,7 +384,8 @@ local function route_queued(cid, c, skills, offer_ms, ring_n)
 			if not contains(alerted, aid) then
 				alerted[#alerted + 1] = aid
 				publish(redis.call('HGET', key('agent:', aid), 'owner'), {type = 'alert', call = cid, agent = aid,
-					skill = best.skill, ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway})
+					skill = best.skill, ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway,
+					verified = c.verified})
 			end
 			return n >= limit
 		end)
@@ -423,7 +427,7 @@ local function route_ready_agent(aid, a, skills, offer_ms)
 			alerted[#alerted + 1] = aid
 			redis.call('HSET', key('call:', best.cid), 'alerted', table.concat(alerted, ','))
 			publish(a.owner, {type = 'alert', call = best.cid, agent = aid, skill = best.skill,
-				ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway})
+				ani = c.ani, tier = c.tier, service = c.service, gateway = c.gateway, verified = c.verified})
 		end
 		return {'alert', best.cid, best.skill, aid}
 	end
