@@ -19,6 +19,7 @@
 #include "lib/list.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/secret.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -27,6 +28,8 @@
 
 #define ETCD_TIMEOUT_DEFAULT 1000
 #define ETCD_RESPONSE_DEFAULT (4u << 20)
+/* A private key in PEM is a few KiB at most; this is room for an RSA 16384 one. */
+#define ETCD_KEY_FILE_MAX (64u << 10)
 
 enum etcd_call {
 	CALL_RANGE,
@@ -147,7 +150,9 @@ struct etcd {
 	size_t n_urls, cur;
 	uint32_t timeout_ms;
 	size_t max_response;
-	char *ca_file, *cert_file, *key_file;
+	char *ca_file, *cert_file, *crl_file;
+	char *key;         /* key_file's PEM, read once (lib/secret.h); wiped at the end */
+	size_t key_len;
 	struct etcd_req *reqs;
 	struct etcd_watch *watches;
 	struct etcd_sock *socks;
@@ -321,8 +326,16 @@ static struct etcd_req *req_start(struct etcd *e, enum etcd_call call, char *bod
 		curl_easy_setopt(q->h, CURLOPT_CAINFO, e->ca_file);
 	if (e->cert_file)
 		curl_easy_setopt(q->h, CURLOPT_SSLCERT, e->cert_file);
-	if (e->key_file)
-		curl_easy_setopt(q->h, CURLOPT_SSLKEY, e->key_file);
+	if (e->key) {
+		struct curl_blob key = {e->key, e->key_len, CURL_BLOB_NOCOPY};
+
+		curl_easy_setopt(q->h, CURLOPT_SSLKEY_BLOB, &key);
+	}
+	if (e->crl_file) {
+		curl_easy_setopt(q->h, CURLOPT_CRLFILE, e->crl_file);
+		/* Read at each new connection, so a CRL published since counts. */
+		curl_easy_setopt(q->h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+	}
 	LIST_LINK(e->reqs, q);
 	if (curl_multi_add_handle(e->multi, q->h) != CURLM_OK) {
 		req_free(q);
@@ -557,7 +570,8 @@ static void destroy(struct etcd *e)
 	curl_slist_free_all(e->headers);
 	free(e->ca_file);
 	free(e->cert_file);
-	free(e->key_file);
+	free(e->crl_file);
+	secret_free(e->key, e->key_len);
 	free(e);
 	curl_global_cleanup();
 }
@@ -651,16 +665,28 @@ int etcd_new(const struct etcd_opts *o, struct etcd **out)
 		free(e);
 		return KF_ECONFIG;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		free(e);
-		return KF_EINTERNAL;
-	}
 	e->loop = o->loop;
 	e->timeout_ms = o->timeout_ms ? o->timeout_ms : ETCD_TIMEOUT_DEFAULT;
 	e->max_response = o->max_response ? o->max_response : ETCD_RESPONSE_DEFAULT;
+	if (o->key_file) {
+		char why[SECRET_WHY_MAX];
+		int r = secret_file_read(o->key_file, "etcd_key", ETCD_KEY_FILE_MAX, &e->key,
+					 &e->key_len, why, sizeof(why));
+
+		if (r) {
+			log_err(LOG_CLUSTER, "etcd client refused: %s", why);
+			free(e);
+			return r == KF_ETOOBIG ? KF_ECONFIG : r;
+		}
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		secret_free(e->key, e->key_len);
+		free(e);
+		return KF_EINTERNAL;
+	}
 	e->ca_file = dup_opt(o->ca_file);
 	e->cert_file = dup_opt(o->cert_file);
-	e->key_file = dup_opt(o->key_file);
+	e->crl_file = dup_opt(o->crl_file);
 	for (size_t i = 0; i < COUNT(headers); i++) {
 		struct curl_slist *h = curl_slist_append(e->headers, headers[i]);
 

@@ -65,10 +65,15 @@ struct etcd_opts {
 	size_t max_response;   /* answer body or watch line cap; 0 = 4 MiB */
 	/* TLS for https endpoints (PEM file paths, copied; NULL = unused):
 	 * the CA that signed etcd's certificate, and a client certificate and
-	 * key when etcd asks for one. */
+	 * key when etcd asks for one. The key is read once, by etcd_new, and
+	 * must be a file only its owner may read (lib/secret.h); the CA, the
+	 * certificate and the CRLs are read by libcurl as it connects. With
+	 * crl_file (PEM, one or more CRLs), etcd's certificate and every CA
+	 * above it must have a current CRL there that does not list them. */
 	const char *ca_file;
 	const char *cert_file;
 	const char *key_file;
+	const char *crl_file;
 };
 
 /* One key-value pair. Key and value are NUL-terminated copies (the
@@ -117,7 +122,10 @@ typedef void (*etcd_fn)(void *arg, int err, const struct etcd_resp *r);
  * options are copied. Returns 0, or (*out NULL):
  *   -EINVAL       no loop
  *   KF_ECONFIG    bad endpoints: none, a URL that is not http(s)://, too
- *                 many or too long (logged with the list)
+ *                 many or too long (logged with the list); a key_file that
+ *                 group or others may read or write, or that is not a
+ *                 regular file (logged, with the fix)
+ *   -errno        key_file cannot be read (logged)
  *   KF_EINTERNAL  libcurl cannot start
  * Free with etcd_free.
  */

@@ -605,6 +605,12 @@ static void link_open(struct redis_link *k, const char *addr)
 	int err;
 
 	snprintf(k->addr, sizeof(k->addr), "%s", addr);
+	if (!r->o.tls && r->o.plain_loopback_only && !net_addr_is_loopback(addr)) {
+		link_kinds[k->kind].down(k, KF_ECONFIG,
+					 "plaintext outside loopback refused: set redis_tls = true "
+					 "(or allow_plaintext = true)");
+		return;
+	}
 	k->rd = redis_reader_new(r->o.max_size);
 	err = net_connect_raw(&d, &k->conn);
 	if (err) {

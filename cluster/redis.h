@@ -176,6 +176,10 @@ struct redis_opts {
 	 * sentinels; NULL = plain TCP. Not copied: it must outlive the client.
 	 * A server's certificate must name the address dialed (IP:127.0.0.1). */
 	struct tls_ctx *tls;
+	/* Without tls: dial loopback addresses only (net_addr_is_loopback). A
+	 * primary that the sentinels name elsewhere is never dialed: the
+	 * attempt fails with KF_ECONFIG, reported through state(). */
+	bool plain_loopback_only;
 	uint32_t command_timeout_ms; /* 0 = 1000 */
 	uint32_t connect_timeout_ms; /* TCP connect plus TLS handshake; 0 = 1000 */
 	uint32_t retry_ms;           /* pause after a failed round; 0 = 200 */

@@ -1,6 +1,8 @@
 /* The one error list, rendered as text. See err.h. */
 #include "lib/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct {
@@ -12,6 +14,17 @@ static const struct {
 	KF_ERRORS(KF_ERR_ROW_)
 #undef KF_ERR_ROW_
 };
+
+void kf_why(char *why, size_t why_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !why_size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, why_size, fmt, ap);
+	va_end(ap);
+}
 
 const char *kf_strerror(int code)
 {

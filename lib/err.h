@@ -11,6 +11,8 @@
 #ifndef KEFU_LIB_ERR_H
 #define KEFU_LIB_ERR_H
 
+#include <stddef.h>
+
 #define KF_ERR_BASE 1000
 
 /* X(name, value, text) */
@@ -48,5 +50,13 @@ const char *kf_strerror(int code);
 
 /* kf_errname - "KF_EPARSE", "ENOENT", "OK"...; static; "EUNKNOWN" if unknown. */
 const char *kf_errname(int code);
+
+/*
+ * kf_why - a failure's reason for the operator, formatted into
+ * why[0..why_size) (cut to fit); nothing when why is NULL or why_size 0.
+ * For functions that take an optional why buffer.
+ */
+__attribute__((format(printf, 3, 4))) void kf_why(char *why, size_t why_size,
+						  const char *fmt, ...);
 
 #endif

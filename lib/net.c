@@ -33,11 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 /* Room for a host (an IPv6 address at most, or "localhost") and an "ip:port" text. */
-#define NET_HOST_MAX 64
 #define NET_ADDR_MAX (NET_HOST_MAX + 8)
 /* Bytes moved from the input buffer to the frame decoder at a time. */
 #define NET_READ_CHUNK 16384
@@ -160,6 +160,39 @@ static int net_addr_parse(const char *hp, struct sockaddr_storage *ss, socklen_t
 		return 0;
 	}
 	return KF_EPARSE;
+}
+
+bool net_addr_is_loopback(const char *addr)
+{
+	char h[NET_HOST_MAX];
+	const char *host = addr, *colon = strchr(addr, ':');
+	size_t n = strlen(addr);
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			return false;
+		host = addr + 1;
+		n = (size_t)(close - host);
+	} else if (colon && !strchr(colon + 1, ':')) {
+		n = (size_t)(colon - addr); /* HOST:PORT; two colons or more: a bare IPv6 */
+	}
+	if (n == 0 || n >= sizeof(h))
+		return false;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if (strcasecmp(h, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, h, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, h, &v6) != 1)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&v6))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 /* "ip:port" of sa into out. */

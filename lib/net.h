@@ -71,8 +71,12 @@
 #include "lib/loop.h"
 #include "lib/tls.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The longest host text (a name or an address) net_* functions take, with its NUL. */
+#define NET_HOST_MAX 64
 
 struct net_listener;
 struct net_conn;
@@ -230,5 +234,14 @@ void net_conn_close(struct net_conn *c);
  * give up waiting: a peer that never reads never drains the queue).
  */
 void net_conn_close_flushed(struct net_conn *c);
+
+/*
+ * net_addr_is_loopback - whether the host of addr ("HOST", "HOST:PORT",
+ * "[V6]" or "[V6]:PORT"; HOST an IPv4 address, a bare IPv6 address or a
+ * name) is this machine's loopback: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104,
+ * or the name "localhost". Any other name is not (nothing is resolved).
+ * Pure.
+ */
+bool net_addr_is_loopback(const char *addr);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/secret.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct tls_ctx {
 	SSL_CTX *ssl;
 	bool server;
+	char *ca_file; /* kept for tls_ctx_set_crl, which builds the trust store anew */
 };
 
 static const struct {
@@ -73,24 +74,54 @@ static void tls_fail(const char *what, char *why, size_t why_size)
 }
 
 /*
- * A private key that group or others may read is as good as published: it
- * is refused, not used. Returns 0, -errno (cannot stat it) or KF_ECONFIG.
+ * A trust store of the CA in ca_file and, with crl_file, every CRL in it
+ * checked for each certificate of a chain: the chain's intermediates are
+ * as revocable as its leaf (CRL_CHECK_ALL), so the file must carry a CRL
+ * of every CA. Returns the store, or NULL with msg filled.
  */
-static int tls_key_private(const char *path, char *msg, size_t n)
+static X509_STORE *tls_store_new(const char *ca_file, const char *crl_file, char *msg, size_t n)
 {
-	struct stat sb;
+	X509_STORE *st = X509_STORE_new();
+	X509_LOOKUP *lu;
 
-	if (stat(path, &sb) != 0) {
-		int e = errno;
-
-		snprintf(msg, n, "key_file %s: %s", path, strerror(e));
-		return -e;
+	if (!st)
+		abort();
+	if (X509_STORE_load_file(st, ca_file) != 1) {
+		tls_fail("ca_file", msg, n);
+		goto fail;
 	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(msg, n, "key_file %s is open to group or others (mode %03o): chmod 600 it",
-			 path, (unsigned)(sb.st_mode & 0777));
+	if (!crl_file)
+		return st;
+	lu = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+	if (!lu || X509_load_crl_file(lu, crl_file, X509_FILETYPE_PEM) <= 0) {
+		char what[TLS_WHY_MAX];
+
+		snprintf(what, sizeof(what), "crl_file %s", crl_file);
+		tls_fail(what, msg, n);
+		goto fail;
+	}
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	return st;
+fail:
+	X509_STORE_free(st);
+	return NULL;
+}
+
+int tls_ctx_set_crl(struct tls_ctx *t, const char *crl_file, char *why, size_t why_size)
+{
+	char msg[TLS_WHY_MAX];
+	X509_STORE *st;
+
+	ERR_clear_error();
+	st = tls_store_new(t->ca_file, crl_file, msg, sizeof(msg));
+	if (!st) {
+		log_err(LOG_NET, "tls revocation lists refused why=\"%s\"", msg);
+		if (why && why_size)
+			snprintf(why, why_size, "%s", msg);
 		return KF_ECONFIG;
 	}
+	/* The context frees its old store; handshakes from now on use this one. */
+	SSL_CTX_set_cert_store(t->ssl, st);
 	return 0;
 }
 
@@ -100,6 +131,7 @@ int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_
 	int mode = SSL_VERIFY_PEER;
 	int err = KF_ECONFIG, r;
 	char msg[TLS_WHY_MAX];
+	X509_STORE *st;
 
 	*out = NULL;
 	if (!t)
@@ -117,17 +149,23 @@ int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_
 		err = KF_EINTERNAL;
 		goto fail;
 	}
-	if (!o->ca_file || SSL_CTX_load_verify_locations(t->ssl, o->ca_file, NULL) != 1) {
-		tls_fail("ca_file", msg, sizeof(msg));
+	if (!o->ca_file) {
+		snprintf(msg, sizeof(msg), "ca_file: none given");
 		goto fail;
 	}
+	t->ca_file = strdup(o->ca_file);
+	if (!t->ca_file)
+		abort();
+	if (!(st = tls_store_new(o->ca_file, o->crl_file, msg, sizeof(msg))))
+		goto fail;
+	SSL_CTX_set_cert_store(t->ssl, st);
 	if (!o->cert_file != !o->key_file || (o->server && !o->cert_file)) {
 		snprintf(msg, sizeof(msg), "%s",
 			 o->server ? "a server needs cert_file and key_file"
 				   : "cert_file and key_file go together");
 		goto fail;
 	}
-	if (o->key_file && (r = tls_key_private(o->key_file, msg, sizeof(msg))) != 0) {
+	if (o->key_file && (r = secret_file_check(o->key_file, "key_file", msg, sizeof(msg))) != 0) {
 		err = r;
 		goto fail;
 	}
@@ -179,6 +217,7 @@ void tls_ctx_free(struct tls_ctx *t)
 	if (!t)
 		return;
 	SSL_CTX_free(t->ssl);
+	free(t->ca_file);
 	free(t);
 }
 

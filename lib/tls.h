@@ -27,7 +27,7 @@ struct tls_ctx;
 struct ssl_st; /* OpenSSL's SSL; only lib/net.c handles one */
 
 /* The longest text tls_* functions write as an error reason, with its NUL. */
-#define TLS_WHY_MAX 160
+#define TLS_WHY_MAX 256
 
 /* Client certificate policy of a server context. */
 enum tls_client_cert {
@@ -41,6 +41,13 @@ struct tls_opts {
 	const char *key_file;  /* PEM: its key, unencrypted; NULL when cert_file is */
 	bool server;           /* accepts connections (else dials them) */
 	enum tls_client_cert client_cert; /* servers only */
+	/* PEM: certificate revocation lists, one or more; NULL = none. When
+	 * set, every certificate of a peer's chain, intermediate CAs included,
+	 * needs a current CRL of its issuer in the file that does not list it
+	 * (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL); a revoked
+	 * certificate, or a CA without a CRL, or an expired CRL, fails the
+	 * handshake. */
+	const char *crl_file;
 };
 
 /*
@@ -50,12 +57,21 @@ struct tls_opts {
  *   KF_ECONFIG    a file that cannot be read or parsed, a key that does
  *                 not match the certificate, a server without a certificate,
  *                 a certificate without its key, a key file that group or
- *                 others may read or write (mode & 077: chmod 600 it)
+ *                 others may read or write (mode & 077: chmod 600 it;
+ *                 lib/secret.h), a crl_file without a CRL in it
  *   -errno        the key file cannot be found (stat)
  *   KF_EINTERNAL  OpenSSL cannot make a TLS 1.3 context at all
  * Free with tls_ctx_free after every connection using it.
  */
 int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_t why_size);
+
+/*
+ * tls_ctx_set_crl - the CRLs of crl_file (PEM, one or more) replace those
+ * t checks peers against, for every handshake from now on (connections
+ * already up stay). NULL turns the check off. Returns 0, or, t unchanged,
+ * KF_ECONFIG (the file cannot be read or holds no CRL; why says which).
+ */
+int tls_ctx_set_crl(struct tls_ctx *t, const char *crl_file, char *why, size_t why_size);
 
 /* tls_ctx_free - NULL is fine. */
 void tls_ctx_free(struct tls_ctx *t);

@@ -3,6 +3,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/net.h"
 #include "lib/password.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define ROW(field, type, def, min, max, reload, help) \
@@ -20,6 +22,11 @@ const struct conf_option config_table[] = {
 	    "Name of this node in logs and in the cluster."),
 	ROW(data_dir, CONF_PATH, NULL, 1, 0, false,
 	    "Directory of the node's LMDB environment; must exist."),
+	ROW(user, CONF_STRING, NULL, 0, 0, false,
+	    "Unix user the node runs as. Started as root, kefud opens its files, data_dir "
+	    "and listener, then takes this user's uid, gid and groups before it talks to the "
+	    "network; data_dir must belong to this user. Started as another user, it must be "
+	    "this one. Empty: no switch (started as root, kefud warns)."),
 	ROW(map_size, CONF_SIZE, "64M", INT64_C(1) << 20, INT64_C(1) << 40, false,
 	    "Initial LMDB map size; the map doubles when it fills."),
 	ROW(log_level, CONF_STRING, "info", 1, 0, true,
@@ -52,13 +59,18 @@ const struct conf_option config_table[] = {
 	ROW(etcd_cert, CONF_PATH, NULL, 0, 0, false,
 	    "Client certificate for etcd (with etcd_key) when etcd requires one."),
 	ROW(etcd_key, CONF_PATH, NULL, 0, 0, false,
-	    "Private key of etcd_cert."),
+	    "Private key of etcd_cert; refused unless only its owner may read it (chmod 600)."),
 	ROW(tls_ca, CONF_PATH, NULL, 0, 0, false,
 	    "The cluster's CA certificate: peers and clients must present certificates it signed."),
 	ROW(tls_cert, CONF_PATH, NULL, 0, 0, false,
 	    "This node's certificate (OU kefu-node)."),
 	ROW(tls_key, CONF_PATH, NULL, 0, 0, false,
-	    "Private key of tls_cert."),
+	    "Private key of tls_cert; refused unless only its owner may read it (chmod 600)."),
+	ROW(crl_file, CONF_PATH, NULL, 0, 0, false,
+	    "PEM certificate revocation lists, one of every CA that signs peers (the cluster "
+	    "CA; etcd's CA too when etcd_ca is another): a revoked certificate is refused at "
+	    "the handshake by the listener, the links to other nodes, Redis and etcd. Read "
+	    "again on SIGHUP. Empty: no revocation check."),
 	ROW(lease_ttl, CONF_DURATION, "2s", 2000, 60000, false,
 	    "TTL of the node's etcd lease; a dead leader is replaced about this long after."),
 	ROW(sync_timeout, CONF_DURATION, "1s", 100, 60000, false,
@@ -84,12 +96,17 @@ const struct conf_option config_table[] = {
 	    "Comma-separated HOST:PORT of the Redis sentinels; empty = no Redis, routing off."),
 	ROW(redis_master_name, CONF_STRING, "kefu", 1, 0, false,
 	    "Name under which the sentinels know the Redis primary."),
-	ROW(redis_password, CONF_STRING, NULL, 0, 0, false,
-	    "Password of the Redis servers and sentinels; empty = none."),
+	ROW(redis_password_file, CONF_PATH, NULL, 0, 0, false,
+	    "File whose first line is the password of the Redis servers and sentinels; "
+	    "refused unless only its owner may read it (chmod 600). Empty: no password."),
 	ROW(redis_tls, CONF_BOOL, "false", 0, 0, false,
 	    "Talk TLS to Redis and the sentinels with the node's tls_ca, tls_cert and tls_key."),
 	ROW(redis_timeout, CONF_DURATION, "1s", 100, 60000, false,
 	    "Timeout of every Redis command; also of each connection attempt."),
+	ROW(allow_plaintext, CONF_BOOL, "false", 0, 0, false,
+	    "Allow etcd over http:// and Redis without redis_tls to addresses outside "
+	    "loopback (127.0.0.0/8, ::1, localhost); without it such a configuration is "
+	    "refused. Only for a network nobody else can reach."),
 #define TIER_ROWS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax)                      \
 	ROW(n##_plan, CONF_STRING, plan, 1, 0, false,                                         \
 	    "IVR plan returned to the gateway for a caller of tier " #n " (vip_level " #lvl ")."), \
@@ -201,11 +218,72 @@ static int config_read(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+/* The next item of a comma-separated list at *p, blanks trimmed, into
+ * item[0..size) (cut to fit); false at the end of the list. */
+static bool config_list_next(const char **p, char *item, size_t size)
+{
+	while (**p) {
+		const char *s = *p, *end = strchr(s, ',');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+
+		*p = end ? end + 1 : s + n;
+		while (n && (*s == ' ' || *s == '\t'))
+			s++, n--;
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		if (n >= size)
+			n = size - 1;
+		memcpy(item, s, n);
+		item[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+const char *config_plaintext_remote(const struct config *c, char *endpoint, size_t size)
+{
+	char item[CONFIG_PATH_MAX];
+	const char *p = c->etcd_endpoints;
+
+	while (config_list_next(&p, item, sizeof(item))) {
+		/* http://[user@]host[:port][/path]: https is not ours to judge. */
+		char authority[CONFIG_PATH_MAX];
+		const char *h = item + 7, *at;
+		size_t n;
+
+		if (strncasecmp(item, "http://", 7) != 0)
+			continue;
+		n = strcspn(h, "/?#");
+		at = memchr(h, '@', n);
+		if (at) {
+			n -= (size_t)(at + 1 - h);
+			h = at + 1;
+		}
+		memcpy(authority, h, n);
+		authority[n] = '\0';
+		if (!net_addr_is_loopback(authority)) {
+			snprintf(endpoint, size, "%s", item);
+			return "etcd_endpoints";
+		}
+	}
+	p = c->redis_sentinels;
+	while (!c->redis_tls && config_list_next(&p, item, sizeof(item))) {
+		if (!net_addr_is_loopback(item)) {
+			snprintf(endpoint, size, "%s", item);
+			return "redis_sentinels";
+		}
+	}
+	return NULL;
+}
+
 int config_check(const struct config *c, struct conf_err *err)
 {
 	struct routing_settings rs;
 	enum log_level lvl;
-	char why[CONF_ERR_MAX];
+	char why[CONF_ERR_MAX], plain[128];
+	const char *opt;
 
 	if (log_parse_level(c->log_level, &lvl) != 0)
 		return config_fail(err, "log_level: \"%.20s\" is not one of debug, info, warn, "
@@ -216,6 +294,14 @@ int config_check(const struct config *c, struct conf_err *err)
 	if (c->redis_sentinels[0] && !c->etcd_endpoints[0])
 		return config_fail(err, "redis_sentinels is set: etcd_endpoints must be set too "
 					"(Redis serves routing, which runs in cluster mode)");
+	opt = config_plaintext_remote(c, plain, sizeof(plain));
+	if (opt && !c->allow_plaintext)
+		return config_fail(err, "%s: %s is plaintext to an address outside loopback: %s, "
+					"or set allow_plaintext = true if nobody else can reach "
+					"that network", opt, plain,
+				   opt[0] == 'e' ? "use https:// with etcd_ca (and etcd_cert, "
+						   "etcd_key)"
+						 : "set redis_tls = true");
 	if (routing_settings_from(c, &rs, why, sizeof(why)))
 		return config_fail(err, "%s", why);
 	if (c->test_password_iterations && c->test_password_iterations < PASSWORD_ITER_MIN)

@@ -21,6 +21,7 @@
 struct config {
 	char node_name[64];
 	char data_dir[CONFIG_PATH_MAX];      /* LMDB environment directory; required */
+	char user[64];                       /* run as this user; "" = as started */
 	int64_t map_size;                    /* initial LMDB map size, bytes */
 	char log_level[16];                  /* debug, info, warn, error, off */
 	char boss_inbox[CONFIG_PATH_MAX];    /* BOSS batch files arrive here; "" = off */
@@ -40,6 +41,7 @@ struct config {
 	char tls_ca[CONFIG_PATH_MAX];
 	char tls_cert[CONFIG_PATH_MAX];
 	char tls_key[CONFIG_PATH_MAX];
+	char crl_file[CONFIG_PATH_MAX];      /* PEM CRLs; "" = no revocation check */
 	int64_t lease_ttl;                   /* ms */
 	int64_t sync_timeout;                /* ms */
 	int64_t sync_standbys;               /* standbys a write waits for */
@@ -51,9 +53,10 @@ struct config {
 	int64_t max_connections_per_address;
 	char redis_sentinels[1024];          /* comma-separated HOST:PORT; "" = no Redis */
 	char redis_master_name[64];          /* the Sentinel name of the Redis group */
-	char redis_password[256];            /* AUTH for servers and sentinels; "" = none */
+	char redis_password_file[CONFIG_PATH_MAX]; /* its first line: AUTH; "" = none */
 	bool redis_tls;                      /* TLS with the node's client context */
 	int64_t redis_timeout;               /* ms, every Redis command */
+	bool allow_plaintext;                /* plaintext etcd / Redis beyond loopback */
 	/* Routing (node/routing/conf.h): per tier, per skill queue, timers. */
 #define CONFIG_TIER_FIELDS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax) \
 	char n##_plan[ROUTING_PLAN_MAX];                                           \
@@ -100,8 +103,20 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
 /*
  * config_check - what single options cannot say: log_level is a level;
  * when boss_inbox is set, boss_rejected and boss_archive are set and all
- * three differ; redis_sentinels only in cluster mode (etcd_endpoints set). Returns 0, KF_ECONFIG with err filled.
+ * three differ; redis_sentinels only in cluster mode (etcd_endpoints set);
+ * no plaintext etcd or Redis outside loopback (config_plaintext_remote)
+ * unless allow_plaintext. Returns 0, KF_ECONFIG with err filled.
  */
 int config_check(const struct config *c, struct conf_err *err);
+
+/*
+ * config_plaintext_remote - the first endpoint c would talk to in
+ * plaintext outside loopback (127.0.0.0/8, ::1, "localhost"; any other
+ * host name counts as outside): an http:// URL of etcd_endpoints, or a
+ * sentinel of redis_sentinels while redis_tls is off. Copies the endpoint
+ * into endpoint[0..size) and returns the option's name; NULL when there is
+ * none. Pure: nothing is resolved or dialed.
+ */
+const char *config_plaintext_remote(const struct config *c, char *endpoint, size_t size);
 
 #endif

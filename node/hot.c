@@ -138,6 +138,7 @@ int hot_new(const struct hot_opts *o, struct hot **out)
 		.password = o->password && o->password[0] ? o->password : NULL,
 		.sentinel_password = o->password && o->password[0] ? o->password : NULL,
 		.tls = o->tls,
+		.plain_loopback_only = o->plain_loopback_only,
 		.command_timeout_ms = o->timeout_ms,
 		.connect_timeout_ms = o->timeout_ms,
 		.state = hot_state,

@@ -49,6 +49,7 @@ struct hot_opts {
 	const char *master_name; /* the Sentinel name of the group; copied */
 	const char *password;    /* servers and sentinels; NULL or "" = none; copied */
 	struct tls_ctx *tls;     /* client context, NULL = plain TCP; must outlive the hot state */
+	bool plain_loopback_only; /* plain TCP to loopback only (redis_opts) */
 	uint32_t timeout_ms;     /* every command and connection attempt; 0 = 1000 */
 	const char *cluster;     /* cluster_name: the key prefix "kefu:<cluster>:"; copied */
 	const char *node;        /* node_name: the event channel; copied */

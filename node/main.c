@@ -6,7 +6,8 @@
  * loop; the subsystems are then shut down in reverse order. When one fails
  * to start, those already started are shut down in reverse and kefud exits
  * 1. A bad command line or configuration exits 2 before anything starts.
- * SIGHUP re-reads the configuration and applies the reloadable options.
+ * SIGHUP re-reads the configuration and applies the reloadable options, and
+ * reads crl_file again.
  */
 #include "lib/conf.h"
 #include "lib/err.h"
@@ -14,6 +15,8 @@
 #include "cluster/election.h"
 #include "cluster/etcd.h"
 #include "cluster/repl.h"
+#include "lib/runas.h"
+#include "lib/secret.h"
 #include "lib/tls.h"
 #include "node/accounts.h"
 #include "node/admin.h"
@@ -34,6 +37,7 @@
 #include "storage/store.h"
 
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +71,8 @@ struct running {
 /* Everything the subsystems share; lives in main()'s frame. */
 struct node {
 	struct config cfg;
+	struct runas runas;                /* user: who the node becomes (lib/runas.h) */
+	char redis_password[256];          /* redis_password_file's first line; wiped at the end */
 	const char *config_path;           /* NULL: options from --set only */
 	const char *sets[CONFIG_SETS_MAX]; /* point into argv */
 	size_t nsets;
@@ -101,14 +107,102 @@ static void node_log_level_apply(const struct config *c)
 
 static int node_logging_init(struct node *n)
 {
+	char plain[128];
+	const char *opt = config_plaintext_remote(&n->cfg, plain, sizeof(plain));
+
 	node_log_level_apply(&n->cfg);
 	log_info(LOG_MAIN, "starting node=%s data_dir=%s", n->cfg.node_name, n->cfg.data_dir);
+	if (opt) /* config_check refused it unless allow_plaintext */
+		log_warn(LOG_MAIN, "plaintext outside loopback allowed (allow_plaintext = true) "
+				   "option=%s endpoint=%s", opt, plain);
 	return 0;
 }
 
 static void node_logging_shutdown(struct node *n)
 {
 	log_info(LOG_MAIN, "stopped node=%s", n->cfg.node_name);
+}
+
+/* For the subsystems whose init leaves nothing to undo. */
+static void node_nothing(struct node *n)
+{
+	(void)n;
+}
+
+/* ---- the user the node runs as (lib/runas.h) ---- */
+
+/*
+ * Decides, before anything is opened, whom the node will run as. A node
+ * that will drop root needs data_dir and the folder holding it (snapshots
+ * and imports are staged beside data_dir) to belong to its user already:
+ * what it creates there later, it creates as that user.
+ */
+static int node_user_init(struct node *n)
+{
+	char why[RUNAS_WHY_MAX], parent[CONFIG_PATH_MAX];
+	int r = runas_plan(n->cfg.user, &n->runas, why, sizeof(why));
+
+	if (r == 0 && n->runas.drop)
+		r = runas_owns(&n->runas, "data_dir", n->cfg.data_dir, why, sizeof(why));
+	if (r == 0 && n->runas.drop) {
+		snprintf(parent, sizeof(parent), "%s", n->cfg.data_dir);
+		r = runas_owns(&n->runas, "the folder of data_dir", dirname(parent), why,
+			       sizeof(why));
+	}
+	if (r) {
+		log_err(LOG_MAIN, "refused: %s", why);
+		return r;
+	}
+	if (n->runas.as_root && !n->runas.drop)
+		log_warn(LOG_MAIN, "running as root: set user = kefu (the node's own user) so that "
+				   "the node drops root once its files and listener are open");
+	return 0;
+}
+
+/*
+ * After the files, data_dir and the listener are open, before the node
+ * talks to the network: what root created in data_dir goes to the user,
+ * then the process becomes that user for good.
+ */
+static int node_privileges_init(struct node *n)
+{
+	char why[RUNAS_WHY_MAX];
+	unsigned given = 0;
+	int r;
+
+	if (!n->runas.drop)
+		return 0;
+	r = runas_adopt(&n->runas, n->cfg.data_dir, &given, why, sizeof(why));
+	if (r == 0)
+		r = runas_drop(&n->runas, why, sizeof(why));
+	if (r) {
+		log_err(LOG_MAIN, "cannot drop root: %s", why);
+		return r;
+	}
+	log_info(LOG_MAIN, "dropped root user=%s uid=%u gid=%u files_given=%u", n->runas.user,
+		 (unsigned)n->runas.uid, (unsigned)n->runas.gid, given);
+	return 0;
+}
+
+/* ---- secrets read at start, while the node may still be root ---- */
+
+static int node_secrets_init(struct node *n)
+{
+	char why[SECRET_WHY_MAX];
+	int r;
+
+	if (!n->cfg.redis_password_file[0])
+		return 0;
+	r = secret_file_first_line(n->cfg.redis_password_file, "redis_password_file",
+				   n->redis_password, sizeof(n->redis_password), why, sizeof(why));
+	if (r)
+		log_err(LOG_MAIN, "refused: %s", why);
+	return r;
+}
+
+static void node_secrets_shutdown(struct node *n)
+{
+	secret_wipe(n->redis_password, sizeof(n->redis_password));
 }
 
 /* ---- event loop and signals ---- */
@@ -134,6 +228,27 @@ static void node_on_change(void *arg, const struct conf_option *opt, bool applie
 			 opt->name);
 }
 
+/*
+ * SIGHUP: the CRLs of crl_file are read again for the listener and the
+ * node's links (etcd reads them at each new connection). On failure the
+ * lists read before stay.
+ */
+static void node_crl_reload(struct node *n)
+{
+	struct tls_ctx *ctx[] = {n->tls_server, n->tls_client};
+	char why[TLS_WHY_MAX];
+
+	if (!n->cfg.crl_file[0])
+		return;
+	for (size_t i = 0; i < 2; i++) {
+		if (ctx[i] && tls_ctx_set_crl(ctx[i], n->cfg.crl_file, why, sizeof(why)) != 0) {
+			log_err(LOG_CONF, "reload kept the revocation lists read before: %s", why);
+			return;
+		}
+	}
+	log_info(LOG_CONF, "reload read crl_file=%s", n->cfg.crl_file);
+}
+
 /* SIGHUP: rebuild the configuration as at start and apply what may change. */
 static void node_on_reload(void *arg)
 {
@@ -150,6 +265,7 @@ static void node_on_reload(void *arg)
 		conf_reload(config_table, config_table_len, &n->cfg, fresh, node_on_change,
 			    &n->cfg);
 		node_log_level_apply(&n->cfg);
+		node_crl_reload(n);
 	}
 	free(fresh);
 }
@@ -281,9 +397,10 @@ static const char *node_addr(const struct node *n)
 
 static int node_tls_init(struct node *n)
 {
+	const char *crl = n->cfg.crl_file[0] ? n->cfg.crl_file : NULL;
 	struct tls_opts so = {n->cfg.tls_ca, n->cfg.tls_cert, n->cfg.tls_key, true,
-			      TLS_CLIENT_CERT_OPTIONAL};
-	struct tls_opts co = {n->cfg.tls_ca, n->cfg.tls_cert, n->cfg.tls_key, false, 0};
+			      TLS_CLIENT_CERT_OPTIONAL, crl};
+	struct tls_opts co = {n->cfg.tls_ca, n->cfg.tls_cert, n->cfg.tls_key, false, 0, crl};
 	char why[256];
 	int r;
 
@@ -326,6 +443,7 @@ static int node_etcd_init(struct node *n)
 		.ca_file = n->cfg.etcd_ca[0] ? n->cfg.etcd_ca : NULL,
 		.cert_file = n->cfg.etcd_cert[0] ? n->cfg.etcd_cert : NULL,
 		.key_file = n->cfg.etcd_key[0] ? n->cfg.etcd_key : NULL,
+		.crl_file = n->cfg.crl_file[0] && n->cfg.etcd_ca[0] ? n->cfg.crl_file : NULL,
 	};
 	struct election_opts el = {
 		.loop = n->loop,
@@ -478,8 +596,9 @@ static int node_redis_init(struct node *n)
 		.loop = n->loop,
 		.sentinels = n->cfg.redis_sentinels,
 		.master_name = n->cfg.redis_master_name,
-		.password = n->cfg.redis_password,
+		.password = n->redis_password,
 		.tls = n->cfg.redis_tls ? n->tls_client : NULL,
+		.plain_loopback_only = !n->cfg.allow_plaintext,
 		.timeout_ms = (uint32_t)n->cfg.redis_timeout,
 		.cluster = n->cfg.cluster_name,
 		.node = n->cfg.node_name,
@@ -742,6 +861,8 @@ static const struct subsystem {
 	void (*shutdown)(struct node *n);  /* undoes init, also a partial one */
 } subsystems[] = {
 	{"logging", node_logging_init, node_logging_shutdown},
+	{"user", node_user_init, node_nothing},
+	{"secrets", node_secrets_init, node_secrets_shutdown},
 	{"loop", node_loop_init, node_loop_shutdown},
 	{"storage", node_storage_init, node_storage_shutdown},
 	{"tls", node_tls_init, node_tls_shutdown},
@@ -750,6 +871,8 @@ static const struct subsystem {
 	{"jobs", node_jobs_init, node_jobs_shutdown},
 	{"leader", node_leader_init, node_leader_shutdown},
 	{"server", node_server_init, node_server_shutdown},
+	/* Nothing so far has sent a byte: the loop has not run. */
+	{"privileges", node_privileges_init, node_nothing},
 	{"redis", node_redis_init, node_redis_shutdown},
 	{"components", node_components_init, node_components_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},

@@ -38,6 +38,8 @@ struct session {
 	int err;
 	uint8_t *reply;     /* the last reply, packed, owned */
 	size_t reply_len;
+	char why[256];      /* the connection's last failure, as on_state heard it */
+	bool told;          /* on_state printed it */
 };
 
 static void on_reply(void *arg, int err, const Kefu__Envelope *e)
@@ -62,9 +64,13 @@ static void on_state(void *arg, int err, const char *detail)
 {
 	struct session *s = arg;
 
-	if (err && !s->done) {
-		fprintf(stderr, "kefuctl: %s: %s%s%s\n", s->addr, kf_strerror(err), detail ? ": " : "",
-			detail ? detail : "");
+	if (!err)
+		return;
+	snprintf(s->why, sizeof(s->why), "%s%s%s", kf_strerror(err), detail ? ": " : "",
+		 detail ? detail : "");
+	if (!s->done) {
+		fprintf(stderr, "kefuctl: %s: %s\n", s->addr, s->why);
+		s->told = true;
 	}
 }
 
@@ -97,7 +103,7 @@ static void session_close(struct session *s)
 /* Connect to the first node that completes a Ping. */
 static int session_open(struct session *s)
 {
-	struct tls_opts to = {ctl_target.ca, ctl_target.cert, ctl_target.key, false, 0};
+	struct tls_opts to = {ctl_target.ca, ctl_target.cert, ctl_target.key, false, 0, NULL};
 	char why[256];
 	int err;
 
@@ -137,7 +143,12 @@ static int session_open(struct session *s)
 			if (rep->body_case == KEFU__ENVELOPE__BODY_ERROR && rep->error->message)
 				fprintf(stderr, "kefuctl: %s: %s\n", s->addr, rep->error->message);
 			kefu__envelope__free_unpacked(rep, NULL);
+		} else if (err && !s->told) {
+			/* The link failed under the Ping (a TLS alert after the handshake). */
+			fprintf(stderr, "kefuctl: %s: %s\n", s->addr, s->why[0] ? s->why : kf_strerror(err));
 		}
+		s->why[0] = '\0';
+		s->told = false;
 		rpc_free(s->rpc);
 		s->rpc = NULL;
 	}

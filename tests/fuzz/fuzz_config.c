@@ -3,7 +3,7 @@
  * the rules between options and the routing settings (tiers' ladders,
  * strategies, plans). Whatever the text, the answer is accepted settings
  * or one terminated message; accepted settings hold what node/routing/ relies
- * on.
+ * on, and talk plaintext outside loopback only with allow_plaintext.
  */
 #include "lib/conf.h"
 #include "node/config.h"
@@ -31,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (routing_settings_from(&c, &rs, why, sizeof(why)) != 0)
 		abort(); /* config_check accepted them */
+	if (!c.allow_plaintext && config_plaintext_remote(&c, why, sizeof(why)))
+		abort(); /* plaintext outside loopback got through */
 	for (size_t i = 0; i < ROUTING_NTIERS; i++) {
 		const struct routing_tier *t = &rs.tiers[i];
 

@@ -340,7 +340,7 @@ int cmd_ledger_main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(-1, LOG_LVL_ERR);
-	to = (struct tls_opts){g.ca, g.cert, g.key, false, 0};
+	to = (struct tls_opts){g.ca, g.cert, g.key, false, 0, NULL};
 	if (tls_ctx_new(&to, &g.tls, why, sizeof(why)) != 0) {
 		fprintf(stderr, "kefu-sim ledger: cannot start: %s\n", why);
 		return 2;

@@ -203,7 +203,7 @@ static int load_cluster(struct traffic *t)
 
 static struct tls_ctx *client_ctx(struct traffic *t, const char *cert, const char *key)
 {
-	struct tls_opts to = {t->ca, cert, key, false, 0};
+	struct tls_opts to = {t->ca, cert, key, false, 0, NULL};
 	char why[TLS_WHY_MAX];
 	struct tls_ctx *c;
 

@@ -188,9 +188,100 @@ static void test_redis_needs_cluster_mode(void **state)
 	assert_non_null(strstr(err.msg, "etcd_endpoints must be set too"));
 	assert_int_equal(config_load(&c, NULL, full, 8, &err), 0);
 	assert_string_equal(c.redis_master_name, "kefu");
-	assert_string_equal(c.redis_password, "");
+	assert_string_equal(c.redis_password_file, "");
+	assert_false(c.allow_plaintext);
 	assert_true(c.redis_tls);
 	assert_int_equal(c.redis_timeout, 250);
+}
+
+/* config_load of the cluster basics plus extra[0..n), into c; the error in err. */
+static int load_cluster(struct config *c, struct conf_err *err, const char *const *extra,
+			size_t n)
+{
+	const char *sets[16] = {"data_dir=/d", "tls_ca=/c/ca.crt", "tls_cert=/c/n1.crt",
+				"tls_key=/c/n1.key"};
+
+	assert_true(n <= 12);
+	memcpy(sets + 4, extra, n * sizeof(*extra));
+	return config_load(c, NULL, sets, 4 + n, err);
+}
+
+/* Plaintext etcd or Redis beyond loopback is refused, naming the address and the fix. */
+static void test_plaintext_outside_loopback_is_refused(void **state)
+{
+	static const char *const etcd[] = {
+		"etcd_endpoints=http://192.0.2.1:2379",
+		"etcd_endpoints=http://127.0.0.1:2379, http://192.0.2.1:2379",
+		"etcd_endpoints=http://etcd.example:2379",
+		"etcd_endpoints=http://[2001:db8::1]:2379/",
+		"etcd_endpoints=http://localhost@192.0.2.1:2379",
+		"etcd_endpoints=HTTP://192.0.2.1",
+	};
+	const char *redis[] = {"etcd_endpoints=https://192.0.2.1:2379",
+			       "redis_sentinels=127.0.0.1:26379,198.51.100.1:26379"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(etcd) / sizeof(etcd[0]); i++) {
+		if (load_cluster(&c, &err, &etcd[i], 1) != KF_ECONFIG)
+			fail_msg("%s was taken", etcd[i]);
+		assert_true(strncmp(err.msg, "etcd_endpoints: ", 16) == 0);
+		assert_non_null(strstr(err.msg, "plaintext to an address outside loopback"));
+		assert_non_null(strstr(err.msg, "https://"));
+		assert_non_null(strstr(err.msg, "allow_plaintext = true"));
+	}
+	assert_int_equal(load_cluster(&c, &err, etcd, 1), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "http://192.0.2.1:2379"));
+	assert_int_equal(load_cluster(&c, &err, redis, 2), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "redis_sentinels: 198.51.100.1:26379 is plaintext"));
+	assert_non_null(strstr(err.msg, "redis_tls = true"));
+}
+
+/* Loopback, TLS and allow_plaintext are taken. */
+static void test_plaintext_on_loopback_or_allowed_is_taken(void **state)
+{
+	const char *loop[] = {"etcd_endpoints=http://127.0.0.1:2379,http://localhost:22379,"
+			      "http://[::1]:32379,http://127.8.9.10",
+			      "redis_sentinels=127.0.0.1:26379,localhost:26380,[::1]:26381"};
+	const char *tls[] = {"etcd_endpoints=https://192.0.2.1:2379",
+			     "redis_sentinels=198.51.100.1:26379", "redis_tls=true"};
+	const char *allowed[] = {"etcd_endpoints=http://192.0.2.1:2379",
+				 "redis_sentinels=198.51.100.1:26379", "allow_plaintext=true"};
+	struct config c;
+	struct conf_err err;
+	char ep[128];
+
+	(void)state;
+	assert_int_equal(load_cluster(&c, &err, loop, 2), 0);
+	assert_null(config_plaintext_remote(&c, ep, sizeof(ep)));
+	assert_int_equal(load_cluster(&c, &err, tls, 3), 0);
+	assert_null(config_plaintext_remote(&c, ep, sizeof(ep)));
+	assert_int_equal(load_cluster(&c, &err, allowed, 3), 0);
+	assert_true(c.allow_plaintext);
+	assert_string_equal(config_plaintext_remote(&c, ep, sizeof(ep)), "etcd_endpoints");
+	assert_string_equal(ep, "http://192.0.2.1:2379");
+}
+
+/* The transport rows: defaults and values. */
+static void test_transport_rows(void **state)
+{
+	const char *sets[] = {"etcd_endpoints=https://127.0.0.1:2379", "user=kefu",
+			      "crl_file=/etc/kefu/crl.pem", "redis_sentinels=127.0.0.1:26379",
+			      "redis_password_file=/etc/kefu/redis.password"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(load_cluster(&c, &err, sets, 1), 0);
+	assert_string_equal(c.user, "");
+	assert_string_equal(c.crl_file, "");
+	assert_string_equal(c.redis_password_file, "");
+	assert_int_equal(load_cluster(&c, &err, sets, 5), 0);
+	assert_string_equal(c.user, "kefu");
+	assert_string_equal(c.crl_file, "/etc/kefu/crl.pem");
+	assert_string_equal(c.redis_password_file, "/etc/kefu/redis.password");
+	assert_null(conf_find(config_table, config_table_len, "redis_password"));
 }
 
 static void test_every_option_has_help(void **state)
@@ -217,6 +308,9 @@ int main(void)
 		cmocka_unit_test(test_boss_inbox_needs_two_other_directories),
 		cmocka_unit_test(test_cluster_mode_needs_certificates),
 		cmocka_unit_test(test_redis_needs_cluster_mode),
+		cmocka_unit_test(test_plaintext_outside_loopback_is_refused),
+		cmocka_unit_test(test_plaintext_on_loopback_or_allowed_is_taken),
+		cmocka_unit_test(test_transport_rows),
 		cmocka_unit_test(test_every_option_has_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -860,6 +860,28 @@ static void test_a_lowered_max_frame_cuts_off_the_peer_at_the_header(void **stat
 	capped_free(&k);
 }
 
+/* Loopback is 127.0.0.0/8, ::1 (also v4-mapped) and the name localhost; nothing else. */
+static void test_loopback_addresses(void **state)
+{
+	static const char *const yes[] = {
+		"127.0.0.1", "127.0.0.1:2379", "127.255.0.9:6379", "localhost", "LOCALHOST:26379",
+		"::1", "[::1]", "[::1]:2379", "[::ffff:127.0.0.2]:1",
+	};
+	static const char *const no[] = {
+		"192.0.2.1", "198.51.100.1:26379", "10.0.0.1:2379", "[2001:db8::1]:2379",
+		"2001:db8::1", "etcd.example:2379", "localhost.example", "128.0.0.1",
+		"0.0.0.0:1", "[::]:1", "", ":2379", "[::1", "[::1]x", "127.1",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!net_addr_is_loopback(yes[i]))
+			fail_msg("%s should be loopback", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (net_addr_is_loopback(no[i]))
+			fail_msg("%s should not be loopback", no[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -883,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_connections_over_the_per_address_cap_are_refused_at_accept),
 		cmocka_unit_test(test_connections_over_the_listener_cap_are_refused),
 		cmocka_unit_test(test_a_lowered_max_frame_cuts_off_the_peer_at_the_header),
+		cmocka_unit_test(test_loopback_addresses),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

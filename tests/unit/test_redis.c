@@ -837,6 +837,32 @@ static void test_tls_server_refuses_a_plain_client(void **state)
 	fx_free(f);
 }
 
+/*
+ * plain_loopback_only: a primary outside loopback is never dialed (a host
+ * name, which the client could not dial anyway: were the rule broken, the
+ * reason would be KF_EPARSE and no packet would leave); the group on
+ * loopback serves as before.
+ */
+static void test_plain_primary_outside_loopback_is_refused(void **state)
+{
+	struct fx *f = fx_new_with((struct redis_opts){.addr = "redis.example:6379",
+						       .plain_loopback_only = true,
+						       .command_timeout_ms = 300});
+	struct got g;
+
+	(void)state;
+	g = CMD(f, "PING");
+	assert_int_equal(g.err, KF_ECONFIG);
+	assert_int_equal(f->down_reason, KF_ECONFIG);
+	assert_non_null(strstr(f->down_detail, "redis_tls = true"));
+	fx_free(f);
+	f = fx_new_with((struct redis_opts){.password = PASSWORD, .sentinel_password = PASSWORD,
+					    .plain_loopback_only = true});
+	g = CMD(f, "PING");
+	assert_int_equal(g.err, 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest plain[] = {
@@ -853,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_password_is_reported_as_eacces),
 		cmocka_unit_test(test_discovery_skips_a_dead_first_sentinel),
 		cmocka_unit_test(test_bad_options_are_refused),
+		cmocka_unit_test(test_plain_primary_outside_loopback_is_refused),
 		cmocka_unit_test(test_script_define_refusals),
 		cmocka_unit_test_setup_teardown(test_messages_arrive_for_channels_and_patterns, setup,
 						teardown),

@@ -238,7 +238,7 @@ static struct tls_ctx *tls_for(const char *name, bool server)
 	struct tls_opts o = {certs_path(ca, sizeof(ca), cl.dir, "ca", "crt"),
 			     certs_path(crt, sizeof(crt), cl.dir, name, "crt"),
 			     certs_path(key, sizeof(key), cl.dir, name, "key"), server,
-			     TLS_CLIENT_CERT_REQUIRED};
+			     TLS_CLIENT_CERT_REQUIRED, NULL};
 	struct tls_ctx *t;
 
 	assert_int_equal(tls_ctx_new(&o, &t, NULL, 0), 0);

@@ -24,7 +24,8 @@ static char dir[256];
 
 static int group_setup(void **state)
 {
-	static const char *const specs[] = {"n1:kefu-node", "adm:kefu-admin", "gw:kefu-gateway"};
+	static const char *const specs[] = {"n1:kefu-node", "adm:kefu-admin", "gw:kefu-gateway",
+					    "rev:kefu-admin"};
 
 	(void)state;
 	if (bossfile_tmpdir("tls", dir, sizeof(dir)) != 0)
@@ -278,6 +279,83 @@ static void test_key_open_to_others_is_refused(void **state)
 	tls_ctx_free(t);
 }
 
+/* A context for NAME's certificate checking peers against dir/crl.pem. */
+static struct tls_ctx *ctx_crl(const char *name, bool server)
+{
+	char ca[300], crt[300], key[300], crl[300], why[TLS_WHY_MAX] = "";
+	struct tls_opts o = {
+		.ca_file = certs_path(ca, sizeof(ca), dir, "ca", "crt"),
+		.cert_file = certs_path(crt, sizeof(crt), dir, name, "crt"),
+		.key_file = certs_path(key, sizeof(key), dir, name, "key"),
+		.server = server,
+		.client_cert = TLS_CLIENT_CERT_REQUIRED,
+		.crl_file = certs_path(crl, sizeof(crl), dir, "crl", "pem"),
+	};
+	struct tls_ctx *t;
+
+	if (tls_ctx_new(&o, &t, why, sizeof(why)) != 0)
+		fail_msg("context refused: %s", why);
+	return t;
+}
+
+/* Whether a client with NAME's certificate completes a handshake with server s. */
+static bool admitted(struct tls_ctx *s, const char *name)
+{
+	struct tls_ctx *c = ctx_for(name, false, 0);
+	struct shake sh;
+	bool ok;
+
+	shake_run(&sh, c, s, "127.0.0.1");
+	ok = sh.server_ok == 1 && sh.client_ok == 1;
+	shake_free(&sh);
+	tls_ctx_free(c);
+	return ok;
+}
+
+/*
+ * With crl_file, a revoked client certificate is refused at the handshake
+ * and the others pass; the lists are read again by tls_ctx_set_crl, and a
+ * file without a CRL is refused, keeping the lists before.
+ */
+static void test_revoked_certificate_is_refused(void **state)
+{
+	const char *crl_only[] = {"--crl"}, *revoke[] = {"--revoke", "rev"};
+	char crl[300], ca[300], why[TLS_WHY_MAX] = "";
+	struct tls_ctx *s, *c, *t = (struct tls_ctx *)&t;
+	struct tls_opts bad = {.ca_file = certs_path(ca, sizeof(ca), dir, "ca", "crt"),
+			       .crl_file = "/nonexistent/crl.pem"};
+	struct shake sh;
+
+	(void)state;
+	certs_path(crl, sizeof(crl), dir, "crl", "pem");
+	assert_int_equal(certs_make(dir, crl_only, 1), 0);
+	s = ctx_crl("n1", true);
+	assert_true(admitted(s, "rev"));
+	assert_true(admitted(s, "adm"));
+	assert_int_equal(certs_make(dir, revoke, 2), 0);
+	assert_true(admitted(s, "rev")); /* the lists it read before */
+	assert_int_equal(tls_ctx_set_crl(s, crl, why, sizeof(why)), 0);
+	assert_false(admitted(s, "rev"));
+	assert_true(admitted(s, "adm"));
+	/* A client checking the server against the lists: n1 is not revoked. */
+	c = ctx_crl("adm", false);
+	shake_run(&sh, c, s, "127.0.0.1");
+	assert_int_equal(sh.client_ok, 1);
+	shake_free(&sh);
+	tls_ctx_free(c);
+	/* No CRL in the file: refused, the lists before kept. */
+	assert_int_equal(tls_ctx_set_crl(s, ca, why, sizeof(why)), KF_ECONFIG);
+	assert_non_null(strstr(why, "crl_file"));
+	assert_false(admitted(s, "rev"));
+	assert_int_equal(tls_ctx_new(&bad, &t, why, sizeof(why)), KF_ECONFIG);
+	assert_null(t);
+	assert_non_null(strstr(why, "/nonexistent/crl.pem"));
+	/* Off again: nothing is checked. */
+	assert_int_equal(tls_ctx_set_crl(s, NULL, why, sizeof(why)), 0);
+	assert_true(admitted(s, "rev"));
+	tls_ctx_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_client_without_host_is_refused),
 		cmocka_unit_test(test_role_names_come_from_the_table),
 		cmocka_unit_test(test_key_open_to_others_is_refused),
+		cmocka_unit_test(test_revoked_certificate_is_refused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
