@@ -115,11 +115,11 @@ static bool audit_op_allowed(const Kefu__WriteOp *op, const char *node, char *wh
 }
 
 /*
- * What a raw Write may touch (docs/security.md): from a node, callback
- * requests, audit appends by itself and the ledger's probe keys in meta;
- * from an admin, the probe keys alone (kefu-sim ledger, through any node).
- * Accounts, the customer database, the log and the rest of meta change only
- * through their own messages and jobs. Returns true, or false with why.
+ * What a raw Write (nodes only) may touch (docs/security.md): callback
+ * requests, audit appends by the node itself and the ledger's probe keys in
+ * meta. Accounts, the customer database, the log and the rest of meta
+ * change only through their own messages and jobs. Returns true, or false
+ * with why.
  */
 static bool write_allowed(const Kefu__WriteBatch *wb, const struct tls_identity *who, char *why,
 			  size_t n)
@@ -128,11 +128,6 @@ static bool write_allowed(const Kefu__WriteBatch *wb, const struct tls_identity 
 		const Kefu__WriteOp *op = wb->ops[i];
 		size_t plen = strlen(WRITE_META_PREFIX);
 
-		if (who->role != TLS_ROLE_NODE && op->table != STORE_META) {
-			snprintf(why, n, "an admin's raw Write is for meta keys %s* only",
-				 WRITE_META_PREFIX);
-			return false;
-		}
 		switch (op->table) {
 		case STORE_CALLBACK:
 			break;
@@ -585,8 +580,7 @@ static const struct msg_row admin_rows[] = {
 	/* replication: a follower's hello and acknowledgments, on its own link */
 	{KEFU__ENVELOPE__BODY_HELLO, "hello", on_hello, R_NODE, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_APPEND_ACK, "append_ack", on_append_ack, R_NODE, false, MSG_SMALL},
-	/* nodes: their own writes; admins: the ledger's probes (write_allowed) */
-	{KEFU__ENVELOPE__BODY_WRITE, "write", on_write, R_NODE | R_ADMIN, false, 0},
+	{KEFU__ENVELOPE__BODY_WRITE, "write", on_write, R_NODE, false, 0},
 	{KEFU__ENVELOPE__BODY_STATUS, "status", on_status, R_NODE | R_ADMIN, false, MSG_SMALL},
 	/* A follower forwards an admin's request under its node certificate. */
 	{KEFU__ENVELOPE__BODY_SWITCHOVER, "switchover", on_switchover, R_ADMIN | R_NODE, false,

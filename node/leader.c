@@ -263,6 +263,7 @@ int leader_ask(struct leader *l, Kefu__Envelope *e, leader_done_fn done, void *a
 
 	if (!via)
 		return KF_ESTATE;
+	e->has_forwarded = e->forwarded = 1;
 	c = call_new(l, done, arg);
 	err = rpc_call(via, e, FORWARD_TIMEOUT_MS, on_write_forwarded, c);
 	if (err) {
@@ -348,7 +349,7 @@ void leader_forward(struct leader *l, struct msg_peer *p, const Kefu__Envelope *
 	struct call *c;
 	int err;
 
-	if (msg_peer_who(p)->role == TLS_ROLE_NODE) {
+	if (e->forwarded) {
 		/* Never forward twice: a node asked us because it thought we lead. */
 		msg_error(p, e->request_id, KF_ESTATE, "not the leader");
 		return;
@@ -359,6 +360,7 @@ void leader_forward(struct leader *l, struct msg_peer *p, const Kefu__Envelope *
 		msg_error(p, e->request_id, KF_ESTATE, "no leader at the moment; retry");
 		return;
 	}
+	copy.has_forwarded = copy.forwarded = 1;
 	c = call_new(l, NULL, NULL);
 	c->ref = msg_ref_of(p, e->request_id);
 	err = rpc_call(via, &copy, FORWARD_TIMEOUT_MS, on_forwarded, c);

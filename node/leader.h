@@ -69,8 +69,8 @@ int leader_submit_packed(struct leader *l, const uint8_t *packed, size_t len, le
 			 void *arg);
 
 /*
- * leader_ask - send e (its request_id is overwritten) to the leader on the
- * shared link, for a change the leader checks and writes itself; done as
+ * leader_ask - send e (its request_id is overwritten, and it is marked
+ * forwarded) to the leader on the shared link, for a change the leader checks and writes itself; done as
  * for leader_submit, with the index of the WriteReply it answers, or the
  * code of its Error. Returns 0 (done will run), KF_ESTATE (this node leads
  * or no leader is reachable now), KF_ETOOBIG.
@@ -101,11 +101,11 @@ int leader_audit(struct leader *l, const char *agent, const char *action, const 
 uint64_t leader_audit_next(struct leader *l);
 
 /*
- * leader_forward - send e, from peer p, to the leader; its answer (or an
- * Error) goes back to p under e's request id. via NULL takes the shared
- * link; a long upload passes a link of its own (leader_dial). A peer that
- * is itself a node is refused ("not the leader"): nothing is forwarded
- * twice.
+ * leader_forward - send e, from peer p, to the leader, marked forwarded;
+ * its answer (or an Error) goes back to p under e's request id. via NULL
+ * takes the shared link; a long upload passes a link of its own
+ * (leader_dial). A request already marked forwarded is refused ("not the
+ * leader"): nothing is forwarded twice.
  */
 void leader_forward(struct leader *l, struct msg_peer *p, const Kefu__Envelope *e,
 		    struct rpc *via);

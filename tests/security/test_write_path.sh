@@ -1,11 +1,12 @@
 #!/bin/sh
-# The raw Write (docs/security.md): from a node, only what a node writes that
-# way — callback requests, its own audit appends, the ledger's probe keys in
-# meta; from an admin, the probe keys alone. Everything else changes through
-# its own message (accounts, audit listing and sealing, imports). Each
-# refused write is checked not to have landed; the ledger's writes through
-# the same message keep being acknowledged through every node, before and
-# after a follower is killed midway.
+# The raw Write (docs/security.md): for nodes only, and only to what a node
+# writes that way — callback requests, its own audit appends, the ledger's
+# probe keys in meta. Everything else changes through its own message
+# (accounts, audit listing and sealing, imports). Each refused write is
+# checked not to have landed; the ledger's writes through the same message,
+# with a node's certificate, keep being acknowledged through every node (a
+# follower forwards them, marked, to the leader), before and after a
+# follower is killed midway.
 . "$(dirname "$0")/../cluster/lib.inc"
 up 3
 L=$(leader)
@@ -44,11 +45,24 @@ refused() {
 	ok
 }
 
-# An admin certificate may write the ledger's probe keys only: not a callback
-# request, through the leader or a follower.
-refused admin admin "$(write_spec 20 0 "$(hx rX)" 00)" "an admin's raw Write is for meta keys ledger"
+# An admin certificate may not use a raw Write at all, through the leader or
+# a follower, not even for the ledger's keys.
+refused admin admin "$(write_spec 20 0 "$(hx rX)" 00)" 'write is not allowed for role kefu-admin'
 L_SAVED=$L L=$F
-refused admin_via_follower admin "$(write_spec 20 0 "$(hx rY)" 00)" "an admin's raw Write is for meta keys ledger"
+refused admin_via_follower admin "$(write_spec 1 0 "$(hx ledger.x.1)" 00)" \
+	'write is not allowed for role kefu-admin'
+L=$L_SAVED
+# A request a node marks forwarded is never forwarded again: sent to a
+# follower, it is answered "not the leader".
+fwd_spec=$(PYTHONPATH="$TOP/tests/cluster" python3 - "$(hx ledger.fwd.1)" <<'PY'
+import sys
+from pbwire import ld, spec, vi
+op = vi(1, 0) + vi(2, 1) + ld(3, bytes.fromhex(sys.argv[1])) + ld(4, b"\x00")
+print(spec(vi(1, 1) + vi(2, 1) + ld(13, ld(1, ld(1, op)))))
+PY
+)
+L_SAVED=$L L=$F
+refused forwarded_twice "node:$G" "$fwd_spec" 'not the leader'
 L=$L_SAVED
 # A node's certificate: not the accounts table (18) ...
 refused agent "node:$F" "$(write_spec 18 0 "$(hx a99)" 0a03613939)" 'table 18 is not written by a raw Write'
@@ -67,12 +81,14 @@ for n in node1 node2 node3; do
 	! grep -q a99 "$D/agents.$n" || fail "the forged account is on $n"
 	"$KEFUCTL" dump --db "$(data_dir "$n")" --table callback >"$D/callback.$n" 2>&1 || true
 	! grep -q -E 'r[XY]' "$D/callback.$n" || fail "the admin's callback request is on $n"
+	"$KEFUCTL" dump --db "$(data_dir "$n")" --table meta >"$D/meta.$n" 2>&1 || true
+	! grep -q -E 'ledger\.(x|fwd)\.' "$D/meta.$n" || fail "a refused ledger key is on $n"
 	"$KEFUCTL" dump --db "$(data_dir "$n")" --table audit >"$D/audit.$n" 2>&1 || true
 	! grep -q forged "$D/audit.$n" || fail "the forged audit entry is on $n"
 done
 ok
 
-# The ledger writes through the same message, as an admin through every node,
+# The ledger writes through the same message, as a node through every node,
 # and is acknowledged before and after a follower dies midway.
 ledger w 6 --rate 100
 sleep 2

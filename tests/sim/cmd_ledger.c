@@ -135,10 +135,17 @@ static int load_cluster(struct ledger *g)
 			snprintf(g->nodes[g->nnodes++], sizeof(g->nodes[0]), "%s", a);
 	}
 	snprintf(g->ca, sizeof(g->ca), "%s", json_string_value(json_object_get(c, "ca")) ?: "");
-	snprintf(g->cert, sizeof(g->cert), "%s",
-		 json_string_value(json_object_get(c, "admin_cert")) ?: "");
-	snprintf(g->key, sizeof(g->key), "%s",
-		 json_string_value(json_object_get(c, "admin_key")) ?: "");
+	/* A raw Write is for nodes only: the ledger writes with the first node's
+	 * certificate, which lies beside the CA's (certs/NAME.crt). */
+	{
+		const char *first = json_string_value(
+			json_object_get(json_array_get(json_object_get(c, "nodes"), 0), "name"));
+		const char *slash = strrchr(g->ca, '/');
+		int dl = slash ? (int)(slash - g->ca) : 0;
+
+		snprintf(g->cert, sizeof(g->cert), "%.*s/%s.crt", dl, g->ca, first ? first : "");
+		snprintf(g->key, sizeof(g->key), "%.*s/%s.key", dl, g->ca, first ? first : "");
+	}
 	json_decref(c);
 	if (g->only) {
 		snprintf(g->nodes[0], sizeof(g->nodes[0]), "%s", g->only);
