@@ -15,15 +15,29 @@ static const struct {
 #undef KF_ERR_ROW_
 };
 
+static void why_v(char *why, size_t why_size, const char *fmt, va_list ap)
+{
+	if (why && why_size)
+		vsnprintf(why, why_size, fmt, ap);
+}
+
 void kf_why(char *why, size_t why_size, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!why || !why_size)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(why, why_size, fmt, ap);
+	why_v(why, why_size, fmt, ap);
 	va_end(ap);
+}
+
+int kf_refuse(char *why, size_t why_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	why_v(why, why_size, fmt, ap);
+	va_end(ap);
+	return KF_EPARSE;
 }
 
 const char *kf_strerror(int code)

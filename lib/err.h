@@ -59,4 +59,8 @@ const char *kf_errname(int code);
 __attribute__((format(printf, 3, 4))) void kf_why(char *why, size_t why_size,
 						  const char *fmt, ...);
 
+/* kf_refuse - kf_why, then KF_EPARSE: a parser's refusal in one statement. */
+__attribute__((format(printf, 3, 4))) int kf_refuse(char *why, size_t why_size,
+						    const char *fmt, ...);
+
 #endif

@@ -6,7 +6,6 @@
 #include "storage/audit.h"
 #include "storage/listing.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,20 +13,6 @@
 #define VALUE_MAX 4096
 
 static const char *const roles[] = {"agent", "supervisor"};
-
-static int refuse(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int refuse(char *why, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && cap) {
-		va_start(ap, fmt);
-		vsnprintf(why, cap, fmt, ap);
-		va_end(ap);
-	}
-	return KF_EPARSE;
-}
 
 /* ---- skills ---- */
 
@@ -52,23 +37,23 @@ int accounts_skills_parse(const char *text, size_t len, struct accounts_skills *
 			i++;
 		nlen = i - start;
 		if (nlen == 0 || nlen > ACCOUNTS_SKILL_NAME_MAX)
-			return refuse(why, cap, "skill %zu: a name is 1..%d of a-z 0-9 _ . -",
+			return kf_refuse(why, cap, "skill %zu: a name is 1..%d of a-z 0-9 _ . -",
 				      out->n + 1, ACCOUNTS_SKILL_NAME_MAX);
 		if (i == len || text[i] != ':')
-			return refuse(why, cap, "skill %.*s: expected ':' and a level", (int)nlen,
+			return kf_refuse(why, cap, "skill %.*s: expected ':' and a level", (int)nlen,
 				      text + start);
 		dstart = ++i;
 		while (i < len && text[i] >= '0' && text[i] <= '9' && i - dstart < 3)
 			level = level * 10 + (unsigned)(text[i++] - '0');
 		if (i == dstart || text[dstart] == '0' || level < ACCOUNTS_LEVEL_MIN ||
 		    level > ACCOUNTS_LEVEL_MAX)
-			return refuse(why, cap, "skill %.*s: the level is %d..%d", (int)nlen,
+			return kf_refuse(why, cap, "skill %.*s: the level is %d..%d", (int)nlen,
 				      text + start, ACCOUNTS_LEVEL_MIN, ACCOUNTS_LEVEL_MAX);
 		if (out->n == ACCOUNTS_SKILLS_MAX)
-			return refuse(why, cap, "more than %d skills", ACCOUNTS_SKILLS_MAX);
+			return kf_refuse(why, cap, "more than %d skills", ACCOUNTS_SKILLS_MAX);
 		for (size_t j = 0; j < out->n; j++)
 			if (strlen(out->v[j].name) == nlen && memcmp(out->v[j].name, text + start, nlen) == 0)
-				return refuse(why, cap, "skill %.*s given twice", (int)nlen, text + start);
+				return kf_refuse(why, cap, "skill %.*s given twice", (int)nlen, text + start);
 		memcpy(out->v[out->n].name, text + start, nlen);
 		out->v[out->n].name[nlen] = '\0';
 		out->v[out->n].level = level;
@@ -76,7 +61,7 @@ int accounts_skills_parse(const char *text, size_t len, struct accounts_skills *
 		if (i == len)
 			return 0;
 		if (text[i] != ',')
-			return refuse(why, cap, "skill %.*s: expected ',' after the level (no spaces)",
+			return kf_refuse(why, cap, "skill %.*s: expected ',' after the level (no spaces)",
 				      (int)nlen, text + start);
 		i++;
 	}
@@ -137,27 +122,27 @@ int accounts_check(const Kefu__Agent *a, char *why, size_t cap)
 	char swhy[ACCOUNTS_WHY_MAX];
 
 	if (!accounts_id_is_valid(a->id))
-		return refuse(why, cap, "the id is 1..%d of A-Z a-z 0-9 _ . -", ACCOUNTS_ID_MAX);
+		return kf_refuse(why, cap, "the id is 1..%d of A-Z a-z 0-9 _ . -", ACCOUNTS_ID_MAX);
 	if (!a->name || !*a->name || !audit_text_is_valid(a->name, ACCOUNTS_NAME_MAX))
-		return refuse(why, cap, "the name is 1..%d bytes of UTF-8 without control characters",
+		return kf_refuse(why, cap, "the name is 1..%d bytes of UTF-8 without control characters",
 			      ACCOUNTS_NAME_MAX);
 	if (!password_encoded_is_valid(a->password_hash))
-		return refuse(why, cap, "the password hash is not a pbkdf2-sha256 hash string");
+		return kf_refuse(why, cap, "the password hash is not a pbkdf2-sha256 hash string");
 	if (a->n_password_history > PASSWORD_HISTORY)
-		return refuse(why, cap, "more than %d hashes in the password history", PASSWORD_HISTORY);
+		return kf_refuse(why, cap, "more than %d hashes in the password history", PASSWORD_HISTORY);
 	for (size_t i = 0; i < a->n_password_history; i++)
 		if (!password_encoded_is_valid(a->password_history[i]))
-			return refuse(why, cap, "password history %zu is not a hash string", i + 1);
+			return kf_refuse(why, cap, "password history %zu is not a hash string", i + 1);
 	if (!a->skills || strlen(a->skills) > ACCOUNTS_SKILLS_TEXT_MAX)
-		return refuse(why, cap, "the skills are missing or too long");
+		return kf_refuse(why, cap, "the skills are missing or too long");
 	if (accounts_skills_parse(a->skills, strlen(a->skills), &sk, swhy, sizeof(swhy)))
-		return refuse(why, cap, "%s", swhy);
+		return kf_refuse(why, cap, "%s", swhy);
 	if (!accounts_role_is_valid(a->role))
-		return refuse(why, cap, "the role is agent or supervisor");
+		return kf_refuse(why, cap, "the role is agent or supervisor");
 	if (!a->has_order || a->order > ACCOUNTS_ORDER_MAX)
-		return refuse(why, cap, "the order is 0..%d", ACCOUNTS_ORDER_MAX);
+		return kf_refuse(why, cap, "the order is 0..%d", ACCOUNTS_ORDER_MAX);
 	if (!a->has_enabled)
-		return refuse(why, cap, "enabled is not set");
+		return kf_refuse(why, cap, "enabled is not set");
 	return 0;
 }
 
@@ -188,7 +173,7 @@ static int put_account(const Kefu__Agent *a, struct batch *b, char *why, size_t 
 		return err;
 	len = kefu__agent__get_packed_size(a);
 	if (len > sizeof(val))
-		return refuse(why, cap, "the account is too large");
+		return kf_refuse(why, cap, "the account is too large");
 	kefu__agent__pack(a, val);
 	return batch_put(b, STORE_AGENT, a->id, strlen(a->id), val, len);
 }
@@ -222,7 +207,7 @@ int accounts_create(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms, 
 	err = accounts_get(t, n.id, &old);
 	if (err == 0) {
 		kefu__agent__free_unpacked(old, NULL);
-		refuse(why, cap, "agent %s exists already", n.id);
+		kf_refuse(why, cap, "agent %s exists already", n.id);
 		return KF_EEXISTS;
 	}
 	if (err != KF_ENOTFOUND)
@@ -237,7 +222,7 @@ static int get_for_change(struct store_txn *t, const char *id, Kefu__Agent **old
 	int err = accounts_get(t, id, old);
 
 	if (err == KF_ENOTFOUND)
-		refuse(why, cap, "no agent %s", accounts_id_is_valid(id) ? id : "(bad id)");
+		kf_refuse(why, cap, "no agent %s", accounts_id_is_valid(id) ? id : "(bad id)");
 	return err;
 }
 
@@ -248,7 +233,7 @@ int accounts_update(struct store_txn *t, const Kefu__Agent *patch, uint64_t now_
 	int err;
 
 	if (patch->password_hash || patch->n_password_history || patch->has_password_changed_ms)
-		return refuse(why, cap, "a password changes only through a password change");
+		return kf_refuse(why, cap, "a password changes only through a password change");
 	err = get_for_change(t, patch->id, &old, why, cap);
 	if (err)
 		return err;
@@ -302,13 +287,13 @@ int accounts_set_password(struct store_txn *t, const char *id, const char *passw
 	int err;
 
 	if (!password_hash)
-		return refuse(why, cap, "no password hash given");
+		return kf_refuse(why, cap, "no password hash given");
 	err = get_for_change(t, id, &old, why, cap);
 	if (err)
 		return err;
 	if (expect && (!old->password_hash || strcmp(old->password_hash, expect) != 0)) {
 		kefu__agent__free_unpacked(old, NULL);
-		refuse(why, cap, "the password of agent %s changed meanwhile; try again", id);
+		kf_refuse(why, cap, "the password of agent %s changed meanwhile; try again", id);
 		return KF_ESTATE;
 	}
 	m = *old;
@@ -334,13 +319,13 @@ int accounts_rehash(struct store_txn *t, const char *id, const char *old_hash,
 	int err;
 
 	if (!old_hash || !new_hash)
-		return refuse(why, cap, "no password hash given");
+		return kf_refuse(why, cap, "no password hash given");
 	err = get_for_change(t, id, &old, why, cap);
 	if (err)
 		return err;
 	if (!old->password_hash || strcmp(old->password_hash, old_hash) != 0) {
 		kefu__agent__free_unpacked(old, NULL);
-		refuse(why, cap, "the password of agent %s changed meanwhile", id);
+		kf_refuse(why, cap, "the password of agent %s changed meanwhile", id);
 		return KF_ESTATE;
 	}
 	m = *old;

@@ -7,7 +7,6 @@
 
 #include "lib/err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,20 +17,6 @@ static const char *const boss_kind_names[BOSS_KIND_COUNT] = {
 };
 
 static const char boss_name_form[] = "name must be <PROV>_<KIND>_<YYYYMMDDHHMMSS>_<SEQ>.dat";
-
-/* boss_fail - write the reason into why (when given) and return KF_EPARSE. */
-__attribute__((format(printf, 3, 4))) static int boss_fail(char *why, size_t whylen,
-							    const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whylen) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return KF_EPARSE;
-}
 
 static bool boss_is_digits(const char *s, size_t len)
 {
@@ -114,42 +99,42 @@ int boss_parse_name(const char *name, size_t len, struct boss_name *out, char *w
 
 	memset(&n, 0, sizeof(n));
 	if (len > BOSS_NAME_MAX)
-		return boss_fail(why, whylen, "name is longer than %d bytes", BOSS_NAME_MAX);
+		return kf_refuse(why, whylen, "name is longer than %d bytes", BOSS_NAME_MAX);
 	if (len < sufflen || memcmp(name + len - sufflen, suffix, sufflen) != 0)
-		return boss_fail(why, whylen, "name must end in .dat");
+		return kf_refuse(why, whylen, "name must end in .dat");
 	len -= sufflen;
 
 	u1 = boss_next_field(name, len, 0, '_');
 	u2 = boss_next_field(name, len, u1 + 1, '_');
 	u3 = boss_next_field(name, len, u2 + 1, '_');
 	if (u3 >= len)
-		return boss_fail(why, whylen, "%s", boss_name_form);
+		return kf_refuse(why, whylen, "%s", boss_name_form);
 
 	if (u1 < 2 || u1 > BOSS_PROV_MAX)
-		return boss_fail(why, whylen, "PROV must be 2-8 upper-case letters or digits");
+		return kf_refuse(why, whylen, "PROV must be 2-8 upper-case letters or digits");
 	for (size_t i = 0; i < u1; i++) {
 		char c = name[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-			return boss_fail(why, whylen,
+			return kf_refuse(why, whylen,
 					 "PROV must be 2-8 upper-case letters or digits");
 	}
 	memcpy(n.prov, name, u1);
 
 	if (boss_kind_parse(name + u1 + 1, u2 - u1 - 1, &n.kind) != 0)
-		return boss_fail(why, whylen, "KIND must be one of CUST, USER, PAY, CHG, BILL, CDR");
+		return kf_refuse(why, whylen, "KIND must be one of CUST, USER, PAY, CHG, BILL, CDR");
 
 	if (u3 - u2 - 1 != sizeof(n.stamp) - 1 || !boss_is_digits(name + u2 + 1, u3 - u2 - 1))
-		return boss_fail(why, whylen, "timestamp must be 14 digits YYYYMMDDHHMMSS");
+		return kf_refuse(why, whylen, "timestamp must be 14 digits YYYYMMDDHHMMSS");
 	if (!boss_stamp_is_valid(name + u2 + 1, u3 - u2 - 1))
-		return boss_fail(why, whylen, "timestamp %.14s is not a valid calendar time",
+		return kf_refuse(why, whylen, "timestamp %.14s is not a valid calendar time",
 				 name + u2 + 1);
 	memcpy(n.stamp, name + u2 + 1, sizeof(n.stamp) - 1);
 
 	seqlen = len - u3 - 1;
 	if (seqlen != 6 || !boss_is_digits(name + u3 + 1, 6) ||
 	    (n.seq = boss_digits_value(name + u3 + 1, 6)) == 0)
-		return boss_fail(why, whylen, "SEQ must be 6 digits from 000001");
+		return kf_refuse(why, whylen, "SEQ must be 6 digits from 000001");
 
 	*out = n;
 	return 0;
@@ -188,33 +173,33 @@ int boss_parse_chk(const char *buf, size_t len, struct boss_chk *out, char *why,
 			len--;
 	}
 	if (len == 0)
-		return boss_fail(why, whylen, "check file is empty");
+		return kf_refuse(why, whylen, "check file is empty");
 	if (memchr(buf, '\n', len) || memchr(buf, '\r', len))
-		return boss_fail(why, whylen, "check file must be exactly one line");
+		return kf_refuse(why, whylen, "check file must be exactly one line");
 	if (buf[len - 1] == ' ' || buf[len - 1] == '\t')
-		return boss_fail(why, whylen, "check line has trailing spaces");
+		return kf_refuse(why, whylen, "check line has trailing spaces");
 
 	b1 = boss_next_field(buf, len, 0, '|');
 	b2 = boss_next_field(buf, len, b1 + 1, '|');
 	b3 = boss_next_field(buf, len, b2 + 1, '|');
 	if (b3 >= len || boss_next_field(buf, len, b3 + 1, '|') != len)
-		return boss_fail(why, whylen, "%s", form);
+		return kf_refuse(why, whylen, "%s", form);
 
 	if (boss_parse_name(buf, b1, &dn, sub, sizeof(sub)) != 0)
-		return boss_fail(why, whylen, "data file name: %s", sub);
+		return kf_refuse(why, whylen, "data file name: %s", sub);
 	memcpy(c.name, buf, b1);
 	if (!boss_parse_u64(buf + b1 + 1, b2 - b1 - 1, &c.records))
-		return boss_fail(why, whylen, "record count must be a decimal number below 2^64");
+		return kf_refuse(why, whylen, "record count must be a decimal number below 2^64");
 	if (!boss_parse_u64(buf + b2 + 1, b3 - b2 - 1, &c.bytes))
-		return boss_fail(why, whylen, "byte count must be a decimal number below 2^64");
+		return kf_refuse(why, whylen, "byte count must be a decimal number below 2^64");
 
 	if (len - b3 - 1 != BOSS_SHA256_HEX)
-		return boss_fail(why, whylen, "sha256 must be 64 lower-case hex digits");
+		return kf_refuse(why, whylen, "sha256 must be 64 lower-case hex digits");
 	for (size_t i = b3 + 1; i < len; i++) {
 		char h = buf[i];
 
 		if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f')))
-			return boss_fail(why, whylen, "sha256 must be 64 lower-case hex digits");
+			return kf_refuse(why, whylen, "sha256 must be 64 lower-case hex digits");
 	}
 	memcpy(c.sha256, buf + b3 + 1, BOSS_SHA256_HEX);
 

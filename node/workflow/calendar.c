@@ -3,7 +3,6 @@
 
 #include "lib/err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +12,6 @@
 #define SEARCH_DAYS 3660 /* ten years */
 
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-
-__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t cap, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	if (why && cap) {
-		va_start(ap, fmt);
-		vsnprintf(why, cap, fmt, ap);
-		va_end(ap);
-	}
-	return KF_EPARSE;
-}
 
 /* ---- dates: days since 1970-01-01 of a proleptic Gregorian date ---- */
 
@@ -261,36 +247,36 @@ static int group_parse(const char *g, const char *end, struct calendar_day *week
 	int first, last;
 
 	if (!word(&p, end, w, sizeof(w)))
-		return refuse(why, cap, "an empty group");
+		return kf_refuse(why, cap, "an empty group");
 	dash = strchr(w, '-');
 	first = day_index(w, dash ? (size_t)(dash - w) : strlen(w));
 	last = dash ? day_index(dash + 1, strlen(dash + 1)) : first;
 	if (first < 0 || last < 0)
-		return refuse(why, cap, "\"%s\" is not a day (mon..sun) or a range (mon-fri)", w);
+		return kf_refuse(why, cap, "\"%s\" is not a day (mon..sun) or a range (mon-fri)", w);
 	while (word(&p, end, w, sizeof(w))) {
 		char *to = strchr(w, '-');
 		int a, b;
 
 		if (!to)
-			return refuse(why, cap, "\"%s\" is not a span HH:MM-HH:MM", w);
+			return kf_refuse(why, cap, "\"%s\" is not a span HH:MM-HH:MM", w);
 		*to++ = '\0';
 		a = clock_min(w);
 		b = clock_min(to);
 		if (a < 0 || b < 0 || a >= b)
-			return refuse(why, cap, "\"%s-%s\" is not a span HH:MM-HH:MM of one day",
+			return kf_refuse(why, cap, "\"%s-%s\" is not a span HH:MM-HH:MM of one day",
 				      w, to);
 		if (hours.n && a < hours.span[hours.n - 1].to)
-			return refuse(why, cap, "span %s-%s overlaps or precedes the one before",
+			return kf_refuse(why, cap, "span %s-%s overlaps or precedes the one before",
 				      w, to);
 		if (hours.n == CALENDAR_SPANS_MAX)
-			return refuse(why, cap, "more than %d spans in a day", CALENDAR_SPANS_MAX);
+			return kf_refuse(why, cap, "more than %d spans in a day", CALENDAR_SPANS_MAX);
 		hours.span[hours.n++] = (struct calendar_span){(uint16_t)a, (uint16_t)b};
 	}
 	if (!hours.n)
-		return refuse(why, cap, "%s has no span HH:MM-HH:MM", day_names[first]);
+		return kf_refuse(why, cap, "%s has no span HH:MM-HH:MM", day_names[first]);
 	for (int d = first;; d = (d + 1) % 7) {
 		if (named[d])
-			return refuse(why, cap, "%s is named twice", day_names[d]);
+			return kf_refuse(why, cap, "%s is named twice", day_names[d]);
 		named[d] = true;
 		week[d] = hours;
 		if (d == last)
@@ -312,12 +298,12 @@ int calendar_parse(const char *text, size_t len, struct calendar *c, char *why, 
 	while (tail > lead && text[tail - 1] == ' ')
 		tail--;
 	if (len > CALENDAR_SPEC_MAX)
-		return refuse(why, cap, "longer than %d bytes", CALENDAR_SPEC_MAX);
+		return kf_refuse(why, cap, "longer than %d bytes", CALENDAR_SPEC_MAX);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f)
-			return refuse(why, cap, "a character that is not printable ASCII");
+			return kf_refuse(why, cap, "a character that is not printable ASCII");
 	if (tail == lead)
-		return refuse(why, cap, "no hours: always, or days and spans (mon-fri 09:00-18:00)");
+		return kf_refuse(why, cap, "no hours: always, or days and spans (mon-fri 09:00-18:00)");
 	if (tail - lead == 6 && memcmp(text + lead, "always", 6) == 0) {
 		calendar_always(c);
 		return 0;
@@ -335,7 +321,7 @@ int calendar_parse(const char *text, size_t len, struct calendar *c, char *why, 
 		if (week[d].n)
 			open = d;
 	if (open < 0)
-		return refuse(why, cap, "open no minute of the week");
+		return kf_refuse(why, cap, "open no minute of the week");
 	memset(c, 0, sizeof(*c));
 	memcpy(c->week, week, sizeof(week));
 	c->makeup = week[open];
@@ -380,12 +366,12 @@ static int line_parse(const char *p, const char *end, struct calendar_date *out,
 	char date[16], kind[16], extra[8];
 
 	if (!word(&p, end, date, sizeof(date)) || !date_parse(date, &out->day))
-		return refuse(why, cap, "line %u: \"%s\" is not a date YYYY-MM-DD", line, date);
+		return kf_refuse(why, cap, "line %u: \"%s\" is not a date YYYY-MM-DD", line, date);
 	if (!word(&p, end, kind, sizeof(kind)) ||
 	    (strcmp(kind, "closed") != 0 && strcmp(kind, "workday") != 0))
-		return refuse(why, cap, "line %u: after the date, closed or workday", line);
+		return kf_refuse(why, cap, "line %u: after the date, closed or workday", line);
 	if (word(&p, end, extra, sizeof(extra)))
-		return refuse(why, cap, "line %u: more than a date and closed or workday", line);
+		return kf_refuse(why, cap, "line %u: more than a date and closed or workday", line);
 	out->workday = strcmp(kind, "workday") == 0;
 	return 0;
 }
@@ -399,7 +385,7 @@ int calendar_holidays(struct calendar *c, const char *text, size_t len, char *wh
 	int err = 0;
 
 	if (len > CALENDAR_FILE_MAX) {
-		refuse(why, cap, "longer than %d bytes", CALENDAR_FILE_MAX);
+		kf_refuse(why, cap, "longer than %d bytes", CALENDAR_FILE_MAX);
 		return KF_ETOOBIG;
 	}
 	dates = malloc(sizeof(*dates) * CALENDAR_DATES_MAX);
@@ -418,10 +404,10 @@ int calendar_holidays(struct calendar *c, const char *text, size_t len, char *wh
 			while (e > q && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 				e--;
 			if (memchr(q, '\t', (size_t)(e - q)))
-				err = refuse(why, cap, "line %u: separate with spaces, not tabs", line);
+				err = kf_refuse(why, cap, "line %u: separate with spaces, not tabs", line);
 			else if (n < CALENDAR_DATES_MAX)
 				err = line_parse(q, e, &dates[n++], line, why, cap);
-			else if (refuse(why, cap, "more than %d dates", CALENDAR_DATES_MAX))
+			else if (kf_refuse(why, cap, "more than %d dates", CALENDAR_DATES_MAX))
 				err = KF_ETOOBIG;
 		}
 		p = nl ? nl + 1 : end;
@@ -433,7 +419,7 @@ int calendar_holidays(struct calendar *c, const char *text, size_t len, char *wh
 				int y, m, d;
 
 				date_of(dates[i].day, &y, &m, &d);
-				err = refuse(why, cap, "%04d-%02d-%02d is listed twice", y, m, d);
+				err = kf_refuse(why, cap, "%04d-%02d-%02d is listed twice", y, m, d);
 			}
 	}
 	if (!err) {
