@@ -93,11 +93,29 @@ static void detail_put(char *out, size_t cap, const char *key, const char *val)
 		snprintf(out + n, cap - n, "%s%s=%s", n ? " " : "", key, val);
 }
 
+/* "groups=G1,G2" of a's groups into the detail in out ("groups=" for none). */
+static void detail_groups(char *out, size_t cap, const Kefu__Agent *a)
+{
+	char list[ACCOUNTS_GROUPS_MAX * (ACCOUNTS_GROUP_NAME_MAX + 1) + 1];
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < a->n_groups && n < sizeof(list); i++) {
+		int w = snprintf(list + n, sizeof(list) - n, "%s%s", i ? "," : "", a->groups[i]);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	detail_put(out, cap, "groups", list);
+}
+
 /* The audit detail of a change: the fields it sets, never a password
  * hash. They are checked before the entry is written; the name comes
- * before the skills, so that a cut (skills at their longest) falls inside
- * ASCII. */
-static void agent_detail(const Kefu__Agent *a, char *out, size_t cap)
+ * before the groups and the skills, so that a cut (those at their
+ * longest) falls inside ASCII. The groups are set by an ADD that names
+ * some and by a change with groups_set. */
+static void agent_detail(const Kefu__Agent *a, bool add, char *out, size_t cap)
 {
 	char order[16];
 
@@ -112,6 +130,8 @@ static void agent_detail(const Kefu__Agent *a, char *out, size_t cap)
 	}
 	if (a->name)
 		detail_put(out, cap, "name", a->name);
+	if ((a->has_groups_set && a->groups_set) || (add && a->n_groups))
+		detail_groups(out, cap, a);
 	if (a->skills)
 		detail_put(out, cap, "skills", a->skills);
 }
@@ -351,7 +371,8 @@ static void on_agent_write(void *state, struct msg_peer *c, const Kefu__Envelope
 	snprintf(j->self, sizeof(j->self), "%s", s->self);
 	j->now_ms = loop_wall_ms();
 	j->b = batch_new(64 * 1024);
-	agent_detail(j->req->agent, j->detail, sizeof(j->detail));
+	agent_detail(j->req->agent, op->op == KEFU__AGENT_WRITE_REQUEST__OP__ADD, j->detail,
+		     sizeof(j->detail));
 	if (op->password)
 		agent_password(s, j);
 	else

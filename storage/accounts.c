@@ -12,7 +12,7 @@
 /* The largest valid account packs well under this. */
 #define VALUE_MAX 4096
 
-static const char *const roles[] = {"agent", "supervisor"};
+static const char *const roles[] = {"agent", "handler", "supervisor"};
 
 /* ---- skills ---- */
 
@@ -103,6 +103,44 @@ bool accounts_id_is_valid(const char *id)
 	return true;
 }
 
+bool accounts_group_is_valid(const char *g)
+{
+	size_t n = g ? strnlen(g, ACCOUNTS_GROUP_NAME_MAX + 1) : 0;
+
+	if (n == 0 || n > ACCOUNTS_GROUP_NAME_MAX || !((g[0] >= 'a' && g[0] <= 'z') ||
+						      (g[0] >= '0' && g[0] <= '9')))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!skill_char(g[i]))
+			return false;
+	return true;
+}
+
+bool accounts_in_group(const Kefu__Agent *a, const char *group)
+{
+	for (size_t i = 0; a && group && i < a->n_groups; i++)
+		if (a->groups[i] && strcmp(a->groups[i], group) == 0)
+			return true;
+	return false;
+}
+
+/* The groups of a: each a group name, at most ACCOUNTS_GROUPS_MAX, none twice. */
+static int check_groups(const Kefu__Agent *a, char *why, size_t cap)
+{
+	if (a->n_groups > ACCOUNTS_GROUPS_MAX)
+		return kf_refuse(why, cap, "more than %d groups", ACCOUNTS_GROUPS_MAX);
+	for (size_t i = 0; i < a->n_groups; i++) {
+		if (!accounts_group_is_valid(a->groups[i]))
+			return kf_refuse(why, cap, "group %zu: a name is 1..%d of a-z 0-9 _ . -, "
+				      "beginning with a letter or digit", i + 1,
+				      ACCOUNTS_GROUP_NAME_MAX);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(a->groups[k], a->groups[i]) == 0)
+				return kf_refuse(why, cap, "group %s given twice", a->groups[i]);
+	}
+	return 0;
+}
+
 bool accounts_is_supervisor(const Kefu__Agent *a)
 {
 	return a && a->role && strcmp(a->role, "supervisor") == 0;
@@ -138,7 +176,9 @@ int accounts_check(const Kefu__Agent *a, char *why, size_t cap)
 	if (accounts_skills_parse(a->skills, strlen(a->skills), &sk, swhy, sizeof(swhy)))
 		return kf_refuse(why, cap, "%s", swhy);
 	if (!accounts_role_is_valid(a->role))
-		return kf_refuse(why, cap, "the role is agent or supervisor");
+		return kf_refuse(why, cap, "the role is agent, handler or supervisor");
+	if (check_groups(a, why, cap))
+		return KF_EPARSE;
 	if (!a->has_order || a->order > ACCOUNTS_ORDER_MAX)
 		return kf_refuse(why, cap, "the order is 0..%d", ACCOUNTS_ORDER_MAX);
 	if (!a->has_enabled)
@@ -196,6 +236,8 @@ int accounts_create(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms, 
 		n.has_enabled = 1;
 		n.enabled = 1;
 	}
+	n.has_groups_set = 0;
+	n.groups_set = 0;
 	n.has_created_ms = n.has_updated_ms = n.has_password_changed_ms = 1;
 	n.created_ms = n.updated_ms = n.password_changed_ms = now_ms;
 	if (n.n_password_history == 0 && n.password_hash) {
@@ -252,6 +294,12 @@ int accounts_update(struct store_txn *t, const Kefu__Agent *patch, uint64_t now_
 		m.has_enabled = 1;
 		m.enabled = patch->enabled;
 	}
+	if (patch->has_groups_set && patch->groups_set) {
+		m.n_groups = patch->n_groups;
+		m.groups = patch->groups;
+	}
+	m.has_groups_set = 0;
+	m.groups_set = 0;
 	m.has_updated_ms = 1;
 	m.updated_ms = now_ms;
 	err = put_account(&m, b, why, cap);

@@ -1,7 +1,7 @@
 /*
  * Agent accounts: table "agent", key = agent id, value = a packed
  * kefu.Agent (id, name, password hash, skills with proficiency levels,
- * agent order, role, enabled, created/updated times).
+ * agent order, role, work-order groups, enabled, created/updated times).
  *
  * The functions that change an account check the request against the
  * stored account in a transaction and append the op to a batch; they apply
@@ -16,6 +16,13 @@
  * docs/routing.md): skill names [a-z0-9_.-]{1,32}, levels 1..10 without
  * leading zeros, no spaces, no repeats, at most ACCOUNTS_SKILLS_MAX. The
  * empty string is no skills.
+ *
+ * Roles: "agent", "handler" (acts on the work orders of its groups) and
+ * "supervisor" (the supervisor's views; the lead of its groups). Groups
+ * are the work-order groups an account belongs to, of any role: each
+ * [a-z0-9][a-z0-9_.-]{0,31}, at most ACCOUNTS_GROUPS_MAX, none twice.
+ * groups_set is a request's flag only (an UPDATE with it replaces the
+ * groups) and is never stored.
  */
 #ifndef KEFU_STORAGE_ACCOUNTS_H
 #define KEFU_STORAGE_ACCOUNTS_H
@@ -36,6 +43,8 @@
 #define ACCOUNTS_LEVEL_MIN 1
 #define ACCOUNTS_LEVEL_MAX 10
 #define ACCOUNTS_ORDER_MAX 999999
+#define ACCOUNTS_GROUPS_MAX 16
+#define ACCOUNTS_GROUP_NAME_MAX 32
 /* Longest skills text: every skill at its longest with level 10, commas. */
 #define ACCOUNTS_SKILLS_TEXT_MAX (ACCOUNTS_SKILLS_MAX * (ACCOUNTS_SKILL_NAME_MAX + 4))
 /* A useful size for the why buffers below. */
@@ -69,23 +78,31 @@ int accounts_skills_format(const struct accounts_skills *sk, char *out, size_t c
 /* accounts_id_is_valid - id matches [A-Za-z0-9_.-]{1,32}. */
 bool accounts_id_is_valid(const char *id);
 
-/* accounts_role_is_valid - "agent" or "supervisor". */
+/* accounts_role_is_valid - "agent", "handler" or "supervisor" (NULL: false). */
 bool accounts_role_is_valid(const char *role);
+
+/* accounts_group_is_valid - g (may be NULL: false) matches [a-z0-9][a-z0-9_.-]{0,31}. */
+bool accounts_group_is_valid(const char *g);
 
 /* accounts_is_supervisor - whether a (may be NULL) has the supervisor role. */
 bool accounts_is_supervisor(const Kefu__Agent *a);
 
+/* accounts_in_group - whether a (may be NULL) belongs to group (NULL: false). */
+bool accounts_in_group(const Kefu__Agent *a, const char *group);
+
 /*
  * accounts_check - a complete account: valid id, a name (1..64 bytes of
- * clean UTF-8), a well-formed password hash, skills, role, order within
- * bounds, enabled set. Returns 0 or KF_EPARSE with why filled.
+ * clean UTF-8), a well-formed password hash, skills, role, groups (valid
+ * names, at most ACCOUNTS_GROUPS_MAX, none twice), order within bounds,
+ * enabled set. Returns 0 or KF_EPARSE with why filled.
  */
 int accounts_check(const Kefu__Agent *a, char *why, size_t cap);
 
 /*
- * accounts_create - a new account from a (id, name, password_hash, skills;
- * role defaults to "agent", order to 0, enabled to true), stamped with
- * now_ms as created and updated time, appended to b as one put.
+ * accounts_create - a new account from a (id, name, password_hash, skills,
+ * groups, whether groups_set or not; role defaults to "agent", order to 0,
+ * enabled to true), stamped with now_ms as created and updated time,
+ * appended to b as one put.
  * Returns 0; KF_EPARSE (why filled); KF_EEXISTS (the id is taken);
  * KF_ETOOBIG (batch cap); KF_ESTORE.
  */
@@ -95,7 +112,9 @@ int accounts_create(struct store_txn *t, const Kefu__Agent *a, uint64_t now_ms, 
 /*
  * accounts_update - change the account patch->id: every field the patch
  * carries (name, skills, role: non-NULL; order, enabled: has_ set)
- * replaces the stored one; updated_ms becomes now_ms. The result must pass
+ * replaces the stored one; with groups_set true the patch's groups replace
+ * the stored ones (none: cleared), else the patch's groups are ignored and
+ * the stored ones kept; updated_ms becomes now_ms. The result must pass
  * accounts_check. A patch with a password hash, history or change time is
  * refused (KF_EPARSE): passwords change through accounts_set_password.
  * Returns 0; KF_ENOTFOUND; KF_EPARSE (why filled); KF_ECORRUPT (the

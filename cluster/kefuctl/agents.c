@@ -40,14 +40,35 @@ struct out {
 	size_t n;
 };
 
+/* The groups of a as text "G1,G2" into out ("-" for none). */
+static void groups_text(const Kefu__Agent *a, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	snprintf(out, cap, "%s", a->n_groups ? "" : "-");
+	for (size_t i = 0; i < a->n_groups && n < cap; i++) {
+		int w = snprintf(out + n, cap - n, "%s%s", i ? "," : "", S(a->groups[i]));
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
 static void agent_print(struct out *o, const Kefu__Agent *a)
 {
+	char groups[ACCOUNTS_GROUPS_MAX * (ACCOUNTS_GROUP_NAME_MAX + 1) + 1];
+
 	if (o->json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:b, s:I, s:I}", "id", S(a->id),
-				      "name", S(a->name), "role", S(a->role), "order",
-				      (json_int_t)a->order, "skills", S(a->skills), "enabled",
-				      a->has_enabled && a->enabled, "created_ms",
-				      (json_int_t)a->created_ms, "updated_ms", (json_int_t)a->updated_ms);
+		json_t *gs = json_array(), *j;
+
+		for (size_t i = 0; gs && i < a->n_groups; i++)
+			json_array_append_new(gs, json_string(S(a->groups[i])));
+		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s, s:b, s:I, s:I}", "id", S(a->id),
+			      "name", S(a->name), "role", S(a->role), "groups", gs, "order",
+			      (json_int_t)a->order, "skills", S(a->skills), "enabled",
+			      a->has_enabled && a->enabled, "created_ms", (json_int_t)a->created_ms,
+			      "updated_ms", (json_int_t)a->updated_ms);
 
 		if (j) {
 			json_dumpf(j, stdout, JSON_COMPACT);
@@ -55,11 +76,13 @@ static void agent_print(struct out *o, const Kefu__Agent *a)
 			json_decref(j);
 		}
 	} else {
+		groups_text(a, groups, sizeof(groups));
 		if (o->n == 0)
-			printf("%-20s %-10s %6s %-8s %-24s %s\n", "ID", "ROLE", "ORDER", "STATE", "NAME",
-			       "SKILLS");
-		printf("%-20s %-10s %6u %-8s %-24s %s\n", S(a->id), S(a->role), a->order,
-		       a->has_enabled && a->enabled ? "enabled" : "disabled", S(a->name), S(a->skills));
+			printf("%-20s %-10s %6s %-8s %-24s %-24s %s\n", "ID", "ROLE", "ORDER", "STATE",
+			       "NAME", "GROUPS", "SKILLS");
+		printf("%-20s %-10s %6u %-8s %-24s %-24s %s\n", S(a->id), S(a->role), a->order,
+		       a->has_enabled && a->enabled ? "enabled" : "disabled", S(a->name), groups,
+		       S(a->skills));
 	}
 	o->n++;
 }
@@ -140,6 +163,8 @@ static int read_password(const char *path, char *pw, size_t cap, size_t *len)
 
 struct agent_args {
 	Kefu__Agent a;
+	char group[ACCOUNTS_GROUPS_MAX][ACCOUNTS_GROUP_NAME_MAX + 1];
+	char *groups[ACCOUNTS_GROUPS_MAX]; /* a.groups: into group */
 	const char *password_file;
 	bool json;
 	const char *db;
@@ -151,11 +176,48 @@ enum {
 	OPT_SKILLS = 's',
 	OPT_ORDER = 'o',
 	OPT_ROLE = 'r',
+	OPT_GROUPS = 'g',
 	OPT_PASSWORD_FILE = 'p',
 	OPT_ENABLE = 'e',
 	OPT_JSON = 'j',
 	OPT_DB = 'd',
 };
+
+/* --groups G1,G2 into g->a (groups_set; "" is no groups). Returns 0 or
+ * EXIT_USAGE naming the bad group. */
+static int groups_option(const char *text, struct agent_args *g)
+{
+	const char *p = text;
+	bool more = *text != '\0';
+	size_t n = 0;
+
+	while (more) {
+		size_t len = strcspn(p, ",");
+
+		if (n == ACCOUNTS_GROUPS_MAX)
+			return ctl_usage_error("--groups: more than %d groups", ACCOUNTS_GROUPS_MAX);
+		if (len <= ACCOUNTS_GROUP_NAME_MAX) {
+			memcpy(g->group[n], p, len);
+			g->group[n][len] = '\0';
+		}
+		if (len > ACCOUNTS_GROUP_NAME_MAX || !accounts_group_is_valid(g->group[n]))
+			return ctl_usage_error("--groups: bad group name \"%.*s\": 1..%d of a-z 0-9 "
+					       "_ . -, beginning with a letter or digit",
+					       (int)len, p, ACCOUNTS_GROUP_NAME_MAX);
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(g->group[k], g->group[n]) == 0)
+				return ctl_usage_error("--groups: group %s given twice", g->group[n]);
+		g->groups[n] = g->group[n];
+		n++;
+		more = p[len] == ',';
+		p += len + more;
+	}
+	g->a.n_groups = n;
+	g->a.groups = n ? g->groups : NULL;
+	g->a.has_groups_set = 1;
+	g->a.groups_set = 1;
+	return 0;
+}
 
 /* The options each subcommand takes, as a string of OPT_* letters. */
 static int agent_options(int argc, char **argv, const char *allowed, struct agent_args *g)
@@ -166,6 +228,7 @@ static int agent_options(int argc, char **argv, const char *allowed, struct agen
 		{"skills", required_argument, NULL, OPT_SKILLS},
 		{"order", required_argument, NULL, OPT_ORDER},
 		{"role", required_argument, NULL, OPT_ROLE},
+		{"groups", required_argument, NULL, OPT_GROUPS},
 		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
 		{"enable", no_argument, NULL, OPT_ENABLE},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -175,7 +238,7 @@ static int agent_options(int argc, char **argv, const char *allowed, struct agen
 	struct accounts_skills sk;
 	char why[ACCOUNTS_WHY_MAX];
 	uint64_t v;
-	int c;
+	int c, r;
 
 	memset(g, 0, sizeof(*g));
 	kefu__agent__init(&g->a);
@@ -214,8 +277,12 @@ static int agent_options(int argc, char **argv, const char *allowed, struct agen
 			break;
 		case OPT_ROLE:
 			if (!accounts_role_is_valid(optarg))
-				return ctl_usage_error("--role is agent or supervisor");
+				return ctl_usage_error("--role is agent, handler or supervisor");
 			g->a.role = optarg;
+			break;
+		case OPT_GROUPS:
+			if ((r = groups_option(optarg, g)))
+				return r;
 			break;
 		case OPT_PASSWORD_FILE: g->password_file = optarg; break;
 		case OPT_ENABLE:
@@ -268,7 +335,7 @@ static int agent_write_password(Kefu__AgentWriteRequest__Op op, Kefu__Agent *a, 
 static int agent_add(int argc, char **argv)
 {
 	struct agent_args g;
-	int r = agent_options(argc, argv, "insorp", &g);
+	int r = agent_options(argc, argv, "insorgp", &g);
 
 	if (r)
 		return r;
@@ -292,11 +359,12 @@ static int agent_passwd(int argc, char **argv)
 static int agent_update(int argc, char **argv)
 {
 	struct agent_args g;
-	int r = agent_options(argc, argv, "insore", &g);
+	int r = agent_options(argc, argv, "insorge", &g);
 
 	if (r)
 		return r;
-	if (!g.a.name && !g.a.skills && !g.a.has_order && !g.a.role && !g.a.has_enabled)
+	if (!g.a.name && !g.a.skills && !g.a.has_order && !g.a.role && !g.a.has_enabled &&
+	    !g.a.has_groups_set)
 		return ctl_usage_error("nothing to change");
 	return agent_write(KEFU__AGENT_WRITE_REQUEST__OP__UPDATE, &g.a, NULL);
 }

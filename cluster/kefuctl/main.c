@@ -158,14 +158,18 @@ static const struct cmd cmds[] = {
 	{"dump", ctl_dump, NULL, "--db DIR [--table NAME]...",
 	 "every entry of the tables, one per line"},
 	{"agent", ctl_agent_offline, ctl_agent,
-	 "add --id ID --name NAME --skills S:L,... [--order N] [--role agent|supervisor]\n"
+	 "add --id ID --name NAME --skills S:L,... [--order N]\n"
+	 "                   [--role agent|handler|supervisor] [--groups G1,G2]\n"
 	 "                   --password-file FILE|-\n"
 	 "             agent passwd --id ID --password-file FILE|-\n"
-	 "             agent update --id ID [--name N] [--skills S] [--order N] [--role R] [--enable]\n"
+	 "             agent update --id ID [--name N] [--skills S] [--order N] [--role R]\n"
+	 "                   [--groups G1,G2] [--enable]\n"
 	 "             agent disable --id ID\n"
 	 "             agent logout --id ID   (ends the agent's session on any node)\n"
 	 "             agent list [--db DIR] [--json]",
 	 "agent accounts: passwords are read from a file or stdin, hashed by the node, never shown;\n"
+	 "             --groups names the work-order groups (at most 16 of [a-z0-9][a-z0-9_.-]{0,31});\n"
+	 "             on update it replaces them, --groups \"\" clears them;\n"
 	 "             logout ends a session at once (a supervisor may do it from the console too)"},
 	{"audit", ctl_audit_cmd_offline, ctl_audit_cmd,
 	 "[--db DIR] [--since YYYYMMDDHHMMSS] [--json]\n"

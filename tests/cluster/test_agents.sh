@@ -3,7 +3,8 @@
 # on every node's disk with a hash of its password; a new password and a
 # disable reach every node; each change is in the audit log of every node;
 # no listing shows a hash; a gateway certificate may not manage agents;
-# an update re-enables it.
+# an update re-enables it; a handler's work-order groups are replaced by an
+# update and a bad group name is refused before anything is sent.
 . "$(dirname "$0")/lib.inc"
 up 3
 l=$(leader)
@@ -150,5 +151,57 @@ ok
 ok
 since=$(date -d '-1 hour' +%Y%m%d%H%M%S)
 [ "$(ctl audit --since "$since" | wc -l)" -eq 4 ] || fail "audit --since an hour ago: $(ctl audit --since "$since")"
+ok
+
+# A handler with work-order groups; an update through a follower replaces them.
+ctl agent add --id h01 --name "李四" --skills billing:4 --role handler \
+	--groups cd-billing,backoffice --password-file "$D/pw1" >"$D/h-add.out" 2>&1 ||
+	fail "handler add: $(cat "$D/h-add.out")"
+ok
+ctl --node "$(addr "$f")" agent update --id h01 --groups cd-network >"$D/h-upd.out" 2>&1 ||
+	fail "handler update: $(cat "$D/h-upd.out")"
+ok
+# h01_is NODE: h01 on NODE is a handler of cd-network alone, skills kept.
+h01_is() {
+	"$KEFUCTL" agent list --db "$(data_dir "$1")" --json | python3 -c '
+import json, sys
+a = [a for a in map(json.loads, sys.stdin) if a["id"] == "h01"]
+sys.exit(0 if a and a[0]["role"] == "handler" and a[0]["groups"] == ["cd-network"]
+         and a[0]["skills"] == "billing:4" else 1)'
+}
+for n in node1 node2 node3; do
+	wait_for "h01 updated on $n" 10 h01_is "$n"
+	ok
+done
+ctl agent list --json >"$D/h-list.json" || fail "online agent list"
+python3 -c '
+import json, sys
+es = {a["id"]: a for a in map(json.loads, open(sys.argv[1]))}
+assert es["h01"]["role"] == "handler" and es["h01"]["groups"] == ["cd-network"], es
+assert es["a01"]["groups"] == [], es
+' "$D/h-list.json" || fail "online listing of h01: $(cat "$D/h-list.json")"
+ok
+ctl agent list | grep -q '^h01 .*handler .* cd-network ' || fail "text listing: $(ctl agent list)"
+ok
+ctl --node "$(addr "$f")" audit --json >"$D/h-audit.json" || fail "online audit"
+python3 -c '
+import json, sys
+es = [e for e in map(json.loads, open(sys.argv[1])) if e["subject"] == "h01"]
+assert [e["action"] for e in es] == ["agent_add", "agent_update"], es
+assert "role=handler" in es[0]["detail"], es[0]
+assert "groups=cd-billing,backoffice skills=billing:4" in es[0]["detail"], es[0]
+assert es[1]["detail"] == "groups=cd-network", es[1]
+' "$D/h-audit.json" || fail "audit of h01: $(cat "$D/h-audit.json")"
+ok
+
+# A bad group name: a usage error (exit 2) naming it; nothing changes.
+set +e
+ctl agent update --id h01 --groups cd-network,Back_Office >"$D/h-bad.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q 'bad group name "Back_Office"' "$D/h-bad.out" ||
+	fail "bad group name: rc=$rc $(cat "$D/h-bad.out")"
+ok
+h01_is "$l" || fail "h01 changed by a refused update"
 ok
 done_ok

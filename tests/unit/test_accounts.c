@@ -1,7 +1,7 @@
 /*
- * Unit tests of storage/accounts.c: the skills text, id and record checks,
- * and create/update/set-password/disable/get/list on a fresh store in its
- * own temporary directory.
+ * Unit tests of storage/accounts.c: the skills text, id, role, group and
+ * record checks, and create/update/set-password/disable/get/list on a
+ * fresh store in its own temporary directory.
  */
 #include "lib/err.h"
 #include "lib/password.h"
@@ -150,6 +150,58 @@ static void test_ids_checked(void **state)
 	assert_false(accounts_id_is_valid("张三"));
 }
 
+static void test_roles_checked(void **state)
+{
+	(void)state;
+	assert_true(accounts_role_is_valid("agent"));
+	assert_true(accounts_role_is_valid("handler"));
+	assert_true(accounts_role_is_valid("supervisor"));
+	assert_false(accounts_role_is_valid("admin"));
+	assert_false(accounts_role_is_valid("Handler"));
+	assert_false(accounts_role_is_valid("handlers"));
+	assert_false(accounts_role_is_valid(""));
+	assert_false(accounts_role_is_valid(NULL));
+}
+
+static void test_groups_checked(void **state)
+{
+	static const char *const good[] = {
+		"a", "0", "cd-billing", "backoffice", "a.b_c-d", "9lives",
+		"abcdefghijabcdefghijabcdefghijab", /* 32 bytes */
+	};
+	static const char *const bad[] = {
+		"", "-a", "_a", ".a", "A", "Billing", "a b", "a,b", "a:b", "a/b", "组",
+		"abcdefghijabcdefghijabcdefghijabc", /* 33 bytes */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!accounts_group_is_valid(good[i]))
+			fail_msg("refused: %s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (accounts_group_is_valid(bad[i]))
+			fail_msg("accepted: %s", bad[i]);
+	assert_false(accounts_group_is_valid(NULL));
+}
+
+static void test_in_group(void **state)
+{
+	char *groups[] = {"cd-billing", "backoffice"};
+	Kefu__Agent a = KEFU__AGENT__INIT;
+
+	(void)state;
+	assert_false(accounts_in_group(&a, "cd-billing"));
+	a.n_groups = 2;
+	a.groups = groups;
+	assert_true(accounts_in_group(&a, "cd-billing"));
+	assert_true(accounts_in_group(&a, "backoffice"));
+	assert_false(accounts_in_group(&a, "cd-network"));
+	assert_false(accounts_in_group(&a, "cd"));
+	assert_false(accounts_in_group(&a, ""));
+	assert_false(accounts_in_group(&a, NULL));
+	assert_false(accounts_in_group(NULL, "cd-billing"));
+}
+
 /* ---- changes ---- */
 
 typedef int (*change_fn)(struct fixture *f, struct store_txn *t, const void *arg);
@@ -254,6 +306,87 @@ static void test_create_fills_defaults(void **state)
 	kefu__agent__free_unpacked(got, NULL);
 }
 
+/* A handler with its groups; groups_set is not stored. */
+static void test_create_handler_with_groups(void **state)
+{
+	struct fixture *f = *state;
+	char *groups[] = {"cd-billing", "backoffice"};
+	Kefu__Agent a = new_agent("h01", "billing:5"), *got;
+
+	a.role = "handler";
+	a.n_groups = 2;
+	a.groups = groups;
+	a.has_groups_set = 1;
+	a.groups_set = 1;
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	got = get(f, "h01");
+	assert_string_equal(got->role, "handler");
+	assert_int_equal(got->n_groups, 2);
+	assert_string_equal(got->groups[0], "cd-billing");
+	assert_string_equal(got->groups[1], "backoffice");
+	assert_false(got->has_groups_set);
+	assert_false(got->groups_set);
+	assert_true(accounts_in_group(got, "backoffice"));
+	assert_false(accounts_is_supervisor(got));
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+/* Groups given on an ADD without groups_set are stored all the same. */
+static void test_create_stores_groups_without_the_flag(void **state)
+{
+	struct fixture *f = *state;
+	char *groups[] = {"cd-network"};
+	Kefu__Agent a = new_agent("a01", "billing:5"), *got;
+
+	a.n_groups = 1;
+	a.groups = groups;
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	got = get(f, "a01");
+	assert_int_equal(got->n_groups, 1);
+	assert_string_equal(got->groups[0], "cd-network");
+	assert_string_equal(got->role, "agent");
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+static void test_create_bad_role_names_the_roles(void **state)
+{
+	struct fixture *f = *state;
+	Kefu__Agent a = new_agent("a01", "billing:5");
+
+	a.role = "admin";
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	assert_non_null(strstr(f->why, "agent, handler or supervisor"));
+}
+
+static void test_create_bad_groups_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *bad[] = {"cd-billing", "Back Office"}, *twice[] = {"cd", "backoffice", "cd"};
+	char names[ACCOUNTS_GROUPS_MAX + 1][8], *many[ACCOUNTS_GROUPS_MAX + 1];
+	Kefu__Agent a;
+
+	a = new_agent("a01", "billing:5");
+	a.n_groups = 2;
+	a.groups = bad;
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	assert_non_null(strstr(f->why, "group 2"));
+	a.n_groups = 3;
+	a.groups = twice;
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	assert_non_null(strstr(f->why, "group cd given twice"));
+	for (size_t i = 0; i <= ACCOUNTS_GROUPS_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "g%zu", i);
+		many[i] = names[i];
+	}
+	a.n_groups = ACCOUNTS_GROUPS_MAX + 1;
+	a.groups = many;
+	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
+	assert_non_null(strstr(f->why, "more than 16 groups"));
+	/* one fewer fits */
+	a.n_groups = ACCOUNTS_GROUPS_MAX;
+	assert_int_equal(run_change(f, do_create, &a), 0);
+}
+
 static void test_create_of_existing_id_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -312,6 +445,92 @@ static void test_update_changes_only_given_fields(void **state)
 	assert_string_equal(got->password_hash, HASH1);
 	assert_int_equal(got->created_ms, 1000);
 	assert_int_equal(got->updated_ms, 2000);
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+/* Only an update with groups_set touches the groups: it replaces them,
+ * and an empty list clears them. */
+static void test_update_groups_only_with_groups_set(void **state)
+{
+	struct fixture *f = *state;
+	char *two[] = {"cd-billing", "backoffice"}, *one[] = {"cd-network"};
+	Kefu__Agent a = new_agent("a01", "billing:5"), p = KEFU__AGENT__INIT, *got;
+
+	a.n_groups = 2;
+	a.groups = two;
+	assert_int_equal(run_change(f, do_create, &a), 0);
+
+	p.id = "a01";
+	p.role = "handler";
+	p.n_groups = 1;
+	p.groups = one;
+	assert_int_equal(run_change(f, do_update, &p), 0);
+	got = get(f, "a01");
+	assert_string_equal(got->role, "handler");
+	assert_int_equal(got->n_groups, 2);
+	assert_string_equal(got->groups[0], "cd-billing");
+	assert_string_equal(got->groups[1], "backoffice");
+	kefu__agent__free_unpacked(got, NULL);
+
+	p = (Kefu__Agent)KEFU__AGENT__INIT;
+	p.id = "a01";
+	p.n_groups = 1;
+	p.groups = one;
+	p.has_groups_set = 1;
+	p.groups_set = 1;
+	assert_int_equal(run_change(f, do_update, &p), 0);
+	got = get(f, "a01");
+	assert_int_equal(got->n_groups, 1);
+	assert_string_equal(got->groups[0], "cd-network");
+	assert_false(got->has_groups_set);
+	assert_string_equal(got->role, "handler");
+	assert_string_equal(got->skills, "billing:5");
+	kefu__agent__free_unpacked(got, NULL);
+
+	/* groups_set false: kept */
+	p.groups_set = 0;
+	p.n_groups = 0;
+	p.groups = NULL;
+	assert_int_equal(run_change(f, do_update, &p), 0);
+	got = get(f, "a01");
+	assert_int_equal(got->n_groups, 1);
+	kefu__agent__free_unpacked(got, NULL);
+
+	p.groups_set = 1;
+	assert_int_equal(run_change(f, do_update, &p), 0);
+	got = get(f, "a01");
+	assert_int_equal(got->n_groups, 0);
+	assert_false(got->has_groups_set);
+	assert_false(accounts_in_group(got, "cd-network"));
+	kefu__agent__free_unpacked(got, NULL);
+}
+
+/* A bad group or role in an update is refused, the account unchanged. */
+static void test_update_bad_groups_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *one[] = {"cd-network"}, *bad[] = {"-network"};
+	Kefu__Agent a = new_agent("a01", "billing:5"), p = KEFU__AGENT__INIT, *got;
+
+	a.n_groups = 1;
+	a.groups = one;
+	assert_int_equal(run_change(f, do_create, &a), 0);
+	p.id = "a01";
+	p.n_groups = 1;
+	p.groups = bad;
+	p.has_groups_set = 1;
+	p.groups_set = 1;
+	assert_int_equal(run_change(f, do_update, &p), KF_EPARSE);
+	assert_non_null(strstr(f->why, "group 1"));
+	p = (Kefu__Agent)KEFU__AGENT__INIT;
+	p.id = "a01";
+	p.role = "boss";
+	assert_int_equal(run_change(f, do_update, &p), KF_EPARSE);
+	assert_non_null(strstr(f->why, "agent, handler or supervisor"));
+	got = get(f, "a01");
+	assert_int_equal(got->n_groups, 1);
+	assert_string_equal(got->groups[0], "cd-network");
+	assert_string_equal(got->role, "agent");
 	kefu__agent__free_unpacked(got, NULL);
 }
 
@@ -574,10 +793,19 @@ int main(void)
 		cmocka_unit_test(test_skills_longest_name_accepted),
 		cmocka_unit_test(test_skills_over_the_count_refused),
 		cmocka_unit_test(test_ids_checked),
+		cmocka_unit_test(test_roles_checked),
+		cmocka_unit_test(test_groups_checked),
+		cmocka_unit_test(test_in_group),
 		T(test_create_fills_defaults),
+		T(test_create_handler_with_groups),
+		T(test_create_stores_groups_without_the_flag),
+		T(test_create_bad_role_names_the_roles),
+		T(test_create_bad_groups_refused),
 		T(test_create_of_existing_id_refused),
 		T(test_create_checks_every_field),
 		T(test_update_changes_only_given_fields),
+		T(test_update_groups_only_with_groups_set),
+		T(test_update_bad_groups_refused),
 		T(test_update_result_is_checked),
 		T(test_set_password_replaces_the_hash),
 		T(test_set_password_keeps_the_last_five),
