@@ -34,6 +34,7 @@ static const struct conf_unit conf_units_duration[] = {
 	{"s", 1000},
 	{"m", 60 * 1000},
 	{"h", 60 * 60 * 1000},
+	{"d", 24 * 60 * 60 * 1000},
 	{NULL, 0},
 };
 
@@ -48,11 +49,15 @@ static const struct {
 struct conf_type_row;
 typedef int (*conf_apply_fn)(const struct conf_type_row *t, const struct conf_option *o,
 			     void *field, const char *v, char *why);
+typedef int (*conf_scan_fn)(const struct conf_type_row *t, const char *v, int64_t *out);
+typedef void (*conf_render_fn)(const struct conf_type_row *t, int64_t v, char *buf,
+			       size_t size);
 
 /*
  * What each type is: how a value is applied to its field, the field size
- * it needs (0: a char array of any size), and, for numbers, its units and
- * whether it may be negative; for text, an extra validity check.
+ * it needs (0: a char array of any size); for numbers, how a value is read
+ * and written back, its units and whether it may be negative; for text, an
+ * extra validity check.
  */
 struct conf_type_row {
 	const char *name;
@@ -62,6 +67,8 @@ struct conf_type_row {
 	bool negative;
 	const char *expected; /* completes "... is not " */
 	int (*text_ok)(const char *v, char *why);
+	conf_scan_fn scan;     /* numbers only */
+	conf_render_fn render; /* numbers only */
 };
 
 static int conf_apply_text(const struct conf_type_row *t, const struct conf_option *o,
@@ -72,20 +79,32 @@ static int conf_apply_bool(const struct conf_type_row *t, const struct conf_opti
 			   void *field, const char *v, char *why);
 static int conf_path_ok(const char *v, char *why);
 static int conf_address_ok(const char *v, char *why);
+static int conf_scan_number(const struct conf_type_row *t, const char *v, int64_t *out);
+static void conf_render_number(const struct conf_type_row *t, int64_t v, char *buf,
+			       size_t size);
+static int conf_scan_fraction(const struct conf_type_row *t, const char *v, int64_t *out);
+static void conf_render_fraction(const struct conf_type_row *t, int64_t v, char *buf,
+				 size_t size);
 
 static const struct conf_type_row conf_types[] = {
-	[CONF_STRING] = {"string", conf_apply_text, 0, NULL, false, "text", NULL},
+	[CONF_STRING] = {"string", conf_apply_text, 0, NULL, false, "text", NULL, NULL, NULL},
 	[CONF_INT] = {"int", conf_apply_number, sizeof(int64_t), conf_units_int, true,
-		      "an integer", NULL},
+		      "an integer", NULL, conf_scan_number, conf_render_number},
 	[CONF_BOOL] = {"bool", conf_apply_bool, sizeof(bool), NULL, false,
-		       "a boolean (true/false, yes/no, on/off, 1/0)", NULL},
+		       "a boolean (true/false, yes/no, on/off, 1/0)", NULL, NULL, NULL},
 	[CONF_SIZE] = {"size", conf_apply_number, sizeof(int64_t), conf_units_size, false,
-		       "a size (digits with an optional K, M, G or T)", NULL},
+		       "a size (digits with an optional K, M, G or T)", NULL, conf_scan_number,
+		       conf_render_number},
 	[CONF_DURATION] = {"duration", conf_apply_number, sizeof(int64_t), conf_units_duration,
-			   false, "a duration (digits with a unit ms, s, m or h)", NULL},
+			   false, "a duration (digits with a unit ms, s, m, h or d)", NULL,
+			   conf_scan_number, conf_render_number},
 	[CONF_ADDRESS] = {"address", conf_apply_text, 0, NULL, false, "HOST:PORT",
-			  conf_address_ok},
-	[CONF_PATH] = {"path", conf_apply_text, 0, NULL, false, "a path", conf_path_ok},
+			  conf_address_ok, NULL, NULL},
+	[CONF_PATH] = {"path", conf_apply_text, 0, NULL, false, "a path", conf_path_ok, NULL,
+		       NULL},
+	[CONF_FRACTION] = {"fraction", conf_apply_number, sizeof(int64_t), NULL, false,
+			   "a fraction (0.5, 1.25, .75 or 50%; at most 3 decimals)", NULL,
+			   conf_scan_fraction, conf_render_fraction},
 };
 
 static const struct conf_type_row *conf_type_of(const struct conf_option *o)
@@ -126,11 +145,11 @@ __attribute__((format(printf, 4, 5))) static int conf_fail(struct conf_err *err,
 /* ---- numbers ---- */
 
 /* Renders v with the largest unit that divides it exactly. */
-static void conf_render_number(const struct conf_unit *units, int64_t v, char *buf, size_t size)
+static void conf_render_number(const struct conf_type_row *t, int64_t v, char *buf, size_t size)
 {
-	const struct conf_unit *best = &units[0];
+	const struct conf_unit *best = &t->units[0];
 
-	for (const struct conf_unit *u = units; u->suffix; u++)
+	for (const struct conf_unit *u = t->units; u->suffix; u++)
 		if (v != 0 && v % u->mult == 0)
 			best = u;
 	if (v == 0)
@@ -181,12 +200,80 @@ static int conf_scan_number(const struct conf_type_row *t, const char *v, int64_
 	return KF_EPARSE;
 }
 
+/*
+ * Reads a fraction in thousandths: digits with up to 3 decimals ("1",
+ * "0.5", ".75", "1.250"), or a percentage with up to 1 decimal ("50%",
+ * "12.5%"), so that every value it takes is exact. Never negative.
+ * Returns 0, KF_EPARSE (syntax), KF_ETOOBIG (overflow).
+ */
+static int conf_scan_fraction(const struct conf_type_row *t, const char *v, int64_t *out)
+{
+	const char *p = v;
+	uint64_t whole = 0, part = 0, scale;
+	unsigned decimals = 0;
+	bool digits = false;
+
+	(void)t;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > (UINT64_MAX - 9) / 10)
+			return KF_ETOOBIG;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+		digits = true;
+	}
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++) {
+			if (++decimals > 3)
+				return KF_EPARSE;
+			part = part * 10 + (uint64_t)(*p - '0');
+		}
+		if (decimals == 0)
+			return KF_EPARSE;
+		digits = true;
+	}
+	if (!digits)
+		return KF_EPARSE;
+	scale = 1000;
+	if (*p == '%') {
+		if (decimals > 1)
+			return KF_EPARSE;
+		scale = 10;
+		p++;
+	}
+	if (*p != '\0')
+		return KF_EPARSE;
+	for (; decimals < (scale == 10 ? 1u : 3u); decimals++)
+		part *= 10;
+	if (whole > ((uint64_t)INT64_MAX - part) / scale)
+		return KF_ETOOBIG;
+	*out = (int64_t)(whole * scale + part);
+	return 0;
+}
+
+/* Renders thousandths as digits and no more decimals than needed: "0.5", "1.25", "2". */
+static void conf_render_fraction(const struct conf_type_row *t, int64_t v, char *buf,
+				 size_t size)
+{
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	unsigned part = (unsigned)(u % 1000), digits = 3;
+
+	(void)t;
+	while (part && part % 10 == 0) {
+		part /= 10;
+		digits--;
+	}
+	if (part)
+		snprintf(buf, size, "%s%" PRIu64 ".%0*u", v < 0 ? "-" : "", u / 1000, (int)digits,
+			 part);
+	else
+		snprintf(buf, size, "%s%" PRIu64, v < 0 ? "-" : "", u / 1000);
+}
+
 static int conf_apply_number(const struct conf_type_row *t, const struct conf_option *o,
 			     void *field, const char *v, char *why)
 {
 	char bound[32];
 	int64_t x;
-	int r = conf_scan_number(t, v, &x);
+	int r = t->scan(t, v, &x);
 
 	if (r == KF_EPARSE) {
 		snprintf(why, CONF_WHY_MAX, "\"%.40s\" is not %s", v, t->expected);
@@ -198,12 +285,12 @@ static int conf_apply_number(const struct conf_type_row *t, const struct conf_op
 	}
 	if (o->min != 0 || o->max != 0) {
 		if (x < o->min) {
-			conf_render_number(t->units, o->min, bound, sizeof(bound));
+			t->render(t, o->min, bound, sizeof(bound));
 			snprintf(why, CONF_WHY_MAX, "%.40s is below the minimum %s", v, bound);
 			return KF_ECONFIG;
 		}
 		if (x > o->max) {
-			conf_render_number(t->units, o->max, bound, sizeof(bound));
+			t->render(t, o->max, bound, sizeof(bound));
 			snprintf(why, CONF_WHY_MAX, "%.40s is above the maximum %s", v, bound);
 			return KF_ECONFIG;
 		}
@@ -369,7 +456,7 @@ int conf_number(enum conf_type type, const char *text, int64_t *out)
 	if ((size_t)type >= sizeof(conf_types) / sizeof(conf_types[0]) ||
 	    conf_types[type].apply != conf_apply_number)
 		return -EINVAL;
-	return conf_scan_number(&conf_types[type], text, out);
+	return conf_types[type].scan(&conf_types[type], text, out);
 }
 
 int conf_set(const struct conf_option *table, size_t n, void *target, const char *name,
@@ -540,7 +627,7 @@ char *conf_format(const struct conf_option *o, const void *target, char *buf, si
 		int64_t x;
 
 		memcpy(&x, field, sizeof(x));
-		conf_render_number(t->units, x, buf, size);
+		t->render(t, x, buf, size);
 	}
 	return buf;
 }
@@ -555,9 +642,9 @@ void conf_help(const struct conf_option *table, size_t n, FILE *out)
 		if (conf_is_text(t)) {
 			if (o->min > 0)
 				snprintf(bounds, sizeof(bounds), ", required");
-		} else if (t->units && (o->min != 0 || o->max != 0)) {
-			conf_render_number(t->units, o->min, lo, sizeof(lo));
-			conf_render_number(t->units, o->max, hi, sizeof(hi));
+		} else if (t->scan && (o->min != 0 || o->max != 0)) {
+			t->render(t, o->min, lo, sizeof(lo));
+			t->render(t, o->max, hi, sizeof(hi));
 			snprintf(bounds, sizeof(bounds), ", %s..%s", lo, hi);
 		}
 		fprintf(out, "  %s = \"%s\"  (%s%s%s)\n      %s\n", o->name, o->def ? o->def : "",

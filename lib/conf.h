@@ -13,16 +13,19 @@
  *   CONF_BOOL      bool                            (unused)
  *   CONF_SIZE      int64_t bytes                   value in bytes
  *   CONF_DURATION  int64_t milliseconds            value in ms
+ *   CONF_FRACTION  int64_t thousandths             value in thousandths
  *
- * For numbers, min == max == 0 means "no bounds" (sizes and durations are
- * never negative). For the three text types the value must fit size - 1
- * bytes; max (if not 0) lowers that, and min > 0 makes the option required:
- * conf_check() refuses it while empty.
+ * For numbers, min == max == 0 means "no bounds" (sizes, durations and
+ * fractions are never negative). For the three text types the value must
+ * fit size - 1 bytes; max (if not 0) lowers that, and min > 0 makes the
+ * option required: conf_check() refuses it while empty.
  *
  * Values as text:
  *   bool       true/false, yes/no, on/off, 1/0 (any case)
  *   size       digits with an optional K, M, G or T suffix (binary: 1K = 1024)
- *   duration   digits with a required unit ms, s, m or h ("0" alone is allowed)
+ *   duration   digits with a required unit ms, s, m, h or d ("0" alone is allowed)
+ *   fraction   digits with at most 3 decimals ("1", "0.5", "1.25", ".75"), or a
+ *              percentage with at most 1 decimal ("50%" = 0.5, "12.5%")
  *   address    HOST:PORT, HOST a name, IPv4 address or [IPv6], PORT 1..65535
  *
  * File format: one "name = value" per line; blank lines; lines whose first
@@ -56,7 +59,8 @@
 	X(CONF_SIZE, "size")            \
 	X(CONF_DURATION, "duration")    \
 	X(CONF_ADDRESS, "address")      \
-	X(CONF_PATH, "path")
+	X(CONF_PATH, "path")            \
+	X(CONF_FRACTION, "fraction")
 
 enum conf_type {
 #define CONF_TYPE_ENUM_(id, name) id,
@@ -128,8 +132,8 @@ int conf_check(const struct conf_option *table, size_t n, const void *target,
 
 /*
  * conf_number - one value of a number type (CONF_INT, CONF_SIZE,
- * CONF_DURATION) as it would be written in a file, for values inside a
- * larger text of the program's own ("general:0s,billing:2m").
+ * CONF_DURATION, CONF_FRACTION) as it would be written in a file, for
+ * values inside a larger text of the program's own ("general:0s,billing:2m").
  * Returns 0, KF_EPARSE (not such a number), KF_ETOOBIG (out of range),
  * -EINVAL (type is not a number type).
  */
@@ -142,8 +146,9 @@ const struct conf_option *conf_find(const struct conf_option *table, size_t n, c
 
 /*
  * conf_format - write opt's current value in target as text (as it would be
- * written in a file, sizes and durations with the largest exact unit) into
- * buf[size]; truncates to fit. Returns buf.
+ * written in a file, sizes and durations with the largest exact unit,
+ * fractions with no more decimals than needed) into buf[size]; truncates
+ * to fit. Returns buf.
  */
 char *conf_format(const struct conf_option *opt, const void *target, char *buf, size_t size);
 

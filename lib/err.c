@@ -15,7 +15,8 @@ static const struct {
 #undef KF_ERR_ROW_
 };
 
-static void why_v(char *why, size_t why_size, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void why_v(char *why, size_t why_size,
+							  const char *fmt, va_list ap)
 {
 	if (why && why_size)
 		vsnprintf(why, why_size, fmt, ap);

@@ -23,7 +23,8 @@
 	X(LOG_NET, "net")       \
 	X(LOG_CLUSTER, "cluster") \
 	X(LOG_SIM, "sim")     \
-	X(LOG_ROUTING, "routing")
+	X(LOG_ROUTING, "routing") \
+	X(LOG_WORKFLOW, "workflow")
 
 enum log_domain {
 #define LOG_DOMAIN_ENUM_(id, name) id,

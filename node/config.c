@@ -2,6 +2,7 @@
 #include "node/config.h"
 
 #include "lib/err.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "lib/password.h"
@@ -155,6 +156,63 @@ const struct conf_option config_table[] = {
 	    "TEST ONLY, never in production: hash with this many iterations (1000 or more) "
 	    "instead of password_iterations, so that test clusters log in hundreds of "
 	    "agents quickly; 0 = off."),
+	/* Work orders (node/workflow/conf.h). */
+	ROW(province, CONF_STRING, "CN", 1, 0, false,
+	    "Code of the province, two uppercase ASCII letters (e.g. SC); work-order ids begin "
+	    "with it."),
+#define WO_KIND_ROWS_(k, id, fr, up, so)                                                    \
+	ROW(wo_##k##_first_response, CONF_DURATION, fr, WO_TARGET_MIN_MS, WO_TARGET_MAX_MS,  \
+	    false,                                                                          \
+	    "Target of the first response to a work order of kind " #k ", in open time of "  \
+	    "its group's calendar; wo_urgent_factor and wo_tier<N>_factor shorten it."),     \
+	ROW(wo_##k##_update, CONF_DURATION, up, WO_TARGET_MIN_MS, WO_TARGET_MAX_MS, false,   \
+	    "Target of each update of an open work order of kind " #k " after the one "      \
+	    "before, in open time; shortened like the first response."),                     \
+	ROW(wo_##k##_solution, CONF_DURATION, so, WO_TARGET_MIN_MS, WO_TARGET_MAX_MS, false, \
+	    "Target of the solution of a work order of kind " #k ", in open time; "          \
+	    "shortened like the first response."),
+	WO_KIND_LIST(WO_KIND_ROWS_)
+#undef WO_KIND_ROWS_
+	ROW(wo_urgent_factor, CONF_FRACTION, "0.5", WO_FACTOR_MIN, WO_FACTOR_MAX, false,
+	    "Factor of every clock target of an urgent work order (0.5: half the time)."),
+#define WO_TIER_ROWS_(n, def)                                                          \
+	ROW(wo_tier##n##_factor, CONF_FRACTION, def, WO_FACTOR_MIN, WO_FACTOR_MAX, false, \
+	    "Factor of every clock target of a work order whose customer has vip_level " #n \
+	    " (after wo_urgent_factor when urgent)."),
+	WO_TIER_LIST(WO_TIER_ROWS_)
+#undef WO_TIER_ROWS_
+	ROW(wo_calendar, CONF_STRING, "always", 1, 0, false,
+	    "Business hours of the handling groups without their own in wo_calendars, e.g. "
+	    "\"mon-fri 08:30-12:00 13:30-18:00; sat 09:00-12:00\"; always = around the "
+	    "clock. The clocks of work orders run only in open hours."),
+	ROW(wo_calendars, CONF_PATH, NULL, 0, 0, false,
+	    "File of per-group business hours, one \"GROUP: HOURS\" a line (# comments); "
+	    "groups not listed use wo_calendar. Empty: none."),
+	ROW(wo_holidays, CONF_PATH, NULL, 0, 0, false,
+	    "File of dates, one \"YYYY-MM-DD closed\" or \"YYYY-MM-DD workday\" (a make-up "
+	    "working day) a line, for every group's calendar. Empty: none."),
+	ROW(wo_timezone, CONF_STRING, "Asia/Shanghai", 1, 0, false,
+	    "Timezone of the business calendars, a name under /usr/share/zoneinfo."),
+	ROW(wo_escalate, CONF_STRING, "80%:lead,100%:supervisor,150%:upgrade", 0, 0, false,
+	    "Escalation chain of every clock of a work order, P%:ACTION,... with P rising in "
+	    "1..1000 and ACTION lead, supervisor or upgrade: taken when P% of the clock's "
+	    "target has passed. Empty: no escalation."),
+	ROW(wo_visit_quiet, CONF_DURATION, "30d", 0, WO_TARGET_MAX_MS, false,
+	    "At most one return visit per customer within this period; 0: no limit."),
+	ROW(wo_visit_delay, CONF_DURATION, "0", 0, WO_TARGET_MAX_MS, false,
+	    "A return visit falls due this long after its work order is solved; 0: at once."),
+	ROW(wo_visit_exclude, CONF_STRING, "consult,suggestion", 0, 0, false,
+	    "Kinds of work order that get no return visit, comma-separated (complaint, fault, "
+	    "request, consult, suggestion, escalated, appeal). Empty: every kind gets one."),
+	ROW(wo_dispatch, CONF_PATH, NULL, 0, 0, false,
+	    "File of dispatch rules, one \"KIND CATEGORY_PREFIX CITY GROUP\" a line (* = any "
+	    "in the first three columns; # comments): a new work order goes to the GROUP of "
+	    "the first rule it matches. Empty: no rules."),
+	ROW(wo_default_group, CONF_STRING, "backoffice", 1, 0, false,
+	    "Handling group of a work order that no dispatch rule matches."),
+	ROW(wo_categories, CONF_PATH, NULL, 0, 0, false,
+	    "File of the work-order category tree, one \"KIND/LEVEL1[/LEVEL2...]\" a line "
+	    "(UTF-8, up to 4 levels, # comments). Empty: the shipped tree."),
 };
 const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
 
@@ -178,44 +236,6 @@ __attribute__((format(printf, 2, 3))) static int config_fail(struct conf_err *er
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return KF_ECONFIG;
-}
-
-/*
- * Reads at most CONF_TEXT_MAX + 1 bytes of path into a new buffer (the
- * extra byte lets conf_parse report a file over the limit). The caller
- * frees *text. Returns 0, -errno.
- */
-static int config_read(const char *path, char **text, size_t *len)
-{
-	size_t cap = CONF_TEXT_MAX + 1, n = 0;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf)
-		abort();
-	while (n < cap) {
-		ssize_t r = read(fd, buf + n, cap - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = -errno;
-
-			free(buf);
-			close(fd);
-			return e;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	*text = buf;
-	*len = n;
-	return 0;
 }
 
 /* The next item of a comma-separated list at *p, blanks trimmed, into
@@ -304,6 +324,10 @@ int config_check(const struct config *c, struct conf_err *err)
 						 : "set redis_tls = true");
 	if (routing_settings_from(c, &rs, why, sizeof(why)))
 		return config_fail(err, "%s", why);
+	if (strlen(c->province) != 2 || c->province[0] < 'A' || c->province[0] > 'Z' ||
+	    c->province[1] < 'A' || c->province[1] > 'Z')
+		return config_fail(err, "province: \"%.8s\" is not two uppercase letters (e.g. SC)",
+				   c->province);
 	if (c->test_password_iterations && c->test_password_iterations < PASSWORD_ITER_MIN)
 		return config_fail(err, "test_password_iterations: 0 (off) or %u..599999",
 				   PASSWORD_ITER_MIN);
@@ -329,7 +353,7 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
 
 	conf_defaults(config_table, config_table_len, c);
 	if (path) {
-		r = config_read(path, &text, &len);
+		r = file_read_all(path, CONF_TEXT_MAX, &text, &len);
 		if (r) {
 			err->line = 0;
 			snprintf(err->msg, sizeof(err->msg), "%s: %s", path, kf_strerror(r));

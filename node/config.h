@@ -3,12 +3,16 @@
  * --set, --help and reload all read, and the struct it fills.
  *
  * Add an option with one field in struct config and one row in config.c.
+ * Only the composition root includes this header; a component reads its
+ * options by name (node/config_table.h).
  */
 #ifndef KEFU_NODE_CONFIG_H
 #define KEFU_NODE_CONFIG_H
 
 #include "lib/conf.h"
+#include "node/config_table.h"
 #include "node/routing/conf.h"
+#include "node/workflow/conf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,10 +86,30 @@ struct config {
 	int64_t session_max_age;             /* ms: an agent session's absolute lifetime */
 	int64_t password_iterations;         /* PBKDF2 rounds of new hashes, >= 600000 */
 	int64_t test_password_iterations;    /* TEST ONLY: fewer rounds; 0 = off */
+	/* Work orders (node/workflow/conf.h): targets, factors, calendars, dispatch. */
+	char province[8];                    /* two uppercase letters; prefix of order ids */
+#define CONFIG_WO_KIND_FIELDS_(k, id, fr, up, so)                                  \
+	int64_t wo_##k##_first_response;     /* ms */                              \
+	int64_t wo_##k##_update;             /* ms */                              \
+	int64_t wo_##k##_solution;           /* ms */
+	WO_KIND_LIST(CONFIG_WO_KIND_FIELDS_)
+#undef CONFIG_WO_KIND_FIELDS_
+	int64_t wo_urgent_factor;            /* thousandths */
+#define CONFIG_WO_TIER_FIELDS_(n, def) int64_t wo_tier##n##_factor; /* thousandths */
+	WO_TIER_LIST(CONFIG_WO_TIER_FIELDS_)
+#undef CONFIG_WO_TIER_FIELDS_
+	char wo_calendar[WO_CALENDAR_TEXT];  /* weekly hours, node/workflow/calendar.h */
+	char wo_calendars[CONFIG_PATH_MAX];  /* per-group hours; "" = none */
+	char wo_holidays[CONFIG_PATH_MAX];   /* "" = none */
+	char wo_timezone[WO_TIMEZONE_MAX];
+	char wo_escalate[WO_ESCALATE_TEXT];
+	int64_t wo_visit_quiet;              /* ms */
+	int64_t wo_visit_delay;              /* ms */
+	char wo_visit_exclude[WO_EXCLUDE_TEXT]; /* kinds, comma-separated */
+	char wo_dispatch[CONFIG_PATH_MAX];   /* "" = no rules */
+	char wo_default_group[WO_GROUP_MAX];
+	char wo_categories[CONFIG_PATH_MAX]; /* "" = the shipped tree */
 };
-
-extern const struct conf_option config_table[];
-extern const size_t config_table_len;
 
 /*
  * config_load - build a complete configuration into c: defaults, then the
@@ -105,7 +129,8 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
  * when boss_inbox is set, boss_rejected and boss_archive are set and all
  * three differ; redis_sentinels only in cluster mode (etcd_endpoints set);
  * no plaintext etcd or Redis outside loopback (config_plaintext_remote)
- * unless allow_plaintext. Returns 0, KF_ECONFIG with err filled.
+ * unless allow_plaintext; province is two uppercase ASCII letters.
+ * Returns 0, KF_ECONFIG with err filled.
  */
 int config_check(const struct config *c, struct conf_err *err);
 

@@ -27,6 +27,7 @@
 #include "node/jobs.h"
 #include "node/leader.h"
 #include "node/routing/routing.h"
+#include "node/workflow/workflow.h"
 #include "node/server.h"
 #include "node/upload.h"
 #include "storage/snapshot.h"
@@ -58,6 +59,7 @@ static const struct component *const components[] = {
 	&accounts_service,
 	&audit_service,
 	&routing_component,
+	&workflow_component,
 };
 #define NCOMPONENTS (sizeof(components) / sizeof(components[0]))
 

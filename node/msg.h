@@ -98,6 +98,13 @@ void msg_peer_set_session(struct msg_peer *p, const char *agent);
  * MSG_R_SUPERVISOR admit it. Ending the session ends it too. */
 void msg_peer_set_supervisor(struct msg_peer *p, bool supervisor);
 
+/*
+ * msg_each_session - fn(arg, p, agent, supervisor) for every peer with an
+ * agent's session, in no particular order. fn may send to p, not close it.
+ */
+typedef void (*msg_session_fn)(void *arg, struct msg_peer *p, const char *agent, bool supervisor);
+void msg_each_session(struct msg_hub *h, msg_session_fn fn, void *arg);
+
 /* msg_peer_find - the peer with id, NULL when it is gone (or id 0). */
 struct msg_peer *msg_peer_find(struct msg_hub *h, uint64_t id);
 

@@ -148,6 +148,13 @@ void msg_peer_set_supervisor(struct msg_peer *p, bool supervisor)
 	p->supervisor = supervisor && p->session[0];
 }
 
+void msg_each_session(struct msg_hub *h, msg_session_fn fn, void *arg)
+{
+	for (struct msg_peer *p = peers_first(&h->peers); p; p = peers_next(&h->peers, p))
+		if (p->session[0])
+			fn(arg, p, p->session, p->supervisor);
+}
+
 struct msg_peer *msg_peer_find(struct msg_hub *h, uint64_t id)
 {
 	return id ? peers_find(&h->peers, id) : NULL;

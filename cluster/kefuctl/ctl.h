@@ -3,7 +3,7 @@
  * (commands on a node's database directory, --db), online.c (commands
  * through a running node over TLS), render.c (how a subscriber is shown),
  * agents.c (agent accounts and the audit log, online and offline), callbacks.c
- * (the callback requests waiting for the dialer).
+ * (the callback requests waiting for the dialer), orders.c (work orders).
  */
 #ifndef KEFU_CLUSTER_KEFUCTL_CTL_H
 #define KEFU_CLUSTER_KEFUCTL_CTL_H
@@ -94,6 +94,23 @@ int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t tim
 		Kefu__Envelope **out);
 
 /*
+ * ctl_call - one request to the target's nodes, trying them from the one at
+ * index *node on (wrapping around) until one completes a Ping (online.c).
+ * On 0 *out is the reply, whatever its body (an Error too: nothing is
+ * printed for it), freed with kefu__envelope__free_unpacked, and *node the
+ * index of the node that answered. Otherwise *out is NULL and the failure
+ * has been printed: -EHOSTUNREACH when no node answered (the request was
+ * not sent), else the error of the link after the request went out (a
+ * lost connection, -ETIMEDOUT, ...: the node may or may not have acted on
+ * it), with *node the node it was sent to.
+ */
+int ctl_call(Kefu__Envelope *req, uint64_t timeout_ms, size_t *node, Kefu__Envelope **out);
+
+/* ctl_print_error - print an Error reply's message (and the leader it
+ * names) on stderr; returns ctl_request's exit code for it (online.c). */
+int ctl_print_error(const Kefu__Envelope *rep);
+
+/*
  * ctl_request_pages - a listing that comes in pages (online.c): req's body
  * has a bytes field "after", each reply body (of case want) a bytes field
  * "next", a cursor of at most CTL_CURSOR_MAX bytes in key order. req is
@@ -142,5 +159,9 @@ int ctl_audit_offline(int argc, char **argv);
 /* Callback requests (callbacks.c): the pending list, online and with --db. */
 int ctl_callbacks(int argc, char **argv);
 int ctl_callbacks_offline(int argc, char **argv);
+
+/* Work orders (orders.c): `order create|show|list|transition|update|
+ * categories|check`, online only. */
+int ctl_order(int argc, char **argv);
 
 #endif

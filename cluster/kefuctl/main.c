@@ -179,6 +179,22 @@ static const struct cmd cmds[] = {
 	 "             broken link (exit status 1)"},
 	{"callbacks", ctl_callbacks_offline, ctl_callbacks, "[--db DIR] [--json]",
 	 "callback requests waiting for the dialer, oldest first"},
+	{"order", NULL, ctl_order,
+	 "create --msisdn N --kind K --category C --text T [--urgency urgent|normal]\n"
+	 "                   [--channel phone|web|sms|email|letter|walk-in] [--owner AGENT]\n"
+	 "                   [--call-id ID] [--attach FILE]... [--ref REF] [--json]\n"
+	 "             order show ID [--attachments DIR] [--json]\n"
+	 "             order list [--state S] [--group G] [--overdue] [--msisdn N] [--limit N] [--json]\n"
+	 "             order transition ID ACTION [--note T] [--group G] [--json]\n"
+	 "             order update ID [--note T] [--attach FILE]... [--json]\n"
+	 "             order categories [--kind K] [--json]\n"
+	 "             order check [--json]",
+	 "work orders: create (sent again with the same --ref, default random, when the\n"
+	 "             answer is lost), show (--attachments saves them in DIR), list (all pages,\n"
+	 "             or --limit), transition (dispatch accept start wait resume reply close\n"
+	 "             satisfied unsatisfied reopen return escalate cancel note), update (a note,\n"
+	 "             files), categories, check (clocks recomputed; exit status 1 on a mismatch).\n"
+	 "             --attach: at most 4 files of 48 KiB. A refusal or a lost link: exit status 1"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

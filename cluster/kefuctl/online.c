@@ -100,8 +100,10 @@ static void session_close(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Connect to the first node that completes a Ping. */
-static int session_open(struct session *s)
+/* Connect to the first node that completes a Ping, trying the target's
+ * nodes from the one at index first on (wrapping around); *which is the
+ * index of the node connected to. */
+static int session_open_from(struct session *s, size_t first, size_t *which)
 {
 	struct tls_opts to = {ctl_target.ca, ctl_target.cert, ctl_target.key, false, 0, NULL};
 	char why[256];
@@ -124,8 +126,9 @@ static int session_open(struct session *s)
 		struct rpc_opts ro = {.loop = s->loop, .tls = s->tls, .state = on_state, .arg = s};
 		Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep = NULL;
 		Kefu__Ping ping = KEFU__PING__INIT;
+		size_t k = (first + i) % ctl_target.nnodes;
 
-		s->addr = ctl_target.nodes[i];
+		s->addr = ctl_target.nodes[k];
 		ro.addr = s->addr;
 		err = rpc_new(&ro, &s->rpc);
 		if (err) {
@@ -137,6 +140,7 @@ static int session_open(struct session *s)
 		err = call(s, &req, 3000, &rep);
 		if (err == 0 && rep->body_case == KEFU__ENVELOPE__BODY_PONG) {
 			kefu__envelope__free_unpacked(rep, NULL);
+			*which = k;
 			return 0;
 		}
 		if (rep) {
@@ -157,8 +161,14 @@ static int session_open(struct session *s)
 	return -EHOSTUNREACH;
 }
 
-/* A reply that is an Error: print it; returns the exit code for it. */
-static int print_error(const Kefu__Envelope *rep)
+static int session_open(struct session *s)
+{
+	size_t which;
+
+	return session_open_from(s, 0, &which);
+}
+
+int ctl_print_error(const Kefu__Envelope *rep)
 {
 	const char *m = rep->error->message ? rep->error->message : kf_strerror(rep->error->code);
 
@@ -186,7 +196,7 @@ static int request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t 
 		return EXIT_USAGE;
 	}
 	if ((*out)->body_case == KEFU__ENVELOPE__BODY_ERROR) {
-		r = print_error(*out);
+		r = ctl_print_error(*out);
 		kefu__envelope__free_unpacked(*out, NULL);
 		*out = NULL;
 		return r;
@@ -204,6 +214,29 @@ int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t tim
 		Kefu__Envelope **out)
 {
 	return request(req, want, timeout_ms, out);
+}
+
+int ctl_call(Kefu__Envelope *req, uint64_t timeout_ms, size_t *node, Kefu__Envelope **out)
+{
+	struct session s;
+	int r;
+
+	*out = NULL;
+	if (ctl_target.nnodes == 0) {
+		fprintf(stderr, "kefuctl: no node to ask\n");
+		return -EHOSTUNREACH;
+	}
+	if ((r = session_open_from(&s, *node % ctl_target.nnodes, node)))
+		return -EHOSTUNREACH;
+	r = call(&s, req, timeout_ms, out);
+	if (r) {
+		if (!s.told)
+			fprintf(stderr, "kefuctl: %s: %s\n", s.addr,
+				s.why[0] ? s.why : kf_strerror(r));
+		*out = NULL;
+	}
+	session_close(&s);
+	return r == -EHOSTUNREACH ? -ECONNRESET : r;
 }
 
 /* The bytes field name of message m, and its has_ flag. */
@@ -623,7 +656,7 @@ static int import_one(struct session *s, const char *path, bool *rejected)
 		*rejected |= print_import_reply(rep->import_reply);
 		r = 0;
 	} else if (rep->body_case == KEFU__ENVELOPE__BODY_ERROR) {
-		r = print_error(rep);
+		r = ctl_print_error(rep);
 	} else if (rep->body_case == KEFU__ENVELOPE__BODY_ADMIN_REPLY) {
 		fprintf(stderr, "kefuctl: %s: %s\n", base,
 			rep->admin_reply->message ? rep->admin_reply->message : "refused");

@@ -3,7 +3,7 @@
 
 #include "lib/conf.h"
 #include "lib/err.h"
-#include "node/config.h"
+#include "node/config_table.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -165,18 +165,22 @@ static int tier_from(const struct tier_rows *row, struct routing_tier *t, char *
 int routing_settings_from(const struct config *c, struct routing_settings *out, char *why,
 			  size_t cap)
 {
+	/* By name through the table: a component may not include node/config.h. */
 	const struct tier_rows rows[ROUTING_NTIERS] = {
-#define TIER_ROW_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax)                   \
-	{#n, lvl, c->n##_plan, c->n##_greeting, c->n##_weight, c->n##_service_level,       \
-	 c->n##_max_wait, c->n##_ladder, c->n##_at_max},
+#define TIER_ROW_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax)                      \
+	{#n, lvl, config_table_text(c, #n "_plan"), config_table_bool(c, #n "_greeting"),     \
+	 config_table_number(c, #n "_weight"), config_table_number(c, #n "_service_level"),   \
+	 config_table_number(c, #n "_max_wait"), config_table_text(c, #n "_ladder"),          \
+	 config_table_text(c, #n "_at_max")},
 		ROUTING_TIERS(TIER_ROW_)
 #undef TIER_ROW_
 	};
 	const char *strategies[ROUTING_NSKILLS] = {
-#define SKILL_ROW_(sk, def) c->sk##_strategy,
+#define SKILL_ROW_(sk, def) config_table_text(c, #sk "_strategy"),
 		ROUTING_SKILLS(SKILL_ROW_)
 #undef SKILL_ROW_
 	};
+	const char *no_answer = config_table_text(c, "no_answer_state");
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < ROUTING_NTIERS; i++)
@@ -188,17 +192,17 @@ int routing_settings_from(const struct config *c, struct routing_settings *out, 
 			return fail(why, cap, "%s_strategy: unknown strategy \"%.40s\"",
 				    routing_skill_names[i], strategies[i]);
 	}
-	out->no_answer = one_of(no_answer_states, c->no_answer_state, strlen(c->no_answer_state));
+	out->no_answer = one_of(no_answer_states, no_answer, strlen(no_answer));
 	if (!out->no_answer)
 		return fail(why, cap, "no_answer_state: \"%.20s\" is not not_ready or ready",
-			    c->no_answer_state);
-	out->offer_ms = (uint64_t)c->offer_timeout;
-	out->wrap_ms = (uint64_t)c->wrap_up;
-	out->ring_step_ms = (uint64_t)c->ring_progressive_step;
-	out->lost_grace_ms = (uint64_t)c->gateway_grace;
-	out->lock_after = (uint64_t)c->login_lock_after;
-	out->lock_ms = (uint64_t)c->login_lock_time;
-	out->busy_at = (uint64_t)c->busy_at;
-	out->session_max_ms = (uint64_t)c->session_max_age;
+			    no_answer);
+	out->offer_ms = (uint64_t)config_table_number(c, "offer_timeout");
+	out->wrap_ms = (uint64_t)config_table_number(c, "wrap_up");
+	out->ring_step_ms = (uint64_t)config_table_number(c, "ring_progressive_step");
+	out->lost_grace_ms = (uint64_t)config_table_number(c, "gateway_grace");
+	out->lock_after = (uint64_t)config_table_number(c, "login_lock_after");
+	out->lock_ms = (uint64_t)config_table_number(c, "login_lock_time");
+	out->busy_at = (uint64_t)config_table_number(c, "busy_at");
+	out->session_max_ms = (uint64_t)config_table_number(c, "session_max_age");
 	return 0;
 }

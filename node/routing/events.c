@@ -26,6 +26,8 @@ static void send_offer(struct routing *r, struct ragent *a, const char *call, ui
 	char id[CUSTVIEW_MASK_MAX], addr[CUSTVIEW_MASK_MAX];
 	struct custdb_profile p;
 	bool known = routing__profile_get(r, a->ani, 0, &p) == 0;
+	Kefu__WorkOrder *open[ROUTING_POP_ORDERS], brief[ROUTING_POP_ORDERS], *bp[ROUTING_POP_ORDERS];
+	size_t nopen = routing__open_orders(r, a->ani, open, ROUTING_POP_ORDERS);
 
 	of.call_id = (char *)call;
 	of.has_deadline_ms = deadline != 0;
@@ -44,11 +46,24 @@ static void send_offer(struct routing *r, struct ragent *a, const char *call, ui
 		if (p.cust && (alert || !of.verified))
 			of.customer = custview_masked(p.cust, &masked, id, addr) == 0 ? &masked : NULL;
 	}
+	/* The caller's open work orders: what they are, where they stand, when due. */
+	for (size_t i = 0; i < nopen; i++) {
+		brief[i] = *open[i];
+		brief[i].n_history = 0;
+		brief[i].history = NULL;
+		brief[i].n_escalations = 0;
+		brief[i].escalations = NULL;
+		bp[i] = &brief[i];
+	}
+	of.n_open_orders = nopen;
+	of.open_orders = bp;
 	e.body_case = KEFU__ENVELOPE__BODY_OFFER;
 	e.offer = &of;
 	routing__send(r, a->conn, &e, 0);
 	if (known)
 		custdb_profile_release(&p);
+	for (size_t i = 0; i < nopen; i++)
+		kefu__work_order__free_unpacked(open[i], NULL);
 }
 
 static void send_revoked(struct routing *r, const struct ragent *a, const char *call,

@@ -280,6 +280,14 @@ bool routing__is_owned_elsewhere(int err, const struct redis_reply *rep);
 
 /* ==== subscriber profiles, local replica (step.c) ==== */
 
+/* The open work orders a screen pop carries, newest first. */
+#define ROUTING_POP_ORDERS 5
+
+/* routing__open_orders - the open work orders of ani from the replica
+ * (storage/workorder.h), at most max, into out (each freed with
+ * kefu__work_order__free_unpacked); their number (0 on any error, logged). */
+size_t routing__open_orders(struct routing *r, const char *ani, Kefu__WorkOrder **out, size_t max);
+
 /* routing__profile_get - the profile of ani into p: 0 (release p), or
  * KF_ENOTFOUND (unknown, or no ani) or a storage error (p is empty). */
 int routing__profile_get(struct routing *r, const char *ani, size_t bill_months,

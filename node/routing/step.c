@@ -7,6 +7,8 @@
 #include "node/routing/routing_int.h"
 
 #include "lib/err.h"
+#include "lib/log.h"
+#include "storage/workorder.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +166,19 @@ int routing__profile_get(struct routing *r, const char *ani, size_t bill_months,
 	if (err)
 		custdb_profile_release(p);
 	return err;
+}
+
+size_t routing__open_orders(struct routing *r, const char *ani, Kefu__WorkOrder **out, size_t max)
+{
+	struct store_txn *t;
+	size_t n = 0;
+
+	if (!ani || !*ani || store_read_begin(r->sto->store, &t))
+		return 0;
+	if (wo_open_of(t, ani, max, out, &n))
+		log_warn(LOG_ROUTING, "open work orders of a caller not read ani=%s", ani);
+	store_abort(t);
+	return n;
 }
 
 bool routing__profile_is_trusted(const struct custdb_profile *p)

@@ -22,7 +22,10 @@ expect_exit() { # code, stderr pattern, args...
 "$bin" --help >"$tmp/help"
 for o in node_name data_dir map_size log_level boss_inbox boss_rejected boss_archive \
 	boss_poll_interval retention_interval listen_addr cluster_name etcd_endpoints tls_ca lease_ttl \
-	diamond_plan ordinary_ladder gold_max_wait general_strategy offer_timeout gateway_grace ring_progressive_step; do
+	diamond_plan ordinary_ladder gold_max_wait general_strategy offer_timeout gateway_grace ring_progressive_step \
+	province wo_complaint_first_response wo_appeal_solution wo_urgent_factor wo_tier4_factor \
+	wo_calendar wo_calendars wo_holidays wo_timezone wo_escalate wo_visit_quiet wo_visit_delay \
+	wo_visit_exclude wo_dispatch wo_default_group wo_categories; do
 	grep -q "^  $o = " "$tmp/help" || fail "--help lacks $o"
 done
 
@@ -44,6 +47,9 @@ expect_exit 2 'vip_strategy: unknown strategy "fastest"' --set data_dir="$tmp/da
 	--set vip_strategy=fastest
 expect_exit 2 'diamond_at_max: "hangup" is not callback or voicemail' --set data_dir="$tmp/data" \
 	--set diamond_at_max=hangup
+expect_exit 2 'province: "sc" is not two uppercase letters' --set data_dir="$tmp/data" \
+	--set province=sc
+grep -q '^  wo_urgent_factor = "0.5"  (fraction, 0.01..1)' "$tmp/help" || fail "--help: wo_urgent_factor"
 
 # Runs, reloads on SIGHUP, stops on SIGTERM with exit 0.
 printf 'node_name = cli1\ndata_dir = %s\nlog_level = info\n' "$tmp/data" >"$tmp/k.conf"

@@ -19,6 +19,7 @@ struct fcfg {
 	char addr[64];
 	char path[128];
 	int64_t any;
+	int64_t part;
 };
 
 #define ROW(field, name, type, def, min, max) \
@@ -33,6 +34,7 @@ static const struct conf_option fuzz_table[] = {
 	ROW(addr, "addr", CONF_ADDRESS, "", 0, 0),
 	ROW(path, "path", CONF_PATH, "", 0, 0),
 	ROW(any, "any", CONF_INT, "0", 0, 0),
+	ROW(part, "part", CONF_FRACTION, "1", 0, 0),
 };
 #define N (sizeof(fuzz_table) / sizeof(fuzz_table[0]))
 

@@ -20,6 +20,7 @@ struct tcfg {
 	char peer[64];
 	char data_dir[64];
 	int64_t offset;
+	int64_t factor;
 };
 
 #define ROW(field, name, type, def, min, max, reload) \
@@ -34,6 +35,7 @@ static const struct conf_option table[] = {
 	ROW(peer, "peer", CONF_ADDRESS, "127.0.0.1:7400", 0, 0, false),
 	ROW(data_dir, "data_dir", CONF_PATH, NULL, 1, 0, false),
 	ROW(offset, "offset", CONF_INT, "-5", 0, 0, true),
+	ROW(factor, "factor", CONF_FRACTION, "0.5", 10, 1000, true),
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -67,6 +69,7 @@ static void test_defaults_fill_every_field(void **state)
 	assert_string_equal(c.peer, "127.0.0.1:7400");
 	assert_string_equal(c.data_dir, "");
 	assert_int_equal(c.offset, -5);
+	assert_int_equal(c.factor, 500);
 }
 
 static void test_file_with_comments_quotes_and_crlf(void **state)
@@ -165,6 +168,77 @@ static void test_duration_zero_needs_no_unit(void **state)
 	assert_int_equal(c.timeout, 0);
 	assert_int_equal(conf_parse(t0, 1, &c, "timeout = 3s", 12, &err), 0);
 	assert_int_equal(c.timeout, 3000);
+}
+
+/* Days are a duration unit, and the largest exact one when formatted. */
+static void test_duration_days(void **state)
+{
+	static const struct conf_option t0[] = {
+		CONF_ROW(struct tcfg, timeout, "timeout", CONF_DURATION, "7d", 0, 0, false, ""),
+	};
+	struct tcfg c;
+	struct conf_err err;
+	char buf[32];
+	int64_t ms;
+
+	(void)state;
+	conf_defaults(t0, 1, &c);
+	assert_int_equal(c.timeout, INT64_C(7) * 86400000);
+	assert_string_equal(conf_format(&t0[0], &c, buf, sizeof(buf)), "7d");
+	assert_int_equal(conf_parse(t0, 1, &c, "timeout = 2D", 12, &err), 0);
+	assert_int_equal(c.timeout, INT64_C(2) * 86400000);
+	c.timeout = 25 * 3600000;
+	assert_string_equal(conf_format(&t0[0], &c, buf, sizeof(buf)), "25h");
+	c.timeout = 24 * 3600000;
+	assert_string_equal(conf_format(&t0[0], &c, buf, sizeof(buf)), "1d");
+	assert_int_equal(conf_number(CONF_DURATION, "365d", &ms), 0);
+	assert_int_equal(ms, INT64_C(365) * 86400000);
+	assert_int_equal(conf_number(CONF_DURATION, "1.5d", &ms), KF_EPARSE);
+	assert_int_equal(conf_number(CONF_DURATION, "106751991168d", &ms), KF_ETOOBIG);
+}
+
+/* Fractions in thousandths: decimals, a bare point, percentages, their bounds. */
+static void test_fraction_forms(void **state)
+{
+	static const struct {
+		const char *text;
+		int64_t value; /* -1: refused */
+	} cases[] = {
+		{"0.5", 500},    {"1", 1000},   {"1.25", -1},    {".75", 750},
+		{"50%", 500},    {"12.5%", 125}, {"100%", 1000}, {"0.010", 10},
+		{"0.01", 10},    {"1%", 10},    {"0.009", -1},   {"0.9%", -1},
+		{"0", -1},       {"", -1},      {".", -1},       {"1.", -1},
+		{"0.1234", -1},  {"12.25%", -1}, {"-0.5", -1},   {"+0.5", -1},
+		{"0,5", -1},     {"50 %", -1},  {"%", -1},       {"0.5x", -1},
+		{"99999999999999999999", -1},
+	};
+	struct tcfg c;
+	struct conf_err err;
+	int64_t v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = parse_one("factor", cases[i].text, &c, &err);
+
+		if (cases[i].value < 0 ? r != KF_ECONFIG : (r != 0 || c.factor != cases[i].value))
+			fail_msg("factor = \"%s\": got %d, %lld (%s)", cases[i].text, r,
+				 (long long)c.factor, r ? err.msg : "");
+	}
+	/* Out of the row's bounds, not of the type's: conf_number takes them. */
+	assert_int_equal(conf_number(CONF_FRACTION, "1.25", &v), 0);
+	assert_int_equal(v, 1250);
+	assert_int_equal(conf_number(CONF_FRACTION, "0", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(conf_number(CONF_FRACTION, "250%", &v), 0);
+	assert_int_equal(v, 2500);
+	assert_int_equal(conf_number(CONF_FRACTION, "1.2345", &v), KF_EPARSE);
+	assert_int_equal(conf_number(CONF_FRACTION, "9223372036854776", &v), KF_ETOOBIG);
+	assert_int_equal(parse_one("factor", "2", &c, &err), KF_ECONFIG);
+	assert_string_equal(err.msg, "line 1: factor: 2 is above the maximum 1");
+	assert_int_equal(parse_one("factor", "0.005", &c, &err), KF_ECONFIG);
+	assert_string_equal(err.msg, "line 1: factor: 0.005 is below the minimum 0.01");
+	assert_int_equal(parse_one("factor", "half", &c, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "is not a fraction"));
 }
 
 static void test_above_maximum_names_line_option_and_bound(void **state)
@@ -352,6 +426,15 @@ static void test_format_uses_largest_exact_unit(void **state)
 	assert_string_equal(conf_format(&table[2], &c, buf, sizeof(buf)), "false");
 	assert_string_equal(conf_format(&table[7], &c, buf, sizeof(buf)), "-5");
 	assert_string_equal(conf_format(&table[5], &c, buf, 8), "127.0.0");
+	assert_string_equal(conf_format(&table[8], &c, buf, sizeof(buf)), "0.5");
+	c.factor = 1250;
+	assert_string_equal(conf_format(&table[8], &c, buf, sizeof(buf)), "1.25");
+	c.factor = 1000;
+	assert_string_equal(conf_format(&table[8], &c, buf, sizeof(buf)), "1");
+	c.factor = 1;
+	assert_string_equal(conf_format(&table[8], &c, buf, sizeof(buf)), "0.001");
+	c.factor = 2030;
+	assert_string_equal(conf_format(&table[8], &c, buf, sizeof(buf)), "2.03");
 }
 
 static void test_help_lists_every_option(void **state)
@@ -374,6 +457,7 @@ static void test_help_lists_every_option(void **state)
 	assert_non_null(strstr(text, "timeout = \"5s\"  (duration, 100ms..1h)"));
 	assert_non_null(strstr(text, "data_dir = \"\"  (path, required)"));
 	assert_non_null(strstr(text, "name = \"node\"  (string, required, reloadable)"));
+	assert_non_null(strstr(text, "factor = \"0.5\"  (fraction, 0.01..1, reloadable)"));
 	free(text);
 }
 
@@ -435,6 +519,8 @@ int main(void)
 		cmocka_unit_test(test_hash_after_value_is_part_of_it),
 		cmocka_unit_test(test_value_forms_by_type),
 		cmocka_unit_test(test_duration_zero_needs_no_unit),
+		cmocka_unit_test(test_duration_days),
+		cmocka_unit_test(test_fraction_forms),
 		cmocka_unit_test(test_above_maximum_names_line_option_and_bound),
 		cmocka_unit_test(test_bounds_are_shown_in_the_type_units),
 		cmocka_unit_test(test_unknown_option_is_refused),

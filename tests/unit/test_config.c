@@ -139,6 +139,65 @@ static void test_log_level_must_be_a_level(void **state)
 				     "error, off");
 }
 
+static void test_province_is_two_uppercase_letters(void **state)
+{
+	static const char *const bad[] = {"province=sc", "province=S", "province=SCX",
+					  "province=S1", "province=", "province=四川"};
+	const char *good[] = {"data_dir=/d", "province=SC"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, good, 1, &err), 0);
+	assert_string_equal(c.province, "CN");
+	assert_int_equal(config_load(&c, NULL, good, 2, &err), 0);
+	assert_string_equal(c.province, "SC");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *sets[] = {"data_dir=/d", bad[i]};
+
+		assert_int_equal(config_load(&c, NULL, sets, 2, &err), KF_ECONFIG);
+		assert_non_null(strstr(err.msg, "province"));
+	}
+	assert_int_equal(config_load(&c, NULL, (const char *[]){"data_dir=/d", "province=sc"}, 2,
+				     &err), KF_ECONFIG);
+	assert_string_equal(err.msg, "province: \"sc\" is not two uppercase letters (e.g. SC)");
+}
+
+/* The work-order rows: defaults, the 'd' unit and fractions. */
+static void test_work_order_rows(void **state)
+{
+	const char *sets[] = {"data_dir=/d", "wo_fault_update=2d", "wo_tier2_factor=80%"};
+	struct config c;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_load(&c, NULL, sets, 1, &err), 0);
+	assert_int_equal(c.wo_complaint_first_response, 2 * 3600000);
+	assert_int_equal(c.wo_complaint_solution, 48 * 3600000);
+	assert_int_equal(c.wo_suggestion_solution, INT64_C(7) * 86400000);
+	assert_int_equal(c.wo_consult_first_response, 30 * 60000);
+	assert_int_equal(c.wo_urgent_factor, 500);
+	assert_int_equal(c.wo_tier0_factor, 1000);
+	assert_int_equal(c.wo_tier4_factor, 500);
+	assert_string_equal(c.wo_calendar, "always");
+	assert_string_equal(c.wo_timezone, "Asia/Shanghai");
+	assert_string_equal(c.wo_escalate, "80%:lead,100%:supervisor,150%:upgrade");
+	assert_int_equal(c.wo_visit_quiet, INT64_C(30) * 86400000);
+	assert_int_equal(c.wo_visit_delay, 0);
+	assert_string_equal(c.wo_visit_exclude, "consult,suggestion");
+	assert_string_equal(c.wo_default_group, "backoffice");
+	assert_string_equal(c.wo_dispatch, "");
+	assert_string_equal(c.wo_categories, "");
+	assert_string_equal(c.wo_calendars, "");
+	assert_string_equal(c.wo_holidays, "");
+	assert_int_equal(config_load(&c, NULL, sets, 3, &err), 0);
+	assert_int_equal(c.wo_fault_update, INT64_C(2) * 86400000);
+	assert_int_equal(c.wo_tier2_factor, 800);
+	assert_string_equal(config_table_text(&c, "wo_default_group"), "backoffice");
+	assert_int_equal(config_table_number(&c, "wo_tier2_factor"), 800);
+	assert_false(config_table_bool(&c, "redis_tls"));
+}
+
 static void test_boss_inbox_needs_two_other_directories(void **state)
 {
 	const char *only[] = {"data_dir=/d", "boss_inbox=/in"};
@@ -305,6 +364,8 @@ int main(void)
 		cmocka_unit_test(test_missing_file_is_errno),
 		cmocka_unit_test(test_bad_set_is_named),
 		cmocka_unit_test(test_log_level_must_be_a_level),
+		cmocka_unit_test(test_province_is_two_uppercase_letters),
+		cmocka_unit_test(test_work_order_rows),
 		cmocka_unit_test(test_boss_inbox_needs_two_other_directories),
 		cmocka_unit_test(test_cluster_mode_needs_certificates),
 		cmocka_unit_test(test_redis_needs_cluster_mode),

@@ -1,0 +1,179 @@
+/*
+ * The work-order component (node/component.h): its settings, its rows of
+ * the node's message table, its tick. See workflow.h and workflow_int.h.
+ */
+#include "node/workflow/workflow.h"
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "node/leader.h"
+#include "node/workflow/workflow_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t workflow__now_ms(void)
+{
+	return loop_wall_ms();
+}
+
+bool workflow__who(struct msg_peer *p, const Kefu__Envelope *e, const char *actor, bool admin,
+		   struct workflow__who *out)
+{
+	const struct tls_identity *who = msg_peer_who(p);
+
+	switch (who->role) {
+	case TLS_ROLE_NODE:
+		/* A node forwards a client's change with the actor it vouches for. */
+		if (!e->forwarded || !actor || !*actor) {
+			msg_error(p, e->request_id, KF_EPROTO, "a node sends an order change only "
+				  "forwarded, with its actor");
+			return false;
+		}
+		*out = (struct workflow__who){actor, admin};
+		return true;
+	case TLS_ROLE_ADMIN:
+		*out = (struct workflow__who){who->cn, true};
+		return true;
+	case TLS_ROLE_NONE:
+		if (!msg_peer_session(p)[0]) {
+			msg_error(p, e->request_id, KF_ESTATE, "log in first");
+			return false;
+		}
+		*out = (struct workflow__who){msg_peer_session(p), false};
+		return true;
+	default:
+		msg_error(p, e->request_id, KF_EPROTO, "work orders are for agents and admins");
+		return false;
+	}
+}
+
+/* The first "市", "州", "盟" or "地区" after the province ends the city. */
+void workflow__city(const char *address, char *out, size_t cap)
+{
+	static const char *const ends[] = {"市", "州", "盟", "地区"};
+	static const char *const provs[] = {"省", "自治区"};
+	const char *s = address ? address : "", *best = NULL;
+	size_t blen = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(provs) / sizeof(provs[0]); i++) {
+		const char *p = strstr(s, provs[i]);
+
+		if (p && p - s <= 24) {
+			s = p + strlen(provs[i]);
+			break;
+		}
+	}
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		const char *p = strstr(s, ends[i]);
+
+		if (p && (!best || p < best)) {
+			best = p;
+			blen = strlen(ends[i]);
+		}
+	}
+	if (best && (size_t)(best - s) + blen < cap && best > s)
+		snprintf(out, cap, "%.*s", (int)(best - s + (ptrdiff_t)blen), s);
+}
+
+void workflow__release(struct workflow *w)
+{
+	wo_settings_free(&w->set);
+	free(w);
+}
+
+/*
+ * Work orders run on a node of a cluster (ctx->leader); alone, their
+ * messages are "not configured on this node". config_check has accepted
+ * the settings already; the timezone is the process's (wo_timezone).
+ */
+static int workflow_init(const struct node_ctx *ctx, void **state)
+{
+	struct workflow *w;
+	char why[WO_WHY_MAX];
+	int err;
+
+	*state = NULL;
+	if (!ctx->leader)
+		return 0;
+	if (!ctx->sto || !ctx->hub)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		abort();
+	if ((err = wo_settings_from(ctx->cfg, &w->set, why, sizeof(why)))) {
+		log_err(LOG_WORKFLOW, "work orders not started: %s", why);
+		free(w);
+		return err;
+	}
+	if ((err = wo_timezone_apply(w->set.timezone, why, sizeof(why)))) {
+		log_err(LOG_WORKFLOW, "work orders not started: %s", why);
+		workflow__release(w);
+		return err;
+	}
+	w->loop = ctx->loop;
+	w->sto = ctx->sto;
+	w->leader = ctx->leader;
+	w->hub = ctx->hub;
+	snprintf(w->self, sizeof(w->self), "%s", ctx->self);
+	w->notice_from_ms = workflow__now_ms();
+	*state = w;
+	return 0;
+}
+
+static void workflow_stop(void *state)
+{
+	struct workflow *w = state;
+
+	if (!w)
+		return;
+	w->dead = true;
+	if (w->inflight == 0)
+		workflow__release(w);
+}
+
+static void workflow_tick(void *state)
+{
+	struct workflow *w = state;
+
+	workflow__escalate_tick(w);
+	workflow__notices_tick(w);
+}
+
+#define ANYONE (MSG_R_AGENT | MSG_R_SUPERVISOR | MSG_R_ADMIN)
+
+static const struct msg_row workflow_rows[] = {
+	/* Changes: a follower forwards them under its node certificate. */
+	{KEFU__ENVELOPE__BODY_ORDER_CREATE, "order_create", workflow__on_create,
+	 ANYONE | MSG_R_NODE, false, 256u * 1024},
+	{KEFU__ENVELOPE__BODY_ORDER_TRANSITION, "order_transition", workflow__on_transition,
+	 ANYONE | MSG_R_NODE, false, MSG_MEDIUM},
+	{KEFU__ENVELOPE__BODY_ORDER_UPDATE, "order_update", workflow__on_update,
+	 ANYONE | MSG_R_NODE, false, 256u * 1024},
+	{KEFU__ENVELOPE__BODY_ORDER_SHOW, "order_show", workflow__on_show, ANYONE, false,
+	 MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_ORDER_LIST, "order_list", workflow__on_list, ANYONE, false,
+	 MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_ORDER_CATEGORIES, "order_categories", workflow__on_categories,
+	 ANYONE, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_ORDER_CHECK, "order_check", workflow__on_check,
+	 MSG_R_ADMIN | MSG_R_SUPERVISOR, false, MSG_SMALL},
+};
+
+static const struct component_timer workflow_timers[] = {
+	{WORKFLOW_TICK_MS, workflow_tick},
+};
+
+const struct component workflow_component = {
+	.name = "workflow",
+	.init = workflow_init,
+	.stop = workflow_stop,
+	.msgs = workflow_rows,
+	.nmsgs = sizeof(workflow_rows) / sizeof(workflow_rows[0]),
+	.timers = workflow_timers,
+	.ntimers = sizeof(workflow_timers) / sizeof(workflow_timers[0]),
+};

@@ -1,0 +1,179 @@
+/*
+ * Escalations, on the serving leader: every tick, the escalations due by
+ * now are one range of the deadline index (storage/workorder.h wo_due);
+ * the orders they belong to are fired in one logged transaction, each
+ * escalation recorded in its order, as a notice and in the audit log. The
+ * record is what makes it exactly once: a level recorded is never due
+ * again, and a new leader fires what the old one left, from the same index
+ * it has applied. See workflow_int.h.
+ */
+#include "node/workflow/workflow_int.h"
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "node/leader.h"
+#include "storage/audit.h"
+#include "storage/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEQS_PER_ORDER (WO_CLOCKS * WO_ESCALATE_MAX)
+#define PRUNE_EVERY_MS 60000
+#define PRUNE_LIMIT 1000
+
+struct round {
+	struct workflow *w;
+	char ids[WORKFLOW_DUE_BATCH][WO_ID_MAX + 1];
+	size_t n;
+	uint64_t now_ms;
+	uint64_t seq[WORKFLOW_DUE_BATCH * SEQS_PER_ORDER];
+	struct batch *b;
+	bool prune;            /* old notices go too */
+	size_t fired;          /* written by the body */
+};
+
+static int collect(void *arg, const char *id, const char *clock, uint64_t next_ms)
+{
+	struct round *r = arg;
+
+	(void)clock;
+	(void)next_ms;
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->ids[i], id) == 0)
+			return 0;
+	if (r->n == WORKFLOW_DUE_BATCH)
+		return 1;
+	snprintf(r->ids[r->n++], WO_ID_MAX + 1, "%s", id);
+	return 0;
+}
+
+static int audit_fired(struct round *r, const Kefu__OrderEscalation *e, uint64_t seq)
+{
+	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "%s %u%% %s cycle=%u", e->clock, e->level, e->action,
+		 e->cycle);
+	ae.has_time_ms = ae.has_seq = 1;
+	ae.time_ms = r->now_ms;
+	ae.seq = seq;
+	ae.node = r->w->self;
+	ae.agent = "system";
+	ae.action = "order_escalate";
+	ae.subject = e->id;
+	ae.detail = detail;
+	return audit_append(r->b, &ae, NULL, 0);
+}
+
+/* One order: every level due now, for each clock, then its index. */
+static int fire_order(struct store_txn *t, struct round *r, size_t i)
+{
+	static const char *const clocks[WO_CLOCKS] = {"first_response", "update", "solution"};
+	Kefu__WorkOrder *old = NULL, *o = NULL;
+	size_t s = i * SEQS_PER_ORDER, used = 0;
+	int err;
+
+	err = wo_get(t, r->ids[i], &old);
+	if (err == 0)
+		err = wo_get(t, r->ids[i], &o);
+	for (size_t c = 0; !err && c < WO_CLOCKS; c++) {
+		for (size_t l = 0; !err && l < WO_ESCALATE_MAX; l++) {
+			const Kefu__OrderEscalation *e;
+
+			err = wo_escalate(o, &r->w->set, clocks[c], r->now_ms, r->w->self, &e);
+			if (err || !e)
+				break;
+			err = wo_notice_put(e, r->b);
+			if (!err && used < SEQS_PER_ORDER)
+				err = audit_fired(r, e, r->seq[s + used++]);
+			r->fired++;
+		}
+	}
+	if (!err)
+		err = wo_put(old, o, r->b);
+	wo_order_free(old);
+	wo_order_free(o);
+	return err;
+}
+
+static int round_body(struct store_txn *t, uint64_t epoch, void *arg)
+{
+	struct round *r = arg;
+	size_t pruned = 0;
+	int err = 0;
+
+	batch_reset(r->b);
+	r->fired = 0;
+	for (size_t i = 0; i < r->n && !err; i++)
+		err = fire_order(t, r, i);
+	if (!err && r->prune)
+		err = wo_notices_prune(t, r->now_ms - WORKFLOW_NOTICE_KEEP_MS, PRUNE_LIMIT, r->b,
+				       &pruned);
+	if (err)
+		return err;
+	if (batch_count(r->b) == 0)
+		return 0;
+	return log_append_batch(t, epoch, r->b, 0, false, r->w->self, NULL);
+}
+
+static void round_done(void *arg, int err, uint64_t index)
+{
+	struct round *r = arg;
+	struct workflow *w = r->w;
+
+	(void)index;
+	w->firing = false;
+	if (err)
+		log_warn(LOG_WORKFLOW, "escalations not written orders=%zu error=\"%s\"", r->n,
+			 kf_strerror(err));
+	else if (r->fired)
+		log_info(LOG_WORKFLOW, "escalations fired=%zu orders=%zu", r->fired, r->n);
+	batch_free(r->b);
+	free(r);
+	w->inflight--;
+	if (w->dead && w->inflight == 0)
+		workflow__release(w);
+}
+
+void workflow__escalate_tick(struct workflow *w)
+{
+	struct store_txn *t;
+	struct round *r;
+	int err;
+
+	if (w->firing || !leader_is_local(w->leader))
+		return;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	r->w = w;
+	r->now_ms = workflow__now_ms();
+	if ((err = store_read_begin(w->sto->store, &t)) == 0) {
+		err = wo_due(t, r->now_ms, WORKFLOW_DUE_BATCH * WO_CLOCKS, collect, r);
+		store_abort(t);
+	}
+	r->prune = r->now_ms >= w->last_prune_ms + PRUNE_EVERY_MS;
+	if (err || (r->n == 0 && !r->prune)) {
+		if (err)
+			log_warn(LOG_WORKFLOW, "deadline index not read error=\"%s\"",
+				 kf_strerror(err));
+		free(r);
+		return;
+	}
+	if (r->prune)
+		w->last_prune_ms = r->now_ms;
+	for (size_t i = 0; i < r->n * SEQS_PER_ORDER; i++)
+		r->seq[i] = leader_audit_next(w->leader);
+	r->b = batch_new(4u * 1024 * 1024);
+	w->firing = true;
+	w->inflight++;
+	err = leader_run(w->leader, round_body, r, round_done, r);
+	if (err) {
+		w->firing = false;
+		w->inflight--;
+		batch_free(r->b);
+		free(r);
+	}
+}

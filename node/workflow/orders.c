@@ -1,0 +1,545 @@
+/*
+ * Order changes: create, transition, update. A follower forwards the
+ * request to the leader with the actor it vouches for; the leader checks
+ * and writes in one step inside its logging transaction (leader_run), so
+ * two changes of one order can never both pass against the same state.
+ * See workflow_int.h.
+ */
+#include "node/workflow/workflow_int.h"
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "node/leader.h"
+#include "storage/accounts.h"
+#include "storage/audit.h"
+#include "storage/custdb.h"
+#include "storage/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum job_kind { J_CREATE, J_TRANSITION, J_UPDATE };
+
+struct job {
+	struct workflow *w;
+	struct msg_ref ref;
+	enum job_kind kind;
+	Kefu__OrderCreate *create;      /* owned copies of the request */
+	Kefu__OrderTransition *tr;
+	Kefu__OrderUpdate *up;
+	char actor[AUDIT_AGENT_MAX + 1];
+	bool admin;
+	uint64_t now_ms, seq;
+	struct batch *b;
+	/* written by the body, read by the completion */
+	char why[WO_WHY_MAX];
+	char id[WO_ID_MAX + 1];
+	uint8_t *reply;                 /* the order after the change, packed */
+	size_t reply_len;
+};
+
+static void job_free(struct job *j)
+{
+	struct workflow *w = j->w;
+
+	if (j->create)
+		kefu__order_create__free_unpacked(j->create, NULL);
+	if (j->tr)
+		kefu__order_transition__free_unpacked(j->tr, NULL);
+	if (j->up)
+		kefu__order_update__free_unpacked(j->up, NULL);
+	batch_free(j->b);
+	free(j->reply);
+	free(j);
+	w->inflight--;
+	if (w->dead && w->inflight == 0)
+		workflow__release(w);
+}
+
+/* A copy of a message of the request, owned by the job. */
+static void *copy_msg(const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(len ? len : 1);
+	void *out;
+
+	if (!buf)
+		abort();
+	protobuf_c_message_pack(m, buf);
+	out = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+	free(buf);
+	if (!out)
+		abort(); /* we packed it ourselves: only memory can fail */
+	return out;
+}
+
+/* ---- the body, on the leader's writer thread ---- */
+
+__attribute__((format(printf, 3, 4)))
+static int refuse(struct job *j, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->why, sizeof(j->why), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* The audit entry of a change, in the change's batch. */
+static int audit_change(struct job *j, const char *action, const char *subject,
+			const char *detail)
+{
+	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
+	char act[AUDIT_ACTION_MAX + 1], det[AUDIT_DETAIL_MAX + 1];
+
+	snprintf(act, sizeof(act), "order_%s", action);
+	/* cut at a character boundary: the detail may end in Chinese text */
+	snprintf(det, sizeof(det), "%s", detail);
+	for (size_t n = strlen(det); n > 0 && ((unsigned char)det[n - 1] & 0xC0) == 0x80;)
+		det[--n] = '\0';
+	if (strlen(det) && ((unsigned char)det[strlen(det) - 1] & 0x80) &&
+	    strlen(det) == AUDIT_DETAIL_MAX)
+		det[strlen(det) - 1] = '\0';
+	ae.has_time_ms = ae.has_seq = 1;
+	ae.time_ms = j->now_ms;
+	ae.seq = j->seq;
+	ae.node = j->w->self;
+	ae.agent = j->actor;
+	ae.action = act;
+	ae.subject = (char *)subject;
+	ae.detail = det;
+	return audit_append(j->b, &ae, j->why, sizeof(j->why));
+}
+
+/* The order's local date, for its id: YYYYMMDD in the leader's timezone. */
+static void local_date(uint64_t ms, char out[9])
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&s, &tm);
+	snprintf(out, 9, "%04u%02u%02u", (unsigned)(tm.tm_year + 1900) % 10000u,
+		 (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u);
+}
+
+static bool digits(const char *s, size_t min, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n >= min && n <= max && strspn(s, "0123456789") == n;
+}
+
+static bool one_of(const char *s, const char *const *set, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return true;
+	return false;
+}
+
+static int check_attachments(struct job *j, Kefu__OrderAttachment *const *a, size_t n,
+			     uint32_t had)
+{
+	if (had + n > WO_ATTACH_MAX)
+		return refuse(j, KF_ETOOBIG, "an order keeps at most %d attachments (it has %u)",
+			      WO_ATTACH_MAX, had);
+	for (size_t i = 0; i < n; i++) {
+		if (!wo_attach_name_ok(a[i]->name))
+			return refuse(j, KF_EPARSE, "attachment name \"%s\" is not a plain file "
+				      "name", a[i]->name ? a[i]->name : "");
+		if (a[i]->data.len > WO_ATTACH_BYTES)
+			return refuse(j, KF_ETOOBIG, "attachment %s is over 48 KiB", a[i]->name);
+	}
+	return 0;
+}
+
+/* The owner an order is created for: the agent itself, or one an admin or
+ * a supervisor names. */
+static int create_owner(struct store_txn *t, struct job *j, const Kefu__Agent *acc,
+			char out[AUDIT_AGENT_MAX + 1])
+{
+	const char *want = j->create->owner && *j->create->owner ? j->create->owner : NULL;
+	Kefu__Agent *o = NULL;
+	int err;
+
+	if (!want && j->admin)
+		return refuse(j, KF_EPARSE, "an admin's create names the owner (--owner AGENT)");
+	if (!want)
+		want = j->actor;
+	if (!j->admin && strcmp(want, j->actor) != 0 && !accounts_is_supervisor(acc))
+		return refuse(j, KF_ESTATE, "only a supervisor or an admin creates an order for "
+			      "another agent (%s asked for %s)", j->actor, want);
+	err = accounts_get(t, want, &o);
+	if (err == KF_ENOTFOUND || (err == 0 && o->has_enabled && !o->enabled)) {
+		if (o)
+			kefu__agent__free_unpacked(o, NULL);
+		return refuse(j, KF_ENOTFOUND, "the owner %s is no enabled agent", want);
+	}
+	if (err)
+		return err;
+	kefu__agent__free_unpacked(o, NULL);
+	snprintf(out, AUDIT_AGENT_MAX + 1, "%s", want);
+	return 0;
+}
+
+static int create_body(struct store_txn *t, struct job *j, const struct wo_actor *a,
+		       Kefu__WorkOrder **out)
+{
+	static const char *const channels[] = {"phone", "web", "sms", "email", "letter", "walk-in"};
+	const Kefu__OrderCreate *rq = j->create;
+	const struct wo_settings *s = &j->w->set;
+	char owner[AUDIT_AGENT_MAX + 1], date[9], city[WO_TEXT_MAX + 1];
+	struct custdb_profile p;
+	Kefu__WorkOrder *o;
+	int kind, err;
+
+	if (wo_by_ref(t, rq->client_ref, j->id) == 0)
+		return KF_EEXISTS; /* a retry: answered with the order it made */
+	if ((kind = wo_kind_by_name(rq->kind)) < 0)
+		return refuse(j, KF_EPARSE, "kind \"%s\" is none of complaint, fault, request, "
+			      "consult, suggestion, escalated, appeal",
+			      rq->kind ? rq->kind : "");
+	if (!rq->category || !wo_category_valid(s, (enum wo_kind)kind, rq->category))
+		return refuse(j, KF_EPARSE, "category \"%s\" is not in the tree of %s "
+			      "(kefuctl order categories)", rq->category ? rq->category : "", rq->kind);
+	if (!digits(rq->msisdn, 5, 20))
+		return refuse(j, KF_EPARSE, "msisdn \"%s\" is not a number of 5 to 20 digits",
+			      rq->msisdn ? rq->msisdn : "");
+	if (rq->urgency && *rq->urgency && strcmp(rq->urgency, "normal") &&
+	    strcmp(rq->urgency, "urgent"))
+		return refuse(j, KF_EPARSE, "urgency \"%s\" is normal or urgent", rq->urgency);
+	if (rq->channel && *rq->channel && !one_of(rq->channel, channels, 6))
+		return refuse(j, KF_EPARSE, "channel \"%s\" is none of phone, web, sms, email, "
+			      "letter, walk-in", rq->channel);
+	if (!rq->description || !*rq->description ||
+	    !audit_text_is_valid(rq->description, WO_DESC_MAX) ||
+	    (rq->call_id && !audit_text_is_valid(rq->call_id, WO_TEXT_MAX)))
+		return refuse(j, KF_EPARSE, "the description is required: text without control "
+			      "characters, at most %d bytes", WO_DESC_MAX);
+	if ((err = check_attachments(j, rq->attachments, rq->n_attachments, 0)))
+		return err;
+	if ((err = create_owner(t, j, a->account, owner)))
+		return err;
+	local_date(j->now_ms, date);
+	if ((err = wo_next_id(t, s->province, date, j->b, j->id)))
+		return err;
+	o = wo_order_new(rq, j->id, owner, a, j->now_ms);
+	memset(&p, 0, sizeof(p));
+	if (custdb_lookup_msisdn(t, rq->msisdn, 0, 0, &p) == 0) {
+		wo_set(&o->user_id, p.user->user_id);
+		wo_set(&o->cust_id, p.user->cust_id);
+		if (p.cust) {
+			o->has_vip_level = 1;
+			o->vip_level = p.cust->vip_level;
+			workflow__city(p.cust->address, city, sizeof(city));
+			if (city[0])
+				wo_set(&o->city, city);
+		}
+	}
+	custdb_profile_release(&p);
+	wo_clocks_set(o, s);
+	for (size_t i = 0; i < rq->n_attachments && !err; i++)
+		err = wo_attach_put(j->id, (unsigned)i, rq->attachments[i], j->b);
+	*out = o;
+	return err;
+}
+
+/* A close: the return visit, unless the kind has none or the customer had
+ * one within wo_visit_quiet. */
+static int visit_decision(struct store_txn *t, struct job *j, const Kefu__WorkOrder *o,
+			  struct wo_step_in *in, char *why, size_t cap)
+{
+	const struct wo_settings *s = &j->w->set;
+	int kind = wo_kind_by_name(o->first_kind ? o->first_kind : o->kind);
+	uint64_t last = 0;
+	int err;
+
+	in->visit = true;
+	if (kind >= 0 && wo_visit_excluded(s, (enum wo_kind)kind)) {
+		snprintf(why, cap, "kind %s has none (wo_visit_exclude)", o->first_kind);
+		in->visit = false;
+	} else if ((err = wo_last_visit(t, o->msisdn, &last))) {
+		return err;
+	} else if (last && j->now_ms < last + (uint64_t)s->visit_quiet_ms) {
+		snprintf(why, cap, "the customer had one %llu h ago (wo_visit_quiet)",
+			 (unsigned long long)((j->now_ms - last) / 3600000));
+		in->visit = false;
+	}
+	in->no_visit_why = why;
+	return in->visit ? wo_visit_mark(o->msisdn, j->now_ms, j->b) : 0;
+}
+
+static int transition_body(struct store_txn *t, struct job *j, const struct wo_actor *a,
+			   Kefu__WorkOrder *o)
+{
+	const Kefu__OrderTransition *rq = j->tr;
+	struct wo_step_in in = {.action = rq->action, .note = rq->note, .now_ms = j->now_ms,
+				.actor = *a};
+	char group[WO_TEXT_MAX + 1], nowhy[160];
+	int kind = wo_kind_by_name(o->kind);
+	int err;
+
+	if (rq->action && strcmp(rq->action, "dispatch") == 0) {
+		snprintf(group, sizeof(group), "%s",
+			 rq->group && *rq->group ? rq->group
+			 : wo_dispatch_group(&j->w->set, kind < 0 ? WO_COMPLAINT : (enum wo_kind)kind,
+					     o->category, o->city ? o->city : ""));
+		in.group = group;
+	}
+	if (rq->action && strcmp(rq->action, "close") == 0 && o->state &&
+	    strcmp(o->state, "replied") == 0 &&
+	    (err = visit_decision(t, j, o, &in, nowhy, sizeof(nowhy))))
+		return err;
+	return wo_step(o, &j->w->set, &in, j->why, sizeof(j->why));
+}
+
+static int update_body(struct job *j, const struct wo_actor *a, Kefu__WorkOrder *o)
+{
+	const Kefu__OrderUpdate *rq = j->up;
+	struct wo_step_in in = {.action = "note", .note = rq->note, .now_ms = j->now_ms,
+				.actor = *a};
+	char note[WO_DESC_MAX + 1];
+	uint32_t had = o->attachments;
+	int err;
+
+	if ((err = check_attachments(j, rq->attachments, rq->n_attachments, had)))
+		return err;
+	if ((!rq->note || !*rq->note) && rq->n_attachments) {
+		snprintf(note, sizeof(note), "attachment %s added", rq->attachments[0]->name);
+		in.note = note;
+	}
+	if ((err = wo_step(o, &j->w->set, &in, j->why, sizeof(j->why))))
+		return err;
+	for (size_t i = 0; i < rq->n_attachments && !err; i++)
+		err = wo_attach_put(o->id, had + (unsigned)i, rq->attachments[i], j->b);
+	o->has_attachments = 1;
+	o->attachments = had + (uint32_t)rq->n_attachments;
+	return err;
+}
+
+static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
+{
+	struct job *j = arg;
+	Kefu__Agent *acc = NULL;
+	Kefu__WorkOrder *old = NULL, *o = NULL;
+	struct wo_actor a = {j->actor, NULL, j->admin, false};
+	char detail[AUDIT_DETAIL_MAX + 1];
+	const char *action;
+	int err;
+
+	batch_reset(j->b);
+	j->why[0] = '\0';
+	free(j->reply);
+	j->reply = NULL;
+	if (!j->admin) {
+		err = accounts_get(t, j->actor, &acc);
+		if (err == KF_ENOTFOUND)
+			return refuse(j, KF_ESTATE, "%s has no agent account", j->actor);
+		if (err)
+			return err;
+		a.account = acc;
+	}
+	if (j->kind == J_CREATE) {
+		err = create_body(t, j, &a, &o);
+		action = "create";
+		if (!err)
+			snprintf(detail, sizeof(detail), "kind=%s category=%s msisdn=%s owner=%s",
+				 o->kind, o->category, o->msisdn, o->owner);
+	} else {
+		const char *id = j->kind == J_TRANSITION ? j->tr->id : j->up->id;
+
+		snprintf(j->id, sizeof(j->id), "%s", id ? id : "");
+		err = wo_get(t, id, &old);
+		if (err == KF_ENOTFOUND)
+			err = refuse(j, KF_ENOTFOUND, "no order %s", id ? id : "");
+		if (!err)
+			err = wo_get(t, id, &o);
+		action = j->kind == J_TRANSITION ? j->tr->action : "update";
+		if (!err) {
+			const char *from = old->state;
+
+			err = j->kind == J_TRANSITION ? transition_body(t, j, &a, o)
+						      : update_body(j, &a, o);
+			if (!err)
+				snprintf(detail, sizeof(detail), "from=%s to=%s%s%s", from, o->state,
+					 o->group && *o->group ? " group=" : "",
+					 o->group ? o->group : "");
+		}
+	}
+	if (!err)
+		err = wo_put(old, o, j->b);
+	if (!err)
+		err = audit_change(j, action, o->id, detail);
+	if (!err) {
+		j->reply_len = kefu__work_order__get_packed_size(o);
+		j->reply = malloc(j->reply_len ? j->reply_len : 1);
+		if (!j->reply)
+			abort();
+		kefu__work_order__pack(o, j->reply);
+		err = log_append_batch(t, epoch, j->b, 0, false, j->w->self, NULL);
+	}
+	if (acc)
+		kefu__agent__free_unpacked(acc, NULL);
+	wo_order_free(old);
+	wo_order_free(o);
+	return err;
+}
+
+/* ---- on the loop ---- */
+
+/* The order of a create retried, from the leader's replica. */
+static void reply_existing(struct job *j)
+{
+	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
+	Kefu__OrderReply rep = KEFU__ORDER_REPLY__INIT;
+	Kefu__WorkOrder *o = NULL;
+	struct store_txn *t;
+	int err = store_read_begin(j->w->sto->store, &t);
+
+	if (!err) {
+		err = wo_get(t, j->id, &o);
+		store_abort(t);
+	}
+	if (err) {
+		msg_ref_error(&j->ref, err, kf_strerror(err));
+		return;
+	}
+	rep.order = o;
+	out.body_case = KEFU__ENVELOPE__BODY_ORDER_REPLY;
+	out.order_reply = &rep;
+	msg_ref_send(&j->ref, &out);
+	wo_order_free(o);
+}
+
+static void on_written(void *arg, int err, uint64_t index)
+{
+	struct job *j = arg;
+	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
+	Kefu__OrderReply rep = KEFU__ORDER_REPLY__INIT;
+
+	if (err == 0 && j->reply) {
+		rep.order = kefu__work_order__unpack(NULL, j->reply_len, j->reply);
+		rep.has_index = 1;
+		rep.index = index;
+		out.body_case = KEFU__ENVELOPE__BODY_ORDER_REPLY;
+		out.order_reply = &rep;
+		if (rep.order)
+			msg_ref_send(&j->ref, &out);
+		else
+			msg_ref_error(&j->ref, KF_EINTERNAL, "the order written cannot be shown");
+		wo_order_free(rep.order);
+	} else if (err == KF_EEXISTS) {
+		reply_existing(j);
+	} else if (j->why[0]) {
+		msg_ref_error(&j->ref, err, j->why);
+	} else {
+		msg_ref_error(&j->ref, err,
+			      err == KF_ESTATE ? "leadership changed before the change was "
+						 "acknowledged; it may or may not be applied "
+						 "(a create with the same client_ref is safe to send again)"
+					       : kf_strerror(err));
+	}
+	job_free(j);
+}
+
+static void job_run(struct workflow *w, struct msg_peer *p, const Kefu__Envelope *e,
+		    struct job *j, const struct workflow__who *who)
+{
+	int err;
+
+	j->w = w;
+	j->ref = msg_ref_of(p, e->request_id);
+	snprintf(j->actor, sizeof(j->actor), "%s", who->actor);
+	j->admin = who->admin;
+	j->now_ms = workflow__now_ms();
+	j->b = batch_new(512 * 1024);
+	j->seq = leader_audit_next(w->leader);
+	w->inflight++;
+	err = leader_run(w->leader, job_body, j, on_written, j);
+	if (err) {
+		msg_ref_error(&j->ref, err, err == KF_ESTATE ? "not the leader" : kf_strerror(err));
+		job_free(j);
+	}
+}
+
+/*
+ * Where a change goes: on the leader, checked and written here; on a
+ * follower, forwarded with the actor this node vouches for (set now,
+ * whatever the client put there).
+ */
+static void change(struct workflow *w, struct msg_peer *p, const Kefu__Envelope *e,
+		   enum job_kind kind, char **actor, protobuf_c_boolean *admin,
+		   protobuf_c_boolean *has_admin, const ProtobufCMessage *m)
+{
+	struct workflow__who who;
+	struct job *j;
+
+	if (!workflow__who(p, e, *actor, *admin, &who))
+		return;
+	if (!leader_is_local(w->leader)) {
+		/* the decoded request owns its strings: freed with it */
+		if (*actor != who.actor) {
+			char *copy = wo_strdup(who.actor);
+
+			free(*actor);
+			*actor = copy;
+		}
+		*admin = who.admin;
+		*has_admin = 1;
+		leader_forward(w->leader, p, e, NULL);
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	j->kind = kind;
+	if (kind == J_CREATE)
+		j->create = copy_msg(m);
+	else if (kind == J_TRANSITION)
+		j->tr = copy_msg(m);
+	else
+		j->up = copy_msg(m);
+	job_run(w, p, e, j, &who);
+}
+
+void workflow__on_create(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	Kefu__OrderCreate *rq = e->order_create;
+
+	if (rq->client_ref && strlen(rq->client_ref) > WO_REF_MAX) {
+		msg_error(p, e->request_id, KF_EPARSE, "client_ref is over 64 bytes");
+		return;
+	}
+	change(state, p, e, J_CREATE, &rq->actor, &rq->actor_admin, &rq->has_actor_admin,
+	       &rq->base);
+}
+
+void workflow__on_transition(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	Kefu__OrderTransition *rq = e->order_transition;
+
+	if (!rq->id || !*rq->id || !rq->action || !*rq->action) {
+		msg_error(p, e->request_id, KF_EPARSE, "a transition needs the order id and an "
+			  "action");
+		return;
+	}
+	change(state, p, e, J_TRANSITION, &rq->actor, &rq->actor_admin, &rq->has_actor_admin,
+	       &rq->base);
+}
+
+void workflow__on_update(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	Kefu__OrderUpdate *rq = e->order_update;
+
+	if (!rq->id || !*rq->id || ((!rq->note || !*rq->note) && !rq->n_attachments)) {
+		msg_error(p, e->request_id, KF_EPARSE, "an update needs the order id and a note "
+			  "or attachments");
+		return;
+	}
+	change(state, p, e, J_UPDATE, &rq->actor, &rq->actor_admin, &rq->has_actor_admin,
+	       &rq->base);
+}

@@ -1,0 +1,333 @@
+/*
+ * Reading orders: show, list, check from the node's own replica, each
+ * written to the audit log (through the leader) before it is answered;
+ * categories from the settings. See workflow_int.h.
+ */
+#include "node/workflow/workflow_int.h"
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "node/leader.h"
+#include "node/page.h"
+#include "storage/audit.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIST_DEFAULT 50
+#define CHECK_DETAILS 20
+
+struct rjob {
+	struct workflow *w;
+	struct msg_ref ref;
+	Kefu__Envelope *e;     /* an owned copy of the request */
+	void (*answer)(struct rjob *j, struct msg_peer *p);
+};
+
+static void rjob_free(struct rjob *j)
+{
+	struct workflow *w = j->w;
+
+	kefu__envelope__free_unpacked(j->e, NULL);
+	free(j);
+	w->inflight--;
+	if (w->dead && w->inflight == 0)
+		workflow__release(w);
+}
+
+static void on_audited(void *arg, int err, uint64_t index)
+{
+	struct rjob *j = arg;
+	struct msg_peer *p = msg_ref_peer(&j->ref);
+
+	(void)index;
+	if (err)
+		msg_ref_error(&j->ref, err, "the read was not answered: it could not be written to "
+			      "the audit log (is there a leader?)");
+	else if (p && !j->w->dead)
+		j->answer(j, p);
+	rjob_free(j);
+}
+
+/* Audit the read (action, subject, detail), then answer it. */
+static void audited(struct workflow *w, struct msg_peer *p, const Kefu__Envelope *e,
+		    const char *action, const char *subject, const char *detail,
+		    void (*answer)(struct rjob *j, struct msg_peer *p))
+{
+	struct workflow__who who;
+	struct rjob *j;
+	size_t len;
+	uint8_t *buf;
+	int err;
+
+	if (!workflow__who(p, e, NULL, false, &who))
+		return;
+	j = calloc(1, sizeof(*j));
+	len = kefu__envelope__get_packed_size(e);
+	buf = malloc(len ? len : 1);
+	if (!j || !buf)
+		abort();
+	kefu__envelope__pack(e, buf);
+	j->e = kefu__envelope__unpack(NULL, len, buf);
+	free(buf);
+	if (!j->e)
+		abort();
+	j->w = w;
+	j->ref = msg_ref_of(p, e->request_id);
+	j->answer = answer;
+	w->inflight++;
+	err = leader_audit(w->leader, who.actor, action, subject, detail, on_audited, j);
+	if (err) {
+		msg_error(p, e->request_id, err, "the read was not answered: it could not be "
+			  "written to the audit log (is there a leader?)");
+		rjob_free(j);
+	}
+}
+
+/* ---- show ---- */
+
+static void answer_show(struct rjob *j, struct msg_peer *p)
+{
+	const Kefu__OrderShow *rq = j->e->order_show;
+	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
+	Kefu__OrderReply rep = KEFU__ORDER_REPLY__INIT;
+	Kefu__OrderAttachment *att[WO_ATTACH_MAX];
+	Kefu__WorkOrder *o = NULL;
+	struct store_txn *t;
+	size_t n = 0;
+	int err = store_read_begin(j->w->sto->store, &t);
+
+	if (!err)
+		err = wo_get(t, rq->id, &o);
+	for (unsigned i = 0; !err && rq->attachments && i < o->attachments && i < WO_ATTACH_MAX; i++)
+		if (wo_attach_get(t, rq->id, i, &att[n]) == 0)
+			n++;
+	store_abort(t);
+	if (err) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "no order %s on this node", rq->id);
+		msg_error(p, j->e->request_id, err, err == KF_ENOTFOUND ? msg : kf_strerror(err));
+		return;
+	}
+	rep.order = o;
+	rep.n_attachments = n;
+	rep.attachments = att;
+	out.body_case = KEFU__ENVELOPE__BODY_ORDER_REPLY;
+	out.order_reply = &rep;
+	msg_send(p, &out, j->e->request_id);
+	for (size_t i = 0; i < n; i++)
+		kefu__order_attachment__free_unpacked(att[i], NULL);
+	wo_order_free(o);
+}
+
+void workflow__on_show(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	const Kefu__OrderShow *rq = e->order_show;
+
+	if (!rq->id || !*rq->id || strlen(rq->id) > WO_ID_MAX) {
+		msg_error(p, e->request_id, KF_EPARSE, "show needs an order id");
+		return;
+	}
+	audited(state, p, e, "order_show", rq->id, "", answer_show);
+}
+
+/* ---- list ---- */
+
+struct lpage {
+	struct page pg;
+	uint8_t cur[WO_CURSOR_MAX];
+	size_t clen;
+};
+
+static int list_visit(void *arg, const Kefu__WorkOrder *o, const uint8_t *cursor, size_t clen)
+{
+	struct lpage *lp = arg;
+	Kefu__WorkOrder brief = *o;
+	int rc;
+
+	brief.n_history = 0; /* a listing shows the orders, not their histories */
+	brief.history = NULL;
+	rc = page_take(&lp->pg, &brief.base);
+	if (rc == 0 && clen <= sizeof(lp->cur)) {
+		memcpy(lp->cur, cursor, clen);
+		lp->clen = clen;
+	}
+	return rc;
+}
+
+/* The filter of a request: msisdn, state, group, overdue, else the open ones. */
+static struct wo_filter list_filter(const Kefu__OrderList *rq)
+{
+	struct wo_filter f = {WO_BY_OPEN, NULL, 0};
+
+	if (rq->msisdn && *rq->msisdn)
+		f = (struct wo_filter){WO_BY_MSISDN, rq->msisdn, 0};
+	else if (rq->state && *rq->state && strcmp(rq->state, "open") != 0)
+		f = (struct wo_filter){WO_BY_STATE, rq->state, 0};
+	else if (rq->group && *rq->group)
+		f = (struct wo_filter){WO_BY_GROUP, rq->group, 0};
+	else if (rq->overdue)
+		f = (struct wo_filter){WO_BY_OVERDUE, NULL, workflow__now_ms()};
+	return f;
+}
+
+static int list_page(struct store_txn *t, const Kefu__Envelope *e, struct page *p)
+{
+	const Kefu__OrderList *rq = e->order_list;
+	struct lpage *lp = (struct lpage *)((char *)p - offsetof(struct lpage, pg));
+	struct wo_filter f = list_filter(rq);
+	size_t limit = rq->has_limit && rq->limit ? rq->limit : LIST_DEFAULT;
+
+	return wo_list(t, &f, rq->has_after ? rq->after.data : NULL,
+		       rq->has_after ? rq->after.len : 0, limit, list_visit, lp);
+}
+
+static void answer_list(struct rjob *j, struct msg_peer *p)
+{
+	const Kefu__OrderList *rq = j->e->order_list;
+	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
+	Kefu__OrderListReply rep = KEFU__ORDER_LIST_REPLY__INIT;
+	size_t limit = rq->has_limit && rq->limit ? rq->limit : LIST_DEFAULT;
+	struct lpage lp;
+
+	memset(&lp, 0, sizeof(lp));
+	if (page_fill(p, j->e, j->w->sto, list_page, &lp.pg) == 0) {
+		rep.n_orders = lp.pg.n;
+		rep.orders = (Kefu__WorkOrder **)lp.pg.v;
+		if ((lp.pg.more || lp.pg.n == limit) && lp.clen) {
+			rep.has_next = 1;
+			rep.next.data = lp.cur;
+			rep.next.len = lp.clen;
+		}
+		out.body_case = KEFU__ENVELOPE__BODY_ORDER_LIST_REPLY;
+		out.order_list_reply = &rep;
+		msg_send(p, &out, j->e->request_id);
+	}
+	page_release(&lp.pg);
+}
+
+void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	const Kefu__OrderList *rq = e->order_list;
+	char subject[AUDIT_SUBJECT_MAX + 1];
+
+	if (rq->state && *rq->state && strcmp(rq->state, "open") != 0 &&
+	    !wo_state_valid(rq->state)) {
+		msg_error(p, e->request_id, KF_EPARSE, "state is open or one of new, dispatched, "
+			  "accepted, processing, waiting, replied, visiting, closed, returned, "
+			  "reopened, escalated, cancelled");
+		return;
+	}
+	if ((rq->msisdn && strlen(rq->msisdn) > WO_TEXT_MAX) ||
+	    (rq->group && strlen(rq->group) > WO_TEXT_MAX) ||
+	    (rq->has_after && rq->after.len > WO_CURSOR_MAX) ||
+	    (rq->has_limit && rq->limit > PAGE_MAX)) {
+		msg_error(p, e->request_id, KF_EPARSE, "a list filter or its cursor is too long, "
+			  "or the limit over 500");
+		return;
+	}
+	snprintf(subject, sizeof(subject), "%s",
+		 rq->msisdn && *rq->msisdn ? rq->msisdn
+		 : rq->state && *rq->state ? rq->state
+		 : rq->group && *rq->group ? rq->group
+		 : rq->overdue ? "overdue" : "open");
+	audited(state, p, e, "order_list", subject, "", answer_list);
+}
+
+/* ---- categories ---- */
+
+void workflow__on_categories(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	struct workflow *w = state;
+	const char *kind = e->order_categories->kind;
+	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
+	Kefu__OrderCategoriesReply rep = KEFU__ORDER_CATEGORIES_REPLY__INIT;
+	size_t n = wo_categories_count(&w->set), klen = kind ? strlen(kind) : 0;
+	char **v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v)
+		abort();
+	if (kind && *kind && wo_kind_by_name(kind) < 0) {
+		msg_error(p, e->request_id, KF_EPARSE, "kind is none of complaint, fault, request, "
+			  "consult, suggestion, escalated, appeal");
+		free(v);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *path = wo_category_path(&w->set, i);
+
+		if (!klen || (strncmp(path, kind, klen) == 0 && path[klen] == '/'))
+			v[rep.n_paths++] = (char *)path;
+	}
+	rep.paths = v;
+	out.body_case = KEFU__ENVELOPE__BODY_ORDER_CATEGORIES_REPLY;
+	out.order_categories_reply = &rep;
+	msg_send(p, &out, e->request_id);
+	free(v);
+}
+
+/* ---- check: every open order's clocks computed again ---- */
+
+struct check {
+	struct workflow *w;
+	Kefu__OrderCheckReply rep;
+	char *details[CHECK_DETAILS];
+};
+
+static int check_visit(void *arg, const Kefu__WorkOrder *o, const uint8_t *cursor, size_t clen)
+{
+	struct check *c = arg;
+	Kefu__OrderClock now[WO_CLOCKS];
+	char why[256], line[320];
+
+	(void)cursor;
+	(void)clen;
+	c->rep.orders++;
+	wo_clocks(o, &c->w->set, now);
+	for (size_t i = 0; i < WO_CLOCKS; i++) {
+		if (i < o->n_clocks && wo_clocks_equal(o->clocks[i], &now[i], why, sizeof(why)))
+			continue;
+		if (i >= o->n_clocks)
+			snprintf(why, sizeof(why), "%s: not stored", now[i].name);
+		c->rep.mismatches++;
+		if (c->rep.n_details < CHECK_DETAILS) {
+			snprintf(line, sizeof(line), "%s %s", o->id, why);
+			c->details[c->rep.n_details++] = wo_strdup(line);
+		}
+		break;
+	}
+	return 0;
+}
+
+static void answer_check(struct rjob *j, struct msg_peer *p)
+{
+	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
+	struct check c = {.w = j->w, .rep = KEFU__ORDER_CHECK_REPLY__INIT};
+	struct wo_filter f = {WO_BY_OPEN, NULL, 0};
+	struct store_txn *t;
+	int err = store_read_begin(j->w->sto->store, &t);
+
+	c.rep.has_orders = c.rep.has_mismatches = 1;
+	if (!err) {
+		err = wo_list(t, &f, NULL, 0, 0, check_visit, &c);
+		store_abort(t);
+	}
+	if (err) {
+		msg_error(p, j->e->request_id, err, kf_strerror(err));
+	} else {
+		c.rep.details = c.details;
+		out.body_case = KEFU__ENVELOPE__BODY_ORDER_CHECK_REPLY;
+		out.order_check_reply = &c.rep;
+		msg_send(p, &out, j->e->request_id);
+	}
+	for (size_t i = 0; i < c.rep.n_details; i++)
+		free(c.details[i]);
+}
+
+void workflow__on_check(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	audited(state, p, e, "order_check", "open", "", answer_check);
+}

@@ -1,0 +1,173 @@
+/*
+ * Work orders as stored (docs/workflow.md): the records, their indexes, the
+ * day's numbering, attachments, return-visit marks and escalation notices.
+ * Policy (the transition table, the clocks, who may do what) lives in
+ * node/workflow/; this file only keeps the tables consistent with the
+ * records, so that every listing is an index range and never a scan.
+ *
+ * Table "wo": id -> a packed kefu.WorkOrder (without attachments).
+ * Table "wo_index": keys of parts (keys.h) led by a one-letter tag:
+ *
+ *   "r", client_ref                   -> id     a create's key: retries find it
+ *   "m", msisdn, newest, id           -> ""     orders of a subscriber
+ *   "s", state, newest, id            -> ""     orders in a state
+ *   "g", group, newest, id            -> ""     orders of a handling group
+ *   "o", newest, id                   -> ""     open orders (not closed or cancelled)
+ *   "u", due_ms, id                   -> ""     open orders by their earliest running due time
+ *   "d", next_ms, id, clock           -> ""     the next escalation level of each clock
+ *   "q", YYYYMMDD                     -> the day's last sequence number (decimal)
+ *   "c", msisdn                       -> the last return visit scheduled (ms, decimal)
+ *   "a", id, NN                       -> a packed kefu.OrderAttachment
+ *   "n", at_ms, id, clock, level      -> a packed kefu.OrderEscalation (a notice)
+ *
+ * Times in keys are 20 decimal digits, so they sort as numbers; "newest" is
+ * UINT64_MAX - created_ms, so a range lists the newest first.
+ * Every index key of an order is a function of the record alone
+ * (wo_put writes the new record's keys and deletes the old one's), and a
+ * node rebuilds nothing after a failover: the leader's timers are a range
+ * of "d" keys.
+ */
+#ifndef KEFU_STORAGE_WORKORDER_H
+#define KEFU_STORAGE_WORKORDER_H
+
+#include "storage/batch.h"
+#include "storage/store.h"
+
+#include "proto/kefu.pb-c.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WO_ID_MAX 24            /* PROV(2) + YYYYMMDD + 6..10 digits */
+#define WO_REF_MAX 64           /* bytes of a client_ref */
+#define WO_TEXT_MAX 64          /* msisdn, user/cust ids, names, states, groups */
+#define WO_DESC_MAX 4000        /* description, a note */
+#define WO_HISTORY_MAX 512      /* steps an order keeps; a step past it is refused */
+#define WO_ATTACH_MAX 4         /* attachments of an order */
+#define WO_ATTACH_BYTES (48 * 1024)
+#define WO_NAME_MAX 128         /* an attachment's file name */
+#define WO_PACK_MAX (1024 * 1024) /* the largest record packed */
+/* The longest listing cursor: tag, a state or group or msisdn, 20 digits, id. */
+#define WO_CURSOR_MAX (2 + WO_TEXT_MAX + 1 + 21 + WO_ID_MAX + 1)
+
+/*
+ * wo_get - the order with id. On 0 *out is the caller's, freed with
+ * kefu__work_order__free_unpacked. Returns 0, KF_ENOTFOUND, KF_ECORRUPT,
+ * KF_ESTORE.
+ */
+int wo_get(struct store_txn *t, const char *id, Kefu__WorkOrder **out);
+
+/*
+ * wo_put - the ops that store o (a new order when old is NULL, else the
+ * change from old, the stored version), its index keys moved from old's to
+ * o's, appended to b. Returns 0, KF_EPARSE (o has no id, created_ms or
+ * state), KF_ETOOBIG (over WO_PACK_MAX, or the batch's cap).
+ */
+int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b);
+
+/* wo_is_open - o is neither closed nor cancelled. */
+bool wo_is_open(const Kefu__WorkOrder *o);
+
+/*
+ * wo_next_id - the next id of the day `date` (YYYYMMDD, the leader's local
+ * date) for province prov (2 letters): PROV + date + the sequence, 6
+ * digits or more, into out; the ops that keep the sequence appended to b.
+ * Sequences of one batch: pass the same b; the count is read from t, so a
+ * caller numbering several orders in one transaction applies b between
+ * them. Returns 0, KF_EPARSE (prov or date malformed), KF_ECORRUPT,
+ * KF_ESTORE, KF_ETOOBIG.
+ */
+int wo_next_id(struct store_txn *t, const char *prov, const char *date, struct batch *b,
+	       char out[WO_ID_MAX + 1]);
+
+/* wo_by_ref - the id of the order created with client_ref into out.
+ * Returns 0, KF_ENOTFOUND, KF_ECORRUPT, KF_ESTORE. */
+int wo_by_ref(struct store_txn *t, const char *client_ref, char out[WO_ID_MAX + 1]);
+
+/* wo_attach_put - attachment n (0-based, < WO_ATTACH_MAX) of order id, appended to b.
+ * Returns 0, KF_EPARSE (a bad name or n), KF_ETOOBIG. */
+int wo_attach_put(const char *id, unsigned n, const Kefu__OrderAttachment *a, struct batch *b);
+
+/* wo_attach_get - attachment n of order id; *out the caller's (free_unpacked).
+ * Returns 0, KF_ENOTFOUND, KF_ECORRUPT, KF_ESTORE. */
+int wo_attach_get(struct store_txn *t, const char *id, unsigned n, Kefu__OrderAttachment **out);
+
+/* wo_attach_name_ok - a file name without a path, control characters or
+ * "..", 1..WO_NAME_MAX bytes of UTF-8. */
+bool wo_attach_name_ok(const char *name);
+
+/* wo_last_visit - when the last return visit of msisdn was scheduled
+ * (ms), 0 when never. Returns 0, KF_ECORRUPT, KF_ESTORE. */
+int wo_last_visit(struct store_txn *t, const char *msisdn, uint64_t *ms);
+
+/* wo_visit_mark - the ops that record a return visit of msisdn at ms. */
+int wo_visit_mark(const char *msisdn, uint64_t ms, struct batch *b);
+
+/* ---- listings ---- */
+
+enum wo_by {
+	WO_BY_OPEN,     /* open orders, newest first (key is ignored) */
+	WO_BY_MSISDN,   /* key: a number */
+	WO_BY_STATE,    /* key: a state */
+	WO_BY_GROUP,    /* key: a group */
+	WO_BY_OVERDUE,  /* open orders due before upto_ms, most overdue first */
+};
+
+struct wo_filter {
+	enum wo_by by;
+	const char *key;
+	uint64_t upto_ms;  /* WO_BY_OVERDUE: the present */
+};
+
+/*
+ * wo_list - visit the orders f selects, at most limit (0: no limit), past
+ * the cursor after (alen bytes, a `next` from wo_cursor; NULL: from the
+ * start). fn gets each order (valid during the call) and the cursor that
+ * lists past it; it returns 0 to go on, 1 to stop, or a negative error.
+ * Returns 0, fn's error, KF_EPARSE (a bad filter or cursor), KF_ECORRUPT,
+ * KF_ESTORE.
+ */
+typedef int (*wo_list_fn)(void *arg, const Kefu__WorkOrder *o, const uint8_t *cursor,
+			  size_t clen);
+int wo_list(struct store_txn *t, const struct wo_filter *f, const void *after, size_t alen,
+	    size_t limit, wo_list_fn fn, void *arg);
+
+/*
+ * wo_due - visit the escalations due at or before upto_ms, earliest first,
+ * at most limit: fn(arg, id, clock name, next_ms). One range of the "d"
+ * keys: the cost is the entries visited, whatever the number of orders.
+ * fn returns as for wo_list. Returns 0, fn's error, KF_ECORRUPT, KF_ESTORE.
+ */
+typedef int (*wo_due_fn)(void *arg, const char *id, const char *clock, uint64_t next_ms);
+int wo_due(struct store_txn *t, uint64_t upto_ms, size_t limit, wo_due_fn fn, void *arg);
+
+/* wo_next_due - the earliest next_ms of the "d" keys, UINT64_MAX when none. */
+int wo_next_due(struct store_txn *t, uint64_t *ms);
+
+/*
+ * wo_open_of - the open orders of msisdn, newest first, at most max, into
+ * out[] (each the caller's: kefu__work_order__free_unpacked); *n their
+ * number. For the screen pop. Returns 0, KF_ECORRUPT, KF_ESTORE.
+ */
+int wo_open_of(struct store_txn *t, const char *msisdn, size_t max, Kefu__WorkOrder **out,
+	       size_t *n);
+
+/* ---- escalation notices ---- */
+
+/* wo_notice_put - the ops that keep notice e (its id, clock, level, at_ms set). */
+int wo_notice_put(const Kefu__OrderEscalation *e, struct batch *b);
+
+/*
+ * wo_notices - the notices at or after since_ms, oldest first, at most
+ * limit; fn gets each (valid during the call). Returns as wo_list.
+ */
+typedef int (*wo_notice_fn)(void *arg, const Kefu__OrderEscalation *e);
+int wo_notices(struct store_txn *t, uint64_t since_ms, size_t limit, wo_notice_fn fn, void *arg);
+
+/* wo_notices_prune - the ops that delete notices before before_ms, at most
+ * limit of them; *n how many. */
+int wo_notices_prune(struct store_txn *t, uint64_t before_ms, size_t limit, struct batch *b,
+		     size_t *n);
+
+#endif
