@@ -74,8 +74,10 @@ char *wo_strdup(const char *s)
 
 void wo_set(char **field, const char *v)
 {
+	char *copy = wo_strdup(v); /* v may be *field itself */
+
 	free(*field);
-	*field = wo_strdup(v);
+	*field = copy;
 }
 
 static bool streq(const char *a, const char *b)

@@ -255,4 +255,26 @@ ok
 finished sup
 grep -q '"order_notice"' "$D/sup.out" || fail "no notice reached s01"
 ok
+
+# ---- the caller calls again: the screen pop carries the open orders ----
+actor pop node2 agent <<EOF
+$(login_ready a02 agent-secret-1)
+expect offer within=20000
+EOF
+actor gw2 node1 gateway <<EOF
+send call_arrived call_id=wo-call-2 ani=$CALLER service=10086
+expect ivr_plan call_id=wo-call-2
+expect connect_call call_id=wo-call-2 within=20000
+EOF
+finished pop
+python3 - "$D/pop.out" "$D/ids" <<'PY' || fail "screen pop: $(grep '"offer"' "$D/pop.out")"
+import json, sys
+ids = set(open(sys.argv[2]).read().split())
+offer = [m for m in map(json.loads, open(sys.argv[1], encoding="utf-8")) if m["body"] == "offer"][0]
+pop = offer.get("open_orders", [])
+assert len(pop) == 5, pop                      # the newest five
+assert all(o["id"] in ids and o["state"] == "new" for o in pop), pop
+assert all(len(o["clocks"]) == 3 and not o.get("history") for o in pop), pop
+PY
+ok
 done_ok

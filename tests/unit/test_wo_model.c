@@ -185,6 +185,10 @@ static void test_lifecycle(void **state)
 	assert_int_equal(o->clocks[WO_FIRST_RESPONSE]->met_ms, t0 + 20 * MIN);
 	assert_int_equal(o->clocks[WO_FIRST_RESPONSE]->due_ms, 0);
 	step_ok(f, o, &f->handler, "start", t0 + 30 * MIN, NULL);
+	/* a note keeps the state and restarts the update clock */
+	step_ok(f, o, &f->handler, "note", t0 + 40 * MIN, "已核实计费记录");
+	assert_string_equal(o->state, "processing");
+	assert_int_equal(o->clocks[WO_UPDATE]->due_ms, t0 + 40 * MIN + 2 * HOUR);
 	step_ok(f, o, &f->handler, "reply", t0 + HOUR, "已退还多扣的月租");
 	assert_int_equal(o->clocks[WO_SOLUTION]->met_ms, t0 + HOUR);
 	step_ok(f, o, &f->owner, "close", t0 + 2 * HOUR, NULL);
@@ -193,11 +197,11 @@ static void test_lifecycle(void **state)
 	step_ok(f, o, &f->agent, "satisfied", t0 + 3 * HOUR, NULL);
 	assert_string_equal(o->state, "closed");
 	assert_string_equal(o->satisfaction, "satisfied");
-	assert_int_equal(o->n_history, 7);
-	assert_string_equal(o->history[4]->from, "processing");
-	assert_string_equal(o->history[4]->to, "replied");
-	assert_string_equal(o->history[4]->by, "h01");
-	assert_string_equal(o->history[4]->role, "handler");
+	assert_int_equal(o->n_history, 8);
+	assert_string_equal(o->history[5]->from, "processing");
+	assert_string_equal(o->history[5]->to, "replied");
+	assert_string_equal(o->history[5]->by, "h01");
+	assert_string_equal(o->history[5]->role, "handler");
 	/* a closed order has no clock running and nothing to escalate */
 	for (int c = 0; c < WO_CLOCKS; c++) {
 		assert_int_equal(o->clocks[c]->due_ms, 0);
