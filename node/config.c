@@ -301,9 +301,11 @@ const char *config_plaintext_remote(const struct config *c, char *endpoint, size
 int config_check(const struct config *c, struct conf_err *err)
 {
 	struct routing_settings rs;
+	struct wo_settings wo;
 	enum log_level lvl;
-	char why[CONF_ERR_MAX], plain[128];
+	char why[CONF_ERR_MAX], plain[128], wwhy[WO_WHY_MAX];
 	const char *opt;
+	int r;
 
 	if (log_parse_level(c->log_level, &lvl) != 0)
 		return config_fail(err, "log_level: \"%.20s\" is not one of debug, info, warn, "
@@ -324,10 +326,12 @@ int config_check(const struct config *c, struct conf_err *err)
 						 : "set redis_tls = true");
 	if (routing_settings_from(c, &rs, why, sizeof(why)))
 		return config_fail(err, "%s", why);
-	if (strlen(c->province) != 2 || c->province[0] < 'A' || c->province[0] > 'Z' ||
-	    c->province[1] < 'A' || c->province[1] > 'Z')
-		return config_fail(err, "province: \"%.8s\" is not two uppercase letters (e.g. SC)",
-				   c->province);
+	/* The work orders' rows and the files they name (holidays, calendars,
+	 * dispatch rules, categories): a node with a bad one does not start. */
+	r = wo_settings_from(c, &wo, wwhy, sizeof(wwhy));
+	wo_settings_free(&wo);
+	if (r)
+		return config_fail(err, "%s", wwhy);
 	if (c->test_password_iterations && c->test_password_iterations < PASSWORD_ITER_MIN)
 		return config_fail(err, "test_password_iterations: 0 (off) or %u..599999",
 				   PASSWORD_ITER_MIN);

@@ -27,6 +27,7 @@
 #include "node/jobs.h"
 #include "node/leader.h"
 #include "node/routing/routing.h"
+#include "node/workflow/conf.h"
 #include "node/workflow/workflow.h"
 #include "node/server.h"
 #include "node/upload.h"
@@ -159,6 +160,20 @@ static int node_user_init(struct node *n)
 		log_warn(LOG_MAIN, "running as root: set user = kefu (the node's own user) so that "
 				   "the node drops root once its files and listener are open");
 	return 0;
+}
+
+/*
+ * The local time of the business calendars and order ids (wo_timezone),
+ * set before any thread starts: setenv is not safe once they run.
+ */
+static int node_timezone_init(struct node *n)
+{
+	char why[WO_WHY_MAX];
+	int r = wo_timezone_apply(n->cfg.wo_timezone, why, sizeof(why));
+
+	if (r)
+		log_err(LOG_MAIN, "refused: %s", why);
+	return r;
 }
 
 /*
@@ -864,6 +879,7 @@ static const struct subsystem {
 } subsystems[] = {
 	{"logging", node_logging_init, node_logging_shutdown},
 	{"user", node_user_init, node_nothing},
+	{"timezone", node_timezone_init, node_nothing},
 	{"secrets", node_secrets_init, node_secrets_shutdown},
 	{"loop", node_loop_init, node_loop_shutdown},
 	{"storage", node_storage_init, node_storage_shutdown},

@@ -4,7 +4,11 @@
 # then the cluster: three nodes with etcd, Redis and Sentinels through the
 # test harness, the sample data imported online through a node, and about a
 # minute of calls and agents from kefu-sim traffic with its live wallboard
-# line, then its summary. Everything is torn down on exit, by PID.
+# line, then its summary; then a work order from the diamond customer's
+# complaint through its whole loop: created for the agent who took the
+# call, dispatched by the rules, refused to an operator who is no handler,
+# accepted and answered by a handler, closed, its return visit satisfied.
+# Everything is torn down on exit, by PID.
 # DEMO_TRAFFIC_SECS sets the traffic time (default 60).
 set -eu
 cd "$(dirname "$0")/.."
@@ -85,3 +89,34 @@ secs=${DEMO_TRAFFIC_SECS:-60}
 say "kefu-sim traffic: 12 agents, 2 calls/s for ${secs} s (wallboard line below)"
 bin/kefu-sim traffic --cluster "$CJ" --boss "$D/gen" --no-import --agents 12 --rate 2 \
 	--duration "$secs" --handle 8000 --wrap 1000 --seed 2026
+
+say "work orders: the diamond customer's complaint, owned by sim001 who took the call"
+printf 'Demo-handler-2026' >"$D/pw"
+$K --cluster "$CJ" agent add --id h001 --name 后台处理员 --skills general:5 --role handler \
+	--groups backoffice --password-file "$D/pw"
+$K --cluster "$CJ" order create --msisdn "$diamond" --kind complaint --category 话费/计费争议 \
+	--owner sim001 --urgency urgent --text "客户反映本月月租多扣20元" --json >"$D/order.json"
+id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$D/order.json")
+say "dispatched by the rules (no rule file: the default group backoffice)"
+$K --cluster "$CJ" order transition "$id" dispatch --note "转后台核实计费"
+say "an operator is no handler of the group: the table refuses, naming both"
+$K --cluster "$CJ" order transition "$id" accept || true
+say "handler h001 logs in on node2, accepts, starts and replies"
+cat >"$D/h001.script" <<EOF
+send login agent_id=h001 password=Demo-handler-2026
+expect login_reply
+send order_transition id=$id action=accept
+expect order_reply order.state=accepted
+send order_transition id=$id action=start
+expect order_reply order.state=processing
+send order_transition id=$id action=reply note=已核实，多扣的20元月租已退回
+expect order_reply order.state=replied
+EOF
+bin/kefu-sim call --cluster "$CJ" --node node2 --as agent --script "$D/h001.script" >/dev/null
+say "the owner's side closes it; the return visit is answered: satisfied"
+$K --cluster "$CJ" order transition "$id" close
+$K --cluster "$CJ" order transition "$id" satisfied
+say "the order as every node shows it (kefuctl order show $id)"
+$K --cluster "$CJ" order show "$id"
+say "deadlines computed again from every open order's history (kefuctl order check)"
+$K --cluster "$CJ" order check

@@ -172,10 +172,8 @@ int ctl_print_error(const Kefu__Envelope *rep)
 {
 	const char *m = rep->error->message ? rep->error->message : kf_strerror(rep->error->code);
 
-	fprintf(stderr, "kefuctl: %s%s%s\n", m, rep->error->leader ? " (leader: " : "",
-		rep->error->leader ? rep->error->leader : "");
-	if (rep->error->leader)
-		fputs(")\n", stderr);
+	fprintf(stderr, "kefuctl: %s%s%s%s\n", m, rep->error->leader ? " (leader: " : "",
+		rep->error->leader ? rep->error->leader : "", rep->error->leader ? ")" : "");
 	return rep->error->code == KF_ENOTFOUND ? EXIT_NEGATIVE : EXIT_USAGE;
 }
 

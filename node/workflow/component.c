@@ -88,8 +88,8 @@ void workflow__release(struct workflow *w)
 
 /*
  * Work orders run on a node of a cluster (ctx->leader); alone, their
- * messages are "not configured on this node". config_check has accepted
- * the settings already; the timezone is the process's (wo_timezone).
+ * messages are "not configured on this node". The timezone is the
+ * process's, set from wo_timezone by node/main.c before threads start.
  */
 static int workflow_init(const struct node_ctx *ctx, void **state)
 {
@@ -108,11 +108,6 @@ static int workflow_init(const struct node_ctx *ctx, void **state)
 	if ((err = wo_settings_from(ctx->cfg, &w->set, why, sizeof(why)))) {
 		log_err(LOG_WORKFLOW, "work orders not started: %s", why);
 		free(w);
-		return err;
-	}
-	if ((err = wo_timezone_apply(w->set.timezone, why, sizeof(why)))) {
-		log_err(LOG_WORKFLOW, "work orders not started: %s", why);
-		workflow__release(w);
 		return err;
 	}
 	w->loop = ctx->loop;

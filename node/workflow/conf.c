@@ -790,7 +790,8 @@ static int texts_from(const struct config *cfg, struct wo_settings *s, char *why
 
 	if (strlen(province) != 2 || province[0] < 'A' || province[0] > 'Z' || province[1] < 'A' ||
 	    province[1] > 'Z')
-		return kf_refuse(why, cap, "province: not two uppercase letters (e.g. SC)");
+		return kf_refuse(why, cap, "province: \"%.8s\" is not two uppercase letters (e.g. SC)",
+				 province);
 	memcpy(s->province, province, 3);
 	s->calendar = malloc(sizeof(*s->calendar));
 	if (!s->calendar)

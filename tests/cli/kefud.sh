@@ -49,6 +49,11 @@ expect_exit 2 'diamond_at_max: "hangup" is not callback or voicemail' --set data
 	--set diamond_at_max=hangup
 expect_exit 2 'province: "sc" is not two uppercase letters' --set data_dir="$tmp/data" \
 	--set province=sc
+# A work-order file that is missing or wrong stops the node before it starts.
+expect_exit 2 "wo_dispatch: $tmp/none" --set data_dir="$tmp/data" --set wo_dispatch="$tmp/none"
+printf 'complaint 话费 * Bad_Group\n' >"$tmp/dispatch"
+expect_exit 2 "line 1" --set data_dir="$tmp/data" --set wo_dispatch="$tmp/dispatch"
+expect_exit 2 "wo_escalate" --set data_dir="$tmp/data" --set wo_escalate=100%:lead,80%:supervisor
 grep -q '^  wo_urgent_factor = "0.5"  (fraction, 0.01..1)' "$tmp/help" || fail "--help: wo_urgent_factor"
 
 # Runs, reloads on SIGHUP, stops on SIGTERM with exit 0.
