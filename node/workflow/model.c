@@ -129,27 +129,6 @@ static size_t roles_text(unsigned roles, char *out, size_t cap)
 	return n;
 }
 
-const char *wo_actions_text(void)
-{
-	static char text[2048];
-	size_t n = 0;
-
-	if (text[0])
-		return text;
-	for (size_t i = 0; i < NTABLE && n < sizeof(text); i++) {
-		char roles[128];
-
-		roles_text(table[i].roles, roles, sizeof(roles));
-		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s: %s -> %s; %s%s\n",
-				      table[i].action, table[i].from,
-				      !table[i].to ? "(same)"
-				      : streq(table[i].to, "-") ? "(the state before waiting)"
-								 : table[i].to,
-				      roles, table[i].note ? "; a note is required" : "");
-	}
-	return text;
-}
-
 const char *wo_role_name(unsigned roles)
 {
 	for (size_t i = 0; i < NROLES; i++)
@@ -524,7 +503,6 @@ void wo_clocks(const Kefu__WorkOrder *o, const struct wo_settings *s,
 
 	if (!rp)
 		abort();
-
 	for (int c = 0; c < WO_CLOCKS; c++) {
 		Kefu__OrderClock *k = &out[c];
 		uint64_t target = wo_target_ms(s, kind < 0 ? WO_COMPLAINT : (enum wo_kind)kind,

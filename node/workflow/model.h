@@ -47,11 +47,6 @@ bool wo_state_valid(const char *state);
 /* wo_action_valid - one of the actions of the table (or "note"). */
 bool wo_action_valid(const char *action);
 
-/* wo_actions_text - the transitions of the table as text, one a line
- * ("dispatch: new, returned, reopened, escalated -> dispatched; owner,
- * supervisor, admin"), for docs and --help; static. */
-const char *wo_actions_text(void);
-
 /*
  * The inputs of a step besides the order: its time, the actor, the note and
  * (dispatch) the group the rules or the dispatcher chose; for a close, the

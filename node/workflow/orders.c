@@ -527,6 +527,12 @@ void workflow__on_transition(void *state, struct msg_peer *p, const Kefu__Envelo
 			  "action");
 		return;
 	}
+	if (!wo_action_valid(rq->action)) {
+		msg_error(p, e->request_id, KF_EPARSE, "the action is one of dispatch, accept, "
+			  "start, wait, resume, reply, return, close, satisfied, unsatisfied, "
+			  "reopen, escalate, cancel, note");
+		return;
+	}
 	change(state, p, e, J_TRANSITION, &rq->actor, &rq->actor_admin, &rq->has_actor_admin,
 	       &rq->base);
 }

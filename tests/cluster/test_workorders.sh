@@ -196,7 +196,26 @@ while [ $i -lt 12 ]; do
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$D/create.$i" >>"$D/ids"
 done
 ok
-sleep 4
+# Attachments travel with the order: added through one node, saved from another.
+first=$(head -n 1 "$D/ids")
+head -c 30000 /dev/urandom >"$D/回执.bin"
+ctl --node "$(addr node2)" order update "$first" --note "客户提供扣费短信截图" \
+	--attach "$D/回执.bin" >"$D/attach.out" 2>&1 || fail "attach: $(cat "$D/attach.out")"
+mkdir "$D/saved"
+has_attachment() {
+	ctl --node "$(addr node3)" order show "$first" --attachments "$D/saved" >/dev/null 2>&1 &&
+		cmp -s "$D/回执.bin" "$D/saved/回执.bin"
+}
+wait_for "the attachment through node3" 20 has_attachment
+ok
+ctl order categories --kind complaint --json >"$D/cat.out" 2>&1 || fail "categories: $(cat "$D/cat.out")"
+python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1], encoding="utf-8"))["categories"]
+assert "complaint/话费/计费争议" in c and all(p.startswith("complaint/") for p in c), c' "$D/cat.out" ||
+	fail "categories: $(cat "$D/cat.out")"
+ok
+sleep 3
 old=$(leader)
 "$H" kill "$old" --dir "$D"
 wait_for "a new leader" 20 leader_is_not "$old"
