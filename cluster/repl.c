@@ -1435,8 +1435,8 @@ int repl_write(struct repl *r, const uint8_t *packed, size_t len, repl_done_fn d
 	return submit_write(r, j, WRITER_GROUPABLE);
 }
 
-int repl_run_logged(struct repl *r, repl_logged_body_fn body, void *arg, repl_done_fn done,
-		    void *done_arg)
+int repl_run_logged(struct repl *r, repl_logged_body_fn body, void *arg, bool grouped,
+		    repl_done_fn done, void *done_arg)
 {
 	struct write_job *j = calloc(1, sizeof(*j));
 
@@ -1446,7 +1446,7 @@ int repl_run_logged(struct repl *r, repl_logged_body_fn body, void *arg, repl_do
 	j->body_arg = arg;
 	j->done = done;
 	j->arg = done_arg;
-	return submit_write(r, j, 0);
+	return submit_write(r, j, grouped ? WRITER_GROUPABLE : 0);
 }
 
 /* ---- leader: truncation ---- */

@@ -100,15 +100,19 @@ int repl_write(struct repl *r, const uint8_t *packed, size_t len, repl_done_fn d
 
 /*
  * repl_run_logged - run a leader-side job that appends to the log itself
- * (a BOSS import: log_append_batch of its chunks, in one transaction).
- * body receives the current epoch through *epoch_out before it runs: the
- * caller's arg is read by body. When the job has committed, done runs once
- * every entry it appended is acknowledged (or with an error). Returns 0,
- * KF_ESTATE (not the serving leader), KF_ETOOBIG.
+ * (a BOSS import: log_append_batch of its chunks, in one transaction; a
+ * change checked against the stored data and written in the same step).
+ * body receives the current epoch before it runs: the caller's arg is read
+ * by body. With grouped, the job may share its transaction and fsync with
+ * other short jobs (storage/writer.h, group commit): its body then runs
+ * again from scratch when another of the group fails, and a failure of its
+ * own fails it alone. A long job (an import) runs alone. When the job has
+ * committed, done runs once every entry it appended is acknowledged (or
+ * with an error). Returns 0, KF_ESTATE (not the serving leader), KF_ETOOBIG.
  */
 typedef int (*repl_logged_body_fn)(struct store_txn *t, uint64_t epoch, void *arg);
-int repl_run_logged(struct repl *r, repl_logged_body_fn body, void *arg, repl_done_fn done,
-		    void *done_arg);
+int repl_run_logged(struct repl *r, repl_logged_body_fn body, void *arg, bool grouped,
+		    repl_done_fn done, void *done_arg);
 
 /* repl_is_serving - this node is the leader and takes writes now. */
 bool repl_is_serving(const struct repl *r);

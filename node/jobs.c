@@ -246,7 +246,7 @@ static void on_wake(void *arg)
 		int err;
 
 		runs = lr->next;
-		err = repl_run_logged(j->repl, run_logged_body, lr, on_logged_done, lr);
+		err = repl_run_logged(j->repl, run_logged_body, lr, false, on_logged_done, lr);
 		if (err)
 			on_logged_done(lr, err, 0);
 	}

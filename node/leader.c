@@ -292,7 +292,7 @@ int leader_run(struct leader *l, repl_logged_body_fn body, void *arg, leader_don
 {
 	if (!repl_is_serving(l->repl))
 		return KF_ESTATE;
-	return repl_run_logged(l->repl, body, arg, done, done_arg);
+	return repl_run_logged(l->repl, body, arg, true, done, done_arg);
 }
 
 uint64_t leader_audit_next(struct leader *l)

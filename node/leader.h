@@ -79,10 +79,14 @@ int leader_ask(struct leader *l, Kefu__Envelope *e, leader_done_fn done, void *a
 
 /*
  * leader_run - on the serving leader only: run body inside the transaction
- * that appends to the log (cluster/repl.h repl_run_logged), for a change
- * whose check and write must be one step (an account change against the
- * stored account). done as for leader_submit. Returns 0 (done will run),
- * KF_ESTATE (not the serving leader: forward the request), KF_ETOOBIG.
+ * that appends to the log (cluster/repl.h repl_run_logged), for a short
+ * change whose check and write must be one step (an account change against
+ * the stored account, a work order's transition). Such changes share
+ * transactions and fsyncs (group commit): body may run more than once and
+ * must start afresh each time (storage/writer.h); a refusal it returns
+ * fails its own change only. done as for leader_submit. Returns 0 (done
+ * will run), KF_ESTATE (not the serving leader: forward the request),
+ * KF_ETOOBIG.
  */
 int leader_run(struct leader *l, repl_logged_body_fn body, void *arg, leader_done_fn done,
 	       void *done_arg);

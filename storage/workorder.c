@@ -92,22 +92,13 @@ static uint64_t earliest_due(const Kefu__WorkOrder *o)
 	return best;
 }
 
-/* The index keys of o: fn(arg, key) for each. */
-typedef int (*index_fn)(struct batch *b, const struct key *k);
+/* The most index keys one order has: m, s, g, o, u and a "d" per clock. */
+#define INDEX_KEYS_MAX 8
 
-static int index_put(struct batch *b, const struct key *k)
+/* The index keys of o into out; their number. */
+static size_t index_keys(const Kefu__WorkOrder *o, struct key out[INDEX_KEYS_MAX])
 {
-	return key_ok(k) ? batch_put(b, STORE_WO_INDEX, k->b, k->len, "", 0) : KF_ETOOBIG;
-}
-
-static int index_del(struct batch *b, const struct key *k)
-{
-	return key_ok(k) ? batch_del(b, STORE_WO_INDEX, k->b, k->len) : 0;
-}
-
-static int index_each(const Kefu__WorkOrder *o, index_fn fn, struct batch *b)
-{
-	struct {
+	const struct {
 		const char *tag, *part;
 	} by[] = {
 		{TAG_MSISDN, o->msisdn},
@@ -115,49 +106,77 @@ static int index_each(const Kefu__WorkOrder *o, index_fn fn, struct batch *b)
 		{TAG_GROUP, o->group},
 	};
 	char n[24];
-	struct key k;
+	size_t k = 0;
 	uint64_t due;
-	int err;
 
 	for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
 		if (!by[i].part || !*by[i].part)
 			continue;
-		key_tag(&k, by[i].tag);
-		key_add_str(&k, by[i].part);
-		key_newest(&k, o->created_ms);
-		key_add_str(&k, o->id);
-		if ((err = fn(b, &k)))
-			return err;
+		key_tag(&out[k], by[i].tag);
+		key_add_str(&out[k], by[i].part);
+		key_newest(&out[k], o->created_ms);
+		key_add_str(&out[k++], o->id);
 	}
 	if (!wo_is_open(o))
-		return 0;
-	key_tag(&k, TAG_OPEN);
-	key_newest(&k, o->created_ms);
-	key_add_str(&k, o->id);
-	if ((err = fn(b, &k)))
-		return err;
+		return k;
+	key_tag(&out[k], TAG_OPEN);
+	key_newest(&out[k], o->created_ms);
+	key_add_str(&out[k++], o->id);
 	if ((due = earliest_due(o))) {
-		key_tag(&k, TAG_DUE);
+		key_tag(&out[k], TAG_DUE);
 		num20(n, due);
-		key_add_str(&k, n);
-		key_add_str(&k, o->id);
-		if ((err = fn(b, &k)))
-			return err;
+		key_add_str(&out[k], n);
+		key_add_str(&out[k++], o->id);
 	}
-	for (size_t i = 0; i < o->n_clocks; i++) {
+	for (size_t i = 0; i < o->n_clocks && k < INDEX_KEYS_MAX; i++) {
 		const Kefu__OrderClock *c = o->clocks[i];
 
 		if (!c->next_level || !c->next_ms || !c->name)
 			continue;
-		key_tag(&k, TAG_NEXT);
+		key_tag(&out[k], TAG_NEXT);
 		num20(n, c->next_ms);
-		key_add_str(&k, n);
-		key_add_str(&k, o->id);
-		key_add_str(&k, c->name);
-		if ((err = fn(b, &k)))
-			return err;
+		key_add_str(&out[k], n);
+		key_add_str(&out[k], o->id);
+		key_add_str(&out[k++], c->name);
 	}
-	return 0;
+	return k;
+}
+
+static bool key_in(const struct key *k, const struct key *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i].len == k->len && memcmp(set[i].b, k->b, k->len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The ops that move the index from old's keys to o's: a key both have is
+ * left alone (a write of the same key would still dirty its page), one only
+ * old has is deleted, one only o has is put.
+ */
+static int index_move(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b)
+{
+	struct key *was = malloc(2 * INDEX_KEYS_MAX * sizeof(*was)), *now;
+	size_t nwas, nnow;
+	int err = 0;
+
+	if (!was)
+		abort();
+	now = was + INDEX_KEYS_MAX;
+	nwas = old ? index_keys(old, was) : 0;
+	nnow = index_keys(o, now);
+	for (size_t i = 0; i < nwas && !err; i++)
+		if (key_ok(&was[i]) && !key_in(&was[i], now, nnow))
+			err = batch_del(b, STORE_WO_INDEX, was[i].b, was[i].len);
+	for (size_t i = 0; i < nnow && !err; i++) {
+		if (!key_ok(&now[i]))
+			err = KF_ETOOBIG;
+		else if (!key_in(&now[i], was, nwas))
+			err = batch_put(b, STORE_WO_INDEX, now[i].b, now[i].len, "", 0);
+	}
+	free(was);
+	return err;
 }
 
 static bool id_ok(const char *id)
@@ -205,9 +224,7 @@ int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b
 	len = kefu__work_order__get_packed_size(o);
 	if (len > WO_PACK_MAX)
 		return KF_ETOOBIG;
-	if (old && (err = index_each(old, index_del, b)))
-		return err;
-	if ((err = index_each(o, index_put, b)))
+	if ((err = index_move(old, o, b)))
 		return err;
 	if (!old && o->client_ref && *o->client_ref) {
 		key_tag(&k, TAG_REF);

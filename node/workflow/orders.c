@@ -95,15 +95,17 @@ static int audit_change(struct job *j, const char *action, const char *subject,
 {
 	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
 	char act[AUDIT_ACTION_MAX + 1], det[AUDIT_DETAIL_MAX + 1];
+	size_t n = strlen(detail);
 
 	snprintf(act, sizeof(act), "order_%s", action);
-	/* cut at a character boundary: the detail may end in Chinese text */
-	snprintf(det, sizeof(det), "%s", detail);
-	for (size_t n = strlen(det); n > 0 && ((unsigned char)det[n - 1] & 0xC0) == 0x80;)
-		det[--n] = '\0';
-	if (strlen(det) && ((unsigned char)det[strlen(det) - 1] & 0x80) &&
-	    strlen(det) == AUDIT_DETAIL_MAX)
-		det[strlen(det) - 1] = '\0';
+	/* A detail too long is cut before a character, never inside one. */
+	if (n > AUDIT_DETAIL_MAX) {
+		n = AUDIT_DETAIL_MAX;
+		while (n > 0 && ((unsigned char)detail[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(det, detail, n);
+	det[n] = '\0';
 	ae.has_time_ms = ae.has_seq = 1;
 	ae.time_ms = j->now_ms;
 	ae.seq = j->seq;

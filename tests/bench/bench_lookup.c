@@ -19,6 +19,7 @@
 #include "storage/bossrec.h"
 #include "storage/custdb.h"
 #include "storage/store.h"
+#include "tests/bench/bench_util.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,24 +39,6 @@ struct numbers {
 	char (*v)[MSISDN_SLOT];
 	size_t n, cap;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* splitmix64: a small deterministic generator, good enough to pick numbers. */
-static uint64_t rand_next(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static void numbers_add(struct numbers *ns, const char *m, size_t len)
 {

@@ -10,20 +10,30 @@
 #      table, one transaction, one commit with its fsync; best of three;
 #   4. bench_lookup: BENCH_LOOKUPS (default 100,000) full lookups by msisdn,
 #      each in its own read transaction, p50 and p99;
-#   5. bench_cluster.sh: replicated write throughput against one node's,
+#   5. bench_wo_due: the next 100 due deadlines among BENCH_WO_ORDERS
+#      (default 1,000,000) open work orders, BENCH_WO_DUE_ROUNDS (default
+#      2000) times, each in its own read transaction, p50 and p99, against
+#      a raw read of 100 keys of the same table from the same start;
+#   6. bench_cluster.sh: replicated write throughput against one node's,
 #      and the failover time after kill -9 of the leader (see that file);
-#   6. bench_routing.sh: routing decisions per second through the cluster
+#   7. bench_routing.sh: routing decisions per second through the cluster
 #      against the raw EVALSHA rate of the route script on the same Redis,
-#      and the offer latency p99 at 1,000 calls/s (see that file).
+#      and the offer latency p99 at 1,000 calls/s (see that file);
+#   8. bench_workorders.sh: work-order creates and transitions per second
+#      through the cluster against its raw replicated write rate (see that
+#      file).
 # Timings never fail the run (the machine is shared and noisy); a step that
 # fails (a file rejected, a number not found) does, with its log shown.
 # Everything is written under build/bench-tmp, removed at the end.
-# BENCH_CLUSTER=0 leaves out step 5, BENCH_ROUTING=0 step 6.
+# BENCH_CLUSTER=0 leaves out step 6, BENCH_ROUTING=0 step 7, BENCH_WORKORDERS=0
+# step 8.
 set -eu
 cd "$(dirname "$0")/../.."
 
 users=${BENCH_USERS:-1000000}
 lookups=${BENCH_LOOKUPS:-100000}
+wo_orders=${BENCH_WO_ORDERS:-1000000}
+wo_rounds=${BENCH_WO_DUE_ROUNDS:-2000}
 seed=${BENCH_SEED:-7}
 # Sized for the data up front so that no import reruns after a map growth
 # (the database takes about 400 bytes per user with its customer: 1 KiB
@@ -96,9 +106,24 @@ p99=$(field lookup_p99_us)
 echo "lookup_p50_us=$p50 lookup_p99_us=$p99 (goal p99 < 100)" "$(verdict "$p99 < 100")" \
 	"[$(field lookups) lookups, max $(field lookup_max_us) us]"
 
+# A fresh store of its own, sized for the orders and their index keys,
+# removed by the program itself.
+echo "bench: filling a store with $wo_orders open work orders"
+step bench_wo_due "$bench/bench_wo_due" --db "$tmp/wo_due" --orders "$wo_orders" \
+	--rounds "$wo_rounds" --seed "$seed"
+p50=$(field wo_due_p50_us)
+p99=$(field wo_due_p99_us)
+raw=$(field raw_scan_p50_us)
+echo "next_100_due_p50_us=$p50 p99_us=$p99 raw_p50_us=$raw" \
+	"ratio=$(awk "BEGIN { printf \"%.2f\", $p50 / $raw }") (goal p99 < 1000 us)" \
+	"$(verdict "$p99 < 1000")" "[$(field orders) open orders]"
+
 if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
 	tests/bench/bench_cluster.sh
 fi
 if [ "${BENCH_ROUTING:-1}" != 0 ]; then
 	tests/bench/bench_routing.sh
+fi
+if [ "${BENCH_WORKORDERS:-1}" != 0 ]; then
+	tests/bench/bench_workorders.sh
 fi

@@ -6,6 +6,7 @@
 #include "tests/sim/cmd_boss.h"
 #include "tests/sim/cmd_call.h"
 #include "tests/sim/cmd_ledger.h"
+#include "tests/sim/cmd_orders.h"
 #include "tests/sim/cmd_raw.h"
 #include "tests/sim/cmd_traffic.h"
 
@@ -20,6 +21,7 @@ static const struct {
 	{"boss", cmd_boss_main, "write BOSS batch files (customers, users, payments, changes, bills, CDRs)"},
 	{"call", cmd_call_main, "one scripted gateway or agent session with a node (routing tests)"},
 	{"ledger", cmd_ledger_main, "numbered writes to a cluster, with a ledger of sends and acks"},
+	{"orders", cmd_orders_main, "work orders created and dispatched as fast as a node takes them (bench)"},
 	{"raw", cmd_raw_main, "arbitrary bytes to a node over TLS, and what came back (bad-frame tests)"},
 	{"traffic", cmd_traffic_main, "calls and agents against a cluster; the default without a command word"},
 };

@@ -1,0 +1,122 @@
+#!/bin/sh
+# The work-order write figure of `make bench` (run.sh runs this after the
+# routing bench; it also runs alone). A three-node cluster on loopback,
+# brought up by tests/cluster/harness under build/bench-tmp/workorders
+# (no Redis: orders do not use it), and an agent account a01 to own the
+# orders. Then, alternately, BENCH_WO_REPS times each, against the leader:
+#   1. the raw replicated write rate: `kefu-sim ledger --rate 0` keeps 64
+#      one-key writes in flight for BENCH_WO_SECS seconds (acknowledged
+#      writes / seconds, as bench_cluster.sh counts them);
+#   2. order writes: `kefu-sim orders` keeps 64 requests in flight for as
+#      long: each order an OrderCreate, then its dispatch once the create is
+#      answered, each a replicated write that the leader checks against the
+#      stored order (writes acknowledged / seconds).
+# The best run of each is kept; the figure is their ratio.
+# Timings never fail the run; a step that fails (no cluster, no leader, a
+# write refused on a healthy cluster) does, with the node logs' tails shown.
+# Every process is started and stopped by PID (the harness's own `down`).
+# BENCH_KEEP=1 keeps build/bench-tmp/workorders.
+set -eu
+cd "$(dirname "$0")/../.."
+
+secs=${BENCH_WO_SECS:-4}
+reps=${BENCH_WO_REPS:-3}
+inflight=64
+tmp=build/bench-tmp/workorders
+H=tests/cluster/harness
+SIM=bin/kefu-sim
+CTL=bin/kefuctl
+CJ=$tmp/cluster.json
+
+cleanup() {
+	"$H" down --dir "$tmp" >/dev/null 2>&1 || true
+	if [ "${BENCH_KEEP:-}" = 1 ]; then echo "bench: kept $tmp"; else rm -rf "$tmp"; fi
+	rmdir build/bench-tmp 2>/dev/null || true
+}
+rm -rf "$tmp"
+mkdir -p "$tmp"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# fail MESSAGE: say what failed, show the node logs' tails, stop.
+fail() {
+	echo "bench: $*" >&2
+	for f in "$tmp"/node*/kefud.log; do
+		[ -f "$f" ] || continue
+		echo "    --- $f" >&2
+		tail -n 8 "$f" | sed 's/^/    /' >&2
+	done
+	exit 1
+}
+
+verdict() {
+	awk "BEGIN { print (($1) ? \"met\" : \"NOT met\") }"
+}
+
+# leader: the address of the cluster's leader, nothing when there is none.
+leader() {
+	"$CTL" --cluster "$CJ" status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+a = [m["addr"] for m in s.get("members", []) if m["name"] == s.get("leader")]
+if a:
+    print(a[0])' 2>/dev/null || true
+}
+
+# field NAME LINE: the value of NAME=... in LINE.
+field() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# raw_rate: acknowledged writes per second of one ledger run against the
+# leader; its lines go to /dev/null (the client's file is not timed).
+raw_rate() {
+	addr=$(leader)
+	[ -n "$addr" ] || fail "no leader"
+	out=$("$SIM" ledger --cluster "$CJ" --node "$addr" --out /dev/null --rate 0 \
+		--inflight "$inflight" --duration "$secs" 2>"$tmp/ledger.err") ||
+		fail "ledger failed: $(cat "$tmp/ledger.err")"
+	# "sent N acked N failed N"
+	echo "$out" | awk -v s="$secs" '$3 == "acked" && $6 == 0 { print int($4 / s); ok = 1 }
+		END { exit !ok }' || fail "ledger: writes failed on a healthy cluster: $out"
+}
+
+# order_run: one `kefu-sim orders` run against the leader; its line in $orders.
+order_run() {
+	addr=$(leader)
+	[ -n "$addr" ] || fail "no leader"
+	orders=$("$SIM" orders --cluster "$CJ" --node "$addr" --owner a01 \
+		--inflight "$inflight" --duration "$secs" 2>"$tmp/orders.err") ||
+		fail "kefu-sim orders failed: $(cat "$tmp/orders.err")"
+	[ "$(field errors "$orders")" = 0 ] && [ -n "$(field writes_per_s "$orders")" ] ||
+		fail "kefu-sim orders: changes refused on a healthy cluster: $orders" \
+			"$(head -n 5 "$tmp/orders.err")"
+}
+
+echo "bench: work orders: three-node cluster"
+"$H" up --nodes 3 --dir "$tmp" --no-redis >"$tmp/up.out" 2>&1 ||
+	{ tail -n 20 "$tmp/up.out" >&2; fail "the cluster did not come up"; }
+printf 'bench-agent-1' >"$tmp/pw"
+"$CTL" --cluster "$CJ" agent add --id a01 --name A --skills general:5 \
+	--password-file "$tmp/pw" >"$tmp/agent.out" 2>&1 ||
+	fail "agent add a01: $(cat "$tmp/agent.out")"
+
+best_raw=0
+best_ord=0
+best_line=""
+for i in $(seq 1 "$reps"); do
+	raw=$(raw_rate)
+	order_run
+	rate=$(field writes_per_s "$orders")
+	echo "bench: run $i: raw $raw writes/s, orders $rate writes/s" \
+		"($(field orders_created "$orders") creates, $(field transitions "$orders") transitions)"
+	if [ "$raw" -gt "$best_raw" ]; then best_raw=$raw; fi
+	if [ "$rate" -gt "$best_ord" ]; then best_ord=$rate; best_line=$orders; fi
+done
+
+[ "$best_raw" -gt 0 ] || fail "no raw write was acknowledged"
+ratio=$(awk "BEGIN { printf \"%.2f\", $best_ord / $best_raw }")
+echo "order_writes_per_s=$best_ord raw_writes_per_s=$best_raw ratio=$ratio (goal >= 0.5)" \
+	"$(verdict "$best_ord / $best_raw >= 0.5")" \
+	"[creates $(field orders_created "$best_line"), transitions $(field transitions "$best_line")," \
+	"inflight $inflight, best of $reps runs of $secs s]"
