@@ -42,15 +42,20 @@ static unsigned ring_width(const struct routing *r, const struct rcall *c, uint6
 	return steps >= ROUTING_RING_MAX ? ROUTING_RING_MAX : 1 + (unsigned)steps;
 }
 
-bool routing__ring_wider(const struct routing *r, const struct rcall *c, uint64_t now)
+bool routing__ring_wider(const struct routing *r, struct rcall *c, uint64_t now)
 {
-	if (strcmp(c->state, "queued") != 0 || ring_width(r, c, now) <= c->ring_n)
+	unsigned width;
+
+	if (strcmp(c->state, "queued") != 0 || (width = ring_width(r, c, now)) <= c->ring_n)
 		return false;
 	for (size_t i = 0; i < c->nskills; i++)
 		for (size_t k = 0; k < NSKILLS; k++)
 			if (strcmp(routing_skill_names[k], c->tier->ladder[i].skill) == 0 &&
 			    strcmp(r->set.strategy[k], "ring-progressively") == 0)
 				return true;
+	/* No ring in its queues: not asked again until the width grows (or an
+	 * overflow adds a queue, which routes the call anyway). */
+	c->ring_n = width;
 	return false;
 }
 

@@ -349,8 +349,9 @@ void routing__call_keys(struct routing *r, struct keys *ks, const char *prefix,
 			const struct rcall *c, size_t from);
 void routing__route_call(struct routing *r, struct rcall *c);
 /* routing__ring_wider - whether c waits in a ring-progressively queue and is
- * due to ring one more agent (routing__route_call then rings them). */
-bool routing__ring_wider(const struct routing *r, const struct rcall *c, uint64_t now);
+ * due to ring one more agent (routing__route_call then rings them). A call in
+ * no such queue has its width noted, so the tick asks again only when it grows. */
+bool routing__ring_wider(const struct routing *r, struct rcall *c, uint64_t now);
 void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t request_id);
 void routing__abandon(struct routing *r, const struct rcall *c, const char *owner,
 		      const char *outcome);
