@@ -372,12 +372,12 @@ int wo_attach_get(struct store_txn *t, const char *id, unsigned n, Kefu__OrderAt
 	return *out ? 0 : KF_ECORRUPT;
 }
 
-int wo_last_visit(struct store_txn *t, const char *msisdn, uint64_t *ms)
+int wo_last_visit(struct store_txn *t, const char *who, uint64_t *ms)
 {
 	struct key k;
 
 	key_tag(&k, TAG_VISIT);
-	key_add_str(&k, msisdn ? msisdn : "");
+	key_add_str(&k, who ? who : "");
 	if (!key_ok(&k)) {
 		*ms = 0;
 		return 0;
@@ -385,12 +385,12 @@ int wo_last_visit(struct store_txn *t, const char *msisdn, uint64_t *ms)
 	return get_decimal(t, &k, ms);
 }
 
-int wo_visit_mark(const char *msisdn, uint64_t ms, struct batch *b)
+int wo_visit_mark(const char *who, uint64_t ms, struct batch *b)
 {
 	struct key k;
 
 	key_tag(&k, TAG_VISIT);
-	key_add_str(&k, msisdn ? msisdn : "");
+	key_add_str(&k, who ? who : "");
 	return key_ok(&k) ? put_decimal(&k, ms, b) : KF_ETOOBIG;
 }
 

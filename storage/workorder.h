@@ -16,7 +16,7 @@
  *   "u", due_ms, id                   -> ""     open orders by their earliest running due time
  *   "d", next_ms, id, clock           -> ""     the next escalation level of each clock
  *   "q", YYYYMMDD                     -> the day's last sequence number (decimal)
- *   "c", msisdn                       -> the last return visit scheduled (ms, decimal)
+ *   "c", customer or msisdn           -> the last return visit scheduled (ms, decimal)
  *   "a", id, NN                       -> a packed kefu.OrderAttachment
  *   "n", at_ms, id, clock, level      -> a packed kefu.OrderEscalation (a notice)
  *
@@ -97,12 +97,13 @@ int wo_attach_get(struct store_txn *t, const char *id, unsigned n, Kefu__OrderAt
  * "..", 1..WO_NAME_MAX bytes of UTF-8. */
 bool wo_attach_name_ok(const char *name);
 
-/* wo_last_visit - when the last return visit of msisdn was scheduled
- * (ms), 0 when never. Returns 0, KF_ECORRUPT, KF_ESTORE. */
-int wo_last_visit(struct store_txn *t, const char *msisdn, uint64_t *ms);
+/* wo_last_visit - when the last return visit of who (a customer,
+ * "cust:<cust_id>", or a number) was scheduled (ms), 0 when never.
+ * Returns 0, KF_ECORRUPT, KF_ESTORE. */
+int wo_last_visit(struct store_txn *t, const char *who, uint64_t *ms);
 
-/* wo_visit_mark - the ops that record a return visit of msisdn at ms. */
-int wo_visit_mark(const char *msisdn, uint64_t ms, struct batch *b);
+/* wo_visit_mark - the ops that record a return visit of who at ms. */
+int wo_visit_mark(const char *who, uint64_t ms, struct batch *b);
 
 /* ---- listings ---- */
 

@@ -257,14 +257,21 @@ static int visit_decision(struct store_txn *t, struct job *j, const Kefu__WorkOr
 {
 	const struct wo_settings *s = &j->w->set;
 	int kind = wo_kind_by_name(o->first_kind ? o->first_kind : o->kind);
+	/* One visit per customer: all of a customer's numbers count as one;
+	 * a caller who is no subscriber of ours is counted by number. */
+	char who[WO_TEXT_MAX + 8];
 	uint64_t last = 0;
 	int err;
 
+	if (o->cust_id && *o->cust_id)
+		snprintf(who, sizeof(who), "cust:%s", o->cust_id);
+	else
+		snprintf(who, sizeof(who), "%s", o->msisdn ? o->msisdn : "");
 	in->visit = true;
 	if (kind >= 0 && wo_visit_excluded(s, (enum wo_kind)kind)) {
 		snprintf(why, cap, "kind %s has none (wo_visit_exclude)", o->first_kind);
 		in->visit = false;
-	} else if ((err = wo_last_visit(t, o->msisdn, &last))) {
+	} else if ((err = wo_last_visit(t, who, &last))) {
 		return err;
 	} else if (last && j->now_ms < last + (uint64_t)s->visit_quiet_ms) {
 		snprintf(why, cap, "the customer had one %llu h ago (wo_visit_quiet)",
@@ -272,7 +279,7 @@ static int visit_decision(struct store_txn *t, struct job *j, const Kefu__WorkOr
 		in->visit = false;
 	}
 	in->no_visit_why = why;
-	return in->visit ? wo_visit_mark(o->msisdn, j->now_ms, j->b) : 0;
+	return in->visit ? wo_visit_mark(who, j->now_ms, j->b) : 0;
 }
 
 static int transition_body(struct store_txn *t, struct job *j, const struct wo_actor *a,

@@ -148,6 +148,26 @@ EOF
 finished visit
 ok
 
+# ---- anti-fatigue: the same customer again within wo_visit_quiet: no visit ----
+actor quiet node1 agent <<EOF
+send login agent_id=s01 password=agent-secret-1
+expect login_reply
+send order_create client_ref=quiet-1 msisdn=$CALLER kind=complaint category=话费 description=再次来电询问 owner=a01
+expect order_reply order.state=new order.owner=a01
+send order_transition id=@order.id action=dispatch
+expect order_reply order.state=dispatched
+send order_transition id=@order.id action=accept
+expect order_reply order.state=accepted
+send order_transition id=@order.id action=reply note=已答复
+expect order_reply order.state=replied
+send order_transition id=@order.id action=close
+expect order_reply order.state=closed
+EOF
+finished quiet
+grep '"order_reply"' "$D/quiet.out" | tail -n 1 | grep -q 'no return visit: the customer had one' ||
+	fail "a second visit within wo_visit_quiet: $(tail -n 1 "$D/quiet.out")"
+ok
+
 # ---- every node: the same history; the audit log has it all ----
 for n in node1 node2 node3; do
 	ctl --node "$(addr "$n")" order show "$ID" --json >"$D/show.$n" 2>&1 ||
