@@ -164,4 +164,8 @@ int ctl_callbacks_offline(int argc, char **argv);
  * categories|check`, online only. */
 int ctl_order(int argc, char **argv);
 
+/* Staffing forecast (forecast.c): Erlang C or A from the arrival rate and
+ * handling time, offline. */
+int ctl_forecast(int argc, char **argv);
+
 #endif

@@ -195,6 +195,12 @@ static const struct cmd cmds[] = {
 	 "             satisfied unsatisfied reopen return escalate cancel note), update (a note,\n"
 	 "             files), categories, check (clocks recomputed; exit status 1 on a mismatch).\n"
 	 "             --attach: at most 4 files of 48 KiB. A refusal or a lost link: exit status 1"},
+	{"forecast", ctl_forecast, NULL,
+	 "--calls-per-hour R --aht S --threshold T (--agents N | --target SL)\n"
+	 "                   [--patience S] [--json]",
+	 "staffing, offline: service level (answered within T s), ASA and P(wait) of N\n"
+	 "             agents, or the fewest agents reaching SL (0.8 or 80%); Erlang C, or\n"
+	 "             Erlang A with the callers' mean patience S (also the abandon rate)"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
