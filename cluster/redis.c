@@ -334,6 +334,7 @@ struct redis {
 	 * µs: rtt[0] since rtt_since_ms, rtt[1] the window of RTT_WINDOW_MS before. */
 	struct hist rtt[2];
 	uint64_t rtt_since_ms;
+	struct hist rtt_total; /* the same since the client started, never reset */
 };
 
 /* ---- request lists ---- */
@@ -565,6 +566,7 @@ static void link_dispatch(struct redis_link *k, const struct redis_reply *reply)
 
 		rtt_roll(k->r, now / 1000);
 		hist_add(&k->r->rtt[0], now > q->sent_us ? now - q->sent_us : 0);
+		hist_add(&k->r->rtt_total, now > q->sent_us ? now - q->sent_us : 0);
 	}
 	if (q->script && !q->retried && redis_reply_is_error(reply, "NOSCRIPT")) {
 		script_reload(q);
@@ -1114,6 +1116,11 @@ bool redis_is_up(const struct redis *r)
 const char *redis_primary_addr(const struct redis *r)
 {
 	return r->up ? r->primary.addr : NULL;
+}
+
+const struct hist *redis_rtt_total(const struct redis *r)
+{
+	return &r->rtt_total;
 }
 
 void redis_rtt(struct redis *r, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count)

@@ -251,6 +251,13 @@ const char *redis_primary_addr(const struct redis *r);
  */
 void redis_rtt(struct redis *r, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count);
 
+/*
+ * redis_rtt_total - the same round trips, in µs, since the client was
+ * made: counts that only grow (a Prometheus histogram). Valid while r is.
+ */
+struct hist;
+const struct hist *redis_rtt_total(const struct redis *r);
+
 /* ---- scripts ---- */
 
 /*

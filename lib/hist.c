@@ -26,6 +26,7 @@ void hist_add(struct hist *h, uint64_t v)
 {
 	h->n[bucket_of(v)]++;
 	h->count++;
+	h->sum += v;
 	if (v > h->max)
 		h->max = v;
 }
@@ -35,6 +36,7 @@ void hist_merge(struct hist *into, const struct hist *from)
 	for (unsigned b = 0; b < HIST_BUCKETS; b++)
 		into->n[b] += from->n[b];
 	into->count += from->count;
+	into->sum += from->sum;
 	if (from->max > into->max)
 		into->max = from->max;
 }
@@ -57,4 +59,14 @@ uint64_t hist_quantile(const struct hist *h, unsigned permille)
 			return bucket_top(b) < h->max ? bucket_top(b) : h->max;
 	}
 	return h->max;
+}
+
+uint64_t hist_count_below(const struct hist *h, uint64_t v)
+{
+	uint64_t n = 0;
+
+	/* Every value of a bucket whose top is below v is below v. */
+	for (unsigned b = 0; b < HIST_BUCKETS && bucket_top(b) < v; b++)
+		n += h->n[b];
+	return n;
 }

@@ -49,6 +49,10 @@ const struct conf_option config_table[] = {
 	    "TLS listener for peers, kefuctl, gateways and agents (cluster mode)."),
 	ROW(advertise_addr, CONF_ADDRESS, NULL, 0, 0, false,
 	    "Address other nodes and clients use to reach this one; empty = listen_addr."),
+	ROW(metrics_addr, CONF_ADDRESS, "127.0.0.1:9464", 0, 0, false,
+	    "Plain HTTP listener that serves the node's metrics at /metrics (Prometheus text "
+	    "format, docs/operations.md, \"Metrics\"); every node of a machine needs a port "
+	    "of its own. Empty turns it off."),
 	ROW(cluster_name, CONF_STRING, "kefu", 1, 0, false,
 	    "Name of the cluster; its etcd keys live under /kefu/<cluster_name>/."),
 	ROW(etcd_endpoints, CONF_STRING, NULL, 0, 0, false,

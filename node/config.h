@@ -36,6 +36,7 @@ struct config {
 	int64_t retention_interval;          /* ms between retention prunes; 0 = off */
 	char listen_addr[272];               /* TLS listener, HOST:PORT */
 	char advertise_addr[272];            /* how others reach us; "" = listen_addr */
+	char metrics_addr[272];              /* Prometheus /metrics over HTTP, HOST:PORT; "" = off */
 	char cluster_name[64];
 	char etcd_endpoints[1024];           /* comma-separated URLs; "" = standalone */
 	int64_t etcd_timeout;                /* ms */

@@ -263,6 +263,11 @@ const char *hot_primary(const struct hot *h, bool *up)
 	return h->primary;
 }
 
+const struct hist *hot_rtt_total(const struct hot *h)
+{
+	return redis_rtt_total(h->redis);
+}
+
 void hot_rtt(struct hot *h, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count)
 {
 	redis_rtt(h->redis, p50_us, p99_us, count);

@@ -157,6 +157,10 @@ const char *hot_primary(const struct hot *h, bool *up);
 /* hot_rtt - the Redis round trips of this node: redis_rtt (cluster/redis.h). */
 void hot_rtt(struct hot *h, uint64_t *p50_us, uint64_t *p99_us, uint64_t *count);
 
+/* hot_rtt_total - every Redis round trip of this node: redis_rtt_total. */
+struct hist;
+const struct hist *hot_rtt_total(const struct hot *h);
+
 /* hot_is_up - connected to a primary that said it is master. */
 bool hot_is_up(const struct hot *h);
 

@@ -26,6 +26,7 @@
 #include "node/hot.h"
 #include "node/jobs.h"
 #include "node/leader.h"
+#include "node/metrics.h"
 #include "node/routing/routing.h"
 #include "node/workflow/conf.h"
 #include "node/workflow/workflow.h"
@@ -90,6 +91,7 @@ struct node {
 	struct leader *leader;             /* writes through the leader */
 	struct server *server;
 	struct hot *hot;                   /* Redis; NULL when redis_sentinels is empty */
+	struct metrics *metrics;           /* /metrics; NULL when metrics_addr is empty */
 	struct running comp[NCOMPONENTS];  /* by components[] */
 	struct jobs *jobs;
 	struct loop_timer *inbox_timer;
@@ -709,6 +711,38 @@ static void node_components_shutdown(struct node *n)
 		node_component_stop(n, i);
 }
 
+/* ---- metrics (node/metrics.h) ---- */
+
+/* Serves /metrics on metrics_addr, on a node alone too; a port taken fails the start. */
+static int node_metrics_init(struct node *n)
+{
+	struct metrics_opts mo = {
+		.loop = n->loop,
+		.addr = n->cfg.metrics_addr,
+		.self = n->cfg.node_name,
+		.repl = n->repl,
+		.election = n->election,
+		.hot = n->hot,
+	};
+	int r;
+
+	if (!n->cfg.metrics_addr[0])
+		return 0;
+	r = metrics_new(&mo, &n->metrics);
+	if (r)
+		log_err(LOG_NET, "cannot serve metrics addr=%s error=\"%s\"", n->cfg.metrics_addr,
+			kf_strerror(r));
+	else
+		log_info(LOG_NET, "metrics served addr=%s", n->cfg.metrics_addr);
+	return r;
+}
+
+static void node_metrics_shutdown(struct node *n)
+{
+	metrics_free(n->metrics);
+	n->metrics = NULL;
+}
+
 /* ---- BOSS inbox ---- */
 
 static void node_inbox_report(void *arg, const struct import_result *r)
@@ -893,6 +927,7 @@ static const struct subsystem {
 	{"privileges", node_privileges_init, node_nothing},
 	{"redis", node_redis_init, node_redis_shutdown},
 	{"components", node_components_init, node_components_shutdown},
+	{"metrics", node_metrics_init, node_metrics_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},
 	{"retention", node_prune_init, node_prune_shutdown},
 };

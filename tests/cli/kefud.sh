@@ -57,7 +57,7 @@ expect_exit 2 "wo_escalate" --set data_dir="$tmp/data" --set wo_escalate=100%:le
 grep -q '^  wo_urgent_factor = "0.5"  (fraction, 0.01..1)' "$tmp/help" || fail "--help: wo_urgent_factor"
 
 # Runs, reloads on SIGHUP, stops on SIGTERM with exit 0.
-printf 'node_name = cli1\ndata_dir = %s\nlog_level = info\n' "$tmp/data" >"$tmp/k.conf"
+printf 'node_name = cli1\ndata_dir = %s\nlog_level = info\nmetrics_addr =\n' "$tmp/data" >"$tmp/k.conf"
 : >"$tmp/log"
 "$bin" --config "$tmp/k.conf" 2>>"$tmp/log" &
 pid=$!

@@ -10,7 +10,7 @@ mkdir -p "$T/data" "$T/inbox" "$T/archive" "$T/rejected"
 "$SIM" boss --out "$T/gen" --users 200 --seed 3 >/dev/null
 "$KEFUD" --set data_dir="$T/data" --set boss_inbox="$T/inbox" --set boss_archive="$T/archive" \
 	--set boss_rejected="$T/rejected" --set boss_poll_interval=100ms \
-	--set retention_interval=300ms 2>"$T/log" &
+	--set retention_interval=300ms --set metrics_addr= 2>"$T/log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$T"' EXIT
 

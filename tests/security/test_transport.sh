@@ -59,6 +59,7 @@ conf() {
 node_name = solo
 data_dir = $S/data
 listen_addr = 127.0.0.1:$((P + 1))
+metrics_addr =
 etcd_endpoints = https://127.0.0.1:$P
 etcd_ca = $S/certs/ca.crt
 etcd_cert = $S/certs/n1.crt

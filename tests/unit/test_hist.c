@@ -83,6 +83,25 @@ static void test_merge_adds(void **state)
 	assert_true(hist_quantile(&a, 1000) == 50000);
 }
 
+/* Counts below a power of two are exact; the sum adds every value. */
+static void test_count_below_and_sum(void **state)
+{
+	static struct hist h;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	for (uint64_t v = 0; v < 5000; v++)
+		hist_add(&h, v);
+	assert_int_equal(h.sum, 5000 * 4999 / 2);
+	assert_int_equal(hist_count_below(&h, 0), 0);
+	assert_int_equal(hist_count_below(&h, 1), 1);
+	for (unsigned k = 1; k < 13; k++)
+		assert_int_equal(hist_count_below(&h, UINT64_C(1) << k), UINT64_C(1) << k);
+	assert_int_equal(hist_count_below(&h, UINT64_C(1) << 13), 5000);
+	assert_true(hist_count_below(&h, 1000) <= 1000);
+	assert_true(hist_count_below(&h, 1000) >= 1000 - 1000 / 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +110,7 @@ int main(void)
 		cmocka_unit_test(test_quantiles_within_an_eighth),
 		cmocka_unit_test(test_never_above_max_and_huge_values),
 		cmocka_unit_test(test_merge_adds),
+		cmocka_unit_test(test_count_below_and_sum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
