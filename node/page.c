@@ -2,6 +2,7 @@
 #include "node/page.h"
 
 #include "lib/err.h"
+#include "proto/frame.h"
 
 #include <stdlib.h>
 
@@ -17,22 +18,12 @@ static void page_init(struct page *p)
 int page_take(struct page *p, const ProtobufCMessage *m)
 {
 	size_t len;
-	uint8_t *buf;
 
 	if (p->n >= PAGE_MAX || p->bytes >= PAGE_BYTES) {
 		p->more = true;
 		return 1;
 	}
-	len = protobuf_c_message_get_packed_size(m);
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		abort();
-	protobuf_c_message_pack(m, buf);
-	p->v[p->n] = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-	free(buf);
-	if (!p->v[p->n])
-		abort(); /* packed here: only memory can fail */
-	p->n++;
+	p->v[p->n++] = proto_copy(m, &len);
 	p->bytes += len;
 	return 0;
 }

@@ -86,3 +86,21 @@ void frame_envelope_free(Kefu__Envelope *e)
 	if (e)
 		kefu__envelope__free_unpacked(e, NULL);
 }
+
+void *proto_copy(const ProtobufCMessage *m, size_t *len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(n ? n : 1);
+	void *out;
+
+	if (!buf)
+		abort();
+	protobuf_c_message_pack(m, buf);
+	out = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+	free(buf);
+	if (!out)
+		abort(); /* packed here: only memory can fail */
+	if (len)
+		*len = n;
+	return out;
+}

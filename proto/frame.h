@@ -41,4 +41,12 @@ int frame_envelope_decode(const void *data, size_t len, Kefu__Envelope **out);
 /* frame_envelope_free - free an Envelope from frame_envelope_decode; NULL is fine. */
 void frame_envelope_free(Kefu__Envelope *e);
 
+/*
+ * proto_copy - a deep copy of m (packed and unpacked again, with the
+ * default allocator: free it with its type's free_unpacked). *len, when
+ * len is not NULL, gets its packed size. Aborts when memory runs out,
+ * the only way it can fail.
+ */
+void *proto_copy(const ProtobufCMessage *m, size_t *len);
+
 #endif

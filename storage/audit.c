@@ -40,15 +40,10 @@ static size_t utf8_char(const unsigned char *s, size_t n)
 	return len;
 }
 
-bool audit_text_is_valid(const char *s, size_t max)
+bool audit_bytes_are_text(const char *s, size_t n)
 {
-	size_t n, i = 0, k;
+	size_t i = 0, k;
 
-	if (!s)
-		return true;
-	n = strnlen(s, max + 1);
-	if (n > max)
-		return false;
 	while (i < n) {
 		k = utf8_char((const unsigned char *)s + i, n - i);
 		if (!k)
@@ -56,6 +51,16 @@ bool audit_text_is_valid(const char *s, size_t max)
 		i += k;
 	}
 	return true;
+}
+
+bool audit_text_is_valid(const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s)
+		return true;
+	n = strnlen(s, max + 1);
+	return n <= max && audit_bytes_are_text(s, n);
 }
 
 static bool action_ok(const char *a)

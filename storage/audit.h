@@ -45,6 +45,11 @@
  */
 bool audit_text_is_valid(const char *s, size_t max);
 
+/* audit_bytes_are_text - s[0..n) (not NUL-ended) is UTF-8 in shortest
+ * form without control characters (C0, DEL, C1) or surrogates: the rule
+ * of audit_text_is_valid, for text cut out of a larger buffer. */
+bool audit_bytes_are_text(const char *s, size_t n);
+
 /*
  * audit_check - e has time_ms, a node, an agent, an action and text fields
  * within their limits. why (may be NULL) says which field is wrong.

@@ -2,6 +2,7 @@
 #include "storage/workorder.h"
 
 #include "lib/err.h"
+#include "proto/frame.h"
 #include "storage/audit.h"
 #include "storage/keys.h"
 #include "storage/listing.h"
@@ -474,22 +475,12 @@ struct open_ctx {
 static int open_visit(void *arg, const Kefu__WorkOrder *o, const uint8_t *cursor, size_t clen)
 {
 	struct open_ctx *c = arg;
-	size_t len;
-	uint8_t *buf;
 
 	(void)cursor;
 	(void)clen;
 	if (!wo_is_open(o))
 		return LISTING_SKIP;
-	len = kefu__work_order__get_packed_size(o);
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		abort();
-	kefu__work_order__pack(o, buf);
-	c->out[c->n] = kefu__work_order__unpack(NULL, len, buf);
-	free(buf);
-	if (!c->out[c->n])
-		return KF_ECORRUPT;
+	c->out[c->n] = proto_copy(&o->base, NULL);
 	return ++c->n == c->max ? LISTING_STOP : 0;
 }
 

@@ -5,6 +5,7 @@
 #include "lib/file.h"
 #include "node/config_table.h"
 #include "storage/accounts.h"
+#include "storage/audit.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -78,45 +79,6 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Whether s[0..n) is UTF-8 (shortest forms, no surrogates) without a
- * control character (C0, DEL, C1). */
-static bool text_ok(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-
-	while (p < end) {
-		unsigned c = *p, need;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, cp = c & 0x07;
-		else
-			return false;
-		if ((size_t)(end - p) <= need)
-			return false;
-		for (unsigned i = 1; i <= need; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i] & 0x3f);
-		}
-		if ((need == 1 && cp <= 0x9f) || (need == 2 && cp < 0x800) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += need + 1;
-	}
-	return true;
-}
-
 /*
  * s[0..n) as quoted in a reason, into buf: at most SHOWN_MAX bytes, cut at
  * a character boundary, control characters as '?', and every byte over
@@ -133,7 +95,7 @@ static const char *shown(const char *s, size_t n, char *buf, size_t cap)
 	for (size_t i = 0; i < k; i++)
 		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	buf[k] = '\0';
-	if (!text_ok(buf, k))
+	if (!audit_bytes_are_text(buf, k))
 		for (size_t i = 0; i < k; i++)
 			if ((unsigned char)buf[i] > 0x7f)
 				buf[i] = '?';
@@ -167,7 +129,7 @@ static bool category_ok(const char *s, size_t n, const char **reason)
 	const char *end = s + n;
 	size_t levels = 0;
 
-	if (!text_ok(s, n)) {
+	if (!audit_bytes_are_text(s, n)) {
 		*reason = "not UTF-8 without control characters";
 		return false;
 	}
@@ -460,7 +422,7 @@ static int rule_column(struct wo_rule *r, int col, const char *w, size_t n, unsi
 	case 2:
 		if (n >= WO_CITY_MAX)
 			reason = "longer than 64 bytes";
-		else if (!text_ok(w, n))
+		else if (!audit_bytes_are_text(w, n))
 			reason = "not UTF-8 without control characters";
 		else
 			memcpy(r->city, w, n);

@@ -80,11 +80,6 @@ void wo_set(char **field, const char *v)
 	*field = copy;
 }
 
-static bool streq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
 /* word is one of the blank-separated words of list. */
 static bool in_list(const char *list, const char *word)
 {
@@ -104,7 +99,7 @@ static bool in_list(const char *list, const char *word)
 bool wo_state_valid(const char *state)
 {
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (streq(states[i], state))
+		if (wo_streq(states[i], state))
 			return true;
 	return false;
 }
@@ -112,7 +107,7 @@ bool wo_state_valid(const char *state)
 bool wo_action_valid(const char *action)
 {
 	for (size_t i = 0; i < NTABLE; i++)
-		if (streq(table[i].action, action))
+		if (wo_streq(table[i].action, action))
 			return true;
 	return false;
 }
@@ -148,9 +143,9 @@ unsigned wo_roles(const struct wo_actor *a, const Kefu__WorkOrder *o)
 	if (!a->account || (a->account->has_enabled && !a->account->enabled))
 		return 0;
 	r |= AGENT;
-	if (streq(a->id, o->owner))
+	if (wo_streq(a->id, o->owner))
 		r |= OWNER;
-	if (streq(a->account->role, "handler") && o->group && *o->group &&
+	if (wo_streq(a->account->role, "handler") && o->group && *o->group &&
 	    accounts_in_group(a->account, o->group))
 		r |= HANDLER;
 	if (accounts_is_supervisor(a->account))
@@ -194,7 +189,7 @@ static void actor_text(const struct wo_actor *a, const Kefu__WorkOrder *o, char 
 				      acc->groups[i]);
 	snprintf(out, cap, "%s (%s%s%s%s)", a->id, acc->role ? acc->role : "agent",
 		 n ? " of groups " : "", groups,
-		 streq(a->id, o->owner) ? ", the owner" : ", not the owner");
+		 wo_streq(a->id, o->owner) ? ", the owner" : ", not the owner");
 }
 
 static int refuse_role(const Kefu__WorkOrder *o, const struct transition *t,
@@ -257,7 +252,7 @@ Kefu__WorkOrder *wo_order_new(const Kefu__OrderCreate *rq, const char *id, const
 			      const struct wo_actor *actor, uint64_t now_ms)
 {
 	Kefu__WorkOrder *o = malloc(sizeof(*o));
-	const char *role = actor->admin ? "admin" : streq(actor->id, owner) ? "owner" : "agent";
+	const char *role = actor->admin ? "admin" : wo_streq(actor->id, owner) ? "owner" : "agent";
 
 	if (!o)
 		abort();
@@ -295,7 +290,7 @@ static const struct transition *find_row(const char *action, const char *state, 
 {
 	*known = false;
 	for (size_t i = 0; i < NTABLE; i++) {
-		if (!streq(table[i].action, action))
+		if (!wo_streq(table[i].action, action))
 			continue;
 		*known = true;
 		if (in_list(table[i].from, state))
@@ -334,38 +329,38 @@ int wo_step(Kefu__WorkOrder *o, const struct wo_settings *s, const struct wo_ste
 		kf_why(why, cap, "order %s: its history is full (%d steps)", o->id, WO_HISTORY_MAX);
 		return KF_ETOOBIG;
 	}
-	if (streq(t->action, "dispatch") && (!in->group || !wo_group_valid(in->group)))
+	if (wo_streq(t->action, "dispatch") && (!in->group || !wo_group_valid(in->group)))
 		return kf_refuse(why, cap, "order %s: dispatch needs a valid group", o->id);
 	by_role = wo_role_name(roles);
 	at = step_time(o, in->now_ms);
-	to = !t->to ? o->state : streq(t->to, "-") ? (o->waiting_from ? o->waiting_from : "new")
+	to = !t->to ? o->state : wo_streq(t->to, "-") ? (o->waiting_from ? o->waiting_from : "new")
 						    : t->to;
 	snprintf(note, sizeof(note), "%s", in->note ? in->note : "");
-	if (streq(t->action, "close") && !in->visit) {
+	if (wo_streq(t->action, "close") && !in->visit) {
 		to = "closed";
 		snprintf(note, sizeof(note), "%s%sno return visit: %s", in->note ? in->note : "",
 			 in->note && *in->note ? "; " : "",
 			 in->no_visit_why ? in->no_visit_why : "not scheduled");
 	}
 	step_push(o, step_new(t->action, o->state, to, in->actor.id, by_role, at, note,
-			      streq(t->action, "dispatch") ? in->group : NULL));
-	if (streq(t->to, "waiting"))
+			      wo_streq(t->action, "dispatch") ? in->group : NULL));
+	if (wo_streq(t->to, "waiting"))
 		wo_set(&o->waiting_from, o->state);
-	if (streq(t->action, "dispatch"))
+	if (wo_streq(t->action, "dispatch"))
 		wo_set(&o->group, in->group);
-	if (streq(t->action, "accept"))
+	if (wo_streq(t->action, "accept"))
 		wo_set(&o->handler, in->actor.id);
-	if (streq(to, "visiting")) {
+	if (wo_streq(to, "visiting")) {
 		o->has_visit_due_ms = 1;
 		o->visit_due_ms = at + (uint64_t)s->visit_delay_ms;
 	}
-	if (streq(t->action, "satisfied") || streq(t->action, "unsatisfied"))
+	if (wo_streq(t->action, "satisfied") || wo_streq(t->action, "unsatisfied"))
 		wo_set(&o->satisfaction, t->action);
-	if (streq(to, "reopened")) {
+	if (wo_streq(to, "reopened")) {
 		o->has_reopens = 1;
 		o->reopens++;
 	}
-	if (!streq(to, "visiting") && o->has_visit_due_ms) {
+	if (!wo_streq(to, "visiting") && o->has_visit_due_ms) {
 		o->has_visit_due_ms = 0;
 		o->visit_due_ms = 0;
 	}
@@ -408,14 +403,14 @@ static void seg_close(struct replay *r, const struct calendar *cal, uint64_t t)
 static bool meets(enum wo_clock c, const Kefu__OrderStep *st)
 {
 	if (c == WO_FIRST_RESPONSE)
-		return streq(st->to, "accepted") || streq(st->to, "processing") ||
-		       streq(st->to, "replied");
-	return streq(st->to, "replied");
+		return wo_streq(st->to, "accepted") || wo_streq(st->to, "processing") ||
+		       wo_streq(st->to, "replied");
+	return wo_streq(st->to, "replied");
 }
 
 static bool final_state(const char *s)
 {
-	return streq(s, "closed") || streq(s, "cancelled");
+	return wo_streq(s, "closed") || wo_streq(s, "cancelled");
 }
 
 static void replay(const Kefu__WorkOrder *o, const struct calendar *cal, enum wo_clock c,
@@ -428,7 +423,7 @@ static void replay(const Kefu__WorkOrder *o, const struct calendar *cal, enum wo
 		const Kefu__OrderStep *st = o->history[i];
 		uint64_t t = st->at_ms > r->cur ? st->at_ms : r->cur;
 
-		if (streq(st->to, "reopened") && c != WO_FIRST_RESPONSE) {
+		if (wo_streq(st->to, "reopened") && c != WO_FIRST_RESPONSE) {
 			/* a new period: the clock starts again from the reopen */
 			unsigned cycle = r->cycle + 1;
 
@@ -440,11 +435,11 @@ static void replay(const Kefu__WorkOrder *o, const struct calendar *cal, enum wo
 		}
 		if (r->met || r->stopped)
 			continue;
-		if (r->running && streq(st->to, "waiting")) {
+		if (r->running && wo_streq(st->to, "waiting")) {
 			seg_close(r, cal, t);
 			continue;
 		}
-		if (!r->running && streq(st->from, "waiting")) {
+		if (!r->running && wo_streq(st->from, "waiting")) {
 			r->cur = t;
 			r->running = true;
 		}
@@ -461,7 +456,7 @@ static void replay(const Kefu__WorkOrder *o, const struct calendar *cal, enum wo
 			continue;
 		}
 		/* Any step of a person restarts the update clock. */
-		if (c == WO_UPDATE && r->running && !streq(st->role, "system")) {
+		if (c == WO_UPDATE && r->running && !wo_streq(st->role, "system")) {
 			r->n = 0;
 			r->used = 0;
 			r->cur = t;
@@ -486,7 +481,7 @@ static bool fired(const Kefu__WorkOrder *o, const char *clock, unsigned cycle, u
 	for (size_t i = 0; i < o->n_escalations; i++) {
 		const Kefu__OrderEscalation *e = o->escalations[i];
 
-		if (streq(e->clock, clock) && e->cycle == cycle && e->level == level)
+		if (wo_streq(e->clock, clock) && e->cycle == cycle && e->level == level)
 			return true;
 	}
 	return false;
@@ -497,7 +492,7 @@ void wo_clocks(const Kefu__WorkOrder *o, const struct wo_settings *s,
 {
 	const struct calendar *cal = wo_calendar_of(s, o->group);
 	int kind = wo_kind_by_name(o->kind);
-	bool urgent = streq(o->urgency, "urgent");
+	bool urgent = wo_streq(o->urgency, "urgent");
 	uint64_t last = o->n_history ? o->history[o->n_history - 1]->at_ms : o->created_ms;
 	struct replay *rp = malloc(sizeof(*rp)); /* 12 KiB: not on the stack */
 
@@ -557,7 +552,7 @@ void wo_clocks_set(Kefu__WorkOrder *o, const struct wo_settings *s)
 	for (int c = 0; c < WO_CLOCKS; c++) {
 		char *name = o->clocks[c]->name;
 
-		if (!streq(name, now[c].name)) {
+		if (!wo_streq(name, now[c].name)) {
 			free(name);
 			name = wo_strdup(now[c].name);
 		}
@@ -638,7 +633,7 @@ int wo_escalate(Kefu__WorkOrder *o, const struct wo_settings *s, const char *clo
 	v[o->n_escalations++] = e;
 	o->escalations = v;
 	snprintf(note, sizeof(note), "%s %u%%: %s", clock_names[c], lv->percent, e->action);
-	if (lv->action == WO_ACTION_UPGRADE && streq(o->kind, "complaint")) {
+	if (lv->action == WO_ACTION_UPGRADE && wo_streq(o->kind, "complaint")) {
 		wo_set(&o->kind, "escalated");
 		snprintf(note + strlen(note), sizeof(note) - strlen(note),
 			 "; the complaint is now an escalated complaint");

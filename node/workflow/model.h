@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The roles an actor holds toward one order; a transition lists the ones
  * that may take it. */
@@ -117,6 +118,12 @@ void wo_set(char **field, const char *v);
 /* wo_order_free - an order of wo_order_new or kefu__work_order__unpack
  * after wo_step; NULL is fine. */
 void wo_order_free(Kefu__WorkOrder *o);
+
+/* wo_streq - a and b are both set and equal. */
+static inline bool wo_streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
 
 /* wo_strdup - strdup that aborts on no memory; NULL stays NULL. */
 char *wo_strdup(const char *s);

@@ -32,11 +32,6 @@ struct deliver {
 	size_t sent;
 };
 
-static bool streq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
 /* Whether agent (a supervisor or not) is one a notice of level action is for. */
 static bool concerned(struct deliver *d, const char *agent, bool supervisor)
 {
@@ -44,11 +39,11 @@ static bool concerned(struct deliver *d, const char *agent, bool supervisor)
 	Kefu__Agent *acc = NULL;
 	bool yes = false;
 
-	if (streq(action, "supervisor"))
+	if (wo_streq(action, "supervisor"))
 		return supervisor;
-	if (streq(action, "upgrade"))
-		return supervisor || streq(agent, d->o->owner);
-	if (streq(agent, d->o->handler))
+	if (wo_streq(action, "upgrade"))
+		return supervisor || wo_streq(agent, d->o->owner);
+	if (wo_streq(agent, d->o->handler))
 		return true;
 	if (!supervisor || !d->o->group || !*d->o->group)
 		return false;

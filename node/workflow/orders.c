@@ -10,6 +10,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "node/leader.h"
+#include "proto/frame.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
 #include "storage/custdb.h"
@@ -57,23 +58,6 @@ static void job_free(struct job *j)
 	w->inflight--;
 	if (w->dead && w->inflight == 0)
 		workflow__release(w);
-}
-
-/* A copy of a message of the request, owned by the job. */
-static void *copy_msg(const ProtobufCMessage *m)
-{
-	size_t len = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = malloc(len ? len : 1);
-	void *out;
-
-	if (!buf)
-		abort();
-	protobuf_c_message_pack(m, buf);
-	out = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
-	free(buf);
-	if (!out)
-		abort(); /* we packed it ourselves: only memory can fail */
-	return out;
 }
 
 /* ---- the body, on the leader's writer thread ---- */
@@ -507,11 +491,11 @@ static void change(struct workflow *w, struct msg_peer *p, const Kefu__Envelope 
 		abort();
 	j->kind = kind;
 	if (kind == J_CREATE)
-		j->create = copy_msg(m);
+		j->create = proto_copy(m, NULL);
 	else if (kind == J_TRANSITION)
-		j->tr = copy_msg(m);
+		j->tr = proto_copy(m, NULL);
 	else
-		j->up = copy_msg(m);
+		j->up = proto_copy(m, NULL);
 	job_run(w, p, e, j, &who);
 }
 

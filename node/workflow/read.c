@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "node/leader.h"
 #include "node/page.h"
+#include "proto/frame.h"
 #include "storage/audit.h"
 
 #include <stddef.h>
@@ -58,22 +59,14 @@ static void audited(struct workflow *w, struct msg_peer *p, const Kefu__Envelope
 {
 	struct workflow__who who;
 	struct rjob *j;
-	size_t len;
-	uint8_t *buf;
 	int err;
 
 	if (!workflow__who(p, e, NULL, false, &who))
 		return;
 	j = calloc(1, sizeof(*j));
-	len = kefu__envelope__get_packed_size(e);
-	buf = malloc(len ? len : 1);
-	if (!j || !buf)
+	if (!j)
 		abort();
-	kefu__envelope__pack(e, buf);
-	j->e = kefu__envelope__unpack(NULL, len, buf);
-	free(buf);
-	if (!j->e)
-		abort();
+	j->e = proto_copy(&e->base, NULL);
 	j->w = w;
 	j->ref = msg_ref_of(p, e->request_id);
 	j->answer = answer;
