@@ -6,6 +6,7 @@
  */
 #include "lib/err.h"
 #include "node/workflow/calendar.h"
+#include "tests/unit/support/shanghai.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,23 +28,6 @@
 	"2026-10-06 closed\n2026-10-07 closed\n\n2026-10-10 workday   \n"
 
 static struct calendar cal; /* large: not on the stack */
-
-static int tz_shanghai(void **state)
-{
-	(void)state;
-	setenv("TZ", "Asia/Shanghai", 1);
-	tzset();
-	return 0;
-}
-
-/* Unix ms of a Shanghai wall time (UTC+8, no summer time since 1991). */
-static uint64_t at(int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-			.tm_min = mi, .tm_isdst = -1};
-
-	return (uint64_t)mktime(&tm) * 1000;
-}
 
 static void parse_ok(const char *spec)
 {

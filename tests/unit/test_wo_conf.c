@@ -10,6 +10,7 @@
 #include "lib/err.h"
 #include "node/config.h"
 #include "node/workflow/conf.h"
+#include "tests/unit/support/shanghai.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -539,23 +540,6 @@ static void test_categories_parse(void **state)
 	assert_int_equal(wo_categories_parse(&s, "", 0, why, sizeof(why)), 0);
 	assert_int_equal(wo_categories_count(&s), 0);
 	wo_settings_free(&s);
-}
-
-static int tz_shanghai(void **state)
-{
-	(void)state;
-	setenv("TZ", "Asia/Shanghai", 1);
-	tzset();
-	return 0;
-}
-
-/* Unix ms of a Shanghai wall time. */
-static uint64_t at(int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-			.tm_min = mi, .tm_isdst = -1};
-
-	return (uint64_t)mktime(&tm) * 1000;
 }
 
 static void test_group_calendars(void **state)

@@ -15,6 +15,7 @@
 #include "node/workflow/calendar.h"
 #include "node/workflow/conf.h"
 #include "node/workflow/model.h"
+#include "tests/unit/support/shanghai.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,15 +29,6 @@
 
 #define MIN (60 * 1000ull)
 #define HOUR (60 * MIN)
-
-/* Local time in Asia/Shanghai, as unix ms. */
-static uint64_t at(int y, int mo, int d, int h, int mi)
-{
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-			.tm_min = mi, .tm_isdst = -1};
-
-	return (uint64_t)mktime(&tm) * 1000;
-}
 
 struct fix {
 	struct wo_settings s;
@@ -90,8 +82,7 @@ static int setup(void **state)
 	struct fix *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	setenv("TZ", "Asia/Shanghai", 1);
-	tzset();
+	tz_shanghai(NULL);
 	f->g1[0] = "cd-billing";
 	f->g2[0] = "gz-network";
 	agent_init(&f->owner, "a01", "agent", NULL, 0);
