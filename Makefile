@@ -55,6 +55,10 @@ GEN_H    := build/gen/proto/kefu.pb-c.h
 ROUTING_LUA := $(wildcard node/routing/lua/*.lua)
 ROUTING_C   := build/gen/routing/scripts.c
 ROUTING_H   := build/gen/routing/scripts.h
+# The operations component's steps (node/ops/lua/), on the routing prelude.
+OPS_LUA := $(wildcard node/ops/lua/*.lua)
+OPS_C   := build/gen/ops/scripts.c
+OPS_H   := build/gen/ops/scripts.h
 
 # Program mains live in these files; everything else in these folders is library.
 MAINS    := node/main.c
@@ -68,7 +72,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRC))
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 
 lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o \
-           build/$(1)/obj/gen/routing/scripts.o
+           build/$(1)/obj/gen/routing/scripts.o build/$(1)/obj/gen/ops/scripts.o
 
 # ---- generated code ----
 $(GEN_C) $(GEN_H): $(PROTO)
@@ -77,18 +81,21 @@ $(GEN_C) $(GEN_H): $(PROTO)
 $(ROUTING_C) $(ROUTING_H) &: $(ROUTING_LUA) node/routing/embed.sh
 	@mkdir -p $(@D)
 	node/routing/embed.sh c $(ROUTING_C) $(ROUTING_H)
+$(OPS_C) $(OPS_H) &: $(OPS_LUA) node/routing/lua/prelude.lua node/routing/embed.sh
+	@mkdir -p $(@D)
+	EMBED_STEPS=node/ops/lua EMBED_NAME=ops node/routing/embed.sh c $(OPS_C) $(OPS_H)
 
 .SECONDEXPANSION:
 .SECONDARY:
 
 # ---- objects, one pattern per variant ----
-build/rel/obj/%.o: %.c | $(GEN_H) $(ROUTING_H)
+build/rel/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(REL_CFLAGS) -c $< -o $@
-build/san/obj/%.o: %.c | $(GEN_H) $(ROUTING_H)
+build/san/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(SAN_CFLAGS) -c $< -o $@
-build/fuzz/obj/%.o: %.c | $(GEN_H) $(ROUTING_H)
+build/fuzz/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -c $< -o $@
 build/rel/obj/gen/%.o: build/gen/%.c
@@ -129,7 +136,7 @@ all: check $(addprefix bin/,$(PROGS))
 
 # ---- source checks: one-way layering, banned functions ----
 # layers.sh preprocesses every source with these flags, so it needs the generated headers.
-check: $(GEN_H) $(ROUTING_H)
+check: $(GEN_H) $(ROUTING_H) $(OPS_H)
 	@CC='$(CC)' KEFU_CPPFLAGS='$(filter-out -MMD -MP,$(CPPFLAGS))' tests/check/layers.sh
 	@tests/check/banned.sh
 

@@ -24,7 +24,8 @@
 	X(LOG_CLUSTER, "cluster") \
 	X(LOG_SIM, "sim")     \
 	X(LOG_ROUTING, "routing") \
-	X(LOG_WORKFLOW, "workflow")
+	X(LOG_WORKFLOW, "workflow") \
+	X(LOG_OPS, "ops")
 
 enum log_domain {
 #define LOG_DOMAIN_ENUM_(id, name) id,

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct board;
 struct config;
 struct hot;
 struct jobs;
@@ -54,6 +55,7 @@ struct node_ctx {
 	struct hot *hot;               /* Redis; NULL without it */
 	struct jobs *jobs;             /* worker threads */
 	struct msg_hub *hub;           /* the peers */
+	struct board *board;           /* the live board (node/board.h); NULL without Redis */
 };
 
 struct component_timer {

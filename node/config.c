@@ -160,6 +160,19 @@ const struct conf_option config_table[] = {
 	    "TEST ONLY, never in production: hash with this many iterations (1000 or more) "
 	    "instead of password_iterations, so that test clusters log in hundreds of "
 	    "agents quickly; 0 = off."),
+	/* Operations statistics (node/ops/conf.h). */
+	ROW(stats_interval, CONF_DURATION, OPS_INTERVAL_DEFAULT, 0, OPS_INTERVAL_MAX_MS, false,
+	    "Length of the statistics intervals (docs/ops.md): whole minutes dividing an hour, "
+	    "e.g. 15m; 0 = no interval statistics. The same on every node."),
+#define OPS_TARGET_ROWS_(n, sl, ans)                                                      \
+	ROW(n##_sl_target, CONF_FRACTION, sl, 0, 1000, false,                             \
+	    "Service-level target of tier " #n ": the share of its calls to be answered "  \
+	    "within " #n "_service_level."),                                              \
+	ROW(n##_answer_target, CONF_FRACTION, ans, 0, 1000, false,                        \
+	    "Answer-rate target (接通率) of tier " #n ": the share of its calls to be "       \
+	    "answered."),
+	OPS_TIER_TARGETS(OPS_TARGET_ROWS_)
+#undef OPS_TARGET_ROWS_
 	/* Work orders (node/workflow/conf.h). */
 	ROW(province, CONF_STRING, "CN", 1, 0, false,
 	    "Code of the province, two uppercase ASCII letters (e.g. SC); work-order ids begin "
@@ -305,6 +318,7 @@ const char *config_plaintext_remote(const struct config *c, char *endpoint, size
 int config_check(const struct config *c, struct conf_err *err)
 {
 	struct routing_settings rs;
+	struct ops_settings os;
 	struct wo_settings wo;
 	enum log_level lvl;
 	char why[CONF_ERR_MAX], plain[128], wwhy[WO_WHY_MAX];
@@ -329,6 +343,8 @@ int config_check(const struct config *c, struct conf_err *err)
 						   "etcd_key)"
 						 : "set redis_tls = true");
 	if (routing_settings_from(c, &rs, why, sizeof(why)))
+		return config_fail(err, "%s", why);
+	if (ops_settings_from(c, &os, why, sizeof(why)))
 		return config_fail(err, "%s", why);
 	/* The work orders' rows and the files they name (holidays, calendars,
 	 * dispatch rules, categories): a node with a bad one does not start. */

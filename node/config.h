@@ -11,6 +11,7 @@
 
 #include "lib/conf.h"
 #include "node/config_table.h"
+#include "node/ops/conf.h"
 #include "node/routing/conf.h"
 #include "node/workflow/conf.h"
 
@@ -87,6 +88,13 @@ struct config {
 	int64_t session_max_age;             /* ms: an agent session's absolute lifetime */
 	int64_t password_iterations;         /* PBKDF2 rounds of new hashes, >= 600000 */
 	int64_t test_password_iterations;    /* TEST ONLY: fewer rounds; 0 = off */
+	/* Operations statistics (node/ops/conf.h). */
+	int64_t stats_interval;              /* ms; 0 = off */
+#define CONFIG_OPS_TARGET_FIELDS_(n, sl, ans) \
+	int64_t n##_sl_target;               /* thousandths */ \
+	int64_t n##_answer_target;           /* thousandths */
+	OPS_TIER_TARGETS(CONFIG_OPS_TARGET_FIELDS_)
+#undef CONFIG_OPS_TARGET_FIELDS_
 	/* Work orders (node/workflow/conf.h): targets, factors, calendars, dispatch. */
 	char province[8];                    /* two uppercase letters; prefix of order ids */
 #define CONFIG_WO_KIND_FIELDS_(k, id, fr, up, so)                                  \

@@ -21,12 +21,14 @@
 #include "node/accounts.h"
 #include "node/admin.h"
 #include "node/audit.h"
+#include "node/board.h"
 #include "node/component.h"
 #include "node/config.h"
 #include "node/hot.h"
 #include "node/jobs.h"
 #include "node/leader.h"
 #include "node/metrics.h"
+#include "node/ops/ops.h"
 #include "node/routing/routing.h"
 #include "node/workflow/conf.h"
 #include "node/workflow/workflow.h"
@@ -61,6 +63,7 @@ static const struct component *const components[] = {
 	&accounts_service,
 	&audit_service,
 	&routing_component,
+	&ops_component,
 	&workflow_component,
 };
 #define NCOMPONENTS (sizeof(components) / sizeof(components[0]))
@@ -91,6 +94,7 @@ struct node {
 	struct leader *leader;             /* writes through the leader */
 	struct server *server;
 	struct hot *hot;                   /* Redis; NULL when redis_sentinels is empty */
+	struct board *board;               /* the live board, with Redis (node/board.h) */
 	struct metrics *metrics;           /* /metrics; NULL when metrics_addr is empty */
 	struct running comp[NCOMPONENTS];  /* by components[] */
 	struct jobs *jobs;
@@ -623,15 +627,21 @@ static int node_redis_init(struct node *n)
 		.node = n->cfg.node_name,
 	};
 
+	int r;
+
 	if (!node_clustered(n) || !n->cfg.redis_sentinels[0])
 		return 0;
-	return hot_new(&ho, &n->hot); /* logs its refusals */
+	if ((r = hot_new(&ho, &n->hot)) == 0) /* logs its refusals */
+		n->board = board_new();
+	return r;
 }
 
 static void node_redis_shutdown(struct node *n)
 {
 	hot_free(n->hot);
 	n->hot = NULL;
+	board_free(n->board);
+	n->board = NULL;
 }
 
 /* ---- components (node/component.h) ---- */
@@ -684,7 +694,7 @@ static int node_component_init(struct node *n, size_t i, const struct node_ctx *
 static int node_components_init(struct node *n)
 {
 	struct node_ctx ctx = {n->loop, n->cfg.node_name, n->cfg.data_dir, &n->cfg, &n->sto, n->election, n->repl,
-			       n->leader, n->hot, n->jobs, NULL};
+			       n->leader, n->hot, n->jobs, NULL, n->board};
 	int r;
 
 	if (!n->server)

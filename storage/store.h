@@ -45,7 +45,8 @@
 	X(STORE_AUDIT, 19, "audit")              /* time_ms, seq (8 bytes BE each), node -> AuditEntry */ \
 	X(STORE_CALLBACK, 20, "callback")        /* "r",id -> CallbackRequest; "p",requested_ms,id -> "" */ \
 	X(STORE_WO, 21, "wo")                    /* order id -> WorkOrder */ \
-	X(STORE_WO_INDEX, 22, "wo_index")        /* tagged keys: storage/workorder.h */
+	X(STORE_WO_INDEX, 22, "wo_index")        /* tagged keys: storage/workorder.h */ \
+	X(STORE_OPS, 23, "ops")                  /* interval statistics: storage/opsstat.h */
 
 enum store_table {
 #define STORE_TABLE_ENUM_(name, id, dbname) name = (id),

@@ -115,16 +115,17 @@ static void agent_set_state(struct routing *r, struct ragent *a, const char *sta
 			    const char *reason, uint64_t request_id)
 {
 	struct keys ks = {.n = 0};
-	char order[NUM_MAX], gen[NUM_MAX];
+	char order[NUM_MAX], gen[NUM_MAX], iv[NUM_MAX];
 	struct op *o = routing__op_new(r, on_agent_state, a->conn, request_id);
-	const char *args[] = {state, reason ? reason : "", r->self, a->token, a->skills, order, gen};
+	const char *args[] = {state, reason ? reason : "", r->self, a->token, a->skills, order, gen, iv};
 
 	routing__num(order, a->order);
 	routing__num(gen, a->gen);
+	routing__num(iv, r->set.stats_iv_ms);
 	routing__copy(o->agent, sizeof(o->agent), a->id);
 	routing__copy(o->text, sizeof(o->text), reason);
 	routing__agent_keys(r, &ks, a);
-	routing__step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 7, o);
+	routing__step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 8, o);
 }
 
 void routing__agent_revoke(struct routing *r, struct ragent *a, const char *reason)

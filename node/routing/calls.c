@@ -101,12 +101,12 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 {
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], offer[NUM_MAX];
-	char ring[NUM_MAX];
+	char ring[NUM_MAX], iv[NUM_MAX];
 	/* verified: the call comes from the subscriber's own, trusted number
 	 * (its ANI is what the gateway's certificate-authenticated CallArrived
 	 * says). */
 	const char *args[] = {arrived, tier,	   weight, sl,	  r->self, c->gateway, c->ani,
-			      c->service, verified ? ROUTING_VERIFIED_CALLER_ID : "", offer, ring};
+			      c->service, verified ? ROUTING_VERIFIED_CALLER_ID : "", offer, ring, iv};
 	struct op *o = routing__op_new(r, on_arrived, c->conn, request_id);
 
 	c->ring_n = ring_width(r, c, loop_wall_ms());
@@ -116,11 +116,12 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 	routing__num(weight, c->tier->weight_ms);
 	routing__num(sl, c->tier->sl_ms);
 	routing__num(offer, r->set.offer_ms);
+	routing__num(iv, r->set.stats_iv_ms);
 	routing__copy(o->call, sizeof(o->call), c->key);
 	route_keys(r, &ks, c);
 	routing__call_keys(r, &ks, "q:", c, 0);
 	routing__call_keys(r, &ks, "ready:", c, 0);
-	routing__step(r, ROUTING_SCRIPT_ARRIVE, &ks, args, 11, o);
+	routing__step(r, ROUTING_SCRIPT_ARRIVE, &ks, args, 12, o);
 }
 
 void routing__on_call_arrived(void *state, struct msg_peer *p, const Kefu__Envelope *e)

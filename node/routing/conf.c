@@ -199,6 +199,7 @@ int routing_settings_from(const struct config *c, struct routing_settings *out, 
 	out->offer_ms = (uint64_t)config_table_number(c, "offer_timeout");
 	out->wrap_ms = (uint64_t)config_table_number(c, "wrap_up");
 	out->ring_step_ms = (uint64_t)config_table_number(c, "ring_progressive_step");
+	out->stats_iv_ms = (uint64_t)config_table_number(c, "stats_interval");
 	out->lost_grace_ms = (uint64_t)config_table_number(c, "gateway_grace");
 	out->lock_after = (uint64_t)config_table_number(c, "login_lock_after");
 	out->lock_ms = (uint64_t)config_table_number(c, "login_lock_time");

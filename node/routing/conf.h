@@ -71,6 +71,7 @@ struct routing_settings {
 	uint64_t lock_ms;           /* for this long */
 	uint64_t busy_at;           /* Redis steps in flight from which a new call is refused */
 	uint64_t session_max_ms;    /* an agent session's absolute lifetime */
+	uint64_t stats_iv_ms;       /* interval statistics (node/ops): calls and agents carry it; 0 = off */
 };
 
 /* The skill queues' names, in ROUTING_SKILLS order, then NULL. */

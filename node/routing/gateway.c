@@ -156,13 +156,14 @@ void routing__call_reassert(struct routing *r, const struct rcall *c, const char
 {
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], deadline[NUM_MAX],
-		answered[NUM_MAX], gen[NUM_MAX];
+		answered[NUM_MAX], gen[NUM_MAX], iv[NUM_MAX];
 	const char *args[] = {c->state,	  arrived,    tier,	  weight,   sl,	       r->self,
 			      c->gateway, c->ani,     c->service, c->agent, deadline, answered,
-			      mode,	  gen};
+			      mode,	  gen,	      iv};
 	struct op *o = routing__op_new(r, on_call_reasserted, c->conn, 0);
 
 	routing__num(gen, c->gen);
+	routing__num(iv, r->set.stats_iv_ms);
 	routing__num(arrived, c->arrived_ms);
 	routing__num(tier, c->tier->level);
 	routing__num(weight, c->tier->weight_ms);
@@ -173,7 +174,7 @@ void routing__call_reassert(struct routing *r, const struct rcall *c, const char
 	routing__keys_add(r, &ks, "call:", c->key);
 	routing__keys_add(r, &ks, "offers", "");
 	routing__call_keys(r, &ks, "q:", c, 0);
-	routing__step(r, ROUTING_SCRIPT_REASSERT_CALL, &ks, args, 14, o);
+	routing__step(r, ROUTING_SCRIPT_REASSERT_CALL, &ks, args, 15, o);
 }
 
 /* A call the gateway resumes that is over in Redis: the gateway hears how it ended. */

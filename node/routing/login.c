@@ -412,7 +412,7 @@ static void session_end(struct routing *r, const char *agent, const char *old, c
 static void on_resume_read(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
 {
 	struct keys ks = {.n = 0};
-	char order[NUM_MAX], wrap[NUM_MAX];
+	char order[NUM_MAX], wrap[NUM_MAX], iv[NUM_MAX];
 	const char *old = routing__elem_str(rep, 5);
 	bool login = o->n != 0;
 	struct ragent *a;
@@ -446,15 +446,16 @@ static void on_resume_read(struct routing *r, struct op *o, int err, const struc
 	routing__copy(a->ani, sizeof(a->ani), routing__elem_str(rep, 4));
 	{
 		const char *args[] = {a->state, a->reason, r->self, a->token, a->skills, order,
-				      a->call, wrap, "take", ""};
+				      a->call, wrap, "take", "",   iv};
 
 		routing__num(order, a->order);
+		routing__num(iv, r->set.stats_iv_ms);
 		routing__num(wrap, a->wrap_until_ms);
 		next = routing__op_new(r, on_resumed, o->conn, o->request_id);
 		routing__copy(next->agent, sizeof(next->agent), a->id);
 		routing__copy(next->text, sizeof(next->text), o->text); /* the token, for the reply */
 		routing__agent_keys(r, &ks, a);
-		routing__step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 10, next);
+		routing__step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 11, next);
 	}
 }
 

@@ -191,17 +191,18 @@ static void on_agent_reasserted(struct routing *r, struct op *o, int err,
 static void agent_reassert(struct routing *r, const struct ragent *a)
 {
 	struct keys ks = {.n = 0};
-	char order[NUM_MAX], wrap[NUM_MAX], gen[NUM_MAX];
+	char order[NUM_MAX], wrap[NUM_MAX], gen[NUM_MAX], iv[NUM_MAX];
 	const char *args[] = {a->state, a->reason, r->self, a->token, a->skills, order,
-			      a->call, wrap, "keep", gen};
+			      a->call, wrap, "keep", gen,    iv};
 	struct op *o = routing__op_new(r, on_agent_reasserted, a->conn, 0);
 
 	routing__num(order, a->order);
 	routing__num(wrap, a->wrap_until_ms);
 	routing__num(gen, a->gen);
+	routing__num(iv, r->set.stats_iv_ms);
 	routing__copy(o->agent, sizeof(o->agent), a->id);
 	routing__agent_keys(r, &ks, a);
-	routing__step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 10, o);
+	routing__step(r, ROUTING_SCRIPT_REASSERT_AGENT, &ks, args, 11, o);
 }
 
 void routing__on_failover(void *arg, const char *from, const char *to)

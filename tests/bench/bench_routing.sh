@@ -36,6 +36,9 @@ rate=${BENCH_ROUTING_RATE:-10000}
 secs=${BENCH_ROUTING_SECS:-8}
 lat_secs=${BENCH_ROUTING_LAT_SECS:-20}
 lat_agents=${BENCH_ROUTING_LAT_AGENTS:-300}
+# Extra harness options, e.g. "--redis-plain --etcd-plain" to measure
+# over plain transport (as a build from before TLS was the default did).
+harness_args=${BENCH_ROUTING_HARNESS_ARGS:-}
 tmp=build/bench-tmp/routing
 H=tests/cluster/harness
 SIM=bin/kefu-sim
@@ -55,7 +58,8 @@ verdict() { awk "BEGIN { print (($1) ? \"met\" : \"NOT met\") }"; }
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 echo "bench: routing: three-node cluster with Redis and Sentinels"
-"$H" up --nodes 3 --dir "$tmp" >"$tmp/up.out" 2>&1 || { tail -n 20 "$tmp/up.out" >&2; die "cluster did not come up"; }
+# shellcheck disable=SC2086
+"$H" up --nodes 3 --dir "$tmp" $harness_args >"$tmp/up.out" 2>&1 || { tail -n 20 "$tmp/up.out" >&2; die "cluster did not come up"; }
 
 # The Redis primary the sentinels name, as the nodes use it.
 primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')

@@ -2,7 +2,7 @@
 -- KEYS: epoch, call:<id>, strategy, offers
 -- ARGV: epoch, now_ms, keep_ms, [owner], [outcome]
 -- Derived: q:<skill> of the call, agent:<id> and ready:<skill> of an offered
--- agent, rt:<tier>, rt:skill:<skill> (abandoned), events:<node>.
+-- agent, rt:<tier>, rt:skill:<skill> (abandoned), iv:<interval>, events:<node>.
 -- The call leaves every queue, becomes abandoned and expires after keep_ms; an
 -- agent it was offered to goes back to ready; alerted agents are told.
 -- Abandoning again, or a call that ended otherwise, changes nothing; with an
@@ -33,4 +33,5 @@ end
 local wait = NOW - tonumber(c.arrived_ms)
 call_finish(cid, c, 'abandoned', keep, {'agent', '', 'outcome', outcome})
 count(c, {abandoned = 1})
+iv_call(c, 'abandoned', wait)
 return {'abandoned', num(wait)}

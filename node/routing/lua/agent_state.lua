@@ -1,7 +1,7 @@
 -- agent_state: an agent logs in, logs out, goes ready or not ready.
 -- KEYS: epoch, agent:<id>, strategy, ready:<skill>... (the agent's skills, in order)
 -- ARGV: epoch, now_ms, state (logged_out|not_ready|ready), reason, owner, session,
---       skills ("skill:level,..."), order, [gen]
+--       skills ("skill:level,..."), order, [gen], [iv_ms] (interval statistics; 0: off)
 -- Derived: presence is not checked here (the agent's own node calls this).
 -- Skills and order are taken when the agent logs in (from logged_out or unknown);
 -- later they must be empty or unchanged. Owner and session, when given, always
@@ -31,6 +31,7 @@ if login and skills ~= '' then
 end
 if not a.skills or a.skills == '' then fail('ARGS', 'skills are needed to log in') end
 if owner ~= '' then a.owner = owner end
+if (ARGV[10] or '') ~= '' then a.iv_ms = num(int(ARGV[10], 'iv_ms', 0)) end
 if session ~= '' then a.session = session end
 if not a.owner or a.owner == '' then fail('ARGS', 'owner is needed to log in') end
 want_sets(4, 'ready:', skill_names(parse_skills(a.skills)))
@@ -38,13 +39,14 @@ if want == 'ready' then for _, s in ipairs(parse_skills(a.skills)) do strategy(s
 
 redis.call('HSET', KEYS[2], 'owner', a.owner, 'session', a.session or '', 'skills', a.skills,
 	'order', a.order or '0', 'calls', a.calls or '0', 'talk_ms', a.talk_ms or '0',
-	'last_offer_ms', a.last_offer_ms or '0', 'wrap_until_ms', '')
+	'last_offer_ms', a.last_offer_ms or '0', 'wrap_until_ms', '', 'iv_ms', a.iv_ms or '0')
 if want == 'ready' then
 	if a.state ~= 'ready' then agent_to_ready(aid, a) end
 elseif want == 'not_ready' then
 	agent_to_not_ready(aid, a, reason)
 else
+	local clock = agent_time(aid, a)
 	set_unready(aid, a)
-	redis.call('HSET', KEYS[2], 'state', 'logged_out', 'reason', reason, 'call', '')
+	redis.call('HSET', KEYS[2], 'state', 'logged_out', 'reason', reason, 'call', '', clock[1], clock[2])
 end
 return want

@@ -2,7 +2,7 @@
 -- KEYS: epoch, call:<id>, agent:<id>, offers
 -- ARGV: epoch, now_ms
 -- Derived: rt:<tier>, rt:skill:<skill> (answered, answered_in_sl, wait_ms),
--- anscount:<skill> (answers of the current 10 s bucket, for estimated_wait),
+-- iv:<interval> (node/ops), anscount:<skill> (answers of the current 10 s bucket, for estimated_wait),
 -- events:<call owner>.
 -- The call becomes answered, the agent on_call (calls +1). Answering again the
 -- same call by the same agent returns the same reply and changes nothing.
@@ -25,10 +25,12 @@ if a.state ~= 'reserved' or a.call ~= cid then fail('STATE', 'agent is ' .. a.st
 if NOW > tonumber(c.offer_deadline_ms) then fail('EXPIRED', 'offer deadline ' .. c.offer_deadline_ms) end
 
 redis.call('HSET', KEYS[2], 'state', 'answered', 'answered_ms', num(NOW))
+local clock = agent_time(aid, a)
 redis.call('HSET', KEYS[3], 'state', 'on_call', 'call_start_ms', num(NOW),
-	'calls', num((tonumber(a.calls) or 0) + 1))
+	'calls', num((tonumber(a.calls) or 0) + 1), clock[1], clock[2])
 redis.call('ZREM', K.offers, cid)
 count(c, {answered = 1, wait_ms = wait, answered_in_sl = wait <= tonumber(c.sl_ms) and 1 or 0})
+iv_call(c, 'answered', wait, aid)
 local ans, b = key('anscount:', c.skill), math.floor(NOW / ANSWER_BUCKET_MS)
 local slot = num(b % ANSWER_SLOTS)
 redis.call('HSET', ans, slot, num(b) .. ':' .. num(bucket_count(b, redis.call('HGET', ans, slot)) + 1))

@@ -1,7 +1,7 @@
 -- hangup: an answered call ended; its agent goes to wrap-up.
 -- KEYS: epoch, call:<id>, agent:<id>
 -- ARGV: epoch, now_ms, wrap_ms, keep_ms
--- Derived: events:<agent's node>.
+-- Derived: iv:<interval> (node/ops), events:<agent's node>.
 -- The call becomes ended (expires after keep_ms); the agent, if still on this
 -- call, goes wrap_up until now + wrap_ms with the talk time added to talk_ms.
 -- Hanging up an ended call again changes nothing.
@@ -19,11 +19,14 @@ if c.state == 'ended' then return {'ended', num(tonumber(c.ended_ms) - tonumber(
 if c.state ~= 'answered' then fail('STATE', 'call is ' .. c.state) end
 local talk = NOW - tonumber(c.answered_ms)
 call_finish(cid, c, 'ended', keep, {})
+iv_call(c, 'ended', talk)
 local a = load(KEYS[3])
 if a and a.state == 'on_call' and a.call == cid then
 	local until_ms = num(NOW + wrap)
+	local clock = agent_time(aid, a)
 	redis.call('HSET', KEYS[3], 'state', 'wrap_up', 'reason', '', 'call', '', 'wrap_until_ms', until_ms,
-		'talk_ms', num((tonumber(a.talk_ms) or 0) + talk))
+		'talk_ms', num((tonumber(a.talk_ms) or 0) + talk), 'last_tier', c.tier, 'last_skill', c.skill,
+		clock[1], clock[2])
 	publish(a.owner, {type = 'wrap_up', call = cid, agent = aid, wrap_until_ms = until_ms})
 end
 return {'ended', num(talk)}

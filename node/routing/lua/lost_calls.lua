@@ -3,7 +3,7 @@
 -- KEYS: epoch, strategy, offers, nodes, q:<skill>... (the queues to look at)
 -- ARGV: epoch, now_ms, self, grace_ms, keep_ms, limit
 -- Derived: call:<id> of the first `limit` calls of each queue, rt:<tier>,
--- rt:skill:<skill> (abandoned), events:<node> of alerted agents.
+-- rt:skill:<skill> (abandoned), iv:<interval>, events:<node> of alerted agents.
 -- `nodes` (hash: node -> when it last ran this step) gets self = now_ms; an
 -- owner missing there is entered with now_ms (its grace starts). A
 -- queued call of another node is lost when that node has not run this step
@@ -40,6 +40,7 @@ for _, q in ipairs(queues) do
 		if c and c.state == 'queued' and c.owner ~= self and node_lost(c.owner or '') then
 			call_finish(cid, c, 'abandoned', keep, {'agent', '', 'outcome', 'gateway-lost'})
 			count(c, {abandoned = 1})
+			iv_call(c, 'abandoned', NOW - tonumber(c.arrived_ms))
 			out[#out + 1] = cid
 		end
 	end

@@ -2,7 +2,7 @@
 -- callback or voicemail instead.
 -- KEYS: epoch, call:<id>
 -- ARGV: epoch, now_ms, outcome (callback|voicemail), keep_ms
--- Derived: q:<skill> of the call, rt:<tier>, rt:skill:<skill> (overflowed),
+-- Derived: q:<skill> of the call, rt:<tier>, rt:skill:<skill> (overflowed), iv:<interval>,
 -- events:<node> of alerted agents.
 -- The call leaves every queue and becomes overflowed with `outcome`; it
 -- expires after keep_ms. Again on an overflowed call: no change.
@@ -18,4 +18,5 @@ if c.state == 'overflowed' then return {'overflowed', c.outcome} end
 if c.state ~= 'queued' then fail('STATE', 'call is ' .. c.state) end
 call_finish(cid, c, 'overflowed', keep, {'outcome', outcome})
 count(c, {overflowed = 1})
+iv_call(c, 'overflowed', NOW - tonumber(c.arrived_ms))
 return {'overflowed', outcome}

@@ -145,6 +145,95 @@ local function count(c, by)
 	end
 end
 
+---------------------------------------------------------------- interval statistics
+
+-- Interval statistics (node/ops, docs/ops.md): every call's outcome and
+-- every agent's time in a state go into the hash iv:<start> of the interval
+-- they fall in (start: a multiple of the interval length iv_ms since the
+-- epoch), fields "t:<tier>:<name>", "s:<skill>:<name>", "a:<agent>:<name>".
+-- A call carries its iv_ms from arrive, an agent from its login; 0 or none
+-- counts nothing. The leader closes each interval into LMDB, keyed by its
+-- start; the hash expires after IV_KEEP_MS.
+local IV_KEEP_MS = 2 * 86400000
+-- A caller who hangs up within this is a short abandon.
+local SHORT_ABANDON_MS = 10000
+-- What an agent's time in each state counts as.
+local AGENT_TIME = {ready = 'ready_ms', reserved = 'ring_ms', on_call = 'talk_ms', wrap_up = 'wrap_ms',
+	not_ready = 'not_ready_ms'}
+
+-- Adds by[field] to, and raises to hi[field] (optional), the fields of the
+-- hash of the interval holding `at`.
+local function iv_add(iv_ms, at, by, hi)
+	local k = key('iv:', num(at - at % iv_ms))
+	local fields = {}
+	for f in pairs(by) do fields[#fields + 1] = f end
+	for f in pairs(hi or {}) do fields[#fields + 1] = f end
+	local fresh = redis.call('EXISTS', k) == 0
+	local cur = redis.call('HMGET', k, unpack(fields))
+	local set = {}
+	for i, f in ipairs(fields) do
+		local v = tonumber(cur[i]) or 0
+		if by[f] then v = v + by[f] elseif hi[f] > v then v = hi[f] end
+		set[#set + 1] = f
+		set[#set + 1] = num(v)
+	end
+	redis.call('HSET', k, unpack(set))
+	if fresh then redis.call('PEXPIRE', k, IV_KEEP_MS) end
+end
+
+-- The call c leaves the queue now after `wait` ms: outcome answered (by
+-- agent aid), abandoned or overflowed; or (ended) its talk of `wait` ms ended.
+local function iv_call(c, outcome, wait, aid)
+	local iv = tonumber(c.iv_ms)
+	if not iv or iv <= 0 then return end
+	local by, hi = {}, {}
+	local sl = tonumber(c.sl_ms) or 0
+	for _, p in ipairs({'t:' .. c.tier .. ':', 's:' .. c.skill .. ':'}) do
+		if outcome == 'ended' then
+			by[p .. 'handled'] = 1
+			by[p .. 'talk_ms'] = wait
+		else
+			by[p .. 'offered'] = 1
+			by[p .. outcome] = 1
+			hi[p .. 'max_wait_ms'] = wait
+		end
+		if outcome == 'answered' then
+			by[p .. 'wait_ms'] = wait
+			if wait <= sl then by[p .. 'answered_in_sl'] = 1 end
+		elseif outcome == 'abandoned' then
+			by[p .. 'abandon_wait_ms'] = wait
+			if wait < SHORT_ABANDON_MS then by[p .. 'abandoned_short'] = 1 end
+			if wait <= sl then by[p .. 'abandoned_in_sl'] = 1 end
+		end
+	end
+	if aid then by['a:' .. aid .. ':calls'] = 1 end
+	iv_add(iv, NOW, by, hi)
+end
+
+-- The agent aid (a as stored) leaves its state now: its time in it since
+-- state_ms goes to each interval it spans (wrap-up also to the tier and
+-- skill of its last call; not ready also by reason). Returns the fields that
+-- restart its clock, for the HSET that sets the new state.
+local function agent_time(aid, a)
+	local iv, from, f = tonumber(a.iv_ms), tonumber(a.state_ms), AGENT_TIME[a.state or '']
+	if iv and iv > 0 and from and f then
+		local t = math.max(from, NOW - IV_KEEP_MS)
+		while t < NOW do
+			local e = math.min(t - t % iv + iv, NOW)
+			local by = {['a:' .. aid .. ':' .. f] = e - t}
+			if a.state == 'not_ready' then by['a:' .. aid .. ':nr:' .. (a.reason or '')] = e - t end
+			if a.state == 'wrap_up' and (a.last_tier or '') ~= '' then
+				by['t:' .. a.last_tier .. ':wrap_ms'] = e - t
+				by['s:' .. (a.last_skill or '') .. ':wrap_ms'] = e - t
+			end
+			iv_add(iv, t, by)
+			t = e
+		end
+	end
+	a.state_ms = num(NOW)
+	return {'state_ms', a.state_ms}
+end
+
 ---------------------------------------------------------------- agents
 
 -- "skill:level,..." -> list of {skill, level}; levels 1..10.
@@ -204,18 +293,20 @@ end
 -- Moves a stored agent to ready: idle from now, a fresh random draw.
 -- `extra` (optional): more field, value pairs written in the same HSET.
 local function agent_to_ready(aid, a, extra)
+	local clock = agent_time(aid, a)
 	a.state, a.reason, a.call = 'ready', '', ''
 	a.idle_since_ms = num(NOW)
 	a.rand = num(tonumber(redis.sha1hex(aid .. ':' .. num(NOW)):sub(1, 8), 16))
 	set_ready(aid, a)
 	redis.call('HSET', key('agent:', aid), 'state', 'ready', 'reason', '', 'call', '',
-		'idle_since_ms', a.idle_since_ms, 'rand', a.rand, unpack(extra or {}))
+		'idle_since_ms', a.idle_since_ms, 'rand', a.rand, clock[1], clock[2], unpack(extra or {}))
 end
 
 local function agent_to_not_ready(aid, a, reason, extra)
+	local clock = agent_time(aid, a)
 	set_unready(aid, a)
 	redis.call('HSET', key('agent:', aid), 'state', 'not_ready', 'reason', reason, 'call', '',
-		unpack(extra or {}))
+		clock[1], clock[2], unpack(extra or {}))
 end
 
 -- An agent can be offered a call: its node refreshes its presence and it is ready.
@@ -267,8 +358,9 @@ local function reserve(cid, c, aid, a, skill, offer_ms)
 	end_alerts(cid, c, aid)
 	redis.call('HSET', key('call:', cid), 'state', 'offered', 'agent', aid, 'skill', skill,
 		'offer_deadline_ms', deadline, 'alerted', '')
+	local clock = agent_time(aid, a)
 	redis.call('HSET', key('agent:', aid), 'state', 'reserved', 'reason', '', 'call', cid,
-		'last_offer_ms', num(NOW))
+		'last_offer_ms', num(NOW), clock[1], clock[2])
 	redis.call('ZADD', K.offers, deadline, cid)
 	if sequential then redis.call('HSET', K.seq, skill, a.order or '0') end
 	publish(a.owner, {type = 'offer', call = cid, agent = aid, skill = skill, deadline_ms = deadline,
@@ -298,13 +390,13 @@ local AFTER = {ready = true, not_ready = true}
 
 -- Enqueue: the call KEYS[2] (id cid) joins the queue of each of skills with
 -- ARGV[3..11] = arrived_ms, tier, weight_ms, sl_ms, owner, gateway, ani,
--- service, verified. A call that exists already is left as it is (a hash
+-- service, verified, and the interval length iv_ms (nil: not counted). A call that exists already is left as it is (a hash
 -- without a state is no call: it is written over). Returns the call as
 -- stored and whether it is new. With `hold`, a new call is not put in its
 -- queues yet (c.held): the caller offers it first and queues it with
 -- queue_call only if it stays queued, which spares the queue writes of a
 -- call that finds an agent at once.
-local function enqueue_call(cid, skills, hold)
+local function enqueue_call(cid, skills, hold, iv_ms)
 	if #skills == 0 then fail('KEYS', 'a call needs at least one q:<skill>') end
 	local arrived = int(ARGV[3], 'arrived_ms', 0)
 	local tier = ARGV[4] or ''
@@ -322,6 +414,10 @@ local function enqueue_call(cid, skills, hold)
 		'arrived_ms', num(arrived), 'weight_ms', num(weight), 'sl_ms', num(sl), 'score', c.score,
 		'owner', owner, 'gateway', c.gateway, 'ani', c.ani, 'service', c.service,
 		'agent', '', 'alerted', ''}
+	if iv_ms then
+		c.iv_ms = num(iv_ms)
+		fields[#fields + 1] = 'iv_ms'; fields[#fields + 1] = c.iv_ms
+	end
 	if (ARGV[11] or '') ~= '' then
 		c.verified = ARGV[11]
 		fields[#fields + 1] = 'verified'; fields[#fields + 1] = ARGV[11]

@@ -2,7 +2,8 @@
 -- agent's node writes the agent again; idempotent, never moving it back.
 -- KEYS: epoch, agent:<id>, strategy, ready:<skill>... (the agent's skills, in order)
 -- ARGV: epoch, now_ms, state, reason, owner, session, skills ("skill:level,..."),
---       order, call, wrap_until_ms, mode (take|keep; default take), gen
+--       order, call, wrap_until_ms, mode (take|keep; default take), gen,
+--       [iv_ms] (interval statistics, as agent_state)
 -- Derived: call:<id> of the agent's call, ready:<skill> of its former skills.
 -- Redis is kept when it holds the agent reserved or on_call and that call still
 -- says so (an offer the node has not heard of yet), unless the node has the same
@@ -66,6 +67,7 @@ a = a or {}
 a.skills, a.owner = skills, owner
 redis.call('HSET', KEYS[2], 'owner', owner, 'session', ARGV[6] or '', 'skills', skills,
 	'order', order, 'gen', num(gen))
+if (ARGV[13] or '') ~= '' then redis.call('HSET', KEYS[2], 'iv_ms', num(int(ARGV[13], 'iv_ms', 0))) end
 if was_owner ~= '' and was_owner ~= owner then
 	publish(was_owner, {type = 'owner_moved', agent = aid, owner = owner, gen = gen})
 end
@@ -78,8 +80,9 @@ elseif want == 'not_ready' or want == 'logged_out' then
 	agent_to_not_ready(aid, a, reason)
 	redis.call('HSET', KEYS[2], 'state', want)
 else
+	local clock = agent_time(aid, a)
 	set_unready(aid, a)
 	redis.call('HSET', KEYS[2], 'state', want, 'reason', '', 'call', want == 'wrap_up' and '' or cid,
-		'wrap_until_ms', wrap_until)
+		'wrap_until_ms', wrap_until, clock[1], clock[2])
 end
 return {want, num(gen)}

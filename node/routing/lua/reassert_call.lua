@@ -4,7 +4,7 @@
 -- KEYS: epoch, call:<id>, offers, q:<skill>... (the call's skills as the node knows them)
 -- ARGV: epoch, now_ms, state (queued|offered|answered), arrived_ms, tier, weight_ms,
 --       sl_ms, owner, gateway, ani, service, agent, offer_deadline_ms, answered_ms,
---       mode (take|keep; default take), gen
+--       mode (take|keep; default take), gen, [iv_ms] (interval statistics, as arrive)
 -- When Redis holds the same or a later state it is kept: the call moves to the
 -- asserting node (owner, gateway), gains the node's skills, and a queued call is
 -- put back in all its queues (an offered one in `offers`), restoring writes the
@@ -61,6 +61,7 @@ redis.call('HSET', KEYS[2], 'state', want, 'tier', ARGV[5] or '', 'skills', n.sk
 	'arrived_ms', num(arrived), 'weight_ms', num(weight), 'sl_ms', num(int(ARGV[7], 'sl_ms', 0)),
 	'score', n.score, 'owner', owner, 'gateway', gateway, 'ani', ARGV[10] or '', 'service', ARGV[11] or '',
 	'agent', agent, 'alerted', '', 'gen', num(gen))
+if (ARGV[17] or '') ~= '' then redis.call('HSET', KEYS[2], 'iv_ms', num(int(ARGV[17], 'iv_ms', 0))) end
 if want == 'queued' then
 	queue_call(cid, n)
 elseif want == 'offered' then
