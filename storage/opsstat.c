@@ -5,6 +5,7 @@
 
 #include "lib/err.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,7 +111,7 @@ static void field_add(Kefu__OpsCounts *c, const ProtobufCFieldDescriptor *f, uin
 	uint64_t *val = (uint64_t *)((char *)c + f->offset);
 	protobuf_c_boolean *has = (protobuf_c_boolean *)((char *)c + f->quantifier_offset);
 
-	if (strcmp(f->name, "max_wait_ms") == 0)
+	if (f->offset == offsetof(Kefu__OpsCounts, max_wait_ms))
 		*val = *has && *val > v ? *val : v;
 	else
 		*val = (*has ? *val : 0) + v;
@@ -278,11 +279,39 @@ int opsstat_last_closed(struct store_txn *t, uint64_t *start_ms)
 	return 0;
 }
 
+/* A bump allocator for the rows a scan unpacks: one row lives at a time,
+ * so the arena starts over for each (no malloc or free per field). */
+#define ARENA_BYTES 16384
+
+struct arena {
+	size_t used;
+	max_align_t buf[ARENA_BYTES / sizeof(max_align_t)];
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	size_t need = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+
+	if (need > sizeof(a->buf) - a->used)
+		return NULL; /* unpack fails: the row is reported corrupt */
+	a->used += need;
+	return (char *)a->buf + a->used - need;
+}
+
+static void arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p;
+}
+
 struct scan {
 	char kind;
 	uint64_t to_ms;
 	opsstat_row_fn fn;
 	void *arg;
+	struct arena *arena;
+	ProtobufCAllocator alloc;
 };
 
 static int scan_visit(void *arg, const struct store_val *key, const struct store_val *val)
@@ -291,29 +320,33 @@ static int scan_visit(void *arg, const struct store_val *key, const struct store
 	char kind, name[OPS_NAME_MAX];
 	uint64_t start;
 	Kefu__OpsCounts *c = NULL;
-	int r;
 
 	if (!opsstat_key_parse(key->data, key->len, &kind, &start, name) || kind != s->kind)
 		return KF_ECORRUPT;
 	if (start >= s->to_ms)
 		return 1;
+	s->arena->used = 0;
 	if (kind != OPS_KIND_CLOSED &&
-	    !(c = kefu__ops_counts__unpack(NULL, val->len, val->data)))
+	    !(c = kefu__ops_counts__unpack(&s->alloc, val->len, val->data)))
 		return KF_ECORRUPT;
-	r = s->fn(s->arg, start, name, c);
-	if (c)
-		kefu__ops_counts__free_unpacked(c, NULL);
-	return r;
+	return s->fn(s->arg, start, name, c);
 }
 
 int opsstat_scan(struct store_txn *t, char kind, uint64_t from_ms, uint64_t to_ms,
 		 opsstat_row_fn fn, void *arg)
 {
-	struct scan s = {kind, to_ms, fn, arg};
+	struct scan s = {kind, to_ms, fn, arg, NULL, {arena_alloc, arena_free, NULL}};
 	uint8_t prefix = (uint8_t)kind, start[9];
+	int err;
 
 	if (from_ms >= to_ms)
 		return 0;
+	s.arena = malloc(sizeof(*s.arena));
+	if (!s.arena)
+		abort();
+	s.alloc.allocator_data = s.arena;
 	opsstat_key(start, kind, from_ms, "");
-	return store_scan(t, STORE_OPS, &prefix, 1, start, 9, false, scan_visit, &s);
+	err = store_scan(t, STORE_OPS, &prefix, 1, start, 9, false, scan_visit, &s);
+	free(s.arena);
+	return err;
 }

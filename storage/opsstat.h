@@ -113,8 +113,9 @@ int opsstat_last_closed(struct store_txn *t, uint64_t *start_ms);
 
 /*
  * opsstat_scan - every row of kind whose interval starts in [from_ms,
- * to_ms), in time order: fn(arg, start, name, counts) (counts are freed
- * after the call; 1 stops, a negative code ends the scan with it). 'c'
+ * to_ms), in time order: fn(arg, start, name, counts) (counts live during
+ * the call only: copy what is kept, e.g. with opsstat_sum; 1 stops, a
+ * negative code ends the scan with it). 'c'
  * rows give the OpsInterval's start with a NULL counts. Returns 0,
  * KF_ECORRUPT (a row that does not unpack), fn's error, KF_ESTORE.
  */

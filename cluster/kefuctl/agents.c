@@ -526,8 +526,7 @@ int ctl_agent_offline(int argc, char **argv)
 
 /* ---- audit ---- */
 
-/* YYYYMMDDHHMMSS in local time to unix milliseconds. */
-static int parse_since(const char *s, uint64_t *ms)
+int ctl_parse_local_time(const char *s, uint64_t *ms)
 {
 	struct tm tm, back;
 	int f[6], w[6] = {4, 2, 2, 2, 2, 2};
@@ -579,7 +578,7 @@ int ctl_list_args(int argc, char **argv, bool since, struct ctl_list_args *g)
 		case 's':
 			if (!since)
 				return ctl_usage_error("unknown option");
-			if (parse_since(optarg, &g->since_ms))
+			if (ctl_parse_local_time(optarg, &g->since_ms))
 				return ctl_usage_error("--since takes a local time YYYYMMDDHHMMSS");
 			break;
 		case 'j': g->json = true; break;

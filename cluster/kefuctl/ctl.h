@@ -106,6 +106,17 @@ int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t tim
  */
 int ctl_call(Kefu__Envelope *req, uint64_t timeout_ms, size_t *node, Kefu__Envelope **out);
 
+/*
+ * ctl_watch - send req and pass its reply (of body want) to each, then
+ * every envelope the node pushes on the connection, until the connection
+ * goes (the process ends on SIGINT). Returns ctl_request's exit code for a
+ * first reply that is an Error or unexpected, else EXIT_USAGE when the
+ * connection went.
+ */
+typedef void (*ctl_push_fn)(void *arg, const Kefu__Envelope *e);
+int ctl_watch(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+	      ctl_push_fn each, void *arg);
+
 /* ctl_print_error - print an Error reply's message (and the leader it
  * names) on stderr; returns ctl_request's exit code for it (online.c). */
 int ctl_print_error(const Kefu__Envelope *rep);
@@ -129,6 +140,10 @@ int ctl_request_pages(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64
  * ctl_request's exit code.
  */
 int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms);
+
+/* ctl_parse_local_time - YYYYMMDDHHMMSS in local time to unix ms; 0 or
+ * KF_EPARSE (agents.c). */
+int ctl_parse_local_time(const char *s, uint64_t *ms);
 
 /* ctl_time_text - unix ms as local "YYYY-MM-DD HH:MM:SS.mmm" (agents.c). */
 void ctl_time_text(uint64_t ms, char *buf, size_t cap);
@@ -163,6 +178,10 @@ int ctl_callbacks_offline(int argc, char **argv);
 /* Work orders (orders.c): `order create|show|list|transition|update|
  * categories|check`, online only. */
 int ctl_order(int argc, char **argv);
+
+/* Operations statistics (ops.c): `report` and `wallboard`, online. */
+int ctl_report(int argc, char **argv);
+int ctl_wallboard(int argc, char **argv);
 
 /* Staffing forecast (forecast.c): Erlang C or A from the arrival rate and
  * handling time, offline. */

@@ -195,6 +195,15 @@ static const struct cmd cmds[] = {
 	 "             satisfied unsatisfied reopen return escalate cancel note), update (a note,\n"
 	 "             files), categories, check (clocks recomputed; exit status 1 on a mismatch).\n"
 	 "             --attach: at most 4 files of 48 KiB. A refusal or a lost link: exit status 1"},
+	{"report", NULL, ctl_report,
+	 "--from YYYYMMDDHHMMSS --to YYYYMMDDHHMMSS [--by tier|skill|agent|interval]\n"
+	 "                   [--json|--csv]",
+	 "interval statistics (local time): offered, answered, abandoned, service level,\n"
+	 "             answer rate, ASA, AHT against each tier's targets; agents' calls and\n"
+	 "             time by state; intervals whose start is in the range, the open one to now"},
+	{"wallboard", NULL, ctl_wallboard, "[--json] [--watch]",
+	 "the center now: calls waiting per tier and skill, agents by state, today's\n"
+	 "             counts against the targets; --watch redraws it on every change until ^C"},
 	{"forecast", ctl_forecast, NULL,
 	 "--calls-per-hour R --aht S --threshold T (--agents N | --target SL)\n"
 	 "                   [--patience S] [--json]",

@@ -40,6 +40,9 @@ struct session {
 	size_t reply_len;
 	char why[256];      /* the connection's last failure, as on_state heard it */
 	bool told;          /* on_state printed it */
+	bool gone;          /* the connection failed or was closed */
+	ctl_push_fn push;   /* unsolicited envelopes (ctl_watch); NULL: dropped */
+	void *push_arg;
 };
 
 static void on_reply(void *arg, int err, const Kefu__Envelope *e)
@@ -60,12 +63,23 @@ static void on_reply(void *arg, int err, const Kefu__Envelope *e)
 	loop_stop(s->loop);
 }
 
+static void on_push(void *arg, const Kefu__Envelope *e)
+{
+	struct session *s = arg;
+
+	if (s->push)
+		s->push(s->push_arg, e);
+}
+
 static void on_state(void *arg, int err, const char *detail)
 {
 	struct session *s = arg;
 
 	if (!err)
 		return;
+	s->gone = true;
+	if (s->push)
+		loop_stop(s->loop);
 	snprintf(s->why, sizeof(s->why), "%s%s%s", kf_strerror(err), detail ? ": " : "",
 		 detail ? detail : "");
 	if (!s->done) {
@@ -123,7 +137,8 @@ static int session_open_from(struct session *s, size_t first, size_t *which)
 		return err;
 	}
 	for (size_t i = 0; i < ctl_target.nnodes; i++) {
-		struct rpc_opts ro = {.loop = s->loop, .tls = s->tls, .state = on_state, .arg = s};
+		struct rpc_opts ro = {.loop = s->loop, .tls = s->tls, .state = on_state,
+				      .unsolicited = on_push, .arg = s};
 		Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep = NULL;
 		Kefu__Ping ping = KEFU__PING__INIT;
 		size_t k = (first + i) % ctl_target.nnodes;
@@ -212,6 +227,41 @@ int ctl_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t tim
 		Kefu__Envelope **out)
 {
 	return request(req, want, timeout_ms, out);
+}
+
+int ctl_watch(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+	      ctl_push_fn each, void *arg)
+{
+	struct session s;
+	Kefu__Envelope *rep = NULL;
+	int r = session_open(&s);
+
+	if (r)
+		return EXIT_USAGE;
+	r = call(&s, req, timeout_ms, &rep);
+	if (r) {
+		fprintf(stderr, "kefuctl: %s\n", kf_strerror(r));
+		session_close(&s);
+		return EXIT_USAGE;
+	}
+	if (rep->body_case != want) {
+		r = rep->body_case == KEFU__ENVELOPE__BODY_ERROR ? ctl_print_error(rep) : EXIT_USAGE;
+		if (rep->body_case != KEFU__ENVELOPE__BODY_ERROR)
+			fprintf(stderr, "kefuctl: unexpected answer from the node\n");
+		kefu__envelope__free_unpacked(rep, NULL);
+		session_close(&s);
+		return r;
+	}
+	each(arg, rep);
+	kefu__envelope__free_unpacked(rep, NULL);
+	s.push = each;
+	s.push_arg = arg;
+	while (!s.gone)
+		loop_run(s.loop);
+	if (!s.told)
+		fprintf(stderr, "kefuctl: %s: %s\n", s.addr, s.why[0] ? s.why : "connection closed");
+	session_close(&s);
+	return EXIT_USAGE;
 }
 
 int ctl_call(Kefu__Envelope *req, uint64_t timeout_ms, size_t *node, Kefu__Envelope **out)

@@ -3,14 +3,16 @@
  * are closed").
  *
  * On the serving leader, each tick: once the oldest interval not closed
- * ended OPS_CLOSE_GRACE_MS ago, its hash is read from Redis (iv_read,
- * which first brings every agent's time up to now) and its rows are
- * written with its 'c' key in one logged step that writes nothing when
- * the key is there already. A leader that dies after the write leaves the
+ * ended OPS_CLOSE_GRACE_MS ago, the hashes of it and of the ended ones
+ * after it (READ_MAX at most) are read from Redis (iv_read, which first
+ * brings every agent's time up to now); the first in which anything
+ * happened is written, its rows with its 'c' key, in one logged step that
+ * writes nothing when the key is there already (the empty ones before it
+ * have nothing to keep). A leader that dies after the write leaves the
  * key for the next one, which skips the interval; one that dies before
  * leaves the hash in Redis, which the next one reads: each interval is
- * counted once. One interval at a time; after a failure, again a second
- * later.
+ * counted once. One read or write at a time; after a failure, again a
+ * second later.
  */
 #include "node/ops/ops_int.h"
 
@@ -29,8 +31,13 @@
 
 #define RETRY_MS 1000u
 
+/* Intervals read at once: a new leader skips empty ones quickly. */
+#define READ_MAX 32
+
 struct close_job {
 	struct ops *o;
+	uint64_t starts[READ_MAX];
+	size_t nstarts;
 	uint64_t start, closed_ms;
 	struct ops_rows rows;
 	/* The rows as opsstat_put_interval takes them (pointing into rows). */
@@ -107,7 +114,7 @@ static void on_read(void *arg, int err, const struct redis_reply *rep)
 		job_free(j);
 		return;
 	}
-	if (err || !rep || rep->type != REDIS_TYPE_ARRAY || rep->n != 1) {
+	if (err || !rep || rep->type != REDIS_TYPE_ARRAY || rep->n != j->nstarts) {
 		snprintf(why, sizeof(why), "%s",
 			 err ? kf_strerror(err)
 			     : rep && rep->type == REDIS_TYPE_ERROR ? rep->str : "unexpected reply");
@@ -115,14 +122,22 @@ static void on_read(void *arg, int err, const struct redis_reply *rep)
 		job_free(j);
 		return;
 	}
-	ops__rows_add_hash(&j->rows, j->start, rep->elem[0], "tsa", false);
+	/* The first interval in which something happened is closed; the
+	 * empty ones before it have nothing to keep. */
+	for (size_t i = 0; i < j->nstarts && j->rows.n == 0; i++) {
+		j->start = j->starts[i];
+		ops__rows_add_hash(&j->rows, j->start, rep->elem[i], "tsa", false);
+	}
 	if (j->rows.n == 0) {
-		/* Nothing happened in it: nothing to keep. */
-		o->next_close += o->set.interval_ms;
+		if (o->next_close == j->starts[0])
+			o->next_close = j->starts[j->nstarts - 1] + o->set.interval_ms;
 		o->closing = false;
 		job_free(j);
+		ops__close_tick(o);
 		return;
 	}
+	if (o->next_close == j->starts[0])
+		o->next_close = j->start;
 	if (j->rows.n > OPS_ROWS_MAX)
 		log_warn(LOG_OPS, "interval start=%" PRIu64 " has %zu rows; %u kept", j->start,
 			 j->rows.n, OPS_ROWS_MAX);
@@ -182,7 +197,11 @@ void ops__close_tick(struct ops *o)
 		abort();
 	j->o = o;
 	j->start = o->next_close;
-	if ((err = ops__iv_read_argv(o, &j->start, 1, true, &argv, &argc, &nkeys))) {
+	for (uint64_t s = o->next_close;
+	     j->nstarts < READ_MAX && s + o->set.interval_ms + OPS_CLOSE_GRACE_MS <= now;
+	     s += o->set.interval_ms)
+		j->starts[j->nstarts++] = s;
+	if ((err = ops__iv_read_argv(o, j->starts, j->nstarts, true, &argv, &argc, &nkeys))) {
 		close_failed(o, j->start, "accounts", kf_strerror(err));
 		free(j);
 		return;

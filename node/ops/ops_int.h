@@ -44,6 +44,8 @@ struct ops_row {
 struct ops_rows {
 	struct ops_row *v;
 	size_t n, cap;
+	uint32_t *slot;          /* index by (kind, name): row + 1, 0 = empty */
+	size_t nslot;
 };
 
 struct ops_watcher {
@@ -89,7 +91,10 @@ struct ops {
 };
 
 /* ---- rows.c ---- */
+/* The row (kind, name), made empty when it is not there yet. */
 struct ops_row *ops__row(struct ops_rows *rs, char kind, const char *name);
+/* The counts of row (kind, name), NULL when there is none. */
+const Kefu__OpsCounts *ops__row_find(const struct ops_rows *rs, char kind, const char *name);
 void ops__rows_free(struct ops_rows *rs);
 /* Adds the HGETALL reply h of the interval at start to rs; kinds: which
  * row kinds to take ("tsa" all). Fields that are not ours are skipped. */

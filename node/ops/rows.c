@@ -13,14 +13,73 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* FNV-1a of the kind and the name. */
+static uint64_t row_hash(char kind, const char *name)
+{
+	uint64_t h = 14695981039346656037ull ^ (uint8_t)kind;
+
+	h *= 1099511628211ull;
+	for (; *name; name++) {
+		h ^= (uint8_t)*name;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* The open-addressing index of rs (slots hold row index + 1), rebuilt
+ * twice as large when half full. */
+static void index_grow(struct ops_rows *rs)
+{
+	size_t n = rs->nslot ? rs->nslot * 2 : 64;
+
+	free(rs->slot);
+	rs->slot = calloc(n, sizeof(*rs->slot));
+	if (!rs->slot)
+		abort();
+	rs->nslot = n;
+	for (size_t i = 0; i < rs->n; i++) {
+		size_t k = row_hash(rs->v[i].kind, rs->v[i].name) & (n - 1);
+
+		while (rs->slot[k])
+			k = (k + 1) & (n - 1);
+		rs->slot[k] = (uint32_t)(i + 1);
+	}
+}
+
+/* The slot of (kind, name): the row's, or the empty one it would take. */
+static size_t probe(const struct ops_rows *rs, char kind, const char *name)
+{
+	size_t k = row_hash(kind, name) & (rs->nslot - 1);
+
+	for (; rs->slot[k]; k = (k + 1) & (rs->nslot - 1)) {
+		const struct ops_row *r = &rs->v[rs->slot[k] - 1];
+
+		if (r->kind == kind && strcmp(r->name, name) == 0)
+			break;
+	}
+	return k;
+}
+
+const Kefu__OpsCounts *ops__row_find(const struct ops_rows *rs, char kind, const char *name)
+{
+	size_t k;
+
+	if (!rs->nslot)
+		return NULL;
+	k = probe(rs, kind, name);
+	return rs->slot[k] ? rs->v[rs->slot[k] - 1].c : NULL;
+}
+
 struct ops_row *ops__row(struct ops_rows *rs, char kind, const char *name)
 {
 	struct ops_row *r;
+	size_t k;
 
-	/* Rows of one hash or one scan come grouped: look from the end. */
-	for (size_t i = rs->n; i-- > 0;)
-		if (rs->v[i].kind == kind && strcmp(rs->v[i].name, name) == 0)
-			return &rs->v[i];
+	if ((rs->n + 1) * 2 > rs->nslot)
+		index_grow(rs);
+	k = probe(rs, kind, name);
+	if (rs->slot[k])
+		return &rs->v[rs->slot[k] - 1];
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? rs->cap * 2 : 16;
 		rs->v = realloc(rs->v, rs->cap * sizeof(*rs->v));
@@ -28,6 +87,7 @@ struct ops_row *ops__row(struct ops_rows *rs, char kind, const char *name)
 			abort();
 	}
 	r = &rs->v[rs->n++];
+	rs->slot[k] = (uint32_t)rs->n;
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
 	r->last_iv = UINT64_MAX;
@@ -41,6 +101,7 @@ void ops__rows_free(struct ops_rows *rs)
 	for (size_t i = 0; i < rs->n; i++)
 		kefu__ops_counts__free_unpacked(rs->v[i].c, NULL);
 	free(rs->v);
+	free(rs->slot);
 	memset(rs, 0, sizeof(*rs));
 }
 

@@ -53,14 +53,6 @@ static void day_refresh(struct ops *o, uint64_t now)
 		}
 }
 
-static const Kefu__OpsCounts *find(const struct ops_rows *rs, char kind, const char *name)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		if (rs->v[i].kind == kind && strcmp(rs->v[i].name, name) == 0)
-			return rs->v[i].c;
-	return NULL;
-}
-
 /* today = closed + open, for (kind, name), into a fresh OpsCounts. */
 static Kefu__OpsCounts *today_of(const struct ops *o, const struct ops_rows *open, char kind,
 				 const char *name)
@@ -68,9 +60,9 @@ static Kefu__OpsCounts *today_of(const struct ops *o, const struct ops_rows *ope
 	Kefu__OpsCounts *c = opsstat_counts_new();
 	const Kefu__OpsCounts *x;
 
-	if ((x = find(&o->day, kind, name)))
+	if ((x = ops__row_find(&o->day, kind, name)))
 		opsstat_sum(c, x);
-	if ((x = find(open, kind, name)))
+	if ((x = ops__row_find(open, kind, name)))
 		opsstat_sum(c, x);
 	return c;
 }
@@ -250,8 +242,9 @@ static void answer(struct ops *o, const struct ops_rows *open)
 		send_packed(o, o->pending[i].peer, o->pending[i].request_id, buf, len);
 	o->npending = 0;
 	if (o->nwatch && changed(o, buf, len)) {
+		/* Pushed unsolicited (request id 0): the request was answered. */
 		for (size_t i = 0; i < o->nwatch; i++)
-			send_packed(o, o->watch[i].peer, o->watch[i].request_id, buf, len);
+			send_packed(o, o->watch[i].peer, 0, buf, len);
 		o->pushed_ms = now;
 	}
 	free(buf);

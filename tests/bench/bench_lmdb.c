@@ -16,6 +16,8 @@
  * Prints: lmdb_records=N lmdb_s=X lmdb_put_rate=R
  * Exit 0 on success, 2 on bad usage or an LMDB error.
  */
+#include "tests/bench/bench_util.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <lmdb.h>
@@ -35,19 +37,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_num(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || *s == '-' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static uint64_t dec_pow(uint64_t e)
@@ -126,10 +115,10 @@ int main(int argc, char **argv)
 
 		switch (c) {
 		case 'd': dir = optarg; break;
-		case 'n': bad = parse_num(optarg, 1, UINT32_MAX, &n); break;
-		case 'k': bad = parse_num(optarg, 8, KEY_MAX, &klen); break;
-		case 'v': bad = parse_num(optarg, 1, VAL_MAX, &vlen); break;
-		case 'm': bad = parse_num(optarg, 1, 1u << 20, &map_mb); break;
+		case 'n': bad = bench_parse_num(optarg, 1, UINT32_MAX, &n); break;
+		case 'k': bad = bench_parse_num(optarg, 8, KEY_MAX, &klen); break;
+		case 'v': bad = bench_parse_num(optarg, 1, VAL_MAX, &vlen); break;
+		case 'm': bad = bench_parse_num(optarg, 1, 1u << 20, &map_mb); break;
 		default: bad = 1; break;
 		}
 		if (bad)

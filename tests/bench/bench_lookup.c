@@ -114,19 +114,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int parse_num(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || *s == '-' || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int usage(void)
 {
 	fputs("usage: bench_lookup --db DIR --user USER.dat [--count N] [--warmup W] [--seed S]\n",
@@ -175,9 +162,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'u': user = optarg; break;
-		case 'n': bad = parse_num(optarg, COUNT_MAX, &count) || count == 0; break;
-		case 'w': bad = parse_num(optarg, COUNT_MAX, &warmup); break;
-		case 's': bad = parse_num(optarg, UINT64_MAX, &seed); break;
+		case 'n': bad = bench_parse_num(optarg, 0, COUNT_MAX, &count) || count == 0; break;
+		case 'w': bad = bench_parse_num(optarg, 0, COUNT_MAX, &warmup); break;
+		case 's': bad = bench_parse_num(optarg, 0, UINT64_MAX, &seed); break;
 		default: bad = 1; break;
 		}
 		if (bad)

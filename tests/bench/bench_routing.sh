@@ -27,7 +27,11 @@
 #      would be offered before new ones. Beside it, once calls flow, the
 #      floor: bench_hops times a message around four relay processes that
 #      do nothing (an offer crosses four processes), every 5 ms for half
-#      the run, under the same load.
+#      the run, under the same load;
+#   4. the cost of the interval statistics on the routing path: decisions
+#      as in 1 at BENCH_ROUTING_OPS_RATE (default 20000) calls/s on this
+#      cluster (stats_interval 15m), then on a second cluster brought up
+#      the same but with stats_interval = 0; figure = on / off.
 # Timings never fail the run; a step that fails (no cluster, no sample) does.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -36,6 +40,7 @@ rate=${BENCH_ROUTING_RATE:-10000}
 secs=${BENCH_ROUTING_SECS:-8}
 lat_secs=${BENCH_ROUTING_LAT_SECS:-20}
 lat_agents=${BENCH_ROUTING_LAT_AGENTS:-300}
+ops_rate=${BENCH_ROUTING_OPS_RATE:-20000}
 # Extra harness options, e.g. "--redis-plain --etcd-plain" to measure
 # over plain transport (as a build from before TLS was the default did).
 harness_args=${BENCH_ROUTING_HARNESS_ARGS:-}
@@ -48,6 +53,7 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 cleanup() {
 	"$H" down --dir "$tmp" >/dev/null 2>&1 || true
+	[ ! -d "$tmp/off" ] || "$H" down --dir "$tmp/off" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -135,27 +141,34 @@ sample() {
 	echo "$q ${x:-0} $(((s0 + s1) / 2))"
 }
 
+# decisions RATE NAME: decisions per second through the cluster of $CJ,
+# over the steady window of arrivals at RATE calls/s (1 and 4 below); sets
+# cluster_rate, evalsha_rate, window, q0, q1 and sent.
+decisions() {
+	before=$(calls_queued)
+	timeout $((secs + 120)) "$SIM" traffic --cluster "$CJ" --agents 10 --prefix "$2" --rate "$1" \
+		--duration "$secs" --unknown 1000 --handle 600000 --patience 1000 --no-answer 0 \
+		--gateways 3 --seed 11 --json >"$tmp/$2.json" 2>"$tmp/$2.err" &
+	sim=$!
+	first_call "$before" "$sim"
+	sleep 1
+	set -- $(sample) "$2"
+	q0=$1 x0=$2 t0=$3 name=$4
+	sleep $((secs - 3))
+	set -- $(sample)
+	q1=$1 x1=$2 t1=$3
+	wait "$sim" || { tail -n 20 "$tmp/$name.err" >&2; die "kefu-sim traffic ($name) failed"; }
+	window=$(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / 1e9 }")
+	cluster_rate=$(awk "BEGIN { printf \"%d\", ($q1 - $q0) / (($t1 - $t0) / 1e9) }")
+	evalsha_rate=$(awk "BEGIN { printf \"%d\", ($x1 - $x0) / (($t1 - $t0) / 1e9) }")
+	sent=$(json "$tmp/$name.json" 'sum(t["offered"] for t in d["tiers"].values())')
+	[ "$cluster_rate" -gt 0 ] || die "no call was queued by the cluster"
+}
+
 # 1. Decisions through the cluster, over the steady window of arrivals.
 [ "$secs" -ge 4 ] || die "BENCH_ROUTING_SECS must be 4 or more"
 echo "bench: routing: $rate calls/s offered for $secs s (10 busy agents, unknown callers)"
-before=$(calls_queued)
-timeout $((secs + 120)) "$SIM" traffic --cluster "$CJ" --agents 10 --prefix thr --rate "$rate" \
-	--duration "$secs" --unknown 1000 --handle 600000 --patience 1000 --no-answer 0 \
-	--gateways 3 --seed 11 --json >"$tmp/thr.json" 2>"$tmp/thr.err" &
-sim=$!
-first_call "$before" "$sim"
-sleep 1
-set -- $(sample)
-q0=$1 x0=$2 t0=$3
-sleep $((secs - 3))
-set -- $(sample)
-q1=$1 x1=$2 t1=$3
-wait "$sim" || { tail -n 20 "$tmp/thr.err" >&2; die "kefu-sim traffic (throughput) failed"; }
-window=$(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / 1e9 }")
-cluster_rate=$(awk "BEGIN { printf \"%d\", ($q1 - $q0) / (($t1 - $t0) / 1e9) }")
-evalsha_rate=$(awk "BEGIN { printf \"%d\", ($x1 - $x0) / (($t1 - $t0) / 1e9) }")
-sent=$(json "$tmp/thr.json" 'sum(t["offered"] for t in d["tiers"].values())')
-[ "$cluster_rate" -gt 0 ] || die "no call was queued by the cluster"
+decisions "$rate" thr
 
 # 2. The same script straight on the same Redis: the arrival of a new call
 # (its own id each time: __rand_int__), no agent ready, as in 1.
@@ -180,3 +193,26 @@ echo "cluster_decisions_per_s=$cluster_rate raw_evalsha_per_s=$raw_rate ratio=$r
 	"$(verdict "$cluster_rate / $raw_rate >= 0.5")" \
 	"[arrive; $((q1 - q0)) calls queued in the ${window} s window ($sent offered by the simulator);" \
 	"EVALSHA of every step in the window: $evalsha_rate/s; raw: $nodes connections, one per node]"
+
+# 4. The cost of the interval statistics (docs/ops.md) on the routing path:
+# decisions at ops_rate calls/s (more than the cluster takes) with them on
+# (this cluster, stats_interval 15m) and off (a second cluster the same but
+# for stats_interval = 0), one after the other in the same run.
+echo "bench: routing: interval statistics on and off, $ops_rate calls/s offered for $secs s"
+decisions "$ops_rate" opson
+on_rate=$cluster_rate
+"$H" down --dir "$tmp" >/dev/null 2>&1
+mkdir -p "$tmp/off"
+CJ=$tmp/off/cluster.json
+# shellcheck disable=SC2086
+"$H" up --nodes 3 --dir "$tmp/off" $harness_args --extra 'stats_interval = 0' >"$tmp/up-off.out" 2>&1 ||
+	{ tail -n 20 "$tmp/up-off.out" >&2; die "the cluster without statistics did not come up"; }
+primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')
+port=${primary##*:}
+pass=$(json "$CJ" 'd["redis_password"]')
+tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
+decisions "$ops_rate" opsoff
+off_rate=$cluster_rate
+echo "decisions_stats_on_per_s=$on_rate decisions_stats_off_per_s=$off_rate" \
+	"ratio=$(awk "BEGIN { printf \"%.2f\", $on_rate / $off_rate }") (goal >= 0.9)" \
+	"$(verdict "$on_rate / $off_rate >= 0.9")"

@@ -62,19 +62,6 @@
 static const char *const clock_names[] = {"first_response", "update", "solution"};
 #define NCLOCKS 3
 
-static int parse_num(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || *s == '-' || !*s || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -295,10 +282,10 @@ int main(int argc, char **argv)
 
 		switch (c) {
 		case 'd': bad = !*optarg; db = optarg; break;
-		case 'n': bad = parse_num(optarg, 1, ORDERS_MAX, &orders); break;
-		case 'm': bad = parse_num(optarg, 1, 1u << 20, &map_mb); break;
-		case 'r': bad = parse_num(optarg, 1, 10000000, &rounds); break;
-		case 's': bad = parse_num(optarg, 0, UINT64_MAX, &seed); break;
+		case 'n': bad = bench_parse_num(optarg, 1, ORDERS_MAX, &orders); break;
+		case 'm': bad = bench_parse_num(optarg, 1, 1u << 20, &map_mb); break;
+		case 'r': bad = bench_parse_num(optarg, 1, 10000000, &rounds); break;
+		case 's': bad = bench_parse_num(optarg, 0, UINT64_MAX, &seed); break;
 		default: bad = 1; break;
 		}
 		if (bad)

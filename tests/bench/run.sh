@@ -14,6 +14,8 @@
 #      (default 1,000,000) open work orders, BENCH_WO_DUE_ROUNDS (default
 #      2000) times, each in its own read transaction, p50 and p99, against
 #      a raw read of 100 keys of the same table from the same start;
+#   5b. bench_ops_report: reports summed over 30 days of 15-minute
+#      intervals by tier, skill and agent, against a raw scan of the rows;
 #   6. bench_cluster.sh: replicated write throughput against one node's,
 #      and the failover time after kill -9 of the leader (see that file);
 #   7. bench_routing.sh: routing decisions per second through the cluster
@@ -117,6 +119,16 @@ raw=$(field raw_scan_p50_us)
 echo "next_100_due_p50_us=$p50 p99_us=$p99 raw_p50_us=$raw" \
 	"ratio=$(awk "BEGIN { printf \"%.2f\", $p50 / $raw }") (goal p99 < 1000 us)" \
 	"$(verdict "$p99 < 1000")" "[$(field orders) open orders]"
+
+# Reports over 30 days of 15-minute intervals (5 tiers, 20 skills, 500
+# agents), in a fresh store of their own, removed by the program.
+echo "bench: filling a store with 30 days of interval statistics"
+step bench_ops_report "$bench/bench_ops_report" --db "$tmp/ops_report" --seed "$seed"
+echo "report_30d_by_tier_ms=$(field report_tier_ms) by_skill_ms=$(field report_skill_ms)" \
+	"by_agent_ms=$(field report_agent_ms) raw_agent_scan_ms=$(field raw_agent_ms)" \
+	"ratio=$(awk "BEGIN { printf \"%.2f\", $(field report_agent_ms) / $(field raw_agent_ms) }")" \
+	"(goal < 200 ms each)" "$(verdict "$(field report_agent_ms) < 200 && $(field report_tier_ms) < 200")" \
+	"[$(field intervals) intervals, $(field rows) rows]"
 
 if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
 	tests/bench/bench_cluster.sh

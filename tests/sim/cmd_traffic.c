@@ -62,6 +62,14 @@ static int set_json(void *ctx, const char *val, char *why, size_t whylen)
 	return 0;
 }
 
+static int set_calls(void *ctx, const char *val, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	((struct traffic *)ctx)->o.calls_path = val;
+	return 0;
+}
+
 static int set_no_import(void *ctx, const char *val, char *why, size_t whylen)
 {
 	(void)val;
@@ -162,6 +170,8 @@ static const struct simopt opts[] = {
 	{"gateways", "N", false, set_gateways, "gateway connections (default one per node)"},
 	{"prefix", "ID", false, set_prefix, "agent ids PREFIX001... (default sim)"},
 	{"service", "NUMBER", false, set_service, "the number dialled (default 10010)"},
+	{"calls", "FILE", false, set_calls, "write every call's record, one JSON object a line: call, tier, "
+	 "outcome (answered, abandoned, overflowed, queued, dropped, waiting), wait_ms, talk_ms, wrap_ms"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 

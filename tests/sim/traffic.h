@@ -50,6 +50,7 @@ struct traffic_opts {
 	const char *profiles;     /* agent skill profiles, ';'-separated */
 	const char *prefix;       /* agent ids: PREFIX001 ... */
 	const char *service;      /* the number dialled */
+	const char *calls_path;   /* --calls FILE: every call's record, or NULL */
 };
 
 struct traffic {

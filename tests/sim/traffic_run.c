@@ -87,6 +87,8 @@ struct call {
 	char id[64];
 	char ani[TRAFFIC_NUM_MAX + 1];
 	uint64_t sent_ms, answered_ms, patience_ms, handle_ms;
+	uint64_t ended_ms;      /* the wait or the talk ended (0: not yet) */
+	uint64_t wrap_ms;       /* the wrap-up that followed its talk, as the agent saw it */
 	uint64_t sent_us;       /* the last CallArrived handed to the connection, monotonic us */
 	struct loop_alarm *patience;
 	struct traffic_holds holds;
@@ -111,6 +113,8 @@ struct agent {
 	uint64_t ready_ms;      /* when it last asked to be ready */
 	uint64_t ready_us;      /* the same, monotonic us */
 	uint64_t draws;
+	int64_t wrap_call;      /* the call whose wrap-up runs, -1 */
+	uint64_t wrap_from;     /* since when */
 };
 
 struct gw {
@@ -229,6 +233,13 @@ static void call_answered(struct call *c)
 	call_stop_patience(c);
 }
 
+/* The talk of an answered call ended. */
+static void call_done(struct call *c)
+{
+	c->state = CALL_DONE;
+	c->ended_ms = loop_now_ms();
+}
+
 static void on_patience(void *arg)
 {
 	struct call *c = arg;
@@ -237,6 +248,7 @@ static void on_patience(void *arg)
 	if (c->state != CALL_WAITING)
 		return;
 	c->state = CALL_ABANDONED;
+	c->ended_ms = loop_now_ms();
 	c->w->t->stats.tier[c->tier].abandoned++;
 	/* A call the node has not taken yet may still be refused as busy; then
 	 * there is nothing to end. */
@@ -449,7 +461,7 @@ static void gw_on_ended(struct world *w, const Kefu__Envelope *e)
 	if (!c)
 		return;
 	if (c->state == CALL_TALKING)
-		c->state = CALL_DONE;
+		call_done(c);
 	else if (c->state == CALL_WAITING)
 		c->state = CALL_DROPPED;
 	call_stop_patience(c);
@@ -462,6 +474,7 @@ static void gw_on_callback(struct world *w, const Kefu__Envelope *e)
 	if (!c || c->state != CALL_WAITING)
 		return;
 	c->state = CALL_OVERFLOWED;
+	c->ended_ms = loop_now_ms();
 	w->t->stats.tier[c->tier].overflowed++;
 	call_stop_patience(c);
 }
@@ -692,6 +705,10 @@ static void on_agent_alarm(void *arg)
 		agent_send(a, &env, on_hangup_reply);
 		break;
 	case ACT_WRAPPED:
+		if (a->wrap_call >= 0 && (size_t)a->wrap_call < a->w->ncalls) {
+			a->w->calls[a->wrap_call]->wrap_ms = loop_now_ms() - a->wrap_from;
+			a->wrap_call = -1;
+		}
 		wd.has_ready = 1;
 		wd.ready = 1;
 		env.body_case = KEFU__ENVELOPE__BODY_WRAP_UP_DONE;
@@ -807,7 +824,11 @@ static void agent_take_state(struct agent *a, const char *state, const char *cal
 		}
 	} else if (strcmp(state, "wrap_up") == 0) {
 		if (agent_call(a) && agent_call(a)->state == CALL_TALKING)
-			agent_call(a)->state = CALL_DONE;
+			call_done(agent_call(a));
+		if (a->st == AG_TALK && a->call >= 0) {
+			a->wrap_call = a->call;
+			a->wrap_from = loop_now_ms();
+		}
 		if (a->st == AG_TALK || a->st == AG_RINGING)
 			agent_drop_call(a);
 		a->st = AG_WRAP;
@@ -1145,6 +1166,40 @@ static void agent_bye(struct agent *a)
 	rpc_send(a->rpc, &env);
 }
 
+static const char *const outcome_names[] = {
+	[CALL_WAITING] = "waiting", [CALL_TALKING] = "answered", [CALL_DONE] = "answered",
+	[CALL_ABANDONED] = "abandoned", [CALL_OVERFLOWED] = "overflowed",
+	[CALL_DROPPED] = "dropped", [CALL_QUEUED] = "queued",
+};
+
+/* --calls FILE: one line per call, as the simulator saw it (docs/ops.md
+ * compares kefuctl report with it). wait_ms: from CallArrived to the
+ * answer, the hang-up, the callback offer, or the end of the run. */
+static void calls_write(struct world *w)
+{
+	FILE *f = fopen(w->t->o.calls_path, "w");
+
+	if (!f) {
+		fprintf(stderr, "kefu-sim traffic: cannot write %s\n", w->t->o.calls_path);
+		return;
+	}
+	for (size_t i = 0; i < w->ncalls; i++) {
+		const struct call *c = w->calls[i];
+		bool talked = c->state == CALL_TALKING || c->state == CALL_DONE;
+		uint64_t end = talked ? c->answered_ms : c->ended_ms;
+
+		fprintf(f, "{\"call\":\"%s\",\"tier\":%u,\"outcome\":\"%s\",\"wait_ms\":%llu,"
+			"\"talk_ms\":%llu,\"wrap_ms\":%llu}\n",
+			c->id, c->tier, outcome_names[c->state],
+			(unsigned long long)(end > c->sent_ms ? end - c->sent_ms : 0),
+			(unsigned long long)(c->state == CALL_DONE && c->ended_ms > c->answered_ms
+						     ? c->ended_ms - c->answered_ms : 0),
+			(unsigned long long)c->wrap_ms);
+	}
+	if (fclose(f))
+		fprintf(stderr, "kefu-sim traffic: cannot write %s\n", w->t->o.calls_path);
+}
+
 /* Count the outcome of every call, then hang up and log out. */
 static void bye_begin(struct world *w)
 {
@@ -1154,6 +1209,8 @@ static void bye_begin(struct world *w)
 	for (size_t i = 0; i < w->ncalls; i++) {
 		struct call *c = w->calls[i];
 
+		if (c->state == CALL_QUEUED || c->state == CALL_WAITING)
+			c->ended_ms = loop_now_ms();
 		if (c->state == CALL_QUEUED)
 			s->tier[c->tier].queued++;
 		else if (c->state == CALL_WAITING || c->state == CALL_DROPPED)
@@ -1161,6 +1218,8 @@ static void bye_begin(struct world *w)
 		if (c->state == CALL_QUEUED || c->state == CALL_WAITING)
 			gw_send_end(&w->gws[c->gw], c);
 	}
+	if (w->t->o.calls_path)
+		calls_write(w);
 	for (size_t i = 0; i < w->nagents; i++)
 		agent_bye(&w->agents[i]);
 }
@@ -1285,7 +1344,7 @@ int traffic_run(struct traffic *t)
 	for (size_t i = 0; i < w.nagents; i++) {
 		struct agent *a = &w.agents[i];
 
-		*a = (struct agent){.w = &w, .idx = (uint32_t)i, .node = i % t->nnodes, .call = -1};
+		*a = (struct agent){.w = &w, .idx = (uint32_t)i, .node = i % t->nnodes, .call = -1, .wrap_call = -1};
 		traffic_agent_id(t, i, a->id, sizeof(a->id));
 		a->alarm = loop_alarm_new(t->loop, on_agent_alarm, a);
 		a->redial = loop_alarm_new(t->loop, agent_dial, a);

@@ -1,0 +1,150 @@
+#!/bin/sh
+# Operations statistics through the 3-node cluster (docs/ops.md), with
+# 1-minute intervals: a simulator run with a fixed seed over three
+# intervals, the leader killed (kill -9) as an interval closes. Afterwards
+# every figure of `kefuctl report --by tier --json` equals the one computed
+# from the simulator's own record of each call (--calls): offered,
+# answered, abandoned, answered within the tier's threshold, ASA and AHT
+# (waits and talk times measured at the two ends differ by milliseconds:
+# a call whose wait is that close to its threshold may fall on either
+# side, and the means are compared to within a few ms); the report by
+# interval has each interval once, closed, and sums to the same; agents'
+# calls add up; the wallboard answers with the targets.
+. "$(dirname "$0")/lib.inc"
+up 3 --extra 'stats_interval = 1m'
+
+"$SIM" boss --out "$D/boss" --users 400 --seed 5 --kinds CUST,USER --no-changes >/dev/null ||
+	fail "kefu-sim boss"
+ok
+
+SIM_PID=""
+trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; cleanup' EXIT
+# Intervals count in a report when they start in its range: from the minute.
+start=$(date +%Y%m%d%H%M00)
+# 6 agents take about 1.5 calls/s; 2/s keeps a queue, so some callers abandon.
+timeout 300 "$SIM" --cluster "$CJ" --boss "$D/boss" --agents 6 --rate 2 --duration 130 --seed 17 \
+	--mix 40,20,15,15,10 --handle 2500 --wrap 600 --ring 800 --patience 15000 --no-answer 0 \
+	--calls "$D/calls.jsonl" --json >"$D/sim.json" 2>"$D/sim.err" &
+SIM_PID=$!
+
+# The leader closes the interval that ended at the minute 5 s later:
+# kill it then, in the second minute of traffic.
+now=$(date +%s)
+wait_s=$(( (60 - now % 60) % 60 + 60 + 5 ))
+sleep "$wait_s"
+L=$(leader) && [ -n "$L" ] || fail "no leader"
+"$H" kill "$L" --dir "$D" >/dev/null || fail "kill $L"
+ok
+wait_for "a new leader after $L was killed" 30 leader_is_not "$L"
+"$H" start "$L" --dir "$D" >/dev/null || fail "restart $L"
+wait_for "the cluster healthy with $L back" 60 healthy
+
+wait "$SIM_PID" || fail "kefu-sim: $(tail -n 5 "$D/sim.err")"
+SIM_PID=""
+echo "sim: $(cat "$D/sim.json")"
+[ -s "$D/calls.jsonl" ] || fail "no call record"
+ok
+
+# The interval before the last closes 5 s after its end; the last one may
+# still be open (the report reads it from Redis).
+sleep 6
+to=$(date -d '+2 minutes' +%Y%m%d%H%M%S)
+ctl report --from "$start" --to "$to" --by tier --json >"$D/tier.json" || fail "report by tier"
+ctl report --from "$start" --to "$to" --by interval --json >"$D/interval.json" ||
+	fail "report by interval"
+ctl report --from "$start" --to "$to" --by agent --json >"$D/agent.json" || fail "report by agent"
+ctl report --from "$start" --to "$to" --by skill --csv >"$D/skill.csv" || fail "report by skill"
+ok
+python3 - "$D/calls.jsonl" "$D/tier.json" "$D/interval.json" "$D/agent.json" "$D/skill.csv" <<'PY' ||
+import csv, json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+tier = json.load(open(sys.argv[2]))
+by_iv = json.load(open(sys.argv[3]))
+agent = json.load(open(sys.argv[4]))
+skill = list(csv.DictReader(open(sys.argv[5])))
+JITTER = 100   # ms: a wait measured by the simulator and by the node
+assert tier["interval_ms"] == 60000, tier["interval_ms"]
+rows = {r["tier"]: r for r in tier["rows"]}
+for t in range(5):
+    mine = [c for c in calls if c["tier"] == t]
+    if not mine:
+        continue
+    r = rows.get(str(t))
+    assert r, ("no row for tier", t, tier)
+    thr = r["sl_threshold_ms"]
+    # The callers still waiting when the run ends hang up then: abandoned.
+    ans = [c for c in mine if c["outcome"] == "answered"]
+    ab = [c for c in mine if c["outcome"] in ("abandoned", "queued", "waiting")]
+    ov = [c for c in mine if c["outcome"] == "overflowed"]
+    assert not [c for c in mine if c["outcome"] == "dropped"], ("dropped calls", t)
+    want = {"offered": len(mine), "answered": len(ans), "abandoned": len(ab), "overflowed": len(ov)}
+    got = {k: r[k] for k in want}
+    assert got == want, ("tier", t, "report", got, "simulator", want)
+    sure_in = sum(1 for c in ans if c["wait_ms"] <= thr - JITTER)
+    maybe = sum(1 for c in ans if abs(c["wait_ms"] - thr) < JITTER)
+    assert sure_in <= r["answered_in_sl"] <= sure_in + maybe, \
+        ("answered in SL", t, r["answered_in_sl"], sure_in, maybe)
+    assert abs(r["service_level"] - r["answered_in_sl"] / len(mine)) < 1e-9
+    assert abs(r["answer_rate"] - len(ans) / len(mine)) < 1e-9
+    if ans:
+        asa = sum(c["wait_ms"] for c in ans) / len(ans)
+        assert abs(r["asa_ms"] - asa) <= 25, ("ASA", t, r["asa_ms"], asa)
+        # Every answered call has ended by now; the simulator timed the
+        # talk of those that ended before its run did.
+        assert r["handled"] == len(ans), ("handled", t, r["handled"], len(ans))
+        talked = [c for c in ans if c["talk_ms"] > 0]
+        talk = sum(c["talk_ms"] for c in talked)
+        if len(talked) == len(ans):
+            assert abs(r["talk_ms"] - talk) <= 25 * len(ans), ("talk", t, r["talk_ms"], talk)
+        else:
+            assert r["talk_ms"] >= talk - 25 * len(talked), ("talk", t, r["talk_ms"], talk)
+        assert r["aht_ms"] >= r["talk_ms"] / r["handled"], ("AHT below talk", t, r)
+    short = sum(1 for c in ab if c["wait_ms"] < 10000 - JITTER)
+    assert short <= r["abandoned_short"] <= short + sum(1 for c in ab if abs(c["wait_ms"] - 10000) < JITTER), \
+        ("short abandons", t, r["abandoned_short"], short)
+    assert 0 < r["sl_target"] <= 1 and 0 < r["answer_target"] <= 1, r
+# By interval: each interval once, closed now, summing to every call.
+ivs = [r["interval"] for r in by_iv["rows"]]
+assert len(ivs) == len(set(ivs)) and len(ivs) >= 3, ("intervals", ivs)
+assert all(r["intervals"] == 1 for r in by_iv["rows"]), by_iv["rows"]
+assert sum(r["offered"] for r in by_iv["rows"]) == len(calls), \
+    ("intervals sum", sum(r["offered"] for r in by_iv["rows"]), len(calls))
+assert sum(r["open_intervals"] for r in by_iv["rows"][:-1]) == 0, ("not closed", by_iv["rows"])
+# Agents: their calls are the answered calls; time in states adds up.
+answered = sum(1 for c in calls if c["outcome"] == "answered")
+assert sum(r["calls"] for r in agent["rows"]) == answered, \
+    ("agent calls", sum(r["calls"] for r in agent["rows"]), answered)
+assert len(agent["rows"]) == 6, [r["agent"] for r in agent["rows"]]
+for r in agent["rows"]:
+    assert r["talk_ms"] > 0 and r["ready_ms"] + r["talk_ms"] + r["wrap_ms"] > 60000, r
+    assert 0 < r["occupancy"] <= 1, r
+# Skills count every call once, under the skill that served or lost it.
+assert sum(int(r["offered"]) for r in skill) == len(calls), skill
+print("calls", len(calls), "tiers", {t: (r["offered"], r["answered"], r["abandoned"]) for t, r in rows.items()})
+PY
+	fail "report differs from the simulator's record"
+ok
+
+# Every node answers the same report from its own replica.
+for n in node1 node2 node3; do
+	ctl --node "$(addr $n)" report --from "$start" --to "$to" --by interval --json \
+		>"$D/iv.$n.json" || fail "report on $n"
+	cmp -s "$D/iv.node1.json" "$D/iv.$n.json" || fail "$n reports otherwise: $(cat "$D/iv.$n.json")"
+done
+ok
+
+# Bad input gets a clear error and changes nothing.
+ctl report --from 20261301000000 --to "$to" >"$D/bad.out" 2>&1 && fail "a 13th month was taken"
+grep -q 'local time' "$D/bad.out" || fail "bad --from: $(cat "$D/bad.out")"
+ctl report --from "$to" --to "$start" >"$D/bad.out" 2>&1 && fail "--from after --to was taken"
+ctl report --from "$start" --to "$to" --by queue >"$D/bad.out" 2>&1 && fail "--by queue was taken"
+ok
+
+ctl wallboard --json >"$D/wb.json" || fail "wallboard"
+python3 - "$D/wb.json" <<'PY' || fail "wallboard: $(cat "$D/wb.json")"
+import json, sys
+w = json.load(open(sys.argv[1]))
+assert "tiers" in w and "skills" in w and "agents" in w, w
+PY
+ok
+done_ok
