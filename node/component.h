@@ -39,8 +39,10 @@
 struct board;
 struct config;
 struct hot;
+struct import_tally;
 struct jobs;
 struct leader;
+struct metrics;
 
 /* What the node offers its components; every pointer outlives them. */
 struct node_ctx {
@@ -56,6 +58,10 @@ struct node_ctx {
 	struct jobs *jobs;             /* worker threads */
 	struct msg_hub *hub;           /* the peers */
 	struct board *board;           /* the live board (node/board.h); NULL without Redis */
+	/* /metrics (node/metrics.h), NULL when off: a component registers its
+	 * own source at init and unregisters it at stop. */
+	struct metrics *metrics;
+	struct import_tally *boss_files; /* BOSS files by outcome (storage/import.h) */
 };
 
 struct component_timer {

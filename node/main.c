@@ -96,6 +96,7 @@ struct node {
 	struct hot *hot;                   /* Redis; NULL when redis_sentinels is empty */
 	struct board *board;               /* the live board, with Redis (node/board.h) */
 	struct metrics *metrics;           /* /metrics; NULL when metrics_addr is empty */
+	struct import_tally boss_files;    /* BOSS files by outcome and kind, inbox and uploads */
 	struct running comp[NCOMPONENTS];  /* by components[] */
 	struct jobs *jobs;
 	struct loop_timer *inbox_timer;
@@ -693,8 +694,21 @@ static int node_component_init(struct node *n, size_t i, const struct node_ctx *
 /* Every component, in a cluster: init in table order, then start each. */
 static int node_components_init(struct node *n)
 {
-	struct node_ctx ctx = {n->loop, n->cfg.node_name, n->cfg.data_dir, &n->cfg, &n->sto, n->election, n->repl,
-			       n->leader, n->hot, n->jobs, NULL, n->board};
+	struct node_ctx ctx = {
+		.loop = n->loop,
+		.self = n->cfg.node_name,
+		.data_dir = n->cfg.data_dir,
+		.cfg = &n->cfg,
+		.sto = &n->sto,
+		.election = n->election,
+		.repl = n->repl,
+		.leader = n->leader,
+		.hot = n->hot,
+		.jobs = n->jobs,
+		.board = n->board,
+		.metrics = n->metrics,
+		.boss_files = &n->boss_files,
+	};
 	int r;
 
 	if (!n->server)
@@ -723,7 +737,10 @@ static void node_components_shutdown(struct node *n)
 
 /* ---- metrics (node/metrics.h) ---- */
 
-/* Serves /metrics on metrics_addr, on a node alone too; a port taken fails the start. */
+/*
+ * Serves /metrics on metrics_addr, on a node alone too; a port taken fails
+ * the start. Up before the components, which register their own sources.
+ */
 static int node_metrics_init(struct node *n)
 {
 	struct metrics_opts mo = {
@@ -733,6 +750,8 @@ static int node_metrics_init(struct node *n)
 		.repl = n->repl,
 		.election = n->election,
 		.hot = n->hot,
+		.board = n->board,
+		.boss = &n->boss_files,
 	};
 	int r;
 
@@ -755,11 +774,13 @@ static void node_metrics_shutdown(struct node *n)
 
 /* ---- BOSS inbox ---- */
 
+/* On the scan's worker: logged, and counted for /metrics. */
 static void node_inbox_report(void *arg, const struct import_result *r)
 {
+	struct node *n = arg;
 	char line[1024];
 
-	(void)arg;
+	import_tally_add(&n->boss_files, r);
 	if (r->outcome == IMPORT_HELD)
 		log_debug(LOG_BOSS, "%s", import_format(r, line, sizeof(line)));
 	else
@@ -822,7 +843,7 @@ static void node_inbox_job(void *arg)
 
 	if (!node_inbox_settled(n))
 		return;
-	r = import_dir(n->sto.store, &o, n->cfg.boss_inbox, node_inbox_report, NULL, NULL);
+	r = import_dir(n->sto.store, &o, n->cfg.boss_inbox, node_inbox_report, n, NULL);
 
 	if (r)
 		log_err(LOG_BOSS, "inbox scan stopped dir=%s error=\"%s\"", n->cfg.boss_inbox,
@@ -936,8 +957,8 @@ static const struct subsystem {
 	/* Nothing so far has sent a byte: the loop has not run. */
 	{"privileges", node_privileges_init, node_nothing},
 	{"redis", node_redis_init, node_redis_shutdown},
-	{"components", node_components_init, node_components_shutdown},
 	{"metrics", node_metrics_init, node_metrics_shutdown},
+	{"components", node_components_init, node_components_shutdown},
 	{"boss inbox", node_inbox_init, node_inbox_shutdown},
 	{"retention", node_prune_init, node_prune_shutdown},
 };

@@ -5,7 +5,10 @@
 #include "cluster/repl.h"
 #include "lib/err.h"
 #include "lib/httpd.h"
+#include "node/board.h"
 #include "node/hot.h"
+#include "storage/boss.h"
+#include "storage/import.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -303,6 +306,120 @@ static void metrics_redis(struct metrics *m, struct metrics_out *o)
 			     sizeof(redis_rtt_bounds_us) / sizeof(redis_rtt_bounds_us[0]));
 }
 
+/* The agent states of the live board, each exported even when no agent is in it. */
+static const char *const board_states[] = {"ready", "reserved", "on_call", "wrap_up", "not_ready"};
+
+/* Calls waiting and the longest wait of each tier or skill queue q[0..n). */
+static void metrics_board_queues(struct metrics_out *o, const struct board_queue *q, size_t n,
+				 const char *label, const char *what, uint64_t now)
+{
+	char name[64], help[160];
+	struct metrics_label l = {label, NULL};
+
+	snprintf(name, sizeof(name), "kefu_%s_waiting_calls", what);
+	snprintf(help, sizeof(help), "Calls queued (not offered) per %s, cluster-wide, as the "
+		 "live board last read them.", label);
+	metrics_family(o, name, "gauge", help);
+	for (size_t i = 0; i < n; i++) {
+		l.value = q[i].name;
+		metrics_sample_u64(o, name, &l, 1, q[i].waiting);
+	}
+	snprintf(name, sizeof(name), "kefu_%s_longest_wait_seconds", what);
+	snprintf(help, sizeof(help), "How long the longest-waiting queued call of each %s has "
+		 "waited (0: none waits).", label);
+	metrics_family(o, name, "gauge", help);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ms = q[i].oldest_ms && q[i].oldest_ms < now ? now - q[i].oldest_ms : 0;
+
+		l.value = q[i].name;
+		metrics_sample(o, name, &l, 1, (double)ms / 1000.0);
+	}
+}
+
+/* Agents by state, and the not-ready ones by reason. */
+static void metrics_board_agents(struct metrics_out *o, const struct board *b)
+{
+	struct metrics_label l = {"state", NULL};
+	const char *reasons[64];
+	uint64_t nreason[64];
+	size_t nr = 0;
+
+	metrics_family(o, "kefu_agents", "gauge",
+		       "Agents logged in, cluster-wide, by state, as the live board last read them.");
+	for (size_t s = 0; s < sizeof(board_states) / sizeof(board_states[0]); s++) {
+		uint64_t n = 0;
+
+		for (size_t a = 0; a < b->nagents; a++)
+			n += strcmp(b->agents[a].state, board_states[s]) == 0;
+		l.value = board_states[s];
+		metrics_sample_u64(o, "kefu_agents", &l, 1, n);
+	}
+	for (size_t a = 0; a < b->nagents; a++) {
+		size_t r;
+
+		if (strcmp(b->agents[a].state, "not_ready") != 0)
+			continue;
+		for (r = 0; r < nr && strcmp(reasons[r], b->agents[a].reason) != 0; r++)
+			;
+		if (r == nr) {
+			if (nr == sizeof(reasons) / sizeof(reasons[0]))
+				continue; /* reasons are a short list: the rest uncounted */
+			reasons[nr] = b->agents[a].reason;
+			nreason[nr++] = 0;
+		}
+		nreason[r]++;
+	}
+	metrics_family(o, "kefu_agents_not_ready", "gauge",
+		       "Agents not ready, cluster-wide, by the reason they gave.");
+	l.name = "reason";
+	for (size_t r = 0; r < nr; r++) {
+		l.value = reasons[r];
+		metrics_sample_u64(o, "kefu_agents_not_ready", &l, 1, nreason[r]);
+	}
+}
+
+/*
+ * The live board: wanted from this scrape on (so the routing keeps it
+ * fresh while Prometheus scrapes), exported once it has been read.
+ */
+static void metrics_board(struct metrics *m, struct metrics_out *o)
+{
+	const struct board *b = m->o.board;
+	uint64_t now = loop_wall_ms();
+
+	board_want(m->o.board, now);
+	if (!b->at_ms)
+		return;
+	metrics_family(o, "kefu_board_age_seconds", "gauge",
+		       "How old the live board's reading is: the queue and agent gauges are "
+		       "as of then.");
+	metrics_sample(o, "kefu_board_age_seconds", NULL, 0,
+		       (double)(now > b->at_ms ? now - b->at_ms : 0) / 1000.0);
+	metrics_board_queues(o, b->tiers, b->ntiers, "tier", "tier", now);
+	metrics_board_queues(o, b->skills, b->nskills, "skill", "queue", now);
+	metrics_board_agents(o, b);
+}
+
+/* BOSS files by outcome and kind, every pair (0 included) so rates start from 0. */
+static void metrics_boss(struct metrics *m, struct metrics_out *o)
+{
+	metrics_family(o, "kefu_boss_files_total", "counter",
+		       "BOSS data files processed by this node (inbox and uploads) by outcome "
+		       "and kind; a held file counts at each scan that holds it.");
+	for (size_t oc = 0; oc < IMPORT_OUTCOME_COUNT; oc++)
+		for (size_t k = 0; k <= BOSS_KIND_COUNT; k++) {
+			const char *kind = k < BOSS_KIND_COUNT ? boss_kind_name((enum boss_kind)k)
+							       : "unknown";
+			struct metrics_label l[] = {
+				{"outcome", import_outcome_name((enum import_outcome)oc)},
+				{"kind", kind},
+			};
+
+			metrics_sample_u64(o, "kefu_boss_files_total", l, 2,
+					   import_tally_get(m->o.boss, (enum import_outcome)oc, k));
+		}
+}
+
 static void metrics_node(struct metrics *m, struct metrics_out *o)
 {
 	struct metrics_label info[] = {{"version", KEFU_VERSION}, {"node", m->o.self}};
@@ -316,6 +433,10 @@ static void metrics_node(struct metrics *m, struct metrics_out *o)
 		metrics_cluster(m, o);
 	if (m->o.hot)
 		metrics_redis(m, o);
+	if (m->o.board)
+		metrics_board(m, o);
+	if (m->o.boss)
+		metrics_boss(m, o);
 }
 
 /* ---- serving ---- */
@@ -381,6 +502,16 @@ int metrics_register(struct metrics *m, metrics_fn fn, void *arg)
 	m->src[m->nsrc].arg = arg;
 	m->nsrc++;
 	return 0;
+}
+
+void metrics_unregister(struct metrics *m, metrics_fn fn, void *arg)
+{
+	for (size_t i = 0; i < m->nsrc; i++)
+		if (m->src[i].fn == fn && m->src[i].arg == arg) {
+			memmove(&m->src[i], &m->src[i + 1], (m->nsrc - i - 1) * sizeof(m->src[0]));
+			m->nsrc--;
+			return;
+		}
 }
 
 void metrics_free(struct metrics *m)

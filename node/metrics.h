@@ -4,9 +4,11 @@
  * /metrics answers 200; any other path 404, any other method 405.
  *
  * Each scrape runs the node's own source (process, replication, etcd,
- * Redis) and then every source registered, in order, on the loop's thread:
- * a source writes families through the writer below. Nothing is kept
- * between scrapes but what the sources own.
+ * Redis, the live board, BOSS files) and then every source registered, in
+ * order, on the loop's thread: a source writes families through the writer
+ * below. A component registers its own source (struct node_ctx's metrics)
+ * and unregisters it when it stops; the server knows no component. Nothing
+ * is kept between scrapes but what the sources own.
  *
  * Writer: metrics_family, then its samples; names are ours (checked only
  * by tests: `promtool check metrics`), label values are escaped here.
@@ -26,8 +28,10 @@
 #define METRICS_SOURCES_MAX 32
 
 struct metrics;
+struct board;
 struct election;
 struct hot;
+struct import_tally;
 struct repl;
 
 /* The exposition being written; only through the functions below. */
@@ -81,6 +85,12 @@ struct metrics_opts {
 	struct repl *repl;           /* NULL on a node alone */
 	struct election *election;   /* NULL on a node alone */
 	struct hot *hot;             /* NULL without Redis */
+	/* The live board (node/board.h), wanted again at every scrape; NULL
+	 * without Redis. Its families are left out until it was first read. */
+	struct board *board;
+	/* BOSS files by outcome and kind (storage/import.h), inbox and uploads
+	 * together; NULL: not exported. */
+	const struct import_tally *boss;
 };
 
 /*
@@ -99,6 +109,12 @@ uint16_t metrics_port(const struct metrics *m);
  * KF_ETOOBIG (METRICS_SOURCES_MAX reached).
  */
 int metrics_register(struct metrics *m, metrics_fn fn, void *arg);
+
+/*
+ * metrics_unregister - the source (fn, arg) registered before runs no more;
+ * the ones after it keep their order. Nothing when it is not registered.
+ */
+void metrics_unregister(struct metrics *m, metrics_fn fn, void *arg);
 
 /* metrics_free - stop serving; NULL is fine. */
 void metrics_free(struct metrics *m);

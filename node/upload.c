@@ -44,6 +44,7 @@ struct uploads {
 	struct leader *leader;
 	struct jobs *jobs;
 	struct repl_storage *sto;
+	struct import_tally *tally;  /* the node's BOSS files by outcome; NULL: not counted */
 	char self[META_NAME_MAX];
 	char dir[4096 + 16];    /* "<data_dir>.import" */
 	struct upload *list;
@@ -257,6 +258,8 @@ static void record_result(void *arg, const struct import_result *r)
 {
 	struct staged *st = arg;
 
+	if (st->u->tally)
+		import_tally_add(st->u->tally, r);
 	if (strcmp(r->name, st->name) == 0)
 		st->res = *r;
 }
@@ -387,6 +390,7 @@ static int uploads_init(const struct node_ctx *ctx, void **state)
 	u->leader = ctx->leader;
 	u->jobs = ctx->jobs;
 	u->sto = ctx->sto;
+	u->tally = ctx->boss_files;
 	snprintf(u->self, sizeof(u->self), "%s", ctx->self);
 	if (snprintf(u->dir, sizeof(u->dir), "%s.import", ctx->data_dir) >=
 	    (int)sizeof(u->dir)) {

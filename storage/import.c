@@ -45,6 +45,25 @@ char *import_format(const struct import_result *r, char *out, size_t cap)
 	return out;
 }
 
+void import_tally_add(struct import_tally *t, const struct import_result *r)
+{
+	struct boss_name bn;
+	size_t kind = BOSS_KIND_COUNT;
+
+	if ((unsigned)r->outcome >= IMPORT_OUTCOME_COUNT)
+		return;
+	if (boss_parse_name(r->name, strlen(r->name), &bn, NULL, 0) == 0)
+		kind = bn.kind;
+	__atomic_fetch_add(&t->n[r->outcome][kind], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t import_tally_get(const struct import_tally *t, enum import_outcome o, size_t kind)
+{
+	if ((unsigned)o >= IMPORT_OUTCOME_COUNT || kind > BOSS_KIND_COUNT)
+		return 0;
+	return __atomic_load_n(&t->n[o][kind], __ATOMIC_RELAXED);
+}
+
 /* One file on its way through the importer. */
 struct entry {
 	char *path;            /* as given */

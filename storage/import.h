@@ -81,6 +81,19 @@ struct import_summary {
 	uint64_t records_applied;
 };
 
+/*
+ * Files by outcome and by kind, for the node's metrics: import_tally_add
+ * counts a result from any thread (atomic adds), import_tally_get reads a
+ * count from any other. Zero-initialised is empty. kind is a boss_kind, or
+ * BOSS_KIND_COUNT for a file whose name is no BOSS data file name.
+ */
+struct import_tally {
+	uint64_t n[IMPORT_OUTCOME_COUNT][BOSS_KIND_COUNT + 1];
+};
+
+void import_tally_add(struct import_tally *t, const struct import_result *r);
+uint64_t import_tally_get(const struct import_tally *t, enum import_outcome o, size_t kind);
+
 /* Called once per file, in processing order; r is valid during the call. */
 typedef void (*import_report_fn)(void *arg, const struct import_result *r);
 

@@ -90,6 +90,14 @@ say "kefu-sim traffic: 12 agents, 2 calls/s for ${secs} s (wallboard line below)
 bin/kefu-sim traffic --cluster "$CJ" --boss "$D/gen" --no-import --agents 12 --rate 2 \
 	--duration "$secs" --handle 8000 --wrap 1000 --seed 2026
 
+day=$(date +%Y%m%d)
+say "operations: what the run achieved per tier against its targets (kefuctl report)"
+$K --cluster "$CJ" report --from "${day}000000" --to "$(date -d '+1 day' +%Y%m%d)000000"
+say "per agent: calls, time by state, occupancy"
+$K --cluster "$CJ" report --from "${day}000000" --to "$(date -d '+1 day' +%Y%m%d)000000" --by agent
+say "the wallboard (kefuctl wallboard; --watch redraws it every second)"
+$K --cluster "$CJ" wallboard
+
 say "work orders: the diamond customer's complaint, owned by sim001 who took the call"
 printf 'Demo-handler-2026' >"$D/pw"
 $K --cluster "$CJ" agent add --id h001 --name 后台处理员 --skills general:5 --role handler \

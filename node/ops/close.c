@@ -8,7 +8,8 @@
  * brings every agent's time up to now); the first in which anything
  * happened is written, its rows with its 'c' key, in one logged step that
  * writes nothing when the key is there already (the empty ones before it
- * have nothing to keep). A leader that dies after the write leaves the
+ * have nothing to keep; when all are empty, the last is written with no
+ * rows, so that the latest closed interval is never far behind). A leader that dies after the write leaves the
  * key for the next one, which skips the interval; one that dies before
  * leaves the hash in Redis, which the next one reads: each interval is
  * counted once. One read or write at a time; after a failure, again a
@@ -92,8 +93,9 @@ static void on_written(void *arg, int err, uint64_t index)
 	(void)index;
 	if (!ops__put(o)) {
 		if (err == 0 || err == KF_EEXISTS) {
-			log_info(LOG_OPS, "interval closed start=%" PRIu64 " rows=%zu%s", j->start,
-				 j->rows.n, err ? " (closed before)" : "");
+			if (j->rows.n || err)
+				log_info(LOG_OPS, "interval closed start=%" PRIu64 " rows=%zu%s",
+					 j->start, j->rows.n, err ? " (closed before)" : "");
 			if (o->next_close == j->start)
 				o->next_close += o->set.interval_ms;
 			o->closing = false;
@@ -128,23 +130,19 @@ static void on_read(void *arg, int err, const struct redis_reply *rep)
 		j->start = j->starts[i];
 		ops__rows_add_hash(&j->rows, j->start, rep->elem[i], "tsa", false);
 	}
-	if (j->rows.n == 0) {
-		if (o->next_close == j->starts[0])
-			o->next_close = j->starts[j->nstarts - 1] + o->set.interval_ms;
-		o->closing = false;
-		job_free(j);
-		ops__close_tick(o);
-		return;
-	}
+	/* Nothing happened in any: the last is marked closed (no rows), so
+	 * the latest closed interval stays recent in a quiet night too. */
+	if (j->rows.n == 0)
+		j->start = j->starts[j->nstarts - 1];
 	if (o->next_close == j->starts[0])
 		o->next_close = j->start;
 	if (j->rows.n > OPS_ROWS_MAX)
 		log_warn(LOG_OPS, "interval start=%" PRIu64 " has %zu rows; %u kept", j->start,
 			 j->rows.n, OPS_ROWS_MAX);
 	j->n = j->rows.n < OPS_ROWS_MAX ? j->rows.n : OPS_ROWS_MAX;
-	j->kinds = malloc(j->n);
-	j->names = malloc(j->n * sizeof(*j->names));
-	j->counts = malloc(j->n * sizeof(*j->counts));
+	j->kinds = malloc(j->n + 1);
+	j->names = malloc((j->n + 1) * sizeof(*j->names));
+	j->counts = malloc((j->n + 1) * sizeof(*j->counts));
 	if (!j->kinds || !j->names || !j->counts)
 		abort();
 	for (size_t i = 0; i < j->n; i++) {

@@ -72,9 +72,10 @@ struct ops {
 	uint64_t retry_at;         /* after a failure, not before this */
 	uint64_t next_close;       /* start of the next interval to close; 0 = find it */
 
-	/* Today's closed intervals, summed (wallboard): valid for day_ms and
-	 * the intervals closed up to day_upto. */
+	/* Today's closed intervals, summed (wallboard): those of the day
+	 * starting day_ms before day_upto (wallboard.c day_refresh). */
 	uint64_t day_ms, day_upto;
+	bool day_valid;
 	struct ops_rows day;
 
 	/* Wallboard requests waiting for a fresh board, and the supervisors

@@ -36,19 +36,32 @@ struct wb_read {
 
 /* ---- today's closed intervals, summed ---- */
 
+/*
+ * Today's closed intervals summed, again only when a day begins or an
+ * interval closes: the sum covers [day start, o->day_upto), where day_upto
+ * follows the latest closed interval; the open ones after it come from
+ * Redis (read_open).
+ */
 static void day_refresh(struct ops *o, uint64_t now)
 {
-	uint64_t day = ops__day_start(now), upto = ops__iv_start(o, now);
+	uint64_t day = ops__day_start(now), upto = day, last;
 	static const char kinds[] = {OPS_KIND_TIER, OPS_KIND_SKILL, OPS_KIND_AGENT};
+	struct store_txn *t;
 
-	if (o->day_ms == day && o->day_upto == upto)
+	if (store_read_begin(o->sto->store, &t) == 0) {
+		if (opsstat_last_closed(t, &last) == 0 && last + o->set.interval_ms > day)
+			upto = last + o->set.interval_ms;
+		store_abort(t);
+	}
+	if (o->day_ms == day && o->day_upto == upto && o->day_valid)
 		return;
 	ops__rows_free(&o->day);
 	o->day_ms = day;
 	o->day_upto = upto;
+	o->day_valid = true;
 	for (size_t i = 0; i < sizeof(kinds); i++)
 		if (ops__rows_add_closed(o, &o->day, kinds[i], day, upto, false)) {
-			o->day_upto = 0; /* again next time */
+			o->day_valid = false; /* again next time */
 			break;
 		}
 }
@@ -235,18 +248,26 @@ static void answer(struct ops *o, const struct ops_rows *open)
 	uint64_t now = ops__now_ms();
 	size_t len;
 	uint8_t *buf;
+	bool diff;
 
-	day_refresh(o, now);
 	buf = build(o, open, now, &len);
+	diff = changed(o, buf, len);
 	for (size_t i = 0; i < o->npending; i++)
 		send_packed(o, o->pending[i].peer, o->pending[i].request_id, buf, len);
-	o->npending = 0;
-	if (o->nwatch && changed(o, buf, len)) {
-		/* Pushed unsolicited (request id 0): the request was answered. */
-		for (size_t i = 0; i < o->nwatch; i++)
-			send_packed(o, o->watch[i].peer, 0, buf, len);
+	if (o->nwatch && diff) {
+		/* Pushed unsolicited (request id 0), to each watcher that did not
+		 * just get it as its answer. */
+		for (size_t i = 0; i < o->nwatch; i++) {
+			bool answered = false;
+
+			for (size_t k = 0; k < o->npending && !answered; k++)
+				answered = o->pending[k].peer == o->watch[i].peer;
+			if (!answered)
+				send_packed(o, o->watch[i].peer, 0, buf, len);
+		}
 		o->pushed_ms = now;
 	}
+	o->npending = 0;
 	free(buf);
 }
 
@@ -279,7 +300,12 @@ static void read_open(struct ops *o, uint64_t now)
 	if (!r)
 		abort();
 	r->o = o;
-	r->nopen = ops__open_starts(o, ops__day_start(now), now + 1, r->open, OPEN_MAX);
+	if (o->set.interval_ms)
+		day_refresh(o, now);
+	/* The intervals after the closed ones summed, up to the running one. */
+	for (uint64_t s = o->day_upto; o->set.interval_ms && s <= now && r->nopen < OPEN_MAX;
+	     s += o->set.interval_ms)
+		r->open[r->nopen++] = s;
 	if (r->nopen == 0) {
 		struct ops_rows none = {0};
 

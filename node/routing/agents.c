@@ -124,6 +124,8 @@ static void agent_set_state(struct routing *r, struct ragent *a, const char *sta
 	routing__num(iv, r->set.stats_iv_ms);
 	routing__copy(o->agent, sizeof(o->agent), a->id);
 	routing__copy(o->text, sizeof(o->text), reason);
+	/* The routing latency of the route_agent that follows counts from here. */
+	a->ready_us = strcmp(state, "ready") == 0 ? loop_now_us() : 0;
 	routing__agent_keys(r, &ks, a);
 	routing__step(r, ROUTING_SCRIPT_AGENT_STATE, &ks, args, 8, o);
 }
@@ -168,12 +170,16 @@ void routing__on_routed(struct routing *r, struct op *o, int err, const struct r
 	/* An offer or alert reaches the agent's node as an event. */
 }
 
-void routing__route_agent(struct routing *r, const struct ragent *a)
+void routing__route_agent(struct routing *r, struct ragent *a)
 {
 	struct keys ks = {.n = 0};
 	char offer[NUM_MAX];
 	const char *args[] = {offer};
 	struct op *o = routing__op_new(r, routing__on_routed, 0, 0);
+
+	o->decide = DECIDE_ROUTE_AGENT;
+	o->t0_us = a->ready_us;
+	a->ready_us = 0;
 
 	routing__num(offer, r->set.offer_ms);
 	routing__copy(o->agent, sizeof(o->agent), a->id);
@@ -252,6 +258,11 @@ void routing__wrap_up_done(struct routing *r, struct ragent *a, bool ready, uint
 	routing__num(offer, r->set.offer_ms);
 	routing__copy(o->agent, sizeof(o->agent), a->id);
 	routing__copy(o->text, sizeof(o->text), args[1]);
+	if (ready) {
+		o->decide = DECIDE_WRAP_UP_DONE;
+		o->t0_us = loop_now_us();
+	}
+	a->ready_us = 0;
 	a->call[0] = '\0';
 	a->wrap_until_ms = 0;
 	routing__agent_keys(r, &ks, a);
@@ -346,6 +357,7 @@ void routing__on_answer_call(void *state, struct msg_peer *p, const Kefu__Envelo
 	}
 	routing__num(offer, r->set.offer_ms);
 	o = routing__op_new(r, on_claimed, msg_peer_id(p), e->request_id);
+	o->decide = DECIDE_CLAIM;
 	routing__copy(o->agent, sizeof(o->agent), a->id);
 	routing__keys_add(r, &ks, "call:", a->call);
 	routing__keys_add(r, &ks, "agent:", a->id);

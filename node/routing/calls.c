@@ -66,6 +66,7 @@ void routing__route_call(struct routing *r, struct rcall *c)
 	const char *args[] = {offer, ring};
 	struct op *o = routing__op_new(r, routing__on_routed, 0, 0);
 
+	o->decide = DECIDE_ROUTE_CALL;
 	c->ring_n = ring_width(r, c, loop_wall_ms());
 	routing__num(ring, c->ring_n);
 	routing__num(offer, r->set.offer_ms);
@@ -109,6 +110,8 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 			      c->service, verified ? ROUTING_VERIFIED_CALLER_ID : "", offer, ring, iv};
 	struct op *o = routing__op_new(r, on_arrived, c->conn, request_id);
 
+	o->decide = DECIDE_ARRIVE;
+	o->t0_us = c->arrived_us;
 	c->ring_n = ring_width(r, c, loop_wall_ms());
 	routing__num(ring, c->ring_n);
 	routing__num(arrived, c->arrived_ms);
@@ -173,6 +176,7 @@ void routing__on_call_arrived(void *state, struct msg_peer *p, const Kefu__Envel
 	c->conn = rc->id;
 	if (!c->arrived_ms) {
 		c->arrived_ms = loop_wall_ms();
+		c->arrived_us = loop_now_us();
 		c->nskills = 0;
 		while (c->nskills < c->tier->nladder && c->tier->ladder[c->nskills].after_ms == 0)
 			c->nskills++;

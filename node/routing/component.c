@@ -111,9 +111,14 @@ static int routing_init(const struct node_ctx *ctx, void **state)
 	ht_init(&r->agents, AGENT_BUCKETS);
 	ht_init(&r->calls, CALL_BUCKETS);
 	hot_key(r->hot, r->k_epoch, sizeof(r->k_epoch), "epoch");
+	r->board = ctx->board;
 	hot_on_event(r->hot, routing__on_event, r);
 	hot_on_failover(r->hot, routing__on_failover, r);
 	strategies_write(r);
+	if (ctx->metrics && metrics_register(ctx->metrics, routing__metrics, r) == 0)
+		r->metrics = ctx->metrics;
+	else if (ctx->metrics)
+		log_warn(LOG_ROUTING, "routing figures not in /metrics: too many sources");
 	*state = r;
 	return 0;
 }
@@ -128,6 +133,8 @@ static void routing_stop(void *state)
 		return;
 	hot_on_event(r->hot, NULL, NULL);
 	hot_on_failover(r->hot, NULL, NULL);
+	if (r->metrics)
+		metrics_unregister(r->metrics, routing__metrics, r);
 	r->dead = true;
 	routing__unpend(r);
 }

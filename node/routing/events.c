@@ -110,6 +110,8 @@ static void ev_offer(struct routing *r, json_t *ev, bool alert)
 		routing__copy(a->state, sizeof(a->state), "reserved");
 	send_offer(r, a, a->call, jnum(ev, "deadline_ms"), (unsigned)jnum(ev, "tier"),
 		   jstr(ev, "skill"), alert, jstr(ev, "verified"));
+	if (a->conn)
+		routing__offer_sent(r, alert);
 }
 
 static void ev_reserved(struct routing *r, json_t *ev)

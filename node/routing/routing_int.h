@@ -29,12 +29,15 @@
 #include "cluster/meta.h"
 #include "cluster/redis.h"
 #include "cluster/repl.h"
+#include "lib/hist.h"
 #include "lib/ht.h"
 #include "lib/loop.h"
 #include "lib/password.h"
 #include "lib/tls.h"
+#include "node/board.h"
 #include "node/component.h"
 #include "node/hot.h"
+#include "node/metrics.h"
 #include "node/msg.h"
 #include "node/routing/conf.h"
 #include "routing/scripts.h"
@@ -115,6 +118,7 @@ struct ragent {
 	uint64_t wrap_until_ms;
 	uint64_t conn;                    /* peer id, 0 = not connected */
 	uint64_t gen;                     /* the takeover count in Redis when this node took it */
+	uint64_t ready_us;                /* monotonic µs it last asked to be ready here; 0 = used */
 };
 
 /* A call of a gateway connected to this node: the mirror of call:<id>. */
@@ -129,11 +133,33 @@ struct rcall {
 	char state[TEXT_MAX];
 	char agent[ACCOUNTS_ID_MAX + 1];
 	uint64_t arrived_ms, deadline_ms, answered_ms;
+	uint64_t arrived_us;              /* monotonic µs of its CallArrived here; 0 = taken over */
 	uint64_t conn;                    /* peer id of its gateway, 0 = not connected */
 	uint64_t lost_ms;                 /* when its gateway's connection closed */
 	uint64_t gen;                     /* takeovers of the call we got (reassert_call) */
 	bool verified;                    /* from the subscriber's own, trusted number */
 	unsigned ring_n;                  /* ring-progressively: agents asked to ring so far */
+};
+
+/* The routing steps that decide about an offer, counted by what they decided. */
+enum routing_decider {
+	DECIDE_NONE,                      /* the op is no decision */
+	DECIDE_ARRIVE,
+	DECIDE_ROUTE_CALL,
+	DECIDE_ROUTE_AGENT,
+	DECIDE_WRAP_UP_DONE,
+	DECIDE_CLAIM,
+	DECIDE_COUNT
+};
+
+/* What a deciding step did: reserved a call for an agent, alerted agents, nothing. */
+enum routing_decision { DECISION_OFFER, DECISION_ALERT, DECISION_NONE, DECISION_COUNT };
+
+/* This node's routing figures for /metrics (counters.c). */
+struct routing_counts {
+	uint64_t decided[DECIDE_COUNT][DECISION_COUNT];
+	uint64_t offers_sent, alerts_sent; /* Offers to agents connected here */
+	struct hist latency_us;            /* CallArrived or ready request -> offer decided */
 };
 
 struct routing {
@@ -146,6 +172,10 @@ struct routing {
 	struct leader *leader;
 	struct jobs *jobs;
 	struct msg_hub *hub;
+	struct board *board;               /* the live board this node fills; NULL: not here */
+	bool board_reading;                /* a board step in flight */
+	struct metrics *metrics;           /* the node's /metrics; NULL when off */
+	struct routing_counts counts;
 	struct routing_settings set;
 	char k_epoch[HOT_KEY_MAX];
 	uint64_t epoch;                    /* the highest cluster epoch seen */
@@ -238,6 +268,8 @@ struct op {
 	Kefu__Agent *acct;       /* owned: freed with the op */
 	struct login_job *job;   /* owned: freed with the op */
 	struct stats_req *stats; /* shared by the commands of one RoutingStats */
+	enum routing_decider decide; /* a step that decides about an offer: counted */
+	uint64_t t0_us;          /* monotonic µs its decision is timed from; 0 = not timed */
 };
 
 /* Keys built for one step. */
@@ -265,6 +297,13 @@ void routing__keys_add(struct routing *r, struct keys *ks, const char *a, const 
  */
 void routing__step(struct routing *r, enum routing_script_id id, const struct keys *ks,
 		   const char *const *args, int nargs, struct op *o);
+
+/*
+ * routing__step_n - routing__step with the keys after the epoch as an
+ * array keys[0..nkeys) (any number; routing__step holds KEYS_MAX).
+ */
+void routing__step_n(struct routing *r, enum routing_script_id id, int nkeys,
+		     const char *const *keys, const char *const *args, int nargs, struct op *o);
 
 /* routing__command - any other command; o NULL: the reply is not wanted. */
 void routing__command(struct routing *r, int argc, const char *const *argv, struct op *o);
@@ -329,7 +368,8 @@ void routing__token_hash(const char *token, char out[PASSWORD_TOKEN_HEX + 1]);
  */
 int routing__agent_step(struct routing *r, struct op *o, int err, const struct redis_reply *rep,
 			struct ragent **a);
-void routing__route_agent(struct routing *r, const struct ragent *a);
+/* route_agent for a ready agent; timed from its ready request (ready_us, then used up). */
+void routing__route_agent(struct routing *r, struct ragent *a);
 /* The agent's state and reason again from Redis, told to the agent. */
 void routing__agent_refresh(struct routing *r, const struct ragent *a);
 void routing__wrap_up_done(struct routing *r, struct ragent *a, bool ready,
@@ -385,6 +425,23 @@ void routing__audit(struct routing *r, const char *who, const char *action, cons
  * caller frees o and calls routing__unpend either way.
  */
 bool routing__audited(struct routing *r, const struct op *o, int err, const char *msg);
+
+/* ==== the live board (board.c) and the figures for /metrics (counters.c) ==== */
+
+/* routing__board_tick - read the board again when a reader wants it and no
+ * reading is in flight (the tick: about every second). */
+void routing__board_tick(struct routing *r, uint64_t now);
+
+/* routing__decided - a deciding step (o->decide) came back: counted by what
+ * it decided, and its latency taken when it offered or alerted and is timed. */
+void routing__decided(struct routing *r, const struct op *o, int err,
+		      const struct redis_reply *rep);
+
+/* routing__offer_sent - an Offer (alert: an alert) went to an agent connected here. */
+void routing__offer_sent(struct routing *r, bool alert);
+
+/* The routing's source of /metrics (metrics_fn of node/metrics.h); arg is r. */
+void routing__metrics(void *arg, struct metrics_out *o);
 
 /* ==== the rest of the component ==== */
 

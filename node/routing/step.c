@@ -45,6 +45,8 @@ static void op_reply(void *arg, int err, const struct redis_reply *rep)
 	struct routing *r = o->r;
 
 	r->pending--;
+	if (!r->dead && o->decide)
+		routing__decided(r, o, err, rep);
 	if (!r->dead && o->fn)
 		o->fn(r, o, err, rep);
 	if (o->acct)
@@ -82,29 +84,44 @@ static uint64_t epoch_now(struct routing *r)
 
 /* ==== steps and commands ==== */
 
-void routing__step(struct routing *r, enum routing_script_id id, const struct keys *ks,
-		   const char *const *args, int nargs, struct op *o)
+void routing__step_n(struct routing *r, enum routing_script_id id, int nkeys,
+		     const char *const *keys, const char *const *args, int nargs, struct op *o)
 {
-	const char *argv[ARGV_MAX];
+	/* A step's usual few strings on the stack; the board's many on the heap. */
+	const char *small[ARGV_MAX], **argv = small;
+	size_t need = (size_t)nkeys + (size_t)nargs + 3;
 	char ep[NUM_MAX], now[NUM_MAX];
 	int argc = 0, err;
 
+	if (need > ARGV_MAX && !(argv = calloc(need, sizeof(*argv))))
+		abort();
 	routing__num(ep, epoch_now(r));
 	routing__num(now, loop_wall_ms());
 	argv[argc++] = r->k_epoch;
-	for (int i = 0; i < ks->n; i++)
-		argv[argc++] = ks->p[i];
+	for (int i = 0; i < nkeys; i++)
+		argv[argc++] = keys[i];
 	argv[argc++] = ep;
 	argv[argc++] = now;
-	for (int i = 0; i < nargs && argc < ARGV_MAX; i++)
+	for (int i = 0; i < nargs; i++)
 		argv[argc++] = args[i];
 	r->pending++;
-	err = hot_eval(r->hot, r->script0 + (unsigned)id, ks->n + 1, argc, argv, NULL, op_reply, o);
+	err = hot_eval(r->hot, r->script0 + (unsigned)id, nkeys + 1, argc, argv, NULL, op_reply, o);
+	if (argv != small)
+		free(argv);
 	if (err) {
 		r->pending++;
 		op_reply(o, err, NULL);
 		r->pending--;
 	}
+}
+
+void routing__step(struct routing *r, enum routing_script_id id, const struct keys *ks,
+		   const char *const *args, int nargs, struct op *o)
+{
+	/* At most ARGV_MAX strings in all, as always. */
+	if (nargs > ARGV_MAX - 3 - ks->n)
+		nargs = ARGV_MAX - 3 - ks->n;
+	routing__step_n(r, id, ks->n, ks->p, args, nargs, o);
 }
 
 void routing__command(struct routing *r, int argc, const char *const *argv, struct op *o)

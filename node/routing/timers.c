@@ -162,6 +162,7 @@ void routing__tick(void *state)
 	}
 	if (r->ticks % routing__cfg.lost_every == 0)
 		lost_calls(r);
+	routing__board_tick(r, now);
 }
 
 /* ==== after a Redis failover: write again what we own ==== */

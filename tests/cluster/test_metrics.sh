@@ -3,6 +3,12 @@
 # promtool accepts it, the serving leader says kefu_leader 1 and the others
 # 0, Redis and replication are there; another path is a 404, a request
 # line over the limit is refused and the node keeps serving.
+# Then the live board's families: with calls waiting and agents logged in
+# (scripted clients), every node's queue and agent gauges agree with what
+# Redis holds; after simulated traffic (kefu-sim, whose BOSS files go in
+# through an upload) the routing decisions, offers, routing latency
+# histogram and BOSS files by outcome are there, and promtool still accepts
+# every node's output.
 . "$(dirname "$0")/lib.inc"
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
 up 3
@@ -93,4 +99,190 @@ st=$(get "$u" "$D/after")
 pid=$(python3 -c 'import json,sys; print([n["pid"] for n in json.load(open(sys.argv[1]))["nodes"] if n["name"]=="node1"][0])' "$CJ")
 kill -0 "$pid" || fail "node1 died"
 ok
+
+# ---- the live board: calls waiting and agents, as Redis holds them ----
+RPW=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["redis_password"])' "$CJ")
+export TOP D RPW
+# board_agrees NODE: NODE's queue, tier and agent gauges are what Redis holds
+# now (calls queued per q:<skill>, and per tier once each; agents by state
+# and not-ready reason), and its longest waits are within a few seconds of
+# the oldest queued arrival.
+board_agrees() {
+	get "$(url "$1")" "$D/b.$1" >/dev/null || return 1
+	REDIS_TLS="$(redis_tls_args)" python3 - "$D/b.$1" <<'PY'
+import os, subprocess, sys, time
+top, d = os.environ["TOP"], os.environ["D"]
+prim = subprocess.run([top + "/tests/cluster/redis.sh", "primary", "--dir", d + "/redis"],
+                      capture_output=True, text=True, timeout=10).stdout.strip()
+host, port = prim.rsplit(":", 1)
+cli = ["redis-cli"] + os.environ["REDIS_TLS"].split() + ["-h", host, "-p", port,
+       "--no-auth-warning", "-a", os.environ["RPW"]]
+def rc(*a):
+    return subprocess.run(cli + list(a), capture_output=True, text=True, timeout=5).stdout.splitlines()
+m = {}
+for line in open(sys.argv[1]):
+    if line.startswith("#"):
+        continue
+    k, v = line.rsplit(" ", 1)
+    m[k] = float(v)
+def g(name, label, value):
+    return m.get('%s{%s="%s"}' % (name, label, value))
+now = time.time()
+tiers, seen = {}, set()
+for skill in ("vip", "billing", "general"):
+    n, oldest = 0, 0
+    for cid in rc("ZRANGE", "kefu:test:q:" + skill, "0", "-1"):
+        state, tier, arrived = rc("HMGET", "kefu:test:call:" + cid, "state", "tier", "arrived_ms")
+        if state != "queued":
+            continue
+        n += 1
+        oldest = int(arrived) if not oldest else min(oldest, int(arrived))
+        if cid not in seen:
+            seen.add(cid)
+            t = tiers.setdefault(tier, [0, 0])
+            t[0] += 1
+            t[1] = int(arrived) if not t[1] else min(t[1], int(arrived))
+    got = g("kefu_queue_waiting_calls", "skill", skill)
+    assert got == n, (skill, n, got)
+    wait = now - oldest / 1000 if oldest else 0
+    assert abs(g("kefu_queue_longest_wait_seconds", "skill", skill) - wait) < 5, (skill, wait)
+for tier in "01234":
+    n, oldest = tiers.get(tier, [0, 0])
+    got = g("kefu_tier_waiting_calls", "tier", tier)
+    assert got == n, (tier, n, got)
+    wait = now - oldest / 1000 if oldest else 0
+    assert abs(g("kefu_tier_longest_wait_seconds", "tier", tier) - wait) < 5, (tier, wait)
+states, reasons = {}, {}
+for k in rc("--scan", "--pattern", "kefu:test:agent:*"):
+    state, reason = rc("HMGET", k, "state", "reason")
+    if state in ("", "logged_out"):
+        continue
+    states[state] = states.get(state, 0) + 1
+    if state == "not_ready":
+        reasons[reason] = reasons.get(reason, 0) + 1
+for state in ("ready", "reserved", "on_call", "wrap_up", "not_ready"):
+    got = g("kefu_agents", "state", state)
+    assert got == states.get(state, 0), (state, states, got)
+prefix = 'kefu_agents_not_ready{reason="'
+got = {k[len(prefix):-2]: v for k, v in m.items() if k.startswith(prefix)}
+assert got == reasons, (got, reasons)
+assert 0 <= m["kefu_board_age_seconds"] < 5, m["kefu_board_age_seconds"]
+PY
+}
+
+printf 'metrics-secret-1' >"$D/pw"
+for a in m01:general:5 m02:vip:5; do
+	id=${a%%:*}
+	ctl agent add --id "$id" --name "坐席$id" --skills "${a#*:}" --password-file "$D/pw" \
+		>"$D/add.$id" 2>&1 || fail "agent add $id: $(cat "$D/add.$id")"
+done
+has_agents() { "$KEFUCTL" agent list --db "$(data_dir "$1")" --json | grep -q '"m02"'; }
+for n in node1 node2 node3; do wait_for "agents on $n" 20 has_agents "$n"; done
+# m01 takes general calls but is at lunch; m02 is ready for vip calls only:
+# the ordinary calls below stay queued in general.
+actor m01 node1 agent <<EOF
+send login agent_id=m01 password=metrics-secret-1
+expect login_reply agent_id=m01
+send set_agent_state state=not_ready reason=lunch
+expect agent_status state=not_ready
+none offer 90000
+EOF
+actor m02 node2 agent <<EOF
+send login agent_id=m02 password=metrics-secret-1
+expect login_reply agent_id=m02
+send set_agent_state state=ready
+expect agent_status state=ready
+none offer 90000
+EOF
+wait_for "m01 at lunch" 20 said m01 '"state":"not_ready"'
+wait_for "m02 ready" 20 said m02 '"state":"ready"'
+actor gwm node3 gateway <<EOF
+send call_arrived call_id=m1 ani=13700000011 service=10086
+expect ivr_plan call_id=m1 tier=0
+send call_arrived call_id=m2 ani=13700000012 service=10086
+expect ivr_plan call_id=m2 tier=0
+send call_arrived call_id=m3 ani=13700000013 service=10086
+expect ivr_plan call_id=m3 tier=0
+none connect_call 90000
+EOF
+wait_for "calls placed" 20 said gwm '"call_id":"m3"'
+three_queued() {
+	get "$(url node1)" "$D/q" >/dev/null &&
+		[ "$(value "$D/q" 'kefu_queue_waiting_calls{skill="general"}')" = 3 ]
+}
+wait_for "3 calls waiting on the board" 20 three_queued
+for n in node1 node2 node3; do wait_for "$n's board agrees with Redis" 20 board_agrees "$n"; done
+[ "$(value "$D/b.node1" 'kefu_tier_waiting_calls{tier="0"}')" = 3 ] || fail "tier 0 does not wait 3 calls"
+[ "$(value "$D/b.node1" 'kefu_agents_not_ready{reason="lunch"}')" = 1 ] || fail "nobody at lunch"
+[ "$(value "$D/b.node1" 'kefu_agents{state="ready"}')" = 1 ] || fail "m02 is not ready on the board"
+for n in node1 node2 node3; do
+	promtool check metrics <"$D/b.$n" >"$D/promtool.$n" 2>&1 ||
+		fail "$n: promtool refused the exposition: $(cat "$D/promtool.$n")"
+done
+ok
+# The wallboard reads the same board.
+actor wb node2 admin <<EOF
+send wallboard
+expect wallboard_reply
+EOF
+finished wb
+python3 - "$D/wb.out" <<'PY' || fail "wallboard: $(cat "$D/wb.out")"
+import json, sys
+w = json.loads(open(sys.argv[1], encoding="utf-8").readline())
+skills = {q["name"]: q for q in w["skills"]}
+assert skills["general"]["waiting"] == 3 and skills["general"]["not_ready"] == 1, skills
+assert {r["reason"]: r["agents"] for r in w["not_ready"]} == {"lunch": 1}, w["not_ready"]
+PY
+ok
+# Away: nobody is offered a call without presence; the calls end after the
+# gateway's grace period.
+for p in $PID_m01 $PID_m02 $PID_gwm; do kill "$p" 2>/dev/null || true; done
+
+# ---- simulated traffic: decisions, offers, latency, BOSS files ----
+"$SIM" boss --out "$D/boss" --users 600 --seed 7 --kinds CUST,USER --no-changes >/dev/null ||
+	fail "kefu-sim boss"
+# Gold and diamond callers and agents of vip and billing only, so the calls
+# above wait on in general, untouched.
+timeout 150 "$SIM" --cluster "$CJ" --boss "$D/boss" --agents 4 --rate 2 --duration 10 --seed 3 \
+	--unknown 0 --mix 0,0,1,0,1 --skills 'vip:8,billing:8' --handle 1500 --wrap 300 --ring 400 \
+	--patience 60000 --no-answer 0 --json >"$D/summary.json" 2>"$D/sim.err" ||
+	fail "kefu-sim traffic: $(tail -n 5 "$D/sim.err")"
+ok
+# The same CUST file once more: skipped.
+ctl import "$D"/boss/*_CUST_*.dat >"$D/import.out" 2>&1 || fail "import again: $(cat "$D/import.out")"
+ok
+# sum NAME: the sum of the samples NAME and NAME{...} of the three nodes.
+sum() {
+	cat "$D/t.node1" "$D/t.node2" "$D/t.node3" |
+		awk -v n="$1" 'index($1, n "{") == 1 || $1 == n { s += $2 } END { printf "%d\n", s }'
+}
+for n in node1 node2 node3; do
+	get "$(url "$n")" "$D/t.$n" >/dev/null
+	promtool check metrics <"$D/t.$n" >"$D/promtool.$n" 2>&1 ||
+		fail "$n: promtool refused the exposition after traffic: $(cat "$D/promtool.$n")"
+	for f in kefu_routing_decisions_total kefu_offers_total kefu_boss_files_total \
+		kefu_routing_latency_seconds_count kefu_queue_waiting_calls kefu_tier_waiting_calls \
+		kefu_agents kefu_board_age_seconds; do
+		grep -q "^$f[{ ]" "$D/t.$n" || fail "$n: no $f"
+	done
+	# A histogram: its buckets never fall and +Inf is its count.
+	awk '/^kefu_routing_latency_seconds_bucket/ { if ($2 < last) exit 1; last = $2 }
+		/^kefu_routing_latency_seconds_bucket.*le="\+Inf"/ { inf = $2 }
+		/^kefu_routing_latency_seconds_count/ { if ($2 != inf) exit 1 }' "$D/t.$n" ||
+		fail "$n: the routing latency histogram is not one"
+done
+offers=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["offers"])' "$D/summary.json")
+[ "$offers" -ge 5 ] || fail "kefu-sim saw only $offers offers: $(cat "$D/summary.json")"
+[ "$(sum 'kefu_routing_decisions_total{step="arrive",decision="offer"}')" -ge 1 ] ||
+	fail "no arrive decided an offer"
+[ "$(sum kefu_routing_decisions_total)" -ge "$offers" ] || fail "fewer decisions than offers"
+[ "$(sum kefu_offers_total)" -ge "$offers" ] || fail "offers sent $(sum kefu_offers_total) < $offers"
+[ "$(sum kefu_routing_latency_seconds_count)" -ge 1 ] || fail "no routing latency"
+l=$(leader)
+for s in 'applied",kind="CUST' 'applied",kind="USER' 'skipped",kind="CUST'; do
+	grep -q "^kefu_boss_files_total{outcome=\"$s\"} [1-9]" "$D/t.$l" || fail "no $s file on $l"
+done
+ok
+# Settled after the traffic: the board agrees with Redis again.
+for n in node1 node2 node3; do wait_for "$n's board agrees with Redis after traffic" 30 board_agrees "$n"; done
 done_ok

@@ -140,11 +140,67 @@ ctl report --from "$to" --to "$start" >"$D/bad.out" 2>&1 && fail "--from after -
 ctl report --from "$start" --to "$to" --by queue >"$D/bad.out" 2>&1 && fail "--by queue was taken"
 ok
 
+# The wallboard: today's counts include the run's; a supervisor watching it
+# through the agent protocol gets a push when the board changes (an agent
+# logs in and goes ready); an agent may not see it.
 ctl wallboard --json >"$D/wb.json" || fail "wallboard"
-python3 - "$D/wb.json" <<'PY' || fail "wallboard: $(cat "$D/wb.json")"
+python3 - "$D/wb.json" "$D/tier.json" <<'PY' || fail "wallboard: $(cat "$D/wb.json")"
 import json, sys
 w = json.load(open(sys.argv[1]))
-assert "tiers" in w and "skills" in w and "agents" in w, w
+rep = {r["tier"]: r for r in json.load(open(sys.argv[2]))["rows"]}
+tiers = {q["name"]: q for q in w["tiers"]}
+assert sorted(tiers) == ["0", "1", "2", "3", "4"], tiers
+for t, r in rep.items():
+    today = tiers[t]["today"]
+    # The run is today's unless it crossed midnight.
+    assert today["offered"] >= r["offered"] or today["offered"] == 0, (t, today, r)
+    assert today["sl_target"] == r["sl_target"], (t, today, r)
+assert all(q["waiting"] == 0 for q in w["tiers"]), w["tiers"]
+assert w["agents"] == [], w["agents"]    # the simulator's agents logged out
+PY
+ok
+printf 'agent-secret-1' >"$D/pw"
+ctl agent add --id s01 --name 班长 --skills general:5 --role supervisor --password-file "$D/pw" \
+	>/dev/null || fail "agent add s01"
+ctl agent add --id a09 --name 坐席 --skills general:5 --password-file "$D/pw" >/dev/null ||
+	fail "agent add a09"
+has_agents() { "$KEFUCTL" agent list --db "$(data_dir "$1")" --json | grep -q '"a09"'; }
+for n in node1 node2 node3; do wait_for "agents on $n" 20 has_agents "$n"; done
+actor sup node2 agent <<EOF
+send login agent_id=s01 password=agent-secret-1
+expect login_reply
+send wallboard watch=true
+expect wallboard_reply
+expect wallboard_reply within=15000
+EOF
+sleep 3
+actor a09 node1 agent <<EOF
+$(login_ready a09 agent-secret-1)
+send wallboard
+expect error
+EOF
+finished a09
+finished sup
+python3 - "$D/sup.out" <<'PY' || fail "supervisor's wallboard: $(cat "$D/sup.out")"
+import json, sys
+boards = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if '"skills"' in l]
+assert len(boards) >= 2, boards
+last = {a["id"]: a for a in boards[-1].get("agents", [])}
+assert last["a09"]["state"] == "ready", boards[-1]
+PY
+ok
+# --watch redraws in place, each screen within 80x24, until interrupted.
+timeout -s INT 4 "$KEFUCTL" --cluster "$CJ" wallboard --watch >"$D/watch.out" 2>"$D/watch.err" &&
+	fail "wallboard --watch ended by itself: $(cat "$D/watch.err")"
+python3 - "$D/watch.out" <<'PY' || fail "wallboard --watch: $(cat "$D/watch.out")"
+import sys
+text = open(sys.argv[1], encoding="utf-8").read()
+screens = [s for s in text.split("\033[H\033[2J") if s]
+assert screens and text.startswith("\033[H\033[2J"), repr(text[:200])
+for s in screens:
+    lines = s.rstrip("\n").split("\n")
+    assert len(lines) <= 24 and all(len(l) <= 80 for l in lines), lines
+assert "kefu wallboard" in screens[0] and "diamond" in screens[0], screens[0]
 PY
 ok
 done_ok

@@ -97,13 +97,14 @@ t_iv_read_brings_agents_up_to_now() {
 	got=$(r EVALSHA "$sha" 2 "${PFX}epoch" "${PFX}agent:a3" $E 150000 0 $IV 120000 | tr '\n' ' ')
 	case "$got" in *"a:a3:ready_ms 30000"*"a:a3:ready_ms 60000"*"a:a3:ready_ms 30000"*) ok ;;
 	*) fail "iv_read: $got" ;; esac
-	expect 150000 hget agent:a3 state_ms
+	expect 150000 hget agent:a3 counted_ms
+	expect 30000 hget agent:a3 state_ms
 	# Again at once: nothing more to add.
 	r EVALSHA "$sha" 2 "${PFX}epoch" "${PFX}agent:a3" $E 150000 120000 >/dev/null
 	expect 30000 iv 120000 a:a3:ready_ms
 	# A stale epoch is refused before anything is written.
 	refused STALE r EVALSHA "$sha" 2 "${PFX}epoch" "${PFX}agent:a3" 0 160000 120000
-	expect 150000 hget agent:a3 state_ms
+	expect 150000 hget agent:a3 counted_ms
 }
 
 t_off_counts_nothing() {

@@ -225,6 +225,18 @@ static void call_stop_patience(struct call *c)
 /* The call was answered (ConnectCall at the gateway or the agent's answer accepted). */
 static void call_answered(struct call *c)
 {
+	struct traffic_tier_stats *t = &c->w->t->stats.tier[c->tier];
+
+	if (c->state == CALL_ABANDONED && c->answered_ms == 0) {
+		/* The caller hung up as the agent answered, and the cluster took
+		 * the answer first: connected, then hung up at once, as the
+		 * cluster counts it. */
+		t->abandoned--;
+		c->answered_ms = c->ended_ms = loop_now_ms();
+		traffic_stats_answered(&c->w->t->stats, c->tier, c->answered_ms - c->sent_ms);
+		c->state = CALL_DONE;
+		return;
+	}
 	if (c->state != CALL_WAITING)
 		return;
 	c->state = CALL_TALKING;

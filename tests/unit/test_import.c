@@ -815,6 +815,31 @@ static void test_tiny_map_grows_within_one_file(void **state)
 	store_free(small);
 }
 
+/* The tally counts each result by outcome and by the kind its name says. */
+static void test_tally_by_outcome_and_kind(void **state)
+{
+	struct import_tally t;
+	struct import_result r;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	memset(&r, 0, sizeof(r));
+	r.outcome = IMPORT_APPLIED;
+	snprintf(r.name, sizeof(r.name), "%s", CUST1);
+	import_tally_add(&t, &r);
+	import_tally_add(&t, &r);
+	r.outcome = IMPORT_REJECTED;
+	snprintf(r.name, sizeof(r.name), "%s", "SC_USER_20240101000000_000002.dat");
+	import_tally_add(&t, &r);
+	snprintf(r.name, sizeof(r.name), "%s", "not a boss file.dat");
+	import_tally_add(&t, &r);
+	assert_int_equal(import_tally_get(&t, IMPORT_APPLIED, BOSS_CUST), 2);
+	assert_int_equal(import_tally_get(&t, IMPORT_REJECTED, BOSS_USER), 1);
+	assert_int_equal(import_tally_get(&t, IMPORT_REJECTED, BOSS_KIND_COUNT), 1);
+	assert_int_equal(import_tally_get(&t, IMPORT_HELD, BOSS_CUST), 0);
+	assert_int_equal(import_tally_get(&t, IMPORT_APPLIED, BOSS_KIND_COUNT + 1), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -842,6 +867,7 @@ int main(void)
 		T(test_last_record_without_newline_applied),
 		T(test_bad_last_of_50000_leaves_nothing),
 		T(test_tiny_map_grows_within_one_file),
+		cmocka_unit_test(test_tally_by_outcome_and_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

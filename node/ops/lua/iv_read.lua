@@ -1,7 +1,8 @@
 -- iv_read: the interval hashes of the given starts, with every agent's time
 -- in its present state counted up to now first (as a state change would
--- count it; the agent's clock restarts now). The leader runs it to close an
--- interval, any node to report the intervals not closed yet.
+-- count it; counted_ms becomes now, state_ms stays when the state began).
+-- The leader runs it to close an interval, any node to report the
+-- intervals not closed yet.
 -- KEYS: epoch, agent:<id>... (the agents to bring up to now: every account)
 -- ARGV: epoch, now_ms, start_ms...
 -- Derived: iv:<start> of every interval an agent's time spans.
@@ -10,9 +11,10 @@ begin()
 for i = 2, #KEYS do
 	local aid = id_at(i, 'agent:')
 	local a = load(KEYS[i])
-	if a and AGENT_TIME[a.state or ''] and tonumber(a.state_ms or '') and tonumber(a.state_ms) < NOW then
-		local clock = agent_time(aid, a)
-		redis.call('HSET', KEYS[i], clock[1], clock[2])
+	local from = a and math.max(tonumber(a.state_ms or '') or NOW, tonumber(a.counted_ms or '') or 0)
+	if a and AGENT_TIME[a.state or ''] and from < NOW then
+		agent_count(aid, a)
+		redis.call('HSET', KEYS[i], 'counted_ms', a.counted_ms)
 	end
 end
 local out = {}

@@ -210,12 +210,15 @@ local function iv_call(c, outcome, wait, aid)
 	iv_add(iv, NOW, by, hi)
 end
 
--- The agent aid (a as stored) leaves its state now: its time in it since
--- state_ms goes to each interval it spans (wrap-up also to the tier and
--- skill of its last call; not ready also by reason). Returns the fields that
--- restart its clock, for the HSET that sets the new state.
-local function agent_time(aid, a)
+-- The agent aid's (a as stored) time in its state up to now goes to each
+-- interval it spans (wrap-up also to the tier and skill of its last call;
+-- not ready also by reason): the time since state_ms, when the state began,
+-- or since counted_ms when that is later (its time was counted up to then
+-- without a state change: iv_read). a.counted_ms becomes now.
+local function agent_count(aid, a)
 	local iv, from, f = tonumber(a.iv_ms), tonumber(a.state_ms), AGENT_TIME[a.state or '']
+	local counted = tonumber(a.counted_ms or '')
+	if from and counted and counted > from then from = counted end
 	if iv and iv > 0 and from and f then
 		local t = math.max(from, NOW - IV_KEEP_MS)
 		while t < NOW do
@@ -230,6 +233,15 @@ local function agent_time(aid, a)
 			t = e
 		end
 	end
+	a.counted_ms = num(NOW)
+end
+
+-- The agent aid (a as stored) leaves its state now: its time in it is
+-- counted (agent_count). Returns the fields that restart its clock, for the
+-- HSET that sets the new state: state_ms, since when it is in that state
+-- (the live board shows it).
+local function agent_time(aid, a)
+	agent_count(aid, a)
 	a.state_ms = num(NOW)
 	return {'state_ms', a.state_ms}
 end
