@@ -93,11 +93,55 @@ static uint64_t earliest_due(const Kefu__WorkOrder *o)
 	return best;
 }
 
-/* The most index keys one order has: m, s, g, o, u and a "d" per clock. */
-#define INDEX_KEYS_MAX 8
+/* The most index entries one order has: m, s, g, u and d. */
+#define INDEX_KEYS_MAX 5
 
-/* The index keys of o into out; their number. */
-static size_t index_keys(const Kefu__WorkOrder *o, struct key out[INDEX_KEYS_MAX])
+/* An index entry: its key and value (empty but for "d"). */
+struct index_entry {
+	struct key k;
+	struct key v;
+};
+
+struct wo_was {
+	size_t n;
+	struct index_entry e[INDEX_KEYS_MAX];
+};
+
+/*
+ * The "d" entry of o into e: keyed by the earliest next escalation of its
+ * clocks, valued with each clock's (name, next_ms) as parts. A create
+ * writes one key instead of one per clock, and a step that moves a later
+ * clock rewrites this key in place, on a page the batch's creates write
+ * anyway. False when no clock has a next level.
+ */
+static bool deadline_entry(const Kefu__WorkOrder *o, struct index_entry *e)
+{
+	char n[24];
+	uint64_t first = 0;
+
+	key_init(&e->v);
+	for (size_t i = 0; i < o->n_clocks; i++) {
+		const Kefu__OrderClock *c = o->clocks[i];
+
+		if (!c->next_level || !c->next_ms || !c->name)
+			continue;
+		key_add_str(&e->v, c->name);
+		num20(n, c->next_ms);
+		key_add_str(&e->v, n);
+		if (!first || c->next_ms < first)
+			first = c->next_ms;
+	}
+	if (!first)
+		return false;
+	key_tag(&e->k, TAG_NEXT);
+	num20(n, first);
+	key_add_str(&e->k, n);
+	key_add_str(&e->k, o->id);
+	return true;
+}
+
+/* The index entries of o into out; their number. */
+static size_t index_keys(const Kefu__WorkOrder *o, struct index_entry out[INDEX_KEYS_MAX])
 {
 	const struct {
 		const char *tag, *part;
@@ -113,70 +157,80 @@ static size_t index_keys(const Kefu__WorkOrder *o, struct key out[INDEX_KEYS_MAX
 	for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
 		if (!by[i].part || !*by[i].part)
 			continue;
-		key_tag(&out[k], by[i].tag);
-		key_add_str(&out[k], by[i].part);
-		key_newest(&out[k], o->created_ms);
-		key_add_str(&out[k++], o->id);
+		key_tag(&out[k].k, by[i].tag);
+		key_add_str(&out[k].k, by[i].part);
+		key_newest(&out[k].k, o->created_ms);
+		key_add_str(&out[k].k, o->id);
+		key_init(&out[k++].v);
 	}
 	if (!wo_is_open(o))
 		return k;
-	key_tag(&out[k], TAG_OPEN);
-	key_newest(&out[k], o->created_ms);
-	key_add_str(&out[k++], o->id);
 	if ((due = earliest_due(o))) {
-		key_tag(&out[k], TAG_DUE);
+		key_tag(&out[k].k, TAG_DUE);
 		num20(n, due);
-		key_add_str(&out[k], n);
-		key_add_str(&out[k++], o->id);
+		key_add_str(&out[k].k, n);
+		key_add_str(&out[k].k, o->id);
+		key_init(&out[k++].v);
 	}
-	for (size_t i = 0; i < o->n_clocks && k < INDEX_KEYS_MAX; i++) {
-		const Kefu__OrderClock *c = o->clocks[i];
-
-		if (!c->next_level || !c->next_ms || !c->name)
-			continue;
-		key_tag(&out[k], TAG_NEXT);
-		num20(n, c->next_ms);
-		key_add_str(&out[k], n);
-		key_add_str(&out[k], o->id);
-		key_add_str(&out[k++], c->name);
-	}
+	if (deadline_entry(o, &out[k]))
+		k++;
 	return k;
 }
 
-static bool key_in(const struct key *k, const struct key *set, size_t n)
+static bool key_eq(const struct key *a, const struct key *b)
+{
+	return a->len == b->len && memcmp(a->b, b->b, a->len) == 0;
+}
+
+/* The entry of set with e's key, NULL when none. */
+static const struct index_entry *entry_in(const struct index_entry *e,
+					  const struct index_entry *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (set[i].len == k->len && memcmp(set[i].b, k->b, k->len) == 0)
-			return true;
-	return false;
+		if (key_eq(&set[i].k, &e->k))
+			return &set[i];
+	return NULL;
+}
+
+struct wo_was *wo_was_new(const Kefu__WorkOrder *o)
+{
+	struct wo_was *w = malloc(sizeof(*w));
+
+	if (!w)
+		abort();
+	w->n = index_keys(o, w->e);
+	return w;
+}
+
+void wo_was_free(struct wo_was *w)
+{
+	free(w);
 }
 
 /*
- * The ops that move the index from old's keys to o's: a key both have is
- * left alone (a write of the same key would still dirty its page), one only
- * old has is deleted, one only o has is put.
+ * The ops that move the index from was's entries to o's: an entry both
+ * have with the same value is left alone (a write of the same key would
+ * still dirty its page), one only was has is deleted, one only o has, or
+ * whose value changed, is put.
  */
-static int index_move(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b)
+static int index_move(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch *b)
 {
-	struct key *was = malloc(2 * INDEX_KEYS_MAX * sizeof(*was)), *now;
-	size_t nwas, nnow;
+	struct wo_was *now = wo_was_new(o);
+	size_t nwas = was ? was->n : 0;
 	int err = 0;
 
-	if (!was)
-		abort();
-	now = was + INDEX_KEYS_MAX;
-	nwas = old ? index_keys(old, was) : 0;
-	nnow = index_keys(o, now);
 	for (size_t i = 0; i < nwas && !err; i++)
-		if (key_ok(&was[i]) && !key_in(&was[i], now, nnow))
-			err = batch_del(b, STORE_WO_INDEX, was[i].b, was[i].len);
-	for (size_t i = 0; i < nnow && !err; i++) {
-		if (!key_ok(&now[i]))
+		if (key_ok(&was->e[i].k) && !entry_in(&was->e[i], now->e, now->n))
+			err = batch_del(b, STORE_WO_INDEX, was->e[i].k.b, was->e[i].k.len);
+	for (size_t i = 0; i < now->n && !err; i++) {
+		const struct index_entry *e = &now->e[i], *had;
+
+		if (!key_ok(&e->k) || !key_ok(&e->v))
 			err = KF_ETOOBIG;
-		else if (!key_in(&now[i], was, nwas))
-			err = batch_put(b, STORE_WO_INDEX, now[i].b, now[i].len, "", 0);
+		else if (!(had = was ? entry_in(e, was->e, nwas) : NULL) || !key_eq(&had->v, &e->v))
+			err = batch_put(b, STORE_WO_INDEX, e->k.b, e->k.len, e->v.b, e->v.len);
 	}
-	free(was);
+	wo_was_free(now);
 	return err;
 }
 
@@ -215,6 +269,15 @@ int wo_get(struct store_txn *t, const char *id, Kefu__WorkOrder **out)
 
 int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b)
 {
+	struct wo_was *was = old ? wo_was_new(old) : NULL;
+	int err = wo_put_was(was, o, b);
+
+	wo_was_free(was);
+	return err;
+}
+
+int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch *b)
+{
 	size_t len;
 	uint8_t *val;
 	struct key k;
@@ -225,9 +288,9 @@ int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b
 	len = kefu__work_order__get_packed_size(o);
 	if (len > WO_PACK_MAX)
 		return KF_ETOOBIG;
-	if ((err = index_move(old, o, b)))
+	if ((err = index_move(was, o, b)))
 		return err;
-	if (!old && o->client_ref && *o->client_ref) {
+	if (!was && o->client_ref && *o->client_ref) {
 		key_tag(&k, TAG_REF);
 		key_add_str(&k, o->client_ref);
 		if (!key_ok(&k))
@@ -434,6 +497,174 @@ static int list_visit(void *arg, const struct store_val *k, const struct store_v
 	return rc;
 }
 
+/*
+ * Open orders, newest first, without an index of their own: the "s" ranges
+ * of the open states merged by (newest, id), the rest of their keys. The
+ * cursor given to fn is "o", newest, id, so that it sorts as the merged
+ * listing does; a listing past it starts each state's range past
+ * "s", state, newest, id.
+ */
+#define OPEN_STATES_MAX 32
+
+struct open_state {
+	uint8_t key[STORE_KEY_MAX]; /* the range's current key */
+	size_t klen, plen;          /* its length, and that of its "s", state prefix */
+	bool has;
+};
+
+struct first_ctx {
+	uint8_t *out;
+	size_t *len;
+	bool *found;
+};
+
+static int first_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct first_ctx *c = arg;
+
+	(void)v;
+	if (k->len > STORE_KEY_MAX)
+		return KF_ECORRUPT;
+	memcpy(c->out, k->data, k->len);
+	*c->len = k->len;
+	*c->found = true;
+	return LISTING_STOP;
+}
+
+/* The first key under prefix at or after from and past after, into out. */
+static int first_key(struct store_txn *t, const void *prefix, size_t plen, const void *from,
+		     size_t flen, const void *after, size_t alen, uint8_t *out, size_t *len,
+		     bool *found)
+{
+	struct first_ctx c = {out, len, found};
+	struct listing l = {.table = STORE_WO_INDEX, .prefix = prefix, .plen = plen,
+			    .from = from, .flen = flen, .after = after, .alen = alen};
+
+	*found = false;
+	return listing_scan(t, &l, first_visit, &c);
+}
+
+/* The open states that have orders, each with its first key past the
+ * cursor rest (the cursor without its "o" part; NULL: from the start). */
+static int open_states(struct store_txn *t, const uint8_t *rest, size_t rlen,
+		       struct open_state *st, size_t *n)
+{
+	uint8_t k[STORE_KEY_MAX], from[STORE_KEY_MAX + 1], after[2 * STORE_KEY_MAX];
+	size_t klen, flen = 2;
+	const uint8_t *p;
+	size_t pn;
+	bool found;
+	int err;
+
+	*n = 0;
+	memcpy(from, TAG_STATE "", 2);
+	for (;;) {
+		if ((err = first_key(t, TAG_STATE, 2, from, flen, NULL, 0, k, &klen, &found)))
+			return err;
+		if (!found)
+			return 0;
+		if (key_part(k, klen, 1, &p, &pn) || 2 + pn + 1 > STORE_KEY_MAX)
+			return KF_ECORRUPT;
+		/* past this state's range: the state followed by 0x01 */
+		memcpy(from + 2, p, pn);
+		from[2 + pn] = 0x01;
+		flen = 2 + pn + 1;
+		if ((pn == 6 && memcmp(p, "closed", 6) == 0) ||
+		    (pn == 9 && memcmp(p, "cancelled", 9) == 0))
+			continue;
+		if (*n == OPEN_STATES_MAX)
+			return KF_ECORRUPT;
+		st[*n].plen = 2 + pn + 1;
+		if (rest) {
+			memcpy(after, k, st[*n].plen);
+			memcpy(after + st[*n].plen, rest, rlen);
+			err = first_key(t, k, st[*n].plen, NULL, 0, after, st[*n].plen + rlen,
+					st[*n].key, &st[*n].klen, &st[*n].has);
+		} else {
+			memcpy(st[*n].key, k, klen);
+			st[*n].klen = klen;
+			st[*n].has = true;
+			err = 0;
+		}
+		if (err)
+			return err;
+		if (st[*n].has)
+			(*n)++;
+	}
+}
+
+static int list_open(struct store_txn *t, const uint8_t *after, size_t alen, size_t limit,
+		     wo_list_fn fn, void *arg)
+{
+	struct open_state *st = malloc(OPEN_STATES_MAX * sizeof(*st));
+	const uint8_t *rest = NULL;
+	uint8_t cur[STORE_KEY_MAX + 2];
+	char id[WO_ID_MAX + 1];
+	size_t n, taken = 0, rlen = 0;
+	int err = 0;
+
+	if (!st)
+		abort();
+	if (after && alen) {
+		int c = store_key_cmp(after, alen < 2 ? alen : 2, TAG_OPEN "", 2);
+
+		if (c > 0)
+			goto out; /* past every open order */
+		if (c == 0) {
+			rest = after + 2;
+			rlen = alen - 2;
+		}
+	}
+	if ((err = open_states(t, rest, rlen, st, &n)))
+		goto out;
+	for (;;) {
+		struct open_state *best = NULL;
+		const uint8_t *p;
+		size_t pn, ln;
+		Kefu__WorkOrder *o;
+		int rc;
+
+		for (size_t i = 0; i < n; i++)
+			if (st[i].has &&
+			    (!best || store_key_cmp(st[i].key + st[i].plen, st[i].klen - st[i].plen,
+						    best->key + best->plen,
+						    best->klen - best->plen) < 0))
+				best = &st[i];
+		if (!best)
+			break;
+		if (key_part(best->key, best->klen, 3, &p, &pn) || pn >= sizeof(id)) {
+			err = KF_ECORRUPT;
+			break;
+		}
+		memcpy(id, p, pn);
+		id[pn] = '\0';
+		ln = best->klen - best->plen;
+		memcpy(cur, TAG_OPEN "", 2);
+		memcpy(cur + 2, best->key + best->plen, ln);
+		rc = wo_get(t, id, &o);
+		if (rc == KF_ENOTFOUND)
+			rc = KF_ECORRUPT; /* an index key without its order */
+		if (rc == 0) {
+			rc = fn(arg, o, cur, 2 + ln);
+			kefu__work_order__free_unpacked(o, NULL);
+		}
+		if (rc < 0 || rc == LISTING_STOP) {
+			err = rc < 0 ? rc : 0;
+			break;
+		}
+		if (rc == 0 && limit && ++taken == limit)
+			break;
+		memcpy(cur, best->key, best->klen);
+		err = first_key(t, best->key, best->plen, NULL, 0, cur, best->klen, best->key,
+				&best->klen, &best->has);
+		if (err)
+			break;
+	}
+out:
+	free(st);
+	return err;
+}
+
 int wo_list(struct store_txn *t, const struct wo_filter *f, const void *after, size_t alen,
 	    size_t limit, wo_list_fn fn, void *arg)
 {
@@ -448,6 +679,8 @@ int wo_list(struct store_txn *t, const struct wo_filter *f, const void *after, s
 
 	if ((unsigned)f->by > WO_BY_OVERDUE || (after && alen > WO_CURSOR_MAX))
 		return KF_EPARSE;
+	if (f->by == WO_BY_OPEN)
+		return list_open(t, after, after ? alen : 0, limit, fn, arg);
 	key_tag(&prefix, tags[f->by]);
 	if (f->by == WO_BY_MSISDN || f->by == WO_BY_STATE || f->by == WO_BY_GROUP) {
 		if (!f->key || !*f->key)
@@ -501,20 +734,22 @@ struct due_ctx {
 	wo_due_fn fn;
 	void *arg;
 	uint64_t upto;
+	size_t limit, n;  /* calls of fn at most (0: no limit), and so far */
 	uint64_t first;   /* wo_next_due: the first key's time */
 };
 
+/* One "d" key: each clock of its value due by upto, in the value's order. */
 static int due_visit(void *arg, const struct store_val *k, const struct store_val *v)
 {
 	struct due_ctx *c = arg;
 	char id[WO_ID_MAX + 1], clock[WO_TEXT_MAX + 1];
 	const uint8_t *p;
 	size_t n;
-	uint64_t at;
+	uint64_t at, ms;
+	int rc;
 
-	(void)v;
 	if (key_part(k->data, k->len, 1, &p, &n) || !part_num(p, n, &at) ||
-	    !part_str(k, 2, id, sizeof(id)) || !part_str(k, 3, clock, sizeof(clock)))
+	    !part_str(k, 2, id, sizeof(id)))
 		return KF_ECORRUPT;
 	if (!c->fn) {
 		c->first = at;
@@ -522,14 +757,29 @@ static int due_visit(void *arg, const struct store_val *k, const struct store_va
 	}
 	if (at > c->upto)
 		return LISTING_STOP;
-	return c->fn(c->arg, id, clock, at);
+	for (unsigned i = 0;; i += 2) {
+		if (key_part(v->data, v->len, i, &p, &n))
+			return i ? 0 : KF_ECORRUPT;
+		if (n >= sizeof(clock))
+			return KF_ECORRUPT;
+		memcpy(clock, p, n);
+		clock[n] = '\0';
+		if (key_part(v->data, v->len, i + 1, &p, &n) || !part_num(p, n, &ms))
+			return KF_ECORRUPT;
+		if (ms > c->upto)
+			continue;
+		if ((rc = c->fn(c->arg, id, clock, ms)))
+			return rc;
+		if (c->limit && ++c->n == c->limit)
+			return LISTING_STOP;
+	}
 }
 
 int wo_due(struct store_txn *t, uint64_t upto_ms, size_t limit, wo_due_fn fn, void *arg)
 {
-	struct due_ctx c = {fn, arg, upto_ms, 0};
+	struct due_ctx c = {fn, arg, upto_ms, limit, 0, 0};
 	struct key prefix;
-	struct listing l = {.table = STORE_WO_INDEX, .limit = limit};
+	struct listing l = {.table = STORE_WO_INDEX};
 
 	key_tag(&prefix, TAG_NEXT);
 	l.prefix = prefix.b;
@@ -539,7 +789,7 @@ int wo_due(struct store_txn *t, uint64_t upto_ms, size_t limit, wo_due_fn fn, vo
 
 int wo_next_due(struct store_txn *t, uint64_t *ms)
 {
-	struct due_ctx c = {NULL, NULL, 0, UINT64_MAX};
+	struct due_ctx c = {NULL, NULL, 0, 0, 0, UINT64_MAX};
 	struct key prefix;
 	struct listing l = {.table = STORE_WO_INDEX, .limit = 1};
 	int err;

@@ -12,20 +12,25 @@
  *   "m", msisdn, newest, id           -> ""     orders of a subscriber
  *   "s", state, newest, id            -> ""     orders in a state
  *   "g", group, newest, id            -> ""     orders of a handling group
- *   "o", newest, id                   -> ""     open orders (not closed or cancelled)
  *   "u", due_ms, id                   -> ""     open orders by their earliest running due time
- *   "d", next_ms, id, clock           -> ""     the next escalation level of each clock
+ *   "d", next_ms, id                  -> the next escalation of each clock: parts
+ *                                              (clock, next_ms) per clock with a next
+ *                                              level; next_ms in the key is the earliest
  *   "q", YYYYMMDD                     -> the day's last sequence number (decimal)
  *   "c", customer or msisdn           -> the last return visit scheduled (ms, decimal)
  *   "a", id, NN                       -> a packed kefu.OrderAttachment
  *   "n", at_ms, id, clock, level      -> a packed kefu.OrderEscalation (a notice)
  *
  * Times in keys are 20 decimal digits, so they sort as numbers; "newest" is
- * UINT64_MAX - created_ms, so a range lists the newest first.
+ * UINT64_MAX - created_ms, so a range lists the newest first. The open
+ * orders have no range of their own: their listing merges the "s" ranges of
+ * the states that are open, newest first.
  * Every index key of an order is a function of the record alone
  * (wo_put writes the new record's keys and deletes the old one's), and a
  * node rebuilds nothing after a failover: the leader's timers are a range
- * of "d" keys.
+ * of "d" keys. One "d" key per order, not per clock: a create puts one key
+ * instead of three, and a step that restarts a later clock rewrites that
+ * key in place.
  */
 #ifndef KEFU_STORAGE_WORKORDER_H
 #define KEFU_STORAGE_WORKORDER_H
@@ -65,6 +70,18 @@ int wo_get(struct store_txn *t, const char *id, Kefu__WorkOrder **out);
  * state), KF_ETOOBIG (over WO_PACK_MAX, or the batch's cap).
  */
 int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b);
+
+/*
+ * A change made in place: wo_was_new takes the index entries of o as read
+ * from the store (o is not kept), the caller changes o, and wo_put_was
+ * writes it as wo_put(stored, o, b) would, without a second copy of the
+ * stored order. was NULL: a new order. wo_was_new never fails (out of
+ * memory aborts); wo_was_free accepts NULL. wo_put_was returns as wo_put.
+ */
+struct wo_was;
+struct wo_was *wo_was_new(const Kefu__WorkOrder *o);
+void wo_was_free(struct wo_was *was);
+int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch *b);
 
 /* wo_is_open - o is neither closed nor cancelled. */
 bool wo_is_open(const Kefu__WorkOrder *o);
@@ -108,7 +125,7 @@ int wo_visit_mark(const char *who, uint64_t ms, struct batch *b);
 /* ---- listings ---- */
 
 enum wo_by {
-	WO_BY_OPEN,     /* open orders, newest first (key is ignored) */
+	WO_BY_OPEN,     /* open orders, newest first (key is ignored): the "s" ranges merged */
 	WO_BY_MSISDN,   /* key: a number */
 	WO_BY_STATE,    /* key: a state */
 	WO_BY_GROUP,    /* key: a group */
@@ -135,10 +152,12 @@ int wo_list(struct store_txn *t, const struct wo_filter *f, const void *after, s
 	    size_t limit, wo_list_fn fn, void *arg);
 
 /*
- * wo_due - visit the escalations due at or before upto_ms, earliest first,
- * at most limit: fn(arg, id, clock name, next_ms). One range of the "d"
- * keys: the cost is the entries visited, whatever the number of orders.
- * fn returns as for wo_list. Returns 0, fn's error, KF_ECORRUPT, KF_ESTORE.
+ * wo_due - visit the escalations due at or before upto_ms, at most limit
+ * (0: no limit): fn(arg, id, clock name, next_ms). Orders come earliest
+ * first by their earliest clock, and each order's clocks due in the
+ * record's order. One range of the "d" keys: the cost is the entries
+ * visited, whatever the number of orders. fn returns as for wo_list.
+ * Returns 0, fn's error, KF_ECORRUPT, KF_ESTORE.
  */
 typedef int (*wo_due_fn)(void *arg, const char *id, const char *clock, uint64_t next_ms);
 int wo_due(struct store_txn *t, uint64_t upto_ms, size_t limit, wo_due_fn fn, void *arg);

@@ -145,6 +145,9 @@ int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms);
  * KF_EPARSE (agents.c). */
 int ctl_parse_local_time(const char *s, uint64_t *ms);
 
+/* ctl_local_stamp - unix ms as local YYYYMMDDHHMMSS, the form --from takes (ops.c). */
+void ctl_local_stamp(uint64_t ms, char *buf, size_t cap);
+
 /* ctl_time_text - unix ms as local "YYYY-MM-DD HH:MM:SS.mmm" (agents.c). */
 void ctl_time_text(uint64_t ms, char *buf, size_t cap);
 

@@ -5,6 +5,11 @@
  * With --agents N it tells what N agents achieve; with --target SL the
  * fewest agents that reach the service level (exit status 1 when no
  * number up to ERLANG_AGENTS_MAX does).
+ *
+ * With --from and --to instead of the rate and the handling time, they
+ * are measured: a node's report (docs/ops.md) by skill, interval or tier
+ * gives each row's arrival rate (offered calls over its intervals) and AHT,
+ * and where callers abandoned, their mean patience (Erlang A).
  */
 #include "cluster/kefuctl/ctl.h"
 
@@ -23,6 +28,8 @@ struct forecast_args {
 	double calls_per_hour, aht_s, threshold_s, patience_s, target;
 	uint64_t agents;
 	bool json;
+	uint64_t from, to;       /* measured: both set */
+	const char *by;          /* skill (default), interval, tier */
 };
 
 /* A finite positive decimal number, the whole of s; -1 when it is not one
@@ -57,12 +64,15 @@ static int forecast_args(int argc, char **argv, struct forecast_args *f)
 		{"target", required_argument, NULL, 'g'},
 		{"patience", required_argument, NULL, 'p'},
 		{"json", no_argument, NULL, 'j'},
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 'T'},
+		{"by", required_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
-	bool pct = false;
+	bool pct = false, from = false, to = false;
 	int c;
 
-	*f = (struct forecast_args){-1, -1, -1, 0, 0, 0, false};
+	*f = (struct forecast_args){-1, -1, -1, 0, 0, 0, false, 0, 0, "skill"};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
@@ -101,12 +111,38 @@ static int forecast_args(int argc, char **argv, struct forecast_args *f)
 						       optarg);
 			break;
 		case 'j': f->json = true; break;
+		case 'f':
+			if (ctl_parse_local_time(optarg, &f->from))
+				return ctl_usage_error("--from takes a local time YYYYMMDDHHMMSS");
+			from = true;
+			break;
+		case 'T':
+			if (ctl_parse_local_time(optarg, &f->to))
+				return ctl_usage_error("--to takes a local time YYYYMMDDHHMMSS");
+			to = true;
+			break;
+		case 'b':
+			f->by = optarg;
+			if (strcmp(f->by, "skill") && strcmp(f->by, "interval") && strcmp(f->by, "tier"))
+				return ctl_usage_error("--by is skill, interval or tier");
+			break;
 		case ':': return ctl_usage_error("%s needs a value", argv[optind - 1]);
 		default: return ctl_usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return ctl_usage_error("unexpected argument %s", argv[optind]);
+	if (from != to)
+		return ctl_usage_error("--from and --to go together");
+	if (from) {
+		if (f->from >= f->to)
+			return ctl_usage_error("--from must be before --to");
+		if (f->calls_per_hour >= 0 || f->aht_s >= 0 || f->patience_s > 0)
+			return ctl_usage_error("with --from and --to the rate, the AHT and the "
+					       "patience are measured: leave out --calls-per-hour, "
+					       "--aht and --patience");
+		f->calls_per_hour = f->aht_s = 1; /* measured per row */
+	}
 	if (f->calls_per_hour < 0)
 		return ctl_usage_error("--calls-per-hour R is required");
 	if (f->aht_s < 0)
@@ -157,6 +193,126 @@ static void print_text(const struct forecast_args *f, const struct erlang_result
 		       f->patience_s);
 }
 
+/* Erlang A with a patience, else Erlang C; for f's agents or target. */
+static int evaluate(const struct forecast_args *f, double a, double aht_s, double patience_s,
+		    struct erlang_result *e)
+{
+	if (f->agents)
+		return patience_s > 0 ? erlang_a_eval((unsigned)f->agents, a, aht_s, patience_s,
+						      f->threshold_s, e)
+				      : erlang_c_eval((unsigned)f->agents, a, aht_s, f->threshold_s, e);
+	return erlang_fewest_agents(f->target, f->threshold_s, a, aht_s, patience_s, e);
+}
+
+/* A refusal of evaluate, printed; its exit status. */
+static int eval_error(const struct forecast_args *f, int r, double a, double patience_s)
+{
+	if (r == KF_ENOTFOUND) {
+		fprintf(stderr, "kefuctl: no number of agents up to %u reaches %g%% at %.2f Erlangs\n",
+			ERLANG_AGENTS_MAX, 100 * f->target, a);
+		return EXIT_NEGATIVE;
+	}
+	if (r == KF_ETOOBIG) {
+		fprintf(stderr, "kefuctl: --patience %g s is too long for %.2f Erlangs on this few "
+			"agents: the queue takes too long to settle (use more agents or Erlang C)\n",
+			patience_s, a);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "kefuctl: forecast at %.2f Erlangs: %s\n", a, kf_strerror(r));
+	return EXIT_USAGE;
+}
+
+/*
+ * Each row of a report over [from, to): its rate (offered calls over the
+ * intervals it had calls in), its AHT, and when callers abandoned their
+ * mean patience, estimated as for exponential patience: the time all
+ * callers waited (answered or not) over the number who gave up.
+ */
+static int forecast_measured(const struct forecast_args *f)
+{
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+	Kefu__Report m = KEFU__REPORT__INIT;
+	const Kefu__ReportReply *rr;
+	json_t *rows = json_array();
+	int r, worst = 0;
+
+	m.has_from_ms = m.has_to_ms = 1;
+	m.from_ms = f->from;
+	m.to_ms = f->to;
+	m.by = (char *)f->by;
+	req.body_case = KEFU__ENVELOPE__BODY_REPORT;
+	req.report = &m;
+	if ((r = ctl_request(&req, KEFU__ENVELOPE__BODY_REPORT_REPLY, 30000, &rep))) {
+		json_decref(rows);
+		return r;
+	}
+	rr = rep->report_reply;
+	if (!f->json)
+		printf("%-14s %9s %7s %9s %-8s %6s %7s %7s %7s\n", f->by, "calls/h", "AHT s",
+		       "patience", "model", "agents", "SL", "ASA s", "P(wait)");
+	for (size_t i = 0; i < rr->n_rows; i++) {
+		const Kefu__ReportRow *row = rr->rows[i];
+		const Kefu__OpsCounts *c = row->counts;
+		double hours = (double)row->intervals * (double)rr->interval_ms / 3600000.0;
+		double cph, aht_s, patience_s = 0, a;
+		struct erlang_result e;
+		char key[24];
+		const char *k;
+
+		if (!c || !row->key || c->offered == 0 || c->handled == 0 || hours <= 0)
+			continue;
+		cph = (double)c->offered / hours;
+		aht_s = (double)(c->talk_ms + c->hold_ms + c->wrap_ms) / (double)c->handled / 1000.0;
+		if (c->abandoned)
+			patience_s = (double)(c->wait_ms + c->abandon_wait_ms) / (double)c->abandoned /
+				     1000.0;
+		if (aht_s <= 0)
+			continue;
+		a = cph / 3600 * aht_s;
+		k = row->key;
+		if (strcmp(f->by, "interval") == 0) {
+			ctl_local_stamp(strtoull(row->key, NULL, 10), key, sizeof(key));
+			k = key;
+		}
+		if ((r = evaluate(f, a, aht_s, patience_s, &e))) {
+			r = eval_error(f, r, a, patience_s);
+			worst = r > worst ? r : worst;
+			continue;
+		}
+		if (f->json) {
+			json_t *o = json_pack("{s:s, s:f, s:f, s:s, s:I, s:f, s:f, s:f, s:f, s:b}",
+					      f->by, k, "calls_per_hour", cph, "aht_s", aht_s,
+					      "model", patience_s > 0 ? "erlang-a" : "erlang-c",
+					      "agents", (json_int_t)e.agents, "erlangs", e.erlangs,
+					      "occupancy", e.occupancy, "p_wait", e.p_wait,
+					      "service_level", e.service_level, "stable", e.stable);
+
+			json_object_set_new(o, "patience_s",
+					    patience_s > 0 ? json_real(patience_s) : json_null());
+			json_object_set_new(o, "asa_s",
+					    isfinite(e.asa_s) ? json_real(e.asa_s) : json_null());
+			json_array_append_new(rows, o);
+		} else {
+			printf("%-14.14s %9.1f %7.1f %9.1f %-8s %6u %6.1f%% %7.1f %6.1f%%\n", k,
+			       cph, aht_s, patience_s, patience_s > 0 ? "Erlang A" : "Erlang C",
+			       e.agents, 100 * e.service_level, isfinite(e.asa_s) ? e.asa_s : -1,
+			       100 * e.p_wait);
+		}
+	}
+	if (f->json) {
+		json_t *top = json_pack("{s:s, s:f, s:o}", "by", f->by, "threshold_s", f->threshold_s,
+					"rows", rows);
+
+		json_dumpf(top, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(top);
+	} else {
+		json_decref(rows);
+	}
+	kefu__envelope__free_unpacked(rep, NULL);
+	return worst;
+}
+
 int ctl_forecast(int argc, char **argv)
 {
 	struct forecast_args f;
@@ -167,29 +323,12 @@ int ctl_forecast(int argc, char **argv)
 
 	if (r)
 		return r;
+	if (f.from)
+		return forecast_measured(&f);
 	erlang_a = f.patience_s > 0;
 	a = f.calls_per_hour / 3600 * f.aht_s;
-	if (f.agents)
-		r = erlang_a ? erlang_a_eval((unsigned)f.agents, a, f.aht_s, f.patience_s,
-					     f.threshold_s, &e)
-			     : erlang_c_eval((unsigned)f.agents, a, f.aht_s, f.threshold_s, &e);
-	else
-		r = erlang_fewest_agents(f.target, f.threshold_s, a, f.aht_s, f.patience_s, &e);
-	if (r == KF_ENOTFOUND) {
-		fprintf(stderr, "kefuctl: no number of agents up to %u reaches %g%% at %.2f Erlangs\n",
-			ERLANG_AGENTS_MAX, 100 * f.target, a);
-		return EXIT_NEGATIVE;
-	}
-	if (r == KF_ETOOBIG) {
-		fprintf(stderr, "kefuctl: --patience %g s is too long for %.2f Erlangs on this few "
-			"agents: the queue takes too long to settle (use more agents or Erlang C)\n",
-			f.patience_s, a);
-		return EXIT_USAGE;
-	}
-	if (r) {
-		fprintf(stderr, "kefuctl: forecast at %.2f Erlangs: %s\n", a, kf_strerror(r));
-		return EXIT_USAGE;
-	}
+	if ((r = evaluate(&f, a, f.aht_s, f.patience_s, &e)))
+		return eval_error(&f, r, a, f.patience_s);
 	if (f.json)
 		print_json(&e, erlang_a);
 	else

@@ -206,10 +206,14 @@ static const struct cmd cmds[] = {
 	 "             counts against the targets; --watch redraws it on every change until ^C"},
 	{"forecast", ctl_forecast, NULL,
 	 "--calls-per-hour R --aht S --threshold T (--agents N | --target SL)\n"
-	 "                   [--patience S] [--json]",
+	 "                   [--patience S] [--json]\n"
+	 "             forecast --from YYYYMMDDHHMMSS --to YYYYMMDDHHMMSS [--by skill|interval|tier]\n"
+	 "                   --threshold T (--agents N | --target SL) [--json]",
 	 "staffing, offline: service level (answered within T s), ASA and P(wait) of N\n"
 	 "             agents, or the fewest agents reaching SL (0.8 or 80%); Erlang C, or\n"
-	 "             Erlang A with the callers' mean patience S (also the abandon rate)"},
+	 "             Erlang A with the callers' mean patience S (also the abandon rate);\n"
+	 "             with --from/--to, per skill, interval or tier from a node's report: the\n"
+	 "             measured rate and AHT, and Erlang A where callers abandoned"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -80,8 +80,7 @@ static int report_args(int argc, char **argv, struct report_args *a)
 	return 0;
 }
 
-/* A local time as YYYYMMDDHHMMSS (the form --from takes). */
-static void local_stamp(uint64_t ms, char *buf, size_t cap)
+void ctl_local_stamp(uint64_t ms, char *buf, size_t cap)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -96,7 +95,7 @@ static const char *row_key(const struct report_args *a, const Kefu__ReportRow *r
 	const char *k = r->key ? r->key : "";
 
 	if (strcmp(a->by, "interval") == 0) {
-		local_stamp(strtoull(k, NULL, 10), buf, cap);
+		ctl_local_stamp(strtoull(k, NULL, 10), buf, cap);
 		return buf;
 	}
 	return k;
@@ -214,8 +213,8 @@ static void report_json(const struct report_args *a, const Kefu__ReportReply *re
 		json_object_set_new(o, "open_intervals", json_integer(r->open_intervals));
 		json_array_append_new(rows, o);
 	}
-	local_stamp(rep->from_ms, from, sizeof(from));
-	local_stamp(rep->to_ms, to, sizeof(to));
+	ctl_local_stamp(rep->from_ms, from, sizeof(from));
+	ctl_local_stamp(rep->to_ms, to, sizeof(to));
 	top = json_pack("{s:s, s:s, s:s, s:I, s:o}", "from", from, "to", to, "by", a->by,
 			"interval_ms", (json_int_t)rep->interval_ms, "rows", rows);
 	json_dumpf(top, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -274,8 +273,8 @@ static void report_text(const struct report_args *a, const Kefu__ReportReply *re
 	bool agent = strcmp(a->by, "agent") == 0;
 	char from[20], to[20], kbuf[24];
 
-	local_stamp(rep->from_ms, from, sizeof(from));
-	local_stamp(rep->to_ms, to, sizeof(to));
+	ctl_local_stamp(rep->from_ms, from, sizeof(from));
+	ctl_local_stamp(rep->to_ms, to, sizeof(to));
 	printf("report by %s, %s to %s, intervals of %" PRIu64 " min\n", a->by, from, to,
 	       rep->interval_ms / 60000);
 	if (agent)

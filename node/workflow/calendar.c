@@ -49,20 +49,55 @@ static int weekday_of(int32_t day) /* 0 = Monday; 1970-01-01 was a Thursday */
 	return w < 0 ? w + 7 : w;
 }
 
-/* The local date of the moment t_ms, and the minute of its day. */
-static int32_t local_day(uint64_t t_ms)
-{
-	time_t s = (time_t)(t_ms / 1000);
-	struct tm tm;
+/*
+ * Local time, remembered per thread. glibc parses the zone's rule string
+ * again on every conversion of a moment past the zone file's last
+ * transition (every moment now, in Asia/Shanghai), and a walk converts the
+ * same dates and span ends for every clock of every order. Conversions are
+ * kept for the zone TZ names (all are dropped when it changes); a name too
+ * long to keep is converted every time.
+ */
+#define LOCAL_SLOTS 64
 
-	if (!localtime_r(&s, &tm))
-		return 0;
-	return day_of(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+struct local_slot {
+	int32_t day;
+	unsigned minute;
+	uint64_t ms;
+	bool set;
+};
+
+struct local_cache {
+	char tz[64];
+	bool valid;
+	struct local_slot slot[LOCAL_SLOTS];
+	int32_t day;             /* the local date of [day_from, day_to) */
+	uint64_t day_from, day_to;
+	bool day_set;
+};
+
+static _Thread_local struct local_cache local_cache;
+
+/* The thread's cache for the zone in force; NULL when it cannot be kept. */
+static struct local_cache *local_cache_get(void)
+{
+	struct local_cache *lc = &local_cache;
+	const char *tz = getenv("TZ");
+
+	if (!tz)
+		tz = "";
+	if (lc->valid && strcmp(lc->tz, tz) == 0)
+		return lc;
+	memset(lc, 0, sizeof(*lc));
+	if (strlen(tz) >= sizeof(lc->tz))
+		return NULL;
+	memcpy(lc->tz, tz, strlen(tz) + 1);
+	lc->valid = true;
+	return lc;
 }
 
 /* The moment a local date's minute begins (mktime normalises 24:00 into
  * the next day, and a minute a clock change skipped into the one after). */
-static uint64_t local_ms(int32_t day, unsigned minute)
+static uint64_t local_ms_convert(int32_t day, unsigned minute)
 {
 	struct tm tm = {0};
 	int y, m, d;
@@ -76,6 +111,46 @@ static uint64_t local_ms(int32_t day, unsigned minute)
 	tm.tm_isdst = -1;
 	s = mktime(&tm);
 	return s < 0 ? 0 : (uint64_t)s * 1000;
+}
+
+static uint64_t local_ms(int32_t day, unsigned minute)
+{
+	struct local_cache *lc = local_cache_get();
+	struct local_slot *sl;
+
+	if (!lc)
+		return local_ms_convert(day, minute);
+	sl = &lc->slot[((uint32_t)day * 31u + minute) % LOCAL_SLOTS];
+	if (!sl->set || sl->day != day || sl->minute != minute)
+		*sl = (struct local_slot){day, minute, local_ms_convert(day, minute), true};
+	return sl->ms;
+}
+
+/* The local date of the moment t_ms. */
+static int32_t local_day(uint64_t t_ms)
+{
+	struct local_cache *lc = local_cache_get();
+	time_t s = (time_t)(t_ms / 1000);
+	struct tm tm;
+	int32_t day;
+	uint64_t from, to;
+
+	if (lc && lc->day_set && t_ms >= lc->day_from && t_ms < lc->day_to)
+		return lc->day;
+	if (!localtime_r(&s, &tm))
+		return 0;
+	day = day_of(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	if (lc) {
+		from = local_ms(day, 0);
+		to = local_ms(day + 1, 0);
+		if (t_ms >= from && t_ms < to) {
+			lc->day = day;
+			lc->day_from = from;
+			lc->day_to = to;
+			lc->day_set = true;
+		}
+	}
+	return day;
 }
 
 /* ---- the open spans of a date ---- */

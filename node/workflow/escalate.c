@@ -71,13 +71,14 @@ static int audit_fired(struct round *r, const Kefu__OrderEscalation *e, uint64_t
 static int fire_order(struct store_txn *t, struct round *r, size_t i)
 {
 	static const char *const clocks[WO_CLOCKS] = {"first_response", "update", "solution"};
-	Kefu__WorkOrder *old = NULL, *o = NULL;
+	Kefu__WorkOrder *o = NULL;
+	struct wo_was *was = NULL;
 	size_t s = i * SEQS_PER_ORDER, used = 0;
 	int err;
 
-	err = wo_get(t, r->ids[i], &old);
+	err = wo_get(t, r->ids[i], &o);
 	if (err == 0)
-		err = wo_get(t, r->ids[i], &o);
+		was = wo_was_new(o);
 	for (size_t c = 0; !err && c < WO_CLOCKS; c++) {
 		for (size_t l = 0; !err && l < WO_ESCALATE_MAX; l++) {
 			const Kefu__OrderEscalation *e;
@@ -92,8 +93,8 @@ static int fire_order(struct store_txn *t, struct round *r, size_t i)
 		}
 	}
 	if (!err)
-		err = wo_put(old, o, r->b);
-	wo_order_free(old);
+		err = wo_put_was(was, o, r->b);
+	wo_was_free(was);
 	wo_order_free(o);
 	return err;
 }

@@ -318,9 +318,10 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 {
 	struct job *j = arg;
 	Kefu__Agent *acc = NULL;
-	Kefu__WorkOrder *old = NULL, *o = NULL;
+	Kefu__WorkOrder *o = NULL;
+	struct wo_was *was = NULL;
 	struct wo_actor a = {j->actor, NULL, j->admin, false};
-	char detail[AUDIT_DETAIL_MAX + 1];
+	char detail[AUDIT_DETAIL_MAX + 1], from[WO_TEXT_MAX + 1];
 	const char *action;
 	int err;
 
@@ -346,15 +347,14 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 		const char *id = j->kind == J_TRANSITION ? j->tr->id : j->up->id;
 
 		snprintf(j->id, sizeof(j->id), "%s", id ? id : "");
-		err = wo_get(t, id, &old);
+		/* One read: the stored index entries are kept, the order changed in place. */
+		err = wo_get(t, id, &o);
 		if (err == KF_ENOTFOUND)
 			err = refuse(j, KF_ENOTFOUND, "no order %s", id ? id : "");
-		if (!err)
-			err = wo_get(t, id, &o);
 		action = j->kind == J_TRANSITION ? j->tr->action : "update";
 		if (!err) {
-			const char *from = old->state;
-
+			was = wo_was_new(o);
+			snprintf(from, sizeof(from), "%s", o->state ? o->state : "");
 			err = j->kind == J_TRANSITION ? transition_body(t, j, &a, o)
 						      : update_body(j, &a, o);
 			if (!err)
@@ -364,7 +364,7 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 		}
 	}
 	if (!err)
-		err = wo_put(old, o, j->b);
+		err = wo_put_was(was, o, j->b);
 	if (!err)
 		err = audit_change(j, action, o->id, detail);
 	if (!err) {
@@ -377,7 +377,7 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 	}
 	if (acc)
 		kefu__agent__free_unpacked(acc, NULL);
-	wo_order_free(old);
+	wo_was_free(was);
 	wo_order_free(o);
 	return err;
 }

@@ -125,6 +125,24 @@ PY
 	fail "report differs from the simulator's record"
 ok
 
+# Staffing per interval from the measured rate, AHT and patience.
+ctl forecast --from "$start" --to "$to" --by interval --threshold 20 --target 80% --json \
+	>"$D/forecast.json" || fail "forecast from the measured intervals"
+python3 - "$D/forecast.json" "$D/interval.json" <<'PY' || fail "forecast: $(cat "$D/forecast.json")"
+import json, sys
+f = json.load(open(sys.argv[1]))
+iv = {r["interval"]: r for r in json.load(open(sys.argv[2]))["rows"]}
+rows = [r for r in f["rows"] if iv[r["interval"]]["handled"] > 0]
+assert rows, f
+for r in rows:
+    m = iv[r["interval"]]
+    assert abs(r["calls_per_hour"] - m["offered"] * 60) < 1e-6, (r, m)   # 1-minute intervals
+    assert abs(r["aht_s"] * 1000 - m["aht_ms"]) < 1e-6, (r, m)
+    assert r["model"] == ("erlang-a" if m["abandoned"] else "erlang-c"), (r, m)
+    assert r["agents"] >= 1 and r["service_level"] >= 0.8, r
+PY
+ok
+
 # Every node answers the same report from its own replica.
 for n in node1 node2 node3; do
 	ctl --node "$(addr $n)" report --from "$start" --to "$to" --by interval --json \

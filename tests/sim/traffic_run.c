@@ -237,8 +237,12 @@ static void call_answered(struct call *c)
 		c->state = CALL_DONE;
 		return;
 	}
-	if (c->state != CALL_WAITING)
+	/* A call still queued as the run ends may be answered before the
+	 * caller's hang-up reaches the cluster. */
+	if (c->state != CALL_WAITING && c->state != CALL_QUEUED)
 		return;
+	if (c->state == CALL_QUEUED && c->w->stage == STAGE_BYE)
+		t->queued--; /* counted as queued when the run ended */
 	c->state = CALL_TALKING;
 	c->answered_ms = loop_now_ms();
 	traffic_stats_answered(&c->w->t->stats, c->tier, c->answered_ms - c->sent_ms);
@@ -1230,8 +1234,6 @@ static void bye_begin(struct world *w)
 		if (c->state == CALL_QUEUED || c->state == CALL_WAITING)
 			gw_send_end(&w->gws[c->gw], c);
 	}
-	if (w->t->o.calls_path)
-		calls_write(w);
 	for (size_t i = 0; i < w->nagents; i++)
 		agent_bye(&w->agents[i]);
 }
@@ -1365,6 +1367,8 @@ int traffic_run(struct traffic *t)
 	stage_set(&w, STAGE_LOGIN);
 	w.tick = loop_timer_new(t->loop, 50, on_tick, &w);
 	r = loop_run(t->loop);
+	if (t->o.calls_path)
+		calls_write(&w);
 	status_line(&w, true);
 	if (w.tty)
 		fputc('\n', stderr);

@@ -226,6 +226,42 @@ static void test_open_and_overdue(void **state)
 	}
 }
 
+/* The open listing merges the open states' ranges newest first, pages
+ * with its cursor across states, and leaves closed orders out. */
+static void test_open_merges_states(void **state)
+{
+	static const char *const states[6] = {"new", "processing", "closed", "dispatched",
+					      "new", "waiting"};
+	struct tmpstore *f = *state;
+	struct ord x[6];
+	struct seen s, s2;
+	char id[32];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "SC2026120600001%d", i);
+		ord_init(&x[i], id, "13900000004", states[i], "", 1000 + (uint64_t)i * 10, 0);
+		put(f, NULL, &x[i]);
+	}
+	list(f, WO_BY_OPEN, NULL, 0, NULL, 0, &s);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.ids[0], "SC20261206000015");
+	assert_string_equal(s.ids[1], "SC20261206000014");
+	assert_string_equal(s.ids[2], "SC20261206000013");
+	assert_string_equal(s.ids[3], "SC20261206000011");
+	assert_string_equal(s.ids[4], "SC20261206000010");
+	list(f, WO_BY_OPEN, NULL, 0, NULL, 2, &s);
+	assert_int_equal(s.n, 2);
+	list(f, WO_BY_OPEN, NULL, 0, &s, 2, &s2);
+	assert_int_equal(s2.n, 2);
+	assert_string_equal(s2.ids[0], "SC20261206000013");
+	assert_string_equal(s2.ids[1], "SC20261206000011");
+	list(f, WO_BY_OPEN, NULL, 0, &s2, 0, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], "SC20261206000010");
+	list(f, WO_BY_OPEN, NULL, 0, &s, 0, &s2);
+	assert_int_equal(s2.n, 0);
+}
+
 struct due_seen {
 	char what[16][64];
 	size_t n;
@@ -388,6 +424,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get_and_state_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newest_first_with_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_and_overdue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_merges_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadline_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_refs_attachments_visits, setup,
 						teardown),
