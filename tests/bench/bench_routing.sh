@@ -30,8 +30,8 @@
 #      the run, under the same load;
 #   4. the cost of the interval statistics on the routing path: decisions
 #      as in 1 at BENCH_ROUTING_OPS_RATE (default 20000) calls/s on this
-#      cluster (stats_interval 15m), then on a second cluster brought up
-#      the same but with stats_interval = 0; figure = on / off.
+#      fresh cluster (stats_interval 15m), then on another fresh cluster
+#      brought up the same but with stats_interval = 0; figure = on / off.
 # Timings never fail the run; a step that fails (no cluster, no sample) does.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -53,7 +53,9 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 cleanup() {
 	"$H" down --dir "$tmp" >/dev/null 2>&1 || true
-	[ ! -d "$tmp/off" ] || "$H" down --dir "$tmp/off" >/dev/null 2>&1 || true
+	for x in on off; do
+		[ ! -d "$tmp/$x" ] || "$H" down --dir "$tmp/$x" >/dev/null 2>&1 || true
+	done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -196,21 +198,29 @@ echo "cluster_decisions_per_s=$cluster_rate raw_evalsha_per_s=$raw_rate ratio=$r
 
 # 4. The cost of the interval statistics (docs/ops.md) on the routing path:
 # decisions at ops_rate calls/s (more than the cluster takes) with them on
-# (this cluster, stats_interval 15m) and off (a second cluster the same but
-# for stats_interval = 0), one after the other in the same run.
+# (a fresh cluster, stats_interval 15m) and off (another fresh cluster the
+# same but for stats_interval = 0), one after the other in the same run.
 echo "bench: routing: interval statistics on and off, $ops_rate calls/s offered for $secs s"
+# fresh NAME EXTRA...: a new cluster in $tmp/NAME (the one before taken
+# down), so that both runs start alike, without what earlier steps left.
+fresh() {
+	name=$1; shift
+	"$H" down --dir "$tmp" >/dev/null 2>&1 || true
+	[ ! -d "$tmp/on" ] || "$H" down --dir "$tmp/on" >/dev/null 2>&1 || true
+	mkdir -p "$tmp/$name"
+	CJ=$tmp/$name/cluster.json
+	# shellcheck disable=SC2086
+	"$H" up --nodes 3 --dir "$tmp/$name" $harness_args "$@" >"$tmp/up-$name.out" 2>&1 ||
+		{ tail -n 20 "$tmp/up-$name.out" >&2; die "the cluster $name did not come up"; }
+	primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')
+	port=${primary##*:}
+	pass=$(json "$CJ" 'd["redis_password"]')
+	tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
+}
+fresh on
 decisions "$ops_rate" opson
 on_rate=$cluster_rate
-"$H" down --dir "$tmp" >/dev/null 2>&1
-mkdir -p "$tmp/off"
-CJ=$tmp/off/cluster.json
-# shellcheck disable=SC2086
-"$H" up --nodes 3 --dir "$tmp/off" $harness_args --extra 'stats_interval = 0' >"$tmp/up-off.out" 2>&1 ||
-	{ tail -n 20 "$tmp/up-off.out" >&2; die "the cluster without statistics did not come up"; }
-primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')
-port=${primary##*:}
-pass=$(json "$CJ" 'd["redis_password"]')
-tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
+fresh off --extra 'stats_interval = 0'
 decisions "$ops_rate" opsoff
 off_rate=$cluster_rate
 echo "decisions_stats_on_per_s=$on_rate decisions_stats_off_per_s=$off_rate" \
