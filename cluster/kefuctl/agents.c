@@ -526,7 +526,7 @@ int ctl_agent_offline(int argc, char **argv)
 
 /* ---- audit ---- */
 
-int ctl_parse_local_time(const char *s, uint64_t *ms)
+static int parse_local_time(const char *s, uint64_t *ms)
 {
 	struct tm tm, back;
 	int f[6], w[6] = {4, 2, 2, 2, 2, 2};
@@ -561,6 +561,13 @@ int ctl_parse_local_time(const char *s, uint64_t *ms)
 	return 0;
 }
 
+int ctl_local_time_arg(const char *opt, const char *arg, uint64_t *ms)
+{
+	if (parse_local_time(arg, ms))
+		return ctl_usage_error("--%s takes a local time YYYYMMDDHHMMSS", opt);
+	return 0;
+}
+
 int ctl_list_args(int argc, char **argv, bool since, struct ctl_list_args *g)
 {
 	static const struct option opts[] = {
@@ -578,8 +585,8 @@ int ctl_list_args(int argc, char **argv, bool since, struct ctl_list_args *g)
 		case 's':
 			if (!since)
 				return ctl_usage_error("unknown option");
-			if (ctl_parse_local_time(optarg, &g->since_ms))
-				return ctl_usage_error("--since takes a local time YYYYMMDDHHMMSS");
+			if (ctl_local_time_arg("since", optarg, &g->since_ms))
+				return EXIT_USAGE;
 			break;
 		case 'j': g->json = true; break;
 		case 'd': g->db = optarg; break;

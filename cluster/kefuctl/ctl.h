@@ -141,9 +141,13 @@ int ctl_request_pages(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64
  */
 int ctl_admin_request(Kefu__Envelope *req, uint64_t timeout_ms);
 
-/* ctl_parse_local_time - YYYYMMDDHHMMSS in local time to unix ms; 0 or
- * KF_EPARSE (agents.c). */
-int ctl_parse_local_time(const char *s, uint64_t *ms);
+/* ctl_local_time_arg - the value arg of option --opt, YYYYMMDDHHMMSS in
+ * local time, into unix ms: 0, or EXIT_USAGE after printing why (agents.c). */
+int ctl_local_time_arg(const char *opt, const char *arg, uint64_t *ms);
+
+/* ctl_report_request - a node's Report of [from, to) by by (ops.c): 0 and
+ * *rep (free with kefu__envelope__free_unpacked), or ctl_request's exit code. */
+int ctl_report_request(uint64_t from, uint64_t to, const char *by, Kefu__Envelope **rep);
 
 /* ctl_local_stamp - unix ms as local YYYYMMDDHHMMSS, the form --from takes (ops.c). */
 void ctl_local_stamp(uint64_t ms, char *buf, size_t cap);

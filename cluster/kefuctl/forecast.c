@@ -112,13 +112,13 @@ static int forecast_args(int argc, char **argv, struct forecast_args *f)
 			break;
 		case 'j': f->json = true; break;
 		case 'f':
-			if (ctl_parse_local_time(optarg, &f->from))
-				return ctl_usage_error("--from takes a local time YYYYMMDDHHMMSS");
+			if (ctl_local_time_arg("from", optarg, &f->from))
+				return EXIT_USAGE;
 			from = true;
 			break;
 		case 'T':
-			if (ctl_parse_local_time(optarg, &f->to))
-				return ctl_usage_error("--to takes a local time YYYYMMDDHHMMSS");
+			if (ctl_local_time_arg("to", optarg, &f->to))
+				return EXIT_USAGE;
 			to = true;
 			break;
 		case 'b':
@@ -230,22 +230,14 @@ static int eval_error(const struct forecast_args *f, int r, double a, double pat
  */
 static int forecast_measured(const struct forecast_args *f)
 {
-	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
-	Kefu__Report m = KEFU__REPORT__INIT;
+	Kefu__Envelope *rep;
 	const Kefu__ReportReply *rr;
-	json_t *rows = json_array();
+	json_t *rows;
 	int r, worst = 0;
 
-	m.has_from_ms = m.has_to_ms = 1;
-	m.from_ms = f->from;
-	m.to_ms = f->to;
-	m.by = (char *)f->by;
-	req.body_case = KEFU__ENVELOPE__BODY_REPORT;
-	req.report = &m;
-	if ((r = ctl_request(&req, KEFU__ENVELOPE__BODY_REPORT_REPLY, 30000, &rep))) {
-		json_decref(rows);
+	if ((r = ctl_report_request(f->from, f->to, f->by, &rep)))
 		return r;
-	}
+	rows = json_array();
 	rr = rep->report_reply;
 	if (!f->json)
 		printf("%-14s %9s %7s %9s %-8s %6s %7s %7s %7s\n", f->by, "calls/h", "AHT s",

@@ -44,13 +44,13 @@ static int report_args(int argc, char **argv, struct report_args *a)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (ctl_parse_local_time(optarg, &a->from))
-				return ctl_usage_error("--from takes a local time YYYYMMDDHHMMSS");
+			if (ctl_local_time_arg("from", optarg, &a->from))
+				return EXIT_USAGE;
 			from = true;
 			break;
 		case 't':
-			if (ctl_parse_local_time(optarg, &a->to))
-				return ctl_usage_error("--to takes a local time YYYYMMDDHHMMSS");
+			if (ctl_local_time_arg("to", optarg, &a->to))
+				return EXIT_USAGE;
 			to = true;
 			break;
 		case 'b':
@@ -314,22 +314,29 @@ static void report_text(const struct report_args *a, const Kefu__ReportReply *re
 	}
 }
 
+int ctl_report_request(uint64_t from, uint64_t to, const char *by, Kefu__Envelope **rep)
+{
+	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
+	Kefu__Report m = KEFU__REPORT__INIT;
+
+	m.has_from_ms = m.has_to_ms = 1;
+	m.from_ms = from;
+	m.to_ms = to;
+	m.by = (char *)by;
+	req.body_case = KEFU__ENVELOPE__BODY_REPORT;
+	req.report = &m;
+	return ctl_request(&req, KEFU__ENVELOPE__BODY_REPORT_REPLY, OPS_TIMEOUT_MS, rep);
+}
+
 int ctl_report(int argc, char **argv)
 {
 	struct report_args a;
-	Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
-	Kefu__Report m = KEFU__REPORT__INIT;
+	Kefu__Envelope *rep;
 	int r = report_args(argc, argv, &a);
 
 	if (r)
 		return r;
-	m.has_from_ms = m.has_to_ms = 1;
-	m.from_ms = a.from;
-	m.to_ms = a.to;
-	m.by = (char *)a.by;
-	req.body_case = KEFU__ENVELOPE__BODY_REPORT;
-	req.report = &m;
-	if ((r = ctl_request(&req, KEFU__ENVELOPE__BODY_REPORT_REPLY, OPS_TIMEOUT_MS, &rep)))
+	if ((r = ctl_report_request(a.from, a.to, a.by, &rep)))
 		return r;
 	if (a.json)
 		report_json(&a, rep->report_reply);

@@ -161,22 +161,6 @@ static void on_read(void *arg, int err, const struct redis_reply *rep)
 	}
 }
 
-/* The first interval to close: after the latest closed one, within what
- * Redis keeps. */
-static uint64_t first_open(struct ops *o, uint64_t now)
-{
-	uint64_t first = ops__iv_start(o, now > OPS_CATCH_UP_MS ? now - OPS_CATCH_UP_MS : 0);
-	uint64_t last;
-	struct store_txn *t;
-
-	if (store_read_begin(o->sto->store, &t) == 0) {
-		if (opsstat_last_closed(t, &last) == 0 && last + o->set.interval_ms > first)
-			first = last + o->set.interval_ms;
-		store_abort(t);
-	}
-	return first;
-}
-
 void ops__close_tick(struct ops *o)
 {
 	uint64_t now = ops__now_ms();
@@ -187,7 +171,8 @@ void ops__close_tick(struct ops *o)
 	if (!o->set.interval_ms || o->closing || now < o->retry_at || !leader_is_local(o->leader))
 		return;
 	if (!o->next_close)
-		o->next_close = first_open(o, now);
+		/* After the latest closed one, within what Redis keeps. */
+		o->next_close = ops__first_open(o, ops__catch_up_floor(o, now));
 	if (o->next_close + o->set.interval_ms + OPS_CLOSE_GRACE_MS > now)
 		return;
 	j = calloc(1, sizeof(*j));

@@ -52,25 +52,35 @@ uint64_t ops__day_start(uint64_t t)
 	return s < 0 ? t - t % 86400000u : (uint64_t)s * 1000;
 }
 
+uint64_t ops__first_open(struct ops *o, uint64_t floor)
+{
+	uint64_t last, first = floor;
+	struct store_txn *t;
+
+	if (store_read_begin(o->sto->store, &t) == 0) {
+		if (opsstat_last_closed(t, &last) == 0 && last + o->set.interval_ms > first)
+			first = last + o->set.interval_ms;
+		store_abort(t);
+	}
+	return first;
+}
+
+uint64_t ops__catch_up_floor(const struct ops *o, uint64_t now)
+{
+	return ops__iv_start(o, now > OPS_CATCH_UP_MS ? now - OPS_CATCH_UP_MS : 0);
+}
+
 size_t ops__open_starts(struct ops *o, uint64_t from, uint64_t to, uint64_t *out, size_t max)
 {
-	uint64_t now = ops__now_ms(), first, last_closed = 0, s;
-	struct store_txn *t;
+	uint64_t now = ops__now_ms(), first, s;
 	size_t n = 0;
-	bool have = false;
 
 	if (!o->set.interval_ms || from >= to)
 		return 0;
-	if (store_read_begin(o->sto->store, &t) == 0) {
-		have = opsstat_last_closed(t, &last_closed) == 0;
-		store_abort(t);
-	}
-	first = now > OPS_CATCH_UP_MS ? ops__iv_start(o, now - OPS_CATCH_UP_MS) : 0;
-	if (have && last_closed + o->set.interval_ms > first)
-		first = last_closed + o->set.interval_ms;
+	first = ops__first_open(o, ops__catch_up_floor(o, now));
+	/* An interval counts when it starts in the range: from, rounded up. */
 	if (first < from)
-		first = ops__iv_start(o, from) < from ? ops__iv_start(o, from) + o->set.interval_ms
-						       : from;
+		first = ops__iv_start(o, from + o->set.interval_ms - 1);
 	/* The most recent ones matter most: keep the last max. */
 	for (s = first; s < to && s <= now; s += o->set.interval_ms) {
 		if (n == max) {

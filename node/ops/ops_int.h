@@ -124,6 +124,11 @@ bool ops__put(struct ops *o);
 uint64_t ops__iv_start(const struct ops *o, uint64_t t);
 /* The local midnight that began the day of t. */
 uint64_t ops__day_start(uint64_t t);
+/* The start of the first interval after the latest closed one (the replica's),
+ * floor when that is earlier. */
+uint64_t ops__first_open(struct ops *o, uint64_t floor);
+/* How far back intervals are looked for: OPS_CATCH_UP_MS before now. */
+uint64_t ops__catch_up_floor(const struct ops *o, uint64_t now);
 /* The starts not closed yet in [from, to), most recent last, at most max:
  * those after the latest closed one, within Redis's keeping. */
 size_t ops__open_starts(struct ops *o, uint64_t from, uint64_t to, uint64_t *out, size_t max);

@@ -44,15 +44,9 @@ struct wb_read {
  */
 static void day_refresh(struct ops *o, uint64_t now)
 {
-	uint64_t day = ops__day_start(now), upto = day, last;
+	uint64_t day = ops__day_start(now), upto = ops__first_open(o, day);
 	static const char kinds[] = {OPS_KIND_TIER, OPS_KIND_SKILL, OPS_KIND_AGENT};
-	struct store_txn *t;
 
-	if (store_read_begin(o->sto->store, &t) == 0) {
-		if (opsstat_last_closed(t, &last) == 0 && last + o->set.interval_ms > day)
-			upto = last + o->set.interval_ms;
-		store_abort(t);
-	}
 	if (o->day_ms == day && o->day_upto == upto && o->day_valid)
 		return;
 	ops__rows_free(&o->day);
