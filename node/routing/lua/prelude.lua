@@ -128,21 +128,27 @@ local function publish(node, msg)
 	if node and node ~= '' then redis.call('PUBLISH', key('events:', node), cjson.encode(msg)) end
 end
 
--- Counters of the call's tier and of the skill it is counted under: adds
--- by[field] to each field, one read and one write per counter hash (the
--- write is what replicas replay).
-local function count(c, by)
+-- Adds by[field] to, and raises to hi[field] (optional), the fields of the
+-- hash k: one read and one write (the write is what replicas replay).
+local function hash_add(k, by, hi)
 	local fields = {}
 	for f in pairs(by) do fields[#fields + 1] = f end
-	for _, k in ipairs({key('rt:', c.tier), key('rt:skill:', c.skill)}) do
-		local cur = redis.call('HMGET', k, unpack(fields))
-		local set = {}
-		for i, f in ipairs(fields) do
-			set[#set + 1] = f
-			set[#set + 1] = num((tonumber(cur[i]) or 0) + by[f])
-		end
-		redis.call('HSET', k, unpack(set))
+	for f in pairs(hi or {}) do fields[#fields + 1] = f end
+	local cur = redis.call('HMGET', k, unpack(fields))
+	local set = {}
+	for i, f in ipairs(fields) do
+		local v = tonumber(cur[i]) or 0
+		if by[f] then v = v + by[f] elseif hi[f] > v then v = hi[f] end
+		set[#set + 1] = f
+		set[#set + 1] = num(v)
 	end
+	redis.call('HSET', k, unpack(set))
+end
+
+-- Counters of the call's tier and of the skill it is counted under: adds
+-- by[field] to each field of both.
+local function count(c, by)
+	for _, k in ipairs({key('rt:', c.tier), key('rt:skill:', c.skill)}) do hash_add(k, by) end
 end
 
 ---------------------------------------------------------------- interval statistics
@@ -161,23 +167,12 @@ local SHORT_ABANDON_MS = 10000
 local AGENT_TIME = {ready = 'ready_ms', reserved = 'ring_ms', on_call = 'talk_ms', wrap_up = 'wrap_ms',
 	not_ready = 'not_ready_ms'}
 
--- Adds by[field] to, and raises to hi[field] (optional), the fields of the
--- hash of the interval holding `at`.
+-- hash_add to the hash of the interval holding `at`, which expires
+-- IV_KEEP_MS after it was made.
 local function iv_add(iv_ms, at, by, hi)
 	local k = key('iv:', num(at - at % iv_ms))
-	local fields = {}
-	for f in pairs(by) do fields[#fields + 1] = f end
-	for f in pairs(hi or {}) do fields[#fields + 1] = f end
 	local fresh = redis.call('EXISTS', k) == 0
-	local cur = redis.call('HMGET', k, unpack(fields))
-	local set = {}
-	for i, f in ipairs(fields) do
-		local v = tonumber(cur[i]) or 0
-		if by[f] then v = v + by[f] elseif hi[f] > v then v = hi[f] end
-		set[#set + 1] = f
-		set[#set + 1] = num(v)
-	end
-	redis.call('HSET', k, unpack(set))
+	hash_add(k, by, hi)
 	if fresh then redis.call('PEXPIRE', k, IV_KEEP_MS) end
 end
 
