@@ -46,7 +46,10 @@
 	X(STORE_CALLBACK, 20, "callback")        /* "r",id -> CallbackRequest; "p",requested_ms,id -> "" */ \
 	X(STORE_WO, 21, "wo")                    /* order id -> WorkOrder */ \
 	X(STORE_WO_INDEX, 22, "wo_index")        /* tagged keys: storage/workorder.h */ \
-	X(STORE_OPS, 23, "ops")                  /* interval statistics: storage/opsstat.h */
+	X(STORE_OPS, 23, "ops")                  /* interval statistics: storage/opsstat.h */ \
+	X(STORE_KB, 24, "kb")                    /* knowledge base articles: storage/kb.h */ \
+	X(STORE_KB_TERMS, 25, "kb_terms")        /* its search index, derived: storage/kbindex.h */ \
+	X(STORE_KB_DOCS, 26, "kb_docs")          /* the index's documents and totals */
 
 enum store_table {
 #define STORE_TABLE_ENUM_(name, id, dbname) name = (id),
