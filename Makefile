@@ -33,7 +33,7 @@ else
 .DEFAULT_GOAL := all
 CC       ?= cc
 CLANG    ?= clang
-PKGS     := lmdb libprotobuf-c hiredis libcurl openssl libevent libevent_openssl jansson
+PKGS     := lmdb libprotobuf-c hiredis libcurl openssl libevent libevent_openssl jansson icu-uc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
@@ -59,6 +59,9 @@ ROUTING_H   := build/gen/routing/scripts.h
 OPS_LUA := $(wildcard node/ops/lua/*.lua)
 OPS_C   := build/gen/ops/scripts.c
 OPS_H   := build/gen/ops/scripts.h
+# The Han character tables of lib/textfold.c, from Unihan (unicode-data).
+HANZI_C := build/gen/hanzi/tables.c
+HANZI_H := build/gen/hanzi/tables.h
 
 # Program mains live in these files; everything else in these folders is library.
 MAINS    := node/main.c
@@ -72,7 +75,8 @@ BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRC))
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 
 lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o \
-           build/$(1)/obj/gen/routing/scripts.o build/$(1)/obj/gen/ops/scripts.o
+           build/$(1)/obj/gen/routing/scripts.o build/$(1)/obj/gen/ops/scripts.o \
+           build/$(1)/obj/gen/hanzi/tables.o
 
 # ---- generated code ----
 $(GEN_C) $(GEN_H): $(PROTO)
@@ -84,18 +88,21 @@ $(ROUTING_C) $(ROUTING_H) &: $(ROUTING_LUA) node/routing/embed.sh
 $(OPS_C) $(OPS_H) &: $(OPS_LUA) node/routing/lua/prelude.lua node/routing/embed.sh
 	@mkdir -p $(@D)
 	EMBED_STEPS=node/ops/lua EMBED_NAME=ops node/routing/embed.sh c $(OPS_C) $(OPS_H)
+$(HANZI_C) $(HANZI_H) &: lib/hanzi_gen.sh
+	@mkdir -p $(@D)
+	lib/hanzi_gen.sh $(HANZI_C) $(HANZI_H)
 
 .SECONDEXPANSION:
 .SECONDARY:
 
 # ---- objects, one pattern per variant ----
-build/rel/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H)
+build/rel/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(REL_CFLAGS) -c $< -o $@
-build/san/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H)
+build/san/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(SAN_CFLAGS) -c $< -o $@
-build/fuzz/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H)
+build/fuzz/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -c $< -o $@
 build/rel/obj/gen/%.o: build/gen/%.c
@@ -136,7 +143,7 @@ all: check $(addprefix bin/,$(PROGS))
 
 # ---- source checks: one-way layering, banned functions ----
 # layers.sh preprocesses every source with these flags, so it needs the generated headers.
-check: $(GEN_H) $(ROUTING_H) $(OPS_H)
+check: $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
 	@CC='$(CC)' KEFU_CPPFLAGS='$(filter-out -MMD -MP,$(CPPFLAGS))' tests/check/layers.sh
 	@tests/check/banned.sh
 

@@ -34,7 +34,8 @@
 	X(KF_EINTERNAL, -1015, "internal error")                            \
 	X(KF_ETLS, -1016, "TLS handshake or certificate refused")          \
 	X(KF_ECANCELED, -1017, "cancelled before it completed")         \
-	X(KF_ECOMPACTED, -1018, "revision compacted away")
+	X(KF_ECOMPACTED, -1018, "revision compacted away")              \
+	X(KF_EINVAL, -1019, "invalid request")
 
 enum kf_err {
 #define KF_ERR_ENUM_(name, value, text) name = (value),

@@ -25,7 +25,8 @@
 	X(LOG_SIM, "sim")     \
 	X(LOG_ROUTING, "routing") \
 	X(LOG_WORKFLOW, "workflow") \
-	X(LOG_OPS, "ops")
+	X(LOG_OPS, "ops") \
+	X(LOG_KB, "kb")
 
 enum log_domain {
 #define LOG_DOMAIN_ENUM_(id, name) id,

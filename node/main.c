@@ -32,6 +32,9 @@
 #include "node/routing/routing.h"
 #include "node/workflow/conf.h"
 #include "node/workflow/workflow.h"
+#include "node/kb/kb.h"
+#include "node/dialing/dialing.h"
+#include "node/backup.h"
 #include "node/server.h"
 #include "node/upload.h"
 #include "storage/snapshot.h"
@@ -62,9 +65,12 @@ static const struct component *const components[] = {
 	&upload_service,
 	&accounts_service,
 	&audit_service,
+	&backup_service,
 	&routing_component,
 	&ops_component,
 	&workflow_component,
+	&kb_component,
+	&dialing_component,
 };
 #define NCOMPONENTS (sizeof(components) / sizeof(components[0]))
 

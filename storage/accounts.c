@@ -12,7 +12,7 @@
 /* The largest valid account packs well under this. */
 #define VALUE_MAX 4096
 
-static const char *const roles[] = {"agent", "handler", "supervisor"};
+static const char *const roles[] = {"agent", "handler", "supervisor", "editor"};
 
 /* ---- skills ---- */
 
@@ -176,7 +176,7 @@ int accounts_check(const Kefu__Agent *a, char *why, size_t cap)
 	if (accounts_skills_parse(a->skills, strlen(a->skills), &sk, swhy, sizeof(swhy)))
 		return kf_refuse(why, cap, "%s", swhy);
 	if (!accounts_role_is_valid(a->role))
-		return kf_refuse(why, cap, "the role is agent, handler or supervisor");
+		return kf_refuse(why, cap, "the role is agent, handler, supervisor or editor");
 	if (check_groups(a, why, cap))
 		return KF_EPARSE;
 	if (!a->has_order || a->order > ACCOUNTS_ORDER_MAX)

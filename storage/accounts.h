@@ -17,8 +17,9 @@
  * leading zeros, no spaces, no repeats, at most ACCOUNTS_SKILLS_MAX. The
  * empty string is no skills.
  *
- * Roles: "agent", "handler" (acts on the work orders of its groups) and
- * "supervisor" (the supervisor's views; the lead of its groups). Groups
+ * Roles: "agent", "handler" (acts on the work orders of its groups),
+ * "supervisor" (the supervisor's views; the lead of its groups) and
+ * "editor" (writes and approves knowledge-base articles). Groups
  * are the work-order groups an account belongs to, of any role: each
  * [a-z0-9][a-z0-9_.-]{0,31}, at most ACCOUNTS_GROUPS_MAX, none twice.
  * groups_set is a request's flag only (an UPDATE with it replaces the
@@ -78,7 +79,7 @@ int accounts_skills_format(const struct accounts_skills *sk, char *out, size_t c
 /* accounts_id_is_valid - id matches [A-Za-z0-9_.-]{1,32}. */
 bool accounts_id_is_valid(const char *id);
 
-/* accounts_role_is_valid - "agent", "handler" or "supervisor" (NULL: false). */
+/* accounts_role_is_valid - "agent", "handler", "supervisor" or "editor" (NULL: false). */
 bool accounts_role_is_valid(const char *role);
 
 /* accounts_group_is_valid - g (may be NULL: false) matches [a-z0-9][a-z0-9_.-]{0,31}. */

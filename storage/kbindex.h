@@ -51,12 +51,12 @@ struct kbindex_text {
  * kbindex_put - index doc with text in the write transaction t,
  * replacing what doc had. Invalid UTF-8 is indexed as far as it is valid.
  * Returns 0, KF_ETOOBIG (a field over KBINDEX_TEXT_MAX), KF_EMAPFULL,
- * KF_ESTORE.
+ * KF_ESTORE, KF_ECORRUPT.
  */
 int kbindex_put(struct store_txn *t, uint64_t doc, const struct kbindex_text *text);
 
 /* kbindex_del - remove doc from the index; 0 also when it was not there.
- * Returns 0, KF_EMAPFULL, KF_ESTORE. */
+ * Returns 0, KF_EMAPFULL, KF_ESTORE, KF_ECORRUPT. */
 int kbindex_del(struct store_txn *t, uint64_t doc);
 
 /*
@@ -80,7 +80,7 @@ struct kbindex_hit {
  * into out; *n the number written. admit may be NULL (every doc, factor 1).
  * Returns 0 (also with no hit), KF_EINVAL (empty query after folding, an
  * unclosed quote, limit 0 or over the maximum, a query over
- * KBINDEX_QUERY_MAX), KF_ESTORE.
+ * KBINDEX_QUERY_MAX), KF_ESTORE, KF_ECORRUPT (a block that does not parse).
  */
 int kbindex_search(struct store_txn *t, const char *query, size_t qlen, size_t limit,
 		   kbindex_admit_fn admit, void *arg, struct kbindex_hit *out, size_t *n);
@@ -92,6 +92,43 @@ int kbindex_search(struct store_txn *t, const char *query, size_t qlen, size_t l
  */
 size_t kbindex_snippet(const char *query, size_t qlen, const char *text, size_t len, char *out,
 		       size_t cap);
+
+/*
+ * Many docs at once (an import, a rebuild): a builder gathers the postings
+ * of the docs added in memory and merges them into the tables term by term
+ * (one read and rewrite of a term's last block per flush instead of one per
+ * doc). kbindex_put is a builder of one doc.
+ *
+ * Searches see a builder's docs once it is flushed. A store_write body
+ * that is run again (KF_EMAPFULL) starts from a new or flushed builder.
+ *
+ * kbindex_build_new - an empty builder. Never NULL (allocation failure
+ * aborts). kbindex_build_free - NULL is fine; what was not flushed is lost.
+ */
+struct kbindex_build;
+struct kbindex_build *kbindex_build_new(void);
+void kbindex_build_free(struct kbindex_build *b);
+
+/*
+ * kbindex_build_add - add doc with text (copied: text may go once this
+ * returns). A doc already in the index is replaced at the flush; a doc added
+ * twice to one builder before a flush is KF_EEXISTS. When the postings held
+ * pass KBINDEX_BUILD_BYTES the builder flushes into t itself.
+ * Returns 0, KF_ETOOBIG (a field over KBINDEX_TEXT_MAX), KF_EEXISTS, and
+ * kbindex_build_flush's errors.
+ */
+#define KBINDEX_BUILD_BYTES (128u << 20)
+int kbindex_build_add(struct kbindex_build *b, struct store_txn *t, uint64_t doc,
+		      const struct kbindex_text *text);
+
+/*
+ * kbindex_build_flush - write what b holds into the write transaction t,
+ * through batches applied to t; b is then empty. On error the transaction
+ * must be aborted and b is left empty.
+ * Returns 0, KF_EMAPFULL, KF_ESTORE, KF_ECORRUPT (a block that does not
+ * parse).
+ */
+int kbindex_build_flush(struct kbindex_build *b, struct store_txn *t);
 
 struct kbindex_stats {
 	uint64_t docs;

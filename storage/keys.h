@@ -38,6 +38,30 @@ static inline bool key_ok(const struct key *k)
 	return !k->overflow;
 }
 
+/* Numbers in raw keys, big-endian so that they sort as numbers. */
+static inline void key_be64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+static inline uint64_t key_be64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+static inline void key_be32_put(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+static inline uint32_t key_be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /*
  * key_part - the i-th part (0-based) of an encoded key, without its
  * terminator. Returns 0, or KF_ENOTFOUND when there are fewer parts.

@@ -7,6 +7,8 @@
  */
 #include "storage/log.h"
 
+#include "storage/kb.h"
+
 #include "lib/err.h"
 
 #include <errno.h>
@@ -114,7 +116,8 @@ static bool log_batch_is_allowed(const struct batch *b)
 	for (size_t i = 0; i < batch_count(b); i++) {
 		struct batch_op op = batch_op(b, i);
 
-		if (op.table == STORE_LOG)
+		if (op.table == STORE_LOG || op.table == STORE_KB_TERMS ||
+		    op.table == STORE_KB_DOCS)
 			return false;
 		if (op.table == STORE_META && op.klen >= LOG_META_PREFIX_LEN &&
 		    memcmp(op.key, LOG_META_PREFIX, LOG_META_PREFIX_LEN) == 0)
@@ -143,7 +146,8 @@ static int log_write(struct store_txn *t, const struct log_state *st, uint64_t l
 		return KF_ESTATE;
 	if (!log_batch_is_allowed(b))
 		return KF_EPROTO;
-	rc = apply ? batch_apply(t, b) : 0;
+	/* kb_apply: batch_apply, and the knowledge base's index derived here. */
+	rc = apply ? kb_apply(t, b) : 0;
 	if (rc)
 		return rc;
 
@@ -290,6 +294,39 @@ int log_set_epoch_seen(struct store_txn *t, uint64_t epoch)
 	now = st;
 	now.epoch_seen = epoch;
 	return log_state_write(t, &st, &now);
+}
+
+int log_restart(struct store_txn *t)
+{
+	struct log_state st, now;
+	struct batch *b;
+	int rc = log_state(t, &st);
+
+	if (rc)
+		return rc;
+	if (st.open_group)
+		return KF_ESTATE;
+	b = batch_new(0);
+	for (uint64_t i = st.log_start; i <= st.applied_index && rc == 0; i++) {
+		uint8_t key[8];
+
+		log_be64_put(key, i);
+		rc = batch_del(b, STORE_LOG, key, sizeof(key));
+		if (rc == 0 && batch_count(b) >= LOG_TRUNCATE_MAX) {
+			rc = batch_apply(t, b);
+			batch_reset(b);
+		}
+	}
+	now = st;
+	now.applied_epoch = 0;
+	now.epoch_seen = 0;
+	now.log_start = st.applied_index + 1;
+	if (rc == 0)
+		rc = log_state_put(b, &st, &now);
+	if (rc == 0)
+		rc = batch_apply(t, b);
+	batch_free(b);
+	return rc;
 }
 
 /* ---- reading ---- */

@@ -14,8 +14,10 @@
  *
  * Values are 8-byte big-endian integers; an absent key reads as 0 (log_start:
  * 1). Every write, of data, entries and state alike, goes through a struct
- * batch and batch_apply. The meta prefix "log." and table STORE_LOG belong to
- * this module: a replicated batch that writes to either is refused.
+ * batch and batch_apply (kb_apply, which also derives the knowledge base's
+ * index: storage/kb.h). The meta prefix "log." and table STORE_LOG belong to
+ * this module, and the derived tables STORE_KB_TERMS and STORE_KB_DOCS to
+ * storage/kbindex.c: a replicated batch that writes to any of them is refused.
  *
  * Every function works inside the caller's transaction (store.h) and never
  * commits; a write failure leaves the transaction to be aborted (store_write
@@ -92,7 +94,8 @@ int log_append_batch(struct store_txn *t, uint64_t epoch, const struct batch *b,
 /*
  * log_record_batch - log_append_batch for ops that are already applied in
  * t (the importer applies a chunk as it checks it): only the entry and the
- * state are written. Same results as log_append_batch.
+ * state are written. Same results as log_append_batch. Not for batches that
+ * change knowledge-base articles: their index is derived as they apply.
  */
 int log_record_batch(struct store_txn *t, uint64_t epoch, const struct batch *b, uint64_t group,
 		     bool group_end, const char *origin, uint64_t *index);
@@ -125,6 +128,16 @@ bool log_entry_is_group_end(const Kefu__LogEntry *e);
  * KF_ESTORE, KF_ECORRUPT.
  */
 int log_set_epoch_seen(struct store_txn *t, uint64_t epoch);
+
+/*
+ * log_restart - make t's environment the first of a new cluster (a backup
+ * restored with `kefuctl restore --new-cluster`): the data and the applied
+ * index stay; every entry goes; applied_epoch and epoch_seen become 0, so
+ * the new cluster's first leader, whatever its epoch, appends after them.
+ * Returns 0, KF_ESTATE (a group is open: the copy is not at a whole
+ * write), KF_ECORRUPT, KF_EMAPFULL, KF_ESTORE.
+ */
+int log_restart(struct store_txn *t);
 
 /*
  * log_read - call fn for each entry from from_index on, in order, while

@@ -8,6 +8,8 @@
 # complaint through its whole loop: created for the agent who took the
 # call, dispatched by the rules, refused to an operator who is no handler,
 # accepted and answered by a handler, closed, its return visit satisfied.
+# Then the knowledge base: a generated corpus imported, searched in
+# Chinese and pinyin, a new version approved.
 # Everything is torn down on exit, by PID.
 # DEMO_TRAFFIC_SECS sets the traffic time (default 60).
 set -eu
@@ -128,3 +130,20 @@ say "the order as every node shows it (kefuctl order show $id)"
 $K --cluster "$CJ" order show "$id"
 say "deadlines computed again from every open order's history (kefuctl order check)"
 $K --cluster "$CJ" order check
+
+say "knowledge base: 2,000 generated articles imported (kefu-sim kb, kefuctl kb import)"
+bin/kefu-sim kb --out "$D/kb.jsonl" --articles 2000 --seed 2026 >/dev/null
+$K --cluster "$CJ" kb import "$D/kb.jsonl"
+say "search while the caller waits: Chinese, pinyin initials, full pinyin, traditional"
+for q in 话费查询 hfcx huafei 話費 "iphone 携号转网"; do
+	printf -- '-- kefuctl kb search "%s" --limit 3\n' "$q"
+	$K --cluster "$CJ" kb search "$q" --limit 3 || true
+done
+say "an editor's new version waits in review; the live one stays until another approves it"
+first=$($K --cluster "$CJ" kb search 话费 --limit 1 --json |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["id"])')
+printf '{"id": %s, "title": "话费查询（新版）", "body": "发送CXHF到10010，或在手机营业厅首页查看话费余额。", "category": "话费/查询", "keywords": ["话费", "余额"], "state": "review", "author": "editor01"}\n' \
+	"$first" >"$D/kb-v2.jsonl"
+$K --cluster "$CJ" kb import "$D/kb-v2.jsonl"
+$K --cluster "$CJ" kb approve "$first"
+$K --cluster "$CJ" kb search "话费查询（新版）" --limit 1

@@ -277,7 +277,7 @@ static int agent_options(int argc, char **argv, const char *allowed, struct agen
 			break;
 		case OPT_ROLE:
 			if (!accounts_role_is_valid(optarg))
-				return ctl_usage_error("--role is agent, handler or supervisor");
+				return ctl_usage_error("--role is agent, handler, supervisor or editor");
 			g->a.role = optarg;
 			break;
 		case OPT_GROUPS:

@@ -117,6 +117,26 @@ typedef void (*ctl_push_fn)(void *arg, const Kefu__Envelope *e);
 int ctl_watch(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
 	      ctl_push_fn each, void *arg);
 
+/*
+ * ctl_call_expect - ctl_call, then a reply of body want: 0 and *out, else
+ * EXIT_NEGATIVE with the Error (or the failure) printed and *out NULL.
+ * *node as for ctl_call.
+ */
+int ctl_call_expect(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		    size_t *node, Kefu__Envelope **out);
+
+/*
+ * ctl_request_sure - send req until it is answered for sure with a body
+ * want: a lost link or an Error saying the write "may or may not" be
+ * applied sends it again, to the next node, a second apart, at most
+ * retries times (the request must be safe to send again: it carries its
+ * own reference). A first attempt that reached no node is not retried.
+ * again is printed when no sure answer came. On 0 *out is the reply;
+ * otherwise EXIT_NEGATIVE, the Error printed.
+ */
+int ctl_request_sure(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		     int retries, const char *again, Kefu__Envelope **out);
+
 /* ctl_print_error - print an Error reply's message (and the leader it
  * names) on stderr; returns ctl_request's exit code for it (online.c). */
 int ctl_print_error(const Kefu__Envelope *rep);
@@ -193,5 +213,15 @@ int ctl_wallboard(int argc, char **argv);
 /* Staffing forecast (forecast.c): Erlang C or A from the arrival rate and
  * handling time, offline. */
 int ctl_forecast(int argc, char **argv);
+
+/* kb.c */
+int ctl_kb(int argc, char **argv);
+
+/* dial.c */
+int ctl_dnc(int argc, char **argv);
+
+/* backup.c */
+int ctl_backup(int argc, char **argv);
+int ctl_restore(int argc, char **argv);
 
 #endif

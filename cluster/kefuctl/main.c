@@ -159,7 +159,7 @@ static const struct cmd cmds[] = {
 	 "every entry of the tables, one per line"},
 	{"agent", ctl_agent_offline, ctl_agent,
 	 "add --id ID --name NAME --skills S:L,... [--order N]\n"
-	 "                   [--role agent|handler|supervisor] [--groups G1,G2]\n"
+	 "                   [--role agent|handler|supervisor|editor] [--groups G1,G2]\n"
 	 "                   --password-file FILE|-\n"
 	 "             agent passwd --id ID --password-file FILE|-\n"
 	 "             agent update --id ID [--name N] [--skills S] [--order N] [--role R]\n"
@@ -214,6 +214,30 @@ static const struct cmd cmds[] = {
 	 "             Erlang A with the callers' mean patience S (also the abandon rate);\n"
 	 "             with --from/--to, per skill, interval or tier from a node's report: the\n"
 	 "             measured rate and AHT, and Erlang A where callers abandoned"},
+	{"kb", NULL, ctl_kb,
+	 "import FILE [--json]\n"
+	 "             kb search QUERY [--limit N] [--category C] [--json]\n"
+	 "             kb show ID [--json]\n"
+	 "             kb submit|approve|archive ID [--note T] [--json]\n"
+	 "             kb reject ID --note T [--json]\n"
+	 "             kb hot [--limit N] [--json]\n"
+	 "             kb queue [--json]",
+	 "the knowledge base: import JSON lines (checked whole first; a file imported\n"
+	 "             again makes no article twice), search the live articles (Chinese,\n"
+	 "             pinyin, initials), show every version, move a version through review\n"
+	 "             (approve: never by its author), hot articles, the editors' queue"},
+	{"dnc", NULL, ctl_dnc,
+	 "add MSISDN [--reason T] [--source company|customer]\n"
+	 "             dnc remove MSISDN\n"
+	 "             dnc list [--json]",
+	 "the do-not-call list that every campaign checks when it is about to dial"},
+	{"backup", NULL, ctl_backup, "--out FILE [--json]",
+	 "a consistent copy of a node's replica made while writes go on, with its log\n"
+	 "             position and SHA-256 (checked before FILE appears)"},
+	{"restore", ctl_restore, NULL, "--in FILE [--db DIR] [--new-cluster]",
+	 "offline, the node stopped: a backup checked and installed as DIR (default\n"
+	 "             /var/lib/kefu/data); the node catches up from the backup's log position;\n"
+	 "             --new-cluster makes it the first node of a new cluster"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

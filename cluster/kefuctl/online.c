@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CALL_TIMEOUT_MS 10000
@@ -763,4 +764,75 @@ int ctl_online_import(int argc, char **argv)
 		r = import_one(&s, argv[i], &rejected);
 	session_close(&s);
 	return r ? r : rejected ? EXIT_NEGATIVE : 0;
+}
+
+/* rep if its body is want (0, *out = rep), else exit status 1 with the
+ * Error or the surprise printed and rep freed (*out NULL). */
+static int expect(Kefu__Envelope *rep, Kefu__Envelope__BodyCase want, Kefu__Envelope **out)
+{
+	*out = rep;
+	if (rep->body_case == want)
+		return 0;
+	if (rep->body_case == KEFU__ENVELOPE__BODY_ERROR)
+		ctl_print_error(rep);
+	else
+		fprintf(stderr, "kefuctl: unexpected answer from the node\n");
+	kefu__envelope__free_unpacked(rep, NULL);
+	*out = NULL;
+	return EXIT_NEGATIVE;
+}
+
+int ctl_call_expect(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		    size_t *node, Kefu__Envelope **out)
+{
+	Kefu__Envelope *rep;
+
+	*out = NULL;
+	if (ctl_call(req, timeout_ms, node, &rep))
+		return EXIT_NEGATIVE;
+	return expect(rep, want, out);
+}
+
+static bool error_is_uncertain(const Kefu__Envelope *rep)
+{
+	return rep->body_case == KEFU__ENVELOPE__BODY_ERROR && rep->error->code == KF_ESTATE &&
+	       rep->error->message && strstr(rep->error->message, "may or may not");
+}
+
+static void pause_1s(void)
+{
+	struct timespec ts = {1, 0};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int ctl_request_sure(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, uint64_t timeout_ms,
+		     int retries, const char *again, Kefu__Envelope **out)
+{
+	bool uncertain = false;
+	size_t node = 0;
+
+	for (int attempt = 0;; attempt++) {
+		int r = ctl_call(req, timeout_ms, &node, out);
+
+		if (r == 0 && ((*out)->body_case == want || !error_is_uncertain(*out)))
+			return expect(*out, want, out);
+		if (r == 0) {
+			ctl_print_error(*out);
+			kefu__envelope__free_unpacked(*out, NULL);
+			*out = NULL;
+		} else if (r == -EHOSTUNREACH && !uncertain) {
+			return EXIT_NEGATIVE;
+		}
+		uncertain = true;
+		if (attempt == retries) {
+			fprintf(stderr, "kefuctl: no sure answer after %d attempts: %s\n", retries + 1,
+				again);
+			return EXIT_NEGATIVE;
+		}
+		fprintf(stderr, "kefuctl: sending it again (%d of %d)\n", attempt + 1, retries);
+		node++;
+		pause_1s();
+	}
 }

@@ -684,24 +684,10 @@ static void order_print(const Kefu__WorkOrder *o, bool json)
 
 /* ---- requests ---- */
 
-/* One request; a reply of body want, else exit status 1 (the Error's
- * message, or the failure, printed). On 0 *out is the reply. */
 static int order_request(Kefu__Envelope *req, Kefu__Envelope__BodyCase want, size_t *node,
 			 Kefu__Envelope **out)
 {
-	int r = ctl_call(req, ORDER_TIMEOUT_MS, node, out);
-
-	if (r)
-		return EXIT_NEGATIVE;
-	if ((*out)->body_case == want)
-		return 0;
-	if ((*out)->body_case == KEFU__ENVELOPE__BODY_ERROR)
-		ctl_print_error(*out);
-	else
-		fprintf(stderr, "kefuctl: unexpected answer from the node\n");
-	kefu__envelope__free_unpacked(*out, NULL);
-	*out = NULL;
-	return EXIT_NEGATIVE;
+	return ctl_call_expect(req, want, ORDER_TIMEOUT_MS, node, out);
 }
 
 /* An OrderReply printed: the order, and with dirfd >= 0 its attachments
@@ -755,66 +741,6 @@ static int random_ref(char ref[33])
 
 /* The Error that says a write's fate is unknown: the same create again
  * (same client_ref) settles it. */
-static bool error_is_uncertain(const Kefu__Envelope *rep)
-{
-	return rep->body_case == KEFU__ENVELOPE__BODY_ERROR && rep->error->code == KF_ESTATE &&
-	       rep->error->message && strstr(rep->error->message, "may or may not");
-}
-
-static void pause_1s(void)
-{
-	struct timespec ts = {1, 0};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/*
- * Send a create until it is answered for sure: a lost link or an
- * uncertain Error sends it again, to the next node, a second apart, at
- * most CREATE_RETRIES times. A first attempt that reached no node at all
- * is not retried (nothing was sent). On 0 *out is the OrderReply.
- */
-static int create_send(Kefu__Envelope *req, const char *ref, Kefu__Envelope **out)
-{
-	bool uncertain = false;
-	size_t node = 0;
-
-	for (int attempt = 0;; attempt++) {
-		int r = ctl_call(req, ORDER_TIMEOUT_MS, &node, out);
-
-		if (r == 0 && (*out)->body_case == KEFU__ENVELOPE__BODY_ORDER_REPLY)
-			return 0;
-		if (r == 0 && !error_is_uncertain(*out)) {
-			if ((*out)->body_case == KEFU__ENVELOPE__BODY_ERROR)
-				ctl_print_error(*out);
-			else
-				fprintf(stderr, "kefuctl: unexpected answer from the node\n");
-			kefu__envelope__free_unpacked(*out, NULL);
-			*out = NULL;
-			return EXIT_NEGATIVE;
-		}
-		if (r == 0) {
-			ctl_print_error(*out);
-			kefu__envelope__free_unpacked(*out, NULL);
-			*out = NULL;
-		} else if (r == -EHOSTUNREACH && !uncertain) {
-			return EXIT_NEGATIVE;
-		}
-		uncertain = true;
-		if (attempt == CREATE_RETRIES) {
-			fprintf(stderr, "kefuctl: no sure answer after %d attempts: the order may or "
-					"may not exist; the same command with --ref %s finds it\n",
-				CREATE_RETRIES + 1, ref);
-			return EXIT_NEGATIVE;
-		}
-		fprintf(stderr, "kefuctl: sending the create again (%d of %d, --ref %s)\n",
-			attempt + 1, CREATE_RETRIES, ref);
-		node++;
-		pause_1s();
-	}
-}
-
 /* ---- subcommands ---- */
 
 static int order_create(int argc, char **argv)
@@ -823,7 +749,7 @@ static int order_create(int argc, char **argv)
 	Kefu__OrderCreate oc = KEFU__ORDER_CREATE__INIT;
 	struct order_args a;
 	struct attach_set at;
-	char ref[33];
+	char ref[33], again[160];
 	int r = order_options(argc, argv, "mkcuCotiarj", 0, "", &a);
 
 	if (r)
@@ -858,7 +784,10 @@ static int order_create(int argc, char **argv)
 	oc.attachments = at.ptr;
 	req.body_case = KEFU__ENVELOPE__BODY_ORDER_CREATE;
 	req.order_create = &oc;
-	r = create_send(&req, a.ref, &rep);
+	snprintf(again, sizeof(again), "the order may or may not exist; the same command with "
+		 "--ref %s finds it", a.ref);
+	r = ctl_request_sure(&req, KEFU__ENVELOPE__BODY_ORDER_REPLY, ORDER_TIMEOUT_MS,
+			     CREATE_RETRIES, again, &rep);
 	attach_release(&at);
 	return r ? r : order_reply_finish(rep, a.json, -1, NULL);
 }

@@ -28,6 +28,9 @@ static void send_offer(struct routing *r, struct ragent *a, const char *call, ui
 	bool known = routing__profile_get(r, a->ani, 0, &p) == 0;
 	Kefu__WorkOrder *open[ROUTING_POP_ORDERS], brief[ROUTING_POP_ORDERS], *bp[ROUTING_POP_ORDERS];
 	size_t nopen = routing__open_orders(r, a->ani, open, ROUTING_POP_ORDERS);
+	struct kb_hit arts[ROUTING_POP_ARTICLES];
+	Kefu__KbHit hit[ROUTING_POP_ARTICLES], *hp[ROUTING_POP_ARTICLES];
+	size_t narts = 0;
 
 	of.call_id = (char *)call;
 	of.has_deadline_ms = deadline != 0;
@@ -57,6 +60,21 @@ static void send_offer(struct routing *r, struct ragent *a, const char *call, ui
 	}
 	of.n_open_orders = nopen;
 	of.open_orders = bp;
+	/* Articles for the caller's situation: title and where they are. */
+	if (known)
+		narts = routing__articles(r, p.user, tier, arts, ROUTING_POP_ARTICLES);
+	for (size_t i = 0; i < narts; i++) {
+		kefu__kb_hit__init(&hit[i]);
+		hit[i].has_id = hit[i].has_version = hit[i].has_score = 1;
+		hit[i].id = arts[i].v->article;
+		hit[i].version = arts[i].v->version;
+		hit[i].title = arts[i].v->title;
+		hit[i].category = arts[i].v->category;
+		hit[i].score = arts[i].score;
+		hp[i] = &hit[i];
+	}
+	of.n_articles = narts;
+	of.articles = hp;
 	e.body_case = KEFU__ENVELOPE__BODY_OFFER;
 	e.offer = &of;
 	routing__send(r, a->conn, &e, 0);
@@ -64,6 +82,7 @@ static void send_offer(struct routing *r, struct ragent *a, const char *call, ui
 		custdb_profile_release(&p);
 	for (size_t i = 0; i < nopen; i++)
 		kefu__work_order__free_unpacked(open[i], NULL);
+	kb_hits_release(arts, narts);
 }
 
 static void send_revoked(struct routing *r, const struct ragent *a, const char *call,

@@ -43,6 +43,7 @@
 #include "routing/scripts.h"
 #include "storage/accounts.h"
 #include "storage/custdb.h"
+#include "storage/kb.h"
 #include "storage/custview.h"
 
 #include <stdbool.h>
@@ -326,6 +327,15 @@ bool routing__is_owned_elsewhere(int err, const struct redis_reply *rep);
  * (storage/workorder.h), at most max, into out (each freed with
  * kefu__work_order__free_unpacked); their number (0 on any error, logged). */
 size_t routing__open_orders(struct routing *r, const char *ani, Kefu__WorkOrder **out, size_t max);
+
+/* The knowledge-base articles a screen pop suggests. */
+#define ROUTING_POP_ARTICLES 3
+
+/* routing__articles - the live articles for the situation of subscriber u
+ * (storage/kb.h kb_situation) that apply to tier, at most max, into out
+ * (release with kb_hits_release); their number (0 when nothing fits). */
+size_t routing__articles(struct routing *r, const Kefu__Subscriber *u, unsigned tier,
+			 struct kb_hit *out, size_t max);
 
 /* routing__profile_get - the profile of ani into p: 0 (release p), or
  * KF_ENOTFOUND (unknown, or no ani) or a storage error (p is empty). */

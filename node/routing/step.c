@@ -198,6 +198,22 @@ size_t routing__open_orders(struct routing *r, const char *ani, Kefu__WorkOrder 
 	return n;
 }
 
+size_t routing__articles(struct routing *r, const Kefu__Subscriber *u, unsigned tier,
+			 struct kb_hit *out, size_t max)
+{
+	const char *q = kb_situation(u);
+	struct kb_filter f = {.now_ms = loop_wall_ms(), .tier = tier};
+	struct store_txn *t;
+	size_t n = 0;
+
+	if (!q || store_read_begin(r->sto->store, &t))
+		return 0;
+	if (kb_search(t, q, strlen(q), &f, max, out, &n))
+		log_warn(LOG_ROUTING, "screen-pop articles not read query=%s", q);
+	store_abort(t);
+	return n;
+}
+
 bool routing__profile_is_trusted(const struct custdb_profile *p)
 {
 	if (!p->user)

@@ -20,37 +20,6 @@ uint64_t workflow__now_ms(void)
 	return loop_wall_ms();
 }
 
-bool workflow__who(struct msg_peer *p, const Kefu__Envelope *e, const char *actor, bool admin,
-		   struct workflow__who *out)
-{
-	const struct tls_identity *who = msg_peer_who(p);
-
-	switch (who->role) {
-	case TLS_ROLE_NODE:
-		/* A node forwards a client's change with the actor it vouches for. */
-		if (!e->forwarded || !actor || !*actor) {
-			msg_error(p, e->request_id, KF_EPROTO, "a node sends an order change only "
-				  "forwarded, with its actor");
-			return false;
-		}
-		*out = (struct workflow__who){actor, admin};
-		return true;
-	case TLS_ROLE_ADMIN:
-		*out = (struct workflow__who){who->cn, true};
-		return true;
-	case TLS_ROLE_NONE:
-		if (!msg_peer_session(p)[0]) {
-			msg_error(p, e->request_id, KF_ESTATE, "log in first");
-			return false;
-		}
-		*out = (struct workflow__who){msg_peer_session(p), false};
-		return true;
-	default:
-		msg_error(p, e->request_id, KF_EPROTO, "work orders are for agents and admins");
-		return false;
-	}
-}
-
 /* The first "市", "州", "盟" or "地区" after the province ends the city. */
 void workflow__city(const char *address, char *out, size_t cap)
 {

@@ -440,13 +440,13 @@ static void on_written(void *arg, int err, uint64_t index)
 }
 
 static void job_run(struct workflow *w, struct msg_peer *p, const Kefu__Envelope *e,
-		    struct job *j, const struct workflow__who *who)
+		    struct job *j, const struct actor *who)
 {
 	int err;
 
 	j->w = w;
 	j->ref = msg_ref_of(p, e->request_id);
-	snprintf(j->actor, sizeof(j->actor), "%s", who->actor);
+	snprintf(j->actor, sizeof(j->actor), "%s", who->name);
 	j->admin = who->admin;
 	j->now_ms = workflow__now_ms();
 	j->b = batch_new(512 * 1024);
@@ -459,33 +459,17 @@ static void job_run(struct workflow *w, struct msg_peer *p, const Kefu__Envelope
 	}
 }
 
-/*
- * Where a change goes: on the leader, checked and written here; on a
- * follower, forwarded with the actor this node vouches for (set now,
- * whatever the client put there).
- */
+/* A change: checked and written here on the leader, else forwarded with
+ * the actor this node vouches for (actor_route). */
 static void change(struct workflow *w, struct msg_peer *p, const Kefu__Envelope *e,
 		   enum job_kind kind, char **actor, protobuf_c_boolean *admin,
 		   protobuf_c_boolean *has_admin, const ProtobufCMessage *m)
 {
-	struct workflow__who who;
+	struct actor who;
 	struct job *j;
 
-	if (!workflow__who(p, e, *actor, *admin, &who))
+	if (!actor_route(w->leader, p, e, actor, admin, has_admin, "work orders", &who))
 		return;
-	if (!leader_is_local(w->leader)) {
-		/* the decoded request owns its strings: freed with it */
-		if (*actor != who.actor) {
-			char *copy = wo_strdup(who.actor);
-
-			free(*actor);
-			*actor = copy;
-		}
-		*admin = who.admin;
-		*has_admin = 1;
-		leader_forward(w->leader, p, e, NULL);
-		return;
-	}
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		abort();

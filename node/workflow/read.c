@@ -57,11 +57,11 @@ static void audited(struct workflow *w, struct msg_peer *p, const Kefu__Envelope
 		    const char *action, const char *subject, const char *detail,
 		    void (*answer)(struct rjob *j, struct msg_peer *p))
 {
-	struct workflow__who who;
+	struct actor who;
 	struct rjob *j;
 	int err;
 
-	if (!workflow__who(p, e, NULL, false, &who))
+	if (!actor_of(p, e, NULL, false, "work orders", &who))
 		return;
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -71,7 +71,7 @@ static void audited(struct workflow *w, struct msg_peer *p, const Kefu__Envelope
 	j->ref = msg_ref_of(p, e->request_id);
 	j->answer = answer;
 	w->inflight++;
-	err = leader_audit(w->leader, who.actor, action, subject, detail, on_audited, j);
+	err = leader_audit(w->leader, who.name, action, subject, detail, on_audited, j);
 	if (err) {
 		msg_error(p, e->request_id, err, "the read was not answered: it could not be "
 			  "written to the audit log (is there a leader?)");

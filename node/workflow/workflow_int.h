@@ -13,6 +13,7 @@
 #ifndef KEFU_NODE_WORKFLOW_INT_H
 #define KEFU_NODE_WORKFLOW_INT_H
 
+#include "node/actor.h"
 #include "node/component.h"
 #include "node/workflow/conf.h"
 #include "node/workflow/model.h"
@@ -44,15 +45,6 @@ struct workflow {
 	char seen[WORKFLOW_SEEN_MAX][WO_ID_MAX + 40];
 	unsigned nseen;
 };
-
-/* Who sent e on p, as the leader will see it; NULL with an Error sent when
- * p may not (an agent without a session, a node without an actor). */
-struct workflow__who {
-	const char *actor;
-	bool admin;
-};
-bool workflow__who(struct msg_peer *p, const Kefu__Envelope *e, const char *actor, bool admin,
-		   struct workflow__who *out);
 
 /* The time a step is written at, and the local date of the order ids. */
 uint64_t workflow__now_ms(void);

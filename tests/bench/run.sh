@@ -16,6 +16,9 @@
 #      a raw read of 100 keys of the same table from the same start;
 #   5b. bench_ops_report: reports summed over 30 days of 15-minute
 #      intervals by tier, skill and agent, against a raw scan of the rows;
+#   5c. bench_kb_search: BENCH_KB_ARTICLES (default 100,000) articles of
+#      `kefu-sim kb` indexed into a fresh store, then searches of each kind,
+#      p50 and p99, against a substring scan of the same articles;
 #   6. bench_cluster.sh: replicated write throughput against one node's,
 #      and the failover time after kill -9 of the leader (see that file);
 #   7. bench_routing.sh: routing decisions per second through the cluster
@@ -27,7 +30,8 @@
 # Timings never fail the run (the machine is shared and noisy); a step that
 # fails (a file rejected, a number not found) does, with its log shown.
 # Everything is written under build/bench-tmp, removed at the end.
-# BENCH_CLUSTER=0 leaves out step 6, BENCH_ROUTING=0 step 7, BENCH_WORKORDERS=0
+# BENCH_KB_ARTICLES sets step 5c's articles. BENCH_CLUSTER=0 leaves out step 6,
+# BENCH_ROUTING=0 step 7, BENCH_WORKORDERS=0
 # step 8.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -129,6 +133,27 @@ echo "report_30d_by_tier_ms=$(field report_tier_ms) by_skill_ms=$(field report_s
 	"ratio=$(awk "BEGIN { printf \"%.2f\", $(field report_agent_ms) / $(field raw_agent_ms) }")" \
 	"(goal < 200 ms each)" "$(verdict "$(field report_agent_ms) < 200 && $(field report_tier_ms) < 200")" \
 	"[$(field intervals) intervals, $(field rows) rows]"
+
+# The knowledge base's search index (docs/kb.md), in a fresh store of its
+# own, removed by the program.
+kb_articles=${BENCH_KB_ARTICLES:-100000}
+echo "bench: indexing $kb_articles knowledge-base articles"
+step kefu-sim-kb bin/kefu-sim kb --out "$tmp/kb.jsonl" --articles "$kb_articles" --seed "$seed"
+step bench_kb_search "$bench/bench_kb_search" --corpus "$tmp/kb.jsonl" --db "$tmp/kb_db"
+rm -f "$tmp/kb.jsonl"
+echo "kb_index_rate=$(field index_rate) index_bytes=$(field index_bytes) db_bytes=$(field db_bytes)" \
+	"text_bytes=$(field text_bytes)" \
+	"ratio=$(awk "BEGIN { printf \"%.1f\", $(field db_bytes) / $(field text_bytes) }")" \
+	"[$(field articles) articles in $(field index_s) s]"
+kb_line="" kb_worst=0
+for kind in one_char phrase initials pinyin traditional fullwidth mixed; do
+	p99=$(field "${kind}_p99_us")
+	kb_line="$kb_line ${kind}=$(field "${kind}_p50_us")/$p99"
+	kb_worst=$(awk "BEGIN { print ($p99 > $kb_worst) ? $p99 : $kb_worst }")
+done
+echo "kb_search_p50/p99_us:$kb_line scan=$(field scan_p50_us)/$(field scan_p99_us)" \
+	"ratio=$(awk "BEGIN { printf \"%.2f\", $kb_worst / $(field scan_p99_us) }") (goal p99 < 5000 us)" \
+	"$(verdict "$kb_worst < 5000")"
 
 if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
 	tests/bench/bench_cluster.sh

@@ -37,7 +37,7 @@ set -eu
 COMPOSITION_ROOT="node/main.c node/config.c node/config.h"
 
 # Generated files count as the folder they are generated for.
-GENERATED="build/gen/proto/=proto/ build/gen/routing/=node/routing/ build/gen/ops/=node/ops/"
+GENERATED="build/gen/proto/=proto/ build/gen/routing/=node/routing/ build/gen/ops/=node/ops/ build/gen/hanzi/=lib/"
 
 # No .c file, tests/ included, grows past MAX_LINES lines.
 MAX_LINES=1500

@@ -173,7 +173,8 @@ static json_t *envelope_json(const Kefu__Envelope *e)
 	return o;
 }
 
-/* The field at a dotted path of o, or NULL. */
+/* The field at a dotted path of o ("articles.0.title": a number indexes
+ * a list), or NULL. */
 static json_t *json_path(json_t *o, const char *path)
 {
 	char buf[128];
@@ -184,7 +185,14 @@ static json_t *json_path(json_t *o, const char *path)
 		dot = strchr(p, '.');
 		if (dot)
 			*dot++ = '\0';
-		o = json_object_get(o, p);
+		if (json_is_array(o)) {
+			char *end;
+			unsigned long i = strtoul(p, &end, 10);
+
+			o = *p && !*end ? json_array_get(o, i) : NULL;
+		} else {
+			o = json_object_get(o, p);
+		}
 	}
 	return o;
 }

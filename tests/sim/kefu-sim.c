@@ -5,6 +5,7 @@
  */
 #include "tests/sim/cmd_boss.h"
 #include "tests/sim/cmd_call.h"
+#include "tests/sim/cmd_kb.h"
 #include "tests/sim/cmd_ledger.h"
 #include "tests/sim/cmd_orders.h"
 #include "tests/sim/cmd_raw.h"
@@ -20,6 +21,7 @@ static const struct {
 } sim_commands[] = {
 	{"boss", cmd_boss_main, "write BOSS batch files (customers, users, payments, changes, bills, CDRs)"},
 	{"call", cmd_call_main, "one scripted gateway or agent session with a node (routing tests)"},
+	{"kb", cmd_kb_main, "knowledge-base articles in the import format (JSON lines)"},
 	{"ledger", cmd_ledger_main, "numbered writes to a cluster, with a ledger of sends and acks"},
 	{"orders", cmd_orders_main, "work orders created and dispatched as fast as a node takes them (bench)"},
 	{"raw", cmd_raw_main, "arbitrary bytes to a node over TLS, and what came back (bad-frame tests)"},

@@ -65,4 +65,14 @@ int simopt_u64(const char *val, uint64_t min, uint64_t max, uint64_t *out, char 
 		return 0;                                                            \
 	}
 
+/*
+ * SIMOPT_U64(T, field, min, max) - defines set_<field>, a setter that
+ * parses the value with simopt_u64 into ((T *)ctx)->field (a uint64_t).
+ */
+#define SIMOPT_U64(T, field, min, max)                                               \
+	static int set_##field(void *ctx, const char *val, char *why, size_t whylen) \
+	{                                                                            \
+		return simopt_u64(val, min, max, &((T *)ctx)->field, why, whylen);   \
+	}
+
 #endif

@@ -355,7 +355,7 @@ static void test_create_bad_role_names_the_roles(void **state)
 
 	a.role = "admin";
 	assert_int_equal(run_change(f, do_create, &a), KF_EPARSE);
-	assert_non_null(strstr(f->why, "agent, handler or supervisor"));
+	assert_non_null(strstr(f->why, "agent, handler, supervisor or editor"));
 }
 
 static void test_create_bad_groups_refused(void **state)
@@ -526,7 +526,7 @@ static void test_update_bad_groups_refused(void **state)
 	p.id = "a01";
 	p.role = "boss";
 	assert_int_equal(run_change(f, do_update, &p), KF_EPARSE);
-	assert_non_null(strstr(f->why, "agent, handler or supervisor"));
+	assert_non_null(strstr(f->why, "agent, handler, supervisor or editor"));
 	got = get(f, "a01");
 	assert_int_equal(got->n_groups, 1);
 	assert_string_equal(got->groups[0], "cd-network");

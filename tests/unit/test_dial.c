@@ -1,0 +1,120 @@
+/*
+ * Unit tests of storage/dial.c: numbers and entries are checked; the
+ * do-not-call list blocks a listed number (and a number it cannot read
+ * counts as blocked); entries list in number order, page by page from a
+ * cursor; removing takes a number off.
+ */
+#include "lib/err.h"
+#include "storage/batch.h"
+#include "storage/dial.h"
+#include "storage/store.h"
+#include "tests/unit/support/tmpstore.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void test_check(void **state)
+{
+	Kefu__DncEntry e = KEFU__DNC_ENTRY__INIT;
+	char why[64];
+
+	(void)state;
+	assert_true(dial_msisdn_is_valid("13800000001"));
+	assert_false(dial_msisdn_is_valid("1380"));
+	assert_false(dial_msisdn_is_valid("1380000000a"));
+	assert_false(dial_msisdn_is_valid("123456789012345678901"));
+	assert_false(dial_msisdn_is_valid(NULL));
+	e.msisdn = "13800000001";
+	e.source = "company";
+	assert_int_equal(dial_dnc_check(&e, why, sizeof(why)), 0);
+	e.source = "friend";
+	assert_int_equal(dial_dnc_check(&e, why, sizeof(why)), KF_EPARSE);
+	assert_non_null(strstr(why, "company or customer"));
+	e.source = "customer";
+	e.reason = "a\x01";
+	assert_int_equal(dial_dnc_check(&e, why, sizeof(why)), KF_EPARSE);
+}
+
+static int collect(void *arg, const Kefu__DncEntry *e)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%s ", e->msisdn);
+	return 0;
+}
+
+static void test_list(void **state)
+{
+	struct tmpstore ts;
+	struct store_txn *t;
+	const char *nums[] = {"13800000003", "13800000001", "13800000002", "02812345678"};
+	char got[256] = "";
+	uint8_t cur[DIAL_CURSOR_MAX];
+	size_t clen;
+	bool blocked;
+
+	(void)state;
+	assert_int_equal(tmpstore_open(&ts, "dial"), 0);
+	for (size_t i = 0; i < 4; i++) {
+		Kefu__DncEntry e = KEFU__DNC_ENTRY__INIT;
+
+		e.msisdn = (char *)nums[i];
+		e.source = "company";
+		assert_int_equal(dial_dnc_put(ts.b, &e), 0);
+	}
+	assert_int_equal(store_write_begin(ts.s, &t), 0);
+	assert_int_equal(batch_apply(t, ts.b), 0);
+	assert_int_equal(store_commit(t), 0);
+	batch_reset(ts.b);
+
+	assert_int_equal(store_read_begin(ts.s, &t), 0);
+	assert_int_equal(dial_dnc_blocks(t, "13800000002", &blocked), 0);
+	assert_true(blocked);
+	assert_int_equal(dial_dnc_blocks(t, "13800000009", &blocked), 0);
+	assert_false(blocked);
+	/* A prefix of a listed number is another number. */
+	assert_int_equal(dial_dnc_blocks(t, "1380000000", &blocked), 0);
+	assert_false(blocked);
+	assert_int_equal(dial_dnc_blocks(t, "x", &blocked), KF_EPARSE);
+	assert_true(blocked);
+	assert_int_equal(dial_dnc_list(t, NULL, 0, 2, collect, got), 0);
+	assert_string_equal(got, "02812345678 13800000001 ");
+	{
+		Kefu__DncEntry last = KEFU__DNC_ENTRY__INIT;
+
+		last.msisdn = "13800000001";
+		clen = dial_dnc_cursor(&last, cur);
+	}
+	got[0] = '\0';
+	assert_int_equal(dial_dnc_list(t, cur, clen, 0, collect, got), 0);
+	assert_string_equal(got, "13800000002 13800000003 ");
+	store_abort(t);
+
+	assert_int_equal(dial_dnc_del(ts.b, "13800000002"), 0);
+	assert_int_equal(store_write_begin(ts.s, &t), 0);
+	assert_int_equal(batch_apply(t, ts.b), 0);
+	assert_int_equal(store_commit(t), 0);
+	assert_int_equal(store_read_begin(ts.s, &t), 0);
+	assert_int_equal(dial_dnc_blocks(t, "13800000002", &blocked), 0);
+	assert_false(blocked);
+	store_abort(t);
+	tmpstore_close(&ts);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_list),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
