@@ -16,6 +16,7 @@
 #define TAG_DUE 'd'
 #define TAG_REF 'r'
 #define TAG_NEXT 'n'
+#define TAG_ADMIT 'x'
 #define FRESH_MS (30 * 24 * 3600 * 1000.0) /* freshness fades over a month */
 
 bool kb_state_is_valid(const char *state)
@@ -335,6 +336,54 @@ static char *keywords_text(const Kefu__KbVersion *v, size_t *len)
 	return s;
 }
 
+/*
+ * The admit record of a live version: its document's number -> the
+ * version without its text (state, validity, category, tiers, cities,
+ * approval), all a search needs to admit it, small to read. Derived like
+ * the index, written and removed with it in kb_apply.
+ */
+static size_t key_admit(uint8_t *k, uint64_t doc)
+{
+	return key_id(k, TAG_ADMIT, doc);
+}
+
+int kb_admit_record(struct batch *b, const Kefu__KbVersion *v)
+{
+	Kefu__KbVersion m = *v;
+	uint8_t k[9], *buf;
+	size_t n;
+	int err;
+
+	m.title = m.body = m.note = NULL;
+	m.n_keywords = m.n_tags = 0;
+	n = kefu__kb_version__get_packed_size(&m);
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		abort();
+	kefu__kb_version__pack(&m, buf);
+	err = batch_put(b, STORE_KB, k, key_admit(k, kb_doc(v->article, v->version)), buf, n);
+	free(buf);
+	return err;
+}
+
+/* The admit record of doc written from v, or (v NULL) removed, in t. */
+static int admit_apply(struct store_txn *t, uint64_t doc, const Kefu__KbVersion *v)
+{
+	struct batch *b = batch_new(0);
+	uint8_t k[9];
+	int err = v ? kb_admit_record(b, v) : batch_del(b, STORE_KB, k, key_admit(k, doc));
+
+	if (!err)
+		err = batch_apply(t, b);
+	batch_free(b);
+	return err;
+}
+
+static int admit_put(struct store_txn *t, const Kefu__KbVersion *v)
+{
+	return admit_apply(t, kb_doc(v->article, v->version), v);
+}
+
 static int index_version(struct store_txn *t, uint64_t id, uint32_t version)
 {
 	Kefu__KbVersion *v;
@@ -347,6 +396,8 @@ static int index_version(struct store_txn *t, uint64_t id, uint32_t version)
 		return KF_ECORRUPT;
 	if (err)
 		return err;
+	if ((err = admit_put(t, v)))
+		goto out;
 	kw = keywords_text(v, &kwlen);
 	text.field[KBINDEX_TITLE] = v->title ? v->title : "";
 	text.len[KBINDEX_TITLE] = strlen(text.field[KBINDEX_TITLE]);
@@ -356,6 +407,7 @@ static int index_version(struct store_txn *t, uint64_t id, uint32_t version)
 	text.len[KBINDEX_BODY] = strlen(text.field[KBINDEX_BODY]);
 	err = kbindex_put(t, kb_doc(id, version), &text);
 	free(kw);
+out:
 	kefu__kb_version__free_unpacked(v, NULL);
 	return err;
 }
@@ -415,8 +467,8 @@ int kb_apply(struct store_txn *t, const struct batch *b)
 
 		if ((err = live_of(t, ch[i].id, &now)) || now == ch[i].was)
 			continue;
-		if (ch[i].was)
-			err = kbindex_del(t, kb_doc(ch[i].id, ch[i].was));
+		if (ch[i].was && !(err = kbindex_del(t, kb_doc(ch[i].id, ch[i].was))))
+			err = admit_apply(t, kb_doc(ch[i].id, ch[i].was), NULL);
 		if (!err && now)
 			err = index_version(t, ch[i].id, now);
 	}
@@ -496,58 +548,88 @@ struct search {
 	const struct kb_filter *f;
 };
 
-/* Popularity (decayed views and uses, up to +0.6) and freshness (approved
- * lately, up to +0.3): a factor of at most 1.9. */
+/* admit - whether a candidate may be shown under the filter: its admit
+ * record read and checked; no boost here (see kb_search). */
 static double admit(void *arg, uint64_t doc)
 {
 	struct search *s = arg;
 	Kefu__KbVersion *v;
+	uint8_t k[9];
+	bool ok;
+
+	if (get(s->t, k, key_admit(k, doc), (unpack_fn)kefu__kb_version__unpack, (void **)&v))
+		return -1;
+	ok = admissible(v, s->f);
+	kefu__kb_version__free_unpacked(v, NULL);
+	return ok ? 1 : -1;
+}
+
+/* Popularity (decayed views and uses, up to +0.6) and freshness (approved
+ * in the last weeks, up to +0.3) of v: a factor of at most 1.9. */
+static double boost_of(struct store_txn *t, const Kefu__KbVersion *v, uint64_t now)
+{
 	Kefu__KbStats *st;
 	double boost = 1, hot;
-	uint64_t id = kb_doc_article(doc);
 
-	if (kb_version_get(s->t, id, kb_doc_version(doc), &v))
-		return -1;
-	if (!admissible(v, s->f)) {
-		kefu__kb_version__free_unpacked(v, NULL);
-		return -1;
-	}
-	if (v->approved_ms && s->f->now_ms > v->approved_ms)
-		boost += 0.3 * exp(-(double)(s->f->now_ms - v->approved_ms) / FRESH_MS);
+	if (v->approved_ms && now > v->approved_ms)
+		boost += 0.3 * exp(-(double)(now - v->approved_ms) / FRESH_MS);
 	else if (v->approved_ms)
 		boost += 0.3;
-	kefu__kb_version__free_unpacked(v, NULL);
-	if (kb_stats_get(s->t, id, &st) == 0) {
-		hot = kb_hot_decay(st, s->f->now_ms);
+	if (kb_stats_get(t, v->article, &st) == 0) {
+		hot = kb_hot_decay(st, now);
 		boost += 0.6 * hot / (hot + 20);
 		kefu__kb_stats__free_unpacked(st, NULL);
 	}
-	return boost > KBINDEX_BOOST_MAX ? KBINDEX_BOOST_MAX : boost;
+	return boost;
 }
 
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct kb_hit *x = a, *y = b;
+
+	if (x->exact != y->exact)
+		return x->exact ? -1 : 1;
+	return x->score > y->score ? -1 : x->score < y->score;
+}
+
+/*
+ * Two stages: the index ranks by relevance alone and admits (validity,
+ * tier, city, category) the best KB_RERANK times limit; those are ranked
+ * again by relevance times their use and freshness. A search so reads a
+ * few dozen candidates' records however close the relevance of thousands
+ * of articles is (one common character), and popularity reorders what is
+ * relevant without lifting what is not.
+ */
 int kb_search(struct store_txn *t, const char *query, size_t qlen, const struct kb_filter *f,
 	      size_t limit, struct kb_hit *out, size_t *n)
 {
 	struct kbindex_hit hits[KBINDEX_LIMIT_MAX];
+	struct kb_hit all[KBINDEX_LIMIT_MAX];
 	struct search s = {t, f};
-	size_t nh = 0;
+	size_t nh = 0, na = 0, fetch = limit * KB_RERANK;
 	int err;
 
 	*n = 0;
-	if (limit > KBINDEX_LIMIT_MAX)
+	if (limit == 0 || limit > KBINDEX_LIMIT_MAX)
 		return KF_EINVAL;
-	if ((err = kbindex_search(t, query, qlen, limit, admit, &s, hits, &nh)))
+	if (fetch > KBINDEX_LIMIT_MAX)
+		fetch = KBINDEX_LIMIT_MAX;
+	if ((err = kbindex_search(t, query, qlen, fetch, admit, &s, hits, &nh)))
 		return err;
 	for (size_t i = 0; i < nh; i++) {
 		Kefu__KbVersion *v;
 
 		if (kb_version_get(t, kb_doc_article(hits[i].doc), kb_doc_version(hits[i].doc), &v))
 			continue;
-		out[*n].v = v;
-		out[*n].score = hits[i].score;
-		out[*n].exact = hits[i].exact;
-		(*n)++;
+		all[na].v = v;
+		all[na].score = hits[i].score * boost_of(t, v, f->now_ms);
+		all[na].exact = hits[i].exact;
+		na++;
 	}
+	qsort(all, na, sizeof(*all), hit_cmp);
+	*n = na < limit ? na : limit;
+	memcpy(out, all, *n * sizeof(*out));
+	kb_hits_release(all + *n, na - *n);
 	return 0;
 }
 

@@ -14,6 +14,9 @@
  *   'd', review_by_ms, article -> ""               live versions by review-by date
  *   'r', client_ref            -> article          a write's reference
  *   'n'                        -> next article id
+ *   'x', document              -> KbVersion        derived: a live version without
+ *                                                  its text, what a search reads to
+ *                                                  admit it (validity, tiers, ...)
  *
  * The derived index. Whenever a batch that changes an 'a' key is applied
  * through kb_apply (storage/log.c applies every logged batch so, on the
@@ -109,6 +112,11 @@ int kb_feedback_put(struct batch *b, const Kefu__KbFeedbackEntry *e);
  * (0: none) as its live version changes. */
 int kb_due_move(struct batch *b, uint64_t id, uint64_t old_ms, uint64_t new_ms);
 
+/* kb_admit_record - the put of v's admit record ('x': v without its text)
+ * into b. kb_apply writes it for each version made live; a bulk loader
+ * that builds the index itself (a benchmark) writes it too. */
+int kb_admit_record(struct batch *b, const Kefu__KbVersion *v);
+
 /*
  * kb_apply - batch_apply(t, b), then the index follows every article whose
  * 'a' record b changed: see the head of this file. Returns 0,
@@ -131,6 +139,10 @@ struct kb_hit {
 	double score;
 	bool exact;
 };
+
+/* A search reads this many times its limit of the most relevant admitted
+ * candidates, then ranks them again with their use (kb_search). */
+#define KB_RERANK 4
 
 /*
  * kb_search - the live versions valid at f->now_ms that match query and

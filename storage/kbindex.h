@@ -40,7 +40,10 @@ enum kbindex_field { KBINDEX_TITLE = 0, KBINDEX_KEYWORDS = 1, KBINDEX_BODY = 2, 
 #define KBINDEX_QUERY_MAX 256     /* bytes of a query */
 #define KBINDEX_LIMIT_MAX 100     /* results of one search */
 #define KBINDEX_TEXT_MAX (1 << 20) /* bytes of one field */
-#define KBINDEX_BOOST_MAX 2.0     /* the largest factor admit may return */
+/* The largest factor admit may return. 1: the knowledge base admits by
+ * validity only and ranks its best candidates again with their use
+ * (storage/kb.c kb_search), so the index ranks by relevance alone. */
+#define KBINDEX_BOOST_MAX 1.0
 
 struct kbindex_text {
 	const char *field[KBINDEX_FIELDS]; /* UTF-8, not NUL-terminated */

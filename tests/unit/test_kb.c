@@ -329,6 +329,36 @@ static void test_validity(void **state)
 	assert_string_equal(got, "");
 }
 
+/* Popularity reorders what is equally relevant, never lifts what is not. */
+static void test_rerank(void **state)
+{
+	struct fx *f = *state;
+	struct batch *b = f->leader.b;
+	Kefu__KbVersion v[3] = {
+		version(1, 1, "流量套餐", "流量套餐的资费", "published"),
+		version(2, 1, "流量套餐", "流量套餐的资费", "published"),
+		version(3, 1, "宽带", "宽带也有流量说明", "published"),
+	};
+	Kefu__KbStats st = KEFU__KB_STATS__INIT;
+	char got[64];
+
+	for (int i = 0; i < 3; i++) {
+		Kefu__KbArticle a = article((uint64_t)i + 1, 1, 1, 0);
+
+		assert_int_equal(kb_version_put(b, &v[i]), 0);
+		assert_int_equal(kb_article_put(b, &a), 0);
+	}
+	write_both(f, b);
+	st.has_hot = st.has_hot_ms = 1;
+	st.hot = 200;
+	st.hot_ms = NOW;
+	assert_int_equal(kb_stats_put(b, 2, &st), 0);
+	assert_int_equal(kb_stats_put(b, 3, &st), 0);
+	write_both(f, b);
+	found(f->replica.s, "流量", NULL, got, sizeof(got));
+	assert_string_equal(got, "201 101 301");
+}
+
 static void test_refused(void **state)
 {
 	struct fx *f = *state;
@@ -397,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_line),
 		cmocka_unit_test_setup_teardown(test_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rerank, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_and_hot, setup, teardown),
 	};
