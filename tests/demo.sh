@@ -135,7 +135,7 @@ say "knowledge base: 2,000 generated articles imported (kefu-sim kb, kefuctl kb 
 bin/kefu-sim kb --out "$D/kb.jsonl" --articles 2000 --seed 2026 >/dev/null
 $K --cluster "$CJ" kb import "$D/kb.jsonl"
 say "search while the caller waits: Chinese, pinyin initials, full pinyin, traditional"
-for q in 话费查询 hfcx huafei 話費 "iphone 携号转网"; do
+for q in 话费查询 hfcx huafei 話費 "5G 套餐"; do
 	printf -- '-- kefuctl kb search "%s" --limit 3\n' "$q"
 	$K --cluster "$CJ" kb search "$q" --limit 3 || true
 done
@@ -147,3 +147,5 @@ printf '{"id": %s, "title": "话费查询（新版）", "body": "发送CXHF到10
 $K --cluster "$CJ" kb import "$D/kb-v2.jsonl"
 $K --cluster "$CJ" kb approve "$first"
 $K --cluster "$CJ" kb search "话费查询（新版）" --limit 1
+say "every version stays in the history, with who wrote and who approved it (kefuctl kb show)"
+$K --cluster "$CJ" kb show "$first" | grep -E '^(article|v[0-9])'
