@@ -260,6 +260,15 @@ static void report_csv(const struct report_args *a, const Kefu__ReportReply *rep
 }
 
 /* "82.3%" or "-" */
+/* ms as seconds with one decimal, or "-" when undefined. */
+static void seconds(char *buf, size_t cap, bool has, double ms)
+{
+	if (has)
+		snprintf(buf, cap, "%.1f", ms / 1e3);
+	else
+		snprintf(buf, cap, "-");
+}
+
 static void pct(char *buf, size_t cap, bool has, double v)
 {
 	if (has)
@@ -306,11 +315,13 @@ static void report_text(const struct report_args *a, const Kefu__ReportReply *re
 			snprintf(sl, sizeof(sl), "%s", t1);
 			snprintf(ar, sizeof(ar), "%s", t2);
 		}
+		/* An undefined ASA or AHT (nothing answered or handled) shows as "-". */
+		seconds(t1, sizeof(t1), f.has_asa, f.asa_ms);
+		seconds(t2, sizeof(t2), f.has_aht, f.aht_ms);
 		printf("%-14s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %-16s %-16s "
-		       "%7.1f %7.1f\n",
+		       "%7s %7s\n",
 		       row_key(a, r, kbuf, sizeof(kbuf)), c->offered, c->answered, c->abandoned,
-		       c->abandoned_short, sl, ar, f.has_asa ? f.asa_ms / 1e3 : 0,
-		       f.has_aht ? f.aht_ms / 1e3 : 0);
+		       c->abandoned_short, sl, ar, t1, t2);
 	}
 }
 
