@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * protobuf-c's allocator for Envelopes from the wire. Unpacking draws on a
@@ -103,4 +104,21 @@ void *proto_copy(const ProtobufCMessage *m, size_t *len)
 	if (len)
 		*len = n;
 	return out;
+}
+
+char *proto_strdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (!d)
+		abort();
+	return d;
+}
+
+void proto_set_str(char **field, const char *s)
+{
+	char *d = proto_strdup(s);
+
+	free(*field);
+	*field = d;
 }

@@ -49,4 +49,13 @@ void frame_envelope_free(Kefu__Envelope *e);
  */
 void *proto_copy(const ProtobufCMessage *m, size_t *len);
 
+/*
+ * proto_strdup - a copy of s ("" for NULL) as protobuf-c's default
+ * allocator frees it (free_unpacked). Aborts when memory runs out.
+ * proto_set_str - replace the string *field of an unpacked (or built)
+ * message with a copy of s, freeing the old one.
+ */
+char *proto_strdup(const char *s);
+void proto_set_str(char **field, const char *s);
+
 #endif

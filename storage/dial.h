@@ -2,8 +2,11 @@
  * Outbound dialing as stored (docs/dialing.md): table "dial", keys of
  * parts (storage/keys.h), a tag first:
  *
- *   "n", msisdn   -> DncEntry   the do-not-call list: the company's and
- *                               customers' opt-outs, checked at dial time
+ *   "n", msisdn          -> DncEntry          the do-not-call list: the company's
+ *                                              and customers' opt-outs, checked at
+ *                                              dial time
+ *   "c", name            -> Campaign          a campaign and its rules
+ *   "k", name, seq       -> CampaignContact   its contacts, seq as 10 digits from 1
  *
  * Messages returned here are unpacked by protobuf-c: free them with their
  * kefu__*__free_unpacked(m, NULL).
@@ -59,5 +62,43 @@ int dial_dnc_list(struct store_txn *t, const void *after, size_t alen, size_t li
 
 /* dial_dnc_cursor - the cursor that lists past e into out; its length. */
 size_t dial_dnc_cursor(const Kefu__DncEntry *e, uint8_t out[DIAL_CURSOR_MAX]);
+
+/* ---- campaigns ---- */
+
+#define DIAL_NAME_MAX 32
+#define DIAL_QUERY_MAX 1024
+#define DIAL_CONTACTS_MAX 1000000   /* contacts of one campaign */
+
+/* dial_campaign_defaults - fill what c leaves out: window 08:00-21:00,
+ * weekdays only for marketing, the cap 3% over 30 days, the retry rules
+ * (busy 3 x 10 min, no answer 3 x 1 h, machine 2 x 4 h, failed 2 x 30 min). */
+void dial_campaign_defaults(Kefu__Campaign *c);
+
+/*
+ * dial_campaign_check - c is a valid campaign: a name [a-z0-9][a-z0-9_.-]
+ * {0,31}, a kind, a mode, a source (with its query), a window HH:MM-HH:MM
+ * (start before end), a cap of at most 1000 thousandths, a window of 24
+ * hours or 30 days, retries of known results. why says what is wrong.
+ * Returns 0 or KF_EPARSE.
+ */
+int dial_campaign_check(const Kefu__Campaign *c, char *why, size_t cap);
+
+/* dial_window_parse - "HH:MM-HH:MM" into minutes of the day [from, to).
+ * Returns 0 or KF_EPARSE. */
+int dial_window_parse(const char *w, unsigned *from, unsigned *to);
+
+int dial_campaign_get(struct store_txn *t, const char *name, Kefu__Campaign **out);
+int dial_campaign_put(struct batch *b, const Kefu__Campaign *c);
+
+/* dial_campaigns_each - fn(arg, c) for every campaign in name order. */
+typedef int (*dial_campaign_fn)(void *arg, const Kefu__Campaign *c);
+int dial_campaigns_each(struct store_txn *t, dial_campaign_fn fn, void *arg);
+
+/* dial_contact_put - the op of k into b (campaign and seq set). */
+int dial_contact_put(struct batch *b, const Kefu__CampaignContact *k);
+
+/* dial_contacts_each - fn(arg, k) for the contacts of campaign in seq order. */
+typedef int (*dial_contact_fn)(void *arg, const Kefu__CampaignContact *k);
+int dial_contacts_each(struct store_txn *t, const char *campaign, dial_contact_fn fn, void *arg);
 
 #endif

@@ -219,6 +219,7 @@ int ctl_kb(int argc, char **argv);
 
 /* dial.c */
 int ctl_dnc(int argc, char **argv);
+int ctl_campaign(int argc, char **argv);
 
 /* backup.c */
 int ctl_backup(int argc, char **argv);

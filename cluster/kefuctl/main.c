@@ -226,6 +226,18 @@ static const struct cmd cmds[] = {
 	 "             again makes no article twice), search the live articles (Chinese,\n"
 	 "             pinyin, initials), show every version, move a version through review\n"
 	 "             (approve: never by its author), hot articles, the editors' queue"},
+	{"campaign", NULL, ctl_campaign,
+	 "create --name N --kind arrears|visit|care|marketing|callback\n"
+	 "                   --mode preview|progressive|predictive\n"
+	 "                   (--query Q | --file F | --from callbacks | --from visits)\n"
+	 "                   [--window 08:00-21:00] [--abandon-cap 0.03] [--abandon-window 30d|24h]\n"
+	 "                   [--caller-id N] [--json]\n"
+	 "             campaign start|pause|resume|stop|show NAME [--json]\n"
+	 "             campaign list [--json]",
+	 "outbound campaigns: made as drafts (a file's numbers frozen then), started\n"
+	 "             (callback requests or return visits frozen then), paused, resumed,\n"
+	 "             stopped; show: state, pacer, contacts, done, left, by_result, placed,\n"
+	 "             abandon_rate, agents"},
 	{"dnc", NULL, ctl_dnc,
 	 "add MSISDN [--reason T] [--source company|customer]\n"
 	 "             dnc remove MSISDN\n"

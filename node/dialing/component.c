@@ -54,6 +54,14 @@ static const struct msg_row dialing_rows[] = {
 	 ANYONE | MSG_R_NODE, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_DNC_LIST, "dnc_list", dialing__on_dnc_list,
 	 MSG_R_SUPERVISOR | MSG_R_ADMIN, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_CAMPAIGN_CREATE, "campaign_create", dialing__on_campaign_create,
+	 MSG_R_SUPERVISOR | MSG_R_ADMIN | MSG_R_NODE, false, 0},
+	{KEFU__ENVELOPE__BODY_CAMPAIGN_ACTION, "campaign_action", dialing__on_campaign_action,
+	 MSG_R_SUPERVISOR | MSG_R_ADMIN | MSG_R_NODE, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_CAMPAIGN_SHOW, "campaign_show", dialing__on_campaign_show,
+	 MSG_R_SUPERVISOR | MSG_R_ADMIN, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_CAMPAIGN_LIST, "campaign_list", dialing__on_campaign_list,
+	 MSG_R_SUPERVISOR | MSG_R_ADMIN, false, MSG_SMALL},
 };
 
 const struct component dialing_component = {

@@ -8,13 +8,8 @@
 #include "node/dialing/dialing_int.h"
 
 #include "lib/err.h"
-#include "lib/loop.h"
-#include "node/leader.h"
 #include "proto/frame.h"
-#include "storage/accounts.h"
-#include "storage/audit.h"
 #include "storage/dial.h"
-#include "storage/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,113 +17,59 @@
 
 #define LIST_PAGE 1000
 
-struct job {
-	struct dialing *d;
-	struct msg_ref ref;
-	Kefu__DncChange *rq;         /* an owned copy */
-	char actor[AUDIT_AGENT_MAX + 1];
-	bool admin;
-	uint64_t now_ms, seq;
-	struct batch *b;
-	char why[160];
-};
-
-static void job_free(struct job *j)
+static int dnc_body(struct store_txn *t, struct dialing__change *c)
 {
-	struct dialing *d = j->d;
-
-	kefu__dnc_change__free_unpacked(j->rq, NULL);
-	batch_free(j->b);
-	free(j);
-	d->inflight--;
-	if (d->dead && d->inflight == 0)
-		dialing__release(d);
-}
-
-/* refuse - code, with why filled for the completion's Error. */
-#define refuse(j, code, ...) (kf_why((j)->why, sizeof((j)->why), __VA_ARGS__), (code))
-
-static int body(struct store_txn *t, uint64_t epoch, void *arg)
-{
-	struct job *j = arg;
-	const Kefu__DncChange *rq = j->rq;
+	const Kefu__DncChange *rq = c->rq;
 	Kefu__DncEntry en = KEFU__DNC_ENTRY__INIT, *had = NULL;
-	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
-	Kefu__Agent *acc = NULL;
-	bool lead = j->admin;
-	char detail[DIAL_REASON_MAX + 32];
 	int err;
 
-	batch_reset(j->b);
-	j->why[0] = '\0';
-	if (!j->admin) {
-		if ((err = accounts_get(t, j->actor, &acc)) == KF_ENOTFOUND)
-			return refuse(j, KF_ESTATE, "%s has no agent account", j->actor);
-		if (err)
-			return err;
-		lead = accounts_is_supervisor(acc);
-		kefu__agent__free_unpacked(acc, NULL);
-	}
 	en.msisdn = rq->msisdn;
 	en.source = rq->source && *rq->source ? rq->source : "company";
 	en.reason = rq->reason ? rq->reason : "";
-	en.by = j->actor;
+	en.by = c->actor;
 	en.has_added_ms = 1;
-	en.added_ms = j->now_ms;
-	if ((!rq->add || strcmp(en.source, "company") == 0) && !lead)
-		return refuse(j, KF_ESTATE, "only a supervisor or an admin %s the company's list; "
-			      "an agent adds a customer's own opt-out (source customer)",
-			      rq->add ? "adds to" : "removes from");
-	if ((err = dial_dnc_check(&en, j->why, sizeof(j->why))))
+	en.added_ms = c->now_ms;
+	if ((!rq->add || strcmp(en.source, "company") == 0) && !c->lead)
+		return dialing__refuse(c, KF_ESTATE, "only a supervisor or an admin %s the company's "
+				       "list; an agent adds a customer's own opt-out (source "
+				       "customer)", rq->add ? "adds to" : "removes from");
+	if ((err = dial_dnc_check(&en, c->why, sizeof(c->why))))
 		return err;
 	err = dial_dnc_get(t, rq->msisdn, &had);
 	if (err && err != KF_ENOTFOUND)
 		return err;
 	if (!rq->add && err == KF_ENOTFOUND)
-		return refuse(j, KF_ENOTFOUND, "%s is not on the do-not-call list", rq->msisdn);
+		return dialing__refuse(c, KF_ENOTFOUND, "%s is not on the do-not-call list",
+				       rq->msisdn);
 	if (had)
 		kefu__dnc_entry__free_unpacked(had, NULL);
-	err = rq->add ? dial_dnc_put(j->b, &en) : dial_dnc_del(j->b, rq->msisdn);
-	snprintf(detail, sizeof(detail), "%s source=%s %s", rq->add ? "add" : "remove", en.source,
-		 en.reason);
-	ae.has_time_ms = ae.has_seq = 1;
-	ae.time_ms = j->now_ms;
-	ae.seq = j->seq;
-	ae.node = j->d->self;
-	ae.agent = j->actor;
-	ae.action = "dnc_change";
-	ae.subject = rq->msisdn;
-	ae.detail = detail;
-	if (!err)
-		err = audit_append(j->b, &ae, j->why, sizeof(j->why));
-	if (!err)
-		err = log_append_batch(t, epoch, j->b, 0, false, j->d->self, NULL);
-	return err;
+	snprintf(c->detail, sizeof(c->detail), "%s source=%s %s", rq->add ? "add" : "remove",
+		 en.source, en.reason);
+	return rq->add ? dial_dnc_put(c->b, &en) : dial_dnc_del(c->b, rq->msisdn);
 }
 
-static void on_written(void *arg, int err, uint64_t index)
+static void dnc_done(struct dialing__change *c, uint64_t index)
 {
-	struct job *j = arg;
+	const Kefu__DncChange *rq = c->rq;
 	char msg[96];
 
 	(void)index;
-	if (!err) {
-		snprintf(msg, sizeof(msg), "%s %s the do-not-call list", j->rq->msisdn,
-			 j->rq->add ? "is on" : "is off");
-		msg_ref_ack(&j->ref, true, msg);
-	} else {
-		msg_ref_error(&j->ref, err, j->why[0] ? j->why : kf_strerror(err));
-	}
-	job_free(j);
+	snprintf(msg, sizeof(msg), "%s %s the do-not-call list", rq->msisdn,
+		 rq->add ? "is on" : "is off");
+	msg_ref_ack(&c->ref, true, msg);
+}
+
+static void dnc_free(struct dialing__change *c)
+{
+	kefu__dnc_change__free_unpacked(c->rq, NULL);
 }
 
 void dialing__on_dnc_change(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 {
 	struct dialing *d = state;
 	Kefu__DncChange *rq = e->dnc_change;
+	struct dialing__change *c;
 	struct actor who;
-	struct job *j;
-	int err;
 
 	if (!dial_msisdn_is_valid(rq->msisdn)) {
 		msg_error(p, e->request_id, KF_EPARSE, "the number is 5 to 20 digits");
@@ -137,22 +78,16 @@ void dialing__on_dnc_change(void *state, struct msg_peer *p, const Kefu__Envelop
 	if (!actor_route(d->leader, p, e, &rq->actor, &rq->actor_admin, &rq->has_actor_admin,
 			 "do-not-call changes", &who))
 		return;
-	j = calloc(1, sizeof(*j));
-	if (!j)
+	c = calloc(1, sizeof(*c));
+	if (!c)
 		abort();
-	j->d = d;
-	j->ref = msg_ref_of(p, e->request_id);
-	j->rq = proto_copy(&rq->base, NULL);
-	snprintf(j->actor, sizeof(j->actor), "%s", who.name);
-	j->admin = who.admin;
-	j->now_ms = loop_wall_ms();
-	j->seq = leader_audit_next(d->leader);
-	j->b = batch_new(0);
-	d->inflight++;
-	if ((err = leader_run(d->leader, body, j, on_written, j))) {
-		msg_ref_error(&j->ref, err, err == KF_ESTATE ? "not the leader" : kf_strerror(err));
-		job_free(j);
-	}
+	c->rq = proto_copy(&rq->base, NULL);
+	c->body = dnc_body;
+	c->done = dnc_done;
+	c->free_rq = dnc_free;
+	c->action = "dnc_change";
+	snprintf(c->subject, sizeof(c->subject), "%s", rq->msisdn);
+	dialing__change_run(d, p, e, &who, c);
 }
 
 struct page {

@@ -72,23 +72,6 @@ static void job_free(struct job *j)
 /* refuse - code, with why filled for the completion's Error. */
 #define refuse(j, code, ...) (kf_why((j)->why, sizeof((j)->why), __VA_ARGS__), (code))
 
-static char *dup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-
-	if (!d)
-		abort();
-	return d;
-}
-
-/* set - replace the string *field (owned by an unpacked message) with s. */
-static void set(char **field, const char *s)
-{
-	char *d = dup(s);
-
-	free(*field);
-	*field = d;
-}
 
 static int audit(struct job *j, const char *action, uint64_t id, const char *detail)
 {
@@ -111,7 +94,7 @@ static int audit(struct job *j, const char *action, uint64_t id, const char *det
 /* The article's own state from its versions. */
 static void article_state(Kefu__KbArticle *a)
 {
-	set(&a->state, a->live ? "published" : a->review ? "review" : "draft");
+	proto_set_str(&a->state, a->live ? "published" : a->review ? "review" : "draft");
 }
 
 /* Text without control characters but newlines and tabs (a body). */
@@ -197,7 +180,7 @@ static char **dup_words(char *const *w, size_t n)
 	if (!d)
 		abort();
 	for (size_t i = 0; i < n; i++)
-		d[i] = dup(w[i]);
+		d[i] = proto_strdup(w[i]);
 	return d;
 }
 
@@ -212,9 +195,9 @@ static Kefu__KbVersion *version_new(const struct job *j, const Kefu__KbArticleIn
 	v->has_article = v->has_version = v->has_created_ms = 1;
 	v->article = id;
 	v->version = version;
-	v->title = dup(in->title);
-	v->body = dup(in->body);
-	v->category = dup(in->category);
+	v->title = proto_strdup(in->title);
+	v->body = proto_strdup(in->body);
+	v->category = proto_strdup(in->category);
 	v->keywords = dup_words(in->keywords, v->n_keywords = in->n_keywords);
 	v->tags = dup_words(in->tags, v->n_tags = in->n_tags);
 	v->cities = dup_words(in->cities, v->n_cities = in->n_cities);
@@ -230,9 +213,9 @@ static Kefu__KbVersion *version_new(const struct job *j, const Kefu__KbArticleIn
 	v->valid_to_ms = in->valid_to_ms;
 	v->has_review_by_ms = in->review_by_ms != 0;
 	v->review_by_ms = in->review_by_ms;
-	v->author = dup(in->author && *in->author ? in->author : j->actor);
+	v->author = proto_strdup(in->author && *in->author ? in->author : j->actor);
 	v->created_ms = j->now_ms;
-	v->state = dup("draft");
+	v->state = proto_strdup("draft");
 	return v;
 }
 
@@ -251,12 +234,12 @@ static int publish(struct store_txn *t, struct job *j, Kefu__KbArticle *a, Kefu_
 		if ((err = kb_version_get(t, a->id, a->live, &old)))
 			return err == KF_ENOTFOUND ? KF_ECORRUPT : err;
 		old_due = old->review_by_ms;
-		set(&old->state, "superseded");
+		proto_set_str(&old->state, "superseded");
 		err = kb_version_put(j->b, old);
 		kefu__kb_version__free_unpacked(old, NULL);
 	}
-	set(&v->state, "published");
-	set(&v->approved_by, j->actor);
+	proto_set_str(&v->state, "published");
+	proto_set_str(&v->approved_by, j->actor);
 	v->has_approved_ms = 1;
 	v->approved_ms = j->now_ms;
 	a->has_live = 1;
@@ -312,20 +295,20 @@ static int write_one(struct store_txn *t, struct job *j, size_t i, uint64_t *nex
 		a->id = (*next)++;
 		a->created_ms = j->now_ms;
 		if (in->client_ref && *in->client_ref) {
-			a->client_ref = dup(in->client_ref);
+			a->client_ref = proto_strdup(in->client_ref);
 			err = kb_ref_put(j->b, in->client_ref, a->id);
 		}
 	}
 	v = version_new(j, in, a->id, a->latest + 1);
 	a->has_latest = 1;
 	a->latest = v->version;
-	set(&a->title, v->title);
+	proto_set_str(&a->title, v->title);
 	if (!err && in->state && strcmp(in->state, "review") == 0) {
 		if (a->review)
 			err = refuse(j, KF_ESTATE, "article %zu: version %u of article %llu is in "
 				     "review already", i + 1, a->review, (unsigned long long)a->id);
-		set(&v->state, "review");
-		set(&v->submitted_by, j->actor);
+		proto_set_str(&v->state, "review");
+		proto_set_str(&v->submitted_by, j->actor);
 		v->has_submitted_ms = 1;
 		v->submitted_ms = j->now_ms;
 		a->has_review = 1;
@@ -425,8 +408,8 @@ static int action_body(struct store_txn *t, struct job *j, const Kefu__Agent *ac
 				     (unsigned long long)a->id, v->state);
 		if (err)
 			goto out;
-		set(&v->state, "review");
-		set(&v->submitted_by, j->actor);
+		proto_set_str(&v->state, "review");
+		proto_set_str(&v->submitted_by, j->actor);
 		v->has_submitted_ms = 1;
 		v->submitted_ms = j->now_ms;
 		a->has_review = 1;
@@ -450,8 +433,8 @@ static int action_body(struct store_txn *t, struct job *j, const Kefu__Agent *ac
 				     "admin");
 			goto out;
 		}
-		set(&v->state, "returned");
-		set(&v->note, rq->note);
+		proto_set_str(&v->state, "returned");
+		proto_set_str(&v->note, rq->note);
 		a->review = 0;
 	} else { /* archive */
 		Kefu__KbVersion *r = NULL;
@@ -463,21 +446,21 @@ static int action_body(struct store_txn *t, struct job *j, const Kefu__Agent *ac
 		}
 		if (a->review && a->review != ver &&
 		    (err = kb_version_get(t, a->id, a->review, &r)) == 0) {
-			set(&r->state, "returned");
-			set(&r->note, "the article was archived");
+			proto_set_str(&r->state, "returned");
+			proto_set_str(&r->note, "the article was archived");
 			err = kb_version_put(j->b, r);
 			kefu__kb_version__free_unpacked(r, NULL);
 		}
 		if (!err && a->live)
 			err = kb_due_move(j->b, a->id, v->review_by_ms, 0);
-		set(&v->state, "archived");
-		set(&v->note, rq->note);
+		proto_set_str(&v->state, "archived");
+		proto_set_str(&v->note, rq->note);
 		a->live = a->review = 0;
 	}
 	if (err)
 		goto out;
 	if (strcmp(rq->action, "archive") == 0)
-		set(&a->state, "archived");
+		proto_set_str(&a->state, "archived");
 	else
 		article_state(a);
 	if (!(err = kb_version_put(j->b, v)) && !(err = kb_article_put(j->b, a))) {

@@ -69,8 +69,83 @@ ctl dnc remove 13800000001 >"$D/d7" 2>&1 || fail "dnc remove after the kill: $(c
 for n in node1 node2 node3; do
 	wait_for "the list on $n" 60 listed_is "$n" "13800000002 13800000005 13800000006"
 done
+# ---- campaigns ----
+printf '# arrears list\n13900000001\n13900000002\n\n13900000003\r\n' >"$D/numbers"
+ctl campaign create --name arrears-dec --kind arrears --mode progressive --file "$D/numbers" \
+	--json >"$D/c1" 2>&1 || fail "campaign create: $(cat "$D/c1")"
+python3 - "$D/c1" <<'PY' || fail "campaign create answered $(cat "$D/c1")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+for k in ("state", "pacer", "contacts", "done", "left", "by_result", "placed", "abandon_rate", "agents"):
+    assert k in c, k
+assert c["state"] == "draft" and c["contacts"] == 3 and c["left"] == 3 and c["done"] == 0, c
+assert c["window"] == "08:00-21:00" and abs(c["abandon_cap"] - 0.03) < 1e-9, c
+assert c["abandon_window"] == "30d" and len(c["retries"]) == 4, c
+PY
+ok
+printf '13900000001\nnot-a-number\n' >"$D/bad-numbers"
+if ctl campaign create --name bad --kind care --mode preview --file "$D/bad-numbers" >"$D/c2" 2>&1; then
+	fail "a file with a bad number made a campaign"
+fi
+grep -q 'number 2, "not-a-number", is not 5 to 20 digits' "$D/c2" || fail "bad number: $(cat "$D/c2")"
+ok
+if ctl campaign create --name arrears-dec --kind care --mode preview --from callbacks >"$D/c3" 2>&1; then
+	fail "a second campaign of the same name was made"
+fi
+grep -q "campaign arrears-dec exists" "$D/c3" || fail "same name: $(cat "$D/c3")"
+ok
+if ctl campaign create --name mk --kind marketing --mode predictive --from visits --window 21:00-08:00 \
+	>"$D/c4" 2>&1; then fail "a window that ends before it starts was taken"; fi
+grep -q "HH:MM-HH:MM" "$D/c4" || fail "window: $(cat "$D/c4")"
+ok
+ctl campaign create --name mk --kind marketing --mode predictive --from visits --abandon-cap 0.02 \
+	--abandon-window 24h --json >"$D/c5" 2>&1 || fail "campaign create mk: $(cat "$D/c5")"
+grep -q '"weekdays_only":true' "$D/c5" || fail "marketing is weekdays only: $(cat "$D/c5")"
+ok
+# An agent may not run campaigns; a supervisor may.
+actor a01 node1 agent <<EOF
+send login agent_id=a01 password=agent-secret-1
+expect login_reply
+send campaign_action name=mk action=start
+expect error
+EOF
+finished a01
+said a01 "needs a supervisor's session" || fail "an agent ran a campaign: $(cat "$D/a01.out")"
+ok
+actor s01 node2 agent <<EOF
+send login agent_id=s01 password=agent-secret-1
+expect login_reply
+send campaign_action name=mk action=start
+expect campaign_reply campaign.state=running
+EOF
+finished s01
+# Transitions: start, pause, resume, stop; none out of turn.
+ctl campaign start arrears-dec >"$D/c6" 2>&1 || fail "start: $(cat "$D/c6")"
+if ctl campaign resume arrears-dec >"$D/c7" 2>&1; then fail "resume of a running campaign passed"; fi
+grep -q "campaign arrears-dec is running: resume is not possible" "$D/c7" || fail "resume: $(cat "$D/c7")"
+ok
+ctl campaign pause arrears-dec >/dev/null 2>&1 || fail "pause"
+old=$(leader)
+"$H" kill "$old" --dir "$D"
+wait_for "a new leader" 60 leader_is_not "$old"
+ctl campaign resume arrears-dec >/dev/null 2>&1 || fail "resume after the kill"
+ctl campaign stop mk >/dev/null 2>&1 || fail "stop after the kill"
+if ctl campaign start mk >"$D/c8" 2>&1; then fail "a stopped campaign started again"; fi
+ok
+"$H" start "$old" --dir "$D" >/dev/null || fail "restart $old"
+state_on() { # NODE NAME STATE
+	ctl --node "$(addr "$1")" campaign show "$2" --json 2>/dev/null | grep -q "\"state\":\"$3\""
+}
+for n in node1 node2 node3; do
+	wait_for "arrears-dec running on $n" 60 state_on "$n" arrears-dec running
+	wait_for "mk stopped on $n" 60 state_on "$n" mk stopped
+done
+ctl campaign list --json >"$D/list" 2>&1 || fail "list: $(cat "$D/list")"
+[ "$(grep -o '"name"' "$D/list" | wc -l)" -eq 2 ] || fail "list: $(cat "$D/list")"
+ok
+
 # Every change is in the audit log.
 ctl audit --json >"$D/audit" 2>&1 || fail "audit: $(cat "$D/audit")"
-[ "$(grep -c '"dnc_change"' "$D/audit")" -ge 7 ] || fail "dnc changes in the audit log: $(grep -c dnc_change "$D/audit")"
+[ "$(grep -c "\"dnc_change\"" "$D/audit")" -ge 7 ] && [ "$(grep -c "\"campaign_" "$D/audit")" -ge 7 ] || fail "dnc and campaign changes in the audit log: $(grep -c dnc_change "$D/audit") $(grep -c "\"campaign_" "$D/audit")"
 ok
 done_ok

@@ -109,11 +109,61 @@ static void test_list(void **state)
 	tmpstore_close(&ts);
 }
 
+static void test_campaign(void **state)
+{
+	Kefu__Campaign *c = calloc(1, sizeof(*c));
+	unsigned from, to;
+	char why[128];
+
+	(void)state;
+	kefu__campaign__init(c);
+	assert_int_equal(dial_window_parse("08:00-21:00", &from, &to), 0);
+	assert_int_equal(from, 480);
+	assert_int_equal(to, 1260);
+	assert_int_equal(dial_window_parse("00:00-24:00", &from, &to), 0);
+	assert_int_equal(to, 1440);
+	assert_int_equal(dial_window_parse("21:00-08:00", &from, &to), KF_EPARSE);
+	assert_int_equal(dial_window_parse("8:00-21:00", &from, &to), KF_EPARSE);
+	assert_int_equal(dial_window_parse("08:60-21:00", &from, &to), KF_EPARSE);
+	assert_int_equal(dial_window_parse("08:00-24:01", &from, &to), KF_EPARSE);
+	c->name = strdup("mk-1");
+	c->kind = strdup("marketing");
+	c->mode = strdup("predictive");
+	c->source = strdup("callbacks");
+	dial_campaign_defaults(c);
+	assert_string_equal(c->window, "08:00-21:00");
+	assert_true(c->weekdays_only);
+	assert_int_equal(c->abandon_cap, 30);
+	assert_int_equal(c->abandon_window_ms, 30ull * 86400000);
+	assert_int_equal(c->n_retries, 4);
+	assert_int_equal(dial_campaign_check(c, why, sizeof(why)), 0);
+	free(c->mode);
+	c->mode = strdup("auto");
+	assert_int_equal(dial_campaign_check(c, why, sizeof(why)), KF_EPARSE);
+	assert_non_null(strstr(why, "preview, progressive or predictive"));
+	free(c->mode);
+	c->mode = strdup("preview");
+	free(c->source);
+	c->source = strdup("query");
+	assert_int_equal(dial_campaign_check(c, why, sizeof(why)), KF_EPARSE);
+	assert_non_null(strstr(why, "query"));
+	c->abandon_window_ms = 7 * 86400000ull;
+	free(c->source);
+	c->source = strdup("file");
+	assert_int_equal(dial_campaign_check(c, why, sizeof(why)), KF_EPARSE);
+	assert_non_null(strstr(why, "24h or 30d"));
+	free(c->name);
+	c->name = strdup("Bad Name");
+	assert_int_equal(dial_campaign_check(c, why, sizeof(why)), KF_EPARSE);
+	kefu__campaign__free_unpacked(c, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_campaign),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
