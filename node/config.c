@@ -233,6 +233,44 @@ const struct conf_option config_table[] = {
 };
 const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
 
+/* The node's own settings; every other option is a cluster setting. */
+static const char *const node_own[] = {
+	"node_name",    "data_dir",        "user",          "map_size",
+	"log_level",    "boss_inbox",      "boss_rejected", "boss_archive",
+	"boss_poll_interval", "boss_settle", "listen_addr", "advertise_addr",
+	"metrics_addr", "cluster_name",    "etcd_endpoints", "etcd_timeout",
+	"etcd_ca",      "etcd_cert",       "etcd_key",      "tls_ca",
+	"tls_cert",     "tls_key",         "crl_file",      "lease_ttl",
+	"sync_timeout", "log_retain",      "max_frame",     "login_timeout",
+	"idle_timeout", "max_connections", "max_connections_per_address",
+	"redis_sentinels", "redis_master_name", "redis_password_file", "redis_tls",
+	"redis_timeout", "allow_plaintext", "busy_at",     "test_password_iterations",
+};
+
+bool config_table_is_default(const struct config *c, const struct conf_option *o)
+{
+	struct config *d = calloc(1, sizeof(*d));
+	char a[4096], b[4096];
+	bool same;
+
+	if (!d)
+		abort();
+	conf_defaults(config_table, config_table_len, d);
+	same = strcmp(conf_format(o, c, a, sizeof(a)), conf_format(o, d, b, sizeof(b))) == 0;
+	free(d);
+	return same;
+}
+
+bool config_table_is_cluster(const char *name)
+{
+	if (!conf_find(config_table, config_table_len, name))
+		return false;
+	for (size_t i = 0; i < sizeof(node_own) / sizeof(node_own[0]); i++)
+		if (strcmp(name, node_own[i]) == 0)
+			return false;
+	return true;
+}
+
 /* err->msg = prefix + ": " + err->msg, for naming the file or the --set. */
 static void config_err_prefix(struct conf_err *err, const char *prefix)
 {

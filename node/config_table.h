@@ -36,4 +36,16 @@ int64_t config_table_number(const struct config *c, const char *name);
  * aborts like config_table_text. */
 bool config_table_bool(const struct config *c, const char *name);
 
+/*
+ * config_table_is_cluster - the option named name is a cluster setting:
+ * every node must run with the same value (routing, work orders,
+ * statistics, accounts policy, the sync set); the others are the node's
+ * own (its name, addresses, paths, certificates, limits, log level).
+ * `kefuctl config check` compares the cluster settings of every node.
+ */
+bool config_table_is_cluster(const char *name);
+
+/* config_table_is_default - option o of the table has its default value in c. */
+bool config_table_is_default(const struct config *c, const struct conf_option *o);
+
 #endif

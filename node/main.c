@@ -35,6 +35,7 @@
 #include "node/kb/kb.h"
 #include "node/dialing/dialing.h"
 #include "node/backup.h"
+#include "node/settings.h"
 #include "node/server.h"
 #include "node/upload.h"
 #include "storage/snapshot.h"
@@ -66,6 +67,7 @@ static const struct component *const components[] = {
 	&accounts_service,
 	&audit_service,
 	&backup_service,
+	&settings_service,
 	&routing_component,
 	&ops_component,
 	&workflow_component,

@@ -221,6 +221,9 @@ int ctl_kb(int argc, char **argv);
 int ctl_dnc(int argc, char **argv);
 int ctl_campaign(int argc, char **argv);
 
+/* config.c */
+int ctl_config(int argc, char **argv);
+
 /* backup.c */
 int ctl_backup(int argc, char **argv);
 int ctl_restore(int argc, char **argv);

@@ -243,6 +243,11 @@ static const struct cmd cmds[] = {
 	 "             dnc remove MSISDN\n"
 	 "             dnc list [--json]",
 	 "the do-not-call list that every campaign checks when it is about to dial"},
+	{"config", NULL, ctl_config, "show [--json] [--cluster-only]\n"
+	 "             config check [--json]",
+	 "the settings a node runs with, each a cluster setting (the same on every\n"
+	 "             node) or the node's own; check compares every node's cluster settings\n"
+	 "             (a path's file by SHA-256) and names each difference (exit status 1)"},
 	{"backup", NULL, ctl_backup, "--out FILE [--json]",
 	 "a consistent copy of a node's replica made while writes go on, with its log\n"
 	 "             position and SHA-256 (checked before FILE appears)"},
