@@ -667,6 +667,41 @@ static int bill_visit(void *arg, const struct store_val *k, const struct store_v
 	return 0;
 }
 
+struct user_each {
+	struct store_txn *t;
+	custdb_user_fn fn;
+	void *arg;
+};
+
+static int user_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct user_each *e = arg;
+	ProtobufCMessage *um, *cm = NULL;
+	int r;
+
+	(void)k;
+	if ((r = msg_unpack(BOSS_USER, v, &um)))
+		return r;
+	if (((Kefu__Subscriber *)um)->cust_id) {
+		r = get_msg_id(e->t, BOSS_CUST, ((Kefu__Subscriber *)um)->cust_id, &cm);
+		if (r == KF_ENOTFOUND)
+			r = 0;
+	}
+	if (!r)
+		r = e->fn(e->arg, (Kefu__Subscriber *)um, (Kefu__Customer *)cm);
+	protobuf_c_message_free_unpacked(um, NULL);
+	if (cm)
+		protobuf_c_message_free_unpacked(cm, NULL);
+	return r;
+}
+
+int custdb_each_user(struct store_txn *t, custdb_user_fn fn, void *arg)
+{
+	struct user_each e = {t, fn, arg};
+
+	return store_scan(t, STORE_USER, NULL, 0, NULL, 0, false, user_visit, &e);
+}
+
 int custdb_lookup_user(struct store_txn *t, const char *user_id, size_t max_pay,
 		       size_t bill_months, struct custdb_profile *p)
 {

@@ -112,6 +112,16 @@ int custdb_lookup_msisdn(struct store_txn *t, const char *msisdn, size_t max_pay
 int custdb_lookup_user(struct store_txn *t, const char *user_id, size_t max_pay,
 		       size_t bill_months, struct custdb_profile *p);
 
+/*
+ * custdb_each_user - fn(arg, user, cust) for every subscriber in user_id
+ * order with its customer (NULL when the data is inconsistent); both are
+ * freed after the call. fn returns 0 to go on, 1 to stop, < 0 to fail.
+ * Returns 0, fn's error, KF_ECORRUPT, KF_ESTORE.
+ */
+typedef int (*custdb_user_fn)(void *arg, const Kefu__Subscriber *user,
+			      const Kefu__Customer *cust);
+int custdb_each_user(struct store_txn *t, custdb_user_fn fn, void *arg);
+
 /* custdb_profile_release - free what the profile holds; safe on a zeroed one. */
 void custdb_profile_release(struct custdb_profile *p);
 

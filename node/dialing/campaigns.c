@@ -10,7 +10,9 @@
 
 #include "lib/err.h"
 #include "proto/frame.h"
+#include "node/dialing/query.h"
 #include "storage/callback.h"
+#include "storage/custdb.h"
 #include "storage/dial.h"
 #include "storage/workorder.h"
 
@@ -34,6 +36,7 @@ struct freeze {
 	const char *campaign;
 	uint64_t n;
 	int err;
+	struct dial_query q;   /* a query campaign's */
 };
 
 static int add_contact(struct freeze *f, const char *msisdn, const char *user_id,
@@ -77,10 +80,20 @@ static int freeze_visit(void *arg, const Kefu__WorkOrder *o, const uint8_t *curs
 	return add_contact(f, o->msisdn, o->user_id, o->cust_id, o->id, 0);
 }
 
+static int freeze_user(void *arg, const Kefu__Subscriber *u, const Kefu__Customer *cu)
+{
+	struct freeze *f = arg;
+
+	/* Cancelled numbers are no one's any more; a number may be reused. */
+	if (u->status == 4 || !dial_msisdn_is_valid(u->msisdn) || !dial_query_match(&f->q, u, cu))
+		return 0;
+	return add_contact(f, u->msisdn, u->user_id, u->cust_id, NULL, 0);
+}
+
 /* The contacts of c's source, frozen now into j->b; their number. */
 static int freeze(struct store_txn *t, struct dialing__change *j, Kefu__Campaign *c)
 {
-	struct freeze f = {j, c->name, c->contacts, 0};
+	struct freeze f = {.j = j, .campaign = c->name, .n = c->contacts};
 	struct wo_filter wf = {WO_BY_STATE, "visiting", 0};
 	int err = 0;
 
@@ -88,9 +101,9 @@ static int freeze(struct store_txn *t, struct dialing__change *j, Kefu__Campaign
 		err = callback_list_pending(t, NULL, 0, 0, freeze_callback, &f);
 	else if (strcmp(c->source, "visits") == 0)
 		err = wo_list(t, &wf, NULL, 0, 0, freeze_visit, &f);
-	else if (strcmp(c->source, "query") == 0)
-		err = refuse(j, KF_ESTATE, "contacts from a query over the customer database are "
-			     "not available in this version: use --file or --from");
+	else if (strcmp(c->source, "query") == 0 &&
+		 !(err = dial_query_parse(c->query, strlen(c->query), &f.q, j->why, sizeof(j->why))))
+		err = custdb_each_user(t, freeze_user, &f);
 	c->has_contacts = 1;
 	c->contacts = f.n;
 	return err;
@@ -102,7 +115,7 @@ static int create_body(struct store_txn *t, struct dialing__change *j)
 {
 	const Kefu__CampaignCreate *rq = ((struct crq *)j->rq)->create;
 	Kefu__Campaign *c = proto_copy(&rq->campaign->base, NULL), *had = NULL;
-	struct freeze f = {j, c->name, 0, 0};
+	struct freeze f = {.j = j, .campaign = c->name};
 	int err;
 
 	if (dial_campaign_get(t, c->name, &had) == 0) {
@@ -112,6 +125,9 @@ static int create_body(struct store_txn *t, struct dialing__change *j)
 	}
 	dial_campaign_defaults(c);
 	if ((err = dial_campaign_check(c, j->why, sizeof(j->why))))
+		goto out;
+	if (strcmp(c->source, "query") == 0 &&
+	    (err = dial_query_parse(c->query, strlen(c->query), &f.q, j->why, sizeof(j->why))))
 		goto out;
 	if (strcmp(c->source, "file") == 0 && rq->n_numbers == 0) {
 		err = refuse(j, KF_EPARSE, "a campaign from a file needs its numbers");

@@ -24,6 +24,8 @@
 #   7. bench_routing.sh: routing decisions per second through the cluster
 #      against the raw EVALSHA rate of the route script on the same Redis,
 #      and the offer latency p99 at 1,000 calls/s (see that file);
+#   5d. bench_dialer: outbound pacing on a simulated floor, kefu's
+#      predictive against progressive and an ADAPT_TAPERED-style baseline;
 #   8. bench_workorders.sh: work-order creates and transitions per second
 #      through the cluster against its raw replicated write rate (see that
 #      file).
@@ -154,6 +156,16 @@ done
 echo "kb_search_p50/p99_us:$kb_line scan=$(field scan_p50_us)/$(field scan_p99_us)" \
 	"ratio=$(awk "BEGIN { printf \"%.2f\", $kb_worst / $(field scan_p99_us) }") (goal p99 < 5000 us)" \
 	"$(verdict "$kb_worst < 5000")"
+
+# Outbound pacing on a simulated floor (50 agents, 20 shifts, the same
+# traffic and the same 3% cap for each pacer): simulated time, no timing.
+step bench_dialer "$bench/bench_dialer" --agents 50 --days 20 --seed "$seed"
+printf '%s\n' "$out" | sed -n '1,5p' | sed 's/^/bench: /'
+ko=$(field kefu_occupancy); ka=$(field kefu_abandon)
+bo=$(field base_occupancy); ba=$(field base_abandon)
+echo "dialer_occupancy kefu=$ko baseline=$bo ratio=$(awk "BEGIN { printf \"%.3f\", $ko / $bo }")" \
+	"abandon kefu=$ka baseline=$ba (goal: occupancy above the baseline's at no more abandonment)" \
+	"$(verdict "$ko > $bo && $ka <= $ba")"
 
 if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
 	tests/bench/bench_cluster.sh

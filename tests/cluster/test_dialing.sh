@@ -144,6 +144,24 @@ ctl campaign list --json >"$D/list" 2>&1 || fail "list: $(cat "$D/list")"
 [ "$(grep -o '"name"' "$D/list" | wc -l)" -eq 2 ] || fail "list: $(cat "$D/list")"
 ok
 
+# ---- a campaign over the customer database ----
+"$SIM" boss --out "$D/boss" --users 400 --seed 5 >/dev/null
+ctl import "$D"/boss/*_CUST_*_000001.dat "$D"/boss/*_USER_*_000001.dat >"$D/boss.out" 2>&1 ||
+	fail "BOSS import: $(cat "$D/boss.out")"
+if ctl campaign create --name q1 --kind arrears --mode progressive --query 'vip = 3' >"$D/q0" 2>&1; then
+	fail "a query with an unknown field was taken"
+fi
+grep -q 'unknown field "vip" at 1' "$D/q0" || fail "bad query: $(cat "$D/q0")"
+ok
+ctl campaign create --name q1 --kind arrears --mode progressive \
+	--query 'status = stopped and arrears > 50' >"$D/q1" 2>&1 || fail "query campaign: $(cat "$D/q1")"
+ctl campaign start q1 --json >"$D/q2" 2>&1 || fail "start q1: $(cat "$D/q2")"
+want=$(awk -F'|' '$1 == "A" && $7 == "3" && $11 > 5000 { n++ } END { print n + 0 }' "$D"/boss/*_USER_*_000001.dat)
+[ "$want" -gt 0 ] || fail "the data has no stopped subscriber owing over 50 yuan"
+got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["contacts"])' "$D/q2")
+[ "$got" = "$want" ] || fail "query campaign froze $got contacts, the data has $want: $(cat "$D/q2")"
+ok
+
 # Every change is in the audit log.
 ctl audit --json >"$D/audit" 2>&1 || fail "audit: $(cat "$D/audit")"
 [ "$(grep -c "\"dnc_change\"" "$D/audit")" -ge 7 ] && [ "$(grep -c "\"campaign_" "$D/audit")" -ge 7 ] || fail "dnc and campaign changes in the audit log: $(grep -c dnc_change "$D/audit") $(grep -c "\"campaign_" "$D/audit")"
