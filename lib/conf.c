@@ -2,6 +2,7 @@
 #include "lib/conf.h"
 
 #include "lib/err.h"
+#include "lib/roff.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -632,24 +633,41 @@ char *conf_format(const struct conf_option *o, const void *target, char *buf, si
 	return buf;
 }
 
+/* One option's heading: name = "default"  (type, bounds, reloadable). */
+static void conf_heading(const struct conf_option *o, char *buf, size_t size)
+{
+	const struct conf_type_row *t = conf_type_of(o);
+	char lo[32], hi[32], bounds[80] = "";
+
+	if (conf_is_text(t)) {
+		if (o->min > 0)
+			snprintf(bounds, sizeof(bounds), ", required");
+	} else if (t->scan && (o->min != 0 || o->max != 0)) {
+		t->render(t, o->min, lo, sizeof(lo));
+		t->render(t, o->max, hi, sizeof(hi));
+		snprintf(bounds, sizeof(bounds), ", %s..%s", lo, hi);
+	}
+	snprintf(buf, size, "%s = \"%s\"  (%s%s%s)", o->name, o->def ? o->def : "", t->name,
+		 bounds, o->reloadable ? ", reloadable" : "");
+}
+
 void conf_help(const struct conf_option *table, size_t n, FILE *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct conf_option *o = &table[i];
-		const struct conf_type_row *t = conf_type_of(o);
-		char lo[32], hi[32], bounds[80] = "";
+	char head[CONF_LINE_MAX];
 
-		if (conf_is_text(t)) {
-			if (o->min > 0)
-				snprintf(bounds, sizeof(bounds), ", required");
-		} else if (t->scan && (o->min != 0 || o->max != 0)) {
-			t->render(t, o->min, lo, sizeof(lo));
-			t->render(t, o->max, hi, sizeof(hi));
-			snprintf(bounds, sizeof(bounds), ", %s..%s", lo, hi);
-		}
-		fprintf(out, "  %s = \"%s\"  (%s%s%s)\n      %s\n", o->name, o->def ? o->def : "",
-			t->name, bounds, o->reloadable ? ", reloadable" : "",
-			o->help ? o->help : "");
+	for (size_t i = 0; i < n; i++) {
+		conf_heading(&table[i], head, sizeof(head));
+		fprintf(out, "  %s\n      %s\n", head, table[i].help ? table[i].help : "");
+	}
+}
+
+void conf_man(const struct conf_option *table, size_t n, FILE *out)
+{
+	char head[CONF_LINE_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		conf_heading(&table[i], head, sizeof(head));
+		roff_item(out, head, table[i].help ? table[i].help : "");
 	}
 }
 

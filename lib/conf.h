@@ -158,6 +158,9 @@ char *conf_format(const struct conf_option *opt, const void *target, char *buf, 
  */
 void conf_help(const struct conf_option *table, size_t n, FILE *out);
 
+/* conf_man - the same blocks as conf_help, as roff tagged paragraphs (lib/roff.h). */
+void conf_man(const struct conf_option *table, size_t n, FILE *out);
+
 /* Called by conf_reload for each option whose value differs. */
 typedef void (*conf_change_fn)(void *arg, const struct conf_option *opt, bool applied);
 

@@ -12,6 +12,7 @@
 #include "lib/conf.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/roff.h"
 #include "cluster/election.h"
 #include "cluster/etcd.h"
 #include "cluster/repl.h"
@@ -91,6 +92,7 @@ struct node {
 	const char *config_path;           /* NULL: options from --set only */
 	const char *sets[CONFIG_SETS_MAX]; /* point into argv */
 	size_t nsets;
+	bool check_only;                   /* --check: load the configuration, then exit */
 	struct loop *loop;
 	struct loop_signal *sig_term, *sig_int, *sig_hup;
 	struct repl_storage sto;           /* store + writer; a snapshot swaps them */
@@ -1000,27 +1002,64 @@ static int node_init(struct node *n)
 
 /* ---- command line ---- */
 
-static const char node_usage[] = "usage: kefud [--config FILE] [--set name=value]... [--help]\n";
+static const char node_usage[] =
+	"usage: kefud [--config FILE] [--set name=value]... [--check] [--help]\n";
+
+/* kefud's command-line flags, for --help and the manual page alike. */
+static const struct {
+	const char *flag, *text;
+} node_flags[] = {
+	{"--config FILE", "read options from FILE (name = value lines)"},
+	{"--set name=value", "override one option; may be repeated"},
+	{"--check", "check the configuration (and the files it names) and exit: 0 good, 2 bad"},
+	{"--help", "print this and every option"},
+};
+#define NODE_NFLAGS (sizeof(node_flags) / sizeof(node_flags[0]))
 
 static void node_help(FILE *out)
 {
-	fprintf(out, "%s"
-		     "\n"
-		     "  --config FILE      read options from FILE (name = value lines)\n"
-		     "  --set name=value   override one option; may be repeated\n"
-		     "  --help             print this and every option\n"
-		     "\n"
-		     "options:\n", node_usage);
+	fprintf(out, "%s\n", node_usage);
+	for (size_t i = 0; i < NODE_NFLAGS; i++)
+		fprintf(out, "  %-18s %s\n", node_flags[i].flag, node_flags[i].text);
+	fputs("\noptions:\n", out);
 	conf_help(config_table, config_table_len, out);
 }
 
-/* Fills n->config_path and n->sets. Returns 0, 1 (--help printed), or -1 (usage error). */
+/* The manual page kefud(8), from the same tables as node_help (--help-man). */
+static void node_man(FILE *out)
+{
+	roff_head(out, "kefud", "8", "kefu", "the kefu customer-service cluster node");
+	roff_section(out, "SYNOPSIS");
+	roff_text(out, node_usage + strlen("usage: "));
+	roff_section(out, "DESCRIPTION");
+	roff_text(out, "kefud serves one node of a province center: its LMDB replica, the routing, "
+		       "work-order, knowledge-base and statistics components, the TLS listener for "
+		       "peers, gateways, agents and kefuctl, and the metrics endpoint. Options come "
+		       "from the configuration file (one name = value a line, # comments), then "
+		       "from --set.");
+	roff_section(out, "COMMAND-LINE FLAGS");
+	for (size_t i = 0; i < NODE_NFLAGS; i++)
+		roff_item(out, node_flags[i].flag, node_flags[i].text);
+	roff_section(out, "CONFIGURATION OPTIONS");
+	roff_text(out, "Each option with its default, its type and bounds:");
+	conf_man(config_table, config_table_len, out);
+	roff_section(out, "FILES");
+	roff_item(out, "/etc/kefu/kefud.conf", "the configuration the packaged service reads");
+	roff_item(out, "/var/lib/kefu", "the data directory (LMDB replica, BOSS folders)");
+	roff_section(out, "SEE ALSO");
+	roff_text(out, "kefuctl(8), /usr/share/doc/kefu/appliance.md");
+}
+
+/* Fills n->config_path, n->sets and n->check_only. Returns 0, 1 (--help or the manual
+ * page printed), or -1 (usage error). */
 static int node_args(struct node *n, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"set", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
+		{"help-man", no_argument, NULL, 'M'},
+		{"check", no_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -1041,6 +1080,12 @@ static int node_args(struct node *n, int argc, char **argv)
 		case 'h':
 			node_help(stdout);
 			return 1;
+		case 'M':
+			node_man(stdout);
+			return 1;
+		case 'k':
+			n->check_only = true;
+			break;
 		case ':':
 			fprintf(stderr, "kefud: %s needs a value\n", argv[optind - 1]);
 			return -1;
@@ -1071,6 +1116,10 @@ int main(int argc, char **argv)
 	if (config_load(&n.cfg, n.config_path, n.sets, n.nsets, &err) != 0) {
 		fprintf(stderr, "kefud: bad configuration: %s\n", err.msg);
 		return EXIT_USAGE;
+	}
+	if (n.check_only) {
+		printf("kefud: configuration %s is good\n", n.config_path ? n.config_path : "(none)");
+		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a closed peer is an error return, not a death */
 	if (node_init(&n) != 0)

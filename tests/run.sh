@@ -4,6 +4,7 @@
 #   - fuzz corpora replayed through each fuzz target, ASan+UBSan build
 #   - security tests (tests/security/test_*.sh): attacks on a cluster of their own
 #   - routing script tests (tests/routing/test_*.sh) against a redis-server of their own
+#   - appliance tests (tests/appliance/test_*.sh): units, package, certificates, templates
 #   - command-line tests (tests/cli/*.sh) against the ASan+UBSan programs
 #   - the layering check's own test (tests/check/test_layers.sh) on a scratch tree
 # TESTS=pattern runs only the tests whose name contains pattern.
@@ -50,6 +51,10 @@ done
 for s in tests/routing/test_*.sh; do
 	[ -f "$s" ] || continue
 	run "routing/$(basename "$s" .sh)" 300 sh "$s"
+done
+for s in tests/appliance/test_*.sh; do
+	[ -f "$s" ] || continue
+	run "appliance/$(basename "$s" .sh)" 600 sh "$s"
 done
 for s in tests/cli/*.sh; do
 	[ -f "$s" ] || continue

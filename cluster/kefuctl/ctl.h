@@ -227,5 +227,7 @@ int ctl_config(int argc, char **argv);
 /* backup.c */
 int ctl_backup(int argc, char **argv);
 int ctl_restore(int argc, char **argv);
+/* A province's CA and certificates (certs.c): `certs init`, offline. */
+int ctl_certs(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@
 #include "lib/conf.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/roff.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -255,24 +256,62 @@ static const struct cmd cmds[] = {
 	 "offline, the node stopped: a backup checked and installed as DIR (default\n"
 	 "             /var/lib/kefu/data); the node catches up from the backup's log position;\n"
 	 "             --new-cluster makes it the first node of a new cluster"},
+	{"certs", ctl_certs, NULL,
+	 "init --province P --nodes NAME[=ADDR],... --out DIR [--days N] [--json]",
+	 "a province CA and its certificates in DIR, offline: ca, one per node (server and\n"
+	 "             client use, SAN the name and ADDR), admin, supervisor, gateway; keys 0600,\n"
+	 "             nothing overwritten; --json lists the files"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static const char ctl_synopsis[] =
+	"kefuctl [--node HOST:PORT | --cluster cluster.json | --config FILE]\n"
+	"        [--ca FILE --cert FILE --key FILE] COMMAND [options]";
+static const char ctl_notes[] =
+	"Commands with --db DIR work offline on a node's database directory; the others\n"
+	"go through a running node (admin certificate). Default certificates:\n"
+	"/etc/kefu/ca.crt, /etc/kefu/admin.crt, /etc/kefu/admin.key.";
+static const char ctl_exit[] = "0 ok, 1 negative answer, 2 usage or system error";
 
 static int cmd_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	puts("usage: kefuctl [--node HOST:PORT | --cluster cluster.json | --config FILE]\n"
-	     "               [--ca FILE --cert FILE --key FILE] COMMAND [options]\n");
+	printf("usage: %s\n\n", ctl_synopsis);
 	for (size_t i = 0; i < NCMDS; i++)
 		printf("  %-10s %s\n             %s\n", cmds[i].name, cmds[i].usage,
 		       cmds[i].summary);
-	puts("\nCommands with --db DIR work offline on a node's database directory; the others\n"
-	     "go through a running node (admin certificate). Default certificates:\n"
-	     "/etc/kefu/ca.crt, /etc/kefu/admin.crt, /etc/kefu/admin.key.\n"
-	     "exit status: 0 ok, 1 negative answer, 2 usage or system error");
+	printf("\n%s\nexit status: %s\n", ctl_notes, ctl_exit);
 	return 0;
+}
+
+/* The manual page kefuctl(8), from the command table (--help-man). */
+static void cmd_man(void)
+{
+	char tag[1024];
+
+	roff_head(stdout, "kefuctl", "8", "kefu", "the operator's command line of a kefu cluster");
+	roff_section(stdout, "SYNOPSIS");
+	roff_text(stdout, ctl_synopsis);
+	roff_section(stdout, "DESCRIPTION");
+	roff_text(stdout, ctl_notes);
+	roff_section(stdout, "COMMANDS");
+	for (size_t i = 0; i < NCMDS; i++) {
+		snprintf(tag, sizeof(tag), "%s %s", cmds[i].name, cmds[i].usage);
+		/* The tag is one line: the usage's further forms go into the body. */
+		if (strchr(tag, '\n')) {
+			*strchr(tag, '\n') = '\0';
+			roff_item(stdout, tag, strchr(cmds[i].usage, '\n') + 1);
+			roff_text(stdout, cmds[i].summary);
+		} else {
+			roff_item(stdout, tag, cmds[i].summary);
+		}
+	}
+	roff_section(stdout, "EXIT STATUS");
+	roff_text(stdout, ctl_exit);
+	roff_section(stdout, "SEE ALSO");
+	roff_text(stdout, "kefud(8), /usr/share/doc/kefu/appliance.md");
 }
 
 static int add_node(const char *addr)
@@ -396,6 +435,7 @@ static int global_options(int argc, char **argv)
 		{"cert", required_argument, NULL, 'C'},
 		{"key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
+		{"help-man", no_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *node = NULL, *cluster = NULL, *config = NULL;
@@ -410,6 +450,7 @@ static int global_options(int argc, char **argv)
 		case 'C': snprintf(ctl_target.cert, sizeof(ctl_target.cert), "%s", optarg); break;
 		case 'K': snprintf(ctl_target.key, sizeof(ctl_target.key), "%s", optarg); break;
 		case 'h': cmd_help(0, NULL); return -0;
+		case 'M': cmd_man(); return -0;
 		default: return -EXIT_USAGE;
 		}
 	}
