@@ -18,6 +18,11 @@
  *   start              once everything is up (listeners, the cluster).
  *   on_leader_change   the leader changed (this node or another).
  *   on_connection_closed  a peer went away (its id stops being found).
+ *   reconfigure        the cluster configuration changed (or SIGHUP read
+ *                      the node's file again): cfg, the same ctx->cfg,
+ *                      holds the new values of the reloadable options
+ *                      (their conf_option rows say so); take them. The
+ *                      others change only with a restart.
  *   stop               at shutdown, in reverse table order: free the state.
  *
  * Any hook but init and stop may be NULL. A component writes durable data
@@ -62,6 +67,11 @@ struct node_ctx {
 	 * own source at init and unregisters it at stop. */
 	struct metrics *metrics;
 	struct import_tally *boss_files; /* BOSS files by outcome (storage/import.h) */
+	/* The cluster configuration as this node last applied it (storage/ccfg.h):
+	 * its version (0: none written yet), and the values it asks for, which
+	 * differ from cfg where a setting waits for a restart. */
+	const uint64_t *cfg_version;
+	const struct config *cfg_wanted;
 };
 
 struct component_timer {
@@ -80,6 +90,7 @@ struct component {
 	size_t ntimers;
 	void (*on_connection_closed)(void *state, struct msg_peer *p);
 	void (*on_leader_change)(void *state);
+	void (*reconfigure)(void *state, const struct config *cfg);
 };
 
 #endif

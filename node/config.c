@@ -113,47 +113,47 @@ const struct conf_option config_table[] = {
 	    "loopback (127.0.0.0/8, ::1, localhost); without it such a configuration is "
 	    "refused. Only for a network nobody else can reach."),
 #define TIER_ROWS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax)                      \
-	ROW(n##_plan, CONF_STRING, plan, 1, 0, false,                                         \
+	ROW(n##_plan, CONF_STRING, plan, 1, 0, true,                                         \
 	    "IVR plan returned to the gateway for a caller of tier " #n " (vip_level " #lvl ")."), \
-	ROW(n##_greeting, CONF_BOOL, greet, 0, 0, false,                                      \
+	ROW(n##_greeting, CONF_BOOL, greet, 0, 0, true,                                      \
 	    "Whether the gateway greets a caller of tier " #n " by name."),                   \
-	ROW(n##_weight, CONF_DURATION, weight, 0, INT64_C(24) * 3600 * 1000, false,           \
+	ROW(n##_weight, CONF_DURATION, weight, 0, INT64_C(24) * 3600 * 1000, true,           \
 	    "Head start of tier " #n " in the queues: it ranks as if it had waited this long."), \
-	ROW(n##_service_level, CONF_DURATION, sl, 1000, INT64_C(3600) * 1000, false,          \
+	ROW(n##_service_level, CONF_DURATION, sl, 1000, INT64_C(3600) * 1000, true,          \
 	    "Calls of tier " #n " answered within this count for its service level."),         \
-	ROW(n##_ladder, CONF_STRING, ladder, 1, 0, false,                                     \
+	ROW(n##_ladder, CONF_STRING, ladder, 1, 0, true,                                     \
 	    "Overflow ladder of tier " #n ": skill:after,... (the first after 0s)."),           \
-	ROW(n##_max_wait, CONF_DURATION, maxw, 10000, INT64_C(24) * 3600 * 1000, false,       \
+	ROW(n##_max_wait, CONF_DURATION, maxw, 10000, INT64_C(24) * 3600 * 1000, true,       \
 	    "Longest wait of tier " #n " before its at_max is offered."),                      \
-	ROW(n##_at_max, CONF_STRING, atmax, 1, 0, false,                                      \
+	ROW(n##_at_max, CONF_STRING, atmax, 1, 0, true,                                      \
 	    "What tier " #n " is offered at its max_wait: callback or voicemail."),
 	ROUTING_TIERS(TIER_ROWS_)
 #undef TIER_ROWS_
 #define SKILL_ROWS_(sk, def)                                    \
-	ROW(sk##_strategy, CONF_STRING, def, 1, 0, false,       \
+	ROW(sk##_strategy, CONF_STRING, def, 1, 0, true,       \
 	    "Agent selection strategy of the " #sk " queue (docs/routing.md)."),
 	ROUTING_SKILLS(SKILL_ROWS_)
 #undef SKILL_ROWS_
-	ROW(offer_timeout, CONF_DURATION, "12s", 2000, 120000, false,
+	ROW(offer_timeout, CONF_DURATION, "12s", 2000, 120000, true,
 	    "An agent answers an offer within this, or the call goes back to its queue."),
-	ROW(ring_progressive_step, CONF_DURATION, "5s", 1000, 600000, false,
+	ROW(ring_progressive_step, CONF_DURATION, "5s", 1000, 600000, true,
 	    "A ring-progressively queue rings one more agent this often while the call waits."),
-	ROW(no_answer_state, CONF_STRING, "not_ready", 1, 0, false,
+	ROW(no_answer_state, CONF_STRING, "not_ready", 1, 0, true,
 	    "The state of an agent who let an offer time out: not_ready or ready."),
-	ROW(wrap_up, CONF_DURATION, "10s", 0, 3600000, false,
+	ROW(wrap_up, CONF_DURATION, "10s", 0, 3600000, true,
 	    "Wrap-up time after each call, before the agent is ready again."),
-	ROW(gateway_grace, CONF_DURATION, "30s", 1000, 3600000, false,
+	ROW(gateway_grace, CONF_DURATION, "30s", 1000, 3600000, true,
 	    "A gateway gone this long without resuming: its queued calls end as abandoned."),
-	ROW(login_lock_after, CONF_INT, "5", 1, 100, false,
+	ROW(login_lock_after, CONF_INT, "5", 1, 100, true,
 	    "Failed agent logins in a row that lock the account."),
-	ROW(login_lock_time, CONF_DURATION, "5m", 1000, INT64_C(24) * 3600 * 1000, false,
+	ROW(login_lock_time, CONF_DURATION, "5m", 1000, INT64_C(24) * 3600 * 1000, true,
 	    "How long a locked account stays locked."),
 	ROW(busy_at, CONF_INT, "1000", 10, 100000, false,
 	    "Redis steps in flight on this node from which new calls are refused as busy."),
-	ROW(session_max_age, CONF_DURATION, "12h", 10000, INT64_C(30) * 24 * 3600 * 1000, false,
+	ROW(session_max_age, CONF_DURATION, "12h", 10000, INT64_C(30) * 24 * 3600 * 1000, true,
 	    "An agent session ends this long after its login, however active (its resumes "
 	    "included); the agent logs in again."),
-	ROW(password_iterations, CONF_INT, "600000", 600000, 10000000, false,
+	ROW(password_iterations, CONF_INT, "600000", 600000, 10000000, true,
 	    "PBKDF2-HMAC-SHA256 iterations of the password hashes the node makes; a hash of "
 	    "fewer is upgraded at the agent's next good login."),
 	ROW(test_password_iterations, CONF_INT, "0", 0, 599999, false,
@@ -165,10 +165,10 @@ const struct conf_option config_table[] = {
 	    "Length of the statistics intervals (docs/ops.md): whole minutes dividing an hour, "
 	    "e.g. 15m; 0 = no interval statistics. The same on every node."),
 #define OPS_TARGET_ROWS_(n, sl, ans)                                                      \
-	ROW(n##_sl_target, CONF_FRACTION, sl, 0, 1000, false,                             \
+	ROW(n##_sl_target, CONF_FRACTION, sl, 0, 1000, true,                             \
 	    "Service-level target of tier " #n ": the share of its calls to be answered "  \
 	    "within " #n "_service_level."),                                              \
-	ROW(n##_answer_target, CONF_FRACTION, ans, 0, 1000, false,                        \
+	ROW(n##_answer_target, CONF_FRACTION, ans, 0, 1000, true,                        \
 	    "Answer-rate target (接通率) of tier " #n ": the share of its calls to be "       \
 	    "answered."),
 	OPS_TIER_TARGETS(OPS_TARGET_ROWS_)
@@ -453,4 +453,213 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
 	return password_set_default_iterations((unsigned)(c->test_password_iterations
 								 ? c->test_password_iterations
 								 : c->password_iterations));
+}
+
+/* ---- the cluster configuration (docs/operations.md, "Settings") ---- */
+
+static void *config_field(const struct config *c, const struct conf_option *o)
+{
+	return (char *)c + o->offset;
+}
+
+static void config_copy_option(struct config *to, const struct config *from,
+			       const struct conf_option *o)
+{
+	memcpy(config_field(to, o), config_field(from, o), o->size);
+}
+
+static bool config_option_same(const struct config *a, const struct config *b,
+			       const struct conf_option *o)
+{
+	return memcmp(config_field(a, o), config_field(b, o), o->size) == 0;
+}
+
+struct config *config_table_new(void)
+{
+	struct config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		abort();
+	conf_defaults(config_table, config_table_len, c);
+	return c;
+}
+
+void config_table_copy(struct config *to, const struct config *from)
+{
+	memcpy(to, from, sizeof(*to));
+}
+
+int config_with_cluster(struct config *out, const struct config *own, const char *text,
+			struct conf_err *err)
+{
+	struct config *cl = config_table_new();
+	int r = conf_parse(config_table, config_table_len, cl, text, strlen(text), err);
+
+	for (size_t i = 0; r == 0 && i < config_table_len; i++) {
+		const struct conf_option *o = &config_table[i];
+
+		if (config_table_is_cluster(o->name))
+			config_copy_option(out, cl, o);
+		else if (!config_table_is_default(cl, o))
+			r = config_fail(err, "%s is the node's own setting, not a cluster setting: "
+					     "it belongs in each node's kefud.conf", o->name);
+		else
+			config_copy_option(out, own, o);
+	}
+	free(cl);
+	if (r == 0)
+		r = conf_check(config_table, config_table_len, out, err);
+	if (r == 0)
+		r = config_check(out, err);
+	return r;
+}
+
+/* A value quoted for a configuration file: \ and " escaped. */
+static void config_quote(FILE *f, const char *v)
+{
+	fputc('"', f);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', f);
+		fputc(*v, f);
+	}
+	fputc('"', f);
+}
+
+char *config_cluster_text(const struct config *c)
+{
+	char *text = NULL, v[CONFIG_VALUE_MAX];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		abort();
+	for (size_t i = 0; i < config_table_len; i++) {
+		const struct conf_option *o = &config_table[i];
+
+		if (!config_table_is_cluster(o->name) || config_table_is_default(c, o))
+			continue;
+		fprintf(f, "%s = ", o->name);
+		config_quote(f, conf_format(o, c, v, sizeof(v)));
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0 || !text)
+		abort();
+	return text;
+}
+
+size_t config_file_conflicts(const struct config *file, const struct config *merged,
+			     config_conflict_fn fn, void *arg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < config_table_len; i++) {
+		const struct conf_option *o = &config_table[i];
+
+		if (!config_table_is_cluster(o->name) || config_table_is_default(file, o) ||
+		    config_option_same(file, merged, o))
+			continue;
+		n++;
+		if (fn)
+			fn(arg, o, file, merged);
+	}
+	return n;
+}
+
+void config_edit_free(struct config_edit *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		free(e->ch[i].old_value);
+		free(e->ch[i].new_value);
+	}
+	free(e->ch);
+	free(e->text);
+	memset(e, 0, sizeof(*e));
+}
+
+static char *config_value_dup(const struct conf_option *o, const struct config *c)
+{
+	char v[CONFIG_VALUE_MAX];
+	char *s = strdup(conf_format(o, c, v, sizeof(v)));
+
+	if (!s)
+		abort();
+	return s;
+}
+
+/* The sets "name=value" over c: each names a cluster setting and a good value. */
+static int config_edit_sets(struct config *c, const char *const *sets, size_t nsets,
+			    struct conf_err *err)
+{
+	for (size_t i = 0; i < nsets; i++) {
+		const char *eq = strchr(sets[i], '=');
+		char name[64];
+		size_t nlen = eq ? (size_t)(eq - sets[i]) : 0;
+
+		while (nlen && sets[i][nlen - 1] == ' ')
+			nlen--;
+		if (nlen == 0 || nlen >= sizeof(name))
+			return config_fail(err, "%.64s: expected NAME=VALUE", sets[i]);
+		memcpy(name, sets[i], nlen);
+		name[nlen] = '\0';
+		if (!conf_find(config_table, config_table_len, name))
+			return config_fail(err, "%s: no such setting (kefud --help lists them)", name);
+		if (!config_table_is_cluster(name))
+			return config_fail(err, "%s is the node's own setting, not a cluster "
+						"setting: change it in that node's kefud.conf", name);
+		eq++;
+		while (*eq == ' ')
+			eq++;
+		if (conf_set(config_table, config_table_len, c, name, eq, err))
+			return KF_ECONFIG;
+	}
+	return 0;
+}
+
+int config_cluster_edit(const struct config *own, const char *cur_text, const char *const *sets,
+			size_t nsets, const char *replace, struct config_edit *out,
+			struct conf_err *err)
+{
+	struct config *cur = config_table_new(), *next = config_table_new();
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (cur_text)
+		r = config_with_cluster(cur, own, cur_text, err);
+	else
+		config_table_copy(cur, own);
+	if (r) {
+		config_err_prefix(err, "the configuration in force is refused");
+	} else if (replace) {
+		r = config_with_cluster(next, own, replace, err);
+	} else {
+		config_table_copy(next, cur);
+		r = config_edit_sets(next, sets, nsets, err);
+		if (r == 0)
+			r = conf_check(config_table, config_table_len, next, err);
+		if (r == 0)
+			r = config_check(next, err);
+	}
+	for (size_t i = 0; r == 0 && i < config_table_len; i++) {
+		const struct conf_option *o = &config_table[i];
+		struct config_edit_change *ch;
+
+		if (!config_table_is_cluster(o->name) || config_option_same(cur, next, o))
+			continue;
+		out->ch = realloc(out->ch, (out->n + 1) * sizeof(*out->ch));
+		if (!out->ch)
+			abort();
+		ch = &out->ch[out->n++];
+		ch->name = o->name;
+		ch->old_value = config_value_dup(o, cur);
+		ch->new_value = config_value_dup(o, next);
+		ch->restart = !o->reloadable;
+	}
+	if (r == 0)
+		out->text = config_cluster_text(next);
+	else
+		config_edit_free(out);
+	free(cur);
+	free(next);
+	return r;
 }

@@ -153,4 +153,25 @@ int config_check(const struct config *c, struct conf_err *err);
  */
 const char *config_plaintext_remote(const struct config *c, char *endpoint, size_t size);
 
+/*
+ * config_with_cluster - the configuration a node runs with once the
+ * cluster has a configuration: the cluster settings from text (a version
+ * of storage/ccfg.h; a cluster setting it leaves out is its default), the
+ * node's own from own; then checked as config_load checks. A node's own
+ * setting named in text is refused. Returns 0, KF_ECONFIG, KF_EPARSE with
+ * err filled.
+ */
+int config_with_cluster(struct config *out, const struct config *own, const char *text,
+			struct conf_err *err);
+
+/*
+ * config_file_conflicts - the cluster settings a node's file sets (not to
+ * their default) to another value than merged holds: fn(arg, o, file,
+ * merged) for each (fn may be NULL). Returns how many.
+ */
+typedef void (*config_conflict_fn)(void *arg, const struct conf_option *o,
+				   const struct config *file, const struct config *merged);
+size_t config_file_conflicts(const struct config *file, const struct config *merged,
+			     config_conflict_fn fn, void *arg);
+
 #endif

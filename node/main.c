@@ -12,6 +12,7 @@
 #include "lib/conf.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/password.h"
 #include "lib/roff.h"
 #include "cluster/election.h"
 #include "cluster/etcd.h"
@@ -42,6 +43,7 @@
 #include "storage/snapshot.h"
 #include "storage/writer.h"
 #include "lib/loop.h"
+#include "storage/ccfg.h"
 #include "storage/custdb.h"
 #include "storage/import.h"
 #include "storage/store.h"
@@ -86,7 +88,12 @@ struct running {
 
 /* Everything the subsystems share; lives in main()'s frame. */
 struct node {
-	struct config cfg;
+	struct config cfg;                 /* as the node runs */
+	struct config file_cfg;            /* as its file (and --set) give it */
+	struct config wanted;              /* as the cluster configuration asks (storage/ccfg.h) */
+	uint64_t ccfg_version;             /* the cluster configuration's version applied; 0 none */
+	uint64_t ccfg_refused;             /* a version this node could not take, logged once */
+	struct loop_timer *ccfg_timer;
 	struct runas runas;                /* user: who the node becomes (lib/runas.h) */
 	char redis_password[256];          /* redis_password_file's first line; wiped at the end */
 	const char *config_path;           /* NULL: options from --set only */
@@ -283,25 +290,173 @@ static void node_crl_reload(struct node *n)
 	log_info(LOG_CONF, "reload read crl_file=%s", n->cfg.crl_file);
 }
 
-/* SIGHUP: rebuild the configuration as at start and apply what may change. */
+/*
+ * The running configuration brought to fresh: the reloadable options are
+ * taken (and every component told), the others wait for a restart.
+ */
+static void node_config_apply(struct node *n, const struct config *fresh)
+{
+	config_table_copy(&n->wanted, fresh);
+	conf_reload(config_table, config_table_len, &n->cfg, fresh, node_on_change, &n->cfg);
+	node_log_level_apply(&n->cfg);
+	password_set_default_iterations((unsigned)(n->cfg.test_password_iterations
+							   ? n->cfg.test_password_iterations
+							   : n->cfg.password_iterations));
+	for (size_t i = 0; i < NCOMPONENTS; i++)
+		if (n->comp[i].state && components[i]->reconfigure)
+			components[i]->reconfigure(n->comp[i].state, &n->cfg);
+}
+
+static void node_on_conflict(void *arg, const struct conf_option *o, const struct config *file,
+			     const struct config *merged)
+{
+	const uint64_t *version = arg;
+	char a[CONFIG_VALUE_MAX], b[CONFIG_VALUE_MAX];
+
+	log_err(LOG_CONF, "%s = %s in this node's file is refused: it is a cluster setting, and "
+		"the cluster configuration (version %llu) holds %s; remove it from the file, or "
+		"change it for every node with kefuctl config set %s=VALUE", o->name,
+		conf_format(o, file, a, sizeof(a)), (unsigned long long)*version,
+		conf_format(o, merged, b, sizeof(b)), o->name);
+}
+
+/*
+ * The configuration the node should run with, into out: its file's (and
+ * --set's) own settings with the cluster settings of the version in force
+ * in the local replica; the file's alone before a version exists. *version
+ * gets the version (0 none). Returns 0, or an error logged.
+ */
+static int node_config_build(struct node *n, struct config *out, uint64_t *version,
+			     size_t *conflicts)
+{
+	Kefu__ClusterConfig *cur = NULL;
+	struct store_txn *t;
+	struct conf_err err;
+	int r;
+
+	*version = 0;
+	*conflicts = 0;
+	if ((r = store_read_begin(n->sto.store, &t)) == 0) {
+		r = ccfg_current(t, &cur);
+		store_abort(t);
+	}
+	if (r) {
+		log_err(LOG_CONF, "cannot read the cluster configuration: %s", kf_strerror(r));
+		return r;
+	}
+	if (!cur) {
+		config_table_copy(out, &n->file_cfg);
+		return 0;
+	}
+	*version = cur->version;
+	r = config_with_cluster(out, &n->file_cfg, cur->text, &err);
+	if (r == 0)
+		*conflicts = config_file_conflicts(&n->file_cfg, out,
+						   *version == n->ccfg_refused ? NULL
+						   : node_on_conflict, version);
+	else if (*version != n->ccfg_refused)
+		log_err(LOG_CONF, "the cluster configuration version %llu cannot run on this node, "
+			"keeping the configuration before: %s", (unsigned long long)*version,
+			err.msg);
+	n->ccfg_refused = *version;
+	kefu__cluster_config__free_unpacked(cur, NULL);
+	return r;
+}
+
+/* Every 250 ms: a new version in the local replica is applied. */
+static void node_ccfg_poll(void *arg)
+{
+	struct node *n = arg;
+	struct config *fresh;
+	struct store_txn *t;
+	uint64_t version = 0;
+	size_t conflicts;
+
+	if (store_read_begin(n->sto.store, &t) == 0) {
+		if (ccfg_version(t, &version))
+			version = n->ccfg_version;
+		store_abort(t);
+	}
+	if (version == n->ccfg_version || version == n->ccfg_refused)
+		return;
+	fresh = config_table_new();
+	if (node_config_build(n, fresh, &version, &conflicts) == 0) {
+		log_info(LOG_CONF, "cluster configuration version=%llu applied",
+			 (unsigned long long)version);
+		n->ccfg_version = version;
+		n->ccfg_refused = 0;
+		node_config_apply(n, fresh);
+	}
+	free(fresh);
+}
+
+/*
+ * At start, with the local replica open: the cluster configuration in
+ * force replaces the file's cluster settings. A file that sets one to
+ * another value is refused (the node does not start): the cluster's
+ * configuration is changed with kefuctl config set, not in a file.
+ */
+static int node_ccfg_init(struct node *n)
+{
+	struct config *fresh = config_table_new();
+	char why[WO_WHY_MAX];
+	size_t conflicts;
+	int r;
+
+	r = node_config_build(n, fresh, &n->ccfg_version, &conflicts);
+	if (r == 0 && conflicts)
+		r = KF_ECONFIG;
+	if (r == 0 && strcmp(fresh->wo_timezone, n->cfg.wo_timezone) != 0 &&
+	    (r = wo_timezone_apply(fresh->wo_timezone, why, sizeof(why))))
+		log_err(LOG_MAIN, "refused: %s", why);
+	if (r == 0) {
+		n->ccfg_refused = 0;
+		config_table_copy(&n->cfg, fresh);
+		config_table_copy(&n->wanted, fresh);
+		node_log_level_apply(&n->cfg);
+		r = password_set_default_iterations((unsigned)(n->cfg.test_password_iterations
+								       ? n->cfg.test_password_iterations
+								       : n->cfg.password_iterations));
+		if (n->ccfg_version)
+			log_info(LOG_CONF, "cluster configuration version=%llu in force",
+				 (unsigned long long)n->ccfg_version);
+	}
+	if (r == 0)
+		n->ccfg_timer = loop_timer_new(n->loop, 250, node_ccfg_poll, n);
+	free(fresh);
+	return r;
+}
+
+static void node_ccfg_shutdown(struct node *n)
+{
+	loop_timer_free(n->ccfg_timer);
+	n->ccfg_timer = NULL;
+}
+
+/* SIGHUP: read the file again, rebuild the configuration as at start and
+ * apply what may change. */
 static void node_on_reload(void *arg)
 {
 	struct node *n = arg;
-	struct config *fresh = malloc(sizeof(*fresh));
+	struct config *file = config_table_new(), *fresh = config_table_new();
 	struct conf_err err;
+	uint64_t version;
+	size_t conflicts;
 
-	if (!fresh)
-		abort();
-	if (config_load(fresh, n->config_path, n->sets, n->nsets, &err) != 0) {
+	if (config_load(file, n->config_path, n->sets, n->nsets, &err) != 0) {
 		log_err(LOG_CONF, "reload refused, keeping the running configuration: %s",
 			err.msg);
 	} else {
-		conf_reload(config_table, config_table_len, &n->cfg, fresh, node_on_change,
-			    &n->cfg);
-		node_log_level_apply(&n->cfg);
+		config_table_copy(&n->file_cfg, file);
+		n->ccfg_refused = 0;
+		if (node_config_build(n, fresh, &version, &conflicts) == 0) {
+			n->ccfg_version = version;
+			node_config_apply(n, fresh);
+		}
 		node_crl_reload(n);
 	}
 	free(fresh);
+	free(file);
 }
 
 /* node_loop_shutdown frees what was made when one of these fails. */
@@ -718,6 +873,8 @@ static int node_components_init(struct node *n)
 		.board = n->board,
 		.metrics = n->metrics,
 		.boss_files = &n->boss_files,
+		.cfg_version = &n->ccfg_version,
+		.cfg_wanted = &n->wanted,
 	};
 	int r;
 
@@ -958,6 +1115,7 @@ static const struct subsystem {
 	{"secrets", node_secrets_init, node_secrets_shutdown},
 	{"loop", node_loop_init, node_loop_shutdown},
 	{"storage", node_storage_init, node_storage_shutdown},
+	{"cluster configuration", node_ccfg_init, node_ccfg_shutdown},
 	{"tls", node_tls_init, node_tls_shutdown},
 	{"etcd", node_etcd_init, node_etcd_shutdown},
 	{"replication", node_repl_init, node_repl_shutdown},
@@ -1117,6 +1275,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kefud: bad configuration: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
+	config_table_copy(&n.file_cfg, &n.cfg);
+	config_table_copy(&n.wanted, &n.cfg);
 	if (n.check_only) {
 		printf("kefud: configuration %s is good\n", n.config_path ? n.config_path : "(none)");
 		return 0;

@@ -173,6 +173,22 @@ int batch_del(struct batch *b, enum store_table table, const void *key, size_t k
 	return batch_add(b, BATCH_DEL, table, key, klen, NULL, 0);
 }
 
+int batch_put_msg(struct batch *b, enum store_table table, const void *key, size_t klen,
+		  const ProtobufCMessage *m)
+{
+	size_t len = protobuf_c_message_get_packed_size(m);
+	uint8_t small[512], *buf = len <= sizeof(small) ? small : malloc(len);
+	int err;
+
+	if (!buf)
+		abort();
+	protobuf_c_message_pack(m, buf);
+	err = batch_put(b, table, key, klen, buf, len);
+	if (buf != small)
+		free(buf);
+	return err;
+}
+
 int batch_apply_from(struct store_txn *t, const struct batch *b, size_t from)
 {
 	assert(from <= b->nops);

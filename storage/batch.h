@@ -54,6 +54,11 @@ int batch_put(struct batch *b, enum store_table table, const void *key, size_t k
 	      const void *val, size_t vlen);
 int batch_del(struct batch *b, enum store_table table, const void *key, size_t klen);
 
+/* batch_put_msg - batch_put of the protobuf message m, packed. */
+struct ProtobufCMessage;
+int batch_put_msg(struct batch *b, enum store_table table, const void *key, size_t klen,
+		  const struct ProtobufCMessage *m);
+
 size_t batch_count(const struct batch *b);
 /* bytes of keys and values held */
 size_t batch_bytes(const struct batch *b);

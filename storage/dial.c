@@ -82,16 +82,7 @@ int dial_dnc_blocks(struct store_txn *t, const char *msisdn, bool *blocked)
 /* put - m packed under k. */
 static int put(struct batch *b, const struct key *k, const ProtobufCMessage *m)
 {
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = malloc(n ? n : 1);
-	int err;
-
-	if (!buf)
-		abort();
-	protobuf_c_message_pack(m, buf);
-	err = batch_put(b, STORE_DIAL, k->b, k->len, buf, n);
-	free(buf);
-	return err;
+	return batch_put_msg(b, STORE_DIAL, k->b, k->len, m);
 }
 
 int dial_dnc_put(struct batch *b, const Kefu__DncEntry *e)

@@ -224,16 +224,7 @@ int kb_next_id_put(struct batch *b, uint64_t next)
 /* put - m packed under key. */
 static int put(struct batch *b, const uint8_t *k, size_t klen, const ProtobufCMessage *m)
 {
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = malloc(n ? n : 1);
-	int err;
-
-	if (!buf)
-		abort();
-	protobuf_c_message_pack(m, buf);
-	err = batch_put(b, STORE_KB, k, klen, buf, n);
-	free(buf);
-	return err;
+	return batch_put_msg(b, STORE_KB, k, klen, m);
 }
 
 int kb_article_put(struct batch *b, const Kefu__KbArticle *a)

@@ -207,17 +207,7 @@ void opsstat_figures(const Kefu__OpsCounts *c, bool agent, struct opsstat_figure
 
 static int put_msg(struct batch *b, const uint8_t *k, size_t klen, const ProtobufCMessage *m)
 {
-	size_t len = protobuf_c_message_get_packed_size(m);
-	uint8_t small[512], *buf = len <= sizeof(small) ? small : malloc(len);
-	int err;
-
-	if (!buf)
-		abort();
-	protobuf_c_message_pack(m, buf);
-	err = batch_put(b, STORE_OPS, k, klen, buf, len);
-	if (buf != small)
-		free(buf);
-	return err;
+	return batch_put_msg(b, STORE_OPS, k, klen, m);
 }
 
 int opsstat_put_interval(struct batch *b, uint64_t start_ms, uint64_t length_ms,

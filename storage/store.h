@@ -50,7 +50,8 @@
 	X(STORE_KB, 24, "kb")                    /* knowledge base articles: storage/kb.h */ \
 	X(STORE_KB_TERMS, 25, "kb_terms")        /* its search index, derived: storage/kbindex.h */ \
 	X(STORE_KB_DOCS, 26, "kb_docs")          /* the index's documents and totals */ \
-	X(STORE_DIAL, 27, "dial")                /* outbound dialing: storage/dial.h */
+	X(STORE_DIAL, 27, "dial")                /* outbound dialing: storage/dial.h */ \
+	X(STORE_CCFG, 32, "ccfg")                /* the cluster configuration: storage/ccfg.h */
 
 enum store_table {
 #define STORE_TABLE_ENUM_(name, id, dbname) name = (id),

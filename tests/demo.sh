@@ -84,6 +84,14 @@ grep -E '^(node[0-9]|cluster):' "$D/up.out" || true
 CJ=$D/cluster/cluster.json
 $K --cluster "$CJ" status
 
+say "one configuration for the cluster: the gold tier waits 8 minutes at most, on every node at once"
+$K --cluster "$CJ" config set gold_max_wait=8m
+sleep 1
+$K --cluster "$CJ" config check
+say "a node's own setting is refused (it stays in that node's kefud.conf); the history"
+$K --cluster "$CJ" config set listen_addr=0.0.0.0:7400 || true
+$K --cluster "$CJ" config history
+
 say "online import through a node: the day-one files (kefuctl --cluster import)"
 $K --cluster "$CJ" import "$D"/gen/*_000001.dat
 

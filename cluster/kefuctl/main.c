@@ -245,10 +245,18 @@ static const struct cmd cmds[] = {
 	 "             dnc list [--json]",
 	 "the do-not-call list that every campaign checks when it is about to dial"},
 	{"config", NULL, ctl_config, "show [--json] [--cluster-only]\n"
-	 "             config check [--json]",
+	 "             config check [--json]\n"
+	 "             config set NAME=VALUE... [--dry-run] [--json]\n"
+	 "             config edit [--force] [--json]\n"
+	 "             config history [--limit N] [--json]",
 	 "the settings a node runs with, each a cluster setting (the same on every\n"
-	 "             node) or the node's own; check compares every node's cluster settings\n"
-	 "             (a path's file by SHA-256) and names each difference (exit status 1)"},
+	 "             node, kept in the replicated cluster configuration) or the node's own\n"
+	 "             (its kefud.conf); check compares every node's cluster settings (a path's\n"
+	 "             file by SHA-256) and names each difference (exit status 1); set and edit\n"
+	 "             change the cluster configuration, checked by the rules of start, applied\n"
+	 "             on every node at once (a setting that needs a restart says so) and\n"
+	 "             audited; edit opens $EDITOR on it, shows the changes and asks; history\n"
+	 "             lists its versions"},
 	{"backup", NULL, ctl_backup, "--out FILE [--json]",
 	 "a consistent copy of a node's replica made while writes go on, with its log\n"
 	 "             position and SHA-256 (checked before FILE appears)"},

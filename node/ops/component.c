@@ -160,6 +160,23 @@ static void ops_stop(void *state)
 		ops__release(o);
 }
 
+/* The cluster configuration changed: the tiers' targets are taken at once;
+ * the interval length only with a restart (intervals already cut keep
+ * theirs). */
+static void ops_reconfigure(void *state, const struct config *cfg)
+{
+	struct ops *o = state;
+	struct ops_settings s;
+	char why[256];
+
+	if (ops_settings_from(cfg, &s, why, sizeof(why))) {
+		log_err(LOG_OPS, "new statistics settings refused, keeping the ones before: %s", why);
+		return;
+	}
+	s.interval_ms = o->set.interval_ms;
+	o->set = s;
+}
+
 static void ops_tick(void *state)
 {
 	struct ops *o = state;
@@ -190,4 +207,5 @@ const struct component ops_component = {
 	.ntimers = sizeof(ops_timers) / sizeof(ops_timers[0]),
 	.on_connection_closed = ops__on_connection_closed,
 	.on_leader_change = ops__on_leader_change,
+	.reconfigure = ops_reconfigure,
 };

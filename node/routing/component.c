@@ -212,6 +212,30 @@ static const struct msg_row rows[] = {
 	 MSG_R_ADMIN | MSG_R_SUPERVISOR, false, MSG_SMALL},
 };
 
+/*
+ * The cluster configuration changed: the tiers, ladders, strategies and
+ * timers are taken at once (a call in the queue meets its tier's new
+ * ladder at its next step); the interval length stays until a restart.
+ * Runs on the loop, as every reader of r->set but the jobs' copies.
+ */
+static void routing_reconfigure(void *state, const struct config *cfg)
+{
+	struct routing *r = state;
+	struct routing_settings s;
+	char why[CONF_ERR_MAX];
+
+	if (routing_settings_from(cfg, &s, why, sizeof(why))) {
+		log_err(LOG_ROUTING, "new routing settings refused, keeping the ones before: %s",
+			why);
+		return;
+	}
+	s.stats_iv_ms = r->set.stats_iv_ms;
+	s.busy_at = r->set.busy_at;
+	r->set = s;
+	strategies_write(r);
+	log_info(LOG_ROUTING, "routing settings applied");
+}
+
 static const struct component_timer timers[] = {
 	{ROUTING_TICK_MS, routing__tick},
 };
@@ -227,4 +251,5 @@ const struct component routing_component = {
 	.ntimers = sizeof(timers) / sizeof(timers[0]),
 	.on_connection_closed = routing_connection_closed,
 	.on_leader_change = NULL,
+	.reconfigure = routing_reconfigure,
 };

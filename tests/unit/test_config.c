@@ -352,6 +352,116 @@ static void test_every_option_has_help(void **state)
 	}
 }
 
+/* ---- the cluster configuration ---- */
+
+static struct config *own_node(void)
+{
+	static const char *const sets[] = {"node_name=n1", "data_dir=/tmp", "wrap_up=15s",
+					   "listen_addr=127.0.0.1:7411"};
+	struct config *c = config_table_new();
+	struct conf_err err;
+
+	assert_int_equal(config_load(c, NULL, sets, 4, &err), 0);
+	return c;
+}
+
+/* The text round-trips: the non-default cluster settings, quoted, no node setting. */
+static void test_cluster_text_round_trips(void **state)
+{
+	struct config *own = own_node(), *back = config_table_new();
+	struct conf_err err;
+	char *text;
+
+	(void)state;
+	snprintf(own->gold_ladder, sizeof(own->gold_ladder), "%s", "billing:0s,general:45s");
+	text = config_cluster_text(own);
+	assert_non_null(strstr(text, "wrap_up = \"15s\"\n"));
+	assert_non_null(strstr(text, "gold_ladder = \"billing:0s,general:45s\"\n"));
+	assert_null(strstr(text, "node_name"));
+	assert_null(strstr(text, "listen_addr"));
+	assert_null(strstr(text, "offer_timeout")); /* a default is left out */
+	assert_int_equal(config_with_cluster(back, own, text, &err), 0);
+	assert_memory_equal(back, own, sizeof(*own));
+	free(text);
+	free(back);
+	free(own);
+}
+
+/* The cluster's values win over the file's; the node's own come from the file. */
+static void test_with_cluster_takes_cluster_values(void **state)
+{
+	struct config *own = own_node(), *out = config_table_new();
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_with_cluster(out, own, "offer_timeout = \"20s\"\n", &err), 0);
+	assert_int_equal(out->offer_timeout, 20000);
+	assert_int_equal(out->wrap_up, 10000); /* not in the text: the default */
+	assert_string_equal(out->node_name, "n1");
+	assert_string_equal(out->listen_addr, "127.0.0.1:7411");
+	/* The file's wrap_up (15s) differs from the cluster's (10s): one conflict. */
+	assert_int_equal(config_file_conflicts(own, out, NULL, NULL), 1);
+	/* A node's own setting in the cluster's text is refused. */
+	assert_int_equal(config_with_cluster(out, own, "listen_addr = 127.0.0.1:1\n", &err),
+			 KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "node's own"));
+	free(out);
+	free(own);
+}
+
+static void test_cluster_edit(void **state)
+{
+	static const char *const good[] = {"wrap_up=20s", "gold_plan = night"};
+	static const char *const own_set[] = {"listen_addr=127.0.0.1:1"};
+	static const char *const unknown[] = {"no_such=1"};
+	static const char *const bad[] = {"gold_ladder=nosuch:0s"};
+	static const char *const restart[] = {"stats_interval=30m"};
+	struct config *own = own_node();
+	struct config_edit ed;
+	struct conf_err err;
+
+	(void)state;
+	assert_int_equal(config_cluster_edit(own, NULL, good, 2, NULL, &ed, &err), 0);
+	assert_int_equal(ed.n, 2);
+	assert_string_equal(ed.ch[0].name, "gold_plan");
+	assert_string_equal(ed.ch[0].old_value, "vip-menu");
+	assert_string_equal(ed.ch[0].new_value, "night");
+	assert_string_equal(ed.ch[1].name, "wrap_up");
+	assert_string_equal(ed.ch[1].old_value, "15s"); /* version 0: the node's running value */
+	assert_false(ed.ch[1].restart);
+	assert_non_null(strstr(ed.text, "gold_plan = \"night\""));
+	config_edit_free(&ed);
+	/* Over a version: the old values are the version's. */
+	assert_int_equal(config_cluster_edit(own, "wrap_up = \"1m\"\n", good, 1, NULL, &ed, &err),
+			 0);
+	assert_int_equal(ed.n, 1);
+	assert_string_equal(ed.ch[0].old_value, "1m");
+	config_edit_free(&ed);
+	/* The same value: nothing changes. */
+	assert_int_equal(config_cluster_edit(own, "wrap_up = \"20s\"\n", good, 1, NULL, &ed, &err),
+			 0);
+	assert_int_equal(ed.n, 0);
+	config_edit_free(&ed);
+	assert_int_equal(config_cluster_edit(own, NULL, restart, 1, NULL, &ed, &err), 0);
+	assert_true(ed.n == 1 && ed.ch[0].restart);
+	config_edit_free(&ed);
+	/* A replacing text: what it leaves out goes back to the default. */
+	assert_int_equal(config_cluster_edit(own, "wrap_up = \"1m\"\n", NULL, 0,
+					     "# nothing but a comment\n", &ed, &err),
+			 0);
+	assert_int_equal(ed.n, 1);
+	assert_string_equal(ed.ch[0].new_value, "10s");
+	config_edit_free(&ed);
+	assert_int_equal(config_cluster_edit(own, NULL, own_set, 1, NULL, &ed, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "node's own"));
+	assert_null(ed.text);
+	assert_int_equal(config_cluster_edit(own, NULL, unknown, 1, NULL, &ed, &err), KF_ECONFIG);
+	assert_non_null(strstr(err.msg, "no such setting"));
+	assert_int_not_equal(config_cluster_edit(own, NULL, bad, 1, NULL, &ed, &err), 0);
+	assert_non_null(strstr(err.msg, "gold_ladder"));
+	free(own);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +483,9 @@ int main(void)
 		cmocka_unit_test(test_plaintext_on_loopback_or_allowed_is_taken),
 		cmocka_unit_test(test_transport_rows),
 		cmocka_unit_test(test_every_option_has_help),
+		cmocka_unit_test(test_cluster_text_round_trips),
+		cmocka_unit_test(test_with_cluster_takes_cluster_values),
+		cmocka_unit_test(test_cluster_edit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
