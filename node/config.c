@@ -241,7 +241,7 @@ static const char *const node_own[] = {
 	"metrics_addr", "cluster_name",    "etcd_endpoints", "etcd_timeout",
 	"etcd_ca",      "etcd_cert",       "etcd_key",      "tls_ca",
 	"tls_cert",     "tls_key",         "crl_file",      "lease_ttl",
-	"sync_timeout", "log_retain",      "max_frame",     "login_timeout",
+	"sync_timeout", "sync_standbys", "log_retain",      "max_frame",     "login_timeout",
 	"idle_timeout", "max_connections", "max_connections_per_address",
 	"redis_sentinels", "redis_master_name", "redis_password_file", "redis_tls",
 	"redis_timeout", "allow_plaintext", "busy_at",     "test_password_iterations",

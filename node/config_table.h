@@ -39,7 +39,7 @@ bool config_table_bool(const struct config *c, const char *name);
 /*
  * config_table_is_cluster - the option named name is a cluster setting:
  * every node must run with the same value (routing, work orders,
- * statistics, accounts policy, the sync set); the others are the node's
+ * statistics, accounts policy); the others are the node's
  * own (its name, addresses, paths, certificates, limits, log level).
  * `kefuctl config check` compares the cluster settings of every node.
  */

@@ -17,7 +17,7 @@ L2_PID=""
 cleanup2() {
 	[ -z "$L2_PID" ] || kill "$L2_PID" 2>/dev/null || true
 	"$H" down --dir "$D2" >/dev/null 2>&1 || true
-	rm -rf "$D2"
+	[ "${KEEP:-}" = 1 ] && echo "kept $D2" || rm -rf "$D2"
 	cleanup
 }
 trap cleanup2 EXIT
