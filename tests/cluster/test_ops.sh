@@ -221,4 +221,17 @@ for s in screens:
 assert "kefu wallboard" in screens[0] and "diamond" in screens[0], screens[0]
 PY
 ok
+# Every interval hash read (by the close and by the reports) lives
+# IV_KEEP_MS (two days) more: none is left to live for ever.
+RPW=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["redis_password"])' "$CJ")
+p=$("$TOP/tests/cluster/redis.sh" primary --dir "$D/redis") || fail "no Redis primary"
+# shellcheck disable=SC2046
+rc() { timeout 5 redis-cli $(redis_tls_args) -h "${p%:*}" -p "${p##*:}" --no-auth-warning -a "$RPW" "$@"; }
+ivs=$(rc --scan --pattern 'kefu:test:iv:*')
+[ -n "$ivs" ] || fail "no interval hash in Redis"
+for k in $ivs; do
+	ttl=$(rc PTTL "$k")
+	[ "$ttl" -gt 0 ] && [ "$ttl" -le 172800000 ] || fail "$k lives $ttl ms"
+done
+ok
 done_ok

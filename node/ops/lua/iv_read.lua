@@ -5,7 +5,8 @@
 -- intervals not closed yet.
 -- KEYS: epoch, agent:<id>... (the agents to bring up to now: every account)
 -- ARGV: epoch, now_ms, start_ms...
--- Derived: iv:<start> of every interval an agent's time spans.
+-- Derived: iv:<start> of every interval an agent's time spans; each
+-- iv:<start> read gets IV_KEEP_MS to live.
 -- Returns one array per start: the fields and values of iv:<start> (HGETALL).
 begin()
 for i = 2, #KEYS do
@@ -19,6 +20,10 @@ for i = 2, #KEYS do
 end
 local out = {}
 for i = 3, #ARGV do
-	out[#out + 1] = redis.call('HGETALL', key('iv:', num(int(ARGV[i], 'start_ms', 0))))
+	local k = key('iv:', num(int(ARGV[i], 'start_ms', 0)))
+	out[#out + 1] = redis.call('HGETALL', k)
+	-- A hash read lives IV_KEEP_MS more (none where nobody reads: the
+	-- leader's close reads every interval, the wallboard the open one).
+	redis.call('PEXPIRE', k, IV_KEEP_MS)
 end
 return out

@@ -159,7 +159,9 @@ end
 -- epoch), fields "t:<tier>:<name>", "s:<skill>:<name>", "a:<agent>:<name>".
 -- A call carries its iv_ms from arrive, an agent from its login; 0 or none
 -- counts nothing. The leader closes each interval into LMDB, keyed by its
--- start; the hash expires after IV_KEEP_MS.
+-- start; iv_read, which every close and every report of an open interval
+-- runs, gives each hash it reads IV_KEEP_MS to live, so the routing path
+-- pays for no expiry of its own.
 local IV_KEEP_MS = 2 * 86400000
 -- A caller who hangs up within this is a short abandon.
 local SHORT_ABANDON_MS = 10000
@@ -167,13 +169,9 @@ local SHORT_ABANDON_MS = 10000
 local AGENT_TIME = {ready = 'ready_ms', reserved = 'ring_ms', on_call = 'talk_ms', wrap_up = 'wrap_ms',
 	not_ready = 'not_ready_ms'}
 
--- hash_add to the hash of the interval holding `at`, which expires
--- IV_KEEP_MS after it was made.
+-- hash_add to the hash of the interval holding `at` (its expiry: iv_read).
 local function iv_add(iv_ms, at, by, hi)
-	local k = key('iv:', num(at - at % iv_ms))
-	local fresh = redis.call('EXISTS', k) == 0
-	hash_add(k, by, hi)
-	if fresh then redis.call('PEXPIRE', k, IV_KEEP_MS) end
+	hash_add(key('iv:', num(at - at % iv_ms)), by, hi)
 end
 
 -- The call c leaves the queue now after `wait` ms: outcome answered (by
