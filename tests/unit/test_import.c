@@ -757,6 +757,8 @@ static void store_digest(struct store *s, char out[DIGEST_SHA256_HEX + 1])
 
 	assert_int_equal(store_read_begin(s, &t), 0);
 	for (int tb = STORE_META; tb < STORE_TABLE_END; tb++) {
+		if (!store_table_name(tb))
+			continue; /* an id no table has (ids need not be dense) */
 		digest_update(td.d, &tb, sizeof(tb));
 		assert_int_equal(store_scan(t, (enum store_table)tb, NULL, 0, NULL, 0, false,
 					    digest_visit, &td),
