@@ -49,9 +49,8 @@ t_calls_and_agent_time() {
 	expect 5000 iv $IV a:a1:talk_ms
 	expect 5000 iv $IV a:a1:wrap_ms
 	expect "" iv $IV a:a1:ready_ms
-	# Both hashes expire (two days).
-	[ "$(r PTTL "${PFX}iv:0")" -gt 0 ] || fail "iv:0 does not expire"
-	ok
+	# The routing steps set no expiry: iv_read does (below).
+	expect -1 r PTTL "${PFX}iv:0"
 }
 
 t_abandons_and_overflow() {
@@ -99,6 +98,12 @@ t_iv_read_brings_agents_up_to_now() {
 	*) fail "iv_read: $got" ;; esac
 	expect 150000 hget agent:a3 counted_ms
 	expect 30000 hget agent:a3 state_ms
+	# Each hash read lives two days more.
+	for st in 0 $IV 120000; do
+		ttl=$(r PTTL "${PFX}iv:$st")
+		[ "$ttl" -gt 0 ] && [ "$ttl" -le 172800000 ] || fail "iv:$st lives $ttl ms after iv_read"
+	done
+	ok
 	# Again at once: nothing more to add.
 	r EVALSHA "$sha" 2 "${PFX}epoch" "${PFX}agent:a3" $E 150000 120000 >/dev/null
 	expect 30000 iv 120000 a:a3:ready_ms
