@@ -230,6 +230,10 @@ const struct conf_option config_table[] = {
 	ROW(wo_categories, CONF_PATH, NULL, 0, 0, false,
 	    "File of the work-order category tree, one \"KIND/LEVEL1[/LEVEL2...]\" a line "
 	    "(UTF-8, up to 4 levels, # comments). Empty: the shipped tree."),
+	ROW(dial_clock_file, CONF_PATH, NULL, 0, 0, false,
+	    "For tests: a file holding a number of ms the dialing clock is ahead of the "
+	    "node's (negative: behind), read every 200 ms; campaigns' calling windows and "
+	    "retries follow it. Empty: the node's clock."),
 };
 const size_t config_table_len = sizeof(config_table) / sizeof(config_table[0]);
 

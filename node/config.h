@@ -118,6 +118,7 @@ struct config {
 	char wo_dispatch[CONFIG_PATH_MAX];   /* "" = no rules */
 	char wo_default_group[WO_GROUP_MAX];
 	char wo_categories[CONFIG_PATH_MAX]; /* "" = the shipped tree */
+	char dial_clock_file[CONFIG_PATH_MAX]; /* tests: an offset of the dialing clock */
 };
 
 /*

@@ -989,3 +989,32 @@ int custdb_prune(struct store *s, const struct write_hooks *hooks, const char *t
 	batch_free(bill.b);
 	return r;
 }
+
+/* The first "市", "州", "盟" or "地区" after the province ends the city. */
+void custdb_city(const char *address, char *out, size_t cap)
+{
+	static const char *const ends[] = {"市", "州", "盟", "地区"};
+	static const char *const provs[] = {"省", "自治区"};
+	const char *s = address ? address : "", *best = NULL;
+	size_t blen = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(provs) / sizeof(provs[0]); i++) {
+		const char *p = strstr(s, provs[i]);
+
+		if (p && p - s <= 24) {
+			s = p + strlen(provs[i]);
+			break;
+		}
+	}
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		const char *p = strstr(s, ends[i]);
+
+		if (p && (!best || p < best)) {
+			best = p;
+			blen = strlen(ends[i]);
+		}
+	}
+	if (best && (size_t)(best - s) + blen < cap && best > s)
+		snprintf(out, cap, "%.*s", (int)(best - s + (ptrdiff_t)blen), s);
+}

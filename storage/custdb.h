@@ -177,4 +177,12 @@ int custdb_prune(struct store *s, const struct write_hooks *hooks, const char *t
 /* custdb_months_back - "YYYYMM" minus n months into out[7]. Returns 0 or KF_EPARSE. */
 int custdb_months_back(const char *yyyymm, unsigned n, char out[7]);
 
+/*
+ * custdb_city - the city of a customer's address ("四川省成都市锦江区…" ->
+ * "成都市"): after the province, up to the first 市, 州, 盟 or 地区; ""
+ * when there is none or it does not fit cap. Work orders' dispatch, the
+ * contact query's city and kefuctl lookup read it so.
+ */
+void custdb_city(const char *address, char *out, size_t cap);
+
 #endif

@@ -80,9 +80,15 @@ int dial_dnc_blocks(struct store_txn *t, const char *msisdn, bool *blocked)
 }
 
 /* put - m packed under k. */
+static int put_in(struct batch *b, enum store_table tb, const struct key *k,
+		  const ProtobufCMessage *m)
+{
+	return batch_put_msg(b, tb, k->b, k->len, m);
+}
+
 static int put(struct batch *b, const struct key *k, const ProtobufCMessage *m)
 {
-	return batch_put_msg(b, STORE_DIAL, k->b, k->len, m);
+	return put_in(b, STORE_DIAL, k, m);
 }
 
 int dial_dnc_put(struct batch *b, const Kefu__DncEntry *e)
@@ -354,4 +360,72 @@ int dial_contacts_each(struct store_txn *t, const char *campaign, dial_contact_f
 	l.prefix = prefix.b;
 	l.plen = prefix.len;
 	return listing_scan_msgs(t, &l, &kefu__campaign_contact__descriptor, each_msg, &c);
+}
+
+int dial_contact_get(struct store_txn *t, const char *campaign, uint64_t seq,
+		     Kefu__CampaignContact **out)
+{
+	struct key k;
+	struct store_val v;
+	int err;
+
+	*out = NULL;
+	if (!seq)
+		return KF_ENOTFOUND;
+	if ((err = contact_key(&k, campaign, seq)) ||
+	    (err = store_get(t, STORE_DIAL, k.b, k.len, &v)))
+		return err;
+	*out = kefu__campaign_contact__unpack(NULL, v.len, v.data);
+	return *out ? 0 : KF_ECORRUPT;
+}
+
+static int attempt_key(struct key *k, const char *campaign, const char *id)
+{
+	key_init(k);
+	key_add_str(k, campaign ? campaign : "");
+	if (id)
+		key_add_str(k, id);
+	return key_ok(k) ? 0 : KF_ETOOBIG;
+}
+
+int dial_attempt_get(struct store_txn *t, const char *campaign, const char *id,
+		     Kefu__DialAttempt **out)
+{
+	struct key k;
+	struct store_val v;
+	int err;
+
+	*out = NULL;
+	if (!id || !*id || strlen(id) > DIAL_ATTEMPT_ID_MAX)
+		return KF_ENOTFOUND;
+	if ((err = attempt_key(&k, campaign, id)) ||
+	    (err = store_get(t, STORE_DIAL_ATT, k.b, k.len, &v)))
+		return err;
+	*out = kefu__dial_attempt__unpack(NULL, v.len, v.data);
+	return *out ? 0 : KF_ECORRUPT;
+}
+
+int dial_attempt_put(struct batch *b, const Kefu__DialAttempt *a)
+{
+	struct key k;
+	int err;
+
+	if (!a->id || !*a->id || strlen(a->id) > DIAL_ATTEMPT_ID_MAX)
+		return KF_EPARSE;
+	err = attempt_key(&k, a->campaign, a->id);
+	return err ? err : put_in(b, STORE_DIAL_ATT, &k, &a->base);
+}
+
+int dial_attempts_each(struct store_txn *t, const char *campaign, dial_attempt_fn fn, void *arg)
+{
+	struct each_ctx c = {(int (*)(void *, const void *))fn, arg};
+	struct key prefix;
+	struct listing l = {.table = STORE_DIAL_ATT};
+	int err = attempt_key(&prefix, campaign, NULL);
+
+	if (err)
+		return err;
+	l.prefix = prefix.b;
+	l.plen = prefix.len;
+	return listing_scan_msgs(t, &l, &kefu__dial_attempt__descriptor, each_msg, &c);
 }

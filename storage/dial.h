@@ -8,6 +8,9 @@
  *   "c", name            -> Campaign          a campaign and its rules
  *   "k", name, seq       -> CampaignContact   its contacts, seq as 10 digits from 1
  *
+ * and table "dial_att": campaign, attempt id -> DialAttempt, every call placed
+ * (written before its Originate), with its result and disposition.
+ *
  * Messages returned here are unpacked by protobuf-c: free them with their
  * kefu__*__free_unpacked(m, NULL).
  */
@@ -100,5 +103,26 @@ int dial_contact_put(struct batch *b, const Kefu__CampaignContact *k);
 /* dial_contacts_each - fn(arg, k) for the contacts of campaign in seq order. */
 typedef int (*dial_contact_fn)(void *arg, const Kefu__CampaignContact *k);
 int dial_contacts_each(struct store_txn *t, const char *campaign, dial_contact_fn fn, void *arg);
+
+/* dial_contact_get - contact seq of campaign. Returns 0, KF_ENOTFOUND,
+ * KF_ECORRUPT, KF_ESTORE, KF_ETOOBIG (a name too long). */
+int dial_contact_get(struct store_txn *t, const char *campaign, uint64_t seq,
+		     Kefu__CampaignContact **out);
+
+/* ---- attempts: table "dial_att", key campaign, id -> DialAttempt ---- */
+
+#define DIAL_ATTEMPT_ID_MAX 40
+
+/* dial_attempt_get - attempt id of campaign. Returns as dial_contact_get. */
+int dial_attempt_get(struct store_txn *t, const char *campaign, const char *id,
+		     Kefu__DialAttempt **out);
+
+/* dial_attempt_put - the op of a (campaign and id set) into b. Returns 0,
+ * KF_EPARSE (no id), KF_ETOOBIG, or batch_put's error. */
+int dial_attempt_put(struct batch *b, const Kefu__DialAttempt *a);
+
+/* dial_attempts_each - fn(arg, a) for the attempts of campaign in id order. */
+typedef int (*dial_attempt_fn)(void *arg, const Kefu__DialAttempt *a);
+int dial_attempts_each(struct store_txn *t, const char *campaign, dial_attempt_fn fn, void *arg);
 
 #endif

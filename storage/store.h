@@ -51,6 +51,7 @@
 	X(STORE_KB_TERMS, 25, "kb_terms")        /* its search index, derived: storage/kbindex.h */ \
 	X(STORE_KB_DOCS, 26, "kb_docs")          /* the index's documents and totals */ \
 	X(STORE_DIAL, 27, "dial")                /* outbound dialing: storage/dial.h */ \
+	X(STORE_DIAL_ATT, 28, "dial_att")        /* campaign,attempt id -> DialAttempt */ \
 	X(STORE_CCFG, 32, "ccfg")                /* the cluster configuration: storage/ccfg.h */
 
 enum store_table {

@@ -1,6 +1,8 @@
 /* How a subscriber is shown: readable text, or the lookup JSON contract. */
 #include "cluster/kefuctl/ctl.h"
 
+#include "storage/custdb.h"
+
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -49,7 +51,7 @@ static json_t *profile_json(const struct ctl_profile *p)
 	const Kefu__Customer *cu = p->cust;
 	json_t *o = json_object(), *pays = json_array(), *bills = json_array(), *cdrs = json_array();
 	uint32_t vip = cu && cu->has_vip_level ? cu->vip_level : 0;
-	char masked[64];
+	char masked[64], city[64];
 
 	json_object_set_new(o, "msisdn", json_string(S(u->msisdn)));
 	json_object_set_new(o, "user_id", json_string(S(u->user_id)));
@@ -71,6 +73,8 @@ static json_t *profile_json(const struct ctl_profile *p)
 		json_object_set_new(o, "id_type", json_string(S(cu->id_type)));
 		json_object_set_new(o, "id_no_masked", json_string(masked));
 		json_object_set_new(o, "address", json_string(S(cu->address)));
+		custdb_city(cu->address, city, sizeof(city));
+		json_object_set_new(o, "city", json_string(city));
 		json_object_set_new(o, "contact_phone", json_string(S(cu->contact_phone)));
 		json_object_set_new(o, "manager_id", json_string(S(cu->manager_id)));
 	}

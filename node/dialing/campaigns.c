@@ -277,9 +277,29 @@ static int count_one(void *arg, const Kefu__CampaignContact *k)
 	return 0;
 }
 
-/* The reply of campaign name from t, sent to r. */
-static void reply(struct store_txn *t, const char *name, const struct msg_ref *r, uint64_t index)
+struct att_counts {
+	uint64_t since_ms, placed, answered, abandoned;
+};
+
+static int count_attempt(void *arg, const Kefu__DialAttempt *a)
 {
+	struct att_counts *c = arg;
+
+	c->placed++;
+	if (a->result_ms > c->since_ms && a->result &&
+	    (strcmp(a->result, "human") == 0 || strcmp(a->result, "abandoned") == 0)) {
+		c->answered++;
+		c->abandoned += strcmp(a->result, "abandoned") == 0;
+	}
+	return 0;
+}
+
+/* The reply of campaign name from t, sent to r, with agents on it now. */
+static void reply(struct dialing *d, struct store_txn *t, const char *name,
+		  const struct msg_ref *r, uint64_t index, uint32_t agents)
+{
+	struct att_counts ac = {0};
+	uint64_t now = dialing__now(d);
 	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
 	Kefu__CampaignReply rep = KEFU__CAMPAIGN_REPLY__INIT;
 	struct counts c = {.rep = &rep};
@@ -295,14 +315,21 @@ static void reply(struct store_txn *t, const char *name, const struct msg_ref *r
 	}
 	rep.by_state = c.sp;
 	rep.by_result = c.rp;
+	ac.since_ms = now > camp->abandon_window_ms ? now - camp->abandon_window_ms : 0;
 	err = dial_contacts_each(t, name, count_one, &c);
+	if (!err)
+		err = dial_attempts_each(t, name, count_attempt, &ac);
 	if (err) {
 		msg_ref_error(r, err, kf_strerror(err));
 	} else {
 		rep.campaign = camp;
 		rep.has_done = rep.has_left = rep.has_placed = rep.has_abandon_rate = 1;
 		rep.has_agents = 1;
-		rep.pacer = "";
+		rep.agents = agents;
+		rep.placed = ac.placed;
+		rep.abandon_rate = ac.answered ? (double)ac.abandoned / (double)ac.answered : 0.0;
+		rep.pacer = strcmp(camp->state, "running") == 0 ? (char *)dialing__pacer_of(d, name)
+								 : "";
 		rep.has_index = index != 0;
 		rep.index = index;
 		out.body_case = KEFU__ENVELOPE__BODY_CAMPAIGN_REPLY;
@@ -321,7 +348,7 @@ static void campaign_done(struct dialing__change *c, uint64_t index)
 		msg_ref_error(&c->ref, err, kf_strerror(err));
 		return;
 	}
-	reply(t, c->subject, &c->ref, index);
+	reply(c->d, t, c->subject, &c->ref, index, 0);
 	store_abort(t);
 }
 
@@ -409,19 +436,59 @@ void dialing__on_campaign_action(void *state, struct msg_peer *p, const Kefu__En
 	route(d, p, e, &rq->actor, &rq->actor_admin, &rq->has_actor_admin, &rq->base);
 }
 
+struct show {
+	struct dialing *d;
+	struct msg_ref ref;
+	char name[DIAL_NAME_MAX + 1];
+};
+
+static void show_reply(struct show *s, uint32_t agents)
+{
+	struct store_txn *t;
+	int err = store_read_begin(s->d->sto->store, &t);
+
+	if (err) {
+		msg_ref_error(&s->ref, err, kf_strerror(err));
+		return;
+	}
+	reply(s->d, t, s->name, &s->ref, 0, agents);
+	store_abort(t);
+}
+
+/* The agents on the campaign came back (agent, state pairs). */
+static void show_agents(void *arg, int err, const struct redis_reply *r)
+{
+	struct show *s = arg;
+	struct dialing *d = s->d;
+
+	if (!d->dead)
+		show_reply(s, !err && r && r->type == REDIS_TYPE_ARRAY ? (uint32_t)(r->n / 2) : 0);
+	free(s);
+	dialing__unref(d);
+}
+
 void dialing__on_campaign_show(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 {
 	struct dialing *d = state;
-	struct msg_ref r = msg_ref_of(p, e->request_id);
-	struct store_txn *t;
-	int err = store_read_begin(d->sto->store, &t);
+	const char *name = e->campaign_show->name ? e->campaign_show->name : "";
+	struct show *s = calloc(1, sizeof(*s));
 
-	if (err) {
-		msg_error(p, e->request_id, err, kf_strerror(err));
+	if (!s)
+		abort();
+	if (strlen(name) > DIAL_NAME_MAX) {
+		free(s);
+		msg_error(p, e->request_id, KF_ENOTFOUND, "no such campaign");
 		return;
 	}
-	reply(t, e->campaign_show->name ? e->campaign_show->name : "", &r, 0);
-	store_abort(t);
+	s->d = d;
+	s->ref = msg_ref_of(p, e->request_id);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	d->inflight++;
+	if (d->hot && dialing__agents_read(d, name, show_agents, s) == 0)
+		return;
+	d->inflight--;
+	show_reply(s, 0);
+	free(s);
 }
 
 struct listed {

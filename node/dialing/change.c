@@ -23,9 +23,7 @@ static void change_free(struct dialing__change *c)
 	c->free_rq(c);
 	batch_free(c->b);
 	free(c);
-	d->inflight--;
-	if (d->dead && d->inflight == 0)
-		dialing__release(d);
+	dialing__unref(d);
 }
 
 static int change_body(struct store_txn *t, uint64_t epoch, void *arg)

@@ -6,13 +6,23 @@
 
 #include "node/dialing/dialing_int.h"
 
+#include "node/config_table.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 void dialing__release(struct dialing *d)
 {
+	free(d->agents);
 	free(d);
+}
+
+void dialing__unref(struct dialing *d)
+{
+	d->inflight--;
+	if (d->dead && d->inflight == 0)
+		dialing__release(d);
 }
 
 /* Dialing runs on a node of a cluster (ctx->leader); alone, its messages
@@ -31,7 +41,18 @@ static int dialing_init(const struct node_ctx *ctx, void **state)
 		abort();
 	d->sto = ctx->sto;
 	d->leader = ctx->leader;
+	d->loop = ctx->loop;
+	d->hot = ctx->hot;
+	d->hub = ctx->hub;
+	d->etcd = ctx->election ? election_etcd(ctx->election) : NULL;
+	d->agents = calloc(DIAL_AGENTS_LOCAL_MAX, sizeof(*d->agents));
+	if (!d->agents)
+		abort();
 	snprintf(d->self, sizeof(d->self), "%s", ctx->self);
+	snprintf(d->prefix, sizeof(d->prefix), "/kefu/%s/dial/",
+		 config_table_text(ctx->cfg, "cluster_name"));
+	snprintf(d->clock_file, sizeof(d->clock_file), "%s",
+		 config_table_text(ctx->cfg, "dial_clock_file"));
 	*state = d;
 	return 0;
 }
@@ -43,6 +64,7 @@ static void dialing_stop(void *state)
 	if (!d)
 		return;
 	d->dead = true;
+	dialing__pace_stop(d);
 	if (d->inflight == 0)
 		dialing__release(d);
 }
@@ -62,7 +84,31 @@ static const struct msg_row dialing_rows[] = {
 	 MSG_R_SUPERVISOR | MSG_R_ADMIN, false, MSG_SMALL},
 	{KEFU__ENVELOPE__BODY_CAMPAIGN_LIST, "campaign_list", dialing__on_campaign_list,
 	 MSG_R_SUPERVISOR | MSG_R_ADMIN, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_DIAL_GATEWAY, "dial_gateway", dialing__on_dial_gateway, MSG_R_GW,
+	 false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_DIAL_RESULT, "dial_result", dialing__on_dial_result,
+	 MSG_R_GW | MSG_R_NODE, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_DIAL_AGENT, "dial_agent", dialing__on_dial_agent,
+	 MSG_R_AGENT | MSG_R_SUPERVISOR, true, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_DIAL_DISPOSITION, "dial_disposition", dialing__on_dial_disposition,
+	 ANYONE | MSG_R_NODE, false, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_DIAL_PREVIEW, "dial_preview", dialing__on_dial_preview,
+	 MSG_R_AGENT | MSG_R_SUPERVISOR, true, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_DIAL_PREVIEW_ACTION, "dial_preview_action",
+	 dialing__on_dial_preview_action, MSG_R_AGENT | MSG_R_SUPERVISOR, true, MSG_SMALL},
+	{KEFU__ENVELOPE__BODY_DIAL_PLACE, "dial_place", dialing__on_dial_place, MSG_R_NODE, false,
+	 MSG_SMALL},
 };
+
+static const struct component_timer dialing_timers[] = {
+	{200, dialing__tick},
+};
+
+static void dialing_closed(void *state, struct msg_peer *p)
+{
+	if (state)
+		dialing__agents_closed(state, p);
+}
 
 const struct component dialing_component = {
 	.name = "dialing",
@@ -70,4 +116,7 @@ const struct component dialing_component = {
 	.stop = dialing_stop,
 	.msgs = dialing_rows,
 	.nmsgs = sizeof(dialing_rows) / sizeof(dialing_rows[0]),
+	.timers = dialing_timers,
+	.ntimers = 1,
+	.on_connection_closed = dialing_closed,
 };

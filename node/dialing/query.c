@@ -5,6 +5,7 @@
 #include "node/dialing/query.h"
 
 #include "lib/err.h"
+#include "storage/custdb.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,13 +90,25 @@ static void get_manager(const Kefu__Subscriber *u, const Kefu__Customer *cu, int
 	*t = cu ? STR(cu->manager_id) : "";
 }
 
+/* The city of the customer's address (custdb_city), in a buffer of this
+ * thread's that lasts until the next call. */
+static void get_city(const Kefu__Subscriber *u, const Kefu__Customer *cu, int64_t *n,
+		     const char **t)
+{
+	static _Thread_local char city[DIAL_QUERY_TEXT_MAX];
+
+	(void)u, (void)n;
+	custdb_city(cu ? cu->address : NULL, city, sizeof(city));
+	*t = city;
+}
+
 static const struct field fields[] = {
 	{"status", K_NAME, get_status},      {"arrears", K_MONEY, get_arrears},
 	{"balance", K_MONEY, get_balance},   {"credit_level", K_NUM, get_credit},
 	{"brand", K_TEXT, get_brand},        {"plan_id", K_TEXT, get_plan},
 	{"msisdn", K_TEXT, get_msisdn},      {"open_time", K_TEXT, get_open},
 	{"vip_level", K_NUM, get_vip},       {"cust_type", K_TEXT, get_ctype},
-	{"manager_id", K_TEXT, get_manager},
+	{"manager_id", K_TEXT, get_manager}, {"city", K_TEXT, get_city},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

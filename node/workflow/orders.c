@@ -221,7 +221,7 @@ static int create_body(struct store_txn *t, struct job *j, const struct wo_actor
 		if (p.cust) {
 			o->has_vip_level = 1;
 			o->vip_level = p.cust->vip_level;
-			workflow__city(p.cust->address, city, sizeof(city));
+			custdb_city(p.cust->address, city, sizeof(city));
 			if (city[0])
 				wo_set(&o->city, city);
 		}

@@ -66,9 +66,6 @@ void workflow__escalate_tick(struct workflow *w);
 /* notices.c: notices to this node's sessions (on the tick). */
 void workflow__notices_tick(struct workflow *w);
 
-/* workflow__city - the city of a customer's address ("四川省成都市锦江区…"
- * -> "成都市"), "" when it names none. */
-void workflow__city(const char *address, char *out, size_t cap);
 
 /* workflow__release - free w once nothing refers to it. */
 void workflow__release(struct workflow *w);

@@ -25,7 +25,7 @@ for o in node_name data_dir map_size log_level boss_inbox boss_rejected boss_arc
 	diamond_plan ordinary_ladder gold_max_wait general_strategy offer_timeout gateway_grace ring_progressive_step \
 	province wo_complaint_first_response wo_appeal_solution wo_urgent_factor wo_tier4_factor \
 	wo_calendar wo_calendars wo_holidays wo_timezone wo_escalate wo_visit_quiet wo_visit_delay \
-	wo_visit_exclude wo_dispatch wo_default_group wo_categories; do
+	wo_visit_exclude wo_dispatch wo_default_group wo_categories dial_clock_file; do
 	grep -q "^  $o = " "$tmp/help" || fail "--help lacks $o"
 done
 

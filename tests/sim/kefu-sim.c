@@ -8,6 +8,7 @@
 #include "tests/sim/cmd_kb.h"
 #include "tests/sim/cmd_ledger.h"
 #include "tests/sim/cmd_orders.h"
+#include "tests/sim/cmd_outbound.h"
 #include "tests/sim/cmd_raw.h"
 #include "tests/sim/cmd_traffic.h"
 
@@ -24,6 +25,7 @@ static const struct {
 	{"kb", cmd_kb_main, "knowledge-base articles in the import format (JSON lines)"},
 	{"ledger", cmd_ledger_main, "numbered writes to a cluster, with a ledger of sends and acks"},
 	{"orders", cmd_orders_main, "work orders created and dispatched as fast as a node takes them (bench)"},
+	{"outbound", cmd_outbound_main, "gateways and agents of an outbound campaign: answers, talks, drops"},
 	{"raw", cmd_raw_main, "arbitrary bytes to a node over TLS, and what came back (bad-frame tests)"},
 	{"traffic", cmd_traffic_main, "calls and agents against a cluster; the default without a command word"},
 };

@@ -188,6 +188,7 @@ static void test_work_order_rows(void **state)
 	assert_string_equal(c.wo_default_group, "backoffice");
 	assert_string_equal(c.wo_dispatch, "");
 	assert_string_equal(c.wo_categories, "");
+	assert_string_equal(c.dial_clock_file, "");
 	assert_string_equal(c.wo_calendars, "");
 	assert_string_equal(c.wo_holidays, "");
 	assert_int_equal(config_load(&c, NULL, sets, 3, &err), 0);

@@ -158,12 +158,76 @@ static void test_campaign(void **state)
 	kefu__campaign__free_unpacked(c, NULL);
 }
 
+static int collect_attempt(void *arg, const Kefu__DialAttempt *a)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%s%s:%s", n ? " " : "", a->id, a->result ? a->result : "");
+	return 0;
+}
+
+/* Attempts are kept per campaign in id order; a campaign's prefix takes
+ * none of another's whose name starts the same; contacts are read back. */
+static void test_attempts(void **state)
+{
+	struct tmpstore ts;
+	struct store_txn *t;
+	static const char *const rows[][3] = {
+		{"c1", "a-2", "busy"}, {"c1", "a-1", "human"}, {"c10", "a-1", ""}, {"c1", "a-3", ""},
+	};
+	Kefu__CampaignContact k = KEFU__CAMPAIGN_CONTACT__INIT, *got = NULL;
+	Kefu__DialAttempt *a = NULL, bad = KEFU__DIAL_ATTEMPT__INIT;
+	char list[256] = "";
+
+	(void)state;
+	assert_int_equal(tmpstore_open(&ts, "dialatt"), 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		Kefu__DialAttempt x = KEFU__DIAL_ATTEMPT__INIT;
+
+		x.campaign = (char *)rows[i][0];
+		x.id = (char *)rows[i][1];
+		x.result = (char *)rows[i][2];
+		assert_int_equal(dial_attempt_put(ts.b, &x), 0);
+	}
+	bad.campaign = "c1";
+	assert_int_equal(dial_attempt_put(ts.b, &bad), KF_EPARSE);
+	k.campaign = "c1";
+	k.has_seq = 1;
+	k.seq = 7;
+	k.msisdn = "13900000007";
+	k.state = "dialing";
+	k.has_dropped_ms = 1;
+	k.dropped_ms = 123;
+	assert_int_equal(dial_contact_put(ts.b, &k), 0);
+	assert_int_equal(store_write_begin(ts.s, &t), 0);
+	assert_int_equal(batch_apply(t, ts.b), 0);
+	assert_int_equal(store_commit(t), 0);
+
+	assert_int_equal(store_read_begin(ts.s, &t), 0);
+	assert_int_equal(dial_attempts_each(t, "c1", collect_attempt, list), 0);
+	assert_string_equal(list, "a-1:human a-2:busy a-3:");
+	assert_int_equal(dial_attempt_get(t, "c10", "a-1", &a), 0);
+	assert_string_equal(a->campaign, "c10");
+	kefu__dial_attempt__free_unpacked(a, NULL);
+	assert_int_equal(dial_attempt_get(t, "c2", "a-1", &a), KF_ENOTFOUND);
+	assert_null(a);
+	assert_int_equal(dial_contact_get(t, "c1", 7, &got), 0);
+	assert_string_equal(got->state, "dialing");
+	assert_int_equal(got->dropped_ms, 123);
+	kefu__campaign_contact__free_unpacked(got, NULL);
+	assert_int_equal(dial_contact_get(t, "c1", 8, &got), KF_ENOTFOUND);
+	store_abort(t);
+	tmpstore_close(&ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_campaign),
+		cmocka_unit_test(test_attempts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -86,6 +86,14 @@ static void test_customer_fields(void **state)
 	u.has_balance = 1;
 	u.balance = -1250;
 	assert_true(matches("balance = -12.5", &u, &cu));
+	/* the city of the address, as kefuctl lookup --json shows it */
+	cu.address = "四川省成都市锦江区春熙路1号";
+	assert_true(matches("city = \"成都市\" and vip_level >= 3", &u, &cu));
+	assert_false(matches("city = \"绵阳市\"", &u, &cu));
+	assert_true(matches("city in \"绵阳市\",\"成都市\"", &u, &cu));
+	cu.address = "无地址";
+	assert_true(matches("city = \"\"", &u, &cu));
+	assert_true(matches("city = \"\"", &u, NULL));
 }
 
 static void test_errors_with_positions(void **state)
