@@ -6,11 +6,13 @@
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make demo       sample BOSS files -> import -> lookups
 #   make deps       install the Debian packages (appliance/packages-build.txt)
+#   make deb        build/deb/kefu_<version>_amd64.deb, checked by lintian
+#   make appliance PROVINCE=SC   a node's root filesystem (downloads packages)
 #
 # The public targets first make sure the build packages are installed, then
 # re-enter this Makefile with KEFU_DEPS_OK=1 so pkg-config can be asked.
 
-PUBLIC := all test bench fuzz demo check san
+PUBLIC := all test bench fuzz demo check san deb appliance
 .PHONY: $(PUBLIC) deps clean
 
 ifeq ($(KEFU_DEPS_OK),)
@@ -185,10 +187,18 @@ build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libkefu.a
 bench: all $(BENCH_BINS)
 	@tests/bench/run.sh
 
+# ---- the Debian package and the appliance image ----
+PROVINCE ?= SC
+deb: all
+	@deb=$$(appliance/deb/build.sh build/rel/bin) && echo "$$deb" && \
+		lintian --fail-on error "$$deb"
+appliance: deb
+	appliance/image/build.sh $(PROVINCE)
+
 # ---- demo ----
 demo: all
 	@tests/demo.sh
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
 
 endif

@@ -8,12 +8,15 @@
 #   - command-line tests (tests/cli/*.sh) against the ASan+UBSan programs
 #   - the layering check's own test (tests/check/test_layers.sh) on a scratch tree
 # TESTS=pattern runs only the tests whose name contains pattern.
+# A test that exits 77 could not run here (no network namespaces...): it is
+# reported as SKIP with its last line as the reason, and counted apart,
+# neither passed nor failed.
 set -u
 cd "$(dirname "$0")/.."
 export KEFU_BIN="$PWD/build/san/bin"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-pass=0; fail=0; failed=""
+pass=0; fail=0; skip=0; failed=""; skipped=""
 logdir=build/test-logs
 mkdir -p "$logdir"
 
@@ -22,8 +25,13 @@ run() { # name, timeout, command...
 	case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
 	log="$logdir/$(echo "$name" | tr '/ ' '__').log"
 	start=$(date +%s)
-	if timeout -k 5 "$limit" "$@" >"$log" 2>&1; then
+	timeout -k 5 "$limit" "$@" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); echo "PASS $name ($(( $(date +%s) - start ))s)"
+	elif [ $rc -eq 77 ]; then
+		skip=$((skip + 1)); skipped="$skipped $name"
+		echo "SKIP $name: $(tail -n 1 "$log")"
 	else
 		fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (log: $log)"
 		tail -n 30 "$log" | sed 's/^/    /'
@@ -63,5 +71,6 @@ done
 
 echo
 [ -n "$failed" ] && echo "failed:$failed"
-echo "$pass passed, $fail failed"
+[ -n "$skipped" ] && echo "skipped:$skipped"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
