@@ -651,6 +651,17 @@ static void conf_heading(const struct conf_option *o, char *buf, size_t size)
 		 bounds, o->reloadable ? ", reloadable" : "");
 }
 
+void conf_write_quoted(FILE *f, const char *v)
+{
+	fputc('"', f);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			fputc('\\', f);
+		fputc(*v, f);
+	}
+	fputc('"', f);
+}
+
 void conf_help(const struct conf_option *table, size_t n, FILE *out)
 {
 	char head[CONF_LINE_MAX];

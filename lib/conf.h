@@ -153,6 +153,12 @@ const struct conf_option *conf_find(const struct conf_option *table, size_t n, c
 char *conf_format(const struct conf_option *opt, const void *target, char *buf, size_t size);
 
 /*
+ * conf_write_quoted - v written to f as a double-quoted value, \ and "
+ * escaped, so that conf_parse reads back exactly v.
+ */
+void conf_write_quoted(FILE *f, const char *v);
+
+/*
  * conf_help - print one block per option: name, type, default, bounds,
  * "reloadable" when it is, and the help line.
  */

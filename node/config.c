@@ -410,6 +410,30 @@ int config_check(const struct config *c, struct conf_err *err)
 	return 0;
 }
 
+#define CONFIG_NAME_MAX 64
+
+/*
+ * A "name=value" item split: the name into name[CONFIG_NAME_MAX], its
+ * value returned; with blanks, the blanks around "=" left out (as kefuctl
+ * config set takes them; --set takes the item as the shell gave it).
+ * NULL when there is no "=", or the name is empty or too long.
+ */
+static const char *config_split_set(const char *item, bool blanks, char *name)
+{
+	const char *eq = strchr(item, '=');
+	size_t nlen = eq ? (size_t)(eq - item) : 0;
+
+	while (blanks && nlen && item[nlen - 1] == ' ')
+		nlen--;
+	if (nlen == 0 || nlen >= CONFIG_NAME_MAX)
+		return NULL;
+	memcpy(name, item, nlen);
+	name[nlen] = '\0';
+	for (eq++; blanks && *eq == ' ';)
+		eq++;
+	return eq;
+}
+
 int config_load(struct config *c, const char *path, const char *const *sets, size_t nsets,
 		struct conf_err *err)
 {
@@ -433,15 +457,12 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
 		}
 	}
 	for (size_t i = 0; i < nsets; i++) {
-		const char *eq = strchr(sets[i], '=');
-		char name[64];
-		size_t nlen = eq ? (size_t)(eq - sets[i]) : 0;
+		char name[CONFIG_NAME_MAX];
+		const char *value = config_split_set(sets[i], false, name);
 
-		if (nlen == 0 || nlen >= sizeof(name))
+		if (!value)
 			return config_fail(err, "--set %.64s: expected name=value", sets[i]);
-		memcpy(name, sets[i], nlen);
-		name[nlen] = '\0';
-		r = conf_set(config_table, config_table_len, c, name, eq + 1, err);
+		r = conf_set(config_table, config_table_len, c, name, value, err);
 		if (r) {
 			config_err_prefix(err, "--set");
 			return r;
@@ -453,7 +474,12 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
 	r = config_check(c, err);
 	if (r)
 		return r;
-	/* The hashes kefud makes (lib/password.h): checked above to be in bounds. */
+	return config_password_apply(c);
+}
+
+int config_password_apply(const struct config *c)
+{
+	/* Checked by config_check to be in bounds. */
 	return password_set_default_iterations((unsigned)(c->test_password_iterations
 								 ? c->test_password_iterations
 								 : c->password_iterations));
@@ -518,18 +544,6 @@ int config_with_cluster(struct config *out, const struct config *own, const char
 	return r;
 }
 
-/* A value quoted for a configuration file: \ and " escaped. */
-static void config_quote(FILE *f, const char *v)
-{
-	fputc('"', f);
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			fputc('\\', f);
-		fputc(*v, f);
-	}
-	fputc('"', f);
-}
-
 char *config_cluster_text(const struct config *c)
 {
 	char *text = NULL, v[CONFIG_VALUE_MAX];
@@ -544,7 +558,7 @@ char *config_cluster_text(const struct config *c)
 		if (!config_table_is_cluster(o->name) || config_table_is_default(c, o))
 			continue;
 		fprintf(f, "%s = ", o->name);
-		config_quote(f, conf_format(o, c, v, sizeof(v)));
+		conf_write_quoted(f, conf_format(o, c, v, sizeof(v)));
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0 || !text)
@@ -596,24 +610,16 @@ static int config_edit_sets(struct config *c, const char *const *sets, size_t ns
 			    struct conf_err *err)
 {
 	for (size_t i = 0; i < nsets; i++) {
-		const char *eq = strchr(sets[i], '=');
-		char name[64];
-		size_t nlen = eq ? (size_t)(eq - sets[i]) : 0;
+		char name[CONFIG_NAME_MAX];
+		const char *eq = config_split_set(sets[i], true, name);
 
-		while (nlen && sets[i][nlen - 1] == ' ')
-			nlen--;
-		if (nlen == 0 || nlen >= sizeof(name))
+		if (!eq)
 			return config_fail(err, "%.64s: expected NAME=VALUE", sets[i]);
-		memcpy(name, sets[i], nlen);
-		name[nlen] = '\0';
 		if (!conf_find(config_table, config_table_len, name))
 			return config_fail(err, "%s: no such setting (kefud --help lists them)", name);
 		if (!config_table_is_cluster(name))
 			return config_fail(err, "%s is the node's own setting, not a cluster "
 						"setting: change it in that node's kefud.conf", name);
-		eq++;
-		while (*eq == ' ')
-			eq++;
 		if (conf_set(config_table, config_table_len, c, name, eq, err))
 			return KF_ECONFIG;
 	}

@@ -144,6 +144,11 @@ int config_load(struct config *c, const char *path, const char *const *sets, siz
  */
 int config_check(const struct config *c, struct conf_err *err);
 
+/* config_password_apply - the cost of the hashes kefud makes from c
+ * (lib/password.h): test_password_iterations when set, else
+ * password_iterations. Returns password_set_default_iterations's code. */
+int config_password_apply(const struct config *c);
+
 /*
  * config_plaintext_remote - the first endpoint c would talk to in
  * plaintext outside loopback (127.0.0.0/8, ::1, "localhost"; any other

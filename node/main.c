@@ -12,7 +12,6 @@
 #include "lib/conf.h"
 #include "lib/err.h"
 #include "lib/log.h"
-#include "lib/password.h"
 #include "lib/roff.h"
 #include "cluster/election.h"
 #include "cluster/etcd.h"
@@ -299,9 +298,7 @@ static void node_config_apply(struct node *n, const struct config *fresh)
 	config_table_copy(&n->wanted, fresh);
 	conf_reload(config_table, config_table_len, &n->cfg, fresh, node_on_change, &n->cfg);
 	node_log_level_apply(&n->cfg);
-	password_set_default_iterations((unsigned)(n->cfg.test_password_iterations
-							   ? n->cfg.test_password_iterations
-							   : n->cfg.password_iterations));
+	config_password_apply(&n->cfg);
 	for (size_t i = 0; i < NCOMPONENTS; i++)
 		if (n->comp[i].state && components[i]->reconfigure)
 			components[i]->reconfigure(n->comp[i].state, &n->cfg);
@@ -414,9 +411,7 @@ static int node_ccfg_init(struct node *n)
 		config_table_copy(&n->cfg, fresh);
 		config_table_copy(&n->wanted, fresh);
 		node_log_level_apply(&n->cfg);
-		r = password_set_default_iterations((unsigned)(n->cfg.test_password_iterations
-								       ? n->cfg.test_password_iterations
-								       : n->cfg.password_iterations));
+		r = config_password_apply(&n->cfg);
 		if (n->ccfg_version)
 			log_info(LOG_CONF, "cluster configuration version=%llu in force",
 				 (unsigned long long)n->ccfg_version);

@@ -9,6 +9,7 @@
 #include "node/actor.h"
 #include "node/config_table.h"
 #include "node/leader.h"
+#include "proto/frame.h"
 #include "storage/audit.h"
 #include "storage/batch.h"
 #include "storage/ccfg.h"
@@ -322,8 +323,6 @@ static void on_set(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 	Kefu__ConfigSet *rq = e->config_set;
 	struct actor who;
 	struct change *c;
-	uint8_t *buf;
-	size_t len;
 	int err;
 
 	if (!s->leader) {
@@ -340,16 +339,7 @@ static void on_set(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 		return;
 	c = change_new(s, who.name);
 	c->ref = msg_ref_of(p, e->request_id);
-	/* The request outlives e: a copy of it. */
-	len = kefu__config_set__get_packed_size(rq);
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		abort();
-	kefu__config_set__pack(rq, buf);
-	c->rq = kefu__config_set__unpack(NULL, len, buf);
-	free(buf);
-	if (!c->rq)
-		abort();
+	c->rq = proto_copy(&rq->base, NULL); /* the request outlives e */
 	if ((err = leader_run(s->leader, change_body, c, change_done, c))) {
 		msg_ref_error(&c->ref, err, err == KF_ESTATE ? "not the leader" : kf_strerror(err));
 		change_free(c);
@@ -396,17 +386,8 @@ struct history {
 static int history_one(void *arg, const Kefu__ClusterConfig *c)
 {
 	struct history *h = arg;
-	size_t len = kefu__cluster_config__get_packed_size(c);
-	uint8_t *buf = malloc(len ? len : 1);
 
-	if (!buf)
-		abort();
-	kefu__cluster_config__pack(c, buf);
-	h->v[h->n] = kefu__cluster_config__unpack(NULL, len, buf);
-	free(buf);
-	if (!h->v[h->n])
-		return KF_ECORRUPT;
-	h->n++;
+	h->v[h->n++] = proto_copy(&c->base, NULL);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
  */
 #include "cluster/kefuctl/ctl.h"
 
+#include "lib/conf.h"
 #include "lib/err.h"
 #include "lib/file.h"
 
@@ -377,13 +378,9 @@ static void edit_write(FILE *f, const Kefu__ConfigShowReply *r)
 
 		if (!s->cluster)
 			continue;
-		fprintf(f, "%s%s = \"", s->is_default && !s->pending_restart ? "# " : "", s->name);
-		for (const char *p = v ? v : ""; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				fputc('\\', f);
-			fputc(*p, f);
-		}
-		fputs("\"\n", f);
+		fprintf(f, "%s%s = ", s->is_default && !s->pending_restart ? "# " : "", s->name);
+		conf_write_quoted(f, v ? v : "");
+		fputc('\n', f);
 	}
 }
 
