@@ -157,6 +157,11 @@ TESTLIB_SAN := $(patsubst %.c,build/san/obj/%.o,$(TESTLIB_SRC))
 build/san/tests/%: build/san/obj/tests/unit/%.o $(TESTLIB_SAN) build/san/libkefu.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+# The simulated outbound floor (tests/bench/dialfloor.c) is the bench's and a unit test's.
+build/san/tests/test_dial_floor: build/san/obj/tests/unit/test_dial_floor.o \
+		build/san/obj/tests/bench/dialfloor.o build/san/libkefu.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 # The simulator's unit tests also link its objects (all of tests/sim but its main).
 SIM_LIB_SAN := $(patsubst %.c,build/san/obj/%.o,$(filter-out tests/sim/kefu-sim.c,$(SIM_SRC)))
 build/san/tests/test_gen_boss build/san/tests/test_traffic: build/san/tests/%: build/san/obj/tests/unit/%.o $(TESTLIB_SAN) $(SIM_LIB_SAN) build/san/libkefu.a
@@ -182,6 +187,10 @@ fuzz: $(FUZZ_BINS)
 
 # ---- benchmarks (release flags) ----
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libkefu.a
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+build/rel/bench/bench_dialer: build/rel/obj/tests/bench/bench_dialer.o \
+		build/rel/obj/tests/bench/dialfloor.o build/rel/libkefu.a
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 bench: all $(BENCH_BINS)

@@ -207,7 +207,8 @@ const struct conf_option config_table[] = {
 	    "groups not listed use wo_calendar. Empty: none."),
 	ROW(wo_holidays, CONF_PATH, NULL, 0, 0, false,
 	    "File of dates, one \"YYYY-MM-DD closed\" or \"YYYY-MM-DD workday\" (a make-up "
-	    "working day) a line, for every group's calendar. Empty: none."),
+	    "working day) a line, for every group's calendar and the calling days of "
+	    "outbound campaigns. Empty: none."),
 	ROW(wo_timezone, CONF_STRING, "Asia/Shanghai", 1, 0, false,
 	    "Timezone of the business calendars, a name under /usr/share/zoneinfo."),
 	ROW(wo_escalate, CONF_STRING, "80%:lead,100%:supervisor,150%:upgrade", 0, 0, false,

@@ -107,7 +107,7 @@ struct config {
 #define CONFIG_WO_TIER_FIELDS_(n, def) int64_t wo_tier##n##_factor; /* thousandths */
 	WO_TIER_LIST(CONFIG_WO_TIER_FIELDS_)
 #undef CONFIG_WO_TIER_FIELDS_
-	char wo_calendar[WO_CALENDAR_TEXT];  /* weekly hours, node/workflow/calendar.h */
+	char wo_calendar[WO_CALENDAR_TEXT];  /* weekly hours, lib/calendar.h */
 	char wo_calendars[CONFIG_PATH_MAX];  /* per-group hours; "" = none */
 	char wo_holidays[CONFIG_PATH_MAX];   /* "" = none */
 	char wo_timezone[WO_TIMEZONE_MAX];

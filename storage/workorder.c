@@ -23,6 +23,7 @@
 #define TAG_VISIT "c"
 #define TAG_ATTACH "a"
 #define TAG_NOTICE "n"
+#define TAG_RESULT "v"
 
 #define NEWEST_BASE UINT64_MAX
 
@@ -899,4 +900,71 @@ int wo_notices_prune(struct store_txn *t, uint64_t before_ms, size_t limit, stru
 	err = listing_scan(t, &l, notice_visit, &c);
 	*n = c.n;
 	return err;
+}
+
+/* ---- return-visit results ---- */
+
+static int result_key(struct key *k, const char *id)
+{
+	if (!id || !id_ok(id))
+		return KF_EPARSE;
+	key_tag(k, TAG_RESULT);
+	key_add_str(k, id);
+	return key_ok(k) ? 0 : KF_ETOOBIG;
+}
+
+int wo_visit_result_put(const Kefu__VisitResult *v, struct batch *b)
+{
+	uint8_t val[WO_DESC_MAX + 512];
+	size_t len = kefu__visit_result__get_packed_size(v);
+	struct key k;
+	int err;
+
+	if ((err = result_key(&k, v->order_id)))
+		return err;
+	if (len > sizeof(val))
+		return KF_ETOOBIG;
+	kefu__visit_result__pack(v, val);
+	return batch_put(b, STORE_WO_INDEX, k.b, k.len, val, len);
+}
+
+int wo_visit_result_del(const char *id, struct batch *b)
+{
+	struct key k;
+	int err;
+
+	if ((err = result_key(&k, id)))
+		return err;
+	return batch_del(b, STORE_WO_INDEX, k.b, k.len);
+}
+
+struct result_ctx {
+	wo_visit_result_fn fn;
+	void *arg;
+};
+
+static int result_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct result_ctx *c = arg;
+	Kefu__VisitResult *r = kefu__visit_result__unpack(NULL, v->len, v->data);
+	int rc;
+
+	(void)k;
+	if (!r)
+		return KF_ECORRUPT;
+	rc = c->fn(c->arg, r);
+	kefu__visit_result__free_unpacked(r, NULL);
+	return rc;
+}
+
+int wo_visit_results(struct store_txn *t, size_t limit, wo_visit_result_fn fn, void *arg)
+{
+	struct result_ctx c = {fn, arg};
+	struct key prefix;
+	struct listing l = {.table = STORE_WO_INDEX, .limit = limit};
+
+	key_tag(&prefix, TAG_RESULT);
+	l.prefix = prefix.b;
+	l.plen = prefix.len;
+	return listing_scan(t, &l, result_visit, &c);
 }

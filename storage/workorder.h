@@ -20,6 +20,7 @@
  *   "c", customer or msisdn           -> the last return visit scheduled (ms, decimal)
  *   "a", id, NN                       -> a packed kefu.OrderAttachment
  *   "n", at_ms, id, clock, level      -> a packed kefu.OrderEscalation (a notice)
+ *   "v", id                           -> a packed kefu.VisitResult waiting for its order
  *
  * Times in keys are 20 decimal digits, so they sort as numbers; "newest" is
  * UINT64_MAX - created_ms, so a range lists the newest first. The open
@@ -189,5 +190,26 @@ int wo_notices(struct store_txn *t, uint64_t since_ms, size_t limit, wo_notice_f
  * limit of them; *n how many. */
 int wo_notices_prune(struct store_txn *t, uint64_t before_ms, size_t limit, struct batch *b,
 		     size_t *n);
+
+/* ---- return-visit results ---- */
+
+/*
+ * A return visit made by phone (an outbound campaign of source visits) is
+ * written with the agent's disposition and applied to its order by the
+ * work orders' leader round, which deletes it in the same batch: whatever
+ * leader applies it, it is applied once. One per order; a later one
+ * replaces it.
+ * wo_visit_result_put - the ops that keep v (order_id set).
+ * Returns 0, KF_EPARSE (no valid id), KF_ETOOBIG.
+ */
+int wo_visit_result_put(const Kefu__VisitResult *v, struct batch *b);
+
+/* wo_visit_result_del - the ops that delete the result of order id. */
+int wo_visit_result_del(const char *id, struct batch *b);
+
+/* wo_visit_results - the waiting results, by order id, at most limit; fn
+ * gets each (valid during the call). Returns as wo_list. */
+typedef int (*wo_visit_result_fn)(void *arg, const Kefu__VisitResult *v);
+int wo_visit_results(struct store_txn *t, size_t limit, wo_visit_result_fn fn, void *arg);
 
 #endif

@@ -222,6 +222,14 @@ static void local_drop(struct dialing *d, struct dial_local_agent *a)
 	*a = d->agents[--d->nagents];
 }
 
+/* An agent no longer on its campaign through this node: out of the hot
+ * state's hashes (nothing more is paced for it) and out of the list. */
+static void agent_gone(struct dialing *d, struct dial_local_agent *a)
+{
+	(void)dialing__agent_set(d, a->campaign, a->agent, NULL, NULL, NULL);
+	local_drop(d, a);
+}
+
 struct set_rq {
 	struct msg_ref ref;
 };
@@ -307,11 +315,21 @@ void dialing__agents_closed(struct dialing *d, struct msg_peer *p)
 			break;
 		}
 	for (unsigned i = d->nagents; i-- > 0;)
-		if (d->agents[i].peer == id) {
-			(void)dialing__agent_set(d, d->agents[i].campaign, d->agents[i].agent, NULL,
-						 NULL, NULL);
-			local_drop(d, &d->agents[i]);
-		}
+		if (d->agents[i].peer == id)
+			agent_gone(d, &d->agents[i]);
+}
+
+void dialing__agents_check(struct dialing *d)
+{
+	/* An agent whose session ended on a connection that stays (a logout
+	 * through routing, a session moved to another connection) leaves its
+	 * campaigns at once, as if its connection had closed. */
+	for (unsigned i = d->nagents; i-- > 0;) {
+		struct msg_peer *p = msg_peer_find(d->hub, d->agents[i].peer);
+
+		if (!p || strcmp(msg_peer_session(p), d->agents[i].agent) != 0)
+			agent_gone(d, &d->agents[i]);
+	}
 }
 
 /* ---- every second: the agents of this node are still there ---- */

@@ -24,6 +24,7 @@
 #include "proto/frame.h"
 #include "storage/dial.h"
 #include "storage/log.h"
+#include "storage/workorder.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,11 +66,16 @@ int dialing__result_of(const char *r)
 	return DIAL_NRESULTS;
 }
 
-void dialing__rules_of(const Kefu__Campaign *c, int result, struct dial_rules *r)
+void dialing__rules_of(const struct dialing *d, const Kefu__Campaign *c, int result,
+		       struct dial_rules *r)
 {
 	unsigned from, to, most = 0;
 
 	dial_rules_default(r, c->weekdays_only);
+	r->holidays = d->holidays;
+	r->nholidays = d->nholidays;
+	r->workdays = d->workdays;
+	r->nworkdays = d->nworkdays;
 	if (dial_window_parse(c->window, &from, &to) == 0) {
 		r->open_min = from;
 		r->close_min = to;
@@ -90,8 +96,8 @@ void dialing__rules_of(const Kefu__Campaign *c, int result, struct dial_rules *r
 		r->max_attempts = most;
 }
 
-bool dialing__contact_is_due(const Kefu__Campaign *c, const Kefu__CampaignContact *k,
-			     uint64_t now_ms)
+bool dialing__contact_is_due(const struct dialing *d, const Kefu__Campaign *c,
+			     const Kefu__CampaignContact *k, uint64_t now_ms)
 {
 	struct dial_rules rules;
 	struct dial_contact dc = {0};
@@ -99,7 +105,7 @@ bool dialing__contact_is_due(const Kefu__Campaign *c, const Kefu__CampaignContac
 
 	if (!k->state || strcmp(k->state, "pending") != 0 || k->due_ms > now_ms)
 		return false;
-	dialing__rules_of(c, res, &rules);
+	dialing__rules_of(d, c, res, &rules);
 	dc.attempts = k->attempts;
 	dc.last_ms = k->last_ms;
 	dc.last = (enum dial_result)res;
@@ -208,7 +214,7 @@ static int contact_after(struct store_txn *t, struct cw *c, const Kefu__DialAtte
 
 		if ((err = dial_campaign_get(t, a->campaign, &camp)))
 			goto out;
-		dialing__rules_of(camp, res, &r);
+		dialing__rules_of(c->d, camp, res, &r);
 		if (strcmp(a->result, "abandoned") == 0) {
 			k->has_dropped_ms = 1;
 			k->dropped_ms = c->now_ms;
@@ -263,6 +269,38 @@ out:
 	return err;
 }
 
+/* A return visit by phone (a campaign of source visits): the customer's
+ * answer goes to the work order the contact came from, in this same write;
+ * the work orders' leader round applies it (storage/workorder.h). */
+static int visit_result(struct store_txn *t, struct cw *c, const Kefu__DialAttempt *a,
+			const Kefu__CampaignContact *k)
+{
+	const Kefu__DialDisposition *rq = c->disp;
+	Kefu__VisitResult v = KEFU__VISIT_RESULT__INIT;
+	Kefu__Campaign *camp = NULL;
+	bool visits;
+	int err;
+
+	if ((strcmp(rq->disposition, "satisfied") != 0 &&
+	     strcmp(rq->disposition, "not_satisfied") != 0) || !k->ref || !*k->ref)
+		return 0;
+	if ((err = dial_campaign_get(t, a->campaign, &camp)))
+		return err == KF_ENOTFOUND ? 0 : err;
+	visits = camp->source && strcmp(camp->source, "visits") == 0;
+	kefu__campaign__free_unpacked(camp, NULL);
+	if (!visits)
+		return 0;
+	v.order_id = k->ref;
+	v.has_satisfied = v.has_at_ms = 1;
+	v.satisfied = strcmp(rq->disposition, "satisfied") == 0;
+	v.agent = a->agent;
+	v.note = rq->note;
+	v.at_ms = c->now_ms;
+	v.campaign = a->campaign;
+	v.attempt_id = a->id;
+	return wo_visit_result_put(&v, c->b);
+}
+
 static int dispose_body(struct store_txn *t, struct cw *c)
 {
 	const Kefu__DialDisposition *rq = c->disp;
@@ -307,7 +345,8 @@ static int dispose_body(struct store_txn *t, struct cw *c)
 		k->has_callback_ms = k->has_due_ms = 1;
 		k->callback_ms = k->due_ms = rq->callback_ms;
 	}
-	err = dial_contact_put(c->b, k);
+	if (!(err = dial_contact_put(c->b, k)))
+		err = visit_result(t, c, a, k);
 out:
 	kefu__dial_attempt__free_unpacked(a, NULL);
 	if (k)

@@ -6,14 +6,20 @@
 
 #include "node/dialing/dialing_int.h"
 
+#include "lib/calendar.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "node/config_table.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 void dialing__release(struct dialing *d)
 {
+	free(d->holidays);
+	free(d->workdays);
 	free(d->agents);
 	free(d);
 }
@@ -23,6 +29,51 @@ void dialing__unref(struct dialing *d)
 	d->inflight--;
 	if (d->dead && d->inflight == 0)
 		dialing__release(d);
+}
+
+/* The dates of the wo_holidays file (checked at start like every setting)
+ * as the rules take them: closed days and make-up working days, YYYYMMDD. */
+static int holidays_load(struct dialing *d, const char *path)
+{
+	struct calendar *cal;
+	char *text, why[CALENDAR_WHY_MAX];
+	size_t len;
+	int err;
+
+	if (!path[0])
+		return 0;
+	if ((err = file_read_all(path, CALENDAR_FILE_MAX, &text, &len)))
+		return err;
+	cal = malloc(sizeof(*cal));
+	if (!cal)
+		abort();
+	calendar_always(cal);
+	err = calendar_holidays(cal, text, len, why, sizeof(why));
+	free(text);
+	if (!err) {
+		d->holidays = calloc(cal->ndates + 1, sizeof(*d->holidays));
+		d->workdays = calloc(cal->ndates + 1, sizeof(*d->workdays));
+		if (!d->holidays || !d->workdays)
+			abort();
+		/* Sorted by day, so each list is sorted too. */
+		for (size_t i = 0; i < cal->ndates; i++) {
+			time_t at = (time_t)cal->dates[i].day * 86400;
+			struct tm tm;
+			uint32_t ymd;
+
+			gmtime_r(&at, &tm);
+			ymd = (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
+					 tm.tm_mday);
+			if (cal->dates[i].workday)
+				d->workdays[d->nworkdays++] = ymd;
+			else
+				d->holidays[d->nholidays++] = ymd;
+		}
+	} else {
+		log_err(LOG_CLUSTER, "dialing wo_holidays refused path=%s why=\"%s\"", path, why);
+	}
+	free(cal);
+	return err;
 }
 
 /* Dialing runs on a node of a cluster (ctx->leader); alone, its messages
@@ -53,6 +104,10 @@ static int dialing_init(const struct node_ctx *ctx, void **state)
 		 config_table_text(ctx->cfg, "cluster_name"));
 	snprintf(d->clock_file, sizeof(d->clock_file), "%s",
 		 config_table_text(ctx->cfg, "dial_clock_file"));
+	if (holidays_load(d, config_table_text(ctx->cfg, "wo_holidays")) != 0) {
+		dialing__release(d);
+		return -EINVAL;
+	}
 	*state = d;
 	return 0;
 }

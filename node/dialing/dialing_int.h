@@ -116,6 +116,10 @@ struct dialing {
 	struct dial_local_agent *agents;
 	unsigned nagents;
 	unsigned etcd_busy;        /* etcd requests on their way */
+	/* The public holidays and make-up working days (YYYYMMDD, sorted) of
+	 * the wo_holidays file, read at start: the province's one calendar. */
+	uint32_t *holidays, *workdays;
+	size_t nholidays, nworkdays;
 };
 
 void dialing__release(struct dialing *d);
@@ -128,13 +132,14 @@ uint64_t dialing__now(struct dialing *d);
 
 /* dialing__rules_of - the rules of campaign c (window, working days,
  * retries) for result (DIAL_NRESULTS: the first rule's attempts). */
-void dialing__rules_of(const Kefu__Campaign *c, int result, struct dial_rules *r);
+void dialing__rules_of(const struct dialing *d, const Kefu__Campaign *c, int result,
+		       struct dial_rules *r);
 
 /* dialing__contact_is_due - k is pending and the rules of c allow a call
  * to it at now_ms (its due time, retries, the 72-hour rule, a callback, the
  * calling window). The do-not-call list is the caller's to read. */
-bool dialing__contact_is_due(const Kefu__Campaign *c, const Kefu__CampaignContact *k,
-			     uint64_t now_ms);
+bool dialing__contact_is_due(const struct dialing *d, const Kefu__Campaign *c,
+			     const Kefu__CampaignContact *k, uint64_t now_ms);
 
 /* dialing__result_of - a result's enum (DIAL_NRESULTS for human, abandoned). */
 int dialing__result_of(const char *result);
@@ -198,6 +203,9 @@ void dialing__on_dial_gateway(void *state, struct msg_peer *p, const Kefu__Envel
 void dialing__on_dial_agent(void *state, struct msg_peer *p, const Kefu__Envelope *e);
 void dialing__agents_closed(struct dialing *d, struct msg_peer *p);
 void dialing__agents_second(struct dialing *d);
+/* dialing__agents_check - every tick: agents whose session ended on a
+ * connection that stays leave their campaigns. */
+void dialing__agents_check(struct dialing *d);
 /* dialing__agents_read - the agents of campaign: fn(arg, err, reply) with
  * the reply an array of agent, state, since_ms, attempt (fresh only). */
 int dialing__agents_read(struct dialing *d, const char *campaign, redis_reply_fn fn, void *arg);

@@ -398,7 +398,7 @@ static int follow(void *arg, const Kefu__Campaign *c)
 	}
 	kefu__campaign__free_unpacked(r->c, NULL);
 	r->c = proto_copy(&c->base, NULL);
-	dialing__rules_of(r->c, DIAL_NRESULTS, &r->rules);
+	dialing__rules_of(r->d, r->c, DIAL_NRESULTS, &r->rules);
 	r->seen = true;
 	return 0;
 }
@@ -543,7 +543,7 @@ static int pick_one(void *arg, const Kefu__CampaignContact *k)
 	struct pick *p = arg;
 	bool blocked;
 
-	if (in_flight(p->r, k->seq) || !dialing__contact_is_due(p->r->c, k, p->now))
+	if (in_flight(p->r, k->seq) || !dialing__contact_is_due(p->r->d, p->r->c, k, p->now))
 		return 0;
 	/* The do-not-call list, read now, not when the list was loaded. */
 	(void)dial_dnc_blocks(p->t, k->msisdn, &blocked);
@@ -686,6 +686,7 @@ void dialing__tick(void *state)
 	if (!d || d->dead)
 		return;
 	clock_reload(d);
+	dialing__agents_check(d);
 	/* The lease is kept alive every 600 ms (a fifth of its TTL), as the
 	 * election keeps its own, so one slow answer does not lose it. */
 	if (mono - d->last_keepalive >= 600) {

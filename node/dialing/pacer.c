@@ -171,9 +171,13 @@ double dial_expected_drops(unsigned calls, double p, unsigned ready, const doubl
 
 /*
  * Predictive: the largest m = ringing + n calls in flight whose expected
- * drops D and expected answers A keep the window within the cap,
- * abandoned + D <= cap * (answered + A), and this batch within twice the
- * cap (a window with room left spends it over many decisions, not one).
+ * drops D and expected answers A keep the window within the cap with a
+ * reserve, abandoned + D + 1 + 3 sd <= cap * (answered + A), and this batch
+ * within twice the cap (a window with room left spends it over many
+ * decisions, not one). sd is the standard deviation of the drops of the m
+ * calls: without the reserve the window would sit at the cap and every
+ * call answered above the expected pushed it over; with it, it stays at or
+ * under (tests/unit/test_dial_floor.c).
  */
 static unsigned predictive(const struct dial_pace_in *in)
 {
@@ -192,7 +196,7 @@ static unsigned predictive(const struct dial_pace_in *in)
 	/* pmf is the binomial of m calls, raised one call at a time */
 	pmf[0] = 1.0;
 	for (unsigned m = 1; m <= maxm; m++) {
-		double d = 0, a = m * p;
+		double d = 0, d2 = 0, a = m * p, sd;
 
 		pmf[m] = pmf[m - 1] * p;
 		for (unsigned x = m - 1; x > 0; x--)
@@ -200,10 +204,14 @@ static unsigned predictive(const struct dial_pace_in *in)
 		pmf[0] *= 1 - p;
 		if (m <= in->ringing)
 			continue;
-		for (unsigned x = 1; x <= m; x++)
+		for (unsigned x = 1; x <= m; x++) {
 			d += pmf[x] * sb[x];
+			d2 += pmf[x] * sb[x] * sb[x];
+		}
+		sd = d2 > d * d ? sqrt(d2 - d * d) : 0;
 		if (d > 1e-12 &&
-		    ((double)in->win_abandoned + d > in->cap * ((double)in->win_answered + a) ||
+		    ((double)in->win_abandoned + d + 1.0 + 3 * sd >
+			     in->cap * ((double)in->win_answered + a) ||
 		     d > 2 * in->cap * a))
 			break;
 		best = m;

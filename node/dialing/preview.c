@@ -59,7 +59,7 @@ static int candidate(void *arg, const Kefu__CampaignContact *k)
 	struct cand *cd = arg;
 	bool blocked;
 
-	if (!dialing__contact_is_due(cd->c, k, cd->now))
+	if (!dialing__contact_is_due(cd->d, cd->c, k, cd->now))
 		return 0;
 	if (dial_dnc_blocks(cd->t, k->msisdn, &blocked) || blocked)
 		return 0;

@@ -14,7 +14,7 @@
  * text is UTF-8 without control characters.
  *
  * Per-group calendars (wo_calendars), "GROUP: HOURS" a line, HOURS as in
- * node/workflow/calendar.h:
+ * lib/calendar.h:
  *
  *   billing: mon-fri 08:30-12:00 13:30-18:00; sat 09:00-12:00
  *   netops: always
@@ -45,7 +45,7 @@
 #ifndef KEFU_NODE_WORKFLOW_CONF_H
 #define KEFU_NODE_WORKFLOW_CONF_H
 
-#include "node/workflow/calendar.h"
+#include "lib/calendar.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,18 +1,30 @@
 /*
+ * The leader's round: escalations and return-visit results.
+ *
  * Escalations, on the serving leader: every tick, the escalations due by
  * now are one range of the deadline index (storage/workorder.h wo_due);
  * the orders they belong to are fired in one logged transaction, each
  * escalation recorded in its order, as a notice and in the audit log. The
  * record is what makes it exactly once: a level recorded is never due
  * again, and a new leader fires what the old one left, from the same index
- * it has applied. See workflow_int.h.
+ * it has applied.
+ *
+ * Return-visit results by phone (storage/workorder.h, "v" keys, written by
+ * the outbound dialing with the agent's disposition) are applied in the
+ * same round: satisfied closes the order, not satisfied reopens it, and
+ * the result is deleted in the same write, so it is applied once whoever
+ * leads. A result whose order is no longer waiting for its visit is
+ * dropped, with an audit entry saying why. See workflow_int.h.
  */
 #include "node/workflow/workflow_int.h"
 
 #include "lib/err.h"
 #include "lib/log.h"
 #include "node/leader.h"
+#include "proto/frame.h"
+#include "storage/accounts.h"
 #include "storage/audit.h"
+#include "storage/listing.h"
 #include "storage/log.h"
 
 #include <stdio.h>
@@ -32,6 +44,11 @@ struct round {
 	struct batch *b;
 	bool prune;            /* old notices go too */
 	size_t fired;          /* written by the body */
+	/* return-visit results, by order id (the result itself is read again
+	 * inside the write) */
+	char results[WORKFLOW_DUE_BATCH][WO_ID_MAX + 1];
+	uint64_t result_seq[WORKFLOW_DUE_BATCH];
+	size_t nresults, applied;
 };
 
 static int collect(void *arg, const char *id, const char *clock, uint64_t next_ms)
@@ -99,6 +116,108 @@ static int fire_order(struct store_txn *t, struct round *r, size_t i)
 	return err;
 }
 
+static int collect_result(void *arg, const Kefu__VisitResult *v)
+{
+	struct round *r = arg;
+
+	snprintf(r->results[r->nresults++], WO_ID_MAX + 1, "%s", v->order_id ? v->order_id : "");
+	return r->nresults == WORKFLOW_DUE_BATCH ? LISTING_STOP : 0;
+}
+
+static int audit_result(struct round *r, const char *action, const char *agent, const char *id,
+			const char *detail, uint64_t seq)
+{
+	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
+
+	ae.has_time_ms = ae.has_seq = 1;
+	ae.time_ms = r->now_ms;
+	ae.seq = seq;
+	ae.node = r->w->self;
+	ae.agent = (char *)agent;
+	ae.action = (char *)action;
+	ae.subject = (char *)id;
+	ae.detail = (char *)detail;
+	return audit_append(r->b, &ae, NULL, 0);
+}
+
+/* The one result waiting for order id (if still there), then its key. */
+struct one_result {
+	const char *id;
+	Kefu__VisitResult *v;
+};
+
+static int find_result(void *arg, const Kefu__VisitResult *v)
+{
+	struct one_result *o = arg;
+
+	if (!v->order_id || strcmp(v->order_id, o->id) != 0)
+		return 0;
+	o->v = (Kefu__VisitResult *)proto_copy(&v->base, NULL);
+	return LISTING_STOP;
+}
+
+/* Result i: the transition taken by the agent who called, or the result
+ * dropped (the order moved on, the account is gone), and its key deleted. */
+static int apply_result(struct store_txn *t, struct round *r, size_t i)
+{
+	struct one_result one = {r->results[i], NULL};
+	Kefu__WorkOrder *o = NULL;
+	Kefu__Agent *acc = NULL;
+	struct wo_was *was = NULL;
+	char note[WO_DESC_MAX + 1], why[WO_WHY_MAX], detail[AUDIT_DETAIL_MAX + 1];
+	const char *action;
+	bool dropped = true;
+	int err = wo_visit_results(t, WORKFLOW_DUE_BATCH, find_result, &one);
+
+	if (err || !one.v)
+		return err;
+	action = one.v->satisfied ? "satisfied" : "unsatisfied";
+	snprintf(note, sizeof(note), "return visit by phone (campaign %s, call %s): %s%s%s",
+		 one.v->campaign ? one.v->campaign : "", one.v->attempt_id ? one.v->attempt_id : "",
+		 one.v->satisfied ? "satisfied" : "not satisfied",
+		 one.v->note && *one.v->note ? "; " : "", one.v->note ? one.v->note : "");
+	err = wo_get(t, r->results[i], &o);
+	if (err == KF_ENOTFOUND) {
+		snprintf(detail, sizeof(detail), "dropped: no such order");
+		err = 0;
+	} else if (!err && !wo_streq(o->state, "visiting")) {
+		snprintf(detail, sizeof(detail), "dropped: the order is %s", o->state);
+	} else if (!err && (err = accounts_get(t, one.v->agent ? one.v->agent : "", &acc))) {
+		if (err == KF_ENOTFOUND) {
+			snprintf(detail, sizeof(detail), "dropped: %s has no account", one.v->agent);
+			err = 0;
+		}
+	} else if (!err) {
+		struct wo_step_in in = {.action = action, .note = note, .now_ms = r->now_ms,
+					.actor = {one.v->agent, acc, false, false}};
+
+		was = wo_was_new(o);
+		if (wo_step(o, &r->w->set, &in, why, sizeof(why)) == 0) {
+			err = wo_put_was(was, o, r->b);
+			snprintf(detail, sizeof(detail), "from=visiting to=%s by phone campaign=%s",
+				 o->state, one.v->campaign ? one.v->campaign : "");
+			r->applied++;
+			dropped = false;
+		} else {
+			snprintf(detail, sizeof(detail), "dropped: %s", why);
+		}
+	}
+	if (!err)
+		err = wo_visit_result_del(r->results[i], r->b);
+	if (!err)
+		err = audit_result(r, dropped ? "order_visit_dropped"
+					: one.v->satisfied ? "order_satisfied" : "order_unsatisfied",
+				   one.v->agent ? one.v->agent : "", r->results[i], detail,
+				   r->result_seq[i]);
+	if (acc)
+		kefu__agent__free_unpacked(acc, NULL);
+	wo_was_free(was);
+	if (o)
+		wo_order_free(o);
+	kefu__visit_result__free_unpacked(one.v, NULL);
+	return err;
+}
+
 static int round_body(struct store_txn *t, uint64_t epoch, void *arg)
 {
 	struct round *r = arg;
@@ -106,9 +225,11 @@ static int round_body(struct store_txn *t, uint64_t epoch, void *arg)
 	int err = 0;
 
 	batch_reset(r->b);
-	r->fired = 0;
+	r->fired = r->applied = 0;
 	for (size_t i = 0; i < r->n && !err; i++)
 		err = fire_order(t, r, i);
+	for (size_t i = 0; i < r->nresults && !err; i++)
+		err = apply_result(t, r, i);
 	if (!err && r->prune)
 		err = wo_notices_prune(t, r->now_ms - WORKFLOW_NOTICE_KEEP_MS, PRUNE_LIMIT, r->b,
 				       &pruned);
@@ -131,6 +252,9 @@ static void round_done(void *arg, int err, uint64_t index)
 			 kf_strerror(err));
 	else if (r->fired)
 		log_info(LOG_WORKFLOW, "escalations fired=%zu orders=%zu", r->fired, r->n);
+	if (!err && r->nresults)
+		log_info(LOG_WORKFLOW, "return-visit results applied=%zu of=%zu", r->applied,
+			 r->nresults);
 	batch_free(r->b);
 	free(r);
 	w->inflight--;
@@ -153,10 +277,12 @@ void workflow__escalate_tick(struct workflow *w)
 	r->now_ms = workflow__now_ms();
 	if ((err = store_read_begin(w->sto->store, &t)) == 0) {
 		err = wo_due(t, r->now_ms, WORKFLOW_DUE_BATCH * WO_CLOCKS, collect, r);
+		if (!err)
+			err = wo_visit_results(t, WORKFLOW_DUE_BATCH, collect_result, r);
 		store_abort(t);
 	}
 	r->prune = r->now_ms >= w->last_prune_ms + PRUNE_EVERY_MS;
-	if (err || (r->n == 0 && !r->prune)) {
+	if (err || (r->n == 0 && r->nresults == 0 && !r->prune)) {
 		if (err)
 			log_warn(LOG_WORKFLOW, "deadline index not read error=\"%s\"",
 				 kf_strerror(err));
@@ -167,6 +293,8 @@ void workflow__escalate_tick(struct workflow *w)
 		w->last_prune_ms = r->now_ms;
 	for (size_t i = 0; i < r->n * SEQS_PER_ORDER; i++)
 		r->seq[i] = leader_audit_next(w->leader);
+	for (size_t i = 0; i < r->nresults; i++)
+		r->result_seq[i] = leader_audit_next(w->leader);
 	r->b = batch_new(4u * 1024 * 1024);
 	w->firing = true;
 	w->inflight++;

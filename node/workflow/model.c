@@ -2,7 +2,7 @@
 #include "node/workflow/model.h"
 
 #include "lib/err.h"
-#include "node/workflow/calendar.h"
+#include "lib/calendar.h"
 #include "storage/accounts.h"
 #include "storage/workorder.h"
 

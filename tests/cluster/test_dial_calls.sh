@@ -18,14 +18,25 @@
 #   - preview: the agent sees a contact with its profile, skips it with a
 #     reason (never dialled), dials the next, and gets the call;
 #   - dialling stops at once when the last agent leaves;
+#   - return visits by phone: a campaign of the work orders waiting for
+#     their visit; "satisfied" closes an order, "not satisfied" reopens it
+#     (with the agent's note in its history);
+#   - an agent who logs out through routing but keeps its connection
+#     leaves its campaigns: nothing more is dialled for it;
 #   - kill -9 of the pacing node: the node of the other gateway paces
 #     within 5 s, the call in flight is reconciled from the gateway's result
-#     and no attempt is originated twice.
+#     and no attempt is originated twice;
+#   - a public holiday of the province's holiday file (wo_holidays) is not
+#     called on; the day after is.
 . "$(dirname "$0")/lib.inc"
 
 CLOCK=$D/dialclock
 echo 0 >"$CLOCK"
-up 3 --extra "dial_clock_file = $CLOCK"
+# A public holiday five days from today (Shanghai), for the last case.
+HOLIDAY=$(python3 -c 'import datetime, zoneinfo
+print((datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")) + datetime.timedelta(days=5)).strftime("%Y-%m-%d"))')
+printf '# the province holidays\n%s closed\n' "$HOLIDAY" >"$D/holidays"
+up 3 --extra "dial_clock_file = $CLOCK" --extra "wo_holidays = $D/holidays"
 
 # set_clock HH:MM:SS [+DAYS]: the dialing clock at that Shanghai time today.
 set_clock() {
@@ -282,6 +293,113 @@ PY
 ok
 ctl campaign stop c7 >/dev/null 2>&1 || fail "stop c7"
 
+# ---- return visits by phone: the answer goes back to the work order ----
+set_clock 11:00:00 1
+ctl agent add --id s01 --name 班长s01 --skills general:1 --role supervisor \
+	--password-file "$D/pw" >"$D/add.s01" 2>&1 || fail "agent add s01: $(cat "$D/add.s01")"
+wait_for "s01 on $L" 20 sh -c "'$KEFUCTL' agent list --db '$(data_dir "$L")' --json | grep -q s01"
+for n in 13900000051 13900000052; do
+	ctl order create --msisdn $n --kind complaint --category 话费 --text 多扣月租费 \
+		--owner a01 --json >"$D/o.$n" 2>&1 || fail "order create: $(cat "$D/o.$n")"
+done
+order_id() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$1"; }
+O51=$(order_id "$D/o.13900000051")
+O52=$(order_id "$D/o.13900000052")
+{
+	printf 'send login agent_id=s01 password=agent-secret-1\nexpect login_reply\n'
+	for o in "$O51" "$O52"; do
+		printf 'send order_transition id=%s action=dispatch\nexpect order_reply order.state=dispatched\n' "$o"
+		printf 'send order_transition id=%s action=accept\nexpect order_reply order.state=accepted\n' "$o"
+		printf 'send order_transition id=%s action=reply note=已退还\nexpect order_reply order.state=replied\n' "$o"
+		printf 'send order_transition id=%s action=close\nexpect order_reply order.state=visiting\n' "$o"
+	done
+} >"$D/sv.in"
+actor sv "$L" agent <"$D/sv.in"
+finished sv
+ctl campaign create --name c8 --kind visit --mode progressive --from visits >"$D/c8" 2>&1 ||
+	fail "create c8: $(cat "$D/c8")"
+# Orders are listed newest first: 52, then 51.
+actor gw8 "$G1" gateway <<'EOF'
+send dial_gateway lines=4
+expect admin_reply ok=true
+expect originate campaign=c8 msisdn=13900000052 within=30000
+send dial_result attempt_id=@attempt_id campaign=c8 result=human
+expect dial_connect agent=a01 drop=false
+expect originate campaign=c8 msisdn=13900000051 within=30000
+send dial_result attempt_id=@attempt_id campaign=c8 result=human
+expect dial_connect agent=a01 drop=false
+EOF
+actor f08 "$G1" agent <<'EOF'
+send login agent_id=a01 password=agent-secret-1
+expect login_reply
+send dial_agent campaign=c8 state=ready
+expect admin_reply ok=true
+expect dial_connect msisdn=13900000052 within=30000
+send dial_disposition campaign=c8 disposition=not_satisfied note=月租费仍未退还
+expect write_reply
+expect dial_connect msisdn=13900000051 within=30000
+send dial_disposition campaign=c8 disposition=satisfied
+expect write_reply
+EOF
+ctl campaign start c8 >"$D/s8" 2>&1 || fail "start c8: $(cat "$D/s8")"
+finished gw8
+finished f08
+order_state() {
+	[ "$(ctl --node "$(addr "$G2")" order show "$1" --json 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = "$2" ]
+}
+wait_for "$O52 reopened" 10 order_state "$O52" reopened
+wait_for "$O51 closed" 10 order_state "$O51" closed
+ctl order show "$O52" --json >"$D/o52.show" 2>&1 || fail "order show: $(cat "$D/o52.show")"
+python3 - "$D/o52.show" <<'PY' || fail "the visit in the history: $(cat "$D/o52.show")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+last = o["history"][-1]
+assert last["action"] == "unsatisfied" and last["by"] == "a01", last
+assert "月租费仍未退还" in last["note"] and "c8" in last["note"], last
+PY
+ctl audit --json >"$D/audit8" 2>&1 || fail "audit: $(cat "$D/audit8")"
+grep -q '"order_unsatisfied"' "$D/audit8" && grep -q '"order_satisfied"' "$D/audit8" ||
+	fail "the visit results are not audited"
+ok
+ctl campaign stop c8 >/dev/null 2>&1 || fail "stop c8"
+
+# ---- an agent who logs out (its connection stays) leaves its campaigns ----
+set_clock 11:30:00 1
+printf '13900000061\n13900000062\n13900000063\n' >"$D/n9"
+ctl campaign create --name c9 --kind care --mode progressive --file "$D/n9" >"$D/c9" 2>&1 ||
+	fail "create c9: $(cat "$D/c9")"
+# The first number rings 6 s unanswered; the agent logs out 3 s after going
+# ready and keeps its connection (a node closes it 10 s later). Had it
+# stayed on the campaign, the second number would follow the no-answer.
+actor gw9 "$G1" gateway <<'EOF'
+send dial_gateway lines=4
+expect admin_reply ok=true
+expect originate campaign=c9 msisdn=13900000061 within=30000
+sleep 6000
+send dial_result attempt_id=@attempt_id campaign=c9 result=no_answer
+expect admin_reply ok=true
+none originate 4000
+EOF
+ctl campaign start c9 >"$D/s9" 2>&1 || fail "start c9: $(cat "$D/s9")"
+wait_for "$G1 paces c9" 10 field_is c9 pacer "$G1"
+actor f09 "$G1" agent <<'EOF'
+send login agent_id=a01 password=agent-secret-1
+expect login_reply
+send set_agent_state state=not_ready reason=外呼
+expect agent_status state=not_ready
+send dial_agent campaign=c9 state=ready
+expect admin_reply ok=true
+sleep 3000
+send set_agent_state state=logged_out
+expect agent_status state=logged_out
+sleep 8000
+EOF
+finished gw9
+field_is c9 agents 0 || fail "a01 still on c9 after its logout: $(show c9)"
+finished f09
+ctl campaign stop c9 >/dev/null 2>&1 || fail "stop c9"
+
 # ---- kill -9 of the pacing node during a predictive run ----
 set_clock 10:00:00 4
 seq 13900000100 13900000139 >"$D/n4"
@@ -381,4 +499,33 @@ assert s["placed"] >= r["placed"], (s, r)
 assert 0 < r["agent_occupancy"] <= 1, r
 PY
 ok
+ctl --node "$(addr "$L")" campaign stop c5 >/dev/null 2>&1 || fail "stop c5"
+
+# ---- a public holiday (wo_holidays) is not called on ----
+set_clock 10:00:00 5
+echo 13900000071 >"$D/n10"
+ctl --node "$(addr "$L")" campaign create --name c10 --kind care --mode progressive \
+	--file "$D/n10" >"$D/c10" 2>&1 || fail "create c10: $(cat "$D/c10")"
+ctl --node "$(addr "$L")" campaign start c10 >"$D/s10" 2>&1 || fail "start c10: $(cat "$D/s10")"
+actor gwh "$L" gateway <<'EOF'
+send dial_gateway lines=4
+expect admin_reply ok=true
+expect originate campaign=c10 msisdn=13900000071 within=40000
+send dial_result attempt_id=@attempt_id campaign=c10 result=busy
+expect admin_reply ok=true
+EOF
+actor h01 "$L" agent <<'EOF'
+send login agent_id=d01 password=agent-secret-1
+expect login_reply
+send dial_agent campaign=c10 state=ready
+expect admin_reply ok=true
+sleep 30000
+EOF
+wait_for "d01 on c10" 10 field_is c10 agents 1
+sleep 4
+if said gwh originate; then fail "a number was dialled on a public holiday ($HOLIDAY)"; fi
+set_clock 10:00:00 6
+finished gwh
+ok
+kill "$PID_h01" 2>/dev/null || true
 done_ok

@@ -1,9 +1,9 @@
 /* Fuzz target: a business calendar's weekly hours and holiday file
- * (node/workflow/calendar.h). The input's first line is the weekly hours,
+ * (lib/calendar.h). The input's first line is the weekly hours,
  * the rest the holiday file. Whatever parses must be well formed (spans in
  * order within a day, dates sorted and unique), and time added to a moment
  * must measure back to the same amount. */
-#include "node/workflow/calendar.h"
+#include "lib/calendar.h"
 
 #include <stdint.h>
 #include <stdlib.h>

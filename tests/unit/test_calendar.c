@@ -1,11 +1,11 @@
 /*
- * Unit tests of node/workflow/calendar.c: weekly hours and holiday files
+ * Unit tests of lib/calendar.c: weekly hours and holiday files
  * parsed or refused with the reason; open time added across closed hours,
  * lunch breaks, weekends, holidays and make-up working days, in
  * Asia/Shanghai; and added time measured back to the same amount.
  */
 #include "lib/err.h"
-#include "node/workflow/calendar.h"
+#include "lib/calendar.h"
 #include "tests/unit/support/shanghai.h"
 
 #include <setjmp.h>

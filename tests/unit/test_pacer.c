@@ -130,6 +130,7 @@ static void test_predictive_more_when_calls_end(void **state)
 	in.ready = 10;
 	in.placed = 1000;
 	in.human = 350;
+	in.win_answered = 1000; /* a window with its budget untouched */
 	alone = dial_pace(&in);
 	/* ten ready agents at a 35% answer rate: more than ten calls */
 	assert_true(alone > 10);
@@ -145,6 +146,22 @@ static void test_predictive_more_when_calls_end(void **state)
 	in.max_lines = 12;
 	in.ringing = 4;
 	assert_int_equal(dial_pace(&in), 8);
+}
+
+/* A window without answers has no room for a drop: one abandoned call
+ * would be the whole of it. The campaign starts as progressive does. */
+static void test_predictive_fresh_window_no_overdial(void **state)
+{
+	struct dial_pace_in in = base(DIAL_PREDICTIVE);
+
+	(void)state;
+	dial_handle_init(&ht);
+	in.ready = 10;
+	assert_int_equal(dial_pace(&in), 10);
+	in.win_answered = 20; /* 0.6 drops of room: less than the reserve */
+	assert_int_equal(dial_pace(&in), 10);
+	in.win_answered = 2000;
+	assert_true(dial_pace(&in) > 10);
 }
 
 static void test_predictive_less_when_budget_spent(void **state)
@@ -176,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_no_ready_agent_no_call),
 		cmocka_unit_test(test_progressive_one_per_ready),
 		cmocka_unit_test(test_predictive_more_when_calls_end),
+		cmocka_unit_test(test_predictive_fresh_window_no_overdial),
 		cmocka_unit_test(test_predictive_less_when_budget_spent),
 	};
 

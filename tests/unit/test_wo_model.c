@@ -12,7 +12,7 @@
  * a complaint into an escalated complaint.
  */
 #include "lib/err.h"
-#include "node/workflow/calendar.h"
+#include "lib/calendar.h"
 #include "node/workflow/conf.h"
 #include "node/workflow/model.h"
 #include "tests/unit/support/shanghai.h"

@@ -418,6 +418,66 @@ static void test_notices(void **state)
 	assert_int_equal(wo_notice_put(&e, f->b), KF_EPARSE);
 }
 
+struct results_seen {
+	char ids[4][WO_ID_MAX + 1];
+	bool satisfied[4];
+	size_t n;
+};
+
+static int result_collect(void *arg, const Kefu__VisitResult *v)
+{
+	struct results_seen *s = arg;
+
+	snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", v->order_id);
+	s->satisfied[s->n++] = v->satisfied;
+	return 0;
+}
+
+/* Return-visit results: one per order (a later one replaces it), listed by
+ * id, deleted one by one; a bad id refused. */
+static void test_visit_results(void **state)
+{
+	struct tmpstore *f = *state;
+	Kefu__VisitResult v = KEFU__VISIT_RESULT__INIT;
+	struct results_seen s = {0};
+	struct store_txn *t;
+
+	v.has_satisfied = v.has_at_ms = 1;
+	v.agent = "a01";
+	v.at_ms = 1000;
+	v.order_id = "SC20261206000002";
+	v.satisfied = true;
+	assert_int_equal(wo_visit_result_put(&v, f->b), 0);
+	v.order_id = "SC20261206000001";
+	v.satisfied = true;
+	assert_int_equal(wo_visit_result_put(&v, f->b), 0);
+	apply(f);
+	v.satisfied = false; /* the customer changed their mind: replaces it */
+	assert_int_equal(wo_visit_result_put(&v, f->b), 0);
+	apply(f);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_visit_results(t, 0, result_collect, &s), 0);
+	store_abort(t);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.ids[0], "SC20261206000001");
+	assert_false(s.satisfied[0]);
+	assert_string_equal(s.ids[1], "SC20261206000002");
+	assert_true(s.satisfied[1]);
+	assert_int_equal(wo_visit_result_del("SC20261206000001", f->b), 0);
+	apply(f);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_visit_results(t, 0, result_collect, &s), 0);
+	store_abort(t);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.ids[0], "SC20261206000002");
+	v.order_id = "not an id";
+	assert_int_equal(wo_visit_result_put(&v, f->b), KF_EPARSE);
+	v.order_id = NULL;
+	assert_int_equal(wo_visit_result_put(&v, f->b), KF_EPARSE);
+	assert_int_equal(wo_visit_result_del("x/y", f->b), KF_EPARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +489,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ids_refs_attachments_visits, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_notices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_visit_results, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* Business calendars. See calendar.h. */
-#include "node/workflow/calendar.h"
+#include "lib/calendar.h"
 
 #include "lib/err.h"
 

@@ -1,5 +1,6 @@
 /*
- * Business calendars for the work orders' clocks (docs/workflow.md): the
+ * Business calendars, for the work orders' clocks (docs/workflow.md) and
+ * the public holidays of outbound campaigns (docs/dialing.md): the
  * weekly open hours of a handling group, the dates it is closed (public
  * holidays) and the weekend dates it works (China's make-up working days),
  * in the local time of the process's timezone (kefud sets TZ from
@@ -27,8 +28,8 @@
  * make-up working day, open with the hours of the calendar's first working
  * weekday (Monday's in the example).
  */
-#ifndef KEFU_NODE_WORKFLOW_CALENDAR_H
-#define KEFU_NODE_WORKFLOW_CALENDAR_H
+#ifndef KEFU_LIB_CALENDAR_H
+#define KEFU_LIB_CALENDAR_H
 
 #include <stdbool.h>
 #include <stddef.h>
