@@ -8,11 +8,12 @@
 #   make deps       install the Debian packages (appliance/packages-build.txt)
 #   make deb        build/deb/kefu_<version>_amd64.deb, checked by lintian
 #   make appliance PROVINCE=SC   a node's root filesystem (downloads packages)
+#   make upgrade-test   a rolling upgrade from the previous commit's build under load
 #
 # The public targets first make sure the build packages are installed, then
 # re-enter this Makefile with KEFU_DEPS_OK=1 so pkg-config can be asked.
 
-PUBLIC := all test bench fuzz demo check san deb appliance
+PUBLIC := all test bench fuzz demo check san deb appliance upgrade-test
 .PHONY: $(PUBLIC) deps clean
 
 ifeq ($(KEFU_DEPS_OK),)
@@ -193,6 +194,11 @@ build/rel/bench/bench_dialer: build/rel/obj/tests/bench/bench_dialer.o \
 		build/rel/obj/tests/bench/dialfloor.o build/rel/libkefu.a
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+# A rolling upgrade from KEFU_UPGRADE_FROM (default HEAD~1), built in the
+# test's own folder, to this build (tests/upgrade/; not in `make test`).
+upgrade-test: all
+	@sh tests/upgrade/test_rolling_upgrade.sh
+
 bench: all $(BENCH_BINS)
 	@tests/bench/run.sh
 

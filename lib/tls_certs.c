@@ -3,6 +3,7 @@
 
 #include "lib/err.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CERTS_NAME_MAX 64
@@ -328,6 +330,204 @@ int tls_certs_issue(const char *ca_crt, const char *ca_key, const struct tls_cer
 out:
 	X509_free(x);
 	EVP_PKEY_free(key);
+	X509_free(cx);
+	EVP_PKEY_free(ck);
+	return r;
+}
+
+/* ---- what a certificate says; revocation ---- */
+
+static X509 *certs_x509_read(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	X509 *x;
+
+	if (!f)
+		return NULL;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	return x;
+}
+
+/* Copies text[0..n) into the spec's buffer; NULL when it is full. */
+static const char *certs_keep(struct tls_cert_text *t, const char *text, size_t n)
+{
+	char *p;
+
+	if (n + 1 > sizeof(t->buf) - t->used)
+		return NULL;
+	p = t->buf + t->used;
+	memcpy(p, text, n);
+	p[n] = '\0';
+	t->used += n + 1;
+	return p;
+}
+
+static const char *certs_name_entry(X509_NAME *name, int nid, struct tls_cert_text *t)
+{
+	int i = X509_NAME_get_index_by_NID(name, nid, -1);
+	ASN1_STRING *s = i < 0 ? NULL : X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+
+	return s ? certs_keep(t, (const char *)ASN1_STRING_get0_data(s),
+			      (size_t)ASN1_STRING_length(s))
+		 : NULL;
+}
+
+int tls_certs_spec_read(const char *crt_path, struct tls_cert_text *t, char *why,
+			size_t why_size)
+{
+	struct tls_cert_spec *spec = &t->spec;
+	GENERAL_NAMES *sans;
+	X509 *x;
+	int r = 0;
+
+	memset(t, 0, sizeof(*t));
+	ERR_clear_error();
+	if (!(x = certs_x509_read(crt_path))) {
+		ERR_clear_error();
+		certs_why(why, why_size, "%s: no PEM certificate to read", crt_path);
+		return KF_ECONFIG;
+	}
+	spec->cn = certs_name_entry(X509_get_subject_name(x), NID_commonName, t);
+	spec->ou = certs_name_entry(X509_get_subject_name(x), NID_organizationalUnitName, t);
+	spec->server = (X509_get_extended_key_usage(x) & XKU_SSL_SERVER) != 0;
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans) && !r; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		char ip[INET6_ADDRSTRLEN];
+		const char *kept = NULL;
+
+		if (g->type == GEN_DNS && spec->ndns < TLS_CERT_SANS_MAX) {
+			kept = certs_keep(t, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+					  (size_t)ASN1_STRING_length(g->d.dNSName));
+			spec->dns[spec->ndns++] = kept;
+		} else if (g->type == GEN_IPADD && spec->nips < TLS_CERT_SANS_MAX) {
+			int len = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *b = ASN1_STRING_get0_data(g->d.iPAddress);
+
+			if ((len == 4 && inet_ntop(AF_INET, b, ip, sizeof(ip))) ||
+			    (len == 16 && inet_ntop(AF_INET6, b, ip, sizeof(ip))))
+				kept = certs_keep(t, ip, strlen(ip));
+			spec->ips[spec->nips++] = kept;
+		} else {
+			continue;
+		}
+		if (!kept) {
+			certs_why(why, why_size, "%s: a subjectAltName that cannot be kept", crt_path);
+			r = KF_ECONFIG;
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	if (!r && (!spec->cn || !spec->ou)) {
+		certs_why(why, why_size, "%s: no subject CN and OU", crt_path);
+		r = KF_ECONFIG;
+	}
+	X509_free(x);
+	return r;
+}
+
+/* Writes crl to path through path.tmp and a rename: a node reading it sees
+ * the old list or the new one, never half of one. */
+static int certs_crl_write(X509_CRL *crl, const char *path, char *why, size_t why_size)
+{
+	char tmp[4096];
+	int err = 0;
+	FILE *f;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		certs_why(why, why_size, "%s: path too long", path);
+		return KF_ECONFIG;
+	}
+	unlink(tmp);
+	if (!(f = certs_create(tmp, 0644, &err, why, why_size)))
+		return err;
+	if (!PEM_write_X509_CRL(f, crl)) {
+		fclose(f);
+		unlink(tmp);
+		return certs_ossl_fail(path, why, why_size);
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		err = -errno;
+		certs_why(why, why_size, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+int tls_certs_revoke(const char *ca_crt, const char *ca_key, const char *crt_path,
+		     const char *crl_path, int days, bool *already, char *why, size_t why_size)
+{
+	X509 *cx = NULL, *x = NULL;
+	EVP_PKEY *ck = NULL;
+	X509_CRL *crl = NULL;
+	X509_REVOKED *rev = NULL, *found = NULL;
+	ASN1_TIME *now = NULL, *next = NULL;
+	FILE *f;
+	int r;
+
+	*already = false;
+	ERR_clear_error();
+	if (days < 1 || days > CERTS_DAYS_MAX) {
+		certs_why(why, why_size, "a revocation list is valid 1..%d days", CERTS_DAYS_MAX);
+		return KF_ECONFIG;
+	}
+	if ((r = certs_ca_read(ca_crt, ca_key, &cx, &ck, why, why_size)))
+		return r;
+	if (!(x = certs_x509_read(crt_path))) {
+		ERR_clear_error();
+		certs_why(why, why_size, "%s: no PEM certificate to read", crt_path);
+		r = KF_ECONFIG;
+		goto out;
+	}
+	if (X509_check_issued(cx, x) != X509_V_OK) {
+		certs_why(why, why_size, "%s was not issued by the CA %s", crt_path, ca_crt);
+		r = KF_ECONFIG;
+		goto out;
+	}
+	if ((f = fopen(crl_path, "re"))) {
+		crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+		fclose(f);
+		if (!crl || X509_CRL_verify(crl, ck) != 1) {
+			ERR_clear_error();
+			certs_why(why, why_size, "%s: not a revocation list of this CA", crl_path);
+			r = KF_ECONFIG;
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		r = -errno;
+		certs_why(why, why_size, "%s: %s", crl_path, strerror(errno));
+		goto out;
+	} else if (!(crl = X509_CRL_new()) || !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+		   !X509_CRL_set_issuer_name(crl, X509_get_subject_name(cx))) {
+		r = certs_ossl_fail(crl_path, why, why_size);
+		goto out;
+	}
+	if (X509_CRL_get0_by_serial(crl, &found, X509_get0_serialNumber(x)) == 1) {
+		*already = true;
+	} else if (!(rev = X509_REVOKED_new()) ||
+		   !X509_REVOKED_set_serialNumber(rev, (ASN1_INTEGER *)X509_get0_serialNumber(x)) ||
+		   !(now = ASN1_TIME_adj(NULL, time(NULL), 0, 0)) ||
+		   !X509_REVOKED_set_revocationDate(rev, now) || !X509_CRL_add0_revoked(crl, rev)) {
+		r = certs_ossl_fail(crt_path, why, why_size);
+		X509_REVOKED_free(rev);
+		goto out;
+	}
+	/* Issued again whether or not the certificate was listed: a fresh
+	 * lastUpdate and nextUpdate, signed by the CA. */
+	if (!(now || (now = ASN1_TIME_adj(NULL, time(NULL), 0, 0))) ||
+	    !(next = ASN1_TIME_adj(NULL, time(NULL), days, 0)) || !X509_CRL_set1_lastUpdate(crl, now) ||
+	    !X509_CRL_set1_nextUpdate(crl, next) || !X509_CRL_sort(crl) ||
+	    !X509_CRL_sign(crl, ck, EVP_sha256())) {
+		r = certs_ossl_fail(crl_path, why, why_size);
+		goto out;
+	}
+	r = certs_crl_write(crl, crl_path, why, why_size);
+out:
+	ASN1_TIME_free(now);
+	ASN1_TIME_free(next);
+	X509_CRL_free(crl);
+	X509_free(x);
 	X509_free(cx);
 	EVP_PKEY_free(ck);
 	return r;

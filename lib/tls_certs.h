@@ -55,4 +55,34 @@ int tls_certs_ca_new(const char *cn, int days, const char *crt_path, const char 
 int tls_certs_issue(const char *ca_crt, const char *ca_key, const struct tls_cert_spec *spec,
 		    const char *crt_path, const char *key_path, char *why, size_t why_size);
 
+/* A spec read back from a certificate, with room for its strings. */
+struct tls_cert_text {
+	struct tls_cert_spec spec;          /* days 0: the caller sets it */
+	char buf[2048];
+	size_t used;
+};
+
+/*
+ * tls_certs_spec_read - what the certificate at crt_path says: subject CN
+ * and OU, serverAuth or not, its DNS names and IP addresses (as text), so
+ * that the same certificate can be issued again with a new key (kefuctl
+ * certs rotate). Returns 0, or KF_ECONFIG (no certificate there, no CN or
+ * OU, names that do not fit; why says which).
+ */
+int tls_certs_spec_read(const char *crt_path, struct tls_cert_text *t, char *why,
+			size_t why_size);
+
+/*
+ * tls_certs_revoke - list the certificate at crt_path (which the CA must
+ * have issued) in the CA's revocation list at crl_path, made when missing,
+ * and sign the list again valid for days (its nextUpdate). *already: it
+ * was listed before (the list is still issued again). The file is replaced
+ * atomically (a temporary file renamed over it), mode 0644. Returns 0,
+ * KF_ECONFIG (a CA, certificate or list that cannot be read, a certificate
+ * of another CA, a list another CA signed, days out of 1..36500), -errno,
+ * KF_EINTERNAL.
+ */
+int tls_certs_revoke(const char *ca_crt, const char *ca_key, const char *crt_path,
+		     const char *crl_path, int days, bool *already, char *why, size_t why_size);
+
 #endif

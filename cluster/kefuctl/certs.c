@@ -12,6 +12,10 @@
  *               no role a node admits: supervisors log in with their account
  *   gateway     a telephony gateway (OU kefu-gateway), clientAuth
  *
+ * kefuctl certs rotate: one certificate of the folder issued again with a
+ * new key (the previous kept as NAME.crt.old), for a rolling restart.
+ * kefuctl certs revoke: a certificate listed in the folder's crl.pem.
+ *
  * The certificates are made by the TLS module (lib/tls_certs.h); this file
  * only reads the command line and says what was written.
  */
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CERTS_NODES_MAX 32
 #define CERTS_PATH_MAX 4096
@@ -122,6 +127,14 @@ static int certs_nodes_parse(struct certs_args *a, const char *list)
 	return 0;
 }
 
+/* --days N: 1..CERTS_CA_DAYS; 0 or EXIT_USAGE. */
+static int certs_days(const char *arg, uint64_t *days)
+{
+	if (ctl_parse_u64(arg, 1, CERTS_CA_DAYS, days))
+		return ctl_usage_error("--days takes 1..%d", CERTS_CA_DAYS);
+	return 0;
+}
+
 static int certs_args_parse(int argc, char **argv, struct certs_args *a)
 {
 	static const struct option opts[] = {
@@ -138,7 +151,7 @@ static int certs_args_parse(int argc, char **argv, struct certs_args *a)
 	memset(a, 0, sizeof(*a));
 	a->days = CERTS_DAYS_DEFAULT;
 	if (argc < 2 || strcmp(argv[1], "init") != 0)
-		return ctl_usage_error("the one form is: certs init ...");
+		return ctl_usage_error("certs init, certs rotate or certs revoke");
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -147,8 +160,8 @@ static int certs_args_parse(int argc, char **argv, struct certs_args *a)
 		case 'o': a->out = optarg; break;
 		case 'j': a->json = true; break;
 		case 'd':
-			if (ctl_parse_u64(optarg, 1, CERTS_CA_DAYS, &a->days))
-				return ctl_usage_error("--days takes 1..%d", CERTS_CA_DAYS);
+			if ((r = certs_days(optarg, &a->days)))
+				return r;
 			break;
 		default: return ctl_usage_error("unknown option");
 		}
@@ -237,6 +250,166 @@ static int certs_issue_one(const struct certs_args *a, json_t *files,
 	return 0;
 }
 
+/* ---- rotate and revoke ---- */
+
+struct certs_one_args {
+	const char *dir, *name, *cert;
+	uint64_t days;
+	bool json;
+};
+
+/* certs rotate|revoke --dir DIR (--name NAME | --cert FILE) [--days N] [--json] */
+static int certs_one_parse(int argc, char **argv, bool revoke, struct certs_one_args *a)
+{
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, 'D'},
+		{"name", required_argument, NULL, 'n'},
+		{"cert", required_argument, NULL, 'c'},
+		{"days", required_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	int c, r;
+
+	memset(a, 0, sizeof(*a));
+	a->days = revoke ? 30 : CERTS_DAYS_DEFAULT;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D': a->dir = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'c':
+			if (!revoke)
+				return ctl_usage_error("certs rotate takes --name, not --cert");
+			a->cert = optarg;
+			break;
+		case 'j': a->json = true; break;
+		case 'd':
+			if ((r = certs_days(optarg, &a->days)))
+				return r;
+			break;
+		default: return ctl_usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("unexpected argument %s", argv[optind]);
+	if (!a->dir)
+		return ctl_usage_error("--dir (the folder of certs init) is required");
+	if (!a->name == !a->cert)
+		return ctl_usage_error(revoke ? "give one of --name NAME and --cert FILE"
+					      : "--name NAME is required");
+	if (a->name && (!certs_stem_ok(a->name, strlen(a->name)) || strcmp(a->name, "ca") == 0 ||
+			strcmp(a->name, "crl") == 0))
+		return ctl_usage_error("--name: a certificate of the folder (a node, admin, "
+				       "supervisor, gateway), not %s", a->name);
+	return 0;
+}
+
+/* DIR/NAME.crt and the like, each checked to fit. */
+static int certs_paths(const char *dir, const char *name, char (*out)[CERTS_PATH_MAX],
+		       const char *const *exts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (certs_path(out[i], CERTS_PATH_MAX, dir, name, exts[i]))
+			return EXIT_USAGE;
+	return 0;
+}
+
+/*
+ * certs rotate: the certificate NAME issued again by the folder's CA with a
+ * new key, the same subject, use and names; the one it replaces kept as
+ * NAME.crt.old and NAME.key.old (an earlier .old goes). Made as .new files
+ * first and renamed: the folder never lacks a usable pair.
+ */
+static int certs_rotate(int argc, char **argv)
+{
+	enum { CA_CRT, CA_KEY, CRT, KEY, NEW_CRT, NEW_KEY, OLD_CRT, OLD_KEY, NPATHS };
+	static const char *const ca_ext[] = {"crt", "key"};
+	static const char *const exts[] = {"crt", "key", "crt.new", "key.new", "crt.old",
+					   "key.old"};
+	char p[NPATHS][CERTS_PATH_MAX], why[256];
+	struct certs_one_args a;
+	struct tls_cert_text t;
+	int r;
+
+	if ((r = certs_one_parse(argc, argv, false, &a)))
+		return r;
+	if (certs_paths(a.dir, "ca", p, ca_ext, 2) || certs_paths(a.dir, a.name, p + CRT, exts, 6))
+		return EXIT_USAGE;
+	if (tls_certs_spec_read(p[CRT], &t, why, sizeof(why))) {
+		fprintf(stderr, "kefuctl: certs rotate: %s\n", why);
+		return EXIT_USAGE;
+	}
+	t.spec.days = (int)a.days;
+	/* .new files are what an interrupted rotate left: never installed. */
+	unlink(p[NEW_CRT]);
+	unlink(p[NEW_KEY]);
+	if (tls_certs_issue(p[CA_CRT], p[CA_KEY], &t.spec, p[NEW_CRT], p[NEW_KEY], why,
+			    sizeof(why))) {
+		fprintf(stderr, "kefuctl: certs rotate: %s: %s\n", a.name, why);
+		return EXIT_USAGE;
+	}
+	if (rename(p[CRT], p[OLD_CRT]) != 0 || rename(p[KEY], p[OLD_KEY]) != 0 ||
+	    rename(p[NEW_KEY], p[KEY]) != 0 || rename(p[NEW_CRT], p[CRT]) != 0) {
+		fprintf(stderr, "kefuctl: certs rotate: %s: %s (see the .new and .old files "
+			"in %s)\n", a.name, strerror(errno), a.dir);
+		return EXIT_FAILURE;
+	}
+	if (a.json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "name", a.name, "role",
+				      t.spec.ou, "cert", p[CRT], "key", p[KEY], "old_cert",
+				      p[OLD_CRT], "old_key", p[OLD_KEY], "days", (int)a.days);
+
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("%s: a new key and certificate (%s, %d days) in %s and %s; the previous "
+		       "kept as %s\n", a.name, t.spec.ou, (int)a.days, p[CRT], p[KEY], p[OLD_CRT]);
+		printf("next: install them where %s runs and restart it (a node: kefud, etcd, "
+		       "Redis and Sentinel), one node at a time; then revoke the previous one: "
+		       "kefuctl certs revoke --dir %s --cert %s\n", a.name, a.dir, p[OLD_CRT]);
+	}
+	return 0;
+}
+
+/* certs revoke: the certificate listed in DIR/crl.pem, signed by the CA. */
+static int certs_revoke(int argc, char **argv)
+{
+	static const char *const ca_ext[] = {"crt", "key"};
+	char ca[2][CERTS_PATH_MAX], crl[CERTS_PATH_MAX], crt[CERTS_PATH_MAX], why[256];
+	struct certs_one_args a;
+	bool already;
+	int r;
+
+	if ((r = certs_one_parse(argc, argv, true, &a)))
+		return r;
+	if (certs_paths(a.dir, "ca", ca, ca_ext, 2) || certs_path(crl, sizeof(crl), a.dir, "crl", "pem"))
+		return EXIT_USAGE;
+	if (a.cert)
+		snprintf(crt, sizeof(crt), "%s", a.cert);
+	else if (certs_path(crt, sizeof(crt), a.dir, a.name, "crt"))
+		return EXIT_USAGE;
+	if (tls_certs_revoke(ca[0], ca[1], crt, crl, (int)a.days, &already, why, sizeof(why))) {
+		fprintf(stderr, "kefuctl: certs revoke: %s\n", why);
+		return EXIT_USAGE;
+	}
+	if (a.json) {
+		json_t *o = json_pack("{s:s, s:s, s:b, s:i}", "cert", crt, "crl", crl, "already",
+				      already, "days", (int)a.days);
+
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+	} else {
+		printf("%s %s in %s (issued again, valid %d days)\n", crt,
+		       already ? "was already listed" : "revoked", crl, (int)a.days);
+		printf("next: copy %s to every node as its crl_file and reload kefud there "
+		       "(systemctl reload kefud); issue the list again before it expires\n", crl);
+	}
+	return 0;
+}
+
 int ctl_certs(int argc, char **argv)
 {
 	struct certs_args a;
@@ -245,6 +418,10 @@ int ctl_certs(int argc, char **argv)
 	json_t *files = NULL;
 	int r;
 
+	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
+		return certs_rotate(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+		return certs_revoke(argc, argv);
 	if ((r = certs_args_parse(argc, argv, &a)))
 		return r;
 	if (mkdir(a.out, 0755) != 0 && errno != EEXIST) {

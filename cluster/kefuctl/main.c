@@ -265,10 +265,15 @@ static const struct cmd cmds[] = {
 	 "             /var/lib/kefu/data); the node catches up from the backup's log position;\n"
 	 "             --new-cluster makes it the first node of a new cluster"},
 	{"certs", ctl_certs, NULL,
-	 "init --province P --nodes NAME[=ADDR],... --out DIR [--days N] [--json]",
+	 "init --province P --nodes NAME[=ADDR],... --out DIR [--days N] [--json]\n"
+	 "             certs rotate --dir DIR --name NAME [--days N] [--json]\n"
+	 "             certs revoke --dir DIR (--name NAME | --cert FILE) [--days N] [--json]",
 	 "a province CA and its certificates in DIR, offline: ca, one per node (server and\n"
 	 "             client use, SAN the name and ADDR), admin, supervisor, gateway; keys 0600,\n"
-	 "             nothing overwritten; --json lists the files"},
+	 "             nothing overwritten; --json lists the files; rotate issues NAME again\n"
+	 "             with a new key (the previous kept as NAME.crt.old), for a rolling\n"
+	 "             restart; revoke lists a certificate in DIR/crl.pem (every node's\n"
+	 "             crl_file, read again on reload)"},
 	{"help", cmd_help, NULL, "", "this list"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -66,4 +66,55 @@ timeout 20 sh -c "while kill -0 $srv 2>/dev/null; do sleep 0.1; done" || true
 grep -q "CN = admin, OU = kefu-admin" "$d/server.log" || fail "client not seen: $(cat "$d/server.log")"
 grep -q "verify error" "$d/server.log" && fail "client refused: $(cat "$d/server.log")"
 srv=
-echo "ok: certificates verify, EKUs and SANs as given, keys 0600, handshake done"
+
+# Rotation: the same subject, use and names, a new key and serial; the
+# previous pair kept as .old; both verify against the CA until revoked.
+serial() { openssl x509 -in "$1" -noout -serial; }
+pubkey() { openssl x509 -in "$1" -noout -pubkey; }
+before=$(serial "$d/c/sc-cd-1.crt")
+ext sc-cd-1 >"$d/before.txt"
+"$BIN/kefuctl" certs rotate --dir "$d/c" --name sc-cd-1 --json >"$d/rot.json" 2>"$d/err" ||
+	fail "certs rotate: $(cat "$d/err")"
+[ "$(serial "$d/c/sc-cd-1.crt.old")" = "$before" ] || fail "the previous certificate is not kept"
+[ "$(serial "$d/c/sc-cd-1.crt")" != "$before" ] || fail "rotate kept the serial"
+[ "$(pubkey "$d/c/sc-cd-1.crt")" != "$(pubkey "$d/c/sc-cd-1.crt.old")" ] || fail "rotate kept the key"
+[ "$(openssl pkey -in "$d/c/sc-cd-1.key" -pubout)" = "$(pubkey "$d/c/sc-cd-1.crt")" ] ||
+	fail "the new key does not match the new certificate"
+[ "$(stat -c %a "$d/c/sc-cd-1.key")" = 600 ] || fail "the new key is not 0600"
+ext sc-cd-1 >"$d/after.txt"
+for want in "Subject: CN = sc-cd-1, OU = kefu-node" "TLS Web Server Authentication, TLS Web Client Authentication" \
+	"DNS:sc-cd-1, IP Address:127.0.0.1"; do
+	grep -q "$want" "$d/before.txt" || fail "before rotation: no $want"
+	grep -q "$want" "$d/after.txt" || fail "after rotation: no $want: $(cat "$d/after.txt")"
+done
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["name"] == "sc-cd-1" and o["role"] == "kefu-node" and o["old_cert"].endswith("sc-cd-1.crt.old"), o' "$d/rot.json" ||
+	fail "rotate --json: $(cat "$d/rot.json")"
+openssl verify -CAfile "$d/c/ca.crt" "$d/c/sc-cd-1.crt" "$d/c/sc-cd-1.crt.old" >/dev/null ||
+	fail "a rotated certificate does not verify"
+# Revocation: the old certificate listed, the new one not (openssl verify -crl_check).
+"$BIN/kefuctl" certs revoke --dir "$d/c" --cert "$d/c/sc-cd-1.crt.old" >"$d/rev.out" 2>&1 ||
+	fail "certs revoke: $(cat "$d/rev.out")"
+[ "$(stat -c %a "$d/c/crl.pem")" = 644 ] || fail "crl.pem is not 0644"
+cat "$d/c/ca.crt" "$d/c/crl.pem" >"$d/chain.pem"
+if openssl verify -crl_check -CAfile "$d/chain.pem" "$d/c/sc-cd-1.crt.old" >"$d/v.out" 2>&1; then
+	fail "the revoked certificate still verifies"
+fi
+grep -q "certificate revoked" "$d/v.out" || fail "not refused as revoked: $(cat "$d/v.out")"
+openssl verify -crl_check -CAfile "$d/chain.pem" "$d/c/sc-cd-1.crt" >/dev/null 2>&1 ||
+	fail "the new certificate does not verify with the list"
+# A second revocation keeps the first; the same one again is said to be listed.
+"$BIN/kefuctl" certs revoke --dir "$d/c" --name gateway >/dev/null 2>&1 || fail "revoke gateway"
+"$BIN/kefuctl" certs revoke --dir "$d/c" --name gateway --json >"$d/again.json" 2>&1 || fail "revoke again"
+grep -q '"already":true' "$d/again.json" || fail "a second revocation: $(cat "$d/again.json")"
+[ "$(openssl crl -in "$d/c/crl.pem" -noout -text | grep -c "Serial Number")" = 2 ] ||
+	fail "the list does not hold both: $(openssl crl -in "$d/c/crl.pem" -noout -text)"
+# Refusals: a certificate of another CA, the CA itself, no --dir, a name not there.
+"$BIN/kefuctl" certs init --province GD --nodes gd-1 --out "$d/other" >/dev/null 2>&1 || fail "second CA"
+"$BIN/kefuctl" certs revoke --dir "$d/c" --cert "$d/other/gd-1.crt" 2>"$d/err" &&
+	fail "a certificate of another CA revoked"
+grep -q "not issued by the CA" "$d/err" || fail "no reason: $(cat "$d/err")"
+"$BIN/kefuctl" certs rotate --dir "$d/c" --name ca 2>/dev/null && fail "rotate of the CA accepted"
+"$BIN/kefuctl" certs rotate --name sc-cd-1 2>/dev/null && fail "rotate without --dir accepted"
+"$BIN/kefuctl" certs rotate --dir "$d/c" --name nosuch 2>"$d/err" && fail "rotate of a missing name"
+grep -q "no PEM certificate" "$d/err" || fail "no reason: $(cat "$d/err")"
+echo "ok: certificates verify, EKUs and SANs as given, keys 0600, handshake done, rotated and revoked"

@@ -1,0 +1,85 @@
+#!/bin/sh
+# A rolling upgrade (docs/appliance.md, "Upgrading") from an earlier build
+# to this one, under calls and writes:
+#   - the earlier build (KEFU_UPGRADE_FROM, default HEAD~1) is exported
+#     with git archive and built in the test's folder; its own harness
+#     brings up a three-node cluster with Redis and Sentinels running it;
+#   - kefu-sim traffic (calls from a BOSS file's customers to agents on
+#     every node) and a ledger of replicated writes run throughout;
+#   - the followers, then the leader after `kefuctl switchover` moved
+#     leadership away, are stopped as systemctl stop does (SIGTERM) and
+#     started from this build, one at a time, each waited for until the
+#     cluster is healthy again;
+#   - at the end every node runs this build, no call was lost or offered
+#     to two agents at once, and every acknowledged write is on every node.
+# Not part of `make test` (it builds a second tree): `make upgrade-test`.
+. "$(dirname "$0")/../cluster/lib.inc"
+
+FROM=${KEFU_UPGRADE_FROM:-HEAD~1}
+OLD=$D/old
+git -C "$TOP" rev-parse --verify --quiet "$FROM^{commit}" >/dev/null ||
+	fail "no commit $FROM to upgrade from (a shallow clone? set KEFU_UPGRADE_FROM)"
+mkdir -p "$OLD"
+git -C "$TOP" archive "$FROM" | tar -x -C "$OLD" || fail "git archive $FROM"
+echo "building $(git -C "$TOP" rev-parse --short "$FROM") in $OLD"
+make -C "$OLD" KEFU_DEPS_OK=1 -j2 all >"$D/old-build.log" 2>&1 ||
+	fail "the earlier build failed: $(tail -n 20 "$D/old-build.log")"
+ok
+
+KEFU_BIN=$OLD/bin "$OLD/tests/cluster/harness" up --nodes 3 --dir "$D" >"$D/up.out" 2>&1 ||
+	fail "the earlier build's cluster did not come up: $(tail -n 20 "$D/up.out")"
+ok
+runs_build() { # NODE BINDIR: the node's process runs BINDIR/kefud
+	pid=$(python3 -c 'import json,sys
+print([n["pid"] for n in json.load(open(sys.argv[1]))["nodes"] if n["name"] == sys.argv[2]][0])' "$CJ" "$1")
+	[ "$(readlink -f "/proc/$pid/exe")" = "$(readlink -f "$2/kefud")" ]
+}
+for n in node1 node2 node3; do runs_build "$n" "$OLD/bin" || fail "$n does not run the earlier build"; done
+ok
+
+"$SIM" boss --out "$D/boss" --users 300 --seed 5 --kinds CUST,USER --no-changes >/dev/null ||
+	fail "kefu-sim boss"
+SIM_PID=""
+trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; cleanup' EXIT
+SECS=${KEFU_UPGRADE_SECS:-75}
+timeout $((SECS + 90)) "$SIM" --cluster "$CJ" --boss "$D/boss" --agents 6 --duration "$SECS" \
+	--rate 1.2 --handle 3000 --wrap 500 --patience 60000 --seed 31 --json \
+	>"$D/traffic.json" 2>"$D/traffic.err" &
+SIM_PID=$!
+ledger c1 "$SECS" --rate 100
+sleep 8
+
+# upgrade NODE: stopped as systemctl stop does, started from this build.
+upgrade() {
+	"$H" term "$1" --dir "$D" >/dev/null 2>&1 || fail "term $1"
+	"$H" start "$1" --dir "$D" >/dev/null 2>&1 || fail "start $1 from this build"
+	wait_for "$1 back and the cluster healthy" 60 healthy
+	runs_build "$1" "$KEFU_BIN" || fail "$1 does not run this build"
+	ok
+	sleep 4
+}
+L=$(leader)
+for n in node1 node2 node3; do [ "$n" = "$L" ] || upgrade "$n"; done
+to=$(for n in node1 node2 node3; do [ "$n" = "$L" ] || echo "$n"; done | head -n 1)
+ctl switchover --to "$to" >"$D/sw.out" 2>&1 || fail "switchover: $(cat "$D/sw.out")"
+wait_for "$to leads" 20 leader_is "$to"
+ok
+upgrade "$L"
+
+wait "$SIM_PID" || fail "kefu-sim traffic: $(tail -n 5 "$D/traffic.err")"
+SIM_PID=""
+ok
+ledger_wait c1
+all_acked_on c1 node1 node2 node3
+python3 - "$D/traffic.json" <<'PY' || fail "calls through the upgrade: $(cat "$D/traffic.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+answered = sum(t["answered"] for t in s["tiers"].values())
+assert answered >= 20, ("few calls answered", answered)
+assert s["reconnects"] >= 1, ("nothing moved off a restarted node", s["reconnects"])
+assert s["lost_calls"] == 0, ("lost calls", s["lost_calls"])
+assert s["double_offers"] == 0, ("double offers", s["double_offers"])
+PY
+ok
+echo "traffic: $(cat "$D/traffic.json")"
+done_ok
