@@ -123,11 +123,12 @@ done
 run() {
 	i=$1 name=$2; shift 2
 	if [ $mode = image ]; then
-		ip netns exec "$tag-$i" chroot "$d/r$i" "$@" >"$d/logs/$name$i.log" 2>&1 &
+		ip netns exec "$tag-$i" chroot "$d/r$i" "$@" >>"$d/logs/$name$i.log" 2>&1 &
 	else
-		ip netns exec "$tag-$i" "$@" >"$d/logs/$name$i.log" 2>&1 &
+		ip netns exec "$tag-$i" "$@" >>"$d/logs/$name$i.log" 2>&1 &
 	fi
 	pids="$pids $!"
+	eval "pid_$name$i=$!"
 }
 # on NODE COMMAND...: in the node's namespace (and root), in the foreground.
 on() {
@@ -136,35 +137,42 @@ on() {
 	else ip netns exec "$tag-$i" "$@"; fi
 }
 
-for i in 1 2 3; do
+# firstboot NODE [OPTION...]: kefu-firstboot in the node's namespace and root,
+# then its ruleset loaded.
+firstboot() {
+	i=$1; shift
 	r=$d/r$i
 	if [ $mode = image ]; then
-		on $i /usr/sbin/kefu-firstboot --no-nft >"$d/logs/firstboot$i.log" 2>&1 ||
+		on $i /usr/sbin/kefu-firstboot --no-nft "$@" >>"$d/logs/firstboot$i.log" 2>&1 ||
 			fail "firstboot of node $i"
 		on $i nft -f /etc/kefu/kefu.nft || fail "node $i: the ruleset does not load"
 	else
 		on $i sh appliance/firstboot/kefu-firstboot --etc "$r/etc/kefu" --var "$r/var/lib" \
 			--credentials "$r/run/credentials" --templates appliance/templates \
 			--nft-template appliance/nftables/kefu.nft.in --nft-render appliance/nftables/render.sh \
-			--no-nft >"$d/logs/firstboot$i.log" 2>&1 || fail "firstboot of node $i"
+			--no-nft "$@" >>"$d/logs/firstboot$i.log" 2>&1 || fail "firstboot of node $i"
 		on $i nft -f "$r/etc/kefu/kefu.nft" || fail "node $i: the ruleset does not load"
 	fi
 	grep -q "node sc-cd-$i address 10.77.0.$i" "$d/logs/firstboot$i.log" ||
 		fail "node $i did not find itself by its address: $(cat "$d/logs/firstboot$i.log")"
-done
-
-for i in 1 2 3; do
-	r=$d/r$i; X=; [ $mode = image ] || X=$r
+}
+# services NODE: etcd, Redis and Sentinel of the node, as their units start them.
+services() {
+	i=$1 r=$d/r$1; X=; [ $mode = image ] || X=$r
 	run $i etcd sh -c "set -a; . $X/etc/kefu/etcd.env; set +a; exec etcd"
 	run $i redis redis-server "$X/etc/kefu/redis.conf" --daemonize no --dir "$X/var/lib/kefu-redis"
 	cp "$r/etc/kefu/sentinel.conf" "$r/var/lib/kefu-sentinel/sentinel.conf"
 	run $i sentinel redis-sentinel "$X/var/lib/kefu-sentinel/sentinel.conf" --daemonize no
-done
-for i in 1 2 3; do
-	X=; [ $mode = image ] || X=$d/r$i
+}
+node_kefud() { # NODE
+	i=$1; X=; [ $mode = image ] || X=$d/r$1
 	if [ $mode = image ]; then run $i kefud /usr/sbin/kefud --config /etc/kefu/kefud.conf
 	else run $i kefud "$BIN/kefud" --config "$X/etc/kefu/kefud.conf"; fi
-done
+}
+
+for i in 1 2 3; do firstboot $i; done
+for i in 1 2 3; do services $i; done
+for i in 1 2 3; do node_kefud $i; done
 
 python3 - "$d" >"$d/cluster.json" <<'PY'
 import json, sys
@@ -213,4 +221,47 @@ assert s["lost_calls"] == 0, ("lost calls", s["lost_calls"])
 assert s["double_offers"] == 0, ("double offers", s["double_offers"])
 print("traffic: %d calls answered, lost_calls 0, double_offers 0" % answered)
 PY
-echo "ok: 3 namespaces ($mode), cluster over TLS behind the rules, traffic served"
+
+# A dead node replaced (docs/appliance.md, "Replacing a dead node"): node 3's
+# processes killed and its disks wiped but for its identity (certificate,
+# key, province file, Redis secret); it boots again with /etc/kefu/join:
+# kefu-firstboot swaps its etcd member for a new one and points Redis at the
+# live primary; kefud starts empty, catches up, and the cluster is whole.
+etcd_members() {
+	ip netns exec "$tag-1" env ETCDCTL_API=3 etcdctl --endpoints https://10.77.0.1:2379 \
+		--cacert "$d/ca/ca.crt" --cert "$d/ca/sc-cd-1.crt" --key "$d/ca/sc-cd-1.key" \
+		member list 2>/dev/null
+}
+command -v etcdctl >/dev/null || fail "no etcdctl (package etcd-client)"
+before=$(etcd_members | awk -F', ' '$3 == "sc-cd-3" { print $1 }')
+[ -n "$before" ] || fail "sc-cd-3 is no etcd member: $(etcd_members)"
+for n in kefud etcd redis sentinel; do
+	eval "p=\$pid_${n}3"
+	kill -9 "$p" 2>/dev/null || true
+done
+r=$d/r3
+# The disks' contents go; the folders (their owners and modes) stay.
+for v in kefu kefu-etcd kefu-redis kefu-sentinel; do find "$r/var/lib/$v" -mindepth 1 -delete; done
+touch "$r/etc/kefu/join"
+# As on site, the replacement boots once the others noticed the death: etcd
+# has elected a leader among the two left.
+etcd_leads() { # NODE: its etcd is the leader
+	ip netns exec "$tag-$1" env ETCDCTL_API=3 etcdctl --endpoints "https://10.77.0.$1:2379" \
+		--cacert "$d/ca/ca.crt" --cert "$d/ca/sc-cd-$1.crt" --key "$d/ca/sc-cd-$1.key" \
+		endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { f = 1 } END { exit !f }'
+}
+n=0
+until etcd_leads 1 || etcd_leads 2; do
+	n=$((n + 1)); [ $n -lt 120 ] || fail "etcd elects no leader without node 3"; sleep 0.5
+done
+firstboot 3
+grep -q "etcd existing" "$d/logs/firstboot3.log" || fail "node 3 did not join: $(tail -n 3 "$d/logs/firstboot3.log")"
+services 3
+node_kefud 3
+wait_for 120 healthy || fail "the cluster is not whole again: $(out "$BIN/kefuctl" --cluster "$d/cluster.json" status 2>&1)"
+after=$(etcd_members | awk -F', ' '$3 == "sc-cd-3" && $2 == "started" { print $1 }')
+[ -n "$after" ] && [ "$after" != "$before" ] ||
+	fail "sc-cd-3's etcd member was not replaced (before $before): $(etcd_members)"
+[ "$(etcd_members | wc -l)" = 3 ] || fail "etcd does not have three members: $(etcd_members)"
+echo "node 3 replaced: etcd member $before -> $after, kefud caught up, the cluster whole"
+echo "ok: 3 namespaces ($mode), cluster over TLS behind the rules, traffic served, a dead node replaced"
