@@ -77,6 +77,15 @@ BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRC))
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
 
+# The build's version (lib/version.h): the changelog's, and the commit when
+# built from a git checkout. build/version.txt changes only when it does, so
+# a new commit recompiles lib/version.c alone.
+KEFU_VERSION := $(shell v=$$(dpkg-parsechangelog -l appliance/deb/changelog -S Version 2>/dev/null || echo 0); \
+	g=$$(git describe --always --dirty --exclude '*' 2>/dev/null); echo "$$v$${g:++g$$g}")
+$(shell mkdir -p build; [ "$$(cat build/version.txt 2>/dev/null)" = "$(KEFU_VERSION)" ] || echo "$(KEFU_VERSION)" >build/version.txt)
+build/rel/obj/lib/version.o build/san/obj/lib/version.o build/fuzz/obj/lib/version.o: build/version.txt
+build/rel/obj/lib/version.o build/san/obj/lib/version.o build/fuzz/obj/lib/version.o: CPPFLAGS += -DKEFU_VERSION='"$(KEFU_VERSION)"'
+
 lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o \
            build/$(1)/obj/gen/routing/scripts.o build/$(1)/obj/gen/ops/scripts.o \
            build/$(1)/obj/gen/hanzi/tables.o

@@ -1,6 +1,7 @@
 /* Leadership and membership through etcd. See election.h. */
 #include "cluster/election.h"
 
+#include "lib/version.h"
 #include "lib/err.h"
 #include "lib/log.h"
 
@@ -618,6 +619,7 @@ int election_new(const struct election_opts *o, struct election **out)
 	snprintf(e->me.name, sizeof(e->me.name), "%s", o->self);
 	snprintf(e->me.addr, sizeof(e->me.addr), "%s", o->addr);
 	snprintf(e->me.role, sizeof(e->me.role), "starting");
+	snprintf(e->me.version, sizeof(e->me.version), "%s", kefu_version);
 	e->tick = loop_timer_new(e->loop, e->ttl_ms / 4, on_tick, e);
 	e->retry = loop_alarm_new(e->loop, on_retry, e);
 	set_note(e, "connecting to etcd");

@@ -53,9 +53,10 @@ static json_t *u64(uint64_t v)
 
 int meta_member_encode(const struct meta_member *m, char *out, size_t cap)
 {
-	return dump(json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", m->name, "addr", m->addr,
-			      "role", m->role, "applied", u64(m->applied), "applied_epoch",
-			      u64(m->applied_epoch), "epoch", u64(m->epoch)),
+	return dump(json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "name", m->name, "addr",
+			      m->addr, "role", m->role, "applied", u64(m->applied),
+			      "applied_epoch", u64(m->applied_epoch), "epoch", u64(m->epoch),
+			      "version", m->version),
 		    out, cap);
 }
 
@@ -150,7 +151,10 @@ int meta_member_parse(const char *buf, size_t len, struct meta_member *m)
 	    get_text(o, "role", m->role, sizeof(m->role)) == 0 &&
 	    get_u64(o, "applied", &m->applied) == 0 &&
 	    get_u64(o, "applied_epoch", &m->applied_epoch) == 0 &&
-	    get_u64(o, "epoch", &m->epoch) == 0)
+	    get_u64(o, "epoch", &m->epoch) == 0 &&
+	    /* absent in the records of builds before it: "" */
+	    (!json_object_get(o, "version") ||
+	     get_text(o, "version", m->version, sizeof(m->version)) == 0))
 		r = 0;
 	json_decref(o);
 	if (r)

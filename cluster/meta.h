@@ -24,6 +24,7 @@ struct meta_member {
 	uint64_t applied;
 	uint64_t applied_epoch;
 	uint64_t epoch;         /* highest epoch the node has accepted */
+	char version[48];       /* the node's build (lib/version.h); "" from an older build */
 };
 
 /* sync */

@@ -1721,14 +1721,14 @@ void repl_fill_status(struct repl *r, Kefu__StatusReply *st)
 		}
 		ms->name = (char *)m[i].name;
 		ms->addr = (char *)m[i].addr;
-		ms->role = is_leader ? "leader"
-			   : sync && meta_sync_has(sync, m[i].name) ? "standby"
+		ms->sync = sync && meta_sync_has(sync, m[i].name);
+		ms->role = is_leader ? "leader" : ms->sync ? "standby"
 			   : strcmp(m[i].role, "starting") == 0 ? "starting" : "follower";
 		ms->has_applied = ms->has_lag = ms->has_sync = ms->has_epoch = 1;
 		ms->applied = applied;
 		ms->lag = last > applied ? last - applied : 0;
-		ms->sync = sync && meta_sync_has(sync, m[i].name);
 		ms->epoch = m[i].epoch;
+		ms->version = (char *)m[i].version;
 		st->members[i] = ms;
 	}
 	st->note = r->note[0] ? r->note : (char *)election_note(r->el);

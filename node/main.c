@@ -9,6 +9,7 @@
  * SIGHUP re-reads the configuration and applies the reloadable options, and
  * reads crl_file again.
  */
+#include "lib/version.h"
 #include "lib/conf.h"
 #include "lib/err.h"
 #include "lib/log.h"
@@ -1156,7 +1157,7 @@ static int node_init(struct node *n)
 /* ---- command line ---- */
 
 static const char node_usage[] =
-	"usage: kefud [--config FILE] [--set name=value]... [--check] [--help]\n";
+	"usage: kefud [--config FILE] [--set name=value]... [--check] [--help] [--version]\n";
 
 /* kefud's command-line flags, for --help and the manual page alike. */
 static const struct {
@@ -1166,6 +1167,7 @@ static const struct {
 	{"--set name=value", "override one option; may be repeated"},
 	{"--check", "check the configuration (and the files it names) and exit: 0 good, 2 bad"},
 	{"--help", "print this and every option"},
+	{"--version", "print the build's version and exit"},
 };
 #define NODE_NFLAGS (sizeof(node_flags) / sizeof(node_flags[0]))
 
@@ -1213,6 +1215,7 @@ static int node_args(struct node *n, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"help-man", no_argument, NULL, 'M'},
 		{"check", no_argument, NULL, 'k'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -1239,6 +1242,9 @@ static int node_args(struct node *n, int argc, char **argv)
 		case 'k':
 			n->check_only = true;
 			break;
+		case 'V':
+			printf("kefud %s\n", kefu_version);
+			return 1;
 		case ':':
 			fprintf(stderr, "kefud: %s needs a value\n", argv[optind - 1]);
 			return -1;

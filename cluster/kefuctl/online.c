@@ -388,12 +388,13 @@ static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
 	for (size_t i = 0; i < st->n_members; i++) {
 		const Kefu__MemberStatus *m = st->members[i];
 
-		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I}", "name",
-						    m->name ? m->name : "", "addr",
+		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s}",
+						    "name", m->name ? m->name : "", "addr",
 						    m->addr ? m->addr : "", "role",
 						    m->role ? m->role : "", "applied",
 						    (json_int_t)m->applied, "lag", (json_int_t)m->lag,
-						    "sync", m->sync, "epoch", (json_int_t)m->epoch));
+						    "sync", m->sync, "epoch", (json_int_t)m->epoch,
+						    "version", m->version ? m->version : ""));
 	}
 	if (members_only) {
 		json_decref(o);
@@ -428,13 +429,14 @@ static void status_text(const Kefu__StatusReply *st, bool members_only)
 		printf("leader %s   epoch %" PRIu64 "   (answered by %s)\n",
 		       st->leader && *st->leader ? st->leader : "(none)", st->epoch,
 		       st->answered_by ? st->answered_by : "?");
-	printf("%-12s %-22s %-9s %12s %8s %s\n", "NAME", "ADDR", "ROLE", "APPLIED", "LAG", "SYNC");
+	printf("%-12s %-22s %-9s %12s %8s %-4s %s\n", "NAME", "ADDR", "ROLE", "APPLIED", "LAG",
+	       "SYNC", "VERSION");
 	for (size_t i = 0; i < st->n_members; i++) {
 		const Kefu__MemberStatus *m = st->members[i];
 
-		printf("%-12s %-22s %-9s %12" PRIu64 " %8" PRIu64 " %s\n", m->name ? m->name : "",
+		printf("%-12s %-22s %-9s %12" PRIu64 " %8" PRIu64 " %-4s %s\n", m->name ? m->name : "",
 		       m->addr ? m->addr : "", m->role ? m->role : "", m->applied, m->lag,
-		       m->sync ? "sync" : "-");
+		       m->sync ? "sync" : "-", m->version && *m->version ? m->version : "?");
 	}
 	if (members_only)
 		return;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -15,7 +16,8 @@
 
 static void test_member_round_trip(void **state)
 {
-	struct meta_member m = {"node1", "127.0.0.1:7401", "leader", 18446744073709551615ULL, 7, 9};
+	struct meta_member m = {"node1", "127.0.0.1:7401", "leader", 18446744073709551615ULL, 7, 9,
+				"0.1.0+g5b7ff69"};
 	struct meta_member back;
 	char buf[512];
 	int n;
@@ -26,6 +28,32 @@ static void test_member_round_trip(void **state)
 	assert_non_null(strstr(buf, "\"applied\":\"18446744073709551615\""));
 	assert_int_equal(meta_member_parse(buf, (size_t)n, &back), 0);
 	assert_memory_equal(&m, &back, sizeof(m));
+}
+
+/* A member record of a build before the version (a rolling upgrade reads
+ * both): parsed, version ""; a version of the wrong type or too long is
+ * refused like any other field. */
+static void test_member_without_version(void **state)
+{
+	static const char old[] = "{\"name\":\"node2\",\"addr\":\"127.0.0.1:7402\",\"role\":"
+				  "\"follower\",\"applied\":\"5\",\"applied_epoch\":\"2\","
+				  "\"epoch\":\"2\"}";
+	static const char bad[] = "{\"name\":\"node2\",\"addr\":\"a\",\"role\":\"follower\","
+				  "\"applied\":\"5\",\"applied_epoch\":\"2\",\"epoch\":\"2\","
+				  "\"version\":7}";
+	struct meta_member m;
+	char longv[200];
+
+	(void)state;
+	assert_int_equal(meta_member_parse(old, sizeof(old) - 1, &m), 0);
+	assert_string_equal(m.name, "node2");
+	assert_string_equal(m.version, "");
+	assert_int_equal(meta_member_parse(bad, sizeof(bad) - 1, &m), KF_EPARSE);
+	memset(longv, 'v', sizeof(longv));
+	snprintf(longv, sizeof(longv), "{\"name\":\"n\",\"addr\":\"a\",\"role\":\"follower\","
+		 "\"applied\":\"5\",\"applied_epoch\":\"2\",\"epoch\":\"2\",\"version\":"
+		 "\"%060d\"}", 1);
+	assert_int_equal(meta_member_parse(longv, strlen(longv), &m), KF_EPARSE);
 }
 
 static void test_sync_round_trip_and_has(void **state)
@@ -93,6 +121,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_member_round_trip),
+		cmocka_unit_test(test_member_without_version),
 		cmocka_unit_test(test_sync_round_trip_and_has),
 		cmocka_unit_test(test_numbers_may_be_integers),
 		cmocka_unit_test(test_bad_values_refused),

@@ -71,6 +71,15 @@ SIM_PID=""
 ok
 ledger_wait c1
 all_acked_on c1 node1 node2 node3
+# Every member says it runs this build (kefuctl status, from the member records).
+v=$("$KEFU_BIN/kefud" --version | awk '{ print $2 }')
+ctl status --json >"$D/status.json" 2>&1 || fail "status: $(cat "$D/status.json")"
+python3 - "$D/status.json" "$v" <<'PY' || fail "versions after the upgrade: $(cat "$D/status.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert len(s["members"]) == 3 and all(m["version"] == sys.argv[2] for m in s["members"]), s["members"]
+PY
+ok
 python3 - "$D/traffic.json" <<'PY' || fail "calls through the upgrade: $(cat "$D/traffic.json")"
 import json, sys
 s = json.load(open(sys.argv[1]))
