@@ -4,7 +4,7 @@
 #   make test       everything with -Werror, plus ASan+UBSan builds; runs every test
 #   make bench      benchmarks, each printing ratios against a baseline of the same run
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
-#   make demo       sample BOSS files -> import -> lookups
+#   make demo       sample BOSS files -> import -> lookups ... -> the console's URL and demo logins
 #   make deps       install the Debian packages (appliance/packages-build.txt)
 #   make deb        build/deb/kefu_<version>_amd64.deb, checked by lintian
 #   make appliance PROVINCE=SC   a node's root filesystem (downloads packages)
@@ -62,6 +62,10 @@ ROUTING_H   := build/gen/routing/scripts.h
 OPS_LUA := $(wildcard node/ops/lua/*.lua)
 OPS_C   := build/gen/ops/scripts.c
 OPS_H   := build/gen/ops/scripts.h
+# The console's pages, scripts and styles (node/console/assets/) as C arrays.
+CONSOLE_ASSETS := $(sort $(wildcard node/console/assets/*))
+CONSOLE_C   := build/gen/console/assets.c
+CONSOLE_H   := build/gen/console/assets.h
 # The Han character tables of lib/textfold.c, from Unihan (unicode-data).
 HANZI_C := build/gen/hanzi/tables.c
 HANZI_H := build/gen/hanzi/tables.h
@@ -76,6 +80,16 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRC))
 TESTLIB_SRC := $(wildcard tests/unit/support/*.c)
+# kefu-sipgw (gateway/sipgw/, docs/sipgw.md): its own program on libkefu. Only
+# sipua.c includes libre, whose headers need these two defines to pass our
+# warnings; the parsers (benc, ng, sdp, dtmf) are also linked into fuzz targets.
+SIPGW_SRC := $(wildcard gateway/sipgw/*.c)
+SIPGW_PURE := gateway/sipgw/benc.c gateway/sipgw/ng.c gateway/sipgw/sdp.c gateway/sipgw/dtmf.c
+RE_CFLAGS := -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H $(shell pkg-config --cflags libre)
+RE_LIBS   := $(shell pkg-config --libs --static libre)
+# The gateway's prompts, made with sox at build time (appliance/prompts/README.md).
+PROMPTS := build/prompts/greeting.wav build/prompts/moh.wav build/prompts/vip-direct.wav \
+	build/prompts/drop.wav
 
 # The build's version (lib/version.h): the changelog's, and the commit when
 # built from a git checkout. build/version.txt changes only when it does, so
@@ -88,7 +102,7 @@ build/rel/obj/lib/version.o build/san/obj/lib/version.o build/fuzz/obj/lib/versi
 
 lib_objs = $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRC)) build/$(1)/obj/gen/proto/kefu.pb-c.o \
            build/$(1)/obj/gen/routing/scripts.o build/$(1)/obj/gen/ops/scripts.o \
-           build/$(1)/obj/gen/hanzi/tables.o
+           build/$(1)/obj/gen/hanzi/tables.o build/$(1)/obj/gen/console/assets.o
 
 # ---- generated code ----
 $(GEN_C) $(GEN_H): $(PROTO)
@@ -100,6 +114,9 @@ $(ROUTING_C) $(ROUTING_H) &: $(ROUTING_LUA) node/routing/embed.sh
 $(OPS_C) $(OPS_H) &: $(OPS_LUA) node/routing/lua/prelude.lua node/routing/embed.sh
 	@mkdir -p $(@D)
 	EMBED_STEPS=node/ops/lua EMBED_NAME=ops node/routing/embed.sh c $(OPS_C) $(OPS_H)
+$(CONSOLE_C) $(CONSOLE_H) &: $(CONSOLE_ASSETS) node/console/embed.sh
+	@mkdir -p $(@D)
+	node/console/embed.sh $(CONSOLE_C) $(CONSOLE_H) $(CONSOLE_ASSETS)
 $(HANZI_C) $(HANZI_H) &: lib/hanzi_gen.sh
 	@mkdir -p $(@D)
 	lib/hanzi_gen.sh $(HANZI_C) $(HANZI_H)
@@ -108,13 +125,13 @@ $(HANZI_C) $(HANZI_H) &: lib/hanzi_gen.sh
 .SECONDARY:
 
 # ---- objects, one pattern per variant ----
-build/rel/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
+build/rel/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H) $(CONSOLE_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(REL_CFLAGS) -c $< -o $@
-build/san/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
+build/san/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H) $(CONSOLE_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(SAN_CFLAGS) -c $< -o $@
-build/fuzz/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
+build/fuzz/obj/%.o: %.c | $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H) $(CONSOLE_H)
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(WARN) $(FUZZ_CFLAGS) -c $< -o $@
 build/rel/obj/gen/%.o: build/gen/%.c
@@ -142,20 +159,28 @@ build/$(1)/bin/kefuctl: $$(patsubst %.c,build/$(1)/obj/%.o,$$(KEFUCTL_SRC)) buil
 build/$(1)/bin/kefu-sim: $$(patsubst %.c,build/$(1)/obj/%.o,$$(SIM_SRC)) build/$(1)/libkefu.a
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ $$(PKG_LIBS)
+build/$(1)/bin/kefu-sipgw: $$(patsubst %.c,build/$(1)/obj/%.o,$$(SIPGW_SRC)) build/$(1)/libkefu.a
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -o $$@ $$^ $$(RE_LIBS) $$(PKG_LIBS)
+build/$(1)/obj/gateway/sipgw/sipua.o: CPPFLAGS += $$(RE_CFLAGS)
 endef
 $(eval $(call programs,rel,$(REL_CFLAGS)))
 $(eval $(call programs,san,$(SAN_CFLAGS)))
 
-PROGS := kefud kefuctl kefu-sim
+PROGS := kefud kefuctl kefu-sim kefu-sipgw
 bin/%: build/rel/bin/%
 	@mkdir -p bin
 	cp $< $@.tmp && mv -f $@.tmp $@
 
-all: check $(addprefix bin/,$(PROGS))
+all: check $(addprefix bin/,$(PROGS)) $(PROMPTS)
+
+build/prompts/%.wav: appliance/prompts/%.sox
+	@mkdir -p $(@D)
+	appliance/prompts/make.sh $< $@
 
 # ---- source checks: one-way layering, banned functions ----
 # layers.sh preprocesses every source with these flags, so it needs the generated headers.
-check: $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H)
+check: $(GEN_H) $(ROUTING_H) $(OPS_H) $(HANZI_H) $(CONSOLE_H)
 	@CC='$(CC)' KEFU_CPPFLAGS='$(filter-out -MMD -MP,$(CPPFLAGS))' tests/check/layers.sh
 	@tests/check/banned.sh
 
@@ -177,11 +202,19 @@ SIM_LIB_SAN := $(patsubst %.c,build/san/obj/%.o,$(filter-out tests/sim/kefu-sim.
 build/san/tests/test_gen_boss build/san/tests/test_traffic: build/san/tests/%: build/san/obj/tests/unit/%.o $(TESTLIB_SAN) $(SIM_LIB_SAN) build/san/libkefu.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+# kefu-sipgw's unit test links its pure parts (SIPGW_PURE).
+build/san/tests/test_sipgw: build/san/obj/tests/unit/test_sipgw.o $(TESTLIB_SAN) $(patsubst %.c,build/san/obj/%.o,$(SIPGW_PURE)) build/san/libkefu.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 build/san/fuzz/%: build/san/obj/tests/fuzz/%.o build/san/obj/tests/fuzz/replay/replay.o build/san/libkefu.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-san: $(SAN_UNITS) $(SAN_REPLAY) $(addprefix build/san/bin/,$(PROGS))
+build/san/fuzz/fuzz_ng build/san/fuzz/fuzz_dtmf: build/san/fuzz/%: build/san/obj/tests/fuzz/%.o build/san/obj/tests/fuzz/replay/replay.o $(patsubst %.c,build/san/obj/%.o,$(SIPGW_PURE)) build/san/libkefu.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+san: $(SAN_UNITS) $(SAN_REPLAY) $(addprefix build/san/bin/,$(PROGS)) $(PROMPTS)
 
 # The bench programs are built too, so every source compiles under -Werror.
 test: all san $(BENCH_BINS)
@@ -191,6 +224,8 @@ test: all san $(BENCH_BINS)
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libkefu.a
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+build/fuzz/fuzz_ng build/fuzz/fuzz_dtmf: build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(patsubst %.c,build/fuzz/obj/%.o,$(SIPGW_PURE)) build/fuzz/libkefu.a
 	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -4,6 +4,7 @@
 #include "lib/err.h"
 #include "lib/httpreq.h"
 #include "lib/log.h"
+#include "lib/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -231,61 +232,18 @@ static void httpd_on_accept(void *arg, int fd, int events)
 	}
 }
 
-/* Splits "HOST:PORT" into a socket address. */
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen)
-{
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	const char *colon = strrchr(addr, ':');
-	char host[64], *end;
-	size_t hlen;
-	unsigned long port;
-
-	if (!colon || colon == addr)
-		return KF_EPARSE;
-	hlen = (size_t)(colon - addr);
-	if (addr[0] == '[') {
-		if (hlen < 3 || addr[hlen - 1] != ']')
-			return KF_EPARSE;
-		addr++;
-		hlen -= 2;
-	}
-	if (hlen >= sizeof(host) || colon[1] < '0' || colon[1] > '9')
-		return KF_EPARSE;
-	memcpy(host, addr, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || port > 65535)
-		return KF_EPARSE;
-	memset(ss, 0, sizeof(*ss));
-	if (strcmp(host, "localhost") == 0)
-		memcpy(host, "127.0.0.1", sizeof("127.0.0.1"));
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		*sslen = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*v6);
-	} else {
-		return KF_EPARSE;
-	}
-	return 0;
-}
-
 int httpd_new(const struct httpd_opts *o, struct httpd **out)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
+	char host[NET_HOST_MAX];
 	struct httpd *h;
 	int one = 1, r;
 
 	*out = NULL;
 	if (!o->handler)
 		return KF_ECONFIG;
-	if ((r = parse_addr(o->addr, &ss, &sslen)) != 0)
+	if ((r = net_addr_parse(o->addr, &ss, &sslen, host)) != 0)
 		return r;
 	h = calloc(1, sizeof(*h));
 	if (!h)

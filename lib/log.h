@@ -26,7 +26,8 @@
 	X(LOG_ROUTING, "routing") \
 	X(LOG_WORKFLOW, "workflow") \
 	X(LOG_OPS, "ops") \
-	X(LOG_KB, "kb")
+	X(LOG_KB, "kb") \
+	X(LOG_SIPGW, "sipgw")
 
 enum log_domain {
 #define LOG_DOMAIN_ENUM_(id, name) id,

@@ -106,11 +106,7 @@ static struct log_ratelimit net_rl = LOG_RATELIMIT_INIT(1000, 20);
 
 /* ---- addresses ---- */
 
-/*
- * Splits "HOST:PORT" ("[v6]:PORT" for IPv6) into a socket address and the
- * host text. "localhost" means 127.0.0.1. Returns 0 or KF_EPARSE.
- */
-static int net_addr_parse(const char *hp, struct sockaddr_storage *ss, socklen_t *sl,
+int net_addr_parse(const char *hp, struct sockaddr_storage *ss, socklen_t *sl,
 			  char host[NET_HOST_MAX])
 {
 	const char *colon, *h = hp;

@@ -74,6 +74,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* The longest host text (a name or an address) net_* functions take, with its NUL. */
 #define NET_HOST_MAX 64
@@ -243,5 +244,15 @@ void net_conn_close_flushed(struct net_conn *c);
  * Pure.
  */
 bool net_addr_is_loopback(const char *addr);
+
+/*
+ * net_addr_parse - "HOST:PORT" (HOST a numeric IPv4 address or localhost,
+ * for 127.0.0.1) or "[V6]:PORT" into a socket address *ss of *sl bytes and
+ * the host's text (brackets off). PORT 0..65535 (0: any). Nothing is
+ * resolved. Pure. Returns 0 or KF_EPARSE. Every listener of the tree
+ * (net, httpd, webd) reads its address with it.
+ */
+int net_addr_parse(const char *hp, struct sockaddr_storage *ss, socklen_t *sl,
+		   char host[NET_HOST_MAX]);
 
 #endif

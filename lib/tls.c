@@ -183,7 +183,9 @@ int tls_ctx_new(const struct tls_opts *o, struct tls_ctx **out, char *why, size_
 			goto fail;
 		}
 	}
-	if (o->server) {
+	if (o->server && o->client_cert == TLS_CLIENT_CERT_NONE) {
+		mode = SSL_VERIFY_NONE;
+	} else if (o->server) {
 		STACK_OF(X509_NAME) *cas = SSL_load_client_CA_file(o->ca_file);
 
 		if (cas)

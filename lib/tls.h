@@ -33,6 +33,7 @@ struct ssl_st; /* OpenSSL's SSL; only lib/net.c handles one */
 enum tls_client_cert {
 	TLS_CLIENT_CERT_REQUIRED, /* no certificate: the handshake fails */
 	TLS_CLIENT_CERT_OPTIONAL, /* no certificate: accepted, no identity */
+	TLS_CLIENT_CERT_NONE,     /* none asked for (browsers: the console) */
 };
 
 struct tls_opts {

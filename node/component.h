@@ -48,6 +48,7 @@ struct import_tally;
 struct jobs;
 struct leader;
 struct metrics;
+struct tls_ctx;
 
 /* What the node offers its components; every pointer outlives them. */
 struct node_ctx {
@@ -72,6 +73,10 @@ struct node_ctx {
 	 * differ from cfg where a setting waits for a restart. */
 	const uint64_t *cfg_version;
 	const struct config *cfg_wanted;
+	/* The browser console's HTTPS context (the node's certificate, no client
+	 * certificate asked), made before the node drops root; NULL when
+	 * console_addr is empty. The node frees it after the components stop. */
+	struct tls_ctx *web_tls;
 };
 
 struct component_timer {

@@ -53,6 +53,13 @@ const struct conf_option config_table[] = {
 	    "Plain HTTP listener that serves the node's metrics at /metrics (Prometheus text "
 	    "format, docs/operations.md, \"Metrics\"); every node of a machine needs a port "
 	    "of its own. Empty turns it off."),
+	ROW(console_addr, CONF_ADDRESS, NULL, 0, 0, false,
+	    "HTTPS listener of the browser console (the agent's desktop, the supervisor's "
+	    "console; docs/console.md), with the node's certificate; every node of a machine "
+	    "needs a port of its own. Empty turns it off."),
+	ROW(console_urls, CONF_STRING, NULL, 0, 0, false,
+	    "Every node's console URL, comma-separated (https://HOST:PORT): a page whose node "
+	    "dies goes on at another of these."),
 	ROW(cluster_name, CONF_STRING, "kefu", 1, 0, false,
 	    "Name of the cluster; its etcd keys live under /kefu/<cluster_name>/."),
 	ROW(etcd_endpoints, CONF_STRING, NULL, 0, 0, false,
@@ -243,7 +250,7 @@ static const char *const node_own[] = {
 	"node_name",    "data_dir",        "user",          "map_size",
 	"log_level",    "boss_inbox",      "boss_rejected", "boss_archive",
 	"boss_poll_interval", "boss_settle", "listen_addr", "advertise_addr",
-	"metrics_addr", "cluster_name",    "etcd_endpoints", "etcd_timeout",
+	"metrics_addr", "console_addr",  "cluster_name",    "etcd_endpoints", "etcd_timeout",
 	"etcd_ca",      "etcd_cert",       "etcd_key",      "tls_ca",
 	"tls_cert",     "tls_key",         "crl_file",      "lease_ttl",
 	"sync_timeout", "sync_standbys", "log_retain",      "max_frame",     "login_timeout",

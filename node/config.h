@@ -38,6 +38,8 @@ struct config {
 	char listen_addr[272];               /* TLS listener, HOST:PORT */
 	char advertise_addr[272];            /* how others reach us; "" = listen_addr */
 	char metrics_addr[272];              /* Prometheus /metrics over HTTP, HOST:PORT; "" = off */
+	char console_addr[272];              /* the browser console over HTTPS, HOST:PORT; "" = off */
+	char console_urls[2048];             /* every node's console URL, comma-separated */
 	char cluster_name[64];
 	char etcd_endpoints[1024];           /* comma-separated URLs; "" = standalone */
 	int64_t etcd_timeout;                /* ms */

@@ -35,6 +35,7 @@
 #include "node/workflow/conf.h"
 #include "node/workflow/workflow.h"
 #include "node/kb/kb.h"
+#include "node/console/console.h"
 #include "node/dialing/dialing.h"
 #include "node/backup.h"
 #include "node/settings.h"
@@ -76,6 +77,7 @@ static const struct component *const components[] = {
 	&workflow_component,
 	&kb_component,
 	&dialing_component,
+	&console_component,
 };
 #define NCOMPONENTS (sizeof(components) / sizeof(components[0]))
 
@@ -105,6 +107,7 @@ struct node {
 	struct repl_storage sto;           /* store + writer; a snapshot swaps them */
 	struct loop_wake *writer_wake;
 	struct tls_ctx *tls_server, *tls_client;
+	struct tls_ctx *tls_web;           /* the console's (console_addr set), no client certificate */
 	struct etcd *etcd;
 	struct election *election;
 	struct repl *repl;
@@ -594,6 +597,14 @@ static int node_tls_init(struct node *n)
 	r = tls_ctx_new(&so, &n->tls_server, why, sizeof(why));
 	if (r == 0)
 		r = tls_ctx_new(&co, &n->tls_client, why, sizeof(why));
+	/* Made here, as root may be needed to read the key: the components
+	 * start after the node has dropped root. */
+	if (r == 0 && n->cfg.console_addr[0]) {
+		struct tls_opts wo = {n->cfg.tls_ca, n->cfg.tls_cert, n->cfg.tls_key, true,
+				      TLS_CLIENT_CERT_NONE, NULL};
+
+		r = tls_ctx_new(&wo, &n->tls_web, why, sizeof(why));
+	}
 	if (r)
 		log_err(LOG_NET, "TLS setup failed: %s", why);
 	return r;
@@ -601,9 +612,10 @@ static int node_tls_init(struct node *n)
 
 static void node_tls_shutdown(struct node *n)
 {
+	tls_ctx_free(n->tls_web);
 	tls_ctx_free(n->tls_client);
 	tls_ctx_free(n->tls_server);
-	n->tls_client = n->tls_server = NULL;
+	n->tls_web = n->tls_client = n->tls_server = NULL;
 }
 
 static void node_on_election(void *arg)
@@ -733,7 +745,7 @@ static void node_on_peer_closed(void *arg, struct msg_peer *p)
 {
 	struct node *n = arg;
 
-	if (n->repl)
+	if (n->repl && msg_peer_conn(p)) /* a local peer has none (msg.h) */
 		repl_on_conn_closed(n->repl, msg_peer_conn(p));
 	for (size_t i = 0; i < NCOMPONENTS; i++)
 		if (n->comp[i].state && components[i]->on_connection_closed)
@@ -871,6 +883,7 @@ static int node_components_init(struct node *n)
 		.boss_files = &n->boss_files,
 		.cfg_version = &n->ccfg_version,
 		.cfg_wanted = &n->wanted,
+		.web_tls = n->tls_web,
 	};
 	int r;
 

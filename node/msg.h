@@ -98,6 +98,9 @@ void msg_peer_set_session(struct msg_peer *p, const char *agent);
  * MSG_R_SUPERVISOR admit it. Ending the session ends it too. */
 void msg_peer_set_supervisor(struct msg_peer *p, bool supervisor);
 
+/* msg_peer_is_supervisor - whether the session on p is a supervisor's. */
+bool msg_peer_is_supervisor(const struct msg_peer *p);
+
 /*
  * msg_each_session - fn(arg, p, agent, supervisor) for every peer with an
  * agent's session, in no particular order. fn may send to p, not close it.
@@ -121,6 +124,36 @@ void msg_ack(struct msg_peer *p, uint64_t request_id, bool ok, const char *msg);
 
 /* msg_close - flush what is queued to p, then close it. */
 void msg_close(struct msg_peer *p);
+
+/* ---- local peers ---- */
+
+/*
+ * A local peer is a client of the message table that reaches the node by
+ * another way than a connection of the listener: the console speaks for a
+ * browser's session through one (node/console/, docs/console.md). It has
+ * no certificate role (MSG_R_AGENT rows admit it; a login on it makes its
+ * session as on any connection), no login or idle deadline (its owner ends
+ * it), and runs the same checks and handlers as a connection's frames.
+ *
+ * msg_sink_fn - every Envelope sent to the local peer, during the send
+ * (e is valid during the call only; request_id 0: unsolicited). e NULL:
+ * the node closed the peer (msg_close after a refusal); its owner frees it
+ * later, never from inside the call.
+ */
+typedef void (*msg_sink_fn)(void *arg, const Kefu__Envelope *e);
+
+/* msg_local_new - a local peer of h, addr (copied, shown in logs), its
+ * frames to sink(arg, ...). Never NULL (out of memory aborts). */
+struct msg_peer *msg_local_new(struct msg_hub *h, const char *addr, msg_sink_fn sink, void *arg);
+
+/* msg_local_run - data[0..len), a packed Envelope, as a frame from p: the
+ * checks above, then the handler; a refusal goes to the sink. p must not be
+ * freed by the sink during the call. */
+void msg_local_run(struct msg_peer *p, const uint8_t *data, size_t len);
+
+/* msg_local_free - p goes away as a closed connection does (components'
+ * on_connection_closed run); NULL is fine. */
+void msg_local_free(struct msg_peer *p);
 
 /* ---- answering later ---- */
 

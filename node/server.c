@@ -29,6 +29,10 @@ struct msg_peer {
 	uint64_t last_rx_ms;         /* the last frame received */
 	bool cutting;                /* an Error frame was sent; the connection is cut when timer fires */
 	bool supervisor;             /* the session is a supervisor's */
+	/* A local peer (msg_local_new): no connection; what is sent goes to sink. */
+	msg_sink_fn sink;
+	void *sink_arg;
+	char addr[64];
 };
 
 /* A message type's row as registered, with its owner. */
@@ -107,7 +111,7 @@ const struct tls_identity *msg_peer_who(const struct msg_peer *p)
 
 const char *msg_peer_addr(const struct msg_peer *p)
 {
-	return net_conn_addr(p->conn);
+	return p->conn ? net_conn_addr(p->conn) : p->addr;
 }
 
 struct msg_hub *msg_peer_hub(const struct msg_peer *p)
@@ -126,6 +130,7 @@ const char *msg_peer_session(const struct msg_peer *p)
 }
 
 static void peer_arm(struct msg_peer *p);
+static void peer_free(struct msg_peer *p);
 
 void msg_peer_set_session(struct msg_peer *p, const char *agent)
 {
@@ -148,6 +153,11 @@ void msg_peer_set_supervisor(struct msg_peer *p, bool supervisor)
 	p->supervisor = supervisor && p->session[0];
 }
 
+bool msg_peer_is_supervisor(const struct msg_peer *p)
+{
+	return p->supervisor;
+}
+
 void msg_each_session(struct msg_hub *h, msg_session_fn fn, void *arg)
 {
 	for (struct msg_peer *p = peers_first(&h->peers); p; p = peers_next(&h->peers, p))
@@ -167,6 +177,10 @@ int msg_send(struct msg_peer *p, Kefu__Envelope *e, uint64_t request_id)
 
 	e->has_request_id = request_id != 0;
 	e->request_id = request_id;
+	if (p->sink) {
+		p->sink(p->sink_arg, e);
+		return 0;
+	}
 	err = env_send(p->conn, e);
 	if (err)
 		log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "reply dropped to=%s error=\"%s\"",
@@ -204,7 +218,10 @@ void msg_ack(struct msg_peer *p, uint64_t request_id, bool ok, const char *msg)
 
 void msg_close(struct msg_peer *p)
 {
-	net_conn_close_flushed(p->conn);
+	if (p->sink)
+		p->sink(p->sink_arg, NULL); /* its owner frees it, off this call */
+	else
+		net_conn_close_flushed(p->conn);
 }
 
 void msg_ref_send(const struct msg_ref *r, Kefu__Envelope *e)
@@ -281,7 +298,7 @@ static bool admitted(struct msg_peer *p, const struct slot *s, const Kefu__Envel
 	}
 	if (!role_admitted(row, p)) {
 		log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "refused message=%s role=%s from=%s",
-				row->name, tls_role_name(p->who.role), net_conn_addr(p->conn));
+				row->name, tls_role_name(p->who.role), msg_peer_addr(p));
 		snprintf(msg, sizeof(msg), "%s is not allowed for role %s", row->name,
 			 tls_role_name(p->who.role));
 		msg_error(p, e->request_id, KF_EPROTO, msg);
@@ -290,7 +307,7 @@ static bool admitted(struct msg_peer *p, const struct slot *s, const Kefu__Envel
 	}
 	if (len > (row->max_len ? row->max_len : p->hub->max_frame)) {
 		log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "refused message=%s bytes=%zu from=%s",
-				row->name, len, net_conn_addr(p->conn));
+				row->name, len, msg_peer_addr(p));
 		snprintf(msg, sizeof(msg), "%s of %zu bytes is over its limit of %zu", row->name,
 			 len, row->max_len);
 		msg_error(p, e->request_id, KF_ETOOBIG, msg);
@@ -304,21 +321,20 @@ static bool admitted(struct msg_peer *p, const struct slot *s, const Kefu__Envel
 	return true;
 }
 
-static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size_t len)
+/* One frame's payload from p: decoded, checked against its row, handled. */
+static void dispatch(struct msg_peer *p, const uint8_t *data, size_t len)
 {
 	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10000, 10);
 	static const struct slot none = {NULL, NULL, NULL};
-	struct msg_peer *p = arg;
 	struct msg_hub *h = p->hub;
 	const struct slot *s;
 	Kefu__Envelope *e;
 	int err = frame_envelope_decode(data, len, &e);
 
-	(void)conn;
 	p->last_rx_ms = loop_now_ms();
 	if (err) {
 		log_ratelimited(&rl, LOG_NET, LOG_LVL_WARN, "bad envelope from=%s error=\"%s\"",
-				net_conn_addr(p->conn), kf_strerror(err));
+				msg_peer_addr(p), kf_strerror(err));
 		msg_error(p, 0, err, err == KF_EPROTO ? "unknown or empty message" : "not an Envelope");
 		return;
 	}
@@ -326,6 +342,41 @@ static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size
 	if (admitted(p, s, e, len))
 		s->row->fn(s->state, p, e);
 	frame_envelope_free(e);
+}
+
+static void on_frame(void *arg, struct net_conn *conn, const uint8_t *data, size_t len)
+{
+	(void)conn;
+	dispatch(arg, data, len);
+}
+
+/* ---- local peers ---- */
+
+struct msg_peer *msg_local_new(struct msg_hub *h, const char *addr, msg_sink_fn sink, void *arg)
+{
+	struct msg_peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		abort();
+	p->hub = h;
+	p->id = ++h->next_peer;
+	p->sink = sink;
+	p->sink_arg = arg;
+	snprintf(p->addr, sizeof(p->addr), "%s", addr ? addr : "local");
+	p->since_ms = p->last_rx_ms = loop_now_ms();
+	peers_insert(&h->peers, p);
+	return p;
+}
+
+void msg_local_run(struct msg_peer *p, const uint8_t *data, size_t len)
+{
+	dispatch(p, data, len);
+}
+
+void msg_local_free(struct msg_peer *p)
+{
+	if (p)
+		peer_free(p);
 }
 
 /* ---- connections ---- */
@@ -479,7 +530,8 @@ void server_free(struct server *s)
 		return;
 	net_listener_free(s->hub.ls);
 	for (struct msg_peer *p; (p = peers_first(&s->hub.peers));) {
-		net_conn_close(p->conn);
+		if (p->conn)
+			net_conn_close(p->conn);
 		peer_free(p);
 	}
 	ht_release(&s->hub.peers);

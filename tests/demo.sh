@@ -9,10 +9,15 @@
 # call, dispatched by the rules, refused to an operator who is no handler,
 # accepted and answered by a handler, closed, its return visit satisfied.
 # Then the knowledge base: a generated corpus imported, searched in
-# Chinese and pinyin, a new version approved. Last, outbound dialing: an
+# Chinese and pinyin, a new version approved. Then outbound dialing: an
 # arrears campaign from a query over the customer database, paced
-# predictively while kefu-sim plays its gateways and agents.
+# predictively while kefu-sim plays its gateways and agents. Then a real
+# call over SIP (docs/sipgw.md): a sipp caller through Kamailio to
+# kefu-sipgw, music on hold from rtpengine, an agent's desktop answering
+# and the agent's phone (sipp) connected, audio both ways.
 # Everything is torn down on exit, by PID.
+# Last, the browser console: its URLs and demo accounts; from a terminal the
+# cluster then stays up until Enter is pressed (DEMO_WAIT=0: it does not).
 # DEMO_TRAFFIC_SECS sets the traffic time (default 60).
 set -eu
 cd "$(dirname "$0")/.."
@@ -80,9 +85,9 @@ $K lookup --db "$D/db" --msisdn 10000000000 || true
 say "database"
 $K stat --db "$D/db"
 
-say "the cluster: 3 nodes, etcd, Redis with Sentinels (tests/cluster/harness)"
-"$H" up --nodes 3 --dir "$D/cluster" >"$D/up.out" 2>&1 || { cat "$D/up.out" >&2; exit 1; }
-grep -E '^(node[0-9]|cluster):' "$D/up.out" || true
+say "the cluster: 3 nodes, etcd, Redis with Sentinels, and the SIP side (tests/cluster/harness --sip)"
+"$H" up --nodes 3 --sip --dir "$D/cluster" >"$D/up.out" 2>&1 || { cat "$D/up.out" >&2; exit 1; }
+grep -E '^(node[0-9]|sip|cluster):' "$D/up.out" || true
 CJ=$D/cluster/cluster.json
 $K --cluster "$CJ" status
 
@@ -177,3 +182,56 @@ bin/kefu-sim outbound --cluster "$CJ" --campaign arrears-demo --password-file "$
 say "the campaign as any node shows it: its pacer, calls placed, results, abandon rate"
 $K --cluster "$CJ" campaign pause arrears-demo >/dev/null
 $K --cluster "$CJ" campaign show arrears-demo
+
+say "a real call over SIP: caller -> Kamailio -> kefu-sipgw (rtpengine media) -> agent s001's phone"
+sip() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip"][sys.argv[2]])' "$CJ" "$1"; }
+edge=$(sip edge)
+b=$((${edge#*:} - 46))
+printf 'Demo-agent-2026' >"$D/spw"
+$K --cluster "$CJ" agent add --id s001 --name "语音坐席" --skills vip:5,billing:5,general:5 \
+	--role agent --password-file "$D/spw" >/dev/null
+python3 tests/sipgw/rtpcount.py $((b + 84)) 8 "$D/phone-rtp.json" --echo &
+timeout 60 sipp -sf tests/sipgw/phone_answer.xml -s s001 -set rtp_port $((b + 84)) -i 127.0.0.1 \
+	-p $((b + 83)) -m 1 -timeout 50s </dev/null >"$D/phone.out" 2>&1 &
+timeout 20 sipp -sf tests/sipgw/register.xml -s s001 -au s001 -ap "$(sip password)" \
+	-set phone_port $((b + 83)) -i 127.0.0.1 -p $((b + 82)) -m 1 -timeout 15s "$edge" \
+	</dev/null >"$D/reg.out" 2>&1
+echo "s001's phone registered at the edge $edge"
+printf 'send login agent_id=s001 password=Demo-agent-2026\nexpect login_reply\nsend set_agent_state state=ready\nexpect agent_status state=ready\nexpect offer within=30000\nsend answer_call call_id=@call_id\nexpect agent_status state=wrap_up within=30000\n' \
+	>"$D/desk.script"
+timeout 60 bin/kefu-sim call --cluster "$CJ" --node node1 --as agent --script "$D/desk.script" \
+	>"$D/desk.out" 2>&1 &
+sleep 1
+python3 tests/sipgw/rtpcount.py $((b + 81)) 8 "$D/caller-rtp.json" --talk &
+sleep 0.3
+timeout 30 sipp -sf tests/sipgw/caller.xml -s "$(sip service)" -set ani 13800138000 \
+	-set rtp_port $((b + 81)) -i 127.0.0.1 -p $((b + 80)) -m 1 -d 8000 -timeout 25s "$edge" \
+	</dev/null >"$D/caller.out" 2>&1
+wait
+echo "-- the gateway's log of the call"
+grep -h "ani=13800138000" "$D"/cluster/sip/sipgw*.log | sed 's/.*call in call=\([^ ]*\).*/\1/' | head -n 1 >"$D/callid"
+grep -h "call=$(cat "$D/callid")" "$D"/cluster/sip/sipgw*.log | cut -d' ' -f3-
+echo "-- RTP the caller got (music on hold, then its own voice back through the agent's phone):"
+cat "$D/caller-rtp.json"; echo
+echo "-- RTP the agent's phone got (the caller's voice):"
+cat "$D/phone-rtp.json"; echo
+say "the browser console, served by every node (docs/console.md)"
+printf 'Demo-agent-2026' >"$D/cpw"
+$K --cluster "$CJ" agent add --id demo01 --name 演示坐席 --skills vip:5,billing:5,general:5 \
+	--role agent --password-file "$D/cpw" >/dev/null
+$K --cluster "$CJ" agent add --id sup01 --name 演示班长 --skills general:5 --role supervisor \
+	--password-file "$D/cpw" >/dev/null
+python3 - "$CJ" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+print("console:    " + "  ".join(n["console"] for n in c["nodes"]))
+print("agent:      demo01 / Demo-agent-2026   (the desktop)")
+print("supervisor: sup01  / Demo-agent-2026   (then 班长监控台, /sup)")
+print("the nodes' certificates come from the cluster CA " + c["ca"] +
+      ": trust it in the browser, or accept its warning once per node")
+PY
+# From a terminal, the cluster stays up for a person to try the console.
+if [ "${DEMO_WAIT:-1}" != 0 ] && [ -t 0 ] && [ -t 1 ]; then
+	printf '\nThe cluster runs until Enter is pressed. '
+	read -r _ || true
+fi

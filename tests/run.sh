@@ -3,7 +3,11 @@
 #   - unit tests (cmocka), ASan+UBSan build, each in its own process with a timeout
 #   - fuzz corpora replayed through each fuzz target, ASan+UBSan build
 #   - security tests (tests/security/test_*.sh): attacks on a cluster of their own
+#   - browser tests (tests/console/test_*.sh): the console in headless Chromium
+#     on a cluster of their own (SKIP where Chromium is not installed)
 #   - routing script tests (tests/routing/test_*.sh) against a redis-server of their own
+#   - SIP gateway tests (tests/sipgw/test_*.sh): sipp callers through Kamailio,
+#     rtpengine and kefu-sipgw on a harness cluster of their own (--sip)
 #   - appliance tests (tests/appliance/test_*.sh): units, package, certificates, templates
 #   - command-line tests (tests/cli/*.sh) against the ASan+UBSan programs
 #   - the layering check's own test (tests/check/test_layers.sh) on a scratch tree
@@ -56,9 +60,17 @@ for s in tests/security/test_*.sh; do
 	[ -f "$s" ] || continue
 	run "security/$(basename "$s" .sh)" 300 sh "$s"
 done
+for s in tests/console/test_*.sh; do
+	[ -f "$s" ] || continue
+	run "console/$(basename "$s" .sh)" 300 sh "$s"
+done
 for s in tests/routing/test_*.sh; do
 	[ -f "$s" ] || continue
 	run "routing/$(basename "$s" .sh)" 300 sh "$s"
+done
+for s in tests/sipgw/test_*.sh; do
+	[ -f "$s" ] || continue
+	run "sipgw/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/appliance/test_*.sh; do
 	[ -f "$s" ] || continue

@@ -182,7 +182,7 @@ static void ev_answered(struct routing *r, json_t *ev)
 	routing__copy(c->agent, sizeof(c->agent), jstr(ev, "agent"));
 	c->answered_ms = loop_wall_ms();
 	routing__send_connect(r, c);
-	log_info(LOG_ROUTING, "call connected call=%s agent=%s", c->key, c->agent);
+	log_info(LOG_ROUTING, "call answered, connecting call=%s agent=%s", c->key, c->agent);
 }
 
 static void ev_wrap_up(struct routing *r, json_t *ev)

@@ -1,5 +1,6 @@
 /*
  * Gateways' requests about their calls: a call ended by the caller, the
+ * agent's phone failed or connected (ConnectFailed, CallConnected), the
  * estimated wait, and GatewayResume (the gateway's live calls become this
  * node's, reassert_call); the re-assert of a call as this node knows it.
  * See routing_int.h.
@@ -75,6 +76,88 @@ void routing__on_call_ended(void *state, struct msg_peer *p, const Kefu__Envelop
 	}
 	log_debug(LOG_ROUTING, "call ended by the caller call=%s state=%s", c->key, c->state);
 	routing__call_drop(r, c);
+}
+
+/* connect_failed came back: the call is queued again (its `requeued` event
+ * routes it on this node), its agent not ready. */
+static void on_connect_failed(struct routing *r, struct op *o, int err,
+			      const struct redis_reply *rep)
+{
+	char why[WHY_MAX];
+
+	if (routing__step_failed(err, rep, why, sizeof(why))) {
+		log_warn(LOG_ROUTING, "connect failure not taken call=%s agent=%s why=\"%s\"",
+			 o->call, o->agent, why);
+		routing__error(r, o->conn, o->request_id, KF_ESTATE, why);
+		return;
+	}
+	log_info(LOG_ROUTING, "agent phone failed call=%s agent=%s reason=%s", o->call, o->agent,
+		 o->text);
+}
+
+/*
+ * ConnectFailed: the agent's phone did not take the call of a ConnectCall.
+ * The answer is taken back (connect_failed): the call waits again at its
+ * place and is offered to another agent, the agent goes not ready with
+ * reason "phone".
+ */
+void routing__on_connect_failed(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	struct routing *r = state;
+	const Kefu__ConnectFailed *cf = e->connect_failed;
+	struct rconn *rc = routing__conn_get(r, p, e->request_id);
+	struct rcall *c = rc ? gateway_call(r, rc, cf->call_id, e->request_id) : NULL;
+	struct keys ks = {.n = 0};
+	const char *args[] = {"phone", ""};
+	struct op *o;
+
+	if (!c)
+		return;
+	if (!cf->agent_id || !c->agent[0] || strcmp(cf->agent_id, c->agent) != 0) {
+		routing__error(r, rc->id, e->request_id, KF_ESTATE,
+			       "the call is not being connected to that agent");
+		return;
+	}
+	o = routing__op_new(r, on_connect_failed, rc->id, e->request_id);
+	routing__copy(o->call, sizeof(o->call), c->key);
+	routing__copy(o->agent, sizeof(o->agent), c->agent);
+	routing__copy(o->text, sizeof(o->text), cf->reason && *cf->reason ? cf->reason : "error");
+	args[1] = o->text;
+	routing__keys_add(r, &ks, "call:", c->key);
+	routing__keys_add(r, &ks, "agent:", c->agent);
+	routing__keys_add(r, &ks, "strategy", "");
+	routing__keys_add(r, &ks, "offers", "");
+	routing__step(r, ROUTING_SCRIPT_CONNECT_FAILED, &ks, args, 2, o);
+}
+
+static void on_connected(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+{
+	char why[WHY_MAX];
+
+	if (routing__step_failed(err, rep, why, sizeof(why))) {
+		log_warn(LOG_ROUTING, "connect not taken call=%s why=\"%s\"", o->call, why);
+		routing__error(r, o->conn, o->request_id, KF_ESTATE, why);
+		return;
+	}
+	log_info(LOG_ROUTING, "call talking call=%s wait_ms=%s", o->call, routing__elem_str(rep, 2));
+}
+
+/* CallConnected: the phone answered and the media is bridged; the talk (and
+ * the wait that service level measures) runs from now (connected). */
+void routing__on_call_connected(void *state, struct msg_peer *p, const Kefu__Envelope *e)
+{
+	struct routing *r = state;
+	struct rconn *rc = routing__conn_get(r, p, e->request_id);
+	struct rcall *c = rc ? gateway_call(r, rc, e->call_connected->call_id, e->request_id) : NULL;
+	struct keys ks = {.n = 0};
+	struct op *o;
+
+	if (!c)
+		return;
+	o = routing__op_new(r, on_connected, rc->id, e->request_id);
+	routing__copy(o->call, sizeof(o->call), c->key);
+	routing__keys_add(r, &ks, "call:", c->key);
+	routing__step(r, ROUTING_SCRIPT_CONNECTED, &ks, NULL, 0, o);
 }
 
 static void on_waited(struct routing *r, struct op *o, int err, const struct redis_reply *rep)

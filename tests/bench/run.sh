@@ -176,3 +176,6 @@ fi
 if [ "${BENCH_WORKORDERS:-1}" != 0 ]; then
 	tests/bench/bench_workorders.sh
 fi
+if [ "${BENCH_SIP:-1}" != 0 ]; then
+	tests/bench/bench_sip.sh
+fi

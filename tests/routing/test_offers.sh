@@ -11,15 +11,9 @@ offered() {
 }
 
 t_offer_is_published_on_the_agents_node() {
-	redis-cli -p "$PORT" SUBSCRIBE "${PFX}events:n1" >"$T/sub.out" &
-	SUB_PID=$!
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		[ "$(r PUBSUB NUMSUB "${PFX}events:n1" | tail -1)" = 1 ] && break
-		sleep 0.1
-	done
+	subscribe n1
 	offered
-	sleep 0.2
-	kill "$SUB_PID"; SUB_PID=""
+	unsubscribe
 	grep -q '"type":"offer"' "$T/sub.out" || fail "no offer on events:n1: $(cat "$T/sub.out")"
 	grep -q '"call":"c1"' "$T/sub.out" || fail "offer without its call"
 	ok

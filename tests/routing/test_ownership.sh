@@ -13,20 +13,6 @@ assert_agent() {
 	ev reassert_agent epoch agent:a1 strategy ready:gen -- $E "$4" not_ready '' "$1" tok "gen:5" 1 '' '' "$2" "$3"
 }
 
-subscribe() { # NODE: events of NODE go to $T/sub.out
-	redis-cli -p "$PORT" SUBSCRIBE "${PFX}events:$1" >"$T/sub.out" &
-	SUB_PID=$!
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		[ "$(r PUBSUB NUMSUB "${PFX}events:$1" | tail -1)" = 1 ] && break
-		sleep 0.1
-	done
-}
-
-unsubscribe() {
-	sleep 0.2
-	kill "$SUB_PID"; SUB_PID=""
-}
-
 t_resume_elsewhere_moves_the_agent() {
 	expect "not_ready 1" assert_agent n1 take '' 1000
 	subscribe n1

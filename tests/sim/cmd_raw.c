@@ -8,6 +8,7 @@
 #include "lib/loop.h"
 #include "lib/net.h"
 #include "lib/tls.h"
+#include "lib/webform.h"
 #include "proto/frame.h"
 
 #include <jansson.h>
@@ -87,17 +88,6 @@ static uint8_t *raw_grow(struct raw *k, size_t n)
 	return k->buf + k->len - n;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int put_hex(struct raw *k, const char *v, size_t n)
 {
 	uint8_t *p;
@@ -105,7 +95,7 @@ static int put_hex(struct raw *k, const char *v, size_t n)
 	if (n % 2 || !(p = raw_grow(k, n / 2)))
 		return -1;
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval(v[i]), lo = hexval(v[i + 1]);
+		int hi = webform_hex_digit(v[i]), lo = webform_hex_digit(v[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -4,6 +4,8 @@
 -- Derived: iv:<interval> (node/ops), events:<agent's node>.
 -- The call becomes ended (expires after keep_ms); the agent, if still on this
 -- call, goes wrap_up until now + wrap_ms with the talk time added to talk_ms.
+-- The talk counts from connected_ms when the gateway sent CallConnected
+-- (node/routing/lua/connected.lua), else from answered_ms.
 -- Hanging up an ended call again changes nothing.
 -- Returns {"ended", talk_ms}. Refused (STATE) when the call is not answered by
 -- this agent.
@@ -15,9 +17,10 @@ local keep = int(ARGV[4], 'keep_ms', 1)
 local c = load_call(KEYS[2])
 if not c then fail('NOTFOUND', 'call ' .. cid) end
 if c.agent ~= aid then fail('STATE', 'call is not with ' .. aid) end
-if c.state == 'ended' then return {'ended', num(tonumber(c.ended_ms) - tonumber(c.answered_ms))} end
+local start = tonumber(c.connected_ms or '') or tonumber(c.answered_ms)
+if c.state == 'ended' then return {'ended', num(tonumber(c.ended_ms) - start)} end
 if c.state ~= 'answered' then fail('STATE', 'call is ' .. c.state) end
-local talk = NOW - tonumber(c.answered_ms)
+local talk = math.max(NOW - start, 0)
 call_finish(cid, c, 'ended', keep, {})
 iv_call(c, 'ended', talk)
 local a = load(KEYS[3])

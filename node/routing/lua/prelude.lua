@@ -364,8 +364,10 @@ local function reserve(cid, c, aid, a, skill, offer_ms)
 	redis.call('HSET', key('call:', cid), 'state', 'offered', 'agent', aid, 'skill', skill,
 		'offer_deadline_ms', deadline, 'alerted', '')
 	local clock = agent_time(aid, a)
+	-- The caller's number too: a session resumed on another node reads it
+	-- back (login.c) for the verification and the bills of this call.
 	redis.call('HSET', key('agent:', aid), 'state', 'reserved', 'reason', '', 'call', cid,
-		'last_offer_ms', num(NOW), clock[1], clock[2])
+		'ani', c.ani or '', 'last_offer_ms', num(NOW), clock[1], clock[2])
 	redis.call('ZADD', K.offers, deadline, cid)
 	if sequential then redis.call('HSET', K.seq, skill, a.order or '0') end
 	publish(a.owner, {type = 'offer', call = cid, agent = aid, skill = skill, deadline_ms = deadline,
