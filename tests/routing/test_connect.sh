@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.inc"
 IV=60000
 
-iv() { r HGET "${PFX}iv:$1" "$2"; }
 
 # login ID SKILLS ORDER NOW: ready on node n1, counted in intervals of IV.
 login() {

@@ -7,8 +7,6 @@
 OPS_EMBED() { EMBED_STEPS="$TOP/node/ops/lua" EMBED_NAME=ops "$EMBED" "$@"; }
 IV=60000
 
-# iv START FIELD: a field of the interval hash at START ("" when absent).
-iv() { r HGET "${PFX}iv:$1" "$2"; }
 
 # login ID SKILLS NOW: ready, with presence and the interval length.
 login() {
@@ -29,6 +27,13 @@ t_calls_and_agent_time() {
 	expect "answered c1 a1 3000" answer c1 a1 5000
 	expect "ended 60000" ev hangup epoch call:c1 agent:a1 -- $E 65000 10000 3600000
 	expect "ready" ev wrap_up_done epoch agent:a1 strategy ready:gen -- $E 70000 ready ''
+	# The routing steps set no expiry: iv_read does (below, and each iv).
+	expect -1 r PTTL "${PFX}iv:0"
+	# A call's counts are stored once for its tier and skill together, without
+	# offered (answered + abandoned + overflowed): half the fields to write.
+	expect 1 r HGET "${PFX}iv:0" c:4:gen:answered
+	expect "" r HGET "${PFX}iv:0" c:4:gen:offered
+	expect "" r HGET "${PFX}iv:0" t:4:answered
 	# The call left the queue at 5000: interval 0.
 	for p in t:4 s:gen; do
 		expect 1 iv 0 "$p:offered"
@@ -49,8 +54,6 @@ t_calls_and_agent_time() {
 	expect 5000 iv $IV a:a1:talk_ms
 	expect 5000 iv $IV a:a1:wrap_ms
 	expect "" iv $IV a:a1:ready_ms
-	# The routing steps set no expiry: iv_read does (below).
-	expect -1 r PTTL "${PFX}iv:0"
 }
 
 t_abandons_and_overflow() {
@@ -112,6 +115,28 @@ t_iv_read_brings_agents_up_to_now() {
 	expect 150000 hget agent:a3 counted_ms
 }
 
+t_read_view() {
+	# A hash with fields of a build before the combined ones (t:, s: with
+	# offered, during a rolling upgrade) and combined ones: iv_read sums
+	# them, takes the greatest wait, derives offered from the outcomes.
+	r HSET "${PFX}iv:240000" t:0:offered 2 t:0:answered 2 t:0:max_wait_ms 5000 \
+		s:vip:offered 2 s:vip:answered 2 s:vip:max_wait_ms 5000 \
+		c:0:vip:answered 1 c:0:vip:abandoned 1 c:0:vip:max_wait_ms 7000 \
+		c:1:vip:answered 3 c:1:vip:max_wait_ms 1000 c:0:gen:overflowed 1 >/dev/null
+	expect 5 iv 240000 t:0:offered
+	expect 3 iv 240000 t:0:answered
+	expect 1 iv 240000 t:0:abandoned
+	expect 1 iv 240000 t:0:overflowed
+	expect 7000 iv 240000 t:0:max_wait_ms
+	expect 3 iv 240000 t:1:offered
+	expect 1000 iv 240000 t:1:max_wait_ms
+	expect 7 iv 240000 s:vip:offered
+	expect 6 iv 240000 s:vip:answered
+	expect 7000 iv 240000 s:vip:max_wait_ms
+	expect 1 iv 240000 s:gen:offered
+	expect "" iv 240000 c:0:vip:answered
+}
+
 t_off_counts_nothing() {
 	# A call without iv_ms (statistics off): no interval hash at all.
 	ev arrive epoch call:c9 strategy seq offers q:vip ready:vip -- $E 1000 1000 0 0 60000 n1 gw 1 svc '' 15000 1 0 >/dev/null
@@ -120,4 +145,4 @@ t_off_counts_nothing() {
 }
 
 run_tests t_calls_and_agent_time t_abandons_and_overflow t_not_ready_by_reason \
-	t_iv_read_brings_agents_up_to_now t_off_counts_nothing
+	t_iv_read_brings_agents_up_to_now t_read_view t_off_counts_nothing

@@ -33,14 +33,10 @@ local in_sl = wait <= tonumber(c.sl_ms) and 1 or 0
 count(c, {answered = -1, wait_ms = -wait, answered_in_sl = -in_sl})
 local iv = tonumber(c.iv_ms)
 if iv and iv > 0 then
-	local by = {['a:' .. aid .. ':calls'] = -1}
-	for _, p in ipairs({'t:' .. c.tier .. ':', 's:' .. c.skill .. ':'}) do
-		by[p .. 'offered'] = -1
-		by[p .. 'answered'] = -1
-		by[p .. 'wait_ms'] = -wait
-		by[p .. 'answered_in_sl'] = -in_sl
-	end
-	iv_add(iv, answered, by)
+	-- (offered is answered + abandoned + overflowed: it goes down with answered)
+	local p = iv_prefix(c.tier, c.skill)
+	iv_add(iv, answered, {['a:' .. aid .. ':calls'] = -1, [p .. 'answered'] = -1,
+		[p .. 'wait_ms'] = -wait, [p .. 'answered_in_sl'] = -in_sl})
 end
 local ans, b = key('anscount:', c.skill), math.floor(answered / ANSWER_BUCKET_MS)
 local slot = num(b % ANSWER_SLOTS)

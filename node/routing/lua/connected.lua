@@ -28,12 +28,8 @@ redis.call('HSET', KEYS[2], 'connected_ms', num(answered + later))
 count(c, {wait_ms = later, answered_in_sl = -left_sl})
 local iv = tonumber(c.iv_ms)
 if iv and iv > 0 then
-	local by, hi = {}, {}
-	for _, p in ipairs({'t:' .. c.tier .. ':', 's:' .. c.skill .. ':'}) do
-		by[p .. 'wait_ms'] = later
-		by[p .. 'answered_in_sl'] = -left_sl
-		hi[p .. 'max_wait_ms'] = answered - arrived + later
-	end
-	iv_add(iv, answered, by, hi)
+	local p = iv_prefix(c.tier, c.skill)
+	iv_add(iv, answered, {[p .. 'wait_ms'] = later, [p .. 'answered_in_sl'] = -left_sl},
+		{[p .. 'max_wait_ms'] = answered - arrived + later})
 end
 return {'connected', cid, num(answered - arrived + later)}

@@ -156,7 +156,11 @@ end
 -- Interval statistics (node/ops, docs/ops.md): every call's outcome and
 -- every agent's time in a state go into the hash iv:<start> of the interval
 -- they fall in (start: a multiple of the interval length iv_ms since the
--- epoch), fields "t:<tier>:<name>", "s:<skill>:<name>", "a:<agent>:<name>".
+-- epoch), fields "c:<tier>:<skill>:<name>" (a call's counts, once for its
+-- tier and skill together) and "a:<agent>:<name>". A call's "offered" is
+-- not written: it is answered + abandoned + overflowed. iv_read gives the
+-- readers "t:<tier>:<name>" and "s:<skill>:<name>" (sums, the greatest for
+-- max_wait_ms, offered derived), so the routing path writes half the fields.
 -- A call carries its iv_ms from arrive, an agent from its login; 0 or none
 -- counts nothing. The leader closes each interval into LMDB, keyed by its
 -- start; iv_read, which every close and every report of an open interval
@@ -174,6 +178,11 @@ local function iv_add(iv_ms, at, by, hi)
 	hash_add(key('iv:', num(at - at % iv_ms)), by, hi)
 end
 
+-- The prefix of a call's fields in an interval hash: its tier and skill.
+local function iv_prefix(tier, skill)
+	return 'c:' .. (tier or '') .. ':' .. (skill or '') .. ':'
+end
+
 -- The call c leaves the queue now after `wait` ms: outcome answered (by
 -- agent aid), abandoned or overflowed; or (ended) its talk of `wait` ms ended.
 local function iv_call(c, outcome, wait, aid)
@@ -181,23 +190,21 @@ local function iv_call(c, outcome, wait, aid)
 	if not iv or iv <= 0 then return end
 	local by, hi = {}, {}
 	local sl = tonumber(c.sl_ms) or 0
-	for _, p in ipairs({'t:' .. c.tier .. ':', 's:' .. c.skill .. ':'}) do
-		if outcome == 'ended' then
-			by[p .. 'handled'] = 1
-			by[p .. 'talk_ms'] = wait
-		else
-			by[p .. 'offered'] = 1
-			by[p .. outcome] = 1
-			hi[p .. 'max_wait_ms'] = wait
-		end
-		if outcome == 'answered' then
-			by[p .. 'wait_ms'] = wait
-			if wait <= sl then by[p .. 'answered_in_sl'] = 1 end
-		elseif outcome == 'abandoned' then
-			by[p .. 'abandon_wait_ms'] = wait
-			if wait < SHORT_ABANDON_MS then by[p .. 'abandoned_short'] = 1 end
-			if wait <= sl then by[p .. 'abandoned_in_sl'] = 1 end
-		end
+	local p = iv_prefix(c.tier, c.skill)
+	if outcome == 'ended' then
+		by[p .. 'handled'] = 1
+		by[p .. 'talk_ms'] = wait
+	else
+		by[p .. outcome] = 1
+		hi[p .. 'max_wait_ms'] = wait
+	end
+	if outcome == 'answered' then
+		by[p .. 'wait_ms'] = wait
+		if wait <= sl then by[p .. 'answered_in_sl'] = 1 end
+	elseif outcome == 'abandoned' then
+		by[p .. 'abandon_wait_ms'] = wait
+		if wait < SHORT_ABANDON_MS then by[p .. 'abandoned_short'] = 1 end
+		if wait <= sl then by[p .. 'abandoned_in_sl'] = 1 end
 	end
 	if aid then by['a:' .. aid .. ':calls'] = 1 end
 	iv_add(iv, NOW, by, hi)
@@ -219,8 +226,7 @@ local function agent_count(aid, a)
 			local by = {['a:' .. aid .. ':' .. f] = e - t}
 			if a.state == 'not_ready' then by['a:' .. aid .. ':nr:' .. (a.reason or '')] = e - t end
 			if a.state == 'wrap_up' and (a.last_tier or '') ~= '' then
-				by['t:' .. a.last_tier .. ':wrap_ms'] = e - t
-				by['s:' .. (a.last_skill or '') .. ':wrap_ms'] = e - t
+				by[iv_prefix(a.last_tier, a.last_skill) .. 'wrap_ms'] = e - t
 			end
 			iv_add(iv, t, by)
 			t = e
