@@ -119,7 +119,7 @@ const struct conf_option config_table[] = {
 	    "Allow etcd over http:// and Redis without redis_tls to addresses outside "
 	    "loopback (127.0.0.0/8, ::1, localhost); without it such a configuration is "
 	    "refused. Only for a network nobody else can reach."),
-#define TIER_ROWS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax)                      \
+#define TIER_ROWS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax, menu)                \
 	ROW(n##_plan, CONF_STRING, plan, 1, 0, true,                                         \
 	    "IVR plan returned to the gateway for a caller of tier " #n " (vip_level " #lvl ")."), \
 	ROW(n##_greeting, CONF_BOOL, greet, 0, 0, true,                                      \
@@ -133,7 +133,10 @@ const struct conf_option config_table[] = {
 	ROW(n##_max_wait, CONF_DURATION, maxw, 10000, INT64_C(24) * 3600 * 1000, true,       \
 	    "Longest wait of tier " #n " before its at_max is offered."),                      \
 	ROW(n##_at_max, CONF_STRING, atmax, 1, 0, true,                                      \
-	    "What tier " #n " is offered at its max_wait: callback or voicemail."),
+	    "What tier " #n " is offered at its max_wait: callback or voicemail."),           \
+	ROW(n##_menu, CONF_STRING, menu, 0, 0, true,                                         \
+	    "IVR menu of tier " #n ": key:skill,... (e.g. 1:billing,2:general); the key the " \
+	    "caller presses queues the call in that skill alone. Empty: no menu."),
 	ROUTING_TIERS(TIER_ROWS_)
 #undef TIER_ROWS_
 #define SKILL_ROWS_(sk, def)                                    \
@@ -155,6 +158,9 @@ const struct conf_option config_table[] = {
 	    "Failed agent logins in a row that lock the account."),
 	ROW(login_lock_time, CONF_DURATION, "5m", 1000, INT64_C(24) * 3600 * 1000, true,
 	    "How long a locked account stays locked."),
+	ROW(menu_timeout, CONF_DURATION, "8s", 1000, 120000, true,
+	    "A caller of a tier with a menu is queued once a key chooses, or after this "
+	    "without a choice (in its ladder's first queues)."),
 	ROW(busy_at, CONF_INT, "1000", 10, 100000, false,
 	    "Redis steps in flight on this node from which new calls are refused as busy."),
 	ROW(session_max_age, CONF_DURATION, "12h", 10000, INT64_C(30) * 24 * 3600 * 1000, true,

@@ -66,14 +66,15 @@ struct config {
 	int64_t redis_timeout;               /* ms, every Redis command */
 	bool allow_plaintext;                /* plaintext etcd / Redis beyond loopback */
 	/* Routing (node/routing/conf.h): per tier, per skill queue, timers. */
-#define CONFIG_TIER_FIELDS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax) \
+#define CONFIG_TIER_FIELDS_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax, menu) \
 	char n##_plan[ROUTING_PLAN_MAX];                                           \
 	bool n##_greeting;                                                         \
 	int64_t n##_weight;                  /* ms */                              \
 	int64_t n##_service_level;           /* ms */                              \
 	char n##_ladder[ROUTING_LADDER_TEXT];                                      \
 	int64_t n##_max_wait;                /* ms */                              \
-	char n##_at_max[ROUTING_NAME_MAX];
+	char n##_at_max[ROUTING_NAME_MAX];                                        \
+	char n##_menu[ROUTING_MENU_TEXT];
 	ROUTING_TIERS(CONFIG_TIER_FIELDS_)
 #undef CONFIG_TIER_FIELDS_
 #define CONFIG_SKILL_FIELDS_(sk, def) char sk##_strategy[ROUTING_NAME_MAX];
@@ -87,6 +88,7 @@ struct config {
 	int64_t login_lock_after;            /* failed logins */
 	int64_t login_lock_time;             /* ms */
 	int64_t busy_at;                     /* Redis steps in flight */
+	int64_t menu_timeout;                /* ms: a menu's choice awaited this long */
 	int64_t session_max_age;             /* ms: an agent session's absolute lifetime */
 	int64_t password_iterations;         /* PBKDF2 rounds of new hashes, >= 600000 */
 	int64_t test_password_iterations;    /* TEST ONLY: fewer rounds; 0 = off */

@@ -36,7 +36,7 @@ pkgs=$(grep -v '^[[:space:]]*#' appliance/packages-runtime.txt | tr -s ' \n' ','
 # netbase: /etc/protocols and /etc/services, which nft needs to read the ruleset.
 pkgs="$pkgs,systemd,systemd-sysv,dbus,iproute2,netbase,nftables,openssh-server,adduser,ca-certificates"
 
-units="kefud.service kefu-etcd.service kefu-redis.service kefu-sentinel.service"
+units="kefud.service kefu-etcd.service kefu-redis.service kefu-sentinel.service kefu-sipgw.service"
 rm -f "$out/rootfs.tar" "$out/manifest.json"
 mmdebstrap --variant=minbase --include="$pkgs" --aptopt='APT::Install-Recommends "false"' \
 	--customize-hook="copy-in $work/kefu.deb /tmp" \
@@ -46,6 +46,8 @@ mmdebstrap --variant=minbase --include="$pkgs" --aptopt='APT::Install-Recommends
 	--customize-hook='chmod 0644 "$1/etc/kefu/province.conf"' \
 	--customize-hook="chroot \"\$1\" systemctl enable kefu-firstboot.service $units nftables.service" \
 	--customize-hook='chroot "$1" systemctl mask etcd.service redis-server.service redis-sentinel.service' \
+	--customize-hook='chroot "$1" systemctl enable rtpengine-daemon.service' \
+	--customize-hook='chroot "$1" systemctl disable kamailio.service' \
 	--customize-hook='printf "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n" >"$1/etc/ssh/sshd_config.d/kefu.conf"' \
 	--customize-hook='chroot "$1" passwd -l root >/dev/null' \
 	--customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \

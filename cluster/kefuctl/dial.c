@@ -182,6 +182,8 @@ static void reply_print(const Kefu__CampaignReply *r, bool json)
 		json_object_set_new(o, "left", json_integer((json_int_t)r->left));
 		json_object_set_new(o, "by_state", counts_json(r->by_state, r->n_by_state));
 		json_object_set_new(o, "by_result", counts_json(r->by_result, r->n_by_result));
+		json_object_set_new(o, "by_disposition",
+				    counts_json(r->by_disposition, r->n_by_disposition));
 		json_object_set_new(o, "placed", json_integer((json_int_t)r->placed));
 		json_object_set_new(o, "abandon_rate", json_real(r->abandon_rate));
 		json_object_set_new(o, "agents", json_integer(r->agents));

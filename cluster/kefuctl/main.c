@@ -237,8 +237,8 @@ static const struct cmd cmds[] = {
 	 "             campaign list [--json]",
 	 "outbound campaigns: made as drafts (a file's numbers frozen then), started\n"
 	 "             (callback requests or return visits frozen then), paused, resumed,\n"
-	 "             stopped; show: state, pacer, contacts, done, left, by_result, placed,\n"
-	 "             abandon_rate, agents"},
+	 "             stopped; show: state, pacer, contacts, done, left, by_result,\n"
+	 "             by_disposition, placed, abandon_rate, agents"},
 	{"dnc", NULL, ctl_dnc,
 	 "add MSISDN [--reason T] [--source company|customer]\n"
 	 "             dnc remove MSISDN\n"

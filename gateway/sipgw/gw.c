@@ -75,6 +75,7 @@ struct gcall {
 	bool arrive_due;  /* CallArrived to send (again) once a node is up */
 	bool playing;     /* greeting or music on hold being played */
 	bool greeted;
+	bool welcomed;    /* the general greeting played before any plan (a busy node) */
 	unsigned ring_no;
 	uint64_t busy_ms;
 	char ivr_path[32];
@@ -322,8 +323,13 @@ static void media_play(struct gcall *c)
 	if (!c->greeted && c->plan[0]) {
 		snprintf(file, sizeof(file), "%s/%s.wav", g->prompts, c->plan);
 		if (!file_exists(file))
-			snprintf(file, sizeof(file), "%s/greeting.wav", g->prompts);
+			snprintf(file, sizeof(file), "%s/%s.wav", g->prompts,
+				 c->welcomed ? "moh" : "greeting");
 		c->greeted = true;
+	} else if (!c->welcomed && !c->plan[0] && !c->outbound) {
+		/* No plan yet (a busy node): the general greeting meanwhile. */
+		snprintf(file, sizeof(file), "%s/greeting.wav", g->prompts);
+		c->welcomed = true;
 	} else {
 		snprintf(file, sizeof(file), "%s/moh.wav", g->prompts);
 	}
@@ -385,7 +391,10 @@ static void on_arrive_reply(void *arg, int err, const Kefu__Envelope *e)
 		c->busy_ms = c->busy_ms ? c->busy_ms * 2 : BUSY_FIRST_MS;
 		if (c->busy_ms > BUSY_MAX_MS)
 			c->busy_ms = BUSY_MAX_MS;
+		log_info(LOG_SIPGW, "node busy call=%s again_ms=%u", c->id, (unsigned)c->busy_ms);
 		loop_alarm_set(c->busy, c->busy_ms);
+		if (!c->playing)
+			media_play(c);
 		return;
 	}
 	if (e->body_case != KEFU__ENVELOPE__BODY_IVR_PLAN) {

@@ -197,6 +197,10 @@ static void on_sink(void *arg, const Kefu__Envelope *e)
 	char *json;
 
 	if (!e) {
+		/* The node closed the peer (a forced logout, a refused role):
+		 * the page hears it before its stream ends. */
+		if (s->live)
+			sess_push(s, strdup("{\"type\":\"session_ended\"}"));
 		sess_kill(s);
 		return;
 	}

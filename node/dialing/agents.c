@@ -355,19 +355,26 @@ static void seen_done(void *arg, int err, const struct redis_reply *r)
 		Kefu__Envelope out = KEFU__ENVELOPE__INIT;
 		Kefu__DialConnect dc = KEFU__DIAL_CONNECT__INIT;
 		Kefu__DialAttempt *at = NULL;
+		struct dial_pop pop;
 		struct store_txn *t;
 
+		memset(&pop, 0, sizeof(pop));
 		snprintf(a->notified, sizeof(a->notified), "%s", sp + 1);
 		if (store_read_begin(d->sto->store, &t) == 0) {
-			(void)dial_attempt_get(t, a->campaign, a->notified, &at);
+			if (dial_attempt_get(t, a->campaign, a->notified, &at) == 0 && at->msisdn)
+				dialing__pop(t, at->msisdn, &pop);
 			store_abort(t);
 		}
 		dc.attempt_id = a->notified;
 		dc.agent = a->agent;
 		dc.msisdn = at ? at->msisdn : NULL;
+		dc.campaign = a->campaign;
+		dc.user = pop.user;
+		dc.customer = pop.customer;
 		out.body_case = KEFU__ENVELOPE__BODY_DIAL_CONNECT;
 		out.dial_connect = &dc;
 		(void)msg_send(p, &out, 0);
+		custdb_profile_release(&pop.prof);
 		if (at)
 			kefu__dial_attempt__free_unpacked(at, NULL);
 	}

@@ -614,15 +614,20 @@ void dialing__result_write(struct dialing *d, const char *campaign, const char *
 
 /* ---- dispositions ---- */
 
-static const char *disposition_check(const Kefu__DialDisposition *rq)
+const char *dialing__disposition_name(const char *s)
 {
 	static const char *const ok[] = {"promise",       "wrong_number", "satisfied",
 					 "not_satisfied", "callback",     "other"};
-	bool known = false;
 
-	for (size_t i = 0; rq->disposition && i < sizeof(ok) / sizeof(ok[0]); i++)
-		known = known || strcmp(rq->disposition, ok[i]) == 0;
-	if (!known)
+	for (size_t i = 0; s && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(s, ok[i]) == 0)
+			return ok[i];
+	return NULL;
+}
+
+static const char *disposition_check(const Kefu__DialDisposition *rq)
+{
+	if (!dialing__disposition_name(rq->disposition))
 		return "a disposition is promise, wrong_number, satisfied, not_satisfied, callback "
 		       "or other";
 	if (!rq->campaign || !*rq->campaign || strlen(rq->campaign) > DIAL_NAME_MAX)

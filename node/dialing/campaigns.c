@@ -218,8 +218,8 @@ static int campaign_body(struct store_txn *t, struct dialing__change *c)
 
 struct counts {
 	Kefu__CampaignReply *rep;
-	Kefu__CampaignCount states[8], results[8];
-	Kefu__CampaignCount *sp[8], *rp[8];
+	Kefu__CampaignCount states[8], results[8], disps[8];
+	Kefu__CampaignCount *sp[8], *rp[8], *dp[8];
 };
 
 static void bump(Kefu__CampaignCount *set, Kefu__CampaignCount **ptr, size_t *n, const char *key)
@@ -265,10 +265,13 @@ static int count_one(void *arg, const Kefu__CampaignContact *k)
 {
 	struct counts *c = arg;
 	const char *st = state_name(k->state), *res = result_name(k->result);
+	const char *disp = dialing__disposition_name(k->disposition);
 
 	bump(c->states, c->sp, &c->rep->n_by_state, st);
 	if (res)
 		bump(c->results, c->rp, &c->rep->n_by_result, res);
+	if (disp)
+		bump(c->disps, c->dp, &c->rep->n_by_disposition, disp);
 	if (strcmp(st, "pending") == 0 || strcmp(st, "dialing") == 0)
 		c->rep->left++;
 	else
@@ -315,6 +318,7 @@ static void reply(struct dialing *d, struct store_txn *t, const char *name,
 	}
 	rep.by_state = c.sp;
 	rep.by_result = c.rp;
+	rep.by_disposition = c.dp;
 	ac.since_ms = now > camp->abandon_window_ms ? now - camp->abandon_window_ms : 0;
 	err = dial_contacts_each(t, name, count_one, &c);
 	if (!err)

@@ -27,6 +27,8 @@
 #include "node/component.h"
 #include "storage/audit.h"
 #include "storage/batch.h"
+#include "storage/custdb.h"
+#include "storage/custview.h"
 #include "cluster/redis.h"
 
 #include "node/dialing/pacer.h"
@@ -134,6 +136,24 @@ uint64_t dialing__now(struct dialing *d);
  * retries) for result (DIAL_NRESULTS: the first rule's attempts). */
 void dialing__rules_of(const struct dialing *d, const Kefu__Campaign *c, int result,
 		       struct dial_rules *r);
+
+/* dialing__disposition_name - s as the static name of a disposition
+ * (promise, wrong_number, satisfied, not_satisfied, callback, other), NULL
+ * when it is none. */
+const char *dialing__disposition_name(const char *s);
+
+/* The screen pop of an outbound number: the subscriber and its customer
+ * masked as for an unverified caller (the agent has not checked who
+ * answers). user and customer point into it, NULL when the number is not
+ * ours; custdb_profile_release(&prof) when done. */
+struct dial_pop {
+	struct custdb_profile prof;
+	Kefu__Customer cu;
+	char id[CUSTVIEW_MASK_MAX], addr[CUSTVIEW_MASK_MAX];
+	Kefu__Subscriber *user;
+	Kefu__Customer *customer;
+};
+void dialing__pop(struct store_txn *t, const char *msisdn, struct dial_pop *pop);
 
 /* dialing__contact_is_due - k is pending and the rules of c allow a call
  * to it at now_ms (its due time, retries, the 72-hour rule, a callback, the

@@ -92,6 +92,17 @@ static int preview_key(struct dialing *d, char *buf, size_t cap, const char *cam
 	return hot_key(d->hot, buf, cap, "dial:preview:", campaign, ":", seq);
 }
 
+void dialing__pop(struct store_txn *t, const char *msisdn, struct dial_pop *pop)
+{
+	pop->user = NULL;
+	pop->customer = NULL;
+	if (custdb_lookup_msisdn(t, msisdn, 0, 0, &pop->prof) != 0)
+		return;
+	pop->user = pop->prof.user;
+	if (pop->prof.cust && custview_masked(pop->prof.cust, &pop->cu, pop->id, pop->addr) == 0)
+		pop->customer = &pop->cu;
+}
+
 /* The contact kept for the agent came back: it, with its profile. */
 static void kept(void *arg, int err, const struct redis_reply *r)
 {
@@ -99,10 +110,10 @@ static void kept(void *arg, int err, const struct redis_reply *r)
 	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
 	Kefu__DialPreviewReply rep = KEFU__DIAL_PREVIEW_REPLY__INIT;
 	Kefu__CampaignContact *k = NULL;
-	Kefu__Customer cu;
-	char id[CUSTVIEW_MASK_MAX], addr[CUSTVIEW_MASK_MAX];
-	struct custdb_profile p = {0};
+	struct dial_pop pop;
 	struct store_txn *t = NULL;
+
+	memset(&pop, 0, sizeof(pop));
 
 	rep.campaign = a->campaign;
 	if (err || !r || r->type == REDIS_TYPE_ERROR) {
@@ -114,18 +125,14 @@ static void kept(void *arg, int err, const struct redis_reply *r)
 		rep.has_contact = 1;
 		rep.contact = k->seq;
 		rep.msisdn = k->msisdn;
-		if (custdb_lookup_msisdn(t, k->msisdn, 0, 0, &p) == 0) {
-			rep.user = p.user;
-			/* masked as an unverified caller's screen pop: the agent
-			 * has not checked who will answer */
-			if (p.cust && custview_masked(p.cust, &cu, id, addr) == 0)
-				rep.customer = &cu;
-		}
+		dialing__pop(t, k->msisdn, &pop);
+		rep.user = pop.user;
+		rep.customer = pop.customer;
 	}
 	out.body_case = KEFU__ENVELOPE__BODY_DIAL_PREVIEW_REPLY;
 	out.dial_preview_reply = &rep;
 	msg_ref_send(&a->ref, &out);
-	custdb_profile_release(&p);
+	custdb_profile_release(&pop.prof);
 	if (k)
 		kefu__campaign_contact__free_unpacked(k, NULL);
 	if (t)

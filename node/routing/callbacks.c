@@ -62,7 +62,7 @@ static int callback_request(struct routing *r, const struct rcall *c, leader_don
 	rq.has_vip_level = 1;
 	rq.vip_level = c->tier->level;
 	/* the queue it waited in last */
-	rq.skill = c->nskills ? (char *)c->tier->ladder[c->nskills - 1].skill : NULL;
+	rq.skill = c->nskills ? (char *)c->skills[c->nskills - 1] : NULL;
 	rq.service = (char *)c->service;
 	rq.node = r->self;
 	rq.has_requested_ms = 1;

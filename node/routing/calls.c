@@ -20,7 +20,33 @@ void routing__call_keys(struct routing *r, struct keys *ks, const char *prefix,
 			const struct rcall *c, size_t from)
 {
 	for (size_t i = from; i < c->nskills; i++)
-		routing__keys_add(r, ks, prefix, c->tier->ladder[i].skill);
+		routing__keys_add(r, ks, prefix, c->skills[i]);
+}
+
+void routing__call_skills_set(struct rcall *c, const char *text)
+{
+	const char *p = text;
+
+	c->nskills = 0;
+	while (*p && c->nskills < LADDER_MAX) {
+		size_t n = strcspn(p, ",");
+
+		for (size_t k = 0; k < NSKILLS; k++)
+			if (strlen(routing_skill_names[k]) == n &&
+			    strncmp(routing_skill_names[k], p, n) == 0 &&
+			    !routing__call_has_skill(c, routing_skill_names[k]))
+				c->skills[c->nskills++] = routing_skill_names[k];
+		p += n;
+		p += *p == ',';
+	}
+}
+
+bool routing__call_has_skill(const struct rcall *c, const char *skill)
+{
+	for (size_t i = 0; i < c->nskills; i++)
+		if (strcmp(c->skills[i], skill) == 0)
+			return true;
+	return false;
 }
 
 /* The keys route_call and arrive start with: the call and what selection uses. */
@@ -50,7 +76,7 @@ bool routing__ring_wider(const struct routing *r, struct rcall *c, uint64_t now)
 		return false;
 	for (size_t i = 0; i < c->nskills; i++)
 		for (size_t k = 0; k < NSKILLS; k++)
-			if (strcmp(routing_skill_names[k], c->tier->ladder[i].skill) == 0 &&
+			if (strcmp(routing_skill_names[k], c->skills[i]) == 0 &&
 			    strcmp(r->set.strategy[k], "ring-progressively") == 0)
 				return true;
 	/* No ring in its queues: not asked again until the width grows (or an
@@ -102,12 +128,13 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 {
 	struct keys ks = {.n = 0};
 	char arrived[NUM_MAX], tier[NUM_MAX], weight[NUM_MAX], sl[NUM_MAX], offer[NUM_MAX];
-	char ring[NUM_MAX], iv[NUM_MAX];
+	char ring[NUM_MAX], iv[NUM_MAX], hold[NUM_MAX];
 	/* verified: the call comes from the subscriber's own, trusted number
 	 * (its ANI is what the gateway's certificate-authenticated CallArrived
 	 * says). */
 	const char *args[] = {arrived, tier,	   weight, sl,	  r->self, c->gateway, c->ani,
-			      c->service, verified ? ROUTING_VERIFIED_CALLER_ID : "", offer, ring, iv};
+			      c->service, verified ? ROUTING_VERIFIED_CALLER_ID : "", offer, ring, iv,
+			      hold};
 	struct op *o = routing__op_new(r, on_arrived, c->conn, request_id);
 
 	o->decide = DECIDE_ARRIVE;
@@ -120,11 +147,88 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 	routing__num(sl, c->tier->sl_ms);
 	routing__num(offer, r->set.offer_ms);
 	routing__num(iv, r->set.stats_iv_ms);
+	/* Held for the menu: gone from Redis if nothing queues it by then (it
+	 * is in no queue for lost_calls to find). */
+	hold[0] = '\0';
+	if (c->menu_open)
+		routing__num(hold, r->set.menu_ms + r->set.lost_grace_ms + routing__cfg.keep_ms);
 	routing__copy(o->call, sizeof(o->call), c->key);
 	route_keys(r, &ks, c);
 	routing__call_keys(r, &ks, "q:", c, 0);
 	routing__call_keys(r, &ks, "ready:", c, 0);
-	routing__step(r, ROUTING_SCRIPT_ARRIVE, &ks, args, 12, o);
+	routing__step(r, ROUTING_SCRIPT_ARRIVE, &ks, args, 13, o);
+}
+
+/* The queue of the caller's menu choice: the first key of the IVR path
+ * ("1-3": keys, '-' between) that the tier's menu names; 0 when none. */
+static char menu_choice(const struct routing_tier *t, const char *path)
+{
+	for (const char *p = path; p && *p; p++)
+		for (size_t i = 0; i < t->nmenu; i++)
+			if (*p == t->menu[i].digit)
+				return *p;
+	return 0;
+}
+
+/* The chosen queue becomes the call's only one (the ladder's later steps
+ * still widen it). */
+static void menu_skills(struct rcall *c)
+{
+	for (size_t i = 0; c->choice && i < c->tier->nmenu; i++)
+		if (c->tier->menu[i].digit == c->choice) {
+			c->skills[0] = c->tier->menu[i].skill;
+			c->nskills = 1;
+		}
+}
+
+static void on_menu(struct routing *r, struct op *o, int err, const struct redis_reply *rep)
+{
+	struct rcall *c = routing__call_find(r, o->call);
+	char why[WHY_MAX];
+
+	if (routing__step_failed(err, rep, why, sizeof(why))) {
+		/* Redis unreachable: the tick tries again; a call over has no menu. */
+		log_warn(LOG_ROUTING, "menu failed call=%s why=\"%s\"", o->call, why);
+		if (c && strncmp(why, "STATE", 5) == 0)
+			c->menu_open = false;
+		return;
+	}
+	if (!c)
+		return;
+	c->menu_open = false;
+	if (strcmp(routing__elem_str(rep, 0), "kept") == 0) {
+		/* Queued already (taken over meanwhile): its queues as stored. */
+		routing__call_skills_set(c, routing__elem_str(rep, 2));
+		return;
+	}
+	routing__copy(c->state, sizeof(c->state), routing__elem_str(rep, 0));
+	log_info(LOG_ROUTING, "menu call=%s choice=%c queue=%s", c->key, c->choice ? c->choice : '-',
+		 c->skills[0]);
+}
+
+/*
+ * menu: the held call is queued where the caller chose (its tier's menu),
+ * or, when no choice came within menu_timeout, in its ladder's first
+ * queues, and offered as arrive does. Run once the call is in Redis; sent
+ * again by the tick while it failed.
+ */
+void routing__menu(struct routing *r, struct rcall *c)
+{
+	struct keys ks = {.n = 0};
+	char offer[NUM_MAX], ring[NUM_MAX], key[2] = {c->choice, '\0'};
+	const char *args[] = {key, offer, ring};
+	struct op *o = routing__op_new(r, on_menu, 0, 0);
+
+	menu_skills(c);
+	o->decide = DECIDE_ARRIVE;
+	c->ring_n = ring_width(r, c, loop_wall_ms());
+	routing__num(ring, c->ring_n);
+	routing__num(offer, r->set.offer_ms);
+	routing__copy(o->call, sizeof(o->call), c->key);
+	route_keys(r, &ks, c);
+	routing__call_keys(r, &ks, "q:", c, 0);
+	routing__call_keys(r, &ks, "ready:", c, 0);
+	routing__step(r, ROUTING_SCRIPT_MENU, &ks, args, 3, o);
 }
 
 void routing__on_call_arrived(void *state, struct msg_peer *p, const Kefu__Envelope *e)
@@ -134,7 +238,7 @@ void routing__on_call_arrived(void *state, struct msg_peer *p, const Kefu__Envel
 	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
 	Kefu__IvrPlan plan = KEFU__IVR_PLAN__INIT;
 	struct custdb_profile prof;
-	bool known, verified;
+	bool known, verified, fresh = false;
 	char greeting[NAME_MAX_ + 16];
 	char *sk[LADDER_MAX];
 	struct rconn *rc = routing__conn_get(r, p, e->request_id);
@@ -178,8 +282,19 @@ void routing__on_call_arrived(void *state, struct msg_peer *p, const Kefu__Envel
 		c->arrived_ms = loop_wall_ms();
 		c->arrived_us = loop_now_us();
 		c->nskills = 0;
-		while (c->nskills < c->tier->nladder && c->tier->ladder[c->nskills].after_ms == 0)
+		while (c->nskills < c->tier->nladder && c->tier->ladder[c->nskills].after_ms == 0) {
+			c->skills[c->nskills] = c->tier->ladder[c->nskills].skill;
 			c->nskills++;
+		}
+		c->step = c->nskills;
+		/* A tier with a menu: held out of the queues for the caller's key. */
+		c->menu_open = c->tier->nmenu > 0;
+		fresh = true;
+	}
+	/* The first key of the path the menu knows chooses the queue, once. */
+	if (c->menu_open && !c->choice) {
+		c->choice = menu_choice(c->tier, ca->ivr_path);
+		menu_skills(c);
 	}
 	plan.call_id = ca->call_id;
 	plan.plan = (char *)(known && prof.user->status == ARREARS_STATUS ? ARREARS_PLAN
@@ -192,7 +307,7 @@ void routing__on_call_arrived(void *state, struct msg_peer *p, const Kefu__Envel
 	plan.tier = c->tier->level;
 	plan.known = known;
 	for (size_t i = 0; i < c->nskills; i++)
-		sk[i] = (char *)c->tier->ladder[i].skill;
+		sk[i] = (char *)c->skills[i];
 	plan.n_skills = c->nskills;
 	plan.skills = sk;
 	out.body_case = KEFU__ENVELOPE__BODY_IVR_PLAN;
@@ -202,5 +317,10 @@ void routing__on_call_arrived(void *state, struct msg_peer *p, const Kefu__Envel
 		custdb_profile_release(&prof);
 	log_debug(LOG_ROUTING, "call arrived call=%s tier=%s plan=%s", c->key, c->tier->name,
 		  plan.plan);
-	routing__arrive(r, c, verified, 0);
+	/* Again (a retry, or a key pressed): arrive is idempotent, and a
+	 * choice while the menu is open queues the call (menu.lua) after it. */
+	if (fresh || !c->state[0] || !c->menu_open)
+		routing__arrive(r, c, verified, 0);
+	if (c->menu_open && c->choice)
+		routing__menu(r, c);
 }

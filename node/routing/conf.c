@@ -124,6 +124,42 @@ static int ladder_parse(const char *opt, const char *text, struct routing_tier *
 	return 0;
 }
 
+/*
+ * "key:skill,key:skill,...": at most ROUTING_MENU_MAX choices, each key
+ * (0-9, * or #) once, known skills; empty: no menu.
+ */
+static int menu_parse(const char *opt, const char *text, struct routing_tier *t, char *why,
+		      size_t cap)
+{
+	const char *p = text;
+
+	t->nmenu = 0;
+	while (*p) {
+		const char *end = strchr(p, ',');
+
+		if (!end)
+			end = p + strlen(p);
+		if (*end == ',' && !end[1])
+			return fail(why, cap, "%s: ends with a comma", opt);
+		if (end - p < 3 || p[1] != ':' || !strchr("0123456789*#", p[0]))
+			return fail(why, cap, "%s: \"%.*s\" is not key:skill (a key 0-9, * or #)", opt,
+				    (int)(end - p), p);
+		if (t->nmenu == ROUTING_MENU_MAX)
+			return fail(why, cap, "%s: more than %d choices", opt, ROUTING_MENU_MAX);
+		for (size_t i = 0; i < t->nmenu; i++)
+			if (t->menu[i].digit == p[0])
+				return fail(why, cap, "%s: key %c given twice", opt, p[0]);
+		t->menu[t->nmenu].digit = p[0];
+		t->menu[t->nmenu].skill = one_of(routing_skill_names, p + 2, (size_t)(end - p - 2));
+		if (!t->menu[t->nmenu].skill)
+			return fail(why, cap, "%s: unknown skill \"%.*s\" (vip, billing, general)", opt,
+				    (int)(end - p - 2), p + 2);
+		t->nmenu++;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
 /* One tier's rows, by name, from c. */
 struct tier_rows {
 	const char *name;
@@ -131,7 +167,7 @@ struct tier_rows {
 	const char *plan;
 	bool greeting;
 	int64_t weight, sl, max_wait;
-	const char *ladder, *at_max;
+	const char *ladder, *at_max, *menu;
 };
 
 static int tier_from(const struct tier_rows *row, struct routing_tier *t, char *why, size_t cap)
@@ -159,7 +195,8 @@ static int tier_from(const struct tier_rows *row, struct routing_tier *t, char *
 	if (!t->at_max)
 		return fail(why, cap, "%s_at_max: \"%.20s\" is not callback or voicemail", row->name,
 			    row->at_max);
-	return 0;
+	snprintf(opt, sizeof(opt), "%s_menu", row->name);
+	return menu_parse(opt, row->menu, t, why, cap);
 }
 
 int routing_settings_from(const struct config *c, struct routing_settings *out, char *why,
@@ -167,11 +204,11 @@ int routing_settings_from(const struct config *c, struct routing_settings *out, 
 {
 	/* By name through the table: a component may not include node/config.h. */
 	const struct tier_rows rows[ROUTING_NTIERS] = {
-#define TIER_ROW_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax)                      \
+#define TIER_ROW_(n, lvl, plan, greet, weight, sl, ladder, maxw, atmax, menu)                \
 	{#n, lvl, config_table_text(c, #n "_plan"), config_table_bool(c, #n "_greeting"),     \
 	 config_table_number(c, #n "_weight"), config_table_number(c, #n "_service_level"),   \
 	 config_table_number(c, #n "_max_wait"), config_table_text(c, #n "_ladder"),          \
-	 config_table_text(c, #n "_at_max")},
+	 config_table_text(c, #n "_at_max"), config_table_text(c, #n "_menu")},
 		ROUTING_TIERS(TIER_ROW_)
 #undef TIER_ROW_
 	};
@@ -204,6 +241,7 @@ int routing_settings_from(const struct config *c, struct routing_settings *out, 
 	out->lock_after = (uint64_t)config_table_number(c, "login_lock_after");
 	out->lock_ms = (uint64_t)config_table_number(c, "login_lock_time");
 	out->busy_at = (uint64_t)config_table_number(c, "busy_at");
+	out->menu_ms = (uint64_t)config_table_number(c, "menu_timeout");
 	out->session_max_ms = (uint64_t)config_table_number(c, "session_max_age");
 	return 0;
 }

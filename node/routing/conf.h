@@ -15,20 +15,21 @@
 
 /*
  * X(name, vip_level, plan, greeting, head start, service level, ladder,
- *   maximum wait, at the maximum) - the tiers by vip_level, with their
- * defaults as they would be written in the configuration.
+ *   maximum wait, at the maximum, menu) - the tiers by vip_level, with their
+ * defaults as they would be written in the configuration. No tier has a
+ * menu by default: its calls are queued at once.
  */
 #define ROUTING_TIERS(X)                                                                     \
 	X(ordinary, 0, "full-menu", "false", "0s", "60s", "general:0s,billing:2m", "15m",    \
-	  "voicemail")                                                                       \
+	  "voicemail", "")                                                                   \
 	X(silver, 1, "full-menu", "false", "30s", "30s", "general:0s,billing:90s", "15m",    \
-	  "voicemail")                                                                       \
+	  "voicemail", "")                                                                   \
 	X(gold, 2, "vip-menu", "false", "60s", "20s", "billing:0s,general:30s", "10m",       \
-	  "callback")                                                                        \
+	  "callback", "")                                                                    \
 	X(platinum, 3, "vip-direct", "true", "90s", "15s", "vip:0s,billing:30s,general:60s", \
-	  "5m", "callback")                                                                  \
+	  "5m", "callback", "")                                                              \
 	X(diamond, 4, "vip-direct", "true", "2m", "10s", "vip:0s,billing:20s,general:40s",   \
-	  "5m", "callback")
+	  "5m", "callback", "")
 
 /* X(skill, default strategy) - the skill queues. */
 #define ROUTING_SKILLS(X)                      \
@@ -42,6 +43,8 @@
 #define ROUTING_PLAN_MAX 32      /* bytes of an IVR plan name, NUL included */
 #define ROUTING_LADDER_TEXT 128  /* bytes of a ladder as written */
 #define ROUTING_NAME_MAX 32      /* bytes of a strategy, skill or state name */
+#define ROUTING_MENU_MAX 12      /* choices of a tier's IVR menu (0-9, * and #) */
+#define ROUTING_MENU_TEXT 160    /* bytes of a menu as written */
 
 struct routing_tier {
 	unsigned level;                  /* vip_level */
@@ -57,6 +60,11 @@ struct routing_tier {
 	size_t nladder;                  /* 1..ROUTING_LADDER_MAX, the first after 0 */
 	uint64_t max_wait_ms;            /* then: */
 	const char *at_max;              /* "callback" or "voicemail" */
+	struct {
+		char digit;              /* 0-9, * or # */
+		const char *skill;       /* one of routing_skill_names */
+	} menu[ROUTING_MENU_MAX];        /* the IVR menu: a key chooses the queue */
+	size_t nmenu;                    /* 0: no menu, the call is queued at once */
 };
 
 struct routing_settings {
@@ -72,6 +80,7 @@ struct routing_settings {
 	uint64_t busy_at;           /* Redis steps in flight from which a new call is refused */
 	uint64_t session_max_ms;    /* an agent session's absolute lifetime */
 	uint64_t stats_iv_ms;       /* interval statistics (node/ops): calls and agents carry it; 0 = off */
+	uint64_t menu_ms;           /* a tier with a menu: the call waits this long for the choice */
 };
 
 /* The skill queues' names, in ROUTING_SKILLS order, then NULL. */

@@ -305,11 +305,11 @@ static void on_call_read(struct routing *r, struct op *o, int err, const struct 
 	c->answered_ms = routing__parse_u64(routing__elem_str(rep, 7));
 	c->conn = o->conn;
 	c->lost_ms = 0;
-	c->nskills = 1;
-	for (const char *sk = routing__elem_str(rep, 8); *sk; sk++)
-		c->nskills += *sk == ',';
-	if (c->nskills > c->tier->nladder)
-		c->nskills = c->tier->nladder;
+	routing__call_skills_set(c, routing__elem_str(rep, 8));
+	c->step = c->nskills < c->tier->nladder ? c->nskills : c->tier->nladder;
+	/* Held for its menu on the node that died: queued here (the re-assert
+	 * puts it in its queues), and a key pressed later still moves it once. */
+	c->menu_open = strcmp(routing__elem_str(rep, 9), "open") == 0;
 	routing__call_reassert(r, c, "take");
 }
 
@@ -329,7 +329,7 @@ void routing__on_gateway_resume(void *state, struct msg_peer *p, const Kefu__Env
 	for (size_t i = 0; i < gr->n_call_ids; i++) {
 		char k[HOT_KEY_MAX];
 		const char *argv[] = {"HMGET", k, "state", "tier", "ani", "service", "arrived_ms",
-				      "agent", "offer_deadline_ms", "answered_ms", "skills"};
+				      "agent", "offer_deadline_ms", "answered_ms", "skills", "menu"};
 		struct op *o;
 
 		if (!routing__id_is_valid(gr->call_ids[i], ROUTING_CALL_ID_MAX, true))
@@ -337,7 +337,7 @@ void routing__on_gateway_resume(void *state, struct msg_peer *p, const Kefu__Env
 		o = routing__op_new(r, on_call_read, rc->id, 0);
 		snprintf(o->call, sizeof(o->call), "%s:%s", rc->gateway, gr->call_ids[i]);
 		hot_key(r->hot, k, sizeof(k), "call:", o->call);
-		routing__command(r, 11, argv, o);
+		routing__command(r, 12, argv, o);
 	}
 	snprintf(msg, sizeof(msg), "resuming %zu calls", gr->n_call_ids);
 	routing__ack(r, rc->id, e->request_id, true, msg);

@@ -130,7 +130,11 @@ struct rcall {
 	char gateway[TLS_NAME_MAX + 1];
 	char ani[TEXT_MAX], service[TEXT_MAX];
 	const struct routing_tier *tier;
-	size_t nskills;                   /* ladder steps joined */
+	const char *skills[LADDER_MAX];   /* its queues as in Redis (routing_skill_names) */
+	size_t nskills;
+	size_t step;                      /* ladder steps passed (overflow from there) */
+	bool menu_open;                   /* held for the caller's menu choice (menu.lua) */
+	char choice;                      /* the key chosen, to queue it by; 0 = none yet */
 	char state[TEXT_MAX];
 	char agent[ACCOUNTS_ID_MAX + 1];
 	uint64_t arrived_ms, deadline_ms, answered_ms;
@@ -403,6 +407,12 @@ void routing__route_call(struct routing *r, struct rcall *c);
  * no such queue has its width noted, so the tick asks again only when it grows. */
 bool routing__ring_wider(const struct routing *r, struct rcall *c, uint64_t now);
 void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t request_id);
+/* routing__menu - queue the call held for its menu (menu.lua): where
+ * c->choice says, else in its ladder's first queues. */
+void routing__menu(struct routing *r, struct rcall *c);
+/* c's queues from their text in Redis ("a,b"; unknown names skipped). */
+void routing__call_skills_set(struct rcall *c, const char *text);
+bool routing__call_has_skill(const struct rcall *c, const char *skill);
 void routing__abandon(struct routing *r, const struct rcall *c, const char *owner,
 		      const char *outcome);
 void routing__call_reassert(struct routing *r, const struct rcall *c, const char *mode);

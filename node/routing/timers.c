@@ -59,13 +59,23 @@ static void call_tick(struct routing *r, struct rcall *c, uint64_t now)
 	}
 	if (!c->conn || (strcmp(c->state, "queued") != 0 && strcmp(c->state, "offered") != 0))
 		return;
-	if (c->nskills < c->tier->nladder &&
-	    waited >= c->tier->ladder[c->nskills].after_ms) {
+	if (c->menu_open) {
+		/* Held for the caller's key: queued once it comes (again here
+		 * while the step failed) or at menu_timeout without one. */
+		if (c->choice || waited >= r->set.menu_ms)
+			routing__menu(r, c);
+		return;
+	}
+	while (c->step < c->tier->nladder && waited >= c->tier->ladder[c->step].after_ms &&
+	       routing__call_has_skill(c, c->tier->ladder[c->step].skill))
+		c->step++; /* chosen in the menu: a step that adds nothing */
+	if (c->step < c->tier->nladder && waited >= c->tier->ladder[c->step].after_ms &&
+	    c->nskills < LADDER_MAX) {
 		o = routing__op_new(r, on_overflowed, 0, 0);
 		routing__copy(o->call, sizeof(o->call), c->key);
 		routing__keys_add(r, &ks, "call:", c->key);
-		routing__keys_add(r, &ks, "q:", c->tier->ladder[c->nskills].skill);
-		c->nskills++;
+		routing__keys_add(r, &ks, "q:", c->tier->ladder[c->step].skill);
+		c->skills[c->nskills++] = c->tier->ladder[c->step++].skill;
 		routing__step(r, ROUTING_SCRIPT_OVERFLOW, &ks, NULL, 0, o);
 	} else if (strcmp(c->state, "queued") == 0 &&
 		   waited >= c->tier->max_wait_ms) {

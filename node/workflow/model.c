@@ -286,6 +286,25 @@ void wo_order_free(Kefu__WorkOrder *o)
 		kefu__work_order__free_unpacked(o, NULL);
 }
 
+size_t wo_allowed(const struct wo_actor *actor, const Kefu__WorkOrder *o, const char **out,
+		  size_t cap)
+{
+	unsigned roles = wo_roles(actor, o);
+	size_t n = 0;
+
+	for (size_t i = 0; i < NTABLE && n < cap; i++) {
+		bool seen = false;
+
+		if (!(table[i].roles & roles) || !in_list(table[i].from, o->state))
+			continue;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = wo_streq(out[k], table[i].action);
+		if (!seen)
+			out[n++] = table[i].action;
+	}
+	return n;
+}
+
 static const struct transition *find_row(const char *action, const char *state, bool *known)
 {
 	*known = false;

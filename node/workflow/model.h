@@ -48,6 +48,18 @@ bool wo_state_valid(const char *state);
 /* wo_action_valid - one of the actions of the table (or "note"). */
 bool wo_action_valid(const char *action);
 
+/* The most actions wo_allowed may give: the table's distinct actions. */
+#define WO_ACTIONS_MAX 16
+
+/*
+ * wo_allowed - the actions actor's roles toward o allow from o's state, in
+ * the table's order, each once, into out[] (static strings, at most cap);
+ * returns their number. What wo_step would refuse whatever the request
+ * carries (a state, a role); not what depends on it (a note, a group).
+ */
+size_t wo_allowed(const struct wo_actor *actor, const Kefu__WorkOrder *o, const char **out,
+		  size_t cap);
+
 /*
  * The inputs of a step besides the order: its time, the actor, the note and
  * (dispatch) the group the rules or the dispatcher chose; for a close, the

@@ -10,6 +10,7 @@
 #include "node/leader.h"
 #include "node/page.h"
 #include "proto/frame.h"
+#include "storage/accounts.h"
 #include "storage/audit.h"
 
 #include <stddef.h>
@@ -19,11 +20,14 @@
 
 #define LIST_DEFAULT 50
 #define CHECK_DETAILS 20
+#define SCOPE_SCAN_MAX 5000  /* orders a scoped listing looks at per page */
 
 struct rjob {
 	struct workflow *w;
 	struct msg_ref ref;
 	Kefu__Envelope *e;     /* an owned copy of the request */
+	char *actor;           /* who asks */
+	bool admin;
 	void (*answer)(struct rjob *j, struct msg_peer *p);
 };
 
@@ -32,6 +36,7 @@ static void rjob_free(struct rjob *j)
 	struct workflow *w = j->w;
 
 	kefu__envelope__free_unpacked(j->e, NULL);
+	free(j->actor);
 	free(j);
 	w->inflight--;
 	if (w->dead && w->inflight == 0)
@@ -69,6 +74,8 @@ static void audited(struct workflow *w, struct msg_peer *p, const Kefu__Envelope
 	j->e = proto_copy(&e->base, NULL);
 	j->w = w;
 	j->ref = msg_ref_of(p, e->request_id);
+	j->actor = wo_strdup(who.name);
+	j->admin = who.admin;
 	j->answer = answer;
 	w->inflight++;
 	err = leader_audit(w->leader, who.name, action, subject, detail, on_audited, j);
@@ -77,6 +84,18 @@ static void audited(struct workflow *w, struct msg_peer *p, const Kefu__Envelope
 			  "written to the audit log (is there a leader?)");
 		rjob_free(j);
 	}
+}
+
+/* The asker as this replica has it: an agent's account (*acc, the
+ * caller's to free; NULL for an admin or an account not here). */
+static struct wo_actor asker(struct store_txn *t, const struct rjob *j, Kefu__Agent **acc)
+{
+	struct wo_actor a = {.id = j->actor, .admin = j->admin};
+
+	*acc = NULL;
+	if (!j->admin && accounts_get(t, j->actor, acc) == 0)
+		a.account = *acc;
+	return a;
 }
 
 /* ---- show ---- */
@@ -88,12 +107,20 @@ static void answer_show(struct rjob *j, struct msg_peer *p)
 	Kefu__OrderReply rep = KEFU__ORDER_REPLY__INIT;
 	Kefu__OrderAttachment *att[WO_ATTACH_MAX];
 	Kefu__WorkOrder *o = NULL;
+	Kefu__Agent *acc = NULL;
+	const char *acts[WO_ACTIONS_MAX];
+	struct wo_actor who;
 	struct store_txn *t;
 	size_t n = 0;
 	int err = store_read_begin(j->w->sto->store, &t);
 
 	if (!err)
 		err = wo_get(t, rq->id, &o);
+	if (!err) {
+		who = asker(t, j, &acc);
+		rep.n_actions = wo_allowed(&who, o, acts, WO_ACTIONS_MAX);
+		rep.actions = (char **)acts;
+	}
 	for (unsigned i = 0; !err && rq->attachments && i < o->attachments && i < WO_ATTACH_MAX; i++)
 		if (wo_attach_get(t, rq->id, i, &att[n]) == 0)
 			n++;
@@ -101,6 +128,8 @@ static void answer_show(struct rjob *j, struct msg_peer *p)
 	if (err) {
 		char msg[96];
 
+		if (acc)
+			kefu__agent__free_unpacked(acc, NULL);
 		snprintf(msg, sizeof(msg), "no order %s on this node", rq->id);
 		msg_error(p, j->e->request_id, err, err == KF_ENOTFOUND ? msg : kf_strerror(err));
 		return;
@@ -114,6 +143,8 @@ static void answer_show(struct rjob *j, struct msg_peer *p)
 	for (size_t i = 0; i < n; i++)
 		kefu__order_attachment__free_unpacked(att[i], NULL);
 	wo_order_free(o);
+	if (acc)
+		kefu__agent__free_unpacked(acc, NULL);
 }
 
 void workflow__on_show(void *state, struct msg_peer *p, const Kefu__Envelope *e)
@@ -133,7 +164,23 @@ struct lpage {
 	struct page pg;
 	uint8_t cur[WO_CURSOR_MAX];
 	size_t clen;
+	const struct rjob *j;
+	const char *scope;      /* "mine", "my_groups" or "" */
+	size_t limit;           /* of a scoped listing, counted here */
+	size_t scanned;
+	struct wo_actor who;
+	Kefu__Agent *acc;       /* the asker's account, read with the page */
 };
+
+/* Whether o is in the asker's scope. */
+static bool in_scope(const struct lpage *lp, const Kefu__WorkOrder *o)
+{
+	if (strcmp(lp->scope, "mine") == 0)
+		return wo_streq(o->owner, lp->who.id) || wo_streq(o->handler, lp->who.id);
+	if (strcmp(lp->scope, "my_groups") == 0)
+		return o->group && *o->group && accounts_in_group(lp->who.account, o->group);
+	return true;
+}
 
 static int list_visit(void *arg, const Kefu__WorkOrder *o, const uint8_t *cursor, size_t clen)
 {
@@ -141,6 +188,20 @@ static int list_visit(void *arg, const Kefu__WorkOrder *o, const uint8_t *cursor
 	Kefu__WorkOrder brief = *o;
 	int rc;
 
+	if (*lp->scope && (lp->pg.n == lp->limit || lp->scanned == SCOPE_SCAN_MAX)) {
+		lp->pg.more = true;
+		return 1;
+	}
+	lp->scanned++;
+	if (!in_scope(lp, o)) {
+		/* the next page starts past it: a scoped page costs at most
+		 * SCOPE_SCAN_MAX orders looked at, however few are the asker's */
+		if (clen <= sizeof(lp->cur)) {
+			memcpy(lp->cur, cursor, clen);
+			lp->clen = clen;
+		}
+		return 0;
+	}
 	brief.n_history = 0; /* a listing shows the orders, not their histories */
 	brief.history = NULL;
 	rc = page_take(&lp->pg, &brief.base);
@@ -174,8 +235,13 @@ static int list_page(struct store_txn *t, const Kefu__Envelope *e, struct page *
 	struct wo_filter f = list_filter(rq);
 	size_t limit = rq->has_limit && rq->limit ? rq->limit : LIST_DEFAULT;
 
+	if (lp->acc)
+		kefu__agent__free_unpacked(lp->acc, NULL);
+	lp->who = asker(t, lp->j, &lp->acc);
+	lp->limit = limit;
+	/* a scoped listing skips what is not the asker's: it counts itself */
 	return wo_list(t, &f, rq->has_after ? rq->after.data : NULL,
-		       rq->has_after ? rq->after.len : 0, limit, list_visit, lp);
+		       rq->has_after ? rq->after.len : 0, *lp->scope ? 0 : limit, list_visit, lp);
 }
 
 static void answer_list(struct rjob *j, struct msg_peer *p)
@@ -184,12 +250,35 @@ static void answer_list(struct rjob *j, struct msg_peer *p)
 	Kefu__Envelope out = KEFU__ENVELOPE__INIT;
 	Kefu__OrderListReply rep = KEFU__ORDER_LIST_REPLY__INIT;
 	size_t limit = rq->has_limit && rq->limit ? rq->limit : LIST_DEFAULT;
+	Kefu__OrderActions *acts = NULL, **actp = NULL;
+	const char **names = NULL;
 	struct lpage lp;
 
 	memset(&lp, 0, sizeof(lp));
+	lp.j = j;
+	lp.scope = rq->scope ? rq->scope : "";
 	if (page_fill(p, j->e, j->w->sto, list_page, &lp.pg) == 0) {
 		rep.n_orders = lp.pg.n;
 		rep.orders = (Kefu__WorkOrder **)lp.pg.v;
+		acts = calloc(lp.pg.n + 1, sizeof(*acts));
+		actp = calloc(lp.pg.n + 1, sizeof(*actp));
+		names = calloc((lp.pg.n + 1) * WO_ACTIONS_MAX, sizeof(*names));
+		if (!acts || !actp || !names)
+			abort();
+		for (size_t i = 0; i < lp.pg.n; i++) {
+			kefu__order_actions__init(&acts[i]);
+			acts[i].id = rep.orders[i]->id;
+			acts[i].actions = (char **)&names[i * WO_ACTIONS_MAX];
+			acts[i].n_actions = wo_allowed(&lp.who, rep.orders[i], &names[i * WO_ACTIONS_MAX],
+						       WO_ACTIONS_MAX);
+			actp[i] = &acts[i];
+		}
+		rep.n_actions = lp.pg.n;
+		rep.actions = actp;
+		if (lp.acc) {
+			rep.n_groups = lp.acc->n_groups;
+			rep.groups = lp.acc->groups;
+		}
 		if ((lp.pg.more || lp.pg.n == limit) && lp.clen) {
 			rep.has_next = 1;
 			rep.next.data = lp.cur;
@@ -200,6 +289,11 @@ static void answer_list(struct rjob *j, struct msg_peer *p)
 		msg_send(p, &out, j->e->request_id);
 	}
 	page_release(&lp.pg);
+	free(acts);
+	free(actp);
+	free(names);
+	if (lp.acc)
+		kefu__agent__free_unpacked(lp.acc, NULL);
 }
 
 void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
@@ -212,6 +306,12 @@ void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 		msg_error(p, e->request_id, KF_EPARSE, "state is open or one of new, dispatched, "
 			  "accepted, processing, waiting, replied, visiting, closed, returned, "
 			  "reopened, escalated, cancelled");
+		return;
+	}
+	if (rq->scope && *rq->scope && strcmp(rq->scope, "mine") != 0 &&
+	    strcmp(rq->scope, "my_groups") != 0) {
+		msg_error(p, e->request_id, KF_EPARSE, "scope is mine or my_groups (or none: "
+			  "everyone's)");
 		return;
 	}
 	if ((rq->msisdn && strlen(rq->msisdn) > WO_TEXT_MAX) ||
@@ -227,7 +327,7 @@ void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 		 : rq->state && *rq->state ? rq->state
 		 : rq->group && *rq->group ? rq->group
 		 : rq->overdue ? "overdue" : "open");
-	audited(state, p, e, "order_list", subject, "", answer_list);
+	audited(state, p, e, "order_list", subject, rq->scope ? rq->scope : "", answer_list);
 }
 
 /* ---- categories ---- */

@@ -36,7 +36,8 @@ compiler = re.compile(r"^((gcc|cpp|g\+\+|clang|tcc)(-[0-9]+)?|build-essential|ma
 banned = [p for p in have if compiler.match(p)]
 assert not banned, "compilers in the image: %s" % banned
 units = {u["name"]: u["exposure"] for u in m["units"]}
-for u in ("kefud.service", "kefu-etcd.service", "kefu-redis.service", "kefu-sentinel.service"):
+for u in ("kefud.service", "kefu-etcd.service", "kefu-redis.service", "kefu-sentinel.service",
+          "kefu-sipgw.service"):
     assert units.get(u) is not None, "%s not scored" % u
     assert units[u] <= 2.0, "%s scores %s" % (u, units[u])
 print("manifest: %d packages, kefu %s, units %s" % (len(have), have["kefu"], units))
@@ -50,7 +51,7 @@ for f in /usr/sbin/kefud /usr/sbin/kefuctl /usr/sbin/kefu-firstboot /usr/bin/etc
 	/usr/lib/sysctl.d/90-kefu.conf /etc/ssh/sshd_config.d/kefu.conf; do
 	[ -e "$r$f" ] || fail "$f is not in the image"
 done
-for u in kefud kefu-etcd kefu-redis kefu-sentinel kefu-firstboot; do
+for u in kefud kefu-etcd kefu-redis kefu-sentinel kefu-sipgw kefu-firstboot; do
 	[ -f "$r/lib/systemd/system/$u.service" ] || fail "$u.service is not installed"
 	[ -L "$r/etc/systemd/system/multi-user.target.wants/$u.service" ] || fail "$u.service is not enabled"
 done

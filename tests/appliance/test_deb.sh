@@ -2,7 +2,8 @@
 # The Debian package: appliance/deb/build.sh from the release programs,
 # lintian without errors, the files it must hold (dpkg-deb -c), Depends on
 # the libraries the programs link, md5sums that match, man pages that
-# render, maintainer scripts that pass sh -n.
+# render, maintainer scripts that pass sh -n; kefu-sipgw with its unit,
+# configuration template, prompts and the edge's Kamailio template.
 set -eu
 cd "$(dirname "$0")/../.."
 REL=${KEFU_REL_BIN:-build/rel/bin}
@@ -32,7 +33,12 @@ for f in ./usr/sbin/kefud ./usr/sbin/kefuctl ./usr/bin/kefu-sim ./usr/sbin/kefu-
 	./usr/share/doc/kefu/copyright ./usr/share/doc/kefu/changelog.gz \
 	./usr/share/kefu/templates/redis.conf.in ./usr/share/kefu/templates/sentinel.conf.in \
 	./usr/share/kefu/templates/etcd.env.in ./usr/share/kefu/provinces/SC.conf \
-	./usr/lib/sysctl.d/90-kefu.conf; do
+	./usr/lib/sysctl.d/90-kefu.conf ./usr/sbin/kefu-sipgw ./lib/systemd/system/kefu-sipgw.service \
+	./usr/share/kefu/templates/sipgw.env.in ./usr/share/man/man8/kefu-sipgw.8.gz \
+	./usr/share/kefu/prompts/greeting.wav ./usr/share/kefu/prompts/moh.wav \
+	./usr/share/kefu/prompts/drop.wav ./usr/share/kefu/sip/kamailio.cfg.in \
+	./usr/share/kefu/templates/rtpengine.conf.in \
+	./lib/systemd/system/rtpengine-daemon.service.d/kefu.conf; do
 	grep -q " $f\$" "$d/contents" || fail "$f is not in the package"
 done
 grep -v ' root/root ' "$d/contents" && fail "a file not owned by root/root"
@@ -40,7 +46,7 @@ grep -q ' ./build/\| ./tmp/' "$d/contents" && fail "build paths in the package"
 grep ' ./usr/sbin/kefud$' "$d/contents" | grep -q '^-rwxr-xr-x' || fail "kefud is not 0755"
 
 dpkg-deb -f "$deb" Depends >"$d/depends"
-for lib in adduser liblmdb0 libprotobuf-c1 libhiredis0.14 libcurl4 libssl3 libevent-2.1-7 libjansson4 libicu72; do
+for lib in adduser liblmdb0 libprotobuf-c1 libhiredis0.14 libcurl4 libssl3 libevent-2.1-7 libjansson4 libicu72 libre0; do
 	grep -q "\\b$lib\\b" "$d/depends" || fail "Depends lacks $lib: $(cat "$d/depends")"
 done
 
@@ -55,6 +61,15 @@ grep -q 'adduser --system' "$d/ctl/postinst" || fail "postinst makes no system u
 grep -q 'nologin' "$d/ctl/postinst" || fail "postinst gives the users a shell"
 file "$d/x/usr/sbin/kefud" | grep -q 'stripped' || fail "kefud not stripped"
 file "$d/x/usr/sbin/kefud" | grep -q 'not stripped' && fail "kefud not stripped"
+file "$d/x/usr/sbin/kefu-sipgw" | grep -q 'not stripped' && fail "kefu-sipgw not stripped"
+"$d/x/usr/sbin/kefu-sipgw" --help | grep -q -- '--rtpengine' || fail "kefu-sipgw --help"
+zcat "$d/x/usr/share/man/man8/kefu-sipgw.8.gz" | groff -k -man -Tutf8 -ww -z 2>"$d/groff" ||
+	fail "kefu-sipgw.8 does not render"
+[ ! -s "$d/groff" ] || fail "kefu-sipgw.8: groff warns: $(cat "$d/groff")"
+# Every option the unit passes is one kefu-sipgw takes.
+for o in $(grep -o -- '--[a-z-]*' "$d/x/lib/systemd/system/kefu-sipgw.service" | sort -u); do
+	"$d/x/usr/sbin/kefu-sipgw" --help | grep -q -- "$o " || fail "kefu-sipgw.service: unknown option $o"
+done
 # The man pages are the programs' own --help-man, and render.
 for p in kefud kefuctl; do
 	"$REL/$p" --help-man >"$d/man.ref"

@@ -3,6 +3,7 @@
 # the services take it: three nodes of a copy of SC.conf on 127.0.0.1-3
 # (one found by the machine's own address, one by --address, one by
 # --name); kefud --check passes on each kefud.conf, nft -c on the ruleset;
+# each sipgw.env names its node's SIP address and its own node first;
 # Redis runs the rendered redis.conf (TLS only, client certificates
 # required, ACL users: the replica user cannot write), Sentinel its
 # sentinel.conf (password, the first node as primary), and the three etcd
@@ -68,8 +69,15 @@ for i in 1 2 3; do
 	grep -q "elements = { 127.0.0.1, 127.0.0.2, 127.0.0.3 }" "$e/kefu.nft" || fail "n$i ruleset nodes"
 	grep -q "agents.*10.30.0.0/16" "$e/kefu.nft" || fail "n$i agents"
 	[ "$(stat -c %a "$e/redis.conf")" = 600 ] || fail "redis.conf is not 0600"
-	grep -q '@[A-Z_]*@' "$e/redis.conf" "$e/sentinel.conf" "$e/etcd.env" && fail "placeholders left"
+	grep -q '@[A-Z_]*@' "$e/redis.conf" "$e/sentinel.conf" "$e/etcd.env" "$e/sipgw.env" &&
+		fail "placeholders left"
+	grep -q "^SIPGW_SIP=127.0.0.$i:5070\$" "$e/sipgw.env" || fail "n$i sipgw.env SIP address"
+	grep -q "^interface = 127.0.0.$i\$" "$e/rtpengine.conf" || fail "n$i rtpengine.conf interface"
+	grep -q '@[A-Z_]*@' "$e/rtpengine.conf" && fail "placeholders left in rtpengine.conf"
 done
+# kefu-sipgw's node first, then the others.
+grep -q '^SIPGW_NODES=127.0.0.2:7400,127.0.0.1:7400,127.0.0.3:7400$' "$d/n2/etc/sipgw.env" ||
+	fail "sipgw.env nodes: $(grep NODES "$d/n2/etc/sipgw.env")"
 grep -q '^replicaof' "$d/n1/etc/redis.conf" && fail "the first node is a replica"
 grep -q '^replicaof 127.0.0.1 6379$' "$d/n2/etc/redis.conf" || fail "node 2 replicates no primary"
 grep -q '^ETCD_INITIAL_CLUSTER=sc-cd-1=https://127.0.0.1:2380,sc-cd-2=https://127.0.0.2:2380,sc-cd-3=https://127.0.0.3:2380$' \

@@ -1,7 +1,7 @@
 /*
  * kefud's own configuration over arbitrary bytes: its option table, then
  * the rules between options and the routing settings (tiers' ladders,
- * strategies, plans). Whatever the text, the answer is accepted settings
+ * menus, strategies, plans). Whatever the text, the answer is accepted settings
  * or one terminated message; accepted settings hold what node/routing/ relies
  * on, and talk plaintext outside loopback only with allow_plaintext.
  */
@@ -42,6 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t s = 1; s < t->nladder; s++)
 			if (t->ladder[s].after_ms <= t->ladder[s - 1].after_ms || !t->ladder[s].skill)
 				abort();
+		/* A menu: known skills, each key once, 0-9 * #. */
+		if (t->nmenu > ROUTING_MENU_MAX)
+			abort();
+		for (size_t m = 0; m < t->nmenu; m++) {
+			if (!t->menu[m].skill || !t->menu[m].digit ||
+			    !strchr("0123456789*#", t->menu[m].digit))
+				abort();
+			for (size_t k = 0; k < m; k++)
+				if (t->menu[k].digit == t->menu[m].digit)
+					abort();
+		}
 	}
 	for (size_t s = 0; s < ROUTING_NSKILLS; s++)
 		if (!rs.strategy[s] || !routing_strategy_known(rs.strategy[s]))

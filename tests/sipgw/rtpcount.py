@@ -3,9 +3,10 @@
 
 Binds 127.0.0.1:PORT (UDP), counts datagrams for SECONDS from the first
 one, and writes {"packets", "seconds", "sources": ["ip:port", ...],
-"marked", "last_marked"} to OUT: "marked" counts the packets carrying a
+"marked", "last_marked", "first"} to OUT: "marked" counts the packets carrying a
 caller's mark (below), so audio that went through both legs can be told
-from prompts; "last_marked" is when the last of them came (Unix seconds).
+from prompts; "last_marked" is when the last of them came and "first" when
+the first packet came (Unix seconds).
 With --echo it sends each packet back to its source (an answering phone).
 With --talk, from the first packet on it sends RTP (PCMU, 20 ms, the mark
 at the start of each payload) to that packet's source 50 times a second,
@@ -74,5 +75,5 @@ while time.time() < deadline:
     if echo:
         s.sendto(data, src)
 json.dump({"packets": n, "seconds": secs, "sources": sorted(sources), "marked": marked,
-           "last_marked": last_marked},
+           "last_marked": last_marked, "first": first or 0.0},
           open(out, "w"))

@@ -66,6 +66,10 @@ static void test_defaults_are_the_documented_tiers(void **state)
 	assert_int_equal(rs.lock_ms, 300000);
 	assert_int_equal(rs.busy_at, 1000);
 	assert_int_equal(rs.ring_step_ms, 5000);
+	/* No menu unless configured: calls are queued at once. */
+	for (unsigned i = 0; i < ROUTING_NTIERS; i++)
+		assert_int_equal(rs.tiers[i].nmenu, 0);
+	assert_int_equal(rs.menu_ms, 8000);
 }
 
 static void test_operator_values_are_taken(void **state)
@@ -73,14 +77,15 @@ static void test_operator_values_are_taken(void **state)
 	const char *sets[] = {"gold_plan=gold-direct", "gold_greeting=yes", "gold_ladder=vip:0s,general:45s",
 			      "gold_at_max=voicemail", "general_strategy=ring-all",
 			      "no_answer_state=ready", "gateway_grace=2s", "ordinary_weight=0s",
-			      "ring_progressive_step=7s"};
+			      "ring_progressive_step=7s", "silver_menu=1:billing,2:general,#:vip",
+			      "menu_timeout=5s"};
 	struct routing_settings rs;
 	struct config c;
 	struct conf_err err;
 	char why[256];
 
 	(void)state;
-	assert_int_equal(load(&c, sets, 9, &err), 0);
+	assert_int_equal(load(&c, sets, 11, &err), 0);
 	assert_int_equal(routing_settings_from(&c, &rs, why, sizeof(why)), 0);
 	assert_int_equal(rs.ring_step_ms, 7000);
 	assert_string_equal(rs.tiers[2].plan, "gold-direct");
@@ -93,6 +98,13 @@ static void test_operator_values_are_taken(void **state)
 	assert_string_equal(rs.strategy[2], "ring-all");
 	assert_string_equal(rs.no_answer, "ready");
 	assert_int_equal(rs.lost_grace_ms, 2000);
+	assert_int_equal(rs.tiers[1].nmenu, 3);
+	assert_int_equal(rs.tiers[1].menu[0].digit, '1');
+	assert_string_equal(rs.tiers[1].menu[0].skill, "billing");
+	assert_int_equal(rs.tiers[1].menu[2].digit, '#');
+	assert_string_equal(rs.tiers[1].menu[2].skill, "vip");
+	assert_int_equal(rs.tiers[0].nmenu, 0);
+	assert_int_equal(rs.menu_ms, 5000);
 }
 
 /* Each wrong value: config_load refuses it, naming the option. */
@@ -116,6 +128,12 @@ static void test_wrong_values_are_refused_by_name(void **state)
 		{"offer_timeout=1s", "offer_timeout"},
 		{"ring_progressive_step=500ms", "ring_progressive_step"},
 		{"ordinary_service_level=0s", "ordinary_service_level"},
+		{"gold_menu=1:billing,1:general", "gold_menu"},            /* key twice */
+		{"gold_menu=1:sales", "gold_menu"},                        /* unknown skill */
+		{"gold_menu=x:billing", "gold_menu"},                      /* not a key */
+		{"gold_menu=1billing", "gold_menu"},                       /* no colon */
+		{"gold_menu=1:billing,", "gold_menu"},                     /* empty choice */
+		{"menu_timeout=100ms", "menu_timeout"},
 	};
 	struct config c;
 	struct conf_err err;

@@ -243,6 +243,85 @@ static void test_refusals(void **state)
 	wo_order_free(o);
 }
 
+/* A copy of o to try a step on. */
+static Kefu__WorkOrder *order_copy(const Kefu__WorkOrder *o)
+{
+	size_t n = kefu__work_order__get_packed_size(o);
+	uint8_t *buf = malloc(n ? n : 1);
+	Kefu__WorkOrder *c;
+
+	assert_non_null(buf);
+	kefu__work_order__pack(o, buf);
+	c = kefu__work_order__unpack(NULL, n, buf);
+	free(buf);
+	assert_non_null(c);
+	return c;
+}
+
+static bool listed(const char **v, size_t n, const char *action)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], action) == 0)
+			return true;
+	return false;
+}
+
+/* What wo_allowed offers each actor is exactly what wo_step takes from it
+ * (a note and a group given), in each state an order goes through. */
+static void test_allowed_matches_step(void **state)
+{
+	static const char *const actions[] = {
+		"dispatch", "accept", "start", "wait", "resume", "reply", "return", "close",
+		"satisfied", "unsatisfied", "reopen", "escalate", "cancel", "note"};
+	static const char *const path[][2] = {
+		{"owner", "dispatch"}, {"handler", "accept"}, {"handler", "wait"},
+		{"handler", "resume"}, {"handler", "reply"}, {"owner", "close"},
+		{"agent", "satisfied"}, {NULL, NULL}};
+	struct fix *f = *state;
+	const Kefu__Agent *who[] = {&f->owner, &f->handler, &f->other_handler, &f->agent, &f->sup};
+	uint64_t t0 = at(2026, 12, 7, 9, 0), t = t0;
+	Kefu__WorkOrder *o = order_new(f, t0, "complaint");
+	const char *v[WO_ACTIONS_MAX];
+	char why[WO_WHY_MAX];
+
+	for (size_t p = 0;; p++) {
+		for (size_t w = 0; w < sizeof(who) / sizeof(who[0]); w++) {
+			struct wo_actor a = as(who[w]);
+			size_t n = wo_allowed(&a, o, v, WO_ACTIONS_MAX);
+
+			for (size_t k = 0; k < sizeof(actions) / sizeof(actions[0]); k++) {
+				Kefu__WorkOrder *c = order_copy(o);
+				int err = step(f, c, who[w], actions[k], t + MIN, "说明", why);
+
+				if ((err == 0) != listed(v, n, actions[k]))
+					fail_msg("%s by %s in %s: listed %d, step %d (%s)", actions[k],
+						 who[w]->id, o->state, listed(v, n, actions[k]), err,
+						 why);
+				wo_order_free(c);
+			}
+		}
+		if (!path[p][0])
+			break;
+		t += 10 * MIN;
+		step_ok(f, o, strcmp(path[p][0], "owner") == 0     ? &f->owner
+			      : strcmp(path[p][0], "handler") == 0 ? &f->handler
+								   : &f->agent,
+			path[p][1], t, "说明");
+	}
+	assert_string_equal(o->state, "closed");
+	/* the owner of a new order dispatches or cancels it, never accepts it */
+	{
+		struct wo_actor a = as(&f->owner);
+		Kefu__WorkOrder *n = order_new(f, t0, "fault");
+		size_t k = wo_allowed(&a, n, v, WO_ACTIONS_MAX);
+
+		assert_true(listed(v, k, "dispatch") && listed(v, k, "cancel") &&
+			    !listed(v, k, "accept"));
+		wo_order_free(n);
+	}
+	wo_order_free(o);
+}
+
 /* Weekly hours with lunch, a weekend, a holiday and a make-up day. */
 #define HOURS "mon-fri 08:30-12:00 13:30-18:00"
 
@@ -417,6 +496,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowed_matches_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_calendar_deadlines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_before_first_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopened_after_close, setup, teardown),

@@ -59,12 +59,11 @@ function popRow(dl, label, value, id) {
   dl.appendChild(el('dd', id ? {id} : null, value === undefined || value === null ? '-' : value));
 }
 
-function renderPop() {
-  const o = A.call, u = (A.full && A.full.user) || o.user || {}, c = (A.full && A.full.customer) || o.customer || {};
-  const dl = clear($('pop'));
-  popRow(dl, '来电号码', o.ani, 'pop-ani');
-  popRow(dl, '客户姓名', c.name, 'pop-name');
-  popRow(dl, '手机号码', u.msisdn, 'pop-msisdn');
+// A subscriber's profile (user) and customer as rows of a screen pop; the
+// rows that tests and keys look for get ids prefix-name, -msisdn, -idno, -address.
+function profileRows(dl, u, c, prefix) {
+  popRow(dl, '客户姓名', c.name, prefix + '-name');
+  popRow(dl, '手机号码', u.msisdn, prefix + '-msisdn');
   popRow(dl, '品牌', u.brand);
   popRow(dl, '套餐', u.plan_id);
   popRow(dl, '状态', STATUS[u.status] || u.status);
@@ -72,8 +71,15 @@ function renderPop() {
   popRow(dl, '欠费(元)', yuan(u.arrears));
   popRow(dl, '客户级别', VIP[c.vip_level] || c.vip_level);
   popRow(dl, '证件类型', c.id_type);
-  popRow(dl, '证件号码', c.id_no, 'pop-idno');
-  popRow(dl, '联系地址', c.address, 'pop-address');
+  popRow(dl, '证件号码', c.id_no, prefix + '-idno');
+  popRow(dl, '联系地址', c.address, prefix + '-address');
+}
+
+function renderPop() {
+  const o = A.call, u = (A.full && A.full.user) || o.user || {}, c = (A.full && A.full.customer) || o.customer || {};
+  const dl = clear($('pop'));
+  popRow(dl, '来电号码', o.ani, 'pop-ani');
+  profileRows(dl, u, c, 'pop');
   popRow(dl, '技能队列', o.skill);
   popRow(dl, '服务等级', o.tier);
   const tag = $('verified-tag');
@@ -260,21 +266,17 @@ async function kbUse(fields, msg) {
   catch (e) { note('kb-note', e.message, true); }
 }
 
-// ---- work orders: mine, or every open one; the clocks as time left ----
+// ---- work orders: mine and my groups', the clocks as time left ----
 
-// Transitions by the state they start from (docs/workflow.md); the node
-// decides whether this agent's role may take one.
-const ACTIONS = {
-  new: ['dispatch', 'escalate', 'cancel'], dispatched: ['accept', 'wait', 'return', 'escalate', 'cancel'],
-  accepted: ['start', 'wait', 'reply', 'return', 'escalate'], processing: ['wait', 'reply', 'return', 'escalate'],
-  waiting: ['resume'], replied: ['close'], visiting: ['satisfied', 'unsatisfied'], closed: ['reopen'],
-  returned: ['dispatch', 'escalate', 'cancel'], reopened: ['dispatch', 'escalate'], escalated: ['dispatch'],
-};
+// The transitions offered are the node's answer for this agent (the table
+// of docs/workflow.md against the agent's roles toward each order); the
+// node checks each again when it is asked, and its refusal is shown.
 const ACTION_NAMES = {dispatch: '派单', accept: '接单', start: '开始处理', wait: '等待客户', resume: '恢复',
   reply: '答复', return: '退回', close: '结单', satisfied: '回访满意', unsatisfied: '回访不满意',
-  reopen: '重开', escalate: '升级', cancel: '撤销'};
+  reopen: '重开', escalate: '升级', cancel: '撤销', note: '备注'};
 const NEEDS_NOTE = new Set(['reply', 'return', 'unsatisfied', 'reopen', 'escalate', 'cancel']);
 const CLOCKS = {first_response: '首次响应', update: '更新', solution: '解决'};
+const SCOPES = {mine: 'wo-mine-list', my_groups: 'wo-group-list'};
 
 function clockText(w) {
   const c = (w.clocks || []).find(k => Number(k.due_ms) && !Number(k.met_ms));
@@ -282,25 +284,40 @@ function clockText(w) {
   return {t: (CLOCKS[c.name] || c.name) + ' ' + left(Number(c.due_ms)), late: Number(c.due_ms) < Date.now()};
 }
 
+function actionSelect(id, actions) {
+  const acts = (actions || []).filter(a => a !== 'note');
+  const sel = el('select', {'aria-label': '操作'}, el('option', {value: ''}, acts.length ? '操作…' : '无可用操作'),
+    ...acts.map(a => el('option', {value: a}, ACTION_NAMES[a] || a)));
+  sel.disabled = !acts.length;
+  sel.addEventListener('change', () => { if (sel.value) transition(id, sel.value); sel.value = ''; });
+  return sel;
+}
+
+// One list: the open orders of the scope, each with the actions the node allows.
+async function loadScope(scope) {
+  const j = await api('order_list', {state: 'open', scope, limit: 100});
+  const list = j.body.orders || [], acts = {};
+  for (const a of j.body.actions || []) acts[a.id] = a.actions || [];
+  const tb = clear($(SCOPES[scope]).tBodies[0]);
+  for (const w of list) {
+    const ck = clockText(w);
+    tb.appendChild(el('tr', {'data-order': w.id, 'data-actions': (acts[w.id] || []).join(' ')},
+      el('td', null, el('a', {href: '#', class: 'wo-open', on: {click: ev => { ev.preventDefault(); openOrder(w.id); }}}, w.id)),
+      el('td', null, (KINDS[w.kind] || w.kind) + ' ' + (w.category || '')),
+      el('td', null, (WO_STATES[w.state] || w.state) + (w.group ? ' · ' + w.group : '')),
+      el('td', ck.late ? {class: 'late clock'} : {class: 'clock'}, ck.t),
+      el('td', null, actionSelect(w.id, acts[w.id]))));
+  }
+  if (!list.length) tb.appendChild(el('tr', null, el('td', {colspan: '5', class: 'muted'}, '没有工单')));
+  if (scope === 'my_groups') setText('wo-groups', (j.body.groups || []).length ? j.body.groups.join('、') : '（未加入处理组）');
+  return list;
+}
+
 async function loadOrders() {
-  const mine = $('wo-mine').checked;
   try {
-    const j = await api('order_list', {state: 'open', limit: 100});
-    let list = j.body.orders || [];
-    if (mine) list = list.filter(w => w.owner === K.agent || w.handler === K.agent);
-    const tb = clear($('wo-list').tBodies[0]);
-    for (const w of list) {
-      const ck = clockText(w);
-      const sel = el('select', {'aria-label': '操作'}, el('option', {value: ''}, '操作…'),
-        ...(ACTIONS[w.state] || []).map(a => el('option', {value: a}, ACTION_NAMES[a] || a)));
-      sel.addEventListener('change', () => { if (sel.value) transition(w.id, sel.value); sel.value = ''; });
-      tb.appendChild(el('tr', {'data-order': w.id}, el('td', null, w.id),
-        el('td', null, (KINDS[w.kind] || w.kind) + ' ' + (w.category || '')),
-        el('td', null, WO_STATES[w.state] || w.state), el('td', ck.late ? {class: 'late'} : null, ck.t),
-        el('td', null, sel)));
-    }
-    if (!list.length) tb.appendChild(el('tr', null, el('td', {colspan: '5', class: 'muted'}, '没有工单')));
-    return list;
+    const [mine, groups] = await Promise.all([loadScope('mine'), loadScope('my_groups')]);
+    if (W.open) openOrder(W.open, true);
+    return mine.concat(groups);
   } catch (e) { note('wo-act-result', e.message, true); return []; }
 }
 
@@ -314,17 +331,73 @@ async function loadOrdersUntil(id, state) {
   }
 }
 
-async function transition(id, action) {
-  let noteText = '';
-  if (NEEDS_NOTE.has(action)) {
-    noteText = prompt((ACTION_NAMES[action] || action) + '：请填写说明') || '';
-    if (!noteText.trim()) return;
+async function transition(id, action, noteText) {
+  if (noteText === undefined) {
+    noteText = '';
+    if (NEEDS_NOTE.has(action)) {
+      noteText = prompt((ACTION_NAMES[action] || action) + '：请填写说明') || '';
+      if (!noteText.trim()) return;
+    }
   }
   try {
     const j = await api('order_transition', {id, action, note: noteText.trim()});
     const o = (j.body && j.body.order) || {};
     note('wo-act-result', o.id + ' → ' + (WO_STATES[o.state] || o.state), false);
     loadOrdersUntil(o.id, o.state);
+  } catch (e) { note('wo-act-result', e.message, true); }
+}
+
+// ---- one order opened: its history, its notes, its actions ----
+
+const W = {open: ''};
+const STEP_NAMES = Object.assign({create: '创建', upgrade: '升级类型'}, ACTION_NAMES);
+
+function when(ms) { return ms ? new Date(Number(ms)).toLocaleString('zh-CN', {hour12: false}) : '-'; }
+
+async function openOrder(id, quiet) {
+  W.open = id;
+  try {
+    const b = (await api('order_show', {id})).body || {};
+    const o = b.order || {};
+    setText('wo-d-id', o.id);
+    const dl = clear($('wo-d-info'));
+    popRow(dl, '类型', (KINDS[o.kind] || o.kind) + ' ' + (o.category || ''));
+    popRow(dl, '状态', WO_STATES[o.state] || o.state, 'wo-d-state');
+    popRow(dl, '号码', o.msisdn);
+    popRow(dl, '首问', o.owner);
+    popRow(dl, '处理组', o.group || '-');
+    popRow(dl, '处理人', o.handler || '-');
+    popRow(dl, '处理时限', clockText(o).t);
+    popRow(dl, '描述', o.description || '');
+    const tb = clear($('wo-history').tBodies[0]), notes = clear($('wo-notes'));
+    for (const st of o.history || []) {
+      tb.appendChild(el('tr', null, el('td', null, when(st.at_ms)), el('td', null, STEP_NAMES[st.action] || st.action),
+        el('td', null, (WO_STATES[st.from] || st.from || '') + ' → ' + (WO_STATES[st.to] || st.to || '')),
+        el('td', null, (st.by || '') + (st.role ? ' (' + st.role + ')' : '')),
+        el('td', null, st.note || '')));
+      if (st.note) notes.appendChild(el('li', null, el('b', null, when(st.at_ms) + ' ' + (st.by || '')), ' ', st.note));
+    }
+    if (!notes.firstChild) notes.appendChild(el('li', {class: 'muted'}, '无'));
+    const acts = b.actions || [];
+    $('wo-d-act').replaceChildren(actionSelect(o.id, acts));
+    show('wo-d-note-form', acts.includes('note'));
+    show('wo-detail', true);
+  } catch (e) { if (!quiet) note('wo-act-result', e.message, true); }
+}
+
+async function addNote(ev) {
+  ev.preventDefault();
+  const text = $('wo-d-note').value.trim();
+  if (!W.open || !text) return;
+  try {
+    await api('order_update', {id: W.open, note: text});
+    $('wo-d-note').value = '';
+    note('wo-act-result', W.open + ' 备注已添加', false);
+    for (let i = 0; i < 20; i++) {
+      await openOrder(W.open, true);
+      if ([...$('wo-notes').children].some(li => li.textContent.includes(text))) return;
+      await new Promise(r => setTimeout(r, 300));
+    }
   } catch (e) { note('wo-act-result', e.message, true); }
 }
 
@@ -348,7 +421,7 @@ async function kbSearch() {
 
 // ---- outbound: preview a contact, dial or skip, record the disposition ----
 
-const D = {contact: null, attempt: ''};
+const D = {contact: null, attempt: '', campaign: ''};
 
 function dialCampaign() { return $('dial-campaign').value.trim(); }
 
@@ -397,15 +470,36 @@ async function dialAct(action) {
   } catch (e) { note('dial-result', e.message, true); }
 }
 
+// An outbound call answered and put through to this agent: its screen pop
+// (the number, the subscriber's profile as the preview shows it, the
+// customer masked), then the disposition.
+function onDialConnect(b) {
+  D.attempt = b.attempt_id || D.attempt;
+  D.campaign = b.campaign || dialCampaign();
+  const u = b.user || {}, c = b.customer || {}, dl = clear($('dial-pop'));
+  popRow(dl, '外呼号码', b.msisdn, 'dial-pop-number');
+  profileRows(dl, u, c, 'dial-pop');
+  popRow(dl, '活动', D.campaign);
+  setText('dial-pop-attempt', D.attempt);
+  show('dial-pop-panel', true);
+  note('dial-result', '外呼已接通 ' + (b.msisdn || ''), false);
+  show('dial-dispo-form', true);
+  $('dial-dispo').focus();
+}
+
 async function dialDisposition(ev) {
   ev.preventDefault();
-  const f = {campaign: dialCampaign(), disposition: $('dial-dispo').value, note: $('dial-note').value.trim()};
+  const f = {campaign: D.campaign || dialCampaign(), attempt_id: D.attempt, disposition: $('dial-dispo').value,
+    note: $('dial-note').value.trim()};
+  if (f.disposition === 'promise' && !$('dial-promise').value) { note('dial-result', '请填写承诺日期', true); return; }
+  if (f.disposition === 'callback' && !$('dial-callback').value) { note('dial-result', '请填写回拨时间', true); return; }
   if (f.disposition === 'promise') f.promise_date = $('dial-promise').value;
   if (f.disposition === 'callback' && $('dial-callback').value) f.callback_ms = new Date($('dial-callback').value).getTime();
   try {
     await api('dial_disposition', f);
     note('dial-result', '结果已记录', false);
-    show('dial-dispo-form', false); $('dial-note').value = '';
+    show('dial-dispo-form', false); show('dial-pop-panel', false); $('dial-note').value = '';
+    D.attempt = '';
   } catch (e) { note('dial-result', e.message, true); }
 }
 
@@ -419,11 +513,7 @@ function onEvent(j) {
     if (A.call && A.call.call_id === b.call_id) { status('来电已撤回：' + (b.reason || ''), true); clearCall(); }
     break;
   case 'agent_status': setState(b.state, b.reason, b.call_id); break;
-  case 'dial_connect':
-    D.attempt = b.attempt_id || D.attempt;
-    note('dial-result', '外呼已接通 ' + (b.msisdn || ''), false);
-    show('dial-dispo-form', true);
-    break;
+  case 'dial_connect': onDialConnect(b); break;
   case 'order_notice':
     status('工单提醒：' + ((b.escalation && b.escalation.order_id) || b.kind || ''), false);
     loadOrders();
@@ -498,8 +588,8 @@ async function main() {
   $('dial-dial').addEventListener('click', () => dialAct('dial'));
   $('dial-skip').addEventListener('click', () => dialAct('skip'));
   $('dial-dispo-form').addEventListener('submit', dialDisposition);
-  $('wo-mine').addEventListener('change', loadOrders);
-  $('wo-all').addEventListener('change', loadOrders);
+  $('wo-d-note-form').addEventListener('submit', addNote);
+  $('wo-d-close').addEventListener('click', () => { W.open = ''; show('wo-detail', false); });
   document.addEventListener('keydown', onKey);
   try {
     const r = await resumeFromFragment();

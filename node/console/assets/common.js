@@ -108,7 +108,11 @@ async function probe(silent) {
     clearTimeout(t);
     if (r.ok) {
       const j = await r.json();
-      if (!j.agent) { status('会话已结束，请重新登录', true); K.es.close(); }
+      if (!j.agent) {
+        status('会话已结束，请重新登录', true);
+        K.es.close();
+        if (K.onEvent) K.onEvent({type: 'session_ended', body: {}});
+      }
       else if (silent) listen(K.onEvent); // the node lives; its stream does not
       return;
     }

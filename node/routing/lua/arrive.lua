@@ -3,8 +3,14 @@
 -- KEYS: epoch, call:<id>, strategy, seq, offers, q:<skill>..., ready:<skill>...
 --       (the call's skills, preferred first, once as queues, then as ready sets)
 -- ARGV: epoch, now_ms, arrived_ms, tier, weight_ms, sl_ms, owner, gateway, ani, service,
---       verified, offer_ms, ring_n, [iv_ms] (interval statistics; 0 or none: off)
+--       verified, offer_ms, ring_n, [iv_ms] (interval statistics; 0 or none: off),
+--       [hold_ms] (the caller's tier has an IVR menu; '' or none: it has not)
 -- Derived: as enqueue and route_call.
+-- With hold_ms a new call is written but held: in no queue and offered to
+-- nobody, its `menu` field "open", until the menu step queues it where the
+-- caller chose (or in these skills when no choice came). A retry leaves it so.
+-- A held call is in no queue, where lost_calls looks, so its hash expires
+-- after hold_ms unless the menu step (which makes it lasting) comes first.
 -- Idempotent by call id as enqueue: a call that exists already is left as it
 -- is, and routed when it is still queued with the same skills (a retry after
 -- a lost reply).
@@ -13,24 +19,17 @@
 -- {"queued", score, "alert", call, skill, agent...}.
 begin()
 local cid = id_at(2, 'call:')
-fixed(3, 'strategy')
-fixed(4, 'seq')
-fixed(5, 'offers')
-local n = (#KEYS - 5) / 2
-if n < 1 or n ~= math.floor(n) then fail('KEYS', 'expected as many ready:<skill> keys as q:<skill> keys') end
-local skills = names_from(6, 'q:', 5 + n)
-want_sets(6 + n, 'ready:', skills)
+local skills = queue_keys()
 local offer_ms = int(ARGV[12], 'offer_ms', 1)
 local ring_n = int(ARGV[13] or '1', 'ring_n', 1)
 local iv_ms = int(ARGV[14] ~= nil and ARGV[14] ~= '' and ARGV[14] or '0', 'iv_ms', 0)
-local c = enqueue_call(cid, skills, true, iv_ms)
-if c.state ~= 'queued' or c.skills ~= table.concat(skills, ',') then return {c.state, c.score} end
-local routed = route_queued(cid, c, skills, offer_ms, ring_n)
-if c.held and not (routed and routed[1] == 'offer') then
-	c.held = nil
-	queue_call(cid, c)
+local c, new = enqueue_call(cid, skills, true, iv_ms)
+local hold_ms = int(ARGV[15] ~= nil and ARGV[15] ~= '' and ARGV[15] or '0', 'hold_ms', 0)
+if new and hold_ms > 0 then
+	c.menu = 'open'
+	redis.call('HSET', KEYS[2], 'menu', 'open')
+	redis.call('PEXPIRE', KEYS[2], hold_ms)
 end
-if not routed then return {c.state, c.score} end
-local out = {routed[1] == 'offer' and 'offered' or 'queued', c.score}
-for _, v in ipairs(routed) do out[#out + 1] = v end
-return out
+if c.menu == 'open' then return {c.state, c.score} end
+if c.state ~= 'queued' or c.skills ~= table.concat(skills, ',') then return {c.state, c.score} end
+return route_arrived(cid, c, skills, offer_ms, ring_n)

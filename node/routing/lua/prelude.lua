@@ -506,6 +506,35 @@ local function route_queued(cid, c, skills, offer_ms, ring_n)
 	return reserve(cid, c, best.aid, load(key('agent:', best.aid)), best.skill, offer_ms)
 end
 
+-- KEYS of a step that queues and routes a call (arrive, menu): 3..5 are
+-- strategy, seq and offers, then q:<skill>... and as many ready:<skill>...
+-- (the call's skills, preferred first). Returns the skills.
+local function queue_keys()
+	fixed(3, 'strategy')
+	fixed(4, 'seq')
+	fixed(5, 'offers')
+	local n = (#KEYS - 5) / 2
+	if n < 1 or n ~= math.floor(n) then fail('KEYS', 'expected as many ready:<skill> keys as q:<skill> keys') end
+	local skills = names_from(6, 'q:', 5 + n)
+	want_sets(6 + n, 'ready:', skills)
+	return skills
+end
+
+-- Offers the queued call cid (c as stored; c.held: in no queue yet) to the
+-- best ready agent of skills and queues a held one that stays queued.
+-- Returns {state, score} followed by route_call's reply when it made one.
+local function route_arrived(cid, c, skills, offer_ms, ring_n)
+	local routed = route_queued(cid, c, skills, offer_ms, ring_n)
+	if c.held and not (routed and routed[1] == 'offer') then
+		c.held = nil
+		queue_call(cid, c)
+	end
+	if not routed then return {c.state, c.score} end
+	local out = {routed[1] == 'offer' and 'offered' or 'queued', c.score}
+	for _, v in ipairs(routed) do out[#out + 1] = v end
+	return out
+end
+
 -- The first call of q:<skill> that is really queued, dropping stale entries.
 local function queue_head(skill)
 	local k = key('q:', skill)
