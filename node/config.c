@@ -59,7 +59,8 @@ const struct conf_option config_table[] = {
 	    "needs a port of its own. Empty turns it off."),
 	ROW(console_urls, CONF_STRING, NULL, 0, 0, false,
 	    "Every node's console URL, comma-separated (https://HOST:PORT): a page whose node "
-	    "dies goes on at another of these."),
+	    "dies goes on at another of these. A node's own setting, like etcd_endpoints: it "
+	    "names where the nodes are, which a cluster restored elsewhere does not share."),
 	ROW(cluster_name, CONF_STRING, "kefu", 1, 0, false,
 	    "Name of the cluster; its etcd keys live under /kefu/<cluster_name>/."),
 	ROW(etcd_endpoints, CONF_STRING, NULL, 0, 0, false,
@@ -256,7 +257,8 @@ static const char *const node_own[] = {
 	"node_name",    "data_dir",        "user",          "map_size",
 	"log_level",    "boss_inbox",      "boss_rejected", "boss_archive",
 	"boss_poll_interval", "boss_settle", "listen_addr", "advertise_addr",
-	"metrics_addr", "console_addr",  "cluster_name",    "etcd_endpoints", "etcd_timeout",
+	"metrics_addr", "console_addr",  "console_urls",  "cluster_name",    "etcd_endpoints",
+	"etcd_timeout",
 	"etcd_ca",      "etcd_cert",       "etcd_key",      "tls_ca",
 	"tls_cert",     "tls_key",         "crl_file",      "lease_ttl",
 	"sync_timeout", "sync_standbys", "log_retain",      "max_frame",     "login_timeout",
