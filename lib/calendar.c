@@ -42,6 +42,14 @@ static void date_of(int32_t day, int *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+uint32_t calendar_ymd(int32_t day)
+{
+	int y, m, d;
+
+	date_of(day, &y, &m, &d);
+	return (uint32_t)(y * 10000 + m * 100 + d);
+}
+
 static int weekday_of(int32_t day) /* 0 = Monday; 1970-01-01 was a Thursday */
 {
 	int w = (int)((day + 3) % 7);

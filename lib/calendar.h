@@ -67,6 +67,9 @@ struct calendar {
 	size_t ndates;
 };
 
+/* calendar_ymd - the date of day (days since 1970-01-01) as YYYYMMDD. */
+uint32_t calendar_ymd(int32_t day);
+
 /* calendar_always - c is open around the clock, with no holidays. */
 void calendar_always(struct calendar *c);
 

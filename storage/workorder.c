@@ -928,6 +928,21 @@ int wo_visit_result_put(const Kefu__VisitResult *v, struct batch *b)
 	return batch_put(b, STORE_WO_INDEX, k.b, k.len, val, len);
 }
 
+int wo_visit_result_get(struct store_txn *t, const char *id, Kefu__VisitResult **out)
+{
+	struct store_val v;
+	struct key k;
+	int err;
+
+	*out = NULL;
+	if (result_key(&k, id))
+		return KF_ENOTFOUND;
+	if ((err = store_get(t, STORE_WO_INDEX, k.b, k.len, &v)))
+		return err;
+	*out = kefu__visit_result__unpack(NULL, v.len, v.data);
+	return *out ? 0 : KF_ECORRUPT;
+}
+
 int wo_visit_result_del(const char *id, struct batch *b)
 {
 	struct key k;

@@ -204,6 +204,11 @@ int wo_notices_prune(struct store_txn *t, uint64_t before_ms, size_t limit, stru
  */
 int wo_visit_result_put(const Kefu__VisitResult *v, struct batch *b);
 
+/* wo_visit_result_get - the result waiting for order id; *out the
+ * caller's (kefu__visit_result__free_unpacked). Returns 0, KF_ENOTFOUND
+ * (none, or no valid id), KF_ECORRUPT, KF_ESTORE. */
+int wo_visit_result_get(struct store_txn *t, const char *id, Kefu__VisitResult **out);
+
 /* wo_visit_result_del - the ops that delete the result of order id. */
 int wo_visit_result_del(const char *id, struct batch *b);
 

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 void dialing__release(struct dialing *d)
 {
@@ -57,13 +56,8 @@ static int holidays_load(struct dialing *d, const char *path)
 			abort();
 		/* Sorted by day, so each list is sorted too. */
 		for (size_t i = 0; i < cal->ndates; i++) {
-			time_t at = (time_t)cal->dates[i].day * 86400;
-			struct tm tm;
-			uint32_t ymd;
+			uint32_t ymd = calendar_ymd(cal->dates[i].day);
 
-			gmtime_r(&at, &tm);
-			ymd = (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
-					 tm.tm_mday);
 			if (cal->dates[i].workday)
 				d->workdays[d->nworkdays++] = ymd;
 			else

@@ -21,7 +21,6 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "node/leader.h"
-#include "proto/frame.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
 #include "storage/listing.h"
@@ -66,22 +65,30 @@ static int collect(void *arg, const char *id, const char *clock, uint64_t next_m
 	return 0;
 }
 
-static int audit_fired(struct round *r, const Kefu__OrderEscalation *e, uint64_t seq)
+/* An audit entry of the round, at its time, from this node. */
+static int round_audit(struct round *r, const char *action, const char *agent, const char *id,
+		       const char *detail, uint64_t seq)
 {
 	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
-	char detail[96];
 
-	snprintf(detail, sizeof(detail), "%s %u%% %s cycle=%u", e->clock, e->level, e->action,
-		 e->cycle);
 	ae.has_time_ms = ae.has_seq = 1;
 	ae.time_ms = r->now_ms;
 	ae.seq = seq;
 	ae.node = r->w->self;
-	ae.agent = "system";
-	ae.action = "order_escalate";
-	ae.subject = e->id;
-	ae.detail = detail;
+	ae.agent = (char *)agent;
+	ae.action = (char *)action;
+	ae.subject = (char *)id;
+	ae.detail = (char *)detail;
 	return audit_append(r->b, &ae, NULL, 0);
+}
+
+static int audit_fired(struct round *r, const Kefu__OrderEscalation *e, uint64_t seq)
+{
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "%s %u%% %s cycle=%u", e->clock, e->level, e->action,
+		 e->cycle);
+	return round_audit(r, "order_escalate", "system", e->id, detail, seq);
 }
 
 /* One order: every level due now, for each clock, then its index. */
@@ -124,78 +131,46 @@ static int collect_result(void *arg, const Kefu__VisitResult *v)
 	return r->nresults == WORKFLOW_DUE_BATCH ? LISTING_STOP : 0;
 }
 
-static int audit_result(struct round *r, const char *action, const char *agent, const char *id,
-			const char *detail, uint64_t seq)
-{
-	Kefu__AuditEntry ae = KEFU__AUDIT_ENTRY__INIT;
-
-	ae.has_time_ms = ae.has_seq = 1;
-	ae.time_ms = r->now_ms;
-	ae.seq = seq;
-	ae.node = r->w->self;
-	ae.agent = (char *)agent;
-	ae.action = (char *)action;
-	ae.subject = (char *)id;
-	ae.detail = (char *)detail;
-	return audit_append(r->b, &ae, NULL, 0);
-}
-
-/* The one result waiting for order id (if still there), then its key. */
-struct one_result {
-	const char *id;
-	Kefu__VisitResult *v;
-};
-
-static int find_result(void *arg, const Kefu__VisitResult *v)
-{
-	struct one_result *o = arg;
-
-	if (!v->order_id || strcmp(v->order_id, o->id) != 0)
-		return 0;
-	o->v = (Kefu__VisitResult *)proto_copy(&v->base, NULL);
-	return LISTING_STOP;
-}
-
 /* Result i: the transition taken by the agent who called, or the result
  * dropped (the order moved on, the account is gone), and its key deleted. */
 static int apply_result(struct store_txn *t, struct round *r, size_t i)
 {
-	struct one_result one = {r->results[i], NULL};
+	Kefu__VisitResult *v = NULL;
 	Kefu__WorkOrder *o = NULL;
 	Kefu__Agent *acc = NULL;
 	struct wo_was *was = NULL;
 	char note[WO_DESC_MAX + 1], why[WO_WHY_MAX], detail[AUDIT_DETAIL_MAX + 1];
 	const char *action;
 	bool dropped = true;
-	int err = wo_visit_results(t, WORKFLOW_DUE_BATCH, find_result, &one);
+	int err = wo_visit_result_get(t, r->results[i], &v);
 
-	if (err || !one.v)
-		return err;
-	action = one.v->satisfied ? "satisfied" : "unsatisfied";
+	if (err) /* gone since it was read: another round applied it */
+		return err == KF_ENOTFOUND ? 0 : err;
+	action = v->satisfied ? "satisfied" : "unsatisfied";
 	snprintf(note, sizeof(note), "return visit by phone (campaign %s, call %s): %s%s%s",
-		 one.v->campaign ? one.v->campaign : "", one.v->attempt_id ? one.v->attempt_id : "",
-		 one.v->satisfied ? "satisfied" : "not satisfied",
-		 one.v->note && *one.v->note ? "; " : "", one.v->note ? one.v->note : "");
+		 v->campaign ? v->campaign : "", v->attempt_id ? v->attempt_id : "",
+		 v->satisfied ? "satisfied" : "not satisfied",
+		 v->note && *v->note ? "; " : "", v->note ? v->note : "");
 	err = wo_get(t, r->results[i], &o);
 	if (err == KF_ENOTFOUND) {
 		snprintf(detail, sizeof(detail), "dropped: no such order");
 		err = 0;
 	} else if (!err && !wo_streq(o->state, "visiting")) {
 		snprintf(detail, sizeof(detail), "dropped: the order is %s", o->state);
-	} else if (!err && (err = accounts_get(t, one.v->agent ? one.v->agent : "", &acc))) {
+	} else if (!err && (err = accounts_get(t, v->agent ? v->agent : "", &acc))) {
 		if (err == KF_ENOTFOUND) {
-			snprintf(detail, sizeof(detail), "dropped: %s has no account", one.v->agent);
+			snprintf(detail, sizeof(detail), "dropped: %s has no account", v->agent);
 			err = 0;
 		}
 	} else if (!err) {
 		struct wo_step_in in = {.action = action, .note = note, .now_ms = r->now_ms,
-					.actor = {one.v->agent, acc, false, false}};
+					.actor = {v->agent, acc, false, false}};
 
 		was = wo_was_new(o);
 		if (wo_step(o, &r->w->set, &in, why, sizeof(why)) == 0) {
 			err = wo_put_was(was, o, r->b);
 			snprintf(detail, sizeof(detail), "from=visiting to=%s by phone campaign=%s",
-				 o->state, one.v->campaign ? one.v->campaign : "");
+				 o->state, v->campaign ? v->campaign : "");
 			r->applied++;
 			dropped = false;
 		} else {
@@ -205,16 +180,16 @@ static int apply_result(struct store_txn *t, struct round *r, size_t i)
 	if (!err)
 		err = wo_visit_result_del(r->results[i], r->b);
 	if (!err)
-		err = audit_result(r, dropped ? "order_visit_dropped"
-					: one.v->satisfied ? "order_satisfied" : "order_unsatisfied",
-				   one.v->agent ? one.v->agent : "", r->results[i], detail,
+		err = round_audit(r, dropped ? "order_visit_dropped"
+					: v->satisfied ? "order_satisfied" : "order_unsatisfied",
+				   v->agent ? v->agent : "", r->results[i], detail,
 				   r->result_seq[i]);
 	if (acc)
 		kefu__agent__free_unpacked(acc, NULL);
 	wo_was_free(was);
 	if (o)
 		wo_order_free(o);
-	kefu__visit_result__free_unpacked(one.v, NULL);
+	kefu__visit_result__free_unpacked(v, NULL);
 	return err;
 }
 

@@ -234,6 +234,17 @@ static void test_bad_holiday_files_are_refused(void **state)
 	assert_int_equal(cal.ndates, 1); /* the earlier file's dates kept */
 }
 
+/* calendar_ymd: the day numbers the holiday file gives, as dates. */
+static void test_ymd(void **state)
+{
+	(void)state;
+	assert_int_equal(calendar_ymd(0), 19700101);
+	assert_int_equal(calendar_ymd(59), 19700301);
+	assert_int_equal(calendar_ymd(11016), 20000229);      /* the leap day of a 400th year */
+	assert_int_equal(calendar_ymd(20523), 20260311);
+	assert_int_equal(calendar_ymd(-1), 19691231);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_nothing_open_is_unreachable),
 		cmocka_unit_test(test_bad_weekly_hours_are_refused),
 		cmocka_unit_test(test_bad_holiday_files_are_refused),
+		cmocka_unit_test(test_ymd),
 	};
 
 	return cmocka_run_group_tests(tests, tz_shanghai, NULL);

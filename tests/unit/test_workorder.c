@@ -439,6 +439,7 @@ static void test_visit_results(void **state)
 {
 	struct tmpstore *f = *state;
 	Kefu__VisitResult v = KEFU__VISIT_RESULT__INIT;
+	Kefu__VisitResult *got = NULL;
 	struct results_seen s = {0};
 	struct store_txn *t;
 
@@ -463,8 +464,19 @@ static void test_visit_results(void **state)
 	assert_false(s.satisfied[0]);
 	assert_string_equal(s.ids[1], "SC20261206000002");
 	assert_true(s.satisfied[1]);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_visit_result_get(t, "SC20261206000001", &got), 0);
+	assert_false(got->satisfied);
+	assert_string_equal(got->agent, "a01");
+	kefu__visit_result__free_unpacked(got, NULL);
+	store_abort(t);
 	assert_int_equal(wo_visit_result_del("SC20261206000001", f->b), 0);
 	apply(f);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_visit_result_get(t, "SC20261206000001", &got), KF_ENOTFOUND);
+	assert_null(got);
+	assert_int_equal(wo_visit_result_get(t, "not an id", &got), KF_ENOTFOUND);
+	store_abort(t);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_read_begin(f->s, &t), 0);
 	assert_int_equal(wo_visit_results(t, 0, result_collect, &s), 0);
