@@ -13,6 +13,7 @@
 #include "lib/frame.h"
 #include "proto/kefu.pb-c.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,16 @@ void *proto_copy(const ProtobufCMessage *m, size_t *len);
  * message with a copy of s, freeing the old one.
  */
 char *proto_strdup(const char *s);
+
+/*
+ * Walking a message by its descriptor (the console's JSON, kefu-sim's):
+ * proto_elem_size - bytes of one value of field f (an element of a repeated
+ * field); proto_field_present - whether singular field f of m is set (a
+ * oneof's member chosen, a string or message not NULL, an optional scalar's
+ * has_ flag; a scalar without one always is).
+ */
+size_t proto_elem_size(const ProtobufCFieldDescriptor *f);
+bool proto_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
 void proto_set_str(char **field, const char *s);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "lib/err.h"
 #include "lib/webform.h"
+#include "proto/frame.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -280,28 +281,6 @@ static json_t *value_json(const ProtobufCFieldDescriptor *f, const void *p, int 
 	return json_null();
 }
 
-static size_t elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	default:
-		return 4;
-	}
-}
-
 /* Every field set in m: repeated ones as arrays, unset optional ones left out. */
 static json_t *msg_json(const ProtobufCMessage *m, int depth)
 {
@@ -323,21 +302,12 @@ static json_t *msg_json(const ProtobufCMessage *m, int depth)
 			json_t *a = json_array();
 
 			for (size_t k = 0; k < n; k++)
-				json_array_append_new(a, value_json(f, arr + k * elem_size(f), depth));
+				json_array_append_new(a, value_json(f, arr + k * proto_elem_size(f), depth));
 			json_object_set_new(o, f->name, a);
 			continue;
 		}
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
-				continue;
-		} else if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE) {
-			if (!*(void *const *)p)
-				continue;
-		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
-			   !*(const protobuf_c_boolean *)(base + f->quantifier_offset)) {
-			continue;
-		}
-		json_object_set_new(o, f->name, value_json(f, p, depth));
+		if (proto_field_present(m, f))
+			json_object_set_new(o, f->name, value_json(f, p, depth));
 	}
 	return o;
 }

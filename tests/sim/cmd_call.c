@@ -7,7 +7,7 @@
 #include "lib/err.h"
 #include "lib/loop.h"
 #include "lib/tls.h"
-#include "proto/kefu.pb-c.h"
+#include "proto/frame.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -106,37 +106,6 @@ static json_t *value_json(const ProtobufCFieldDescriptor *f, const void *p)
 	}
 }
 
-static size_t value_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_INT64:
-		return 8;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	default:
-		return 4;
-	}
-}
-
-static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
-{
-	const char *base = (const char *)m;
-
-	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-		return *(const uint32_t *)(base + f->quantifier_offset) == f->id;
-	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
-		return *(void *const *)(base + f->offset) != NULL;
-	if (f->label == PROTOBUF_C_LABEL_OPTIONAL)
-		return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
-	return true;
-}
-
 static json_t *msg_json(const ProtobufCMessage *m)
 {
 	json_t *o = json_object();
@@ -151,9 +120,9 @@ static json_t *msg_json(const ProtobufCMessage *m)
 			json_t *a = json_array();
 
 			for (size_t j = 0; j < n; j++)
-				json_array_append_new(a, value_json(f, arr + j * value_size(f)));
+				json_array_append_new(a, value_json(f, arr + j * proto_elem_size(f)));
 			json_object_set_new(o, f->name, a);
-		} else if (field_present(m, f)) {
+		} else if (proto_field_present(m, f)) {
 			json_object_set_new(o, f->name, value_json(f, base + f->offset));
 		}
 	}

@@ -391,6 +391,47 @@ static void test_envelope_free_accepts_null(void **state)
 	frame_envelope_free(NULL);
 }
 
+/* Walking a message by its descriptor: which singular fields are set, and
+ * the size of one value of each type. */
+static void test_field_presence_and_sizes(void **state)
+{
+	Kefu__OrderList ol = KEFU__ORDER_LIST__INIT;
+	Kefu__Envelope e = KEFU__ENVELOPE__INIT;
+	const ProtobufCMessageDescriptor *d = ol.base.descriptor;
+	const ProtobufCFieldDescriptor *msisdn =
+		protobuf_c_message_descriptor_get_field_by_name(d, "msisdn");
+	const ProtobufCFieldDescriptor *limit =
+		protobuf_c_message_descriptor_get_field_by_name(d, "limit");
+	const ProtobufCFieldDescriptor *after =
+		protobuf_c_message_descriptor_get_field_by_name(d, "after");
+	const ProtobufCFieldDescriptor *body =
+		protobuf_c_message_descriptor_get_field_by_name(e.base.descriptor, "order_list");
+	const ProtobufCFieldDescriptor *ping =
+		protobuf_c_message_descriptor_get_field_by_name(e.base.descriptor, "ping");
+
+	(void)state;
+	assert_non_null(msisdn);
+	assert_non_null(limit);
+	assert_non_null(body);
+	assert_non_null(ping);
+	assert_false(proto_field_present(&ol.base, msisdn));
+	assert_false(proto_field_present(&ol.base, limit));
+	ol.msisdn = "13800138000";
+	ol.limit = 5; /* a value without its has_ flag is not set */
+	assert_true(proto_field_present(&ol.base, msisdn));
+	assert_false(proto_field_present(&ol.base, limit));
+	ol.has_limit = 1;
+	assert_true(proto_field_present(&ol.base, limit));
+	e.body_case = KEFU__ENVELOPE__BODY_ORDER_LIST;
+	e.order_list = &ol;
+	assert_true(proto_field_present(&e.base, body));
+	assert_false(proto_field_present(&e.base, ping));
+	assert_int_equal(proto_elem_size(msisdn), sizeof(char *));
+	assert_int_equal(proto_elem_size(limit), sizeof(uint32_t));
+	assert_int_equal(proto_elem_size(after), sizeof(ProtobufCBinaryData));
+	assert_int_equal(proto_elem_size(body), sizeof(void *));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_envelope_of_tiny_submessages_stays_within_its_budget),
 		cmocka_unit_test(test_set_max_applies_to_the_next_header),
 		cmocka_unit_test(test_large_frame_buffer_is_given_back),
+		cmocka_unit_test(test_field_presence_and_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
