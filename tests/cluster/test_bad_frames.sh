@@ -36,7 +36,7 @@ serving() {
 	kill -0 "$PID" 2>/dev/null || fail "after $1: $NODE (pid $PID) is gone"
 	ctl --node "$(addr "$NODE")" status >"$D/status.out" 2>&1 ||
 		fail "after $1: status does not answer: $(cat "$D/status.out")"
-	raw "$1.ping" admin --send env:ping --wait 5000
+	raw "$1.ping" admin --send env:ping --wait 5000 --until pong
 	expect_line "$1.ping" '"body":"pong"'
 }
 

@@ -24,6 +24,7 @@
 
 struct raw {
 	const char *cluster, *node, *as, *send;
+	const char *until;          /* stop at the first reply of this body ("" none) */
 	bool close_after;
 	uint64_t wait_ms;
 	char addr[272], ca[1024], cert[1024], key[1024];
@@ -42,6 +43,7 @@ SETTER(cluster)
 SETTER(node)
 SETTER(as)
 SETTER(send)
+SETTER(until)
 
 static int set_close(void *ctx, const char *val, char *why, size_t whylen)
 {
@@ -64,6 +66,7 @@ static const struct simopt opts[] = {
 	{"send", "SPEC", true, set_send, "hex:HEX, header:N, random:N, env:BODY, varint:N, repeat:N*HEX, separated by ','"},
 	{"close", NULL, false, set_close, "close once the bytes are written"},
 	{"wait", "MS", false, set_wait, "else wait this long for replies or the close (default 2000)"},
+	{"until", "BODY", false, set_until, "with --wait: stop at the first reply of this body (e.g. pong)"},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -279,7 +282,9 @@ static void finish(struct raw *k, json_t *end)
 	loop_stop(k->loop);
 }
 
-static void print_frame(const uint8_t *data, size_t len)
+/* Prints the frame as a line; returns the name of its body (static), NULL
+ * when it is no envelope. */
+static const char *print_frame(const uint8_t *data, size_t len)
 {
 	Kefu__Envelope *e;
 	const ProtobufCFieldDescriptor *f;
@@ -287,7 +292,7 @@ static void print_frame(const uint8_t *data, size_t len)
 
 	if (frame_envelope_decode(data, len, &e) != 0) {
 		print_json(json_pack("{s:n}", "body"));
-		return;
+		return NULL;
 	}
 	f = protobuf_c_message_descriptor_get_field(&kefu__envelope__descriptor, e->body_case);
 	o = json_pack("{s:s}", "body", f ? f->name : "?");
@@ -298,6 +303,7 @@ static void print_frame(const uint8_t *data, size_t len)
 	}
 	print_json(o);
 	frame_envelope_free(e);
+	return f ? f->name : NULL;
 }
 
 static void on_bytes(void *arg, struct net_conn *c, const uint8_t *p, size_t n)
@@ -316,8 +322,14 @@ static void on_bytes(void *arg, struct net_conn *c, const uint8_t *p, size_t n)
 		}
 		p += used;
 		n -= used;
-		if (r == 1)
-			print_frame(f.data, f.len);
+		if (r == 1) {
+			const char *body = print_frame(f.data, f.len);
+
+			if (k->until && body && strcmp(body, k->until) == 0) {
+				finish(k, json_pack("{s:s}", "end", "until"));
+				return;
+			}
+		}
 	}
 }
 
@@ -455,7 +467,7 @@ int cmd_raw_main(int argc, char **argv)
 		break;
 	case SIMOPT_HELP:
 		printf("usage: kefu-sim raw --cluster FILE --node NAME --as gateway|admin|agent --send SPEC\n"
-		       "                    [--close | --wait MS]\n");
+		       "                    [--close | --wait MS [--until BODY]]\n");
 		simopt_usage(stdout, opts, NOPTS);
 		return 0;
 	default:

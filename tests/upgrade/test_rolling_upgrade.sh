@@ -51,20 +51,12 @@ sleep 8
 
 # upgrade NODE: stopped as systemctl stop does, started from this build.
 upgrade() {
-	"$H" term "$1" --dir "$D" >/dev/null 2>&1 || fail "term $1"
-	"$H" start "$1" --dir "$D" >/dev/null 2>&1 || fail "start $1 from this build"
-	wait_for "$1 back and the cluster healthy" 60 healthy
+	restart "$1" 60
 	runs_build "$1" "$KEFU_BIN" || fail "$1 does not run this build"
 	ok
 	sleep 4
 }
-L=$(leader)
-for n in node1 node2 node3; do [ "$n" = "$L" ] || upgrade "$n"; done
-to=$(for n in node1 node2 node3; do [ "$n" = "$L" ] || echo "$n"; done | head -n 1)
-ctl switchover --to "$to" >"$D/sw.out" 2>&1 || fail "switchover: $(cat "$D/sw.out")"
-wait_for "$to leads" 20 leader_is "$to"
-ok
-upgrade "$L"
+rolling upgrade
 
 wait "$SIM_PID" || fail "kefu-sim traffic: $(tail -n 5 "$D/traffic.err")"
 SIM_PID=""
