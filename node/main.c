@@ -928,6 +928,7 @@ static int node_metrics_init(struct node *n)
 		.hot = n->hot,
 		.board = n->board,
 		.boss = &n->boss_files,
+		.sto = &n->sto,
 	};
 	int r;
 

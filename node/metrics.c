@@ -9,6 +9,7 @@
 #include "node/hot.h"
 #include "storage/boss.h"
 #include "storage/import.h"
+#include "storage/writer.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -420,6 +421,28 @@ static void metrics_boss(struct metrics *m, struct metrics_out *o)
 		}
 }
 
+/* Jobs per commit is how well group commit shares one fsync among writes. */
+static void metrics_writer(struct metrics *m, struct metrics_out *o)
+{
+	struct writer_stats st;
+
+	if (!m->o.sto->writer)
+		return;
+	writer_stats_get(m->o.sto->writer, &st);
+	metrics_family(o, "kefu_writer_jobs_total", "counter",
+		       "Write jobs the writer thread completed (log entries applied, writes).");
+	metrics_sample_u64(o, "kefu_writer_jobs_total", NULL, 0, st.jobs);
+	metrics_family(o, "kefu_writer_commits_total", "counter",
+		       "LMDB write transactions committed, each with its sync.");
+	metrics_sample_u64(o, "kefu_writer_commits_total", NULL, 0, st.commits);
+	metrics_family(o, "kefu_writer_busy_seconds_total", "counter",
+		       "Time the writer thread spent in write transactions, commits included.");
+	metrics_sample(o, "kefu_writer_busy_seconds_total", NULL, 0, (double)st.busy_ns / 1e9);
+	metrics_family(o, "kefu_writer_body_seconds_total", "counter",
+		       "Of that, time in the writes' own code (the rest is LMDB's commit and sync).");
+	metrics_sample(o, "kefu_writer_body_seconds_total", NULL, 0, (double)st.body_ns / 1e9);
+}
+
 static void metrics_node(struct metrics *m, struct metrics_out *o)
 {
 	struct metrics_label info[] = {{"version", KEFU_VERSION}, {"node", m->o.self}};
@@ -437,6 +460,8 @@ static void metrics_node(struct metrics *m, struct metrics_out *o)
 		metrics_board(m, o);
 	if (m->o.boss)
 		metrics_boss(m, o);
+	if (m->o.sto)
+		metrics_writer(m, o);
 }
 
 /* ---- serving ---- */

@@ -33,6 +33,7 @@ struct election;
 struct hot;
 struct import_tally;
 struct repl;
+struct repl_storage;
 
 /* The exposition being written; only through the functions below. */
 struct metrics_out {
@@ -91,6 +92,10 @@ struct metrics_opts {
 	/* BOSS files by outcome and kind (storage/import.h), inbox and uploads
 	 * together; NULL: not exported. */
 	const struct import_tally *boss;
+	/* The local replica (cluster/repl.h): its writer thread's jobs and
+	 * commits, read at each scrape (a snapshot install replaces the
+	 * writer); NULL: not exported. */
+	const struct repl_storage *sto;
 };
 
 /*

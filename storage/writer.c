@@ -57,7 +57,16 @@ struct writer_run {
 	struct writer_item **items;
 	size_t n;
 	size_t failed; /* the body that failed in the last run; n: none */
+	uint64_t body_ns; /* time in bodies, every run */
 };
+
+static uint64_t writer_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void writer_list_push(struct writer_list *l, struct writer_item *it)
 {
@@ -110,27 +119,28 @@ static void writer_item_stop(struct writer *w)
 static int writer_run_body(struct store_txn *t, void *arg)
 {
 	struct writer_run *r = arg;
+	uint64_t start = writer_now_ns();
+	int rc = 0;
 
 	r->failed = r->n;
-	for (size_t i = 0; i < r->n; i++) {
+	for (size_t i = 0; i < r->n && rc == 0; i++) {
 		struct writer_item *it = r->items[i];
-		int rc;
+		int started;
 
 		if (it->finished)
 			continue;
-		if ((rc = writer_item_start(r->w, it)) != 0) {
-			it->rc = rc;
+		if ((started = writer_item_start(r->w, it)) != 0) {
+			it->rc = started;
 			it->finished = true;
 			continue;
 		}
 		rc = it->job.body(t, it->job.arg);
 		writer_item_stop(r->w);
-		if (rc) {
+		if (rc)
 			r->failed = i;
-			return rc;
-		}
 	}
-	return 0;
+	r->body_ns += writer_now_ns() - start;
+	return rc;
 }
 
 static bool writer_run_has_pending(const struct writer_run *r)
@@ -158,7 +168,8 @@ static void writer_run_finish(struct writer_run *r, int rc)
  */
 static void writer_execute(struct writer *w, struct writer_item **items, size_t n)
 {
-	struct writer_run r = {w, items, n, n};
+	struct writer_run r = {w, items, n, n, 0};
+	uint64_t start = writer_now_ns();
 
 	while (writer_run_has_pending(&r)) {
 		int rc;
@@ -185,6 +196,10 @@ static void writer_execute(struct writer *w, struct writer_item **items, size_t 
 			pthread_mutex_unlock(&w->mu);
 		}
 	}
+	pthread_mutex_lock(&w->mu);
+	w->stats.busy_ns += writer_now_ns() - start;
+	w->stats.body_ns += r.body_ns;
+	pthread_mutex_unlock(&w->mu);
 }
 
 /*

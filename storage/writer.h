@@ -138,6 +138,10 @@ struct writer_stats {
 	uint64_t jobs;     /* jobs completed, whatever their result */
 	uint64_t commits;  /* transactions committed */
 	uint64_t reruns;   /* group runs repeated because one body failed */
+	/* Time the thread spent on transactions (bodies, commits with their
+	 * sync, reruns) and, of that, in the bodies: the rest is LMDB's commit. */
+	uint64_t busy_ns;
+	uint64_t body_ns;
 };
 
 /* writer_stats_get - counters so far; any thread. */

@@ -54,6 +54,12 @@ for n in node1 node2 node3; do
 	[ "$(value "$D/m.$n" kefu_etcd_up)" = 1 ] || fail "$n: kefu_etcd_up"
 	[ "$(value "$D/m.$n" kefu_epoch)" = "$(epoch)" ] || fail "$n: kefu_epoch"
 	[ -n "$(value "$D/m.$n" kefu_replication_applied_index)" ] || fail "$n: applied index"
+	# Every node has applied the log through its writer: jobs >= commits > 0,
+	# and the time in bodies is part of the writer's busy time.
+	awk '$1 == "kefu_writer_jobs_total" { j = $2 } $1 == "kefu_writer_commits_total" { c = $2 }
+		$1 == "kefu_writer_busy_seconds_total" { b = $2 } $1 == "kefu_writer_body_seconds_total" { d = $2 }
+		END { exit !(c > 0 && j >= c && b > 0 && d >= 0 && d <= b) }' "$D/m.$n" ||
+		fail "$n: writer counters: $(grep '^kefu_writer' "$D/m.$n" | tr '\n' ' ')"
 	for s in process_cpu_seconds_total process_resident_memory_bytes \
 		'kefu_redis_roundtrip_seconds_bucket{le="+Inf"}' kefu_redis_roundtrip_seconds_count; do
 		[ -n "$(value "$D/m.$n" "$s")" ] || fail "$n: no $s"

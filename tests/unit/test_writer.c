@@ -249,6 +249,8 @@ static void test_group_commit_shares_transactions(void **state)
 	writer_stats_get(f->w, &st);
 	assert_int_equal(st.jobs, JOBS_MAX + 1);
 	assert_true(st.commits <= 1 + (JOBS_MAX + WRITER_GROUP_MAX - 1) / WRITER_GROUP_MAX);
+	/* The gate's body waited in its transaction: time in bodies, within the busy time. */
+	assert_true(st.body_ns > 0 && st.body_ns <= st.busy_ns);
 	for (size_t i = 0; i <= JOBS_MAX; i++) {
 		assert_int_equal(f->done_order[i], i);
 		assert_int_equal(f->done_rc[i], 0);
