@@ -157,3 +157,10 @@ bool proto_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescript
 		return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
 	return true;
 }
+
+uint32_t proto_busy_again_ms(uint32_t prev)
+{
+	if (!prev)
+		return PROTO_BUSY_FIRST_MS;
+	return prev >= PROTO_BUSY_MAX_MS / 2 ? PROTO_BUSY_MAX_MS : prev * 2;
+}

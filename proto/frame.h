@@ -69,4 +69,17 @@ size_t proto_elem_size(const ProtobufCFieldDescriptor *f);
 bool proto_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
 void proto_set_str(char **field, const char *s);
 
+/*
+ * proto_busy_again_ms - how long a gateway waits before it presents a call
+ * again after a node refused it as busy (Error -EBUSY: the node's queue to
+ * Redis is full): PROTO_BUSY_FIRST_MS after the first refusal, twice the
+ * wait before after each next one, at most PROTO_BUSY_MAX_MS. prev is the
+ * wait before (0: this is the first refusal). Every gateway backs off
+ * alike, so that an overloaded cluster spends its time on calls it can
+ * take rather than on refusing the same calls again.
+ */
+#define PROTO_BUSY_FIRST_MS 250u
+#define PROTO_BUSY_MAX_MS 4000u
+uint32_t proto_busy_again_ms(uint32_t prev);
+
 #endif

@@ -31,6 +31,7 @@
 #include "gateway/sipgw/sipua.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "proto/frame.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,8 +46,6 @@
 #define CALL_ID_MAX 64
 #define RPC_MS 5000
 #define REDIAL_MS 200
-#define BUSY_FIRST_MS 250
-#define BUSY_MAX_MS 4000
 
 enum cstate {
 	C_MEDIA,    /* rtpengine offer/answer under way */
@@ -388,9 +387,7 @@ static void on_arrive_reply(void *arg, int err, const Kefu__Envelope *e)
 	}
 	if (e->body_case == KEFU__ENVELOPE__BODY_ERROR && e->error->code == -EBUSY) {
 		/* A busy node: again with backoff while the greeting plays. */
-		c->busy_ms = c->busy_ms ? c->busy_ms * 2 : BUSY_FIRST_MS;
-		if (c->busy_ms > BUSY_MAX_MS)
-			c->busy_ms = BUSY_MAX_MS;
+		c->busy_ms = proto_busy_again_ms((uint32_t)c->busy_ms);
 		log_info(LOG_SIPGW, "node busy call=%s again_ms=%u", c->id, (unsigned)c->busy_ms);
 		loop_alarm_set(c->busy, c->busy_ms);
 		if (!c->playing)

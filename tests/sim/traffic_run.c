@@ -21,6 +21,7 @@
 #include "cluster/rpc.h"
 #include "lib/err.h"
 #include "lib/password.h"
+#include "proto/frame.h"
 
 #include <errno.h>
 #include <math.h>
@@ -80,7 +81,7 @@ struct call {
 	bool arrive_lost;       /* CallArrived did not reach a node: sent again after a reconnect */
 	bool end_pending;       /* CallEnded "caller" waits for a connection */
 	bool checking;          /* a WaitRequest is out */
-	bool busy;              /* CallArrived refused as busy: sent again on the next tick */
+	bool busy;              /* CallArrived refused as busy: sent again at busy_due_ms */
 	bool planned;           /* the node took the call (its IvrPlan came) */
 	bool end_on_plan;       /* the caller hung up before that: CallEnded follows the IvrPlan */
 	uint16_t gw;
@@ -90,6 +91,8 @@ struct call {
 	uint64_t ended_ms;      /* the wait or the talk ended (0: not yet) */
 	uint64_t wrap_ms;       /* the wrap-up that followed its talk, as the agent saw it */
 	uint64_t sent_us;       /* the last CallArrived handed to the connection, monotonic us */
+	uint64_t busy_due_ms;   /* when a call refused as busy goes again */
+	uint32_t busy_wait_ms;  /* the wait before that (proto_busy_again_ms) */
 	struct loop_alarm *patience;
 	struct traffic_holds holds;
 };
@@ -287,9 +290,10 @@ static void gw_send(struct gw *g, Kefu__Envelope *e, rpc_reply_fn fn, void *arg,
 }
 
 /*
- * The node refused the call as busy (its queue to Redis is full): like a
- * gateway presenting the call again, it is sent again on the next tick
- * while the caller still waits.
+ * The node refused the call as busy (its queue to Redis is full): it is
+ * presented again while the caller still waits, after the wait every
+ * gateway keeps (proto_busy_again_ms: 250 ms, then twice as long each
+ * time), as kefu-sipgw does.
  */
 static void call_busy(struct call *c)
 {
@@ -305,24 +309,32 @@ static void call_busy(struct call *c)
 			abort();
 	}
 	c->busy = true;
+	c->busy_wait_ms = proto_busy_again_ms(c->busy_wait_ms);
+	c->busy_due_ms = loop_now_ms() + c->busy_wait_ms;
 	w->busy[w->nbusy++] = c->idx;
 }
 
 static void gw_send_arrive(struct gw *g, struct call *c);
 
-/* The calls refused as busy go again, those whose caller still waits. */
-static void busy_resend(struct world *w)
+/* The calls refused as busy whose wait is over go again, those whose
+ * caller still waits; the others keep waiting. (Replies come on later
+ * turns of the loop, so nothing is added to the list meanwhile.) */
+static void busy_resend(struct world *w, uint64_t now)
 {
-	size_t n = w->nbusy;
+	size_t kept = 0;
 
-	w->nbusy = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < w->nbusy; i++) {
 		struct call *c = w->calls[w->busy[i]];
 
+		if (c->state == CALL_WAITING && c->busy_due_ms > now) {
+			w->busy[kept++] = w->busy[i];
+			continue;
+		}
 		c->busy = false;
 		if (c->state == CALL_WAITING)
 			gw_send_arrive(&w->gws[c->gw], c);
 	}
+	w->nbusy = kept;
 }
 
 static void on_arrive_reply(void *arg, int err, const Kefu__Envelope *e)
@@ -1290,7 +1302,7 @@ static void on_tick(void *arg)
 		}
 		break;
 	case STAGE_RUN:
-		busy_resend(w);
+		busy_resend(w, now);
 		if (in >= w->t->o.duration_s * 1000)
 			settle_begin(w);
 		break;

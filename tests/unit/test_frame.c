@@ -432,9 +432,27 @@ static void test_field_presence_and_sizes(void **state)
 	assert_int_equal(proto_elem_size(body), sizeof(void *));
 }
 
+/* A gateway's waits after busy refusals: 250 ms, doubling, never above 4 s. */
+static void test_busy_again_doubles_up_to_the_cap(void **state)
+{
+	static const uint32_t want[] = {250, 500, 1000, 2000, 4000, 4000, 4000};
+	uint32_t wait = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		wait = proto_busy_again_ms(wait);
+		assert_int_equal(wait, want[i]);
+	}
+	/* A wait from elsewhere, odd or above the cap, stays within it. */
+	assert_int_equal(proto_busy_again_ms(3000), PROTO_BUSY_MAX_MS);
+	assert_int_equal(proto_busy_again_ms(UINT32_MAX), PROTO_BUSY_MAX_MS);
+	assert_int_equal(proto_busy_again_ms(300), 600);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_busy_again_doubles_up_to_the_cap),
 		cmocka_unit_test(test_whole_frame_is_returned_in_place),
 		cmocka_unit_test(test_two_frames_in_one_read_come_out_one_by_one),
 		cmocka_unit_test(test_byte_by_byte_assembles_the_frame),
