@@ -28,10 +28,17 @@
 #      floor: bench_hops times a message around four relay processes that
 #      do nothing (an offer crosses four processes), every 5 ms for half
 #      the run, under the same load;
-#   4. the cost of the interval statistics on the routing path: decisions
-#      as in 1 at BENCH_ROUTING_OPS_RATE (default 20000) calls/s on this
-#      fresh cluster (stats_interval 15m), then on another fresh cluster
-#      brought up the same but with stats_interval = 0; figure = on / off.
+#   4. the cost of the interval statistics on the routing path, on a fresh
+#      cluster (stats_interval 15m) and on another brought up the same but
+#      with stats_interval = 0, alternately, BENCH_ROUTING_OPS_REPS times
+#      each: (a) the CPU each decision costs, as in 1 at
+#      BENCH_ROUTING_OPS_CPU_RATE (default 5000) calls/s, which both take
+#      whole: the three nodes' and the Redis primary's CPU time over the
+#      window / the decisions in it; the figure is decisions per CPU second
+#      on / off (the capacity a core gives); (b) decisions as in 1 at
+#      BENCH_ROUTING_OPS_RATE (default 20000) calls/s, twice what the
+#      cluster takes, on / off, printed beside it: on two shared cores the
+#      same cluster's figure there varies by a third from run to run.
 # Timings never fail the run; a step that fails (no cluster, no sample) does.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -41,6 +48,7 @@ secs=${BENCH_ROUTING_SECS:-8}
 lat_secs=${BENCH_ROUTING_LAT_SECS:-20}
 lat_agents=${BENCH_ROUTING_LAT_AGENTS:-300}
 ops_rate=${BENCH_ROUTING_OPS_RATE:-20000}
+ops_cpu_rate=${BENCH_ROUTING_OPS_CPU_RATE:-5000}
 # Extra harness options, e.g. "--redis-plain --etcd-plain" to measure
 # over plain transport (as a build from before TLS was the default did).
 harness_args=${BENCH_ROUTING_HARNESS_ARGS:-}
@@ -134,18 +142,34 @@ echo "hop_floor_p50_ms=$(hop p50) hop_floor_p99_ms=$(hop p99) (four loopback hop
 evalsha_calls() {
 	rcli info commandstats | awk -F'[=,:]' '/^cmdstat_evalsha:/ { print $3 }' | tr -d '\r'
 }
-# sample: "<calls queued> <evalsha calls> <ns>", the time taken between the reads.
+# node_cpu_us: CPU time (user + system) the cluster's kefud processes have
+# used, in µs.
+node_cpu_us() {
+	for f in "${CJ%/*}"/node*.pid; do cat "/proc/$(cat "$f")/stat"; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%d", t * 1e6 / hz }'
+}
+# redis_cpu_us: CPU time the Redis primary has used (its own, not its
+# children's), in µs.
+redis_cpu_us() {
+	rcli info cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { t += $2 }
+		END { printf "%d", t * 1e6 }'
+}
+# sample: "<calls queued> <evalsha calls> <ns> <nodes' CPU µs> <Redis CPU µs>",
+# the time taken between the reads.
 sample() {
 	s0=$(date +%s%N)
 	q=$(calls_queued)
 	x=$(evalsha_calls)
+	c=$(node_cpu_us)
+	r=$(redis_cpu_us)
 	s1=$(date +%s%N)
-	echo "$q ${x:-0} $(((s0 + s1) / 2))"
+	echo "$q ${x:-0} $(((s0 + s1) / 2)) $c $r"
 }
 
 # decisions RATE NAME: decisions per second through the cluster of $CJ,
 # over the steady window of arrivals at RATE calls/s (1 and 4 below); sets
-# cluster_rate, evalsha_rate, window, q0, q1 and sent.
+# cluster_rate, evalsha_rate, window, q0, q1, sent, and node_us and
+# redis_us: the nodes' and the Redis primary's CPU µs per decision.
 decisions() {
 	before=$(calls_queued)
 	timeout $((secs + 120)) "$SIM" traffic --cluster "$CJ" --agents 10 --prefix "$2" --rate "$1" \
@@ -155,16 +179,18 @@ decisions() {
 	first_call "$before" "$sim"
 	sleep 1
 	set -- $(sample) "$2"
-	q0=$1 x0=$2 t0=$3 name=$4
+	q0=$1 x0=$2 t0=$3 c0=$4 r0=$5 name=$6
 	sleep $((secs - 3))
 	set -- $(sample)
-	q1=$1 x1=$2 t1=$3
+	q1=$1 x1=$2 t1=$3 c1=$4 r1=$5
 	wait "$sim" || { tail -n 20 "$tmp/$name.err" >&2; die "kefu-sim traffic ($name) failed"; }
 	window=$(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / 1e9 }")
 	cluster_rate=$(awk "BEGIN { printf \"%d\", ($q1 - $q0) / (($t1 - $t0) / 1e9) }")
 	evalsha_rate=$(awk "BEGIN { printf \"%d\", ($x1 - $x0) / (($t1 - $t0) / 1e9) }")
 	sent=$(json "$tmp/$name.json" 'sum(t["offered"] for t in d["tiers"].values())')
 	[ "$cluster_rate" -gt 0 ] || die "no call was queued by the cluster"
+	node_us=$(awk "BEGIN { printf \"%.1f\", ($c1 - $c0) / ($q1 - $q0) }")
+	redis_us=$(awk "BEGIN { printf \"%.1f\", ($r1 - $r0) / ($q1 - $q0) }")
 }
 
 # 1. Decisions through the cluster, over the steady window of arrivals.
@@ -196,13 +222,16 @@ echo "cluster_decisions_per_s=$cluster_rate raw_evalsha_per_s=$raw_rate ratio=$r
 	"[arrive; $((q1 - q0)) calls queued in the ${window} s window ($sent offered by the simulator);" \
 	"EVALSHA of every step in the window: $evalsha_rate/s; raw: $nodes connections, one per node]"
 
-# 4. The cost of the interval statistics (docs/ops.md) on the routing path:
-# decisions at ops_rate calls/s (more than the cluster takes) with them on
-# (a fresh cluster, stats_interval 15m) and off (another fresh cluster the
-# same but for stats_interval = 0), one after the other in the same run,
-# BENCH_ROUTING_OPS_REPS times each (default 2), alternating; the best of
-# each counts (one run on this shared machine varies by a fifth).
-echo "bench: routing: interval statistics on and off, $ops_rate calls/s offered for $secs s"
+# 4. The cost of the interval statistics (docs/ops.md) on the routing path,
+# each kind of run on a fresh cluster with them on (stats_interval 15m) and
+# on another the same but for stats_interval = 0, alternately,
+# BENCH_ROUTING_OPS_REPS times each (default 2), the best of each counting:
+# (a) the CPU a decision costs at ops_cpu_rate calls/s, which both take
+# whole (the figure: decisions per CPU second, on / off); (b) decisions per
+# second at ops_rate calls/s, about twice what they take (printed beside
+# it: there the same cluster's figure varies by a third from run to run).
+echo "bench: routing: interval statistics on and off: CPU per decision at $ops_cpu_rate calls/s," \
+	"decisions at $ops_rate calls/s, $secs s each"
 # fresh NAME EXTRA...: a new cluster in $tmp/NAME (the one before taken
 # down), so that both runs start alike, without what earlier steps left.
 fresh() {
@@ -219,17 +248,36 @@ fresh() {
 	pass=$(json "$CJ" 'd["redis_password"]')
 	tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
 }
-on_rate=0 off_rate=0 runs=""
+# ops_run KIND EXTRA...: both runs on a fresh cluster; sets run_cpu_us
+# (nodes + Redis per decision), run_redis_us, run_node_us and run_rate.
+ops_run() {
+	kind=$1; shift
+	fresh "$kind$i" "$@"
+	decisions "$ops_cpu_rate" "cpu$kind$i"
+	run_node_us=$node_us run_redis_us=$redis_us
+	run_cpu_us=$(awk "BEGIN { printf \"%.1f\", $node_us + $redis_us }")
+	decisions "$ops_rate" "ops$kind$i"
+	run_rate=$cluster_rate
+	runs="$runs $kind=${run_cpu_us}us/${run_rate}"
+}
+# better A B: the smaller of two CPU figures ("" is none yet).
+better() { if [ -z "$2" ] || awk "BEGIN { exit !($1 < $2) }"; then echo "$1"; else echo "$2"; fi; }
+on_rate=0 off_rate=0 on_cpu="" off_cpu="" on_redis="" off_redis="" runs=""
 for i in $(seq 1 "${BENCH_ROUTING_OPS_REPS:-2}"); do
-	fresh "on$i"
-	decisions "$ops_rate" "opson$i"
-	runs="$runs on=$cluster_rate"
-	[ "$cluster_rate" -le "$on_rate" ] || on_rate=$cluster_rate
-	fresh "off$i" --extra 'stats_interval = 0'
-	decisions "$ops_rate" "opsoff$i"
-	runs="$runs off=$cluster_rate"
-	[ "$cluster_rate" -le "$off_rate" ] || off_rate=$cluster_rate
+	ops_run on
+	on_cpu=$(better "$run_cpu_us" "$on_cpu") on_redis=$(better "$run_redis_us" "$on_redis")
+	[ "$run_rate" -le "$on_rate" ] || on_rate=$run_rate
+	ops_run off --extra 'stats_interval = 0'
+	off_cpu=$(better "$run_cpu_us" "$off_cpu") off_redis=$(better "$run_redis_us" "$off_redis")
+	[ "$run_rate" -le "$off_rate" ] || off_rate=$run_rate
 done
+# Decisions per CPU second: 1e6 / (µs per decision); on / off = off_us / on_us.
+echo "decisions_per_cpu_s_stats_on=$(awk "BEGIN { printf \"%d\", 1e6 / $on_cpu }")" \
+	"decisions_per_cpu_s_stats_off=$(awk "BEGIN { printf \"%d\", 1e6 / $off_cpu }")" \
+	"ratio=$(awk "BEGIN { printf \"%.2f\", $off_cpu / $on_cpu }") (goal >= 0.9)" \
+	"$(verdict "$off_cpu / $on_cpu >= 0.9")" \
+	"[nodes + Redis primary at $ops_cpu_rate calls/s: on $on_cpu us, off $off_cpu us per decision;" \
+	"Redis alone: on $on_redis us, off $off_redis us, ratio $(awk "BEGIN { printf \"%.2f\", $off_redis / $on_redis }")]"
 echo "decisions_stats_on_per_s=$on_rate decisions_stats_off_per_s=$off_rate" \
-	"ratio=$(awk "BEGIN { printf \"%.2f\", $on_rate / $off_rate }") (goal >= 0.9)" \
-	"$(verdict "$on_rate / $off_rate >= 0.9")" "[best of each:$runs]"
+	"ratio=$(awk "BEGIN { printf \"%.2f\", $on_rate / $off_rate }")" \
+	"[at $ops_rate calls/s offered, best of each; runs (CPU us per decision/decisions per s):$runs]"
