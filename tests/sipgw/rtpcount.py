@@ -11,11 +11,13 @@ With --echo it sends each packet back to its source (an answering phone).
 With --talk, from the first packet on it sends RTP (PCMU, 20 ms, the mark
 at the start of each payload) to that packet's source 50 times a second,
 as a caller speaking into rtpengine's port; with --digit=D it also presses
-the key D (RFC 4733 telephone-event, payload type 101) a second in.
+the key D (RFC 4733 telephone-event, payload type 101) a second in, or,
+with --digit-file=PATH too, once PATH exists (the test says when).
 It gives up SECONDS + 30 after it started when nothing came, or after
 --within=S seconds in all (a party that must get nothing).
 """
 import json
+import os
 import socket
 import struct
 import sys
@@ -26,6 +28,7 @@ port, secs, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 echo = "--echo" in sys.argv[4:]
 talk = "--talk" in sys.argv[4:]
 digit = ([a[8:] for a in sys.argv[4:] if a.startswith("--digit=")] or [None])[0]
+digit_file = ([a[13:] for a in sys.argv[4:] if a.startswith("--digit-file=")] or [None])[0]
 EVENTS = {d: i for i, d in enumerate("0123456789*#")}
 
 
@@ -49,7 +52,8 @@ while time.time() < deadline:
     now = time.time()
     if first is not None and now - first >= secs:
         break
-    if talk and peer and digit is not None and seq == 50:
+    if talk and peer and digit is not None and (
+            os.path.exists(digit_file) if digit_file else seq == 50):
         for pkt in dtmf_packets(seq, seq * 160):
             s.sendto(pkt, peer)
             time.sleep(0.02)

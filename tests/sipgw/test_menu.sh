@@ -9,11 +9,16 @@
 #     counts once, for billing.
 #   - A caller who presses nothing is queued after menu_timeout in the
 #     ladder's first queue (general) and offered to the general agent.
+#   - A caller held in the menu when the gateway's node dies (kill -9): the
+#     gateway resumes the call on another node, and the key pressed after
+#     that (once the resume is seen) still chooses: the call is queued in
+#     billing, offered to a billing agent on another node, connected, and
+#     counted once, for billing.
 . "$(dirname "$0")/../cluster/lib.inc"
-up 3 --sip --extra "ordinary_menu = 1:billing,2:general" --extra "menu_timeout = 6s"
+up 3 --sip --extra "ordinary_menu = 1:billing,2:general" --extra "menu_timeout = 8s"
 . "$TOP/tests/sipgw/lib.inc"
 SKILLS=general:9 agents gen1
-SKILLS=billing:5 agents bil1
+SKILLS=billing:5 agents bil1 bil2
 
 # ---- the key 1: billing, and nobody else ----
 phone bil1 phone_answer $((B + 84)) $((B + 85))
@@ -72,4 +77,53 @@ ok
 [ "$(call_field "$C2" skills)" = general ] || fail "skills: $(call_field "$C2" skills)"
 ok
 caller_done c2
+
+# ---- the gateway's node dies while a caller is in the menu ----
+GW1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip"]["gateways"][0]["sip"])' "$CJ")
+GW1LOG=$D/sip/sipgw1.log
+billing_before=$(rcli HGET kefu:test:rt:skill:billing offered)
+general_before=$(rcli HGET kefu:test:rt:skill:general offered)
+phone bil2 phone_answer $((B + 86)) $((B + 87))
+rtp bil2 $((B + 87)) 4 --echo
+actor bil2 node3 agent <<EOF
+$(talking_desktop bil2)
+EOF
+ready bil2
+rtp c3 $((B + 89)) 10 --talk --digit=1 --digit-file="$D/press"
+sleep 0.3
+caller c3 13800000023 $((B + 88)) $((B + 89)) 14000 "$GW1"
+wait_for "the call in the menu" 20 grep -q "call in call=.* ani=13800000023 " "$GW1LOG"
+C3=$(call_of 13800000023)
+held() { [ "$(call_field "$C3" menu)" = open ]; }
+wait_for "$C3 held in the menu" 10 held
+"$H" kill node1 --dir "$D" >/dev/null || fail "cannot kill node1"
+ok
+wait_for "the gateway's resume" 20 grep -q "resuming calls=1" "$GW1LOG"
+moved() { o=$(call_field "$C3" owner) && [ -n "$o" ] && [ "$o" != node1 ]; }
+wait_for "$C3 owned by another node" 20 moved
+held || fail "menu closed before the key: $(call_field "$C3" menu)"
+: >"$D/press"
+caller_done c3
+finished bil2
+phone_done bil2
+rtp_done c3
+rtp_done bil2
+grep -q "dtmf call=$C3 digit=1" "$GW1LOG" || fail "no key: $(grep -h "$C3" "$GW1LOG")"
+grep -q "call connected call=$C3 agent=bil2" "$GW1LOG" ||
+	fail "not connected to bil2: $(grep -h "$C3" "$GW1LOG")"
+ok
+[ "$(call_field "$C3" menu)" = 1 ] || fail "menu: $(call_field "$C3" menu)"
+[ "$(call_field "$C3" skills)" = billing ] || fail "skills: $(call_field "$C3" skills)"
+ok
+python3 - "$D/rtp.bil2.json" <<'PY' || fail "media to bil2's phone: $(cat "$D/rtp.bil2.json")"
+import json, sys
+assert json.load(open(sys.argv[1]))["marked"] >= 50
+PY
+ok
+# Counted once, for billing, whatever the resume re-asserted.
+[ "$(rcli HGET kefu:test:rt:skill:billing offered)" = $((billing_before + 1)) ] ||
+	fail "billing offered: $(rcli HGETALL kefu:test:rt:skill:billing | tr '\n' ' ') (before: $billing_before)"
+[ "$(rcli HGET kefu:test:rt:skill:general offered)" = "$general_before" ] ||
+	fail "general offered: $(rcli HGETALL kefu:test:rt:skill:general | tr '\n' ' ') (before: $general_before)"
+ok
 done_ok
