@@ -13,11 +13,7 @@ GW1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip"]["ga
 GW1LOG=$D/sip/sipgw1.log
 
 # ---- a bridged call and a queued one, both on gateway 1 (node1) ----
-phone b1 phone_answer $((B + 83)) $((B + 84))
-rtp b1 $((B + 84)) 30 --echo
-actor b1 node2 agent <<EOF
-$(talking_desktop b1)
-EOF
+answering_agent b1 node2 $((B + 83)) $((B + 84)) 30
 ready b1
 rtp x $((B + 81)) 24 --talk
 sleep 0.3
@@ -41,11 +37,7 @@ wait_for "$X owned by another node" 20 moved "$X"
 wait_for "$Y owned by another node" 20 moved "$Y"
 
 # ---- the queued call goes to b2, who goes ready on node3 ----
-phone b2 phone_answer $((B + 85)) $((B + 86))
-rtp b2 $((B + 86)) 4 --echo
-actor b2 node3 agent <<EOF
-$(talking_desktop b2)
-EOF
+answering_agent b2 node3 $((B + 85)) $((B + 86)) 4
 wait_for "the bridge to b2" 30 grep -q "call connected call=$Y agent=b2" "$GW1LOG"
 rtp_done b2
 python3 - "$D/rtp.b2.json" <<'PY' || fail "media to b2: $(cat "$D/rtp.b2.json")"

@@ -21,11 +21,7 @@ SKILLS=general:9 agents gen1
 SKILLS=billing:5 agents bil1 bil2
 
 # ---- the key 1: billing, and nobody else ----
-phone bil1 phone_answer $((B + 84)) $((B + 85))
-rtp bil1 $((B + 85)) 4 --echo
-actor bil1 node2 agent <<EOF
-$(talking_desktop bil1)
-EOF
+answering_agent bil1 node2 $((B + 84)) $((B + 85)) 4
 ready bil1
 # The general agent's desktop takes the first offer it gets and stops.
 actor gen1 node3 agent <<EOF
@@ -83,11 +79,7 @@ GW1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sip"]["ga
 GW1LOG=$D/sip/sipgw1.log
 billing_before=$(rcli HGET kefu:test:rt:skill:billing offered)
 general_before=$(rcli HGET kefu:test:rt:skill:general offered)
-phone bil2 phone_answer $((B + 86)) $((B + 87))
-rtp bil2 $((B + 87)) 4 --echo
-actor bil2 node3 agent <<EOF
-$(talking_desktop bil2)
-EOF
+answering_agent bil2 node3 $((B + 86)) $((B + 87)) 4
 ready bil2
 rtp c3 $((B + 89)) 10 --talk --digit=1 --digit-file="$D/press"
 sleep 0.3
