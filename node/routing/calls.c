@@ -30,12 +30,10 @@ void routing__call_skills_set(struct rcall *c, const char *text)
 	c->nskills = 0;
 	while (*p && c->nskills < LADDER_MAX) {
 		size_t n = strcspn(p, ",");
+		const char *skill = routing_skill_named(p, n);
 
-		for (size_t k = 0; k < NSKILLS; k++)
-			if (strlen(routing_skill_names[k]) == n &&
-			    strncmp(routing_skill_names[k], p, n) == 0 &&
-			    !routing__call_has_skill(c, routing_skill_names[k]))
-				c->skills[c->nskills++] = routing_skill_names[k];
+		if (skill && !routing__call_has_skill(c, skill))
+			c->skills[c->nskills++] = skill;
 		p += n;
 		p += *p == ',';
 	}

@@ -44,6 +44,11 @@ static const char *one_of(const char *const *list, const char *s, size_t n)
 	return NULL;
 }
 
+const char *routing_skill_named(const char *s, size_t n)
+{
+	return one_of(routing_skill_names, s, n);
+}
+
 bool routing_strategy_known(const char *name)
 {
 	return one_of(routing_strategies, name, strlen(name)) != NULL;
@@ -95,7 +100,7 @@ static int ladder_parse(const char *opt, const char *text, struct routing_tier *
 			return fail(why, cap, "%s: \"%.*s\" is not skill:after", opt, (int)(end - p), p);
 		if (t->nladder == ROUTING_LADDER_MAX)
 			return fail(why, cap, "%s: more than %d steps", opt, ROUTING_LADDER_MAX);
-		t->ladder[t->nladder].skill = one_of(routing_skill_names, p, (size_t)(colon - p));
+		t->ladder[t->nladder].skill = routing_skill_named(p, (size_t)(colon - p));
 		if (!t->ladder[t->nladder].skill)
 			return fail(why, cap, "%s: unknown skill \"%.*s\" (vip, billing, general)", opt,
 				    (int)(colon - p), p);
@@ -150,7 +155,7 @@ static int menu_parse(const char *opt, const char *text, struct routing_tier *t,
 			if (t->menu[i].digit == p[0])
 				return fail(why, cap, "%s: key %c given twice", opt, p[0]);
 		t->menu[t->nmenu].digit = p[0];
-		t->menu[t->nmenu].skill = one_of(routing_skill_names, p + 2, (size_t)(end - p - 2));
+		t->menu[t->nmenu].skill = routing_skill_named(p + 2, (size_t)(end - p - 2));
 		if (!t->menu[t->nmenu].skill)
 			return fail(why, cap, "%s: unknown skill \"%.*s\" (vip, billing, general)", opt,
 				    (int)(end - p - 2), p + 2);

@@ -85,6 +85,9 @@ struct routing_settings {
 
 /* The skill queues' names, in ROUTING_SKILLS order, then NULL. */
 extern const char *const routing_skill_names[ROUTING_NSKILLS + 1];
+/* routing_skill_named - the entry of routing_skill_names spelled as the n
+ * bytes at s; NULL when none is. */
+const char *routing_skill_named(const char *s, size_t n);
 
 /* routing_strategy_known - whether name is one of the selection strategies
  * the routing scripts implement (node/routing/lua/prelude.lua). */
