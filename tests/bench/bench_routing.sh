@@ -77,13 +77,17 @@ echo "bench: routing: three-node cluster with Redis and Sentinels"
 # shellcheck disable=SC2086
 "$H" up --nodes 3 --dir "$tmp" $harness_args >"$tmp/up.out" 2>&1 || { tail -n 20 "$tmp/up.out" >&2; die "cluster did not come up"; }
 
-# The Redis primary the sentinels name, as the nodes use it.
-primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')
-port=${primary##*:}
+# redis_of: primary, port, pass and tls of the cluster of $CJ: the Redis
+# primary the sentinels name, as the nodes use it, with TLS as they use it
+# (the harness's default; nothing under --redis-plain).
+redis_of() {
+	primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')
+	port=${primary##*:}
+	pass=$(json "$CJ" 'd["redis_password"]')
+	tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
+}
+redis_of
 nodes=$(json "$CJ" 'len(d["nodes"])')
-pass=$(json "$CJ" 'd["redis_password"]')
-# TLS as the nodes use it (the harness's default); nothing under --redis-plain.
-tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
 # shellcheck disable=SC2086
 rcli() { REDISCLI_AUTH=$pass redis-cli $tls -h 127.0.0.1 -p "$port" "$@"; }
 rcli ping >/dev/null || die "Redis primary $primary does not answer"
@@ -243,10 +247,7 @@ fresh() {
 	# shellcheck disable=SC2086
 	"$H" up --nodes 3 --dir "$tmp/$name" $harness_args "$@" >"$tmp/up-$name.out" 2>&1 ||
 		{ tail -n 20 "$tmp/up-$name.out" >&2; die "the cluster $name did not come up"; }
-	primary=$(json "$CJ" '[r["addr"] for r in d["redis"] if r["role"] == "master"][0]')
-	port=${primary##*:}
-	pass=$(json "$CJ" 'd["redis_password"]')
-	tls=$(json "$CJ" '"--tls --cacert %s/certs/ca.crt --cert %s/certs/redis.crt --key %s/certs/redis.key" % ((sys.argv[1].rsplit("/", 1)[0],) * 3) if d.get("redis_tls") else ""')
+	redis_of
 }
 # ops_run KIND EXTRA...: both runs on a fresh cluster; sets run_cpu_us
 # (nodes + Redis per decision), run_redis_us, run_node_us and run_rate.
