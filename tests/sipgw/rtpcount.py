@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Counts the RTP a party gets: rtpcount.py PORT SECONDS OUT.json [--echo|--talk]
 
-Binds 127.0.0.1:PORT (UDP), counts datagrams for SECONDS from the first
+Binds 127.0.0.1:PORT (UDP), then creates OUT.bound, counts datagrams for SECONDS from the first
 one, and writes {"packets", "seconds", "sources": ["ip:port", ...],
 "marked", "last_marked", "first"} to OUT: "marked" counts the packets carrying a
 caller's mark (below), so audio that went through both legs can be told
@@ -43,6 +43,7 @@ def dtmf_packets(first_seq, ts):
     return out
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", port))
+open(out + ".bound", "w").close()  # the test may start the call now
 s.settimeout(0.02)
 n, marked, last_marked, sources, first = 0, 0, 0.0, set(), None
 within = [float(a[9:]) for a in sys.argv[4:] if a.startswith("--within=")]

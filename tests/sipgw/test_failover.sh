@@ -16,12 +16,10 @@ GW1LOG=$D/sip/sipgw1.log
 answering_agent b1 node2 $((B + 83)) $((B + 84)) 30
 ready b1
 rtp x $((B + 81)) 24 --talk
-sleep 0.3
 caller x 13800000021 $((B + 80)) $((B + 81)) 24000 "$GW1"
 wait_for "the bridge to b1" 20 grep -q "call connected call=.* agent=b1" "$GW1LOG"
 X=$(call_of 13800000021)
 rtp y $((B + 89)) 30 --talk
-sleep 0.3
 caller y 13800000022 $((B + 88)) $((B + 89)) 30000 "$GW1"
 wait_for "the second call" 20 grep -q "call in call=.* ani=13800000022 " "$GW1LOG"
 Y=$(call_of 13800000022)
