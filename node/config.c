@@ -177,7 +177,8 @@ const struct conf_option config_table[] = {
 	/* Operations statistics (node/ops/conf.h). */
 	ROW(stats_interval, CONF_DURATION, OPS_INTERVAL_DEFAULT, 0, OPS_INTERVAL_MAX_MS, false,
 	    "Length of the statistics intervals (docs/ops.md): whole minutes dividing an hour, "
-	    "e.g. 15m; 0 = no interval statistics. The same on every node."),
+	    "e.g. 15m, or for short trials 15s, 20s or 30s; 0 = no interval statistics. The "
+	    "same on every node."),
 #define OPS_TARGET_ROWS_(n, sl, ans)                                                      \
 	ROW(n##_sl_target, CONF_FRACTION, sl, 0, 1000, true,                             \
 	    "Service-level target of tier " #n ": the share of its calls to be answered "  \

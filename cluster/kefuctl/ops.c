@@ -284,8 +284,12 @@ static void report_text(const struct report_args *a, const Kefu__ReportReply *re
 
 	ctl_local_stamp(rep->from_ms, from, sizeof(from));
 	ctl_local_stamp(rep->to_ms, to, sizeof(to));
-	printf("report by %s, %s to %s, intervals of %" PRIu64 " min\n", a->by, from, to,
-	       rep->interval_ms / 60000);
+	if (rep->interval_ms % 60000)
+		printf("report by %s, %s to %s, intervals of %" PRIu64 " s\n", a->by, from, to,
+		       rep->interval_ms / 1000);
+	else
+		printf("report by %s, %s to %s, intervals of %" PRIu64 " min\n", a->by, from,
+		       to, rep->interval_ms / 60000);
 	if (agent)
 		printf("%-16s %6s %9s %9s %9s %9s %6s\n", "agent", "calls", "talk s", "wrap s",
 		       "ready s", "not rdy s", "occ");

@@ -12,8 +12,9 @@ int ops_interval_ok(uint64_t ms)
 {
 	if (ms == 0)
 		return 0;
-	if (ms < OPS_INTERVAL_MIN_MS || ms > OPS_INTERVAL_MAX_MS || ms % 60000 ||
-	    OPS_INTERVAL_MAX_MS % ms)
+	if (ms < OPS_INTERVAL_MIN_MS || ms > OPS_INTERVAL_MAX_MS || ms % 1000)
+		return KF_ECONFIG;
+	if (ms < 60000 ? 60000 % ms : ms % 60000 || OPS_INTERVAL_MAX_MS % ms)
 		return KF_ECONFIG;
 	return 0;
 }
@@ -29,8 +30,8 @@ int ops_settings_from(const struct config *c, struct ops_settings *out, char *wh
 
 	out->interval_ms = (uint64_t)config_table_number(c, "stats_interval");
 	if (ops_interval_ok(out->interval_ms)) {
-		snprintf(why, cap, "stats_interval: %llu ms is neither 0 (off) nor a whole number "
-			 "of minutes from 1m to 60m that divides an hour",
+		snprintf(why, cap, "stats_interval: %llu ms is neither 0 (off), nor 15s, 20s or 30s, "
+			 "nor a whole number of minutes from 1m to 60m that divides an hour",
 			 (unsigned long long)out->interval_ms);
 		return KF_ECONFIG;
 	}

@@ -25,7 +25,7 @@
 
 #define OPS_NTIERS 5
 #define OPS_INTERVAL_DEFAULT "15m"
-#define OPS_INTERVAL_MIN_MS 60000u        /* when not 0 */
+#define OPS_INTERVAL_MIN_MS 15000u        /* when not 0 */
 #define OPS_INTERVAL_MAX_MS 3600000u
 
 struct ops_tier {
@@ -42,8 +42,11 @@ struct ops_settings {
 
 struct config;
 
-/* ops_interval_ok - ms is 0 or a whole number of minutes in
- * [OPS_INTERVAL_MIN_MS, OPS_INTERVAL_MAX_MS] that divides an hour. */
+/* ops_interval_ok - ms is 0, or in [OPS_INTERVAL_MIN_MS, OPS_INTERVAL_MAX_MS]
+ * and either a whole number of seconds dividing a minute (15 s, 20 s, 30 s:
+ * short trials and tests) or a whole number of minutes dividing an hour.
+ * Either way every interval starts on a whole second and the hour and every
+ * minute an interval length divides is a boundary. */
 int ops_interval_ok(uint64_t ms);
 
 /* ops_settings_from - check the rows of c and fill out. On KF_ECONFIG,

@@ -295,12 +295,23 @@ static void test_conf(void **state)
 	assert_int_equal(s.interval_ms, 0);
 	assert_int_equal(s.tiers[2].sl_target, 700);
 	assert_int_equal(s.tiers[2].answer_target, 950);
-	/* 7 minutes do not divide an hour; 90 s is no whole number of minutes. */
+	/* 7 minutes do not divide an hour; 90 s is no whole number of minutes;
+	 * 45 s does not divide a minute, 10 s is too short, 20.5 s no whole
+	 * number of seconds; 20 s is a short trial's interval. */
 	assert_int_equal(load("stats_interval = 7m\n"), 0);
 	assert_int_equal(ops_settings_from(&cfg, &s, why, sizeof(why)), KF_ECONFIG);
 	assert_non_null(strstr(why, "stats_interval"));
 	assert_int_equal(load("stats_interval = 90s\n"), 0);
 	assert_int_equal(ops_settings_from(&cfg, &s, why, sizeof(why)), KF_ECONFIG);
+	assert_int_equal(load("stats_interval = 45s\n"), 0);
+	assert_int_equal(ops_settings_from(&cfg, &s, why, sizeof(why)), KF_ECONFIG);
+	assert_int_equal(load("stats_interval = 10s\n"), 0);
+	assert_int_equal(ops_settings_from(&cfg, &s, why, sizeof(why)), KF_ECONFIG);
+	assert_int_equal(load("stats_interval = 20500ms\n"), 0);
+	assert_int_equal(ops_settings_from(&cfg, &s, why, sizeof(why)), KF_ECONFIG);
+	assert_int_equal(load("stats_interval = 20s\n"), 0);
+	assert_int_equal(ops_settings_from(&cfg, &s, why, sizeof(why)), 0);
+	assert_int_equal(s.interval_ms, 20000);
 	assert_int_equal(load("stats_interval = 30m\n"), 0);
 	assert_int_equal(ops_settings_from(&cfg, &s, why, sizeof(why)), 0);
 	/* Above an hour, or a target above 1: refused by the table itself. */
