@@ -28,17 +28,20 @@
 #      floor: bench_hops times a message around four relay processes that
 #      do nothing (an offer crosses four processes), every 5 ms for half
 #      the run, under the same load;
-#   4. the cost of the interval statistics on the routing path, on a fresh
-#      cluster (stats_interval 15m) and on another brought up the same but
-#      with stats_interval = 0, alternately, BENCH_ROUTING_OPS_REPS times
-#      each: (a) the CPU each decision costs, as in 1 at
-#      BENCH_ROUTING_OPS_CPU_RATE (default 5000) calls/s, which both take
-#      whole: the three nodes' and the Redis primary's CPU time over the
-#      window / the decisions in it; the figure is decisions per CPU second
-#      on / off (the capacity a core gives); (b) decisions as in 1 at
-#      BENCH_ROUTING_OPS_RATE (default 20000) calls/s, twice what the
-#      cluster takes, on / off, printed beside it: on two shared cores the
-#      same cluster's figure there varies by a third from run to run.
+#   4. the cost of the interval statistics on the routing path: two fresh
+#      clusters side by side, one with them on (stats_interval 15m), one
+#      the same but for stats_interval = 0, BENCH_ROUTING_OPS_PAIRS (2)
+#      such pairs one after the other: (a) both loaded at the same time,
+#      each at half of BENCH_ROUTING_OPS_CPU_RATE (default 5000) calls/s,
+#      which both take whole, BENCH_ROUTING_OPS_REPS (3) windows per pair:
+#      the CPU each decision costs (the three nodes' and the Redis
+#      primary's CPU time over the window / the decisions in it); the
+#      figure is decisions per CPU second on / off (the capacity a core
+#      gives), the median over the windows; (b) decisions as in 1 at
+#      BENCH_ROUTING_OPS_RATE (default 20000) calls/s, twice what a
+#      cluster takes, on / off, one cluster at a time, printed beside it:
+#      on two shared cores the same cluster's figure there varies by a
+#      third from run to run.
 # Timings never fail the run; a step that fails (no cluster, no sample) does.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -170,31 +173,43 @@ sample() {
 	echo "$q ${x:-0} $(((s0 + s1) / 2)) $c $r"
 }
 
-# decisions RATE NAME: decisions per second through the cluster of $CJ,
-# over the steady window of arrivals at RATE calls/s (1 and 4 below); sets
-# cluster_rate, evalsha_rate, window, q0, q1, sent, and node_us and
-# redis_us: the nodes' and the Redis primary's CPU µs per decision.
-decisions() {
-	before=$(calls_queued)
+# traffic RATE NAME: kefu-sim traffic at RATE calls/s into the cluster of
+# $CJ for $secs s in the background (its PID in sim; NAME.json and
+# NAME.err in $tmp), as 1 and 4 load it: unknown callers, 10 agents that
+# stay busy, callers who hang up after 1 s.
+traffic() {
 	timeout $((secs + 120)) "$SIM" traffic --cluster "$CJ" --agents 10 --prefix "$2" --rate "$1" \
 		--duration "$secs" --unknown 1000 --handle 600000 --patience 1000 --no-answer 0 \
 		--gateways 3 --seed 11 --json >"$tmp/$2.json" 2>"$tmp/$2.err" &
 	sim=$!
-	first_call "$before" "$sim"
-	sleep 1
-	set -- $(sample) "$2"
-	q0=$1 x0=$2 t0=$3 c0=$4 r0=$5 name=$6
-	sleep $((secs - 3))
-	set -- $(sample)
-	q1=$1 x1=$2 t1=$3 c1=$4 r1=$5
-	wait "$sim" || { tail -n 20 "$tmp/$name.err" >&2; die "kefu-sim traffic ($name) failed"; }
+}
+# window_of S0 S1: from two samples, sets window (s), cluster_rate and
+# evalsha_rate (per s), q0, q1, and node_us and redis_us: the nodes' and
+# the Redis primary's CPU µs per decision.
+window_of() {
+	set -- $1 $2
+	q0=$1 x0=$2 t0=$3 c0=$4 r0=$5 q1=$6 x1=$7 t1=$8 c1=$9 r1=${10}
 	window=$(awk "BEGIN { printf \"%.2f\", ($t1 - $t0) / 1e9 }")
 	cluster_rate=$(awk "BEGIN { printf \"%d\", ($q1 - $q0) / (($t1 - $t0) / 1e9) }")
 	evalsha_rate=$(awk "BEGIN { printf \"%d\", ($x1 - $x0) / (($t1 - $t0) / 1e9) }")
-	sent=$(json "$tmp/$name.json" 'sum(t["offered"] for t in d["tiers"].values())')
 	[ "$cluster_rate" -gt 0 ] || die "no call was queued by the cluster"
 	node_us=$(awk "BEGIN { printf \"%.1f\", ($c1 - $c0) / ($q1 - $q0) }")
 	redis_us=$(awk "BEGIN { printf \"%.1f\", ($r1 - $r0) / ($q1 - $q0) }")
+}
+# decisions RATE NAME: decisions per second through the cluster of $CJ,
+# over the steady window of arrivals at RATE calls/s (1 and 4 below); sets
+# what window_of sets, and sent.
+decisions() {
+	before=$(calls_queued)
+	traffic "$1" "$2"
+	first_call "$before" "$sim"
+	sleep 1
+	s0=$(sample)
+	sleep $((secs - 3))
+	s1=$(sample)
+	wait "$sim" || { tail -n 20 "$tmp/$2.err" >&2; die "kefu-sim traffic ($2) failed"; }
+	window_of "$s0" "$s1"
+	sent=$(json "$tmp/$2.json" 'sum(t["offered"] for t in d["tiers"].values())')
 }
 
 # 1. Decisions through the cluster, over the steady window of arrivals.
@@ -226,59 +241,82 @@ echo "cluster_decisions_per_s=$cluster_rate raw_evalsha_per_s=$raw_rate ratio=$r
 	"[arrive; $((q1 - q0)) calls queued in the ${window} s window ($sent offered by the simulator);" \
 	"EVALSHA of every step in the window: $evalsha_rate/s; raw: $nodes connections, one per node]"
 
-# 4. The cost of the interval statistics (docs/ops.md) on the routing path,
-# each kind of run on a fresh cluster with them on (stats_interval 15m) and
-# on another the same but for stats_interval = 0, alternately,
-# BENCH_ROUTING_OPS_REPS times each (default 2), the best of each counting:
-# (a) the CPU a decision costs at ops_cpu_rate calls/s, which both take
-# whole (the figure: decisions per CPU second, on / off); (b) decisions per
-# second at ops_rate calls/s, about twice what they take (printed beside
-# it: there the same cluster's figure varies by a third from run to run).
-echo "bench: routing: interval statistics on and off: CPU per decision at $ops_cpu_rate calls/s," \
-	"decisions at $ops_rate calls/s, $secs s each"
-# fresh NAME EXTRA...: a new cluster in $tmp/NAME (the one before taken
-# down), so that both runs start alike, without what earlier steps left.
-fresh() {
+# 4. The cost of the interval statistics (docs/ops.md) on the routing path:
+# two fresh clusters side by side, statistics on (stats_interval 15m) in
+# onN and off (stats_interval = 0) in offN, BENCH_ROUTING_OPS_PAIRS pairs
+# one after the other. (a) Both clusters of a pair loaded at once, each at
+# half of ops_cpu_rate calls/s, over BENCH_ROUTING_OPS_REPS windows: what
+# else runs on the machine meanwhile weighs on both alike, where clusters
+# measured one after the other differed by a fifth. The figure: decisions
+# per CPU second on / off, the median over every window. (b) Decisions per
+# second at ops_rate calls/s, about twice what a cluster takes, one
+# cluster at a time, printed beside it (there the same cluster's figure
+# varies by a third from run to run).
+pairs=${BENCH_ROUTING_OPS_PAIRS:-2}
+reps=${BENCH_ROUTING_OPS_REPS:-3}
+half=$((ops_cpu_rate / 2))
+echo "bench: routing: interval statistics on and off: CPU per decision with both clusters at" \
+	"$half calls/s at once, $pairs pairs x $reps windows; decisions at $ops_rate calls/s, $secs s each"
+"$H" down --dir "$tmp" >/dev/null 2>&1 || true
+# up NAME EXTRA...: a fresh cluster in $tmp/NAME; its cluster.json and
+# Redis primary kept for use NAME.
+up() {
 	name=$1; shift
-	"$H" down --dir "$tmp" >/dev/null 2>&1 || true
-	for d in "$tmp"/on* "$tmp"/off*; do [ ! -d "$d" ] || "$H" down --dir "$d" >/dev/null 2>&1 || true; done
 	mkdir -p "$tmp/$name"
 	CJ=$tmp/$name/cluster.json
 	# shellcheck disable=SC2086
 	"$H" up --nodes 3 --dir "$tmp/$name" $harness_args "$@" >"$tmp/up-$name.out" 2>&1 ||
 		{ tail -n 20 "$tmp/up-$name.out" >&2; die "the cluster $name did not come up"; }
 	redis_of
+	eval "cj_$name=\$CJ port_$name=\$port pass_$name=\$pass tls_$name=\$tls"
 }
-# ops_run KIND EXTRA...: both runs on a fresh cluster; sets run_cpu_us
-# (nodes + Redis per decision), run_redis_us, run_node_us and run_rate.
-ops_run() {
-	kind=$1; shift
-	fresh "$kind$i" "$@"
-	decisions "$ops_cpu_rate" "cpu$kind$i"
-	run_node_us=$node_us run_redis_us=$redis_us
-	run_cpu_us=$(awk "BEGIN { printf \"%.1f\", $node_us + $redis_us }")
-	decisions "$ops_rate" "ops$kind$i"
-	run_rate=$cluster_rate
-	runs="$runs $kind=${run_cpu_us}us/${run_rate}"
-}
-# better A B: the smaller of two CPU figures ("" is none yet).
-better() { if [ -z "$2" ] || awk "BEGIN { exit !($1 < $2) }"; then echo "$1"; else echo "$2"; fi; }
-on_rate=0 off_rate=0 on_cpu="" off_cpu="" on_redis="" off_redis="" runs=""
-for i in $(seq 1 "${BENCH_ROUTING_OPS_REPS:-2}"); do
-	ops_run on
-	on_cpu=$(better "$run_cpu_us" "$on_cpu") on_redis=$(better "$run_redis_us" "$on_redis")
-	[ "$run_rate" -le "$on_rate" ] || on_rate=$run_rate
-	ops_run off --extra 'stats_interval = 0'
-	off_cpu=$(better "$run_cpu_us" "$off_cpu") off_redis=$(better "$run_redis_us" "$off_redis")
-	[ "$run_rate" -le "$off_rate" ] || off_rate=$run_rate
+# use NAME: the cluster of up NAME is the one the functions above read.
+use() { eval "CJ=\$cj_$1 port=\$port_$1 pass=\$pass_$1 tls=\$tls_$1"; }
+cpu_ratios="" on_all="" off_all="" rates=""
+for i in $(seq 1 "$pairs"); do
+	for d in "$tmp"/on* "$tmp"/off*; do [ ! -d "$d" ] || "$H" down --dir "$d" >/dev/null 2>&1 || true; done
+	up "on$i"
+	up "off$i" --extra 'stats_interval = 0'
+	for k in $(seq 1 "$reps"); do
+		use "on$i"; b_on=$(calls_queued); traffic "$half" "cpuon$i.$k"; sim_on=$sim
+		use "off$i"; b_off=$(calls_queued); traffic "$half" "cpuoff$i.$k"; sim_off=$sim
+		use "on$i"; first_call "$b_on" "$sim_on"
+		use "off$i"; first_call "$b_off" "$sim_off"
+		sleep 1
+		use "on$i"; s_on0=$(sample)
+		use "off$i"; s_off0=$(sample)
+		sleep $((secs - 3))
+		# The reverse order: both windows have the same middle.
+		s_off1=$(sample)
+		use "on$i"; s_on1=$(sample)
+		wait "$sim_on" || { tail -n 20 "$tmp/cpuon$i.$k.err" >&2; die "kefu-sim traffic (on) failed"; }
+		wait "$sim_off" || { tail -n 20 "$tmp/cpuoff$i.$k.err" >&2; die "kefu-sim traffic (off) failed"; }
+		window_of "$s_on0" "$s_on1"
+		on_us=$(awk "BEGIN { printf \"%.1f\", $node_us + $redis_us }") on_redis=$redis_us on_dec=$cluster_rate
+		window_of "$s_off0" "$s_off1"
+		off_us=$(awk "BEGIN { printf \"%.1f\", $node_us + $redis_us }") off_redis=$redis_us off_dec=$cluster_rate
+		[ "$on_dec" -ge $((half * 9 / 10)) ] && [ "$off_dec" -ge $((half * 9 / 10)) ] ||
+			echo "bench: routing: pair $i window $k: a cluster took less than it was offered" \
+				"(on $on_dec, off $off_dec decisions/s of $half): its CPU per decision is not comparable"
+		cpu_ratios="$cpu_ratios $(awk "BEGIN { printf \"%.3f\", $off_us / $on_us }")"
+		on_all="$on_all on=${on_us}us(${on_redis})/${on_dec}"
+		off_all="$off_all off=${off_us}us(${off_redis})/${off_dec}"
+	done
+	use "on$i"; decisions "$ops_rate" "opson$i"; rates="$rates on=$cluster_rate"
+	use "off$i"; decisions "$ops_rate" "opsoff$i"; rates="$rates off=$cluster_rate"
 done
-# Decisions per CPU second: 1e6 / (µs per decision); on / off = off_us / on_us.
-echo "decisions_per_cpu_s_stats_on=$(awk "BEGIN { printf \"%d\", 1e6 / $on_cpu }")" \
-	"decisions_per_cpu_s_stats_off=$(awk "BEGIN { printf \"%d\", 1e6 / $off_cpu }")" \
-	"ratio=$(awk "BEGIN { printf \"%.2f\", $off_cpu / $on_cpu }") (goal >= 0.9)" \
-	"$(verdict "$off_cpu / $on_cpu >= 0.9")" \
-	"[nodes + Redis primary at $ops_cpu_rate calls/s: on $on_cpu us, off $off_cpu us per decision;" \
-	"Redis alone: on $on_redis us, off $off_redis us, ratio $(awk "BEGIN { printf \"%.2f\", $off_redis / $on_redis }")]"
+# median WORDS...: the median of numbers.
+median() { echo "$@" | tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio=$(median $cpu_ratios)
+on_med=$(median $(echo "$on_all" | tr ' ' '\n' | sed -n 's/^on=\([0-9.]*\)us.*/\1/p'))
+off_med=$(median $(echo "$off_all" | tr ' ' '\n' | sed -n 's/^off=\([0-9.]*\)us.*/\1/p'))
+echo "decisions_per_cpu_s_stats_on=$(awk "BEGIN { printf \"%d\", 1e6 / $on_med }")" \
+	"decisions_per_cpu_s_stats_off=$(awk "BEGIN { printf \"%d\", 1e6 / $off_med }")" \
+	"ratio=$ratio (goal >= 0.9)" "$(verdict "$ratio >= 0.9")" \
+	"[nodes + Redis primary, both clusters at $half calls/s at once; the median of each window's" \
+	"off/on:$cpu_ratios; us per decision (Redis's share)/decisions per s:$on_all;$off_all]"
+best() { echo "$rates" | tr ' ' '\n' | sed -n "s/^$1=//p" | sort -n | tail -n 1; }
+on_rate=$(best on) off_rate=$(best off)
 echo "decisions_stats_on_per_s=$on_rate decisions_stats_off_per_s=$off_rate" \
 	"ratio=$(awk "BEGIN { printf \"%.2f\", $on_rate / $off_rate }")" \
-	"[at $ops_rate calls/s offered, best of each; runs (CPU us per decision/decisions per s):$runs]"
+	"[at $ops_rate calls/s offered, one cluster at a time, best of each:$rates]"
