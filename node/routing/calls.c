@@ -145,8 +145,8 @@ void routing__arrive(struct routing *r, struct rcall *c, bool verified, uint64_t
 	routing__num(sl, c->tier->sl_ms);
 	routing__num(offer, r->set.offer_ms);
 	routing__num(iv, r->set.stats_iv_ms);
-	/* Held for the menu: gone from Redis if nothing queues it by then (it
-	 * is in no queue for lost_calls to find). */
+	/* Held for the menu: gone from Redis if nothing queues or ends it by
+	 * then (lost_calls ends it sooner when this node is gone). */
 	hold[0] = '\0';
 	if (c->menu_open)
 		routing__num(hold, r->set.menu_ms + r->set.lost_grace_ms + routing__cfg.keep_ms);

@@ -6,7 +6,9 @@
 # only there; it counts once, for that queue; a second choice, a retry or a
 # key after the call was queued change nothing, and one offered meanwhile
 # keeps its agent. Without a key, the menu step queues it in the ladder's
-# first queues.
+# first queues. A held call is listed in `held` until it leaves its menu;
+# one whose node is gone (with its gateway) is ended by lost_calls as
+# abandoned, and counted, once.
 . "$(dirname "$0")/lib.inc"
 
 # held CALL SKILLS NOW: the call from node gw1, tier 0, held for its menu
@@ -109,7 +111,43 @@ t_without_menu_arrive_is_unchanged() {
 	expect "kept offered gen" menu c1 1 billing 3000
 }
 
+# sweep NODE NOW: lost_calls run by NODE (grace 5 s, keep 60 s, limit 200).
+sweep() {
+	ev lost_calls epoch strategy offers nodes q:gen q:billing -- $E "$2" "$1" 5000 60000 200
+}
+
+t_held_call_of_a_lost_node_is_abandoned_once() {
+	held c1 gen 2000 >/dev/null
+	held c2 gen 2100 >/dev/null
+	held c3 gen 2200 >/dev/null
+	expect "c1 c2 c3" zmembers held
+	# c2 leaves its menu, the caller of c3 hangs up: both leave `held`.
+	menu c2 1 billing 2500 >/dev/null
+	ev abandon epoch call:c3 strategy offers -- $E 2600 60000 >/dev/null
+	expect "c1" zmembers held
+	# gw1, c1's node, is alive (it ran the sweep at 3000): n2 leaves c1.
+	expect "" sweep gw1 3000
+	expect "" sweep n2 7000
+	expect queued hget call:c1 state
+	expect 1 hget rt:0 abandoned
+	# Gone for more than the grace: c1 ends abandoned, counted once, as
+	# does c2 in the queue its menu chose.
+	expect "c2 c1" sweep n2 8500
+	expect abandoned hget call:c1 state
+	expect gateway-lost hget call:c1 outcome
+	expect "" zmembers held
+	expect 3 hget rt:0 abandoned
+	expect 2 hget rt:skill:gen abandoned
+	expect 1 hget rt:skill:billing abandoned
+	expect "" sweep n2 9000
+	expect 3 hget rt:0 abandoned
+	# An entry whose call expired is dropped.
+	r ZADD "${PFX}held" 1000 c9 >/dev/null
+	expect "" sweep n2 9500
+	expect "" zmembers held
+}
+
 run_tests t_held_until_the_choice_then_offered_in_the_chosen_queue \
 	t_chosen_queue_waits_when_nobody_is_ready t_no_choice_queues_in_the_ladder \
 	t_refused_when_missing_or_over t_offered_meanwhile_keeps_its_agent \
-	t_without_menu_arrive_is_unchanged
+	t_without_menu_arrive_is_unchanged t_held_call_of_a_lost_node_is_abandoned_once

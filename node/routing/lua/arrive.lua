@@ -5,12 +5,13 @@
 -- ARGV: epoch, now_ms, arrived_ms, tier, weight_ms, sl_ms, owner, gateway, ani, service,
 --       verified, offer_ms, ring_n, [iv_ms] (interval statistics; 0 or none: off),
 --       [hold_ms] (the caller's tier has an IVR menu; '' or none: it has not)
--- Derived: as enqueue and route_call.
+-- Derived: as enqueue and route_call; held (a held call).
 -- With hold_ms a new call is written but held: in no queue and offered to
 -- nobody, its `menu` field "open", until the menu step queues it where the
 -- caller chose (or in these skills when no choice came). A retry leaves it so.
--- A held call is in no queue, where lost_calls looks, so its hash expires
--- after hold_ms unless the menu step (which makes it lasting) comes first.
+-- A held call is in no queue; it is listed in `held` (by arrival) for
+-- lost_calls, and its hash expires after hold_ms unless the menu step
+-- (which makes it lasting) comes first.
 -- Idempotent by call id as enqueue: a call that exists already is left as it
 -- is, and routed when it is still queued with the same skills (a retry after
 -- a lost reply).
@@ -29,6 +30,7 @@ if new and hold_ms > 0 then
 	c.menu = 'open'
 	redis.call('HSET', KEYS[2], 'menu', 'open')
 	redis.call('PEXPIRE', KEYS[2], hold_ms)
+	redis.call('ZADD', key('held', ''), ARGV[3], cid)
 end
 if c.menu == 'open' then return {c.state, c.score} end
 if c.state ~= 'queued' or c.skills ~= table.concat(skills, ',') then return {c.state, c.score} end

@@ -5,7 +5,8 @@
 --       the ladder's first ones when no choice came in time)
 -- ARGV: epoch, now_ms, choice (the key pressed; '' none), offer_ms, ring_n
 -- Derived: rt:skill:<skill> ("offered" moves from the skill arrive counted
--- to the first of these, so the call counts once, where it waits).
+-- to the first of these, so the call counts once, where it waits); held
+-- (the call leaves it).
 -- Once only: the call's `menu` becomes the choice (or "none"), its hash
 -- lasting again (arrive gave a held one an expiry), and a call
 -- whose menu is not "open" is left as it is (a retry, a later key, a node
@@ -27,6 +28,7 @@ if c.state == 'offered' or c.state == 'answered' then
 	-- over): the menu is over where it is.
 	redis.call('HSET', KEYS[2], 'menu', choice ~= '' and choice or 'none')
 	redis.call('PERSIST', KEYS[2])
+	redis.call('ZREM', key('held', ''), cid)
 	return {'kept', c.state, c.skills}
 end
 if c.state ~= 'queued' then fail('STATE', 'call is ' .. c.state) end
@@ -39,4 +41,5 @@ end
 c.skills, c.skill, c.menu, c.held = table.concat(skills, ','), skills[1], choice ~= '' and choice or 'none', true
 redis.call('HSET', KEYS[2], 'skills', c.skills, 'skill', c.skill, 'menu', c.menu)
 redis.call('PERSIST', KEYS[2])
+redis.call('ZREM', key('held', ''), cid)
 return route_arrived(cid, c, skills, offer_ms, ring_n)

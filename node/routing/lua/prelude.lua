@@ -352,6 +352,7 @@ local function call_finish(cid, c, state, keep_ms, extra)
 	unqueue_call(cid, c)
 	end_alerts(cid, c, nil)
 	if K.offers then redis.call('ZREM', K.offers, cid) end
+	if c.menu == 'open' then redis.call('ZREM', key('held', ''), cid) end
 	redis.call('HSET', key('call:', cid), 'state', state, 'ended_ms', num(NOW), 'alerted', '', unpack(extra))
 	redis.call('PEXPIRE', key('call:', cid), keep_ms)
 end
