@@ -14,12 +14,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STEPS_MAX 512
 #define LINE_MAX_ 1024
 #define ARGS_MAX 24
 #define KEPT_MAX 256             /* received messages not yet taken by an expect */
 #define EXPECT_MS_DEFAULT 10000u
+#define AWAIT_MS_DEFAULT 30000u
+#define AWAIT_POLL_MS 20u
 #define CONNECT_MS 10000u
 
 struct step {
@@ -37,6 +40,7 @@ struct call {
 	struct tls_ctx *tls;
 	struct rpc *rpc;
 	struct loop_alarm *alarm;   /* the deadline of the step waiting */
+	uint64_t await_until;       /* an await step's deadline (loop_now_ms) */
 	bool waiting, up;
 	json_t *kept[KEPT_MAX];
 	size_t nkept;
@@ -415,6 +419,13 @@ static void run(struct call *k)
 			k->waiting = true;
 			loop_alarm_set(k->alarm, step_ms(st, 1, 0));
 			return;
+		} else if (strcmp(verb, "await") == 0 && st->n > 1) {
+			if (access(st->words[1], F_OK) != 0) {
+				k->waiting = true;
+				k->await_until = loop_now_ms() + step_ms(st, 2, AWAIT_MS_DEFAULT);
+				loop_alarm_set(k->alarm, AWAIT_POLL_MS);
+				return;
+			}
 		} else {
 			step_fail(k, "unknown step '%s'", verb);
 			return;
@@ -436,6 +447,15 @@ static void on_alarm(void *arg)
 		return;
 	}
 	st = &k->steps[k->cur];
+	if (strcmp(st->words[0], "await") == 0 && access(st->words[1], F_OK) != 0) {
+		if (loop_now_ms() >= k->await_until) {
+			k->waiting = false;
+			step_fail(k, "no file %s came in time", st->words[1]);
+		} else {
+			loop_alarm_set(k->alarm, AWAIT_POLL_MS);
+		}
+		return;
+	}
 	k->waiting = false;
 	if (strcmp(st->words[0], "expect") == 0) {
 		step_fail(k, "no %s as expected came in time", st->words[1]);

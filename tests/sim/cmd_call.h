@@ -12,6 +12,9 @@
  *                                  (BODY may be a|b: either of them)
  *   none BODY MS                   no message of BODY arrives within MS ms
  *   sleep MS
+ *   await FILE [within=MS]         wait (default 30000 ms) until FILE exists:
+ *                                  the test running the script says when
+ *                                  the next step may go
  *
  * FIELD may name a field of a field ("user.msisdn"; in a send too, e.g.
  * "agent.id=a01" of an agent_write). A VALUE "@FIELD" is
