@@ -272,7 +272,7 @@ up() {
 }
 # use NAME: the cluster of up NAME is the one the functions above read.
 use() { eval "CJ=\$cj_$1 port=\$port_$1 pass=\$pass_$1 tls=\$tls_$1"; }
-cpu_ratios="" on_all="" off_all="" rates=""
+cpu_ratios="" redis_ratios="" on_all="" off_all="" rates=""
 for i in $(seq 1 "$pairs"); do
 	for d in "$tmp"/on* "$tmp"/off*; do [ ! -d "$d" ] || "$H" down --dir "$d" >/dev/null 2>&1 || true; done
 	up "on$i"
@@ -299,6 +299,7 @@ for i in $(seq 1 "$pairs"); do
 			echo "bench: routing: pair $i window $k: a cluster took less than it was offered" \
 				"(on $on_dec, off $off_dec decisions/s of $half): its CPU per decision is not comparable"
 		cpu_ratios="$cpu_ratios $(awk "BEGIN { printf \"%.3f\", $off_us / $on_us }")"
+		redis_ratios="$redis_ratios $(awk "BEGIN { printf \"%.3f\", $off_redis / $on_redis }")"
 		on_all="$on_all on=${on_us}us(${on_redis})/${on_dec}"
 		off_all="$off_all off=${off_us}us(${off_redis})/${off_dec}"
 	done
@@ -313,7 +314,8 @@ off_med=$(median $(echo "$off_all" | tr ' ' '\n' | sed -n 's/^off=\([0-9.]*\)us.
 echo "decisions_per_cpu_s_stats_on=$(awk "BEGIN { printf \"%d\", 1e6 / $on_med }")" \
 	"decisions_per_cpu_s_stats_off=$(awk "BEGIN { printf \"%d\", 1e6 / $off_med }")" \
 	"ratio=$ratio (goal >= 0.9)" "$(verdict "$ratio >= 0.9")" \
-	"[nodes + Redis primary, both clusters at $half calls/s at once; the median of each window's" \
+	"[nodes + Redis primary, both clusters at $half calls/s at once; the Redis primary alone (the" \
+	"one thread every decision goes through): $(median $redis_ratios); the median of each window's" \
 	"off/on:$cpu_ratios; us per decision (Redis's share)/decisions per s:$on_all;$off_all]"
 best() { echo "$rates" | tr ' ' '\n' | sed -n "s/^$1=//p" | sort -n | tail -n 1; }
 on_rate=$(best on) off_rate=$(best off)
