@@ -186,7 +186,7 @@ static const struct cmd cmds[] = {
 	 "                   [--call-id ID] [--attach FILE]... [--ref REF] [--json]\n"
 	 "             order show ID [--attachments DIR] [--json]\n"
 	 "             order list [--state S] [--group G] [--overdue] [--msisdn N] [--limit N] [--json]\n"
-	 "             order transition ID ACTION [--note T] [--group G] [--json]\n"
+	 "             order transition ID ACTION [--note T] [--group G] [--owner AGENT] [--json]\n"
 	 "             order update ID [--note T] [--attach FILE]... [--json]\n"
 	 "             order categories [--kind K] [--json]\n"
 	 "             order check [--json]",

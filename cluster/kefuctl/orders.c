@@ -88,7 +88,7 @@ static const struct option order_opts[] = {
 static const char *const urgencies[] = {"urgent", "normal", NULL};
 static const char *const channels[] = {"phone", "web", "sms", "email", "letter", "walk-in", NULL};
 /* The actions whose step must say why (proto/kefu.proto, OrderTransition). */
-static const char *const note_actions[] = {"return", "cancel", "unsatisfied", NULL};
+static const char *const note_actions[] = {"return", "cancel", "unsatisfied", "reassign", NULL};
 
 struct order_args {
 	const char *msisdn, *kind, *category, *urgency, *channel, *owner, *text, *call_id;
@@ -518,6 +518,7 @@ static json_t *order_json(const Kefu__WorkOrder *o, bool history)
 			json_object_set_new(x, "note", jstr_or_null(s->note));
 			json_object_set_new(x, "role", jstr_or_null(s->role));
 			json_object_set_new(x, "group", jstr_or_null(s->group));
+			json_object_set_new(x, "owner", jstr_or_null(s->owner));
 			json_array_append_new(h, x);
 		}
 		json_object_set_new(j, "history", h);
@@ -645,6 +646,8 @@ static void order_text(const Kefu__WorkOrder *o)
 			printf(" (%s)", s->role);
 		if (s->group && *s->group)
 			printf("  [group %s]", s->group);
+		if (s->owner && *s->owner)
+			printf("  [owner %s]", s->owner);
 		if (s->note && *s->note)
 			printf("  %s", s->note);
 		putchar('\n');
@@ -903,7 +906,7 @@ static int order_transition(int argc, char **argv)
 	Kefu__OrderTransition ot = KEFU__ORDER_TRANSITION__INIT;
 	struct order_args a;
 	size_t node = 0;
-	int r = order_options(argc, argv, "ngj", 2, "an order ID and an ACTION", &a);
+	int r = order_options(argc, argv, "ngoj", 2, "an order ID and an ACTION", &a);
 
 	if (r)
 		return r;
@@ -911,10 +914,14 @@ static int order_transition(int argc, char **argv)
 		return ctl_usage_error("%s needs --note T (why)", a.pos[1]);
 	if (a.group && strcmp(a.pos[1], "dispatch") != 0)
 		return ctl_usage_error("--group goes with dispatch only");
+	if ((a.owner != NULL) != (strcmp(a.pos[1], "reassign") == 0))
+		return ctl_usage_error(a.owner ? "--owner goes with reassign only"
+					       : "reassign needs --owner AGENT (the new owner)");
 	ot.id = (char *)a.pos[0];
 	ot.action = (char *)a.pos[1];
 	ot.note = (char *)a.note;
 	ot.group = (char *)a.group;
+	ot.owner = (char *)a.owner;
 	req.body_case = KEFU__ENVELOPE__BODY_ORDER_TRANSITION;
 	req.order_transition = &ot;
 	r = order_request(&req, KEFU__ENVELOPE__BODY_ORDER_REPLY, &node, &rep);

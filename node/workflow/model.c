@@ -49,6 +49,8 @@ static const struct transition {
 	{"cancel", "new dispatched returned", "cancelled", OWNER | SUPERVISOR | ADMIN, true},
 	{"note", "new dispatched accepted processing waiting returned replied visiting reopened "
 		 "escalated", NULL, OWNER | HANDLER | SUPERVISOR | ADMIN, true},
+	{"reassign", "new dispatched accepted processing waiting returned replied visiting "
+		     "reopened escalated", NULL, SUPERVISOR | ADMIN, true},
 };
 #define NTABLE (sizeof(table) / sizeof(table[0]))
 
@@ -332,7 +334,7 @@ int wo_step(Kefu__WorkOrder *o, const struct wo_settings *s, const struct wo_ste
 	if (!known)
 		return kf_refuse(why, cap, "order %s: \"%s\" is no action (the actions: dispatch, "
 			 "accept, start, wait, resume, reply, return, close, satisfied, unsatisfied, "
-			 "reopen, escalate, cancel, note)", o->id, in->action ? in->action : "");
+			 "reopen, escalate, cancel, note, reassign)", o->id, in->action ? in->action : "");
 	if (!t)
 		return refuse_state(o, in->action, why, cap);
 	roles = wo_roles(&in->actor, o) & t->roles;
@@ -350,11 +352,19 @@ int wo_step(Kefu__WorkOrder *o, const struct wo_settings *s, const struct wo_ste
 	}
 	if (wo_streq(t->action, "dispatch") && (!in->group || !wo_group_valid(in->group)))
 		return kf_refuse(why, cap, "order %s: dispatch needs a valid group", o->id);
+	if (wo_streq(t->action, "reassign") && (!in->owner || !*in->owner))
+		return kf_refuse(why, cap, "order %s: reassign needs the new owner (--owner AGENT)",
+				 o->id);
+	if (wo_streq(t->action, "reassign") && wo_streq(o->owner, in->owner))
+		return kf_refuse(why, cap, "order %s: %s owns it already", o->id, in->owner);
 	by_role = wo_role_name(roles);
 	at = step_time(o, in->now_ms);
 	to = !t->to ? o->state : wo_streq(t->to, "-") ? (o->waiting_from ? o->waiting_from : "new")
 						    : t->to;
 	snprintf(note, sizeof(note), "%s", in->note ? in->note : "");
+	if (wo_streq(t->action, "reassign"))
+		snprintf(note, sizeof(note), "from %s: %s", o->owner ? o->owner : "",
+			 in->note ? in->note : "");
 	if (wo_streq(t->action, "close") && !in->visit) {
 		to = "closed";
 		snprintf(note, sizeof(note), "%s%sno return visit: %s", in->note ? in->note : "",
@@ -363,6 +373,10 @@ int wo_step(Kefu__WorkOrder *o, const struct wo_settings *s, const struct wo_ste
 	}
 	step_push(o, step_new(t->action, o->state, to, in->actor.id, by_role, at, note,
 			      wo_streq(t->action, "dispatch") ? in->group : NULL));
+	if (wo_streq(t->action, "reassign")) {
+		o->history[o->n_history - 1]->owner = wo_strdup(in->owner);
+		wo_set(&o->owner, in->owner);
+	}
 	if (wo_streq(t->to, "waiting"))
 		wo_set(&o->waiting_from, o->state);
 	if (wo_streq(t->action, "dispatch"))

@@ -69,6 +69,7 @@ struct wo_step_in {
 	const char *action;
 	const char *note;
 	const char *group;        /* dispatch: the group it goes to */
+	const char *owner;        /* reassign: the new owner (checked by the caller) */
 	uint64_t now_ms;
 	struct wo_actor actor;
 	bool visit;               /* close: schedule a return visit (else closed at once) */

@@ -145,11 +145,27 @@ static int check_attachments(struct job *j, Kefu__OrderAttachment *const *a, siz
 
 /* The owner an order is created for: the agent itself, or one an admin or
  * a supervisor names. */
+/* An order's owner (on a create or a reassign) must be an enabled agent. */
+static int owner_enabled(struct store_txn *t, struct job *j, const char *want)
+{
+	Kefu__Agent *o = NULL;
+	int err = accounts_get(t, want, &o);
+
+	if (err == KF_ENOTFOUND || (err == 0 && o->has_enabled && !o->enabled)) {
+		if (o)
+			kefu__agent__free_unpacked(o, NULL);
+		return refuse(j, KF_ENOTFOUND, "the owner %s is no enabled agent", want);
+	}
+	if (err)
+		return err;
+	kefu__agent__free_unpacked(o, NULL);
+	return 0;
+}
+
 static int create_owner(struct store_txn *t, struct job *j, const Kefu__Agent *acc,
 			char out[AUDIT_AGENT_MAX + 1])
 {
 	const char *want = j->create->owner && *j->create->owner ? j->create->owner : NULL;
-	Kefu__Agent *o = NULL;
 	int err;
 
 	if (!want && j->admin)
@@ -159,15 +175,8 @@ static int create_owner(struct store_txn *t, struct job *j, const Kefu__Agent *a
 	if (!j->admin && strcmp(want, j->actor) != 0 && !accounts_is_supervisor(acc))
 		return refuse(j, KF_ESTATE, "only a supervisor or an admin creates an order for "
 			      "another agent (%s asked for %s)", j->actor, want);
-	err = accounts_get(t, want, &o);
-	if (err == KF_ENOTFOUND || (err == 0 && o->has_enabled && !o->enabled)) {
-		if (o)
-			kefu__agent__free_unpacked(o, NULL);
-		return refuse(j, KF_ENOTFOUND, "the owner %s is no enabled agent", want);
-	}
-	if (err)
+	if ((err = owner_enabled(t, j, want)))
 		return err;
-	kefu__agent__free_unpacked(o, NULL);
 	snprintf(out, AUDIT_AGENT_MAX + 1, "%s", want);
 	return 0;
 }
@@ -287,7 +296,12 @@ static int transition_body(struct store_txn *t, struct job *j, const struct wo_a
 	    strcmp(o->state, "replied") == 0 &&
 	    (err = visit_decision(t, j, o, &in, nowhy, sizeof(nowhy))))
 		return err;
-	return wo_step(o, &j->w->set, &in, j->why, sizeof(j->why));
+	in.owner = rq->owner;
+	if ((err = wo_step(o, &j->w->set, &in, j->why, sizeof(j->why))))
+		return err;
+	/* After the table's check: who may not reassign learns that first. */
+	return rq->action && strcmp(rq->action, "reassign") == 0 ? owner_enabled(t, j, rq->owner)
+								 : 0;
 }
 
 static int update_body(struct job *j, const struct wo_actor *a, Kefu__WorkOrder *o)
@@ -358,9 +372,9 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 			err = j->kind == J_TRANSITION ? transition_body(t, j, &a, o)
 						      : update_body(j, &a, o);
 			if (!err)
-				snprintf(detail, sizeof(detail), "from=%s to=%s%s%s", from, o->state,
-					 o->group && *o->group ? " group=" : "",
-					 o->group ? o->group : "");
+				snprintf(detail, sizeof(detail), "from=%s to=%s%s%s owner=%s", from,
+					 o->state, o->group && *o->group ? " group=" : "",
+					 o->group ? o->group : "", o->owner ? o->owner : "");
 		}
 	}
 	if (!err)

@@ -10,6 +10,9 @@
 #     worked by another agent on node3: satisfied, closed;
 #   - every node shows the same history, and every read and change of the
 #     order is in the audit log;
+#   - a supervisor on a follower hands an order to another agent (reassign),
+#     not to one who is no agent; kefuctl hands it back, refusing what is
+#     not a reassign's; the history says from whom and to whom;
 #   - with targets of seconds, 12 orders fall due while the leader is
 #     killed with -9: every escalation level fires exactly once per order,
 #     clock and level (in the orders and in the audit log), none is lost;
@@ -166,6 +169,46 @@ EOF
 finished quiet
 grep '"order_reply"' "$D/quiet.out" | tail -n 1 | grep -q 'no return visit: the customer had one' ||
 	fail "a second visit within wo_visit_quiet: $(tail -n 1 "$D/quiet.out")"
+ok
+
+# ---- reassign: a supervisor hands an order to another agent ----
+actor handover node2 agent <<EOF
+send login agent_id=s01 password=agent-secret-1
+expect login_reply
+send order_create client_ref=handover-1 msisdn=$CALLER kind=complaint category=话费 description=转交测试 owner=a01
+expect order_reply order.state=new order.owner=a01
+send order_transition id=@order.id action=reassign owner=a02 note=a01休假
+expect order_reply order.state=new order.owner=a02
+send order_transition id=@order.id action=reassign owner=nobody note=转交
+expect error
+EOF
+finished handover
+grep '"error"' "$D/handover.out" | grep -q 'the owner nobody is no enabled agent' ||
+	fail "a reassign to nobody: $(cat "$D/handover.out")"
+HO=$(python3 -c '
+import json, sys
+for l in open(sys.argv[1], encoding="utf-8"):
+    m = json.loads(l)
+    if m.get("body") == "order_reply":
+        print(m["order"]["id"]); break' "$D/handover.out")
+[ -n "$HO" ] || fail "no order in $(cat "$D/handover.out")"
+ctl order transition "$HO" reassign --note 转交 >"$D/ho.out" 2>&1 && fail "a reassign without --owner was taken"
+grep -q 'reassign needs --owner' "$D/ho.out" || fail "reassign without --owner: $(cat "$D/ho.out")"
+ctl order transition "$HO" note --owner a01 --note 备注 >"$D/ho.out" 2>&1 && fail "--owner with a note was taken"
+grep -q -- '--owner goes with reassign only' "$D/ho.out" || fail "--owner with a note: $(cat "$D/ho.out")"
+ctl order transition "$HO" reassign --owner a02 --note 再转 >"$D/ho.out" 2>&1 && fail "a reassign to its owner was taken"
+grep -q 'a02 owns it already' "$D/ho.out" || fail "reassign to its owner: $(cat "$D/ho.out")"
+ctl order transition "$HO" reassign --owner a01 --note 销假 --json >"$D/ho.out" 2>&1 ||
+	fail "kefuctl reassign: $(cat "$D/ho.out")"
+ctl order show "$HO" --json >"$D/ho.show" 2>&1 || fail "show $HO: $(cat "$D/ho.show")"
+python3 - "$D/ho.show" <<'PY' || fail "the reassigned order: $(cat "$D/ho.show")"
+import json, sys
+o = json.load(open(sys.argv[1], encoding="utf-8"))
+assert o["owner"] == "a01" and o["state"] == "new", o
+h = [(s["action"], s["by"], s["role"], s["owner"], s["note"]) for s in o["history"]]
+assert h[1:] == [("reassign", "s01", "supervisor", "a02", "from a01: a01休假"),
+                 ("reassign", "admin", "admin", "a01", "from a02: 销假")], h
+PY
 ok
 
 # ---- every node: the same history; the audit log has it all ----

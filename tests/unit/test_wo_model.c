@@ -143,7 +143,7 @@ static int step(struct fix *f, Kefu__WorkOrder *o, const Kefu__Agent *who, const
 		uint64_t t, const char *note, char *why)
 {
 	struct wo_step_in in = {.action = action, .note = note, .now_ms = t, .actor = as(who),
-				.group = "cd-billing", .visit = true};
+				.group = "cd-billing", .owner = f->agent.id, .visit = true};
 	int err = wo_step(o, &f->s, &in, why, WO_WHY_MAX);
 
 	if (err == 0)
@@ -243,6 +243,46 @@ static void test_refusals(void **state)
 	wo_order_free(o);
 }
 
+/* A supervisor hands an order to another agent (who owns it from then on:
+ * the first-contact rights go with it); nobody else may, and it needs the
+ * new owner, another than the one now, and a reason. */
+static void test_reassign(void **state)
+{
+	struct fix *f = *state;
+	uint64_t t0 = at(2026, 12, 7, 9, 0);
+	Kefu__WorkOrder *o = order_new(f, t0, "complaint");
+	struct wo_step_in in = {.action = "reassign", .note = "a01 休假", .now_ms = t0 + MIN,
+				.actor = as(&f->sup), .owner = "a01"};
+	char why[WO_WHY_MAX];
+
+	/* the owner itself, a handler or another agent may not */
+	assert_int_equal(step(f, o, &f->owner, "reassign", t0 + MIN, "休假", why), KF_ESTATE);
+	assert_non_null(strstr(why, "\"reassign\""));
+	assert_int_equal(step(f, o, &f->agent, "reassign", t0 + MIN, "休假", why), KF_ESTATE);
+	/* a reason, a new owner, and not the one it has */
+	assert_int_equal(step(f, o, &f->sup, "reassign", t0 + MIN, NULL, why), KF_EPARSE);
+	assert_int_equal(wo_step(o, &f->s, &in, why, sizeof(why)), KF_EPARSE);
+	assert_non_null(strstr(why, "a01 owns it already"));
+	in.owner = NULL;
+	assert_int_equal(wo_step(o, &f->s, &in, why, sizeof(why)), KF_EPARSE);
+	assert_non_null(strstr(why, "--owner"));
+	assert_string_equal(o->owner, "a01");
+	assert_int_equal(o->n_history, 1);
+	/* the supervisor hands it to a02: state kept, the step says from whom */
+	step_ok(f, o, &f->sup, "reassign", t0 + 2 * MIN, "a01 休假");
+	assert_string_equal(o->owner, "a02");
+	assert_string_equal(o->state, "new");
+	assert_string_equal(o->history[1]->action, "reassign");
+	assert_string_equal(o->history[1]->owner, "a02");
+	assert_string_equal(o->history[1]->note, "from a01: a01 休假");
+	assert_string_equal(o->history[1]->role, "supervisor");
+	/* a01 has lost the owner's rights, a02 has them */
+	assert_int_equal(step(f, o, &f->owner, "dispatch", t0 + 3 * MIN, NULL, why), KF_ESTATE);
+	assert_non_null(strstr(why, "not the owner"));
+	step_ok(f, o, &f->agent, "dispatch", t0 + 4 * MIN, NULL);
+	wo_order_free(o);
+}
+
 /* A copy of o to try a step on. */
 static Kefu__WorkOrder *order_copy(const Kefu__WorkOrder *o)
 {
@@ -272,7 +312,7 @@ static void test_allowed_matches_step(void **state)
 {
 	static const char *const actions[] = {
 		"dispatch", "accept", "start", "wait", "resume", "reply", "return", "close",
-		"satisfied", "unsatisfied", "reopen", "escalate", "cancel", "note"};
+		"satisfied", "unsatisfied", "reopen", "escalate", "cancel", "note", "reassign"};
 	static const char *const path[][2] = {
 		{"owner", "dispatch"}, {"handler", "accept"}, {"handler", "wait"},
 		{"handler", "resume"}, {"handler", "reply"}, {"owner", "close"},
@@ -496,6 +536,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reassign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowed_matches_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_calendar_deadlines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_before_first_response, setup, teardown),

@@ -273,8 +273,8 @@ async function kbUse(fields, msg) {
 // node checks each again when it is asked, and its refusal is shown.
 const ACTION_NAMES = {dispatch: '派单', accept: '接单', start: '开始处理', wait: '等待客户', resume: '恢复',
   reply: '答复', return: '退回', close: '结单', satisfied: '回访满意', unsatisfied: '回访不满意',
-  reopen: '重开', escalate: '升级', cancel: '撤销', note: '备注'};
-const NEEDS_NOTE = new Set(['reply', 'return', 'unsatisfied', 'reopen', 'escalate', 'cancel']);
+  reopen: '重开', escalate: '升级', cancel: '撤销', note: '备注', reassign: '转交负责人'};
+const NEEDS_NOTE = new Set(['reply', 'return', 'unsatisfied', 'reopen', 'escalate', 'cancel', 'reassign']);
 const CLOCKS = {first_response: '首次响应', update: '更新', solution: '解决'};
 const SCOPES = {mine: 'wo-mine-list', my_groups: 'wo-group-list'};
 
@@ -332,6 +332,12 @@ async function loadOrdersUntil(id, state) {
 }
 
 async function transition(id, action, noteText) {
+  const req = {id, action};
+  if (action === 'reassign') {
+    // A supervisor hands the order to another agent, who owns it from then on.
+    req.owner = (prompt('转交负责人：新负责人的工号') || '').trim();
+    if (!req.owner) return;
+  }
   if (noteText === undefined) {
     noteText = '';
     if (NEEDS_NOTE.has(action)) {
@@ -340,7 +346,8 @@ async function transition(id, action, noteText) {
     }
   }
   try {
-    const j = await api('order_transition', {id, action, note: noteText.trim()});
+    req.note = noteText.trim();
+    const j = await api('order_transition', req);
     const o = (j.body && j.body.order) || {};
     note('wo-act-result', o.id + ' → ' + (WO_STATES[o.state] || o.state), false);
     loadOrdersUntil(o.id, o.state);
