@@ -12,7 +12,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The one rule: a regular file that only its owner may read or write. */
+/* The user a root process will become (secret_trust_uid); 0: none. */
+static uid_t trusted;
+
+bool secret_owner_ok(uid_t owner, uid_t reader)
+{
+	return owner == reader || owner == 0;
+}
+
+void secret_trust_uid(uid_t uid)
+{
+	trusted = uid;
+}
+
+/* The one rule: a regular file that only its owner may read or write, and
+ * that owner root or the user reading it. */
 static int secret_mode_check(const struct stat *sb, const char *path, const char *what,
 			     char *why, size_t why_size)
 {
@@ -24,6 +38,13 @@ static int secret_mode_check(const struct stat *sb, const char *path, const char
 		kf_why(why, why_size,
 		       "%s %s is open to group or others (mode %03o): chmod 600 it", what,
 		       path, (unsigned)(sb->st_mode & 0777));
+		return KF_ECONFIG;
+	}
+	if (!secret_owner_ok(sb->st_uid, geteuid()) && !(trusted && sb->st_uid == trusted)) {
+		kf_why(why, why_size,
+		       "%s %s belongs to uid %u, neither root nor the user reading it (uid %u) "
+		       "or to become: chown it",
+		       what, path, (unsigned)sb->st_uid, (unsigned)geteuid());
 		return KF_ECONFIG;
 	}
 	return 0;

@@ -15,18 +15,38 @@
 #ifndef KEFU_LIB_SECRET_H
 #define KEFU_LIB_SECRET_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The longest reason secret_* functions write, with its NUL. */
 #define SECRET_WHY_MAX 256
+
+/*
+ * secret_owner_ok - whether a secret file owned by owner may be used by a
+ * process whose effective user is reader: it is reader's own, or root's
+ * (which root installed for it). Another user's file is refused, even
+ * where reader could open it (root): whoever owns it can change it.
+ */
+bool secret_owner_ok(uid_t owner, uid_t reader);
+
+/*
+ * secret_trust_uid - files of uid count as the reader's own from now on: a
+ * program started as root that drops to that user (kefud's `user`), whose
+ * files the operator hands to it before it starts. Process-wide; call it
+ * before the first secret is read.
+ */
+void secret_trust_uid(uid_t uid);
 
 /*
  * secret_file_check - whether path may hold a secret, for a file another
  * library opens by name (OpenSSL, libcurl). what names the option
  * ("tls_key"). Returns 0, or:
  *   -errno      path cannot be found (stat)
- *   KF_ECONFIG  not a regular file, or group or others have any access
- *               (mode & 077)
+ *   KF_ECONFIG  not a regular file, group or others have any access
+ *               (mode & 077), or its owner is neither root nor the
+ *               effective user (secret_owner_ok) nor the trusted one
+ *               (secret_trust_uid)
  */
 int secret_file_check(const char *path, const char *what, char *why, size_t why_size);
 

@@ -183,6 +183,9 @@ static int node_user_init(struct node *n)
 		log_err(LOG_MAIN, "refused: %s", why);
 		return r;
 	}
+	/* Its secret files may be that user's: the operator hands them over. */
+	if (n->runas.drop)
+		secret_trust_uid(n->runas.uid);
 	if (n->runas.as_root && !n->runas.drop)
 		log_warn(LOG_MAIN, "running as root: set user = kefu (the node's own user) so that "
 				   "the node drops root once its files and listener are open");

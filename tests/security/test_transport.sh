@@ -120,6 +120,13 @@ chmod 600 "$S/etcd.key"
 chmod 640 "$S/certs/n1.key"
 refused "$(conf tlskey)" 1 "key_file $S/certs/n1.key is open to group or others (mode 640): chmod 600 it"
 chmod 600 "$S/certs/n1.key"
+# Another user's secret: whoever owns it can change it. Refused for a node
+# that runs as root and does not become that user.
+chown "$TUSER:" "$S/redis.password"
+refused "$(conf pw-owner)" 1 \
+	"redis_password_file $S/redis.password belongs to uid $(id -u "$TUSER"), neither root nor the user reading it" \
+	"chown it"
+chown root: "$S/redis.password"
 # The Redis password is never on kefud's command line: there is no option for it.
 refused "$(conf pwrow "redis_password = secret")" 2 "redis_password"
 grep -q "unknown" "$S/out" || fail "redis_password is still an option: $(cat "$S/out")"

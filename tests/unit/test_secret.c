@@ -60,6 +60,35 @@ static void test_mode_open_to_group_or_others_is_refused(void **state)
 }
 
 /* A missing file is -ENOENT; a directory is not a file that holds a secret. */
+/* Root's or the reader's own; another user's is refused, even for root. */
+static void test_owner_is_root_or_the_reader(void **state)
+{
+	char path[512], why[SECRET_WHY_MAX];
+
+	(void)state;
+	assert_true(secret_owner_ok(0, 0));
+	assert_true(secret_owner_ok(0, 1000));
+	assert_true(secret_owner_ok(1000, 1000));
+	assert_false(secret_owner_ok(1000, 0));
+	assert_false(secret_owner_ok(1000, 1001));
+	put(path, sizeof(path), "mine.key", "k", 0600);
+	assert_int_equal(secret_file_check(path, "key_file", why, sizeof(why)), 0);
+	/* Giving a file away takes root: where the tests run as root, the
+	 * file's check refuses another user's file by name. */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 4321, 4321), 0);
+		assert_int_equal(secret_file_check(path, "key_file", why, sizeof(why)), KF_ECONFIG);
+		assert_non_null(strstr(why, "belongs to uid 4321"));
+		assert_non_null(strstr(why, "chown it"));
+		/* the user a root process will become: its files are trusted */
+		secret_trust_uid(4321);
+		assert_int_equal(secret_file_check(path, "key_file", why, sizeof(why)), 0);
+		secret_trust_uid(0);
+		assert_int_equal(chown(path, 0, 0), 0);
+		assert_int_equal(secret_file_check(path, "key_file", why, sizeof(why)), 0);
+	}
+}
+
 static void test_missing_file_and_directory(void **state)
 {
 	char path[300], why[SECRET_WHY_MAX];
@@ -158,6 +187,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mode_open_to_group_or_others_is_refused),
+		cmocka_unit_test(test_owner_is_root_or_the_reader),
 		cmocka_unit_test(test_missing_file_and_directory),
 		cmocka_unit_test(test_symlink_is_judged_by_its_target),
 		cmocka_unit_test(test_password_file_first_line),
