@@ -24,6 +24,7 @@ struct ctl_target {
 	char nodes[CTL_NODES_MAX][272]; /* HOST:PORT, tried in order */
 	size_t nnodes;
 	char ca[1024], cert[1024], key[1024];
+	char crl[1024];                /* the nodes' certificates are checked against it; "" none */
 	bool given;                    /* any of the three options was used */
 };
 

@@ -2,7 +2,7 @@
  * kefuctl - the operator's command line.
  *
  *   kefuctl [--node HOST:PORT | --cluster cluster.json [--node HOST:PORT] |
- *            --config FILE] [--ca F --cert F --key F] COMMAND [options]
+ *            --config FILE] [--ca F --cert F --key F] [--crl F] COMMAND [options]
  *
  * Commands with --db DIR work on a node's database directory offline;
  * the others go through a running node over mutual TLS with an admin
@@ -280,11 +280,13 @@ static const struct cmd cmds[] = {
 
 static const char ctl_synopsis[] =
 	"kefuctl [--node HOST:PORT | --cluster cluster.json | --config FILE]\n"
-	"        [--ca FILE --cert FILE --key FILE] COMMAND [options]";
+	"        [--ca FILE --cert FILE --key FILE] [--crl FILE] COMMAND [options]";
 static const char ctl_notes[] =
 	"Commands with --db DIR work offline on a node's database directory; the others\n"
 	"go through a running node (admin certificate). Default certificates:\n"
-	"/etc/kefu/ca.crt, /etc/kefu/admin.crt, /etc/kefu/admin.key.";
+	"/etc/kefu/ca.crt, /etc/kefu/admin.crt, /etc/kefu/admin.key. The node's certificate\n"
+	"is checked against --crl (or a configuration's crl_file, cluster.json's \"crl\"),\n"
+	"by default /etc/kefu/crl.pem where it exists: a revoked node is refused.";
 static const char ctl_exit[] = "0 ok, 1 negative answer, 2 usage or system error";
 
 static int cmd_help(int argc, char **argv)
@@ -368,6 +370,9 @@ static int load_cluster_json(const char *path, bool nodes_too)
 		 json_string_value(json_object_get(c, "admin_cert")));
 	set_path(ctl_target.key, sizeof(ctl_target.key),
 		 json_string_value(json_object_get(c, "admin_key")));
+	if (json_is_string(json_object_get(c, "crl")))
+		set_path(ctl_target.crl, sizeof(ctl_target.crl),
+			 json_string_value(json_object_get(c, "crl")));
 	json_array_foreach(nodes, i, n)
 	{
 		json_t *a = json_object_get(n, "addr");
@@ -379,10 +384,10 @@ static int load_cluster_json(const char *path, bool nodes_too)
 	return r;
 }
 
-/* A kefuctl configuration file: nodes, tls_ca, tls_cert, tls_key. */
+/* A kefuctl configuration file: nodes, tls_ca, tls_cert, tls_key, crl_file. */
 struct ctl_conf {
 	char nodes[4096];
-	char tls_ca[1024], tls_cert[1024], tls_key[1024];
+	char tls_ca[1024], tls_cert[1024], tls_key[1024], crl_file[1024];
 };
 
 #define ROW(field, help) \
@@ -392,6 +397,8 @@ static const struct conf_option ctl_conf_table[] = {
 	ROW(tls_ca, "The cluster's CA certificate."),
 	ROW(tls_cert, "An admin certificate (OU kefu-admin)."),
 	ROW(tls_key, "Its private key."),
+	ROW(crl_file, "The cluster's certificate revocation list (crl.pem): a node whose "
+		      "certificate it lists is refused."),
 };
 #undef ROW
 
@@ -422,6 +429,7 @@ static int load_config(const char *path)
 	set_path(ctl_target.ca, sizeof(ctl_target.ca), cc.tls_ca);
 	set_path(ctl_target.cert, sizeof(ctl_target.cert), cc.tls_cert);
 	set_path(ctl_target.key, sizeof(ctl_target.key), cc.tls_key);
+	set_path(ctl_target.crl, sizeof(ctl_target.crl), cc.crl_file);
 	for (char *tok = cc.nodes, *end; *tok; tok = *end ? end + 1 : end) {
 		end = strchr(tok, ',');
 		if (!end)
@@ -447,6 +455,7 @@ static int global_options(int argc, char **argv)
 		{"ca", required_argument, NULL, 'A'},
 		{"cert", required_argument, NULL, 'C'},
 		{"key", required_argument, NULL, 'K'},
+		{"crl", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"help-man", no_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
@@ -462,6 +471,7 @@ static int global_options(int argc, char **argv)
 		case 'A': snprintf(ctl_target.ca, sizeof(ctl_target.ca), "%s", optarg); break;
 		case 'C': snprintf(ctl_target.cert, sizeof(ctl_target.cert), "%s", optarg); break;
 		case 'K': snprintf(ctl_target.key, sizeof(ctl_target.key), "%s", optarg); break;
+		case 'R': snprintf(ctl_target.crl, sizeof(ctl_target.crl), "%s", optarg); break;
 		case 'h': cmd_help(0, NULL); return -0;
 		case 'M': cmd_man(); return -0;
 		default: return -EXIT_USAGE;
@@ -479,6 +489,9 @@ static int global_options(int argc, char **argv)
 	set_path(ctl_target.ca, sizeof(ctl_target.ca), "/etc/kefu/ca.crt");
 	set_path(ctl_target.cert, sizeof(ctl_target.cert), "/etc/kefu/admin.crt");
 	set_path(ctl_target.key, sizeof(ctl_target.key), "/etc/kefu/admin.key");
+	/* A node's own list, where kefuctl runs on a node: used when it is there. */
+	if (!ctl_target.crl[0] && access("/etc/kefu/crl.pem", R_OK) == 0)
+		set_path(ctl_target.crl, sizeof(ctl_target.crl), "/etc/kefu/crl.pem");
 	return optind;
 }
 

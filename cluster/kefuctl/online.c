@@ -120,7 +120,8 @@ static void session_close(struct session *s)
  * index of the node connected to. */
 static int session_open_from(struct session *s, size_t first, size_t *which)
 {
-	struct tls_opts to = {ctl_target.ca, ctl_target.cert, ctl_target.key, false, 0, NULL};
+	struct tls_opts to = {ctl_target.ca, ctl_target.cert, ctl_target.key, false, 0,
+			      ctl_target.crl[0] ? ctl_target.crl : NULL};
 	char why[256];
 	int err;
 

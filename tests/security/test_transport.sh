@@ -244,4 +244,20 @@ as admin node1 || fail "node1 refused admin after SIGHUP: $(cat "$D/as.out")"
 ok
 grep -q "hot up" "$D/node1/kefud.log" || fail "node1 did not reach Redis with crl_file"
 ok
+
+# kefuctl checks the node's certificate too (--crl): node3's revoked, a
+# kefuctl given the list refuses node3 and still talks to node2; one
+# without it reaches node3 as before. A list that is no list is refused.
+"$TOP/tests/cluster/certs.sh" "$CERTS" --revoke node3 || fail "revoke node3"
+ctl_crl() { # NODE CRL
+	timeout 60 "$KEFUCTL" --node "$(addr "$1")" --ca "$CERTS/ca.crt" --cert "$CERTS/admin.crt" \
+		--key "$CERTS/admin.key" --crl "$2" status --json >"$D/crl.out" 2>&1
+}
+ctl_crl node3 "$CERTS/crl.pem" && fail "kefuctl --crl talked to the revoked node3: $(cat "$D/crl.out")"
+grep -q "revoked" "$D/crl.out" || fail "kefuctl --crl did not say node3 is revoked: $(cat "$D/crl.out")"
+ctl_crl node2 "$CERTS/crl.pem" || fail "kefuctl --crl refused node2: $(cat "$D/crl.out")"
+as admin node3 || fail "kefuctl without --crl refused node3: $(cat "$D/as.out")"
+ctl_crl node2 "$CERTS/ca.crt" && fail "kefuctl took a CA certificate as its CRL: $(cat "$D/crl.out")"
+grep -q "crl" "$D/crl.out" || fail "a bad --crl without a clear error: $(cat "$D/crl.out")"
+ok
 done_ok
