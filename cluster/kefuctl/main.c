@@ -286,7 +286,8 @@ static const char ctl_notes[] =
 	"go through a running node (admin certificate). Default certificates:\n"
 	"/etc/kefu/ca.crt, /etc/kefu/admin.crt, /etc/kefu/admin.key. The node's certificate\n"
 	"is checked against --crl (or a configuration's crl_file, cluster.json's \"crl\"),\n"
-	"by default /etc/kefu/crl.pem where it exists: a revoked node is refused.";
+	"by default, with the default CA, /etc/kefu/crl.pem where it exists: a revoked node\n"
+	"is refused.";
 static const char ctl_exit[] = "0 ok, 1 negative answer, 2 usage or system error";
 
 static int cmd_help(int argc, char **argv)
@@ -489,8 +490,10 @@ static int global_options(int argc, char **argv)
 	set_path(ctl_target.ca, sizeof(ctl_target.ca), "/etc/kefu/ca.crt");
 	set_path(ctl_target.cert, sizeof(ctl_target.cert), "/etc/kefu/admin.crt");
 	set_path(ctl_target.key, sizeof(ctl_target.key), "/etc/kefu/admin.key");
-	/* A node's own list, where kefuctl runs on a node: used when it is there. */
-	if (!ctl_target.crl[0] && access("/etc/kefu/crl.pem", R_OK) == 0)
+	/* A node's own list, where kefuctl runs on a node with the node's CA:
+	 * used when it is there (a list of another CA would fail every link). */
+	if (!ctl_target.crl[0] && strcmp(ctl_target.ca, "/etc/kefu/ca.crt") == 0 &&
+	    access("/etc/kefu/crl.pem", R_OK) == 0)
 		set_path(ctl_target.crl, sizeof(ctl_target.crl), "/etc/kefu/crl.pem");
 	return optind;
 }
