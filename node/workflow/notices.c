@@ -7,6 +7,7 @@
  *   lead        the order's handler, and supervisors of the order's group
  *   supervisor  every supervisor
  *   upgrade     every supervisor, and the order's owner
+ *   reassign    the order's owner (the one it was handed to)
  *
  * So a notice reaches a person on whatever node they are logged in,
  * whichever leader fired it. See workflow_int.h.
@@ -41,6 +42,8 @@ static bool concerned(struct deliver *d, const char *agent, bool supervisor)
 
 	if (wo_streq(action, "supervisor"))
 		return supervisor;
+	if (wo_streq(action, "reassign"))
+		return wo_streq(agent, d->o->owner);
 	if (wo_streq(action, "upgrade"))
 		return supervisor || wo_streq(agent, d->o->owner);
 	if (wo_streq(agent, d->o->handler))

@@ -328,6 +328,24 @@ static int update_body(struct job *j, const struct wo_actor *a, Kefu__WorkOrder 
 	return err;
 }
 
+/* The new owner of a reassigned order is told on whatever node they are
+ * logged in (notices.c): a notice of action "reassign", clock "owner",
+ * level the step's number (so a later reassign is a notice of its own). */
+static int reassign_notice(struct job *j, const Kefu__WorkOrder *o)
+{
+	Kefu__OrderEscalation e = KEFU__ORDER_ESCALATION__INIT;
+
+	e.clock = "owner";
+	e.has_level = 1;
+	e.level = (uint32_t)o->n_history;
+	e.action = "reassign";
+	e.has_at_ms = 1;
+	e.at_ms = j->now_ms;
+	e.id = o->id;
+	e.node = (char *)j->w->self;
+	return wo_notice_put(&e, j->b);
+}
+
 static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 {
 	struct job *j = arg;
@@ -379,6 +397,8 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 	}
 	if (!err)
 		err = wo_put_was(was, o, j->b);
+	if (!err && j->kind == J_TRANSITION && strcmp(action, "reassign") == 0)
+		err = reassign_notice(j, o);
 	if (!err)
 		err = audit_change(j, action, o->id, detail);
 	if (!err) {

@@ -11,7 +11,7 @@
 #   - every node shows the same history, and every read and change of the
 #     order is in the audit log;
 #   - a supervisor on a follower hands an order to another agent (reassign),
-#     not to one who is no agent; kefuctl hands it back, refusing what is
+#     who is told on a third node, not to one who is no agent; kefuctl hands it back, refusing what is
 #     not a reassign's; the history says from whom and to whom;
 #   - with targets of seconds, 12 orders fall due while the leader is
 #     killed with -9: every escalation level fires exactly once per order,
@@ -172,6 +172,13 @@ grep '"order_reply"' "$D/quiet.out" | tail -n 1 | grep -q 'no return visit: the 
 ok
 
 # ---- reassign: a supervisor hands an order to another agent ----
+# a02, logged in on node3, is told when an order is handed to it.
+actor a02n node3 agent <<EOF
+send login agent_id=a02 password=agent-secret-1
+expect login_reply
+expect order_notice escalation.action=reassign owner=a02 within=20000
+EOF
+wait_for "a02 logged in on node3" 20 said a02n login_reply
 actor handover node2 agent <<EOF
 send login agent_id=s01 password=agent-secret-1
 expect login_reply
@@ -183,6 +190,7 @@ send order_transition id=@order.id action=reassign owner=nobody note=转交
 expect error
 EOF
 finished handover
+finished a02n
 grep '"error"' "$D/handover.out" | grep -q 'the owner nobody is no enabled agent' ||
 	fail "a reassign to nobody: $(cat "$D/handover.out")"
 HO=$(python3 -c '

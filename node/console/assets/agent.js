@@ -522,7 +522,8 @@ function onEvent(j) {
   case 'agent_status': setState(b.state, b.reason, b.call_id); break;
   case 'dial_connect': onDialConnect(b); break;
   case 'order_notice':
-    status('工单提醒：' + ((b.escalation && b.escalation.order_id) || b.kind || ''), false);
+    status((b.escalation && b.escalation.action === 'reassign' ? '工单转交给您：' : '工单提醒：') +
+      ((b.escalation && (b.escalation.id || b.escalation.order_id)) || b.kind || ''), false);
     loadOrders();
     break;
   case 'session_ended': show('desk', false); show('login-view', true); break;
