@@ -189,12 +189,15 @@ static const struct cmd cmds[] = {
 	 "             order transition ID ACTION [--note T] [--group G] [--owner AGENT] [--json]\n"
 	 "             order update ID [--note T] [--attach FILE]... [--json]\n"
 	 "             order categories [--kind K] [--json]\n"
-	 "             order check [--json]",
+	 "             order check [--json]\n"
+	 "             order handover --from AGENT --to AGENT --note T [--json]",
 	 "work orders: create (sent again with the same --ref, default random, when the\n"
 	 "             answer is lost), show (--attachments saves them in DIR), list (all pages,\n"
 	 "             or --limit), transition (dispatch accept start wait resume reply close\n"
-	 "             satisfied unsatisfied reopen return escalate cancel note), update (a note,\n"
-	 "             files), categories, check (clocks recomputed; exit status 1 on a mismatch).\n"
+	 "             satisfied unsatisfied reopen return escalate cancel note reassign), update\n"
+	 "             (a note, files), categories, check (clocks recomputed; exit status 1 on a mismatch),\n"
+	 "             handover (every open order of --from reassigned to --to; exit status 1\n"
+	 "             when any was refused).\n"
 	 "             --attach: at most 4 files of 48 KiB. A refusal or a lost link: exit status 1"},
 	{"report", NULL, ctl_report,
 	 "--from YYYYMMDDHHMMSS --to YYYYMMDDHHMMSS [--by tier|skill|agent|interval]\n"

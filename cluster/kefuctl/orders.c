@@ -36,7 +36,7 @@
 #define REF_MAX 64               /* OrderCreate.client_ref */
 #define MSISDN_MAX 32
 #define CREATE_RETRIES 5
-#define LIST_PAGE_MAX 1000       /* OrderList.limit asked for at most */
+#define LIST_PAGE_MAX 500        /* OrderList.limit asked for at most: the node's page */
 #define LIST_LIMIT_MAX 10000000u
 
 #define S(x) ((x) ? (x) : "")
@@ -62,6 +62,8 @@ enum {
 	OPT_OVERDUE = 'O',
 	OPT_LIMIT = 'l',
 	OPT_NOTE = 'n',
+	OPT_FROM = 'F',
+	OPT_TO = 'T',
 };
 
 static const struct option order_opts[] = {
@@ -82,6 +84,8 @@ static const struct option order_opts[] = {
 	{"overdue", no_argument, NULL, OPT_OVERDUE},
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"note", required_argument, NULL, OPT_NOTE},
+	{"from", required_argument, NULL, OPT_FROM},
+	{"to", required_argument, NULL, OPT_TO},
 	{NULL, 0, NULL, 0},
 };
 
@@ -92,7 +96,7 @@ static const char *const note_actions[] = {"return", "cancel", "unsatisfied", "r
 
 struct order_args {
 	const char *msisdn, *kind, *category, *urgency, *channel, *owner, *text, *call_id;
-	const char *ref, *dir, *state, *group, *note;
+	const char *ref, *dir, *state, *group, *note, *from, *to;
 	const char *attach[ATTACH_COUNT_MAX];
 	size_t nattach;
 	uint64_t limit; /* 0: all */
@@ -213,6 +217,8 @@ static int order_options(int argc, char **argv, const char *allowed, size_t npos
 			a->limit = v;
 			break;
 		case OPT_NOTE: a->note = optarg; break;
+		case OPT_FROM: a->from = optarg; break;
+		case OPT_TO: a->to = optarg; break;
 		}
 		/* An empty value is never meant: say so rather than send it. */
 		if (optarg && !*optarg)
@@ -847,14 +853,71 @@ static void list_print(struct list_out *lo, const Kefu__WorkOrder *o)
 	lo->printed++;
 }
 
-static int order_list(int argc, char **argv)
+/* A page of an order listing seen; returns the limit of the next page to
+ * ask for (kept only where ol->has_limit), 0 to stop. */
+typedef uint32_t (*order_page_fn)(void *arg, const Kefu__OrderListReply *l);
+
+/* Pages through the listing ol asks for, each page to visit. */
+static int order_pages(Kefu__OrderList *ol, order_page_fn visit, void *arg)
 {
 	Kefu__Envelope req = KEFU__ENVELOPE__INIT;
+	uint8_t cur[CTL_CURSOR_MAX];
+	size_t clen = 0, node = 0;
+	int r;
+
+	req.body_case = KEFU__ENVELOPE__BODY_ORDER_LIST;
+	req.order_list = ol;
+	for (;;) {
+		Kefu__Envelope *rep;
+		const Kefu__OrderListReply *l;
+		uint32_t next;
+		bool more;
+
+		ol->has_after = clen > 0;
+		ol->after.data = cur;
+		ol->after.len = clen;
+		if ((r = order_request(&req, KEFU__ENVELOPE__BODY_ORDER_LIST_REPLY, &node, &rep)))
+			return r;
+		l = rep->order_list_reply;
+		next = visit(arg, l);
+		/* A cursor must move forward, or a confused node would loop us. */
+		more = next > 0 && l->has_next && l->next.len > 0 && l->next.len <= sizeof(cur) &&
+		       store_key_cmp(l->next.data, l->next.len, cur, clen) > 0;
+		if (more) {
+			memcpy(cur, l->next.data, l->next.len);
+			clen = l->next.len;
+			ol->limit = next;
+		}
+		kefu__envelope__free_unpacked(rep, NULL);
+		if (!more)
+			return 0;
+	}
+}
+
+/* The limit of the next page of a listing of lo.limit orders (0: all). */
+static uint32_t list_next_limit(const struct list_out *lo)
+{
+	uint64_t left = lo->limit - lo->printed;
+
+	if (!lo->limit)
+		return LIST_PAGE_MAX;
+	return (uint32_t)(left < LIST_PAGE_MAX ? left : LIST_PAGE_MAX);
+}
+
+static uint32_t list_page(void *arg, const Kefu__OrderListReply *l)
+{
+	struct list_out *lo = arg;
+
+	for (size_t i = 0; i < l->n_orders && (!lo->limit || lo->printed < lo->limit); i++)
+		list_print(lo, l->orders[i]);
+	return list_next_limit(lo);
+}
+
+static int order_list(int argc, char **argv)
+{
 	Kefu__OrderList ol = KEFU__ORDER_LIST__INIT;
 	struct order_args a;
 	struct list_out lo;
-	uint8_t cur[CTL_CURSOR_MAX];
-	size_t clen = 0, node = 0;
 	int r = order_options(argc, argv, "sgOmlj", 0, "", &a);
 
 	if (r)
@@ -865,39 +928,9 @@ static int order_list(int argc, char **argv)
 	ol.group = (char *)a.group;
 	ol.has_overdue = a.overdue;
 	ol.overdue = a.overdue;
-	req.body_case = KEFU__ENVELOPE__BODY_ORDER_LIST;
-	req.order_list = &ol;
-	for (;;) {
-		Kefu__Envelope *rep;
-		const Kefu__OrderListReply *l;
-		bool more;
-
-		ol.has_after = clen > 0;
-		ol.after.data = cur;
-		ol.after.len = clen;
-		if (lo.limit) {
-			uint64_t left = lo.limit - lo.printed;
-
-			ol.has_limit = 1;
-			ol.limit = (uint32_t)(left < LIST_PAGE_MAX ? left : LIST_PAGE_MAX);
-		}
-		if ((r = order_request(&req, KEFU__ENVELOPE__BODY_ORDER_LIST_REPLY, &node, &rep)))
-			return r;
-		l = rep->order_list_reply;
-		for (size_t i = 0; i < l->n_orders && (!lo.limit || lo.printed < lo.limit); i++)
-			list_print(&lo, l->orders[i]);
-		/* A cursor must move forward, or a confused node would loop us. */
-		more = (!lo.limit || lo.printed < lo.limit) && l->has_next && l->next.len > 0 &&
-		       l->next.len <= sizeof(cur) &&
-		       store_key_cmp(l->next.data, l->next.len, cur, clen) > 0;
-		if (more) {
-			memcpy(cur, l->next.data, l->next.len);
-			clen = l->next.len;
-		}
-		kefu__envelope__free_unpacked(rep, NULL);
-		if (!more)
-			return 0;
-	}
+	ol.has_limit = lo.limit > 0;
+	ol.limit = list_next_limit(&lo);
+	return order_pages(&ol, list_page, &lo);
 }
 
 static int order_transition(int argc, char **argv)
@@ -1018,6 +1051,104 @@ static int order_check(int argc, char **argv)
 	return r;
 }
 
+/* The open orders of one owner, collected page by page (at most HANDOVER_MAX). */
+#define HANDOVER_MAX 100000
+#define HANDOVER_ID_MAX 64   /* an order id with its NUL, and room */
+
+struct handover {
+	char (*ids)[HANDOVER_ID_MAX];
+	size_t n;
+};
+
+struct handover_page {
+	const char *owner;
+	struct handover *h;
+};
+
+static uint32_t handover_page(void *arg, const Kefu__OrderListReply *l)
+{
+	struct handover_page *hp = arg;
+	struct handover *h = hp->h;
+
+	for (size_t i = 0; i < l->n_orders && h->n < HANDOVER_MAX; i++) {
+		if (!l->orders[i]->owner || strcmp(l->orders[i]->owner, hp->owner) != 0 ||
+		    !l->orders[i]->id)
+			continue;
+		h->ids = realloc(h->ids, (h->n + 1) * sizeof(*h->ids));
+		if (!h->ids)
+			abort();
+		snprintf(h->ids[h->n++], sizeof(h->ids[0]), "%s", l->orders[i]->id);
+	}
+	return h->n < HANDOVER_MAX ? LIST_PAGE_MAX : 0;
+}
+
+static int handover_collect(const char *owner, struct handover *h)
+{
+	Kefu__OrderList ol = KEFU__ORDER_LIST__INIT;
+	struct handover_page hp = {owner, h};
+
+	ol.state = "open";
+	ol.has_limit = 1;
+	ol.limit = LIST_PAGE_MAX;
+	return order_pages(&ol, handover_page, &hp);
+}
+
+/* order handover: every open order of --from reassigned to --to, one
+ * transition each (the leader checks each); those refused are named. */
+static int order_handover(int argc, char **argv)
+{
+	struct order_args a;
+	struct handover h = {NULL, 0};
+	json_t *done = json_array(), *refused = json_array();
+	size_t node = 0;
+	int r = order_options(argc, argv, "FTnj", 0, "", &a);
+
+	if (r)
+		goto out;
+	if (!a.from || !a.to || !a.note) {
+		r = ctl_usage_error("order handover needs --from AGENT --to AGENT --note T (why)");
+		goto out;
+	}
+	if (strcmp(a.from, a.to) == 0) {
+		r = ctl_usage_error("--from and --to name the same agent");
+		goto out;
+	}
+	if ((r = handover_collect(a.from, &h)))
+		goto out;
+	for (size_t i = 0; i < h.n; i++) {
+		Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
+		Kefu__OrderTransition ot = KEFU__ORDER_TRANSITION__INIT;
+
+		ot.id = h.ids[i];
+		ot.action = "reassign";
+		ot.owner = (char *)a.to;
+		ot.note = (char *)a.note;
+		req.body_case = KEFU__ENVELOPE__BODY_ORDER_TRANSITION;
+		req.order_transition = &ot;
+		if (order_request(&req, KEFU__ENVELOPE__BODY_ORDER_REPLY, &node, &rep) == 0) {
+			json_array_append_new(done, json_string(h.ids[i]));
+			kefu__envelope__free_unpacked(rep, NULL);
+		} else {
+			json_array_append_new(refused, json_string(h.ids[i]));
+		}
+	}
+	if (a.json) {
+		json_line(json_pack("{s:s, s:s, s:O, s:O}", "from", a.from, "to", a.to, "handed", done,
+				    "refused", refused));
+	} else {
+		printf("handed %zu open orders of %s to %s", json_array_size(done), a.from, a.to);
+		if (json_array_size(refused))
+			printf("; %zu refused (above)", json_array_size(refused));
+		putchar('\n');
+	}
+	r = json_array_size(refused) ? EXIT_NEGATIVE : 0;
+out:
+	json_decref(done);
+	json_decref(refused);
+	free(h.ids);
+	return r;
+}
+
 static const struct order_sub {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -1029,17 +1160,18 @@ static const struct order_sub {
 	{"update", order_update},
 	{"categories", order_categories},
 	{"check", order_check},
+	{"handover", order_handover},
 };
 
 int ctl_order(int argc, char **argv)
 {
 	if (argc < 2)
 		return ctl_usage_error("which order command? create, show, list, transition, update, "
-				       "categories or check");
+				       "categories, check or handover");
 	for (size_t i = 0; i < sizeof(order_subs) / sizeof(order_subs[0]); i++)
 		if (strcmp(argv[1], order_subs[i].name) == 0)
 			return order_subs[i].fn(argc - 1, argv + 1);
 	return ctl_usage_error("unknown order command %s (create, show, list, transition, update, "
-			       "categories, check)",
+			       "categories, check, handover)",
 			       argv[1]);
 }

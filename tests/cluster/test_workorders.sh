@@ -11,7 +11,8 @@
 #   - every node shows the same history, and every read and change of the
 #     order is in the audit log;
 #   - a supervisor on a follower hands an order to another agent (reassign),
-#     who is told on a third node, not to one who is no agent; kefuctl hands it back, refusing what is
+#     who is told on a third node, not to one who is no agent; at the end
+#     every open order of a01 is handed to a02 at once (order handover); kefuctl hands it back, refusing what is
 #     not a reassign's; the history says from whom and to whom;
 #   - with targets of seconds, 12 orders fall due while the leader is
 #     killed with -9: every escalation level fires exactly once per order,
@@ -366,5 +367,32 @@ assert len(pop) == 5, pop                      # the newest five
 assert all(o["id"] in ids and o["state"] == "new" for o in pop), pop
 assert all(len(o["clocks"]) == 3 and not o.get("history") for o in pop), pop
 PY
+ok
+
+# ---- handover: every open order of an agent who leaves, to another ----
+# open_of AGENT: the ids of AGENT's open orders, one per line, sorted.
+open_of() {
+	ctl order list --state open --json | python3 -c '
+import json, sys
+print("\n".join(sorted(o["id"] for o in map(json.loads, sys.stdin) if o["owner"] == sys.argv[1])))' "$1"
+}
+open_of a01 >"$D/a01.before" || fail "order list"
+[ "$(ctl order list --state open --limit 3 --json | wc -l)" = 3 ] || fail "order list --limit 3"
+[ "$(wc -l <"$D/a01.before")" -ge 12 ] || fail "a01 has too few open orders: $(cat "$D/a01.before")"
+ctl order handover --from a01 --to a01 --note 离职 >"$D/ho.out" 2>&1 && fail "a handover to the same agent was taken"
+ctl order handover --from a01 --to a02 >"$D/ho.out" 2>&1 && fail "a handover without --note was taken"
+grep -q -- "--note" "$D/ho.out" || fail "a handover without --note: $(cat "$D/ho.out")"
+ctl order handover --from a01 --to a02 --note 离职 --json >"$D/ho.json" 2>&1 ||
+	fail "handover: $(cat "$D/ho.json")"
+python3 - "$D/ho.json" "$D/a01.before" <<'PY' || fail "handover: $(cat "$D/ho.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = open(sys.argv[2]).read().split()
+assert r["from"] == "a01" and r["to"] == "a02" and r["refused"] == [], r
+assert sorted(r["handed"]) == want, (r["handed"], want)
+PY
+[ -z "$(open_of a01)" ] || fail "a01 still owns open orders: $(open_of a01)"
+open_of a02 >"$D/a02.after"
+for id in $(cat "$D/a01.before"); do grep -qx "$id" "$D/a02.after" || fail "$id is not a02's"; done
 ok
 done_ok
