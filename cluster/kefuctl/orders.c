@@ -1053,39 +1053,27 @@ static int order_check(int argc, char **argv)
 
 /* The open orders of one owner, collected page by page (at most HANDOVER_MAX). */
 #define HANDOVER_MAX 100000
-#define HANDOVER_ID_MAX 64   /* an order id with its NUL, and room */
-
-struct handover {
-	char (*ids)[HANDOVER_ID_MAX];
-	size_t n;
-};
 
 struct handover_page {
 	const char *owner;
-	struct handover *h;
+	json_t *ids; /* of its open orders */
 };
 
 static uint32_t handover_page(void *arg, const Kefu__OrderListReply *l)
 {
 	struct handover_page *hp = arg;
-	struct handover *h = hp->h;
 
-	for (size_t i = 0; i < l->n_orders && h->n < HANDOVER_MAX; i++) {
-		if (!l->orders[i]->owner || strcmp(l->orders[i]->owner, hp->owner) != 0 ||
-		    !l->orders[i]->id)
-			continue;
-		h->ids = realloc(h->ids, (h->n + 1) * sizeof(*h->ids));
-		if (!h->ids)
-			abort();
-		snprintf(h->ids[h->n++], sizeof(h->ids[0]), "%s", l->orders[i]->id);
-	}
-	return h->n < HANDOVER_MAX ? LIST_PAGE_MAX : 0;
+	for (size_t i = 0; i < l->n_orders && json_array_size(hp->ids) < HANDOVER_MAX; i++)
+		if (l->orders[i]->owner && strcmp(l->orders[i]->owner, hp->owner) == 0 &&
+		    l->orders[i]->id)
+			json_array_append_new(hp->ids, json_string(l->orders[i]->id));
+	return json_array_size(hp->ids) < HANDOVER_MAX ? LIST_PAGE_MAX : 0;
 }
 
-static int handover_collect(const char *owner, struct handover *h)
+static int handover_collect(const char *owner, json_t *ids)
 {
 	Kefu__OrderList ol = KEFU__ORDER_LIST__INIT;
-	struct handover_page hp = {owner, h};
+	struct handover_page hp = {owner, ids};
 
 	ol.state = "open";
 	ol.has_limit = 1;
@@ -1098,8 +1086,8 @@ static int handover_collect(const char *owner, struct handover *h)
 static int order_handover(int argc, char **argv)
 {
 	struct order_args a;
-	struct handover h = {NULL, 0};
-	json_t *done = json_array(), *refused = json_array();
+	json_t *ids = json_array(), *done = json_array(), *refused = json_array(), *id;
+	size_t i;
 	size_t node = 0;
 	int r = order_options(argc, argv, "FTnj", 0, "", &a);
 
@@ -1113,23 +1101,24 @@ static int order_handover(int argc, char **argv)
 		r = ctl_usage_error("--from and --to name the same agent");
 		goto out;
 	}
-	if ((r = handover_collect(a.from, &h)))
+	if ((r = handover_collect(a.from, ids)))
 		goto out;
-	for (size_t i = 0; i < h.n; i++) {
+	json_array_foreach(ids, i, id)
+	{
 		Kefu__Envelope req = KEFU__ENVELOPE__INIT, *rep;
 		Kefu__OrderTransition ot = KEFU__ORDER_TRANSITION__INIT;
 
-		ot.id = h.ids[i];
+		ot.id = (char *)json_string_value(id);
 		ot.action = "reassign";
 		ot.owner = (char *)a.to;
 		ot.note = (char *)a.note;
 		req.body_case = KEFU__ENVELOPE__BODY_ORDER_TRANSITION;
 		req.order_transition = &ot;
 		if (order_request(&req, KEFU__ENVELOPE__BODY_ORDER_REPLY, &node, &rep) == 0) {
-			json_array_append_new(done, json_string(h.ids[i]));
+			json_array_append(done, id);
 			kefu__envelope__free_unpacked(rep, NULL);
 		} else {
-			json_array_append_new(refused, json_string(h.ids[i]));
+			json_array_append(refused, id);
 		}
 	}
 	if (a.json) {
@@ -1143,9 +1132,9 @@ static int order_handover(int argc, char **argv)
 	}
 	r = json_array_size(refused) ? EXIT_NEGATIVE : 0;
 out:
+	json_decref(ids);
 	json_decref(done);
 	json_decref(refused);
-	free(h.ids);
 	return r;
 }
 

@@ -328,7 +328,7 @@ int wo_step(Kefu__WorkOrder *o, const struct wo_settings *s, const struct wo_ste
 	char note[WO_DESC_MAX + 200];
 	unsigned roles;
 	uint64_t at;
-	bool known;
+	bool known, reassign;
 
 	t = find_row(in->action, o->state, &known);
 	if (!known)
@@ -352,19 +352,21 @@ int wo_step(Kefu__WorkOrder *o, const struct wo_settings *s, const struct wo_ste
 	}
 	if (wo_streq(t->action, "dispatch") && (!in->group || !wo_group_valid(in->group)))
 		return kf_refuse(why, cap, "order %s: dispatch needs a valid group", o->id);
-	if (wo_streq(t->action, "reassign") && (!in->owner || !*in->owner))
+	reassign = wo_streq(t->action, "reassign");
+	if (reassign && (!in->owner || !*in->owner))
 		return kf_refuse(why, cap, "order %s: reassign needs the new owner (--owner AGENT)",
 				 o->id);
-	if (wo_streq(t->action, "reassign") && wo_streq(o->owner, in->owner))
+	if (reassign && wo_streq(o->owner, in->owner))
 		return kf_refuse(why, cap, "order %s: %s owns it already", o->id, in->owner);
 	by_role = wo_role_name(roles);
 	at = step_time(o, in->now_ms);
 	to = !t->to ? o->state : wo_streq(t->to, "-") ? (o->waiting_from ? o->waiting_from : "new")
 						    : t->to;
-	snprintf(note, sizeof(note), "%s", in->note ? in->note : "");
-	if (wo_streq(t->action, "reassign"))
+	if (reassign)
 		snprintf(note, sizeof(note), "from %s: %s", o->owner ? o->owner : "",
 			 in->note ? in->note : "");
+	else
+		snprintf(note, sizeof(note), "%s", in->note ? in->note : "");
 	if (wo_streq(t->action, "close") && !in->visit) {
 		to = "closed";
 		snprintf(note, sizeof(note), "%s%sno return visit: %s", in->note ? in->note : "",
@@ -373,7 +375,7 @@ int wo_step(Kefu__WorkOrder *o, const struct wo_settings *s, const struct wo_ste
 	}
 	step_push(o, step_new(t->action, o->state, to, in->actor.id, by_role, at, note,
 			      wo_streq(t->action, "dispatch") ? in->group : NULL));
-	if (wo_streq(t->action, "reassign")) {
+	if (reassign) {
 		o->history[o->n_history - 1]->owner = wo_strdup(in->owner);
 		wo_set(&o->owner, in->owner);
 	}

@@ -143,8 +143,6 @@ static int check_attachments(struct job *j, Kefu__OrderAttachment *const *a, siz
 	return 0;
 }
 
-/* The owner an order is created for: the agent itself, or one an admin or
- * a supervisor names. */
 /* An order's owner (on a create or a reassign) must be an enabled agent. */
 static int owner_enabled(struct store_txn *t, struct job *j, const char *want)
 {
@@ -162,6 +160,8 @@ static int owner_enabled(struct store_txn *t, struct job *j, const char *want)
 	return 0;
 }
 
+/* The owner an order is created for: the agent itself, or one an admin or
+ * a supervisor names. */
 static int create_owner(struct store_txn *t, struct job *j, const Kefu__Agent *acc,
 			char out[AUDIT_AGENT_MAX + 1])
 {
