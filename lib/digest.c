@@ -8,11 +8,25 @@
 #include "lib/digest.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 struct digest {
 	EVP_MD_CTX *ctx;
 };
+
+/* SHA-256 fetched from the default provider once: EVP_sha256() makes every
+ * EVP_DigestInit_ex look the implementation up again (OpenSSL 3), which
+ * cost more than hashing an audit entry. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!sha256_md)
+		abort();
+}
 
 /* n bytes of md as lower-case hex into out, NUL-terminated. */
 static void digest_hex(const unsigned char *md, unsigned int n, char *out)
@@ -28,7 +42,8 @@ static void digest_hex(const unsigned char *md, unsigned int n, char *out)
 
 static void digest_restart(struct digest *d)
 {
-	if (EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL) != 1)
+	pthread_once(&sha256_once, sha256_fetch);
+	if (EVP_DigestInit_ex(d->ctx, sha256_md, NULL) != 1)
 		abort();
 }
 
@@ -51,15 +66,21 @@ void digest_update(struct digest *d, const void *data, size_t len)
 		abort();
 }
 
-void digest_final_hex(struct digest *d, char out[DIGEST_SHA256_HEX + 1])
+void digest_final(struct digest *d, unsigned char out[DIGEST_SHA256_LEN])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (EVP_DigestFinal_ex(d->ctx, md, &n) != 1 || n * 2 != DIGEST_SHA256_HEX)
+	if (EVP_DigestFinal_ex(d->ctx, out, &n) != 1 || n != DIGEST_SHA256_LEN)
 		abort();
-	digest_hex(md, n, out);
 	digest_restart(d);
+}
+
+void digest_final_hex(struct digest *d, char out[DIGEST_SHA256_HEX + 1])
+{
+	unsigned char md[DIGEST_SHA256_LEN];
+
+	digest_final(d, md);
+	digest_hex(md, DIGEST_SHA256_LEN, out);
 }
 
 void digest_free(struct digest *d)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #define DIGEST_SHA256_HEX 64
+#define DIGEST_SHA256_LEN 32
 
 struct digest;
 
@@ -21,6 +22,10 @@ void digest_update(struct digest *d, const void *data, size_t len);
 /* digest_final_hex - finish into 64 lower-case hex digits + NUL; the context
  * is reset and may be reused. */
 void digest_final_hex(struct digest *d, char out[DIGEST_SHA256_HEX + 1]);
+
+/* digest_final - finish into the 32 bytes of the digest; the context is
+ * reset and may be reused. */
+void digest_final(struct digest *d, unsigned char out[DIGEST_SHA256_LEN]);
 
 /* digest_free - NULL is fine. */
 void digest_free(struct digest *d);

@@ -177,25 +177,18 @@ static uint64_t get_be64(const uint8_t *p)
 	return v;
 }
 
-static int hexval(char c)
-{
-	return c >= 'a' ? c - 'a' + 10 : c - '0';
-}
-
 /* SHA-256 of the parts, as bytes. */
 static void sha256_parts(const void *a, size_t alen, const void *b, size_t blen,
 			 uint8_t out[AUDIT_HASH_LEN])
 {
 	struct digest *d = digest_sha256_new();
-	char hex[DIGEST_SHA256_HEX + 1];
 
+	_Static_assert(AUDIT_HASH_LEN == DIGEST_SHA256_LEN, "the chain's hash is a SHA-256");
 	digest_update(d, a, alen);
 	if (blen)
 		digest_update(d, b, blen);
-	digest_final_hex(d, hex);
+	digest_final(d, out);
 	digest_free(d);
-	for (size_t i = 0; i < AUDIT_HASH_LEN; i++)
-		out[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
 }
 
 void audit_hash(const Kefu__AuditEntry *e, const uint8_t prev[AUDIT_HASH_LEN],
@@ -315,24 +308,35 @@ struct seal {
 	size_t cap;
 };
 
-/* Put e linked to c->prev (e itself is left as it is); c->prev becomes its hash. */
+/*
+ * Put e linked to c->prev (e itself is left as it is); c->prev becomes its
+ * hash. The entry is packed once: without prev_hash and hash, the bytes
+ * the hash covers; the sealed value is those bytes and then fields 8 and 9,
+ * which is how protobuf-c packs the sealed entry, its fields in number order
+ * (test_audit checks the two agree).
+ */
+#define SEAL_FIELD_LEN (2 + AUDIT_HASH_LEN) /* tag, length, the 32 bytes */
+
 static int seal_put(struct seal *c, const Kefu__AuditEntry *e, const struct store_val *key)
 {
 	Kefu__AuditEntry s = *e;
-	uint8_t val[1024], prev[AUDIT_HASH_LEN];
-	size_t vlen;
+	uint8_t val[1024 + 2 * SEAL_FIELD_LEN];
+	size_t n;
 
-	memcpy(prev, c->prev, AUDIT_HASH_LEN);
-	audit_hash(e, prev, c->prev);
-	s.has_prev_hash = s.has_hash = 1;
-	s.prev_hash = (ProtobufCBinaryData){AUDIT_HASH_LEN, prev};
-	s.hash = (ProtobufCBinaryData){AUDIT_HASH_LEN, c->prev};
-	vlen = kefu__audit_entry__get_packed_size(&s);
-	if (vlen > sizeof(val))
+	s.has_prev_hash = s.has_hash = 0;
+	n = kefu__audit_entry__get_packed_size(&s);
+	if (n > sizeof(val) - 2 * SEAL_FIELD_LEN)
 		return KF_ETOOBIG;
 	kefu__audit_entry__pack(&s, val);
+	val[n] = 8 << 3 | 2;                 /* prev_hash, length-delimited */
+	val[n + 1] = AUDIT_HASH_LEN;
+	memcpy(val + n + 2, c->prev, AUDIT_HASH_LEN);
+	sha256_parts(c->prev, AUDIT_HASH_LEN, val, n, c->prev);
+	val[n + SEAL_FIELD_LEN] = 9 << 3 | 2; /* hash */
+	val[n + SEAL_FIELD_LEN + 1] = AUDIT_HASH_LEN;
+	memcpy(val + n + SEAL_FIELD_LEN + 2, c->prev, AUDIT_HASH_LEN);
 	c->puts++;
-	return batch_put(c->b, STORE_AUDIT, key->data, key->len, val, vlen);
+	return batch_put(c->b, STORE_AUDIT, key->data, key->len, val, n + 2 * SEAL_FIELD_LEN);
 }
 
 static int seal_visit(void *arg, const struct store_val *key, const struct store_val *val)

@@ -19,8 +19,12 @@
 # where each kind of write goes, summed over its runs, for the leader and
 # for the followers (the mean of the two): the disk pages a write costs
 # (write_bytes of /proc/PID/io / 4096 / writes acknowledged), how busy the
-# writer thread was (kefu_writer_busy_seconds_total / run time) and the
-# process's CPU per write (/proc/PID/stat): docs/workflow.md reads them.
+# writer thread was (kefu_writer_busy_seconds_total / run time), the
+# process's CPU per write (/proc/PID/stat) and the writes per commit
+# (kefu_writer_commits_total); and for the three nodes together, the write
+# requests the disk under build/bench-tmp completed and the kilobytes it
+# wrote per write (/proc/diskstats: the whole device, so other work on the
+# machine adds to it): docs/workflow.md reads them.
 # Timings never fail the run; a step that fails (no cluster, no leader, a
 # write refused on a healthy cluster) does, with the node logs' tails shown.
 # Every process is started and stopped by PID (the harness's own `down`).
@@ -102,7 +106,7 @@ order_run() {
 			"$(head -n 5 "$tmp/orders.err")"
 }
 
-# snap: one line per node, "name write_bytes cpu_ticks writer_busy_s".
+# snap: one line per node, "name write_bytes cpu_ticks writer_busy_s commits".
 snap() {
 	python3 - "$CJ" <<'PY'
 import json, sys, urllib.request
@@ -110,32 +114,52 @@ for n in json.load(open(sys.argv[1]))["nodes"]:
     pid = n["pid"]
     wb = [l.split()[1] for l in open("/proc/%d/io" % pid) if l.startswith("write_bytes:")][0]
     st = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    busy = "0"
+    busy, commits = "0", "0"
     for l in urllib.request.urlopen(n["metrics"], timeout=5).read().decode().splitlines():
         if l.startswith("kefu_writer_busy_seconds_total "):
             busy = l.split()[1]
-    print(n["name"], wb, int(st[11]) + int(st[12]), busy)
+        elif l.startswith("kefu_writer_commits_total "):
+            commits = l.split()[1]
+    print(n["name"], wb, int(st[11]) + int(st[12]), busy, commits)
 PY
 }
 # cost KIND BEFORE AFTER WRITES: adds the run between two snaps to KIND's
 # sums in $tmp/cost.KIND (one line per node and run: name, bytes, ticks,
-# busy s, writes, leader name).
+# busy s, writes, leader name, commits).
 cost() {
 	ldr=$("$CTL" --cluster "$CJ" status --json 2>/dev/null |
 		python3 -c 'import json, sys; print(json.load(sys.stdin).get("leader") or "")')
 	printf '%s\n%s\n' "$2" "$3" | awk -v w="$4" -v l="$ldr" \
-		'{ if ($1 in b) print $1, $2 - b[$1], $3 - t[$1], $4 - u[$1], w, l; else { b[$1] = $2; t[$1] = $3; u[$1] = $4 } }' \
+		'{ if ($1 in b) print $1, $2 - b[$1], $3 - t[$1], $4 - u[$1], w, l, $5 - c[$1]
+		  else { b[$1] = $2; t[$1] = $3; u[$1] = $4; c[$1] = $5 } }' \
 		>>"$tmp/cost.$1"
 }
-# costs KIND: "pages_per_write=L/F writer_busy=L/F cpu_us_per_write=L/F" of KIND.
+# disk: "requests sectors" the device under $tmp has written so far, "0 0"
+# when it is no block device of /proc/diskstats (tmpfs, overlay).
+dev=$(df -P "$tmp" | awk 'NR == 2 { sub("^/dev/", "", $1); print $1 }')
+disk() {
+	awk -v d="$dev" '$3 == d { print $8, $10; f = 1 } END { if (!f) print 0, 0 }' /proc/diskstats
+}
+# disk_cost KIND BEFORE AFTER WRITES: adds a run's disk writes to KIND's sums.
+disk_cost() {
+	printf '%s %s %s\n' "$2" "$3" "$4" | awk '{ print $3 - $1, $4 - $2, $5 }' >>"$tmp/disk.$1"
+}
+# disk_costs KIND: "disk_requests_per_write=R kb_per_write=K" of KIND.
+disk_costs() {
+	awk '{ r += $1; s += $2; w += $3 }
+	END { if (r) printf " disk_requests_per_write=%.2f kb_per_write=%.1f", r / w, s / 2 / w }' "$tmp/disk.$1"
+}
+# costs KIND: "pages_per_write=L/F writer_busy=L/F cpu_us_per_write=L/F
+# writes_per_commit=L/F" of KIND.
 costs() {
 	awk -v hz="$(getconf CLK_TCK)" -v secs="$secs" '
-	{ r = ($1 == $6) ? "l" : "f"; b[r] += $2; t[r] += $3; u[r] += $4; w[r] += $5; n[r]++ }
+	{ r = ($1 == $6) ? "l" : "f"; b[r] += $2; t[r] += $3; u[r] += $4; w[r] += $5; c[r] += $7; n[r]++ }
 	END {
-		printf "pages_per_write=%.2f/%.2f writer_busy=%.2f/%.2f cpu_us_per_write=%.1f/%.1f",
+		printf "pages_per_write=%.2f/%.2f writer_busy=%.2f/%.2f cpu_us_per_write=%.1f/%.1f writes_per_commit=%.1f/%.1f",
 			b["l"] / 4096 / w["l"], b["f"] / 4096 / w["f"],
 			u["l"] / (n["l"] * secs), u["f"] / (n["f"] * secs),
-			t["l"] * 1e6 / hz / w["l"], t["f"] * 1e6 / hz / w["f"]
+			t["l"] * 1e6 / hz / w["l"], t["f"] * 1e6 / hz / w["f"],
+			w["l"] / (c["l"] ? c["l"] : 1), w["f"] / (c["f"] ? c["f"] : 1)
 	}' "$tmp/cost.$1"
 }
 
@@ -152,13 +176,18 @@ best_ord=0
 best_line=""
 for i in $(seq 1 "$reps"); do
 	s0=$(snap)
+	d0=$(disk)
 	raw=$(raw_rate)
 	s1=$(snap)
+	d1=$(disk)
 	order_run
 	s2=$(snap)
+	d2=$(disk)
 	rate=$(field writes_per_s "$orders")
 	cost raw "$s0" "$s1" $((raw * secs))
 	cost orders "$s1" "$s2" "$(field writes "$orders")"
+	disk_cost raw "$d0" "$d1" $((raw * secs))
+	disk_cost orders "$d1" "$d2" "$(field writes "$orders")"
 	echo "bench: run $i: raw $raw writes/s, orders $rate writes/s" \
 		"($(field orders_created "$orders") creates, $(field transitions "$orders") transitions)"
 	if [ "$raw" -gt "$best_raw" ]; then best_raw=$raw; fi
@@ -188,9 +217,11 @@ echo "order_writes_per_s=$best_ord raw_writes_per_s=$best_raw ratio=$ratio (goal
 	"$(verdict "$best_ord / $best_raw >= 0.5")" \
 	"[creates $(field orders_created "$best_line"), transitions $(field transitions "$best_line")," \
 	"inflight $inflight, best of $reps runs of $secs s]"
-echo "where_raw_writes_go $(costs raw) where_order_writes_go $(costs orders)" \
+echo "where_raw_writes_go $(costs raw)$(disk_costs raw)" \
+	"where_order_writes_go $(costs orders)$(disk_costs orders)" \
 	"[leader/followers, summed over the runs: disk pages written per write, share of the run" \
-	"the writer thread was busy, the process's CPU per write]"
+	"the writer thread was busy, the process's CPU per write, writes per commit; the three" \
+	"nodes' disk: write requests and KB per write]"
 echo "audit_pending_after_orders=$audit_pending audit_sealed_after_ms=$audit_ms" \
 	"[entries of the leader's audit table not in the hash chain when the last order run ended," \
 	"and the time until every one was]"

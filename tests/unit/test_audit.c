@@ -446,6 +446,21 @@ static void test_sealed_chain_is_intact(void **state)
 	assert_memory_equal(first->prev_hash.data, zero, AUDIT_HASH_LEN);
 	audit_hash(first, zero, want);
 	assert_memory_equal(first->hash.data, want, AUDIT_HASH_LEN);
+	/* the sealed value is protobuf-c's packing of the sealed entry, byte for
+	 * byte (the sealer appends fields 8 and 9 to the entry packed without) */
+	{
+		struct store_val v;
+		uint8_t repacked[1200];
+		size_t rn = kefu__audit_entry__get_packed_size(first);
+
+		assert_int_equal(store_read_begin(f->s, &t), 0);
+		assert_int_equal(store_get(t, STORE_AUDIT, key, klen, &v), 0);
+		assert_true(rn <= sizeof(repacked));
+		kefu__audit_entry__pack(first, repacked);
+		assert_int_equal(v.len, rn);
+		assert_memory_equal(v.data, repacked, rn);
+		store_abort(t);
+	}
 	second = stored(f, 2000, 0, "node2", key, &klen);
 	assert_memory_equal(second->prev_hash.data, first->hash.data, AUDIT_HASH_LEN);
 	kefu__audit_entry__free_unpacked(first, NULL);

@@ -65,6 +65,27 @@ static void test_context_resets_after_final(void **state)
 	digest_free(d);
 }
 
+/* The binary digest is the hex one's bytes, and resets the context too. */
+static void test_binary_final_matches_hex(void **state)
+{
+	static const uint8_t abc[DIGEST_SHA256_LEN] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+		0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+		0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+	struct digest *d = digest_sha256_new();
+	uint8_t md[DIGEST_SHA256_LEN];
+	char hex[DIGEST_SHA256_HEX + 1];
+
+	(void)state;
+	digest_update(d, "ab", 2);
+	digest_update(d, "c", 1);
+	digest_final(d, md);
+	assert_memory_equal(md, abc, sizeof(abc));
+	digest_final_hex(d, hex);
+	assert_string_equal(hex, SHA_EMPTY);
+	digest_free(d);
+}
+
 static void test_free_accepts_null(void **state)
 {
 	(void)state;
@@ -78,6 +99,7 @@ int main(void)
 		cmocka_unit_test(test_abc_matches_vector),
 		cmocka_unit_test(test_stream_in_pieces_matches_vector),
 		cmocka_unit_test(test_context_resets_after_final),
+		cmocka_unit_test(test_binary_final_matches_hex),
 		cmocka_unit_test(test_free_accepts_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
