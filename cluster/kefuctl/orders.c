@@ -833,6 +833,7 @@ static int order_show(int argc, char **argv)
 struct list_out {
 	bool json;
 	uint64_t limit, printed;
+	const char *owner; /* --owner: only this owner's orders are printed */
 };
 
 static void list_print(struct list_out *lo, const Kefu__WorkOrder *o)
@@ -909,7 +910,10 @@ static uint32_t list_page(void *arg, const Kefu__OrderListReply *l)
 	struct list_out *lo = arg;
 
 	for (size_t i = 0; i < l->n_orders && (!lo->limit || lo->printed < lo->limit); i++)
-		list_print(lo, l->orders[i]);
+		/* --owner is checked here too: a node of an older build lists
+		 * everyone's orders, not knowing the field */
+		if (!lo->owner || (l->orders[i]->owner && strcmp(l->orders[i]->owner, lo->owner) == 0))
+			list_print(lo, l->orders[i]);
 	return list_next_limit(lo);
 }
 
@@ -918,11 +922,12 @@ static int order_list(int argc, char **argv)
 	Kefu__OrderList ol = KEFU__ORDER_LIST__INIT;
 	struct order_args a;
 	struct list_out lo;
-	int r = order_options(argc, argv, "sgOmlj", 0, "", &a);
+	int r = order_options(argc, argv, "sgOmljo", 0, "", &a);
 
 	if (r)
 		return r;
-	lo = (struct list_out){a.json, a.limit, 0};
+	lo = (struct list_out){a.json, a.limit, 0, a.owner};
+	ol.owner = (char *)a.owner;
 	ol.msisdn = (char *)a.msisdn;
 	ol.state = (char *)a.state;
 	ol.group = (char *)a.group;
@@ -1076,6 +1081,7 @@ static int handover_collect(const char *owner, json_t *ids)
 	struct handover_page hp = {owner, ids};
 
 	ol.state = "open";
+	ol.owner = (char *)owner;
 	ol.has_limit = 1;
 	ol.limit = LIST_PAGE_MAX;
 	return order_pages(&ol, handover_page, &hp);

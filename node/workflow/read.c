@@ -166,15 +166,25 @@ struct lpage {
 	size_t clen;
 	const struct rjob *j;
 	const char *scope;      /* "mine", "my_groups" or "" */
-	size_t limit;           /* of a scoped listing, counted here */
+	const char *owner;      /* only this owner's orders; "" for anyone's */
+	size_t limit;           /* of a scoped or owner's listing, counted here */
 	size_t scanned;
 	struct wo_actor who;
 	Kefu__Agent *acc;       /* the asker's account, read with the page */
 };
 
-/* Whether o is in the asker's scope. */
+/* A listing that leaves out some of the orders its range holds: it counts
+ * its page itself and looks at SCOPE_SCAN_MAX orders at most. */
+static bool narrowed(const struct lpage *lp)
+{
+	return *lp->scope || *lp->owner;
+}
+
+/* Whether o is in the asker's scope, and the owner's asked for. */
 static bool in_scope(const struct lpage *lp, const Kefu__WorkOrder *o)
 {
+	if (*lp->owner && !wo_streq(o->owner, lp->owner))
+		return false;
 	if (strcmp(lp->scope, "mine") == 0)
 		return wo_streq(o->owner, lp->who.id) || wo_streq(o->handler, lp->who.id);
 	if (strcmp(lp->scope, "my_groups") == 0)
@@ -188,7 +198,7 @@ static int list_visit(void *arg, const Kefu__WorkOrder *o, const uint8_t *cursor
 	Kefu__WorkOrder brief = *o;
 	int rc;
 
-	if (*lp->scope && (lp->pg.n == lp->limit || lp->scanned == SCOPE_SCAN_MAX)) {
+	if (narrowed(lp) && (lp->pg.n == lp->limit || lp->scanned == SCOPE_SCAN_MAX)) {
 		lp->pg.more = true;
 		return 1;
 	}
@@ -239,9 +249,9 @@ static int list_page(struct store_txn *t, const Kefu__Envelope *e, struct page *
 		kefu__agent__free_unpacked(lp->acc, NULL);
 	lp->who = asker(t, lp->j, &lp->acc);
 	lp->limit = limit;
-	/* a scoped listing skips what is not the asker's: it counts itself */
+	/* a narrowed listing skips what it leaves out: it counts itself */
 	return wo_list(t, &f, rq->has_after ? rq->after.data : NULL,
-		       rq->has_after ? rq->after.len : 0, *lp->scope ? 0 : limit, list_visit, lp);
+		       rq->has_after ? rq->after.len : 0, narrowed(lp) ? 0 : limit, list_visit, lp);
 }
 
 static void answer_list(struct rjob *j, struct msg_peer *p)
@@ -257,6 +267,7 @@ static void answer_list(struct rjob *j, struct msg_peer *p)
 	memset(&lp, 0, sizeof(lp));
 	lp.j = j;
 	lp.scope = rq->scope ? rq->scope : "";
+	lp.owner = rq->owner ? rq->owner : "";
 	if (page_fill(p, j->e, j->w->sto, list_page, &lp.pg) == 0) {
 		rep.n_orders = lp.pg.n;
 		rep.orders = (Kefu__WorkOrder **)lp.pg.v;
@@ -299,7 +310,7 @@ static void answer_list(struct rjob *j, struct msg_peer *p)
 void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 {
 	const Kefu__OrderList *rq = e->order_list;
-	char subject[AUDIT_SUBJECT_MAX + 1];
+	char subject[AUDIT_SUBJECT_MAX + 1], detail[2 * WO_TEXT_MAX + 8];
 
 	if (rq->state && *rq->state && strcmp(rq->state, "open") != 0 &&
 	    !wo_state_valid(rq->state)) {
@@ -316,6 +327,7 @@ void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 	}
 	if ((rq->msisdn && strlen(rq->msisdn) > WO_TEXT_MAX) ||
 	    (rq->group && strlen(rq->group) > WO_TEXT_MAX) ||
+	    (rq->owner && strlen(rq->owner) > WO_TEXT_MAX) ||
 	    (rq->has_after && rq->after.len > WO_CURSOR_MAX) ||
 	    (rq->has_limit && rq->limit > PAGE_MAX)) {
 		msg_error(p, e->request_id, KF_EPARSE, "a list filter or its cursor is too long, "
@@ -327,7 +339,11 @@ void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 		 : rq->state && *rq->state ? rq->state
 		 : rq->group && *rq->group ? rq->group
 		 : rq->overdue ? "overdue" : "open");
-	audited(state, p, e, "order_list", subject, rq->scope ? rq->scope : "", answer_list);
+	/* the detail: the scope, and the owner asked for */
+	snprintf(detail, sizeof(detail), "%s%s%s", rq->scope ? rq->scope : "",
+		 rq->owner && *rq->owner ? (rq->scope && *rq->scope ? " owner=" : "owner=") : "",
+		 rq->owner && *rq->owner ? rq->owner : "");
+	audited(state, p, e, "order_list", subject, detail, answer_list);
 }
 
 /* ---- categories ---- */

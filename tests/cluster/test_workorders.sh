@@ -377,6 +377,14 @@ import json, sys
 print("\n".join(sorted(o["id"] for o in map(json.loads, sys.stdin) if o["owner"] == sys.argv[1])))' "$1"
 }
 open_of a01 >"$D/a01.before" || fail "order list"
+# --owner: the node's filter gives the same orders as the full list filtered here
+ctl order list --state open --owner a01 --json >"$D/own.json" 2>&1 || fail "order list --owner: $(cat "$D/own.json")"
+python3 - "$D/own.json" "$D/a01.before" <<'PY' || fail "order list --owner a01: $(cat "$D/own.json")"
+import json, sys
+got = sorted(json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip())
+assert got == open(sys.argv[2]).read().split(), got
+PY
+[ "$(ctl order list --state open --owner a01 --limit 2 --json | wc -l)" = 2 ] || fail "order list --owner a01 --limit 2"
 [ "$(ctl order list --state open --limit 3 --json | wc -l)" = 3 ] || fail "order list --limit 3"
 [ "$(wc -l <"$D/a01.before")" -ge 12 ] || fail "a01 has too few open orders: $(cat "$D/a01.before")"
 ctl order handover --from a01 --to a01 --note 离职 >"$D/ho.out" 2>&1 && fail "a handover to the same agent was taken"
@@ -392,6 +400,7 @@ assert r["from"] == "a01" and r["to"] == "a02" and r["refused"] == [], r
 assert sorted(r["handed"]) == want, (r["handed"], want)
 PY
 [ -z "$(open_of a01)" ] || fail "a01 still owns open orders: $(open_of a01)"
+[ -z "$(ctl order list --state open --owner a01 --json)" ] || fail "order list --owner a01 still lists orders"
 open_of a02 >"$D/a02.after"
 for id in $(cat "$D/a01.before"); do grep -qx "$id" "$D/a02.after" || fail "$id is not a02's"; done
 ok
