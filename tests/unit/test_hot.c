@@ -51,7 +51,9 @@ static int redis_sh(const char *what, char *out, size_t cap)
 	return 0;
 }
 
-/* A child that waits for this process to end (its pipe closes), then stops the servers. */
+/* A child that waits for this process to end (its pipe closes), then stops
+ * the servers, unless the teardown did (it removes dir last): `redis.sh
+ * down` on a directory that is gone would make it again, empty. */
 static void watchdog_start(void)
 {
 	int p[2];
@@ -63,6 +65,8 @@ static void watchdog_start(void)
 		close(p[1]);
 		while (read(p[0], &c, 1) > 0)
 			;
+		if (access(dir, F_OK) != 0)
+			_exit(0);
 		execl(REDIS_SH, REDIS_SH, "down", "--dir", dir, (char *)NULL);
 		_exit(127);
 	}
