@@ -905,14 +905,19 @@ static uint32_t list_next_limit(const struct list_out *lo)
 	return (uint32_t)(left < LIST_PAGE_MAX ? left : LIST_PAGE_MAX);
 }
 
+/* o is owner's (the node's filter checked again: one of an older build
+ * lists everyone's orders, not knowing OrderList.owner). */
+static bool owned_by(const Kefu__WorkOrder *o, const char *owner)
+{
+	return o->owner && strcmp(o->owner, owner) == 0;
+}
+
 static uint32_t list_page(void *arg, const Kefu__OrderListReply *l)
 {
 	struct list_out *lo = arg;
 
 	for (size_t i = 0; i < l->n_orders && (!lo->limit || lo->printed < lo->limit); i++)
-		/* --owner is checked here too: a node of an older build lists
-		 * everyone's orders, not knowing the field */
-		if (!lo->owner || (l->orders[i]->owner && strcmp(l->orders[i]->owner, lo->owner) == 0))
+		if (!lo->owner || owned_by(l->orders[i], lo->owner))
 			list_print(lo, l->orders[i]);
 	return list_next_limit(lo);
 }
@@ -1069,8 +1074,7 @@ static uint32_t handover_page(void *arg, const Kefu__OrderListReply *l)
 	struct handover_page *hp = arg;
 
 	for (size_t i = 0; i < l->n_orders && json_array_size(hp->ids) < HANDOVER_MAX; i++)
-		if (l->orders[i]->owner && strcmp(l->orders[i]->owner, hp->owner) == 0 &&
-		    l->orders[i]->id)
+		if (owned_by(l->orders[i], hp->owner) && l->orders[i]->id)
 			json_array_append_new(hp->ids, json_string(l->orders[i]->id));
 	return json_array_size(hp->ids) < HANDOVER_MAX ? LIST_PAGE_MAX : 0;
 }

@@ -32,9 +32,7 @@ inflight=${AB_INFLIGHT:-64}
 for d in "$A_BIN" "$B_BIN"; do
 	[ -x "$d/kefud" ] || { echo "ab: no kefud in $d" >&2; exit 2; }
 done
-H=tests/cluster/harness
-SIM=bin/kefu-sim
-CTL=bin/kefuctl
+. tests/bench/lib.inc
 tmp=build/bench-tmp
 
 cleanup() {
@@ -50,12 +48,7 @@ trap 'exit 130' INT TERM
 cleanup
 mkdir -p "$tmp"
 
-leader() {
-	"$CTL" --cluster "$1/cluster.json" status --json | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print([m["addr"] for m in s["members"] if m["name"] == s.get("leader")][0])'
-}
+leader() { leader_of "$1/cluster.json" | cut -d' ' -f2; }
 
 printf 'bench-agent-1' >"$tmp/ab.pw"
 for x in a b; do
@@ -68,6 +61,7 @@ for x in a b; do
 done
 la=$(leader "$tmp/ab-a")
 lb=$(leader "$tmp/ab-b")
+if [ -z "$la" ] || [ -z "$lb" ]; then echo "ab: a cluster has no leader" >&2; exit 1; fi
 
 rate() { sed -n 's/.* writes_per_s=\([0-9]*\) errors=0$/\1/p' "$1"; }
 : >"$tmp/ab.ratios"

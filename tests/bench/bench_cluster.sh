@@ -23,9 +23,7 @@ secs=${BENCH_CLUSTER_SECS:-4}
 reps=${BENCH_CLUSTER_REPS:-3}
 windows=${BENCH_CLUSTER_INFLIGHT:-64 256}
 tmp=build/bench-tmp/cluster
-H=tests/cluster/harness
-SIM=bin/kefu-sim
-CTL=bin/kefuctl
+. tests/bench/lib.inc
 one=$tmp/one
 three=$tmp/three
 ledger_pid=""
@@ -60,14 +58,7 @@ verdict() {
 }
 
 # leader DIR: "NAME ADDR" of the cluster's leader, nothing when there is none.
-leader() {
-	"$CTL" --cluster "$1/cluster.json" status --json 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-a = [m["addr"] for m in s.get("members", []) if m["name"] == s.get("leader")]
-if a:
-    print(s["leader"], a[0])' 2>/dev/null || true
-}
+leader() { leader_of "$1/cluster.json"; }
 
 up() { # NODES DIR
 	"$H" up --nodes "$1" --dir "$2" >"$2.up" 2>&1 || { cat "$2.up" >&2; fail "a $1-node cluster did not come up"; }

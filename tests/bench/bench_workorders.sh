@@ -36,9 +36,7 @@ secs=${BENCH_WO_SECS:-4}
 reps=${BENCH_WO_REPS:-3}
 inflight=64
 tmp=build/bench-tmp/workorders
-H=tests/cluster/harness
-SIM=bin/kefu-sim
-CTL=bin/kefuctl
+. tests/bench/lib.inc
 CJ=$tmp/cluster.json
 
 cleanup() {
@@ -67,14 +65,7 @@ verdict() {
 }
 
 # leader: the address of the cluster's leader, nothing when there is none.
-leader() {
-	"$CTL" --cluster "$CJ" status --json 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-a = [m["addr"] for m in s.get("members", []) if m["name"] == s.get("leader")]
-if a:
-    print(a[0])' 2>/dev/null || true
-}
+leader() { leader_of "$CJ" | cut -d' ' -f2; }
 
 # field NAME LINE: the value of NAME=... in LINE.
 field() {
