@@ -334,6 +334,14 @@ void workflow__on_list(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 			  "or the limit over 500");
 		return;
 	}
+	/* they go to the audit log, which takes text only */
+	if (!audit_text_is_valid(rq->msisdn, WO_TEXT_MAX) ||
+	    !audit_text_is_valid(rq->group, WO_TEXT_MAX) ||
+	    !audit_text_is_valid(rq->owner, WO_TEXT_MAX)) {
+		msg_error(p, e->request_id, KF_EPARSE, "a list filter (msisdn, group, owner) is not "
+			  "text: UTF-8 without control characters");
+		return;
+	}
 	snprintf(subject, sizeof(subject), "%s",
 		 rq->msisdn && *rq->msisdn ? rq->msisdn
 		 : rq->state && *rq->state ? rq->state

@@ -385,6 +385,8 @@ got = sorted(json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip())
 assert got == open(sys.argv[2]).read().split(), got
 PY
 [ "$(ctl order list --state open --owner a01 --limit 2 --json | wc -l)" = 2 ] || fail "order list --owner a01 --limit 2"
+ctl order list --owner "$(printf 'a\001b')" >"$D/own.bad" 2>&1 && fail "an owner with a control character was listed"
+grep -q "not text" "$D/own.bad" || fail "an owner with a control character: $(cat "$D/own.bad")"
 [ "$(ctl order list --state open --limit 3 --json | wc -l)" = 3 ] || fail "order list --limit 3"
 [ "$(wc -l <"$D/a01.before")" -ge 12 ] || fail "a01 has too few open orders: $(cat "$D/a01.before")"
 ctl order handover --from a01 --to a01 --note 离职 >"$D/ho.out" 2>&1 && fail "a handover to the same agent was taken"
