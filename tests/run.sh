@@ -38,6 +38,10 @@ run() { # name, timeout, command...
 		echo "SKIP $name: $(tail -n 1 "$log")"
 	else
 		fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (log: $log)"
+		# The reason first (a shell test's fail line, an assertion, a
+		# sanitizer's summary): the tail is mostly the nodes' logs.
+		grep -m 5 -E '^FAIL: |Assertion|AssertionError|^SUMMARY: |runtime error:' "$log" |
+			sed 's/^/  > /'
 		tail -n 30 "$log" | sed 's/^/    /'
 	fi
 }

@@ -2,9 +2,9 @@
 # A busy node (docs/sipgw.md "Arrival", docs/routing.md "Backpressure"): with
 # busy_at = 10 and the Redis primary pausing writes (CLIENT PAUSE WRITE: the
 # routing steps wait; the sentinels are told to wait 30 s before they call
-# it down), ten calls of a
-# kefu-sim gateway on each node leave every node with ten steps in flight,
-# so each refuses a new CallArrived as busy. A SIP caller arriving then is
+# it down), ten calls of a kefu-sim gateway on each node (with the steps of
+# the routing tick) leave every node with ten steps or more in flight, so
+# each refuses a new CallArrived as busy. A SIP caller arriving then is
 # answered and hears the greeting at once, while its gateway presents the call
 # again with backoff (250 ms, doubling); once Redis takes writes again the
 # node takes the call (its IVR plan), the call is queued in Redis and the
@@ -26,7 +26,12 @@ for n in 1 2 3; do
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		echo "send call_arrived call_id=b$n-$i ani=139000000$n$i service=10010"
 	done >"$D/busy$n.script"
-	echo "expect ivr_plan call_id=b$n-10 within=10000" >>"$D/busy$n.script"
+	# A routing tick's step that went out during the pause holds a place
+	# too, so the last calls may already be refused: ten answers of
+	# either kind, and the node holds ten steps or more until Redis writes.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		echo "expect ivr_plan|error within=10000"
+	done >>"$D/busy$n.script"
 	actor "gw$n" "node$n" gateway <"$D/busy$n.script"
 done
 for n in 1 2 3; do finished "gw$n"; done
