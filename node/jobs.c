@@ -134,6 +134,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	pthread_setname_np(pthread_self(), "kefu-job");
 	w->fn(w->arg);
 	pthread_mutex_lock(&w->j->mu);
 	w->finished = true;
@@ -196,6 +197,7 @@ static void *pool_main(void *arg)
 	struct jobs *j = arg;
 	struct short_job *sj;
 
+	pthread_setname_np(pthread_self(), "kefu-short-job");
 	pthread_mutex_lock(&j->mu);
 	for (;;) {
 		while (!j->waiting.head && !j->pool_stop)

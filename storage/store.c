@@ -303,9 +303,9 @@ static int store_open_tables(struct store *s)
 
 int store_open(const char *dir, const struct store_opts *opts, struct store **out)
 {
-	static const struct store_opts defaults = {0, 0, false};
+	static const struct store_opts defaults = {0};
 	struct store *s;
-	unsigned flags = MDB_NOTLS | MDB_WRITEMAP | MDB_NORDAHEAD;
+	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
 	int rc;
 
 	if (!opts)
@@ -326,6 +326,8 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
 	pthread_cond_init(&s->cv, NULL);
 	if (opts->no_sync)
 		flags |= MDB_NOSYNC;
+	if (opts->map_writes)
+		flags |= MDB_WRITEMAP;
 
 	rc = store_err(mdb_env_create(&s->env), "mdb_env_create");
 	if (rc)

@@ -81,6 +81,9 @@ struct store_opts {
 	size_t map_size;  /* initial map size in bytes; 0 = 64 MiB */
 	size_t map_max;   /* growth stops here; 0 = 1 TiB */
 	bool no_sync;     /* skip fsync at commit: benchmarks of the raw engine only */
+	bool map_writes;  /* MDB_WRITEMAP: a transaction's pages are written in the
+			   * shared map, not on the heap (an offline bulk import;
+			   * docs/storage.md "Durability and memory") */
 };
 
 /*

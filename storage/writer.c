@@ -242,6 +242,8 @@ static void *writer_main(void *arg)
 	struct writer_item **run = calloc(WRITER_GROUP_MAX, sizeof(*run));
 	bool stop = false;
 
+	/* Named for top -H and perf: the thread every replicated write waits on. */
+	pthread_setname_np(pthread_self(), "kefu-writer");
 	if (!run)
 		abort();
 	while (!stop) {

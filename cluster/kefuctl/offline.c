@@ -25,9 +25,12 @@
 #include <time.h>
 
 /* Open the node database at dir; with must_exist, a missing one is an error
- * instead of being created. */
-static int open_db(const char *dir, bool must_exist, struct store **s)
+ * instead of being created. bulk (an import): the transaction's pages go to
+ * the shared map, so a file larger than memory needs no more heap than a
+ * small one (docs/storage.md "Durability and memory"). */
+static int open_db(const char *dir, bool must_exist, bool bulk, struct store **s)
 {
+	struct store_opts o = {.map_writes = bulk};
 	char path[4096];
 	struct stat st;
 	int r;
@@ -43,7 +46,7 @@ static int open_db(const char *dir, bool must_exist, struct store **s)
 		fprintf(stderr, "kefuctl: cannot create %s: %s\n", dir, strerror(errno));
 		return EXIT_USAGE;
 	}
-	r = store_open(dir, NULL, s);
+	r = store_open(dir, &o, s);
 	if (r) {
 		fprintf(stderr, "kefuctl: cannot open database %s: %s\n", dir, kf_strerror(r));
 		return EXIT_USAGE;
@@ -121,7 +124,7 @@ int ctl_offline_import(int argc, char **argv)
 			return ctl_usage_error("%s: give the .dat data files (the .chk is found beside each)",
 					   argv[i]);
 	}
-	if ((r = open_db(db, false, &s)))
+	if ((r = open_db(db, false, true, &s)))
 		return r;
 	if ((r = refuse_member_db(s, "import")))
 		return r;
@@ -151,7 +154,7 @@ int ctl_offline_lookup(int argc, char **argv)
 
 	if (r)
 		return r;
-	if ((r = open_db(db, true, &s)))
+	if ((r = open_db(db, true, false, &s)))
 		return r;
 	if ((r = store_read_begin(s, &t)) == 0) {
 		r = msisdn ? custdb_lookup_msisdn(t, msisdn, 10, months, &p)
@@ -197,7 +200,7 @@ int ctl_skip(int argc, char **argv)
 		return r;
 	if (boss_kind_parse(kind, strlen(kind), &k))
 		return ctl_usage_error("--kind is one of CUST USER PAY CHG BILL CDR");
-	if ((r = open_db(db, true, &s)))
+	if ((r = open_db(db, true, false, &s)))
 		return r;
 	if ((r = refuse_member_db(s, "skip")))
 		return r;
@@ -241,7 +244,7 @@ int ctl_prune(int argc, char **argv)
 		strftime(now, sizeof(now), "%Y%m%d", &tm);
 		today = now;
 	}
-	if ((r = open_db(db, true, &s)))
+	if ((r = open_db(db, true, false, &s)))
 		return r;
 	if ((r = refuse_member_db(s, "prune")))
 		return r;
@@ -274,7 +277,7 @@ int ctl_stat(int argc, char **argv)
 			return ctl_usage_error("unknown option");
 		db = optarg;
 	}
-	if ((r = open_db(db, true, &s)))
+	if ((r = open_db(db, true, false, &s)))
 		return r;
 	r = store_stat(s, &st);
 	store_free(s);
@@ -336,7 +339,7 @@ int ctl_dump(int argc, char **argv)
 		default: return ctl_usage_error("unknown option");
 		}
 	}
-	if ((r = open_db(db, true, &s)))
+	if ((r = open_db(db, true, false, &s)))
 		return r;
 	if ((r = store_read_begin(s, &t)) == 0) {
 		for (int i = 1; i < STORE_TABLE_SLOTS && r == 0; i++)

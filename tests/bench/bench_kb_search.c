@@ -282,7 +282,7 @@ int main(int argc, char **argv)
 	};
 	const char *corpus = NULL, *db = NULL;
 	uint64_t rounds = 20, text_bytes, t0, t1, *lat, *scan_lat;
-	struct store_opts so = {(size_t)4 << 30, 0, false};
+	struct store_opts so = {.map_size = (size_t)4 << 30};
 	struct article *arts;
 	struct store *s;
 	struct store_txn *t;

@@ -17,8 +17,10 @@
 # still pending right after the last order run and how long until none is
 # (docs/security.md: the chain keeps up with the log). Beside the figure,
 # where each kind of write goes, summed over its runs, for the leader and
-# for the followers (the mean of the two): the disk pages a write costs
-# (write_bytes of /proc/PID/io / 4096 / writes acknowledged), how busy the
+# for the followers (the mean of the two): the page cache a write dirtied
+# (write_bytes of /proc/PID/io / 1024 / writes acknowledged: the kernel
+# counts each folio it dirties whole, so this is more than the pages LMDB
+# writes, and the disk figures below say what reached the disk), how busy the
 # writer thread was (kefu_writer_busy_seconds_total / run time), the
 # process's CPU per write (/proc/PID/stat) and the writes per commit
 # (kefu_writer_commits_total); and for the three nodes together, the write
@@ -140,14 +142,14 @@ disk_costs() {
 	awk '{ r += $1; s += $2; w += $3 }
 	END { if (r) printf " disk_requests_per_write=%.2f kb_per_write=%.1f", r / w, s / 2 / w }' "$tmp/disk.$1"
 }
-# costs KIND: "pages_per_write=L/F writer_busy=L/F cpu_us_per_write=L/F
+# costs KIND: "dirtied_kb_per_write=L/F writer_busy=L/F cpu_us_per_write=L/F
 # writes_per_commit=L/F" of KIND.
 costs() {
 	awk -v hz="$(getconf CLK_TCK)" -v secs="$secs" '
 	{ r = ($1 == $6) ? "l" : "f"; b[r] += $2; t[r] += $3; u[r] += $4; w[r] += $5; c[r] += $7; n[r]++ }
 	END {
-		printf "pages_per_write=%.2f/%.2f writer_busy=%.2f/%.2f cpu_us_per_write=%.1f/%.1f writes_per_commit=%.1f/%.1f",
-			b["l"] / 4096 / w["l"], b["f"] / 4096 / w["f"],
+		printf "dirtied_kb_per_write=%.1f/%.1f writer_busy=%.2f/%.2f cpu_us_per_write=%.1f/%.1f writes_per_commit=%.1f/%.1f",
+			b["l"] / 1024 / w["l"], b["f"] / 1024 / w["f"],
 			u["l"] / (n["l"] * secs), u["f"] / (n["f"] * secs),
 			t["l"] * 1e6 / hz / w["l"], t["f"] * 1e6 / hz / w["f"],
 			w["l"] / (c["l"] ? c["l"] : 1), w["f"] / (c["f"] ? c["f"] : 1)
@@ -210,7 +212,7 @@ echo "order_writes_per_s=$best_ord raw_writes_per_s=$best_raw ratio=$ratio (goal
 	"inflight $inflight, best of $reps runs of $secs s]"
 echo "where_raw_writes_go $(costs raw)$(disk_costs raw)" \
 	"where_order_writes_go $(costs orders)$(disk_costs orders)" \
-	"[leader/followers, summed over the runs: disk pages written per write, share of the run" \
+	"[leader/followers, summed over the runs: page cache KB dirtied per write, share of the run" \
 	"the writer thread was busy, the process's CPU per write, writes per commit; the three" \
 	"nodes' disk: write requests and KB per write]"
 echo "audit_pending_after_orders=$audit_pending audit_sealed_after_ms=$audit_ms" \

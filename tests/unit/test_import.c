@@ -773,7 +773,7 @@ static void test_tiny_map_grows_within_one_file(void **state)
 {
 	enum { N = 20000 };
 	struct fixture *f = *state;
-	struct store_opts tiny = {256 * KIB, 0, false};
+	struct store_opts tiny = {.map_size = 256 * KIB};
 	struct store *small;
 	struct store_stats st;
 	char dir2[160], db2[160], a[DIGEST_SHA256_HEX + 1], b[DIGEST_SHA256_HEX + 1];

@@ -361,7 +361,7 @@ static void test_shutdown_cancels_queued_jobs(void **state)
 static void test_full_map_reruns_the_group(void **state)
 {
 	struct fixture *f = *state;
-	struct store_opts small = {1 << 20, 0, false};
+	struct store_opts small = {.map_size = 1 << 20};
 
 	writer_free(f->w);
 	store_free(f->s);
