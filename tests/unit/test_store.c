@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -729,6 +731,43 @@ static void test_reopen_keeps_data(void **state)
 	assert_string_equal(v, "applied");
 }
 
+/* The file's size on disk, in bytes. */
+static uint64_t data_file_size(const char *dir)
+{
+	char path[160];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	return (uint64_t)sb.st_size;
+}
+
+/* Without map_writes (a node) the map is read-only and the file grows only
+ * as pages are written; with it (the offline import) LMDB writes through
+ * the map, which it sizes the file to. Either opens what the other wrote. */
+static void test_map_writes_only_when_asked(void **state)
+{
+	struct fixture *f = *state;
+	struct store_opts bulk = {.map_writes = true};
+	char v[32];
+
+	open_default(f);
+	put_str(f->s, STORE_BOSS_FILE, "CUST_GD_0001.dat", "applied");
+	assert_true(data_file_size(f->dir) < 64 * KIB * KIB);
+	store_free(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->dir, &bulk, &f->s), 0);
+	assert_int_equal(data_file_size(f->dir), 64 * KIB * KIB);
+	assert_int_equal(get_str(f->s, STORE_BOSS_FILE, "CUST_GD_0001.dat", v, sizeof(v)), 0);
+	assert_string_equal(v, "applied");
+	put_str(f->s, STORE_BOSS_FILE, "USER_GD_0001.dat", "applied");
+	store_free(f->s);
+	f->s = NULL;
+	open_default(f);
+	assert_int_equal(get_str(f->s, STORE_BOSS_FILE, "USER_GD_0001.dat", v, sizeof(v)), 0);
+	assert_string_equal(v, "applied");
+}
+
 static void test_copy_opens_with_same_data(void **state)
 {
 	struct fixture *f = *state;
@@ -798,6 +837,7 @@ int main(void)
 		T(test_grow_doubles_map),
 		T(test_write_begin_grows_nearly_full_map),
 		T(test_map_grown_by_other_process_is_adopted),
+		T(test_map_writes_only_when_asked),
 		T(test_reopen_keeps_data),
 		T(test_copy_opens_with_same_data),
 		T(test_copy_into_nonempty_dir_fails),
