@@ -717,18 +717,25 @@ static void test_map_grown_by_other_process_is_adopted(void **state)
 
 /* ---- persistence and copies ---- */
 
-static void test_reopen_keeps_data(void **state)
+/* Close f's store, open it again with the defaults, and find key "applied". */
+static void reopen_finds_applied(struct fixture *f, const char *key)
 {
-	struct fixture *f = *state;
 	char v[32];
 
-	open_default(f);
-	put_str(f->s, STORE_BOSS_FILE, "CUST_GD_0001.dat", "applied");
 	store_free(f->s);
 	f->s = NULL;
 	open_default(f);
-	assert_int_equal(get_str(f->s, STORE_BOSS_FILE, "CUST_GD_0001.dat", v, sizeof(v)), 0);
+	assert_int_equal(get_str(f->s, STORE_BOSS_FILE, key, v, sizeof(v)), 0);
 	assert_string_equal(v, "applied");
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+	struct fixture *f = *state;
+
+	open_default(f);
+	put_str(f->s, STORE_BOSS_FILE, "CUST_GD_0001.dat", "applied");
+	reopen_finds_applied(f, "CUST_GD_0001.dat");
 }
 
 /* The file's size on disk, in bytes. */
@@ -761,11 +768,7 @@ static void test_map_writes_only_when_asked(void **state)
 	assert_int_equal(get_str(f->s, STORE_BOSS_FILE, "CUST_GD_0001.dat", v, sizeof(v)), 0);
 	assert_string_equal(v, "applied");
 	put_str(f->s, STORE_BOSS_FILE, "USER_GD_0001.dat", "applied");
-	store_free(f->s);
-	f->s = NULL;
-	open_default(f);
-	assert_int_equal(get_str(f->s, STORE_BOSS_FILE, "USER_GD_0001.dat", v, sizeof(v)), 0);
-	assert_string_equal(v, "applied");
+	reopen_finds_applied(f, "USER_GD_0001.dat");
 }
 
 static void test_copy_opens_with_same_data(void **state)
