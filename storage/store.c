@@ -20,13 +20,16 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STORE_MAP_DEFAULT ((size_t)64 << 20)
 #define STORE_MAP_MAX_DEFAULT ((uint64_t)1 << 40)
@@ -46,6 +49,7 @@ struct store {
 	size_t map_size;    /* current map size; changes only with the gate closed */
 	unsigned open_txns;
 	bool remapping;
+	int dir_fd;         /* the environment's directory, flock()ed: store_claim_dir */
 };
 
 struct store_txn {
@@ -301,6 +305,33 @@ static int store_open_tables(struct store *s)
 	return store_err(mdb_txn_commit(txn), "mdb_txn_commit");
 }
 
+/*
+ * store_claim_dir - open dir and flock() it: shared for an ordinary open,
+ * exclusive with map_writes. LMDB's processes must not write one
+ * environment with and without MDB_WRITEMAP at once (docs/storage.md,
+ * "Durability and memory"), so a bulk import is refused while any other
+ * process has the store open, and every other open while one runs.
+ * Returns the descriptor, -errno (a missing directory) or -EBUSY.
+ */
+static int store_claim_dir(const char *dir, bool map_writes)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, (map_writes ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		if (err == -EBUSY)
+			log_err(LOG_STORE, "store in use dir=%s: %s", dir,
+				map_writes ? "a bulk import needs it alone; stop the process that has it open"
+					   : "a bulk import (kefuctl import --db) has it");
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int store_open(const char *dir, const struct store_opts *opts, struct store **out)
 {
 	static const struct store_opts defaults = {0};
@@ -321,6 +352,12 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
 			s->map_max);
 		free(s);
 		return -EINVAL;
+	}
+	s->dir_fd = store_claim_dir(dir, opts->map_writes);
+	if (s->dir_fd < 0) {
+		rc = s->dir_fd;
+		free(s);
+		return rc;
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
@@ -361,6 +398,7 @@ fail_env:
 fail_free:
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
+	close(s->dir_fd);
 	free(s);
 	return rc;
 }
@@ -370,6 +408,7 @@ void store_free(struct store *s)
 	if (!s)
 		return;
 	mdb_env_close(s->env);
+	close(s->dir_fd);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

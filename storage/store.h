@@ -83,13 +83,16 @@ struct store_opts {
 	bool no_sync;     /* skip fsync at commit: benchmarks of the raw engine only */
 	bool map_writes;  /* MDB_WRITEMAP: a transaction's pages are written in the
 			   * shared map, not on the heap (an offline bulk import;
-			   * docs/storage.md "Durability and memory") */
+			   * docs/storage.md "Durability and memory"); the store
+			   * is then open in this process alone */
 };
 
 /*
  * store_open - open (creating if needed) the environment in directory dir.
  * opts may be NULL for defaults. On success *out owns the environment.
- * Returns 0, -errno (dir missing, permissions), KF_ESTORE, KF_ECORRUPT.
+ * Returns 0, -errno (dir missing, permissions), -EBUSY (opened with
+ * map_writes elsewhere, or elsewhere at all when asking for it), KF_ESTORE,
+ * KF_ECORRUPT.
  */
 int store_open(const char *dir, const struct store_opts *opts, struct store **out);
 

@@ -24,13 +24,20 @@
 #include <sys/stat.h>
 #include <time.h>
 
+static int refuse_member_db(struct store *s, const char *what);
+
 /* Open the node database at dir; with must_exist, a missing one is an error
  * instead of being created. bulk (an import): the transaction's pages go to
  * the shared map, so a file larger than memory needs no more heap than a
- * small one (docs/storage.md "Durability and memory"). */
+ * small one (docs/storage.md "Durability and memory"), and the store is
+ * this process's alone. When another process has it, a shared open beside
+ * it says whether that is a member's node (refused as such). Otherwise the
+ * import's open is the only one: with an ordinary open and close before it,
+ * the import ran out of boss_memory.sh's 64 MiB data limit. */
 static int open_db(const char *dir, bool must_exist, bool bulk, struct store **s)
 {
 	struct store_opts o = {.map_writes = bulk};
+	struct store *seen;
 	char path[4096];
 	struct stat st;
 	int r;
@@ -47,6 +54,11 @@ static int open_db(const char *dir, bool must_exist, bool bulk, struct store **s
 		return EXIT_USAGE;
 	}
 	r = store_open(dir, &o, s);
+	if (r == -EBUSY && bulk && store_open(dir, NULL, &seen) == 0) {
+		if (refuse_member_db(seen, "import"))
+			return EXIT_USAGE;
+		store_free(seen);
+	}
 	if (r) {
 		fprintf(stderr, "kefuctl: cannot open database %s: %s\n", dir, kf_strerror(r));
 		return EXIT_USAGE;

@@ -771,6 +771,27 @@ static void test_map_writes_only_when_asked(void **state)
 	reopen_finds_applied(f, "USER_GD_0001.dat");
 }
 
+/* A bulk import has the store alone: refused while it is open elsewhere,
+ * and every other open refused while the import has it. */
+static void test_map_writes_open_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct store_opts bulk = {.map_writes = true};
+	struct store *other = NULL;
+
+	open_default(f);
+	assert_int_equal(store_open(f->dir, &bulk, &other), -EBUSY);
+	assert_null(other);
+	store_free(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->dir, &bulk, &f->s), 0);
+	assert_int_equal(store_open(f->dir, NULL, &other), -EBUSY);
+	assert_null(other);
+	store_free(f->s);
+	f->s = NULL;
+	open_default(f);
+}
+
 static void test_copy_opens_with_same_data(void **state)
 {
 	struct fixture *f = *state;
@@ -841,6 +862,7 @@ int main(void)
 		T(test_write_begin_grows_nearly_full_map),
 		T(test_map_grown_by_other_process_is_adopted),
 		T(test_map_writes_only_when_asked),
+		T(test_map_writes_open_alone),
 		T(test_reopen_keeps_data),
 		T(test_copy_opens_with_same_data),
 		T(test_copy_into_nonempty_dir_fails),
