@@ -20,6 +20,17 @@ cd "$(dirname "$0")/.."
 export KEFU_BIN="$PWD/build/san/bin"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# The system's python3 (the one .ci/run installs, with python3-selenium),
+# even where a version manager's shim comes first on PATH: the tests call
+# python3 hundreds of times, and a shim that execs a shell script before
+# the interpreter made each call take 0.25 s instead of 0.04 s (make test
+# took twice as long).
+if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; then
+	mkdir -p build/test-path
+	ln -sf /usr/bin/python3 build/test-path/python3
+	PATH="$PWD/build/test-path:$PATH"
+	export PATH
+fi
 pass=0; fail=0; skip=0; failed=""; skipped=""
 logdir=build/test-logs
 mkdir -p "$logdir"

@@ -182,12 +182,13 @@ set_clock 10:11:00
 finished gw1
 if said gw1 '"msisdn":"13900000004"'; then fail "a number on the do-not-call list was dialled"; fi
 ok
+# The pacer was checked while c1 ran (node1 paces c1 above): gw1 has ended
+# its session by now, and node1 has no outbound lines left to pace with.
 show c1 >"$D/show1"
 python3 - "$D/show1" <<'PY' || fail "campaign show: $(cat "$D/show1")"
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["placed"] == 4, s
-assert s["pacer"] == "node1", s
 assert s["agents"] == 1, s
 r = s["by_result"]
 assert r.get("human") == 1 and r.get("no_answer") == 1 and r.get("machine") == 1, s
