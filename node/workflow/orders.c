@@ -3,6 +3,12 @@
  * request to the leader with the actor it vouches for; the leader checks
  * and writes in one step inside its logging transaction (leader_run), so
  * two changes of one order can never both pass against the same state.
+ * A transition or an update is first made on the leader's loop against a
+ * read snapshot (made_ahead); the writer then only checks that the order
+ * and the actor's account are byte for byte those it was made from and
+ * logs the ops, or else makes the change again in its transaction. The
+ * single writer thread, which every write of the cluster waits for, so
+ * spends about half the time on an order change (docs/workflow.md).
  * See workflow_int.h.
  */
 #include "node/workflow/workflow_int.h"
@@ -14,6 +20,7 @@
 #include "storage/accounts.h"
 #include "storage/audit.h"
 #include "storage/custdb.h"
+#include "storage/keys.h"
 #include "storage/log.h"
 
 #include <stdarg.h>
@@ -40,6 +47,11 @@ struct job {
 	char id[WO_ID_MAX + 1];
 	uint8_t *reply;                 /* the order after the change, packed */
 	size_t reply_len;
+	/* made ahead on a snapshot (made_ahead): the batch and the reply hold
+	 * while the stored order and account are these bytes */
+	bool made;
+	uint8_t *had_order, *had_acc;
+	size_t had_order_len, had_acc_len;
 };
 
 static void job_free(struct job *j)
@@ -54,6 +66,8 @@ static void job_free(struct job *j)
 		kefu__order_update__free_unpacked(j->up, NULL);
 	batch_free(j->b);
 	free(j->reply);
+	free(j->had_order);
+	free(j->had_acc);
 	free(j);
 	w->inflight--;
 	if (w->dead && w->inflight == 0)
@@ -346,9 +360,13 @@ static int reassign_notice(struct job *j, const Kefu__WorkOrder *o)
 	return wo_notice_put(&e, j->b);
 }
 
-static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
+/*
+ * job_make - check the change against t and make it into j->b and
+ * j->reply; with log, also log and apply it (the writer's transaction).
+ * Without, t may be a read snapshot: nothing is written through it.
+ */
+static int job_make(struct store_txn *t, uint64_t epoch, struct job *j, bool log)
 {
-	struct job *j = arg;
 	Kefu__Agent *acc = NULL;
 	Kefu__WorkOrder *o = NULL;
 	struct wo_was *was = NULL;
@@ -407,13 +425,100 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 		if (!j->reply)
 			abort();
 		kefu__work_order__pack(o, j->reply);
-		err = log_append_batch(t, epoch, j->b, 0, false, j->w->self, NULL);
+		if (log)
+			err = log_append_batch(t, epoch, j->b, 0, false, j->w->self, NULL);
 	}
 	if (acc)
 		kefu__agent__free_unpacked(acc, NULL);
 	wo_was_free(was);
 	wo_order_free(o);
 	return err;
+}
+
+static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
+{
+	return job_make(t, epoch, arg, true);
+}
+
+/* The value of table/key in t is exactly had[0..len). */
+static bool still(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+		  const uint8_t *had, size_t len)
+{
+	struct store_val v;
+
+	return store_get(t, table, key, klen, &v) == 0 && v.len == len &&
+	       memcmp(v.data, had, len) == 0;
+}
+
+/* The order's record key. */
+static void order_key(struct key *k, const char *id)
+{
+	key_init(k);
+	key_add_str(k, id);
+}
+
+/*
+ * The writer's body of a change made ahead: logged as made when the order
+ * and the actor's account are still what it was made from (a change of the
+ * same order in between, by another request or an escalation round, shows
+ * in the order's bytes), else made again here.
+ */
+static int made_body(struct store_txn *t, uint64_t epoch, void *arg)
+{
+	struct job *j = arg;
+	struct key k;
+
+	order_key(&k, j->id);
+	if (j->made && key_ok(&k) &&
+	    still(t, STORE_WO, k.b, k.len, j->had_order, j->had_order_len) &&
+	    (j->admin || still(t, STORE_AGENT, j->actor, strlen(j->actor), j->had_acc,
+			       j->had_acc_len)))
+		return log_append_batch(t, epoch, j->b, 0, false, j->w->self, NULL);
+	j->made = false;
+	return job_make(t, epoch, j, true);
+}
+
+/* A copy of table/key's value in t into *out; false when there is none. */
+static bool copy_of(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+		    uint8_t **out, size_t *len)
+{
+	struct store_val v;
+
+	if (store_get(t, table, key, klen, &v) != 0)
+		return false;
+	*out = malloc(v.len ? v.len : 1);
+	if (!*out)
+		abort();
+	memcpy(*out, v.data, v.len);
+	*len = v.len;
+	return true;
+}
+
+/*
+ * made_ahead - make a transition or an update on a snapshot, on the loop.
+ * Those that read more than the order and the actor's account (a close
+ * reads the customer's last return visit, a reassign the new owner's
+ * account) and those the snapshot refuses are left to the writer.
+ */
+static void made_ahead(struct job *j)
+{
+	const char *action = j->kind == J_TRANSITION ? j->tr->action : "update";
+	struct store_txn *t;
+	struct key k;
+
+	if (j->kind == J_CREATE || !action || strcmp(action, "close") == 0 ||
+	    strcmp(action, "reassign") == 0)
+		return;
+	snprintf(j->id, sizeof(j->id), "%s",
+		 (j->kind == J_TRANSITION ? j->tr->id : j->up->id) ?: "");
+	order_key(&k, j->id);
+	if (!key_ok(&k) || store_read_begin(j->w->sto->store, &t) != 0)
+		return;
+	if (copy_of(t, STORE_WO, k.b, k.len, &j->had_order, &j->had_order_len) &&
+	    (j->admin ||
+	     copy_of(t, STORE_AGENT, j->actor, strlen(j->actor), &j->had_acc, &j->had_acc_len)))
+		j->made = job_make(t, 0, j, false) == 0;
+	store_abort(t);
 }
 
 /* ---- on the loop ---- */
@@ -486,7 +591,8 @@ static void job_run(struct workflow *w, struct msg_peer *p, const Kefu__Envelope
 	j->b = batch_new(512 * 1024);
 	j->seq = leader_audit_next(w->leader);
 	w->inflight++;
-	err = leader_run(w->leader, job_body, j, on_written, j);
+	made_ahead(j);
+	err = leader_run(w->leader, j->made ? made_body : job_body, j, on_written, j);
 	if (err) {
 		msg_ref_error(&j->ref, err, err == KF_ESTATE ? "not the leader" : kf_strerror(err));
 		job_free(j);

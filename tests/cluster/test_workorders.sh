@@ -111,11 +111,16 @@ finished h02
 grep '"error"' "$D/h02.out" | grep -q 'not allowed for h02 (handler of groups gz-network' ||
 	fail "h02's refusal: $(cat "$D/h02.out")"
 ok
+# Two accepts sent at once: the leader may make both on the same snapshot
+# before either is written, and the writer must find the second's order
+# changed and make it again, which refuses it (accept is from dispatched).
 actor h01 node2 agent <<EOF
 send login agent_id=h01 password=agent-secret-1
 expect login_reply
 send order_transition id=$ID action=accept
+send order_transition id=$ID action=accept
 expect order_reply order.state=accepted order.handler=h01
+expect error
 send order_transition id=$ID action=start
 expect order_reply order.state=processing
 send order_update id=$ID note=已核实计费记录
@@ -124,6 +129,11 @@ send order_transition id=$ID action=reply note=已退还多扣的月租费20元
 expect order_reply order.state=replied
 EOF
 finished h01
+accepts=$(ctl order show "$ID" --json | python3 -c '
+import json, sys
+print(sum(1 for h in json.load(sys.stdin)["history"] if h["action"] == "accept"))') ||
+	fail "order show $ID"
+[ "$accepts" = 1 ] || fail "two accepts sent at once: $accepts accept steps in the history"
 ok
 
 # ---- close: not by another agent; by the owner; the visit on node3 ----
@@ -218,6 +228,24 @@ h = [(s["action"], s["by"], s["role"], s["owner"], s["note"]) for s in o["histor
 assert h[1:] == [("reassign", "s01", "supervisor", "a02", "from a01: a01休假"),
                  ("reassign", "admin", "admin", "a01", "from a02: 销假")], h
 PY
+ok
+# Twenty notes sent at once on the leader itself: the leader makes each on
+# a snapshot as it arrives, often before the one before it is written, and
+# the writer must then make it again on that one's result, else its record
+# would drop the notes before it. Every note must be in the history.
+{
+	echo "send login agent_id=s01 password=agent-secret-1"
+	echo "expect login_reply"
+	for i in $(seq 1 20); do echo "send order_update id=$HO note=并发备注$i"; done
+	for i in $(seq 1 20); do echo "expect order_reply"; done
+} >"$D/s01.in"
+actor s01 "$(leader)" agent <"$D/s01.in"
+finished s01
+notes=$(ctl order show "$HO" --json | python3 -c '
+import json, sys
+n = [h.get("note") for h in json.load(sys.stdin)["history"]]
+print(sum(1 for i in range(1, 21) if "并发备注%d" % i in n))') || fail "order show $HO"
+[ "$notes" = 20 ] || fail "twenty notes sent at once: $notes of them in the history"
 ok
 
 # ---- every node: the same history; the audit log has it all ----
