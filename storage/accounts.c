@@ -188,14 +188,18 @@ int accounts_check(const Kefu__Agent *a, char *why, size_t cap)
 
 /* ---- reads and writes ---- */
 
+int accounts_get_packed(struct store_txn *t, const char *id, struct store_val *out)
+{
+	if (!accounts_id_is_valid(id))
+		return KF_ENOTFOUND;
+	return store_get(t, STORE_AGENT, id, strlen(id), out);
+}
+
 int accounts_get(struct store_txn *t, const char *id, Kefu__Agent **out)
 {
 	struct store_val v;
-	int err;
+	int err = accounts_get_packed(t, id, &v);
 
-	if (!accounts_id_is_valid(id))
-		return KF_ENOTFOUND;
-	err = store_get(t, STORE_AGENT, id, strlen(id), &v);
 	if (err)
 		return err;
 	*out = kefu__agent__unpack(NULL, v.len, v.data);

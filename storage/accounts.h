@@ -165,6 +165,10 @@ int accounts_disable(struct store_txn *t, const char *id, uint64_t now_ms, struc
  */
 int accounts_get(struct store_txn *t, const char *id, Kefu__Agent **out);
 
+/* accounts_get_packed - the stored bytes of account id (valid until t
+ * ends), as accounts_get reads them. Returns 0, KF_ENOTFOUND, KF_ESTORE. */
+int accounts_get_packed(struct store_txn *t, const char *id, struct store_val *out);
+
 /*
  * accounts_list - visit the accounts in id order, starting after the id
  * `after` (NULL: from the first). fn gets each account, valid during the

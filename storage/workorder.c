@@ -253,16 +253,22 @@ static void record_key(struct key *k, const char *id)
 	key_add_str(k, id);
 }
 
-int wo_get(struct store_txn *t, const char *id, Kefu__WorkOrder **out)
+int wo_get_packed(struct store_txn *t, const char *id, struct store_val *out)
 {
-	struct store_val v;
 	struct key k;
-	int err;
 
 	if (!id_ok(id))
 		return KF_ENOTFOUND;
 	record_key(&k, id);
-	if ((err = store_get(t, STORE_WO, k.b, k.len, &v)))
+	return store_get(t, STORE_WO, k.b, k.len, out);
+}
+
+int wo_get(struct store_txn *t, const char *id, Kefu__WorkOrder **out)
+{
+	struct store_val v;
+	int err;
+
+	if ((err = wo_get_packed(t, id, &v)))
 		return err;
 	*out = kefu__work_order__unpack(NULL, v.len, v.data);
 	return *out ? 0 : KF_ECORRUPT;

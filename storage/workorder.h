@@ -64,6 +64,10 @@
  */
 int wo_get(struct store_txn *t, const char *id, Kefu__WorkOrder **out);
 
+/* wo_get_packed - the stored bytes of order id (valid until t ends), as
+ * wo_get reads them. Returns 0, KF_ENOTFOUND, KF_ESTORE. */
+int wo_get_packed(struct store_txn *t, const char *id, struct store_val *out);
+
 /*
  * wo_put - the ops that store o (a new order when old is NULL, else the
  * change from old, the stored version), its index keys moved from old's to

@@ -20,7 +20,6 @@
 #include "storage/accounts.h"
 #include "storage/audit.h"
 #include "storage/custdb.h"
-#include "storage/keys.h"
 #include "storage/log.h"
 
 #include <stdarg.h>
@@ -440,21 +439,16 @@ static int job_body(struct store_txn *t, uint64_t epoch, void *arg)
 	return job_make(t, epoch, arg, true);
 }
 
-/* The value of table/key in t is exactly had[0..len). */
-static bool still(struct store_txn *t, enum store_table table, const void *key, size_t klen,
-		  const uint8_t *had, size_t len)
+/* A read of stored bytes, 0 when found: wo_get_packed, accounts_get_packed. */
+typedef int (*packed_fn)(struct store_txn *t, const char *id, struct store_val *out);
+
+/* What get finds for id in t is exactly had[0..len). */
+static bool still(struct store_txn *t, packed_fn get, const char *id, const uint8_t *had,
+		  size_t len)
 {
 	struct store_val v;
 
-	return store_get(t, table, key, klen, &v) == 0 && v.len == len &&
-	       memcmp(v.data, had, len) == 0;
-}
-
-/* The order's record key. */
-static void order_key(struct key *k, const char *id)
-{
-	key_init(k);
-	key_add_str(k, id);
+	return get(t, id, &v) == 0 && v.len == len && memcmp(v.data, had, len) == 0;
 }
 
 /*
@@ -466,25 +460,21 @@ static void order_key(struct key *k, const char *id)
 static int made_body(struct store_txn *t, uint64_t epoch, void *arg)
 {
 	struct job *j = arg;
-	struct key k;
 
-	order_key(&k, j->id);
-	if (j->made && key_ok(&k) &&
-	    still(t, STORE_WO, k.b, k.len, j->had_order, j->had_order_len) &&
-	    (j->admin || still(t, STORE_AGENT, j->actor, strlen(j->actor), j->had_acc,
-			       j->had_acc_len)))
+	if (j->made && still(t, wo_get_packed, j->id, j->had_order, j->had_order_len) &&
+	    (j->admin || still(t, accounts_get_packed, j->actor, j->had_acc, j->had_acc_len)))
 		return log_append_batch(t, epoch, j->b, 0, false, j->w->self, NULL);
 	j->made = false;
 	return job_make(t, epoch, j, true);
 }
 
-/* A copy of table/key's value in t into *out; false when there is none. */
-static bool copy_of(struct store_txn *t, enum store_table table, const void *key, size_t klen,
-		    uint8_t **out, size_t *len)
+/* A copy of what get finds for id in t into *out; false when nothing. */
+static bool copy_of(struct store_txn *t, packed_fn get, const char *id, uint8_t **out,
+		    size_t *len)
 {
 	struct store_val v;
 
-	if (store_get(t, table, key, klen, &v) != 0)
+	if (get(t, id, &v) != 0)
 		return false;
 	*out = malloc(v.len ? v.len : 1);
 	if (!*out)
@@ -504,19 +494,16 @@ static void made_ahead(struct job *j)
 {
 	const char *action = j->kind == J_TRANSITION ? j->tr->action : "update";
 	struct store_txn *t;
-	struct key k;
 
 	if (j->kind == J_CREATE || !action || strcmp(action, "close") == 0 ||
 	    strcmp(action, "reassign") == 0)
 		return;
 	snprintf(j->id, sizeof(j->id), "%s",
 		 (j->kind == J_TRANSITION ? j->tr->id : j->up->id) ?: "");
-	order_key(&k, j->id);
-	if (!key_ok(&k) || store_read_begin(j->w->sto->store, &t) != 0)
+	if (store_read_begin(j->w->sto->store, &t) != 0)
 		return;
-	if (copy_of(t, STORE_WO, k.b, k.len, &j->had_order, &j->had_order_len) &&
-	    (j->admin ||
-	     copy_of(t, STORE_AGENT, j->actor, strlen(j->actor), &j->had_acc, &j->had_acc_len)))
+	if (copy_of(t, wo_get_packed, j->id, &j->had_order, &j->had_order_len) &&
+	    (j->admin || copy_of(t, accounts_get_packed, j->actor, &j->had_acc, &j->had_acc_len)))
 		j->made = job_make(t, 0, j, false) == 0;
 	store_abort(t);
 }
