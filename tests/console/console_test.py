@@ -84,6 +84,12 @@ def wait(d, what, fn, secs=30):
         raise AssertionError("timed out waiting for %s (url %s, status %r)" % (what, d.current_url, status))
 
 
+def click_css(d, what, sel, secs=30):
+    """Click the element sel: found again and clicked again while the page
+    re-renders it (a wallboard or list refresh makes a found one stale)."""
+    wait(d, what, lambda: d.find_element(By.CSS_SELECTOR, sel).click() or True, secs)
+
+
 def text(d, id_):
     return d.find_element(By.ID, id_).text
 
@@ -197,7 +203,7 @@ def others_orders(d):
     clock = d.find_element(By.CSS_SELECTOR, grow + " td.clock").text
     check(re.search(r"剩余 \d+时\d+分", clock), "the clock as time left: %r" % clock)
     # Opened: its history and its notes; a note added.
-    d.find_element(By.CSS_SELECTOR, grow + " a.wo-open").click()
+    click_css(d, "the order's link", grow + " a.wo-open")
     wait(d, "G1 opened", lambda: d.find_element(By.ID, "wo-detail").is_displayed() and text(d, "wo-d-id") == g1)
     hist = [r.text for r in rows(d, "#wo-history tbody tr")]
     check(len(hist) == 2 and "创建" in hist[0] and "派单" in hist[1] and "已派单" in hist[1],
@@ -286,7 +292,7 @@ def call(d):
     # ---- the knowledge base while typing ----
     d.find_element(By.ID, "kb-q").send_keys("hfcx")
     wait(d, "KB results for hfcx", lambda: "话费查询方法" in text(d, "kb-results"))
-    d.find_element(By.CSS_SELECTOR, "#kb-results li.kb-hit").click()
+    click_css(d, "the first hit", "#kb-results li.kb-hit")
     wait(d, "the article read", lambda: "CXHF" in text(d, "kb-body") and "浏览 1" in text(d, "kb-stats"))
     d.find_element(By.ID, "kb-used").click()
     wait(d, "used in reply counted", lambda: "引用 1" in text(d, "kb-stats"))
@@ -328,7 +334,7 @@ def call(d):
     # ---- the review page: the new version beside the live one, approved ----
     d.get(sup + "/review")
     wait(d, "article 1 in review", lambda: len(d.find_elements(By.CSS_SELECTOR, '#review-list tr[data-article="1"]')) == 1)
-    d.find_element(By.CSS_SELECTOR, '#review-list tr[data-article="1"]').click()
+    click_css(d, "article 1 in the review list", '#review-list tr[data-article="1"]')
     wait(d, "both versions side by side", lambda: "CXHF" in text(d, "live-body") and "手机营业厅" in text(d, "review-body"))
     d.find_element(By.ID, "btn-approve").click()
     wait(d, "an answer to the approval", lambda: text(d, "review-result"))
@@ -438,8 +444,7 @@ def outbound(d):
 def supervise(d, d2):
     """Last: the supervisor logs a01 out from the wallboard; a01's page ends."""
     btn = '#wb-agents tr[data-agent="a01"] button'
-    wait(d2, "a01's logout button", lambda: rows(d2, btn))
-    d2.find_element(By.CSS_SELECTOR, btn).click()
+    click_css(d2, "a01's logout button", btn)
     WebDriverWait(d2, 5).until(lambda _: not no_alert(d2))
     d2.switch_to.alert.accept()
     wait(d2, "the forced logout answered", lambda: "已强制登出 a01" in text(d2, "status"))
