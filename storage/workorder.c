@@ -110,32 +110,31 @@ struct wo_was {
 
 /*
  * The "d" entry of o into e: keyed by the earliest next escalation of its
- * clocks, valued with each clock's (name, next_ms) as parts. A create
- * writes one key instead of one per clock, and a step that moves a later
- * clock rewrites this key in place, on a page the batch's creates write
- * anyway. False when no clock has a next level.
+ * clocks, valued with that clock's (name, next_ms) as parts. The round
+ * reads which clocks are due from the record it loads to fire them, so the
+ * value names only the earliest (the form every build reads): a step that
+ * restarts a later clock (every transition restarts the update clock)
+ * leaves the entry as it is. A create writes one key instead of one per
+ * clock. False when no clock has a next level.
  */
 static bool deadline_entry(const Kefu__WorkOrder *o, struct index_entry *e)
 {
+	const Kefu__OrderClock *first = NULL;
 	char n[24];
-	uint64_t first = 0;
 
-	key_init(&e->v);
 	for (size_t i = 0; i < o->n_clocks; i++) {
 		const Kefu__OrderClock *c = o->clocks[i];
 
-		if (!c->next_level || !c->next_ms || !c->name)
-			continue;
-		key_add_str(&e->v, c->name);
-		num20(n, c->next_ms);
-		key_add_str(&e->v, n);
-		if (!first || c->next_ms < first)
-			first = c->next_ms;
+		if (c->next_level && c->next_ms && c->name && (!first || c->next_ms < first->next_ms))
+			first = c;
 	}
 	if (!first)
 		return false;
+	num20(n, first->next_ms);
+	key_init(&e->v);
+	key_add_str(&e->v, first->name);
+	key_add_str(&e->v, n);
 	key_tag(&e->k, TAG_NEXT);
-	num20(n, first);
 	key_add_str(&e->k, n);
 	key_add_str(&e->k, o->id);
 	return true;
@@ -745,16 +744,19 @@ struct due_ctx {
 	uint64_t first;   /* wo_next_due: the first key's time */
 };
 
-/* One "d" key: each clock of its value due by upto, in the value's order. */
+/* One "d" key: its order, when it is due by upto. The value (the earliest
+ * clock's name and next escalation; each clock's in stores written before)
+ * is not read: the round takes the clocks from the record. */
 static int due_visit(void *arg, const struct store_val *k, const struct store_val *v)
 {
 	struct due_ctx *c = arg;
-	char id[WO_ID_MAX + 1], clock[WO_TEXT_MAX + 1];
+	char id[WO_ID_MAX + 1];
 	const uint8_t *p;
 	size_t n;
-	uint64_t at, ms;
+	uint64_t at;
 	int rc;
 
+	(void)v;
 	if (key_part(k->data, k->len, 1, &p, &n) || !part_num(p, n, &at) ||
 	    !part_str(k, 2, id, sizeof(id)))
 		return KF_ECORRUPT;
@@ -764,22 +766,9 @@ static int due_visit(void *arg, const struct store_val *k, const struct store_va
 	}
 	if (at > c->upto)
 		return LISTING_STOP;
-	for (unsigned i = 0;; i += 2) {
-		if (key_part(v->data, v->len, i, &p, &n))
-			return i ? 0 : KF_ECORRUPT;
-		if (n >= sizeof(clock))
-			return KF_ECORRUPT;
-		memcpy(clock, p, n);
-		clock[n] = '\0';
-		if (key_part(v->data, v->len, i + 1, &p, &n) || !part_num(p, n, &ms))
-			return KF_ECORRUPT;
-		if (ms > c->upto)
-			continue;
-		if ((rc = c->fn(c->arg, id, clock, ms)))
-			return rc;
-		if (c->limit && ++c->n == c->limit)
-			return LISTING_STOP;
-	}
+	if ((rc = c->fn(c->arg, id, at)))
+		return rc;
+	return c->limit && ++c->n == c->limit ? LISTING_STOP : 0;
 }
 
 int wo_due(struct store_txn *t, uint64_t upto_ms, size_t limit, wo_due_fn fn, void *arg)

@@ -13,9 +13,9 @@
  *   "s", state, newest, id            -> ""     orders in a state
  *   "g", group, newest, id            -> ""     orders of a handling group
  *   "u", due_ms, id                   -> ""     open orders by their earliest running due time
- *   "d", next_ms, id                  -> the next escalation of each clock: parts
- *                                              (clock, next_ms) per clock with a next
- *                                              level; next_ms in the key is the earliest
+ *   "d", next_ms, id                  -> the earliest clock's (name, next_ms) as
+ *                                              parts: open orders by the earliest next
+ *                                              escalation of their clocks
  *   "q", YYYYMMDD                     -> the day's last sequence number (decimal)
  *   "c", customer or msisdn           -> the last return visit scheduled (ms, decimal)
  *   "a", id, NN                       -> a packed kefu.OrderAttachment
@@ -29,9 +29,10 @@
  * Every index key of an order is a function of the record alone
  * (wo_put writes the new record's keys and deletes the old one's), and a
  * node rebuilds nothing after a failover: the leader's timers are a range
- * of "d" keys. One "d" key per order, not per clock: a create puts one key
- * instead of three, and a step that restarts a later clock rewrites that
- * key in place.
+ * of "d" keys. One "d" key per order, not per clock, naming only the
+ * earliest clock: a create puts one key instead of three, and a step that
+ * restarts a later clock leaves it alone (the round reads the clocks from
+ * the record).
  */
 #ifndef KEFU_STORAGE_WORKORDER_H
 #define KEFU_STORAGE_WORKORDER_H
@@ -157,14 +158,14 @@ int wo_list(struct store_txn *t, const struct wo_filter *f, const void *after, s
 	    size_t limit, wo_list_fn fn, void *arg);
 
 /*
- * wo_due - visit the escalations due at or before upto_ms, at most limit
- * (0: no limit): fn(arg, id, clock name, next_ms). Orders come earliest
- * first by their earliest clock, and each order's clocks due in the
- * record's order. One range of the "d" keys: the cost is the entries
+ * wo_due - visit the orders with an escalation due at or before upto_ms, at
+ * most limit (0: no limit): fn(arg, id, next_ms), earliest first by the
+ * earliest next escalation of their clocks (which of the clocks are due is
+ * the record's to say). One range of the "d" keys: the cost is the orders
  * visited, whatever the number of orders. fn returns as for wo_list.
  * Returns 0, fn's error, KF_ECORRUPT, KF_ESTORE.
  */
-typedef int (*wo_due_fn)(void *arg, const char *id, const char *clock, uint64_t next_ms);
+typedef int (*wo_due_fn)(void *arg, const char *id, uint64_t next_ms);
 int wo_due(struct store_txn *t, uint64_t upto_ms, size_t limit, wo_due_fn fn, void *arg);
 
 /* wo_next_due - the earliest next_ms of the "d" keys, UINT64_MAX when none. */

@@ -50,19 +50,13 @@ struct round {
 	size_t nresults, applied;
 };
 
-static int collect(void *arg, const char *id, const char *clock, uint64_t next_ms)
+static int collect(void *arg, const char *id, uint64_t next_ms)
 {
 	struct round *r = arg;
 
-	(void)clock;
 	(void)next_ms;
-	for (size_t i = 0; i < r->n; i++)
-		if (strcmp(r->ids[i], id) == 0)
-			return 0;
-	if (r->n == WORKFLOW_DUE_BATCH)
-		return 1;
 	snprintf(r->ids[r->n++], WO_ID_MAX + 1, "%s", id);
-	return 0;
+	return r->n == WORKFLOW_DUE_BATCH;
 }
 
 /* An audit entry of the round, at its time, from this node. */
@@ -251,7 +245,7 @@ void workflow__escalate_tick(struct workflow *w)
 	r->w = w;
 	r->now_ms = workflow__now_ms();
 	if ((err = store_read_begin(w->sto->store, &t)) == 0) {
-		err = wo_due(t, r->now_ms, WORKFLOW_DUE_BATCH * WO_CLOCKS, collect, r);
+		err = wo_due(t, r->now_ms, WORKFLOW_DUE_BATCH, collect, r);
 		if (!err)
 			err = wo_visit_results(t, WORKFLOW_DUE_BATCH, collect_result, r);
 		store_abort(t);

@@ -10,8 +10,8 @@
  * SC20261206 + 8 digits, msisdn, state new, created_ms, and the three
  * clocks first_response, update and solution, each with a due time, a
  * next escalation time and level drawn over 30 days by a fixed-seed
- * generator (so N deadline keys, one per order with its three clocks in
- * its value, and the order's other index keys).
+ * generator (so N deadline keys, one per order at the earliest next
+ * escalation of its clocks, and the order's other index keys).
  *
  * Then R rounds (default 2000), each timed with CLOCK_MONOTONIC:
  *   - wo_due: a fresh read transaction, wo_due(t, upto, 100, ...) with upto
@@ -157,10 +157,9 @@ static int fill(struct store *s, uint64_t n, uint64_t seed)
 
 /* ---- the rounds ---- */
 
-static int due_count(void *arg, const char *id, const char *clock, uint64_t next_ms)
+static int due_count(void *arg, const char *id, uint64_t next_ms)
 {
 	(void)id;
-	(void)clock;
 	(void)next_ms;
 	++*(size_t *)arg;
 	return 0;

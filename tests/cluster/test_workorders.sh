@@ -81,6 +81,8 @@ send order_create client_ref=call-wo-1 msisdn=$CALLER kind=complaint category=�
 expect order_reply order.state=new order.owner=a01 order.msisdn=$CALLER
 send order_transition id=@order.id action=dispatch
 expect order_reply order.state=dispatched order.group=cd-billing
+send order_create client_ref=call-wo-1 msisdn=$CALLER kind=complaint category=话费/计费争议 description=客户称本月多扣月租费20元 call_id=wo-call-1
+expect order_reply order.state=dispatched order.owner=a01
 EOF
 actor gw node1 gateway <<EOF
 send call_arrived call_id=wo-call-1 ani=$CALLER service=10086
@@ -98,6 +100,13 @@ for l in open(sys.argv[1], encoding="utf-8"):
     if m.get("body") == "order_reply":
         print(m["order"]["id"]); break' "$D/a01.out")
 case "$ID" in CN2[0-9][0-9][0-9][0-9][0-9][0-9][0-9]0000[0-9][0-9]) ;; *) fail "order id: '$ID'" ;; esac
+# The create sent again with its client_ref: the order it made, not a second one.
+python3 - "$D/a01.out" "$ID" <<'PY' || fail "the create sent again: $(grep order_reply "$D/a01.out")"
+import json, sys
+ids = [m["order"]["id"] for m in map(json.loads, open(sys.argv[1], encoding="utf-8"))
+       if m.get("body") == "order_reply"]
+assert ids == [sys.argv[2]] * 3, ids
+PY
 ok
 
 # ---- the handlers on node2 ----
