@@ -620,6 +620,7 @@ int election_new(const struct election_opts *o, struct election **out)
 	snprintf(e->me.addr, sizeof(e->me.addr), "%s", o->addr);
 	snprintf(e->me.role, sizeof(e->me.role), "starting");
 	snprintf(e->me.version, sizeof(e->me.version), "%s", kefu_version);
+	e->me.format = KEFU_STORE_FORMAT;
 	e->tick = loop_timer_new(e->loop, e->ttl_ms / 4, on_tick, e);
 	e->retry = loop_alarm_new(e->loop, on_retry, e);
 	set_note(e, "connecting to etcd");

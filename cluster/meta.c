@@ -53,10 +53,10 @@ static json_t *u64(uint64_t v)
 
 int meta_member_encode(const struct meta_member *m, char *out, size_t cap)
 {
-	return dump(json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "name", m->name, "addr",
+	return dump(json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "name", m->name, "addr",
 			      m->addr, "role", m->role, "applied", u64(m->applied),
 			      "applied_epoch", u64(m->applied_epoch), "epoch", u64(m->epoch),
-			      "version", m->version),
+			      "version", m->version, "format", u64(m->format ? m->format : 1)),
 		    out, cap);
 }
 
@@ -154,8 +154,11 @@ int meta_member_parse(const char *buf, size_t len, struct meta_member *m)
 	    get_u64(o, "epoch", &m->epoch) == 0 &&
 	    /* absent in the records of builds before it: "" */
 	    (!json_object_get(o, "version") ||
-	     get_text(o, "version", m->version, sizeof(m->version)) == 0))
+	     get_text(o, "version", m->version, sizeof(m->version)) == 0) &&
+	    (!json_object_get(o, "format") || get_u64(o, "format", &m->format) == 0))
 		r = 0;
+	if (r == 0 && m->format == 0)
+		m->format = 1; /* the records of builds before it, or a nonsense 0 */
 	json_decref(o);
 	if (r)
 		memset(m, 0, sizeof(*m));

@@ -25,6 +25,7 @@ struct meta_member {
 	uint64_t applied_epoch;
 	uint64_t epoch;         /* highest epoch the node has accepted */
 	char version[48];       /* the node's build (lib/version.h); "" from an older build */
+	uint64_t format;        /* the newest stored form it writes (KEFU_STORE_FORMAT); 1 when absent */
 };
 
 /* sync */

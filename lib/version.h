@@ -10,4 +10,17 @@
 
 extern const char kefu_version[];
 
+/*
+ * The newest form of stored data this build writes (docs/storage.md,
+ * "Changing what is stored"). Each node publishes it in its member record;
+ * the leader records the form every member reads in table meta
+ * (storage/format.h) and writers keep to the recorded one, so a build that
+ * leads during a rolling upgrade never meets a form it misreads.
+ *   1  every store before the form was recorded
+ *   2  work orders: an "m" key's value is the order's client_ref (no "r"
+ *      key), and the day's sequence follows the day's highest order id
+ *      (the "q" key only past 999,999)
+ */
+#define KEFU_STORE_FORMAT 2
+
 #endif

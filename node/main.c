@@ -23,6 +23,7 @@
 #include "node/accounts.h"
 #include "node/admin.h"
 #include "node/audit.h"
+#include "node/format.h"
 #include "node/board.h"
 #include "node/component.h"
 #include "node/config.h"
@@ -70,6 +71,7 @@ static const struct component *const components[] = {
 	&upload_service,
 	&accounts_service,
 	&audit_service,
+	&format_service,
 	&backup_service,
 	&settings_service,
 	&routing_component,

@@ -672,6 +672,28 @@ int store__append(struct store_txn *t, enum store_table table, const void *key, 
 	return store_put_flags(t, table, key, klen, val, vlen, MDB_APPEND);
 }
 
+int store_get_decimal(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+		      uint64_t *out)
+{
+	struct store_val v;
+	uint64_t n = 0;
+	int err = store_get(t, table, key, klen, &v);
+
+	if (err)
+		return err;
+	if (v.len == 0 || v.len > 19)
+		return KF_ECORRUPT;
+	for (size_t i = 0; i < v.len; i++) {
+		uint8_t c = ((const uint8_t *)v.data)[i];
+
+		if (c < '0' || c > '9')
+			return KF_ECORRUPT;
+		n = n * 10 + (uint64_t)(c - '0');
+	}
+	*out = n;
+	return 0;
+}
+
 int store_last(struct store_txn *t, enum store_table table, struct store_val *key)
 {
 	MDB_val k, v;

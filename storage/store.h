@@ -147,6 +147,14 @@ int store_get(struct store_txn *t, enum store_table table, const void *key, size
 	      struct store_val *val);
 
 /*
+ * store_get_decimal - the value of key as a decimal number (1 to 19
+ * digits) into *out. Returns 0, KF_ENOTFOUND, KF_ECORRUPT (another value),
+ * KF_ETOOBIG (key too long), KF_ESTORE.
+ */
+int store_get_decimal(struct store_txn *t, enum store_table table, const void *key, size_t klen,
+		      uint64_t *out);
+
+/*
  * store_last - the highest key of table. On 0, *key points into the map,
  * valid as store_get's answer is. Returns 0, KF_ENOTFOUND (empty table),
  * KF_ESTORE.

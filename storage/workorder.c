@@ -97,7 +97,7 @@ static uint64_t earliest_due(const Kefu__WorkOrder *o)
 /* The most index entries one order has: m, s, g, u and d. */
 #define INDEX_KEYS_MAX 5
 
-/* An index entry: its key and value (empty but for "d"). */
+/* An index entry: its key and value (empty but for "d", and "m" in form 2). */
 struct index_entry {
 	struct key k;
 	struct key v;
@@ -140,8 +140,9 @@ static bool deadline_entry(const Kefu__WorkOrder *o, struct index_entry *e)
 	return true;
 }
 
-/* The index entries of o into out; their number. */
-static size_t index_keys(const Kefu__WorkOrder *o, struct index_entry out[INDEX_KEYS_MAX])
+/* The index entries of o in stored form `form` into out; their number. */
+static size_t index_keys(const Kefu__WorkOrder *o, uint64_t form,
+			 struct index_entry out[INDEX_KEYS_MAX])
 {
 	const struct {
 		const char *tag, *part;
@@ -161,7 +162,11 @@ static size_t index_keys(const Kefu__WorkOrder *o, struct index_entry out[INDEX_
 		key_add_str(&out[k].k, by[i].part);
 		key_newest(&out[k].k, o->created_ms);
 		key_add_str(&out[k].k, o->id);
-		key_init(&out[k++].v);
+		key_init(&out[k].v);
+		/* form 2: a create's retry finds its order among the subscriber's */
+		if (i == 0 && form >= 2 && o->client_ref && *o->client_ref)
+			key_add_str(&out[k].v, o->client_ref);
+		k++;
 	}
 	if (!wo_is_open(o))
 		return k;
@@ -192,13 +197,13 @@ static const struct index_entry *entry_in(const struct index_entry *e,
 	return NULL;
 }
 
-struct wo_was *wo_was_new(const Kefu__WorkOrder *o)
+struct wo_was *wo_was_new(const Kefu__WorkOrder *o, uint64_t form)
 {
 	struct wo_was *w = malloc(sizeof(*w));
 
 	if (!w)
 		abort();
-	w->n = index_keys(o, w->e);
+	w->n = index_keys(o, form, w->e);
 	return w;
 }
 
@@ -213,9 +218,10 @@ void wo_was_free(struct wo_was *w)
  * still dirty its page), one only was has is deleted, one only o has, or
  * whose value changed, is put.
  */
-static int index_move(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch *b)
+static int index_move(const struct wo_was *was, const Kefu__WorkOrder *o, uint64_t form,
+		      struct batch *b)
 {
-	struct wo_was *now = wo_was_new(o);
+	struct wo_was *now = wo_was_new(o, form);
 	size_t nwas = was ? was->n : 0;
 	int err = 0;
 
@@ -273,16 +279,18 @@ int wo_get(struct store_txn *t, const char *id, Kefu__WorkOrder **out)
 	return *out ? 0 : KF_ECORRUPT;
 }
 
-int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b)
+int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, uint64_t form,
+	   struct batch *b)
 {
-	struct wo_was *was = old ? wo_was_new(old) : NULL;
-	int err = wo_put_was(was, o, b);
+	struct wo_was *was = old ? wo_was_new(old, form) : NULL;
+	int err = wo_put_was(was, o, form, b);
 
 	wo_was_free(was);
 	return err;
 }
 
-int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch *b)
+int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, uint64_t form,
+	       struct batch *b)
 {
 	size_t len;
 	uint8_t *val;
@@ -294,9 +302,10 @@ int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch 
 	len = kefu__work_order__get_packed_size(o);
 	if (len > WO_PACK_MAX)
 		return KF_ETOOBIG;
-	if ((err = index_move(was, o, b)))
+	if ((err = index_move(was, o, form, b)))
 		return err;
-	if (!was && o->client_ref && *o->client_ref) {
+	/* form 1: the create's reference has a key of its own */
+	if (!was && form < 2 && o->client_ref && *o->client_ref) {
 		key_tag(&k, TAG_REF);
 		key_add_str(&k, o->client_ref);
 		if (!key_ok(&k))
@@ -314,29 +323,14 @@ int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch 
 	return err;
 }
 
-/* A decimal value of the index (a sequence, a time) into *out. */
+/* A decimal value of the index (a sequence, a time) into *out; 0 when absent. */
 static int get_decimal(struct store_txn *t, const struct key *k, uint64_t *out)
 {
-	struct store_val v;
-	uint64_t n = 0;
-	int err = store_get(t, STORE_WO_INDEX, k->b, k->len, &v);
+	int err = store_get_decimal(t, STORE_WO_INDEX, k->b, k->len, out);
 
-	*out = 0;
 	if (err == KF_ENOTFOUND)
-		return 0;
-	if (err)
-		return err;
-	if (v.len == 0 || v.len > 19)
-		return KF_ECORRUPT;
-	for (size_t i = 0; i < v.len; i++) {
-		uint8_t c = ((const uint8_t *)v.data)[i];
-
-		if (c < '0' || c > '9')
-			return KF_ECORRUPT;
-		n = n * 10 + (uint64_t)(c - '0');
-	}
-	*out = n;
-	return 0;
+		*out = 0;
+	return err == KF_ENOTFOUND ? 0 : err;
 }
 
 static int put_decimal(const struct key *k, uint64_t v, struct batch *b)
@@ -347,11 +341,32 @@ static int put_decimal(const struct key *k, uint64_t v, struct batch *b)
 	return batch_put(b, STORE_WO_INDEX, k->b, k->len, s, (size_t)n);
 }
 
-int wo_next_id(struct store_txn *t, const char *prov, const char *date, struct batch *b,
-	       char out[WO_ID_MAX + 1])
+/* The day's highest 6-digit sequence among the records (keys under prefix
+ * PROV + date, highest first): 7 digits and more sort below it, and those
+ * are counted by the "q" key. */
+static int tail_visit(void *arg, const struct store_val *k, const struct store_val *v)
 {
+	const uint8_t *p = (const uint8_t *)k->data + 10;
+	uint64_t seq = 0;
+
+	(void)v;
+	if (k->len != 10 + 6 + 1)
+		return 0;
+	for (int i = 0; i < 6; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return KF_ECORRUPT;
+		seq = seq * 10 + (uint64_t)(p[i] - '0');
+	}
+	*(uint64_t *)arg = seq;
+	return 1;
+}
+
+int wo_next_id(struct store_txn *t, const char *prov, const char *date, uint64_t form,
+	       struct batch *b, char out[WO_ID_MAX + 1])
+{
+	char prefix[11];
 	struct key k;
-	uint64_t seq;
+	uint64_t seq, tail = 0;
 	int err;
 
 	if (!prov || strlen(prov) != 2 || prov[0] < 'A' || prov[0] > 'Z' || prov[1] < 'A' ||
@@ -361,19 +376,53 @@ int wo_next_id(struct store_txn *t, const char *prov, const char *date, struct b
 	key_add_str(&k, date);
 	if ((err = get_decimal(t, &k, &seq)))
 		return err;
-	seq++;
+	snprintf(prefix, sizeof(prefix), "%s%s", prov, date);
+	if ((err = store_scan(t, STORE_WO, prefix, 10, NULL, 0, true, tail_visit, &tail)) < 0)
+		return err;
+	seq = (tail > seq ? tail : seq) + 1;
 	snprintf(out, WO_ID_MAX + 1, "%s%s%06" PRIu64, prov, date, seq);
-	return put_decimal(&k, seq, b);
+	/* In form 2, up to 999,999 orders a day the records say which is the
+	 * last; past that their ids no longer sort by number, and the "q" key
+	 * counts. Form 1 keeps the key for the builds that read only it. */
+	return form < 2 || seq > 999999 ? put_decimal(&k, seq, b) : 0;
 }
 
-int wo_by_ref(struct store_txn *t, const char *client_ref, char out[WO_ID_MAX + 1])
+/* One "m" key of wo_by_ref: the order, when its value is the client_ref. */
+struct by_ref {
+	const char *ref;
+	size_t rlen;
+	uint64_t since_ms;
+	char *out;
+	bool found;
+};
+
+static int by_ref_visit(void *arg, const struct store_val *k, const struct store_val *v)
+{
+	struct by_ref *r = arg;
+	const uint8_t *p;
+	size_t n;
+	uint64_t newest;
+
+	if (key_part(k->data, k->len, 2, &p, &n) || !part_num(p, n, &newest))
+		return KF_ECORRUPT;
+	if (NEWEST_BASE - newest < r->since_ms)
+		return LISTING_STOP;
+	/* the value is the client_ref and its part's end */
+	if (v->len != r->rlen + 1 || memcmp(v->data, r->ref, r->rlen) != 0)
+		return LISTING_SKIP;
+	if (!part_str(k, 3, r->out, WO_ID_MAX + 1))
+		return KF_ECORRUPT;
+	r->found = true;
+	return LISTING_STOP;
+}
+
+/* The order made with client_ref in form 1 (its "r" key). */
+static int by_old_ref(struct store_txn *t, const char *client_ref, char out[WO_ID_MAX + 1])
 {
 	struct store_val v;
 	struct key k;
 	int err;
 
-	if (!client_ref || !*client_ref)
-		return KF_ENOTFOUND;
 	key_tag(&k, TAG_REF);
 	key_add_str(&k, client_ref);
 	if (!key_ok(&k))
@@ -385,6 +434,30 @@ int wo_by_ref(struct store_txn *t, const char *client_ref, char out[WO_ID_MAX + 
 	memcpy(out, v.data, v.len);
 	out[v.len] = '\0';
 	return 0;
+}
+
+int wo_by_ref(struct store_txn *t, uint64_t form, const char *msisdn, const char *client_ref,
+	      uint64_t now_ms, char out[WO_ID_MAX + 1])
+{
+	struct by_ref r = {client_ref, client_ref ? strlen(client_ref) : 0,
+			   now_ms > WO_REF_KEEP_MS ? now_ms - WO_REF_KEEP_MS : 0, out, false};
+	struct listing l = {.table = STORE_WO_INDEX};
+	struct key prefix;
+	int err;
+
+	if (!r.rlen)
+		return KF_ENOTFOUND;
+	if (form < 2 || !msisdn || !*msisdn)
+		return by_old_ref(t, client_ref, out); /* no "m" key holds a reference yet */
+	key_tag(&prefix, TAG_MSISDN);
+	key_add_str(&prefix, msisdn);
+	if (!key_ok(&prefix))
+		return KF_ENOTFOUND;
+	l.prefix = prefix.b;
+	l.plen = prefix.len;
+	if ((err = listing_scan(t, &l, by_ref_visit, &r)))
+		return err;
+	return r.found ? 0 : by_old_ref(t, client_ref, out);
 }
 
 bool wo_attach_name_ok(const char *name)

@@ -8,15 +8,20 @@
  * Table "wo": id -> a packed kefu.WorkOrder (without attachments).
  * Table "wo_index": keys of parts (keys.h) led by a one-letter tag:
  *
- *   "r", client_ref                   -> id     a create's key: retries find it
- *   "m", msisdn, newest, id           -> ""     orders of a subscriber
+ *   "m", msisdn, newest, id           -> ""     orders of a subscriber; in stored
+ *                                              form 2 (storage/format.h) the value is
+ *                                              the order's client_ref: a create's retry
+ *                                              finds its order there
+ *   "r", client_ref                   -> id     form 1: a create's key, retries find it
  *   "s", state, newest, id            -> ""     orders in a state
  *   "g", group, newest, id            -> ""     orders of a handling group
  *   "u", due_ms, id                   -> ""     open orders by their earliest running due time
  *   "d", next_ms, id                  -> the earliest clock's (name, next_ms) as
  *                                              parts: open orders by the earliest next
  *                                              escalation of their clocks
- *   "q", YYYYMMDD                     -> the day's last sequence number (decimal)
+ *   "q", YYYYMMDD                     -> the day's last sequence number (decimal); in
+ *                                              form 2 only past 999,999 (before, the
+ *                                              day's highest id says it)
  *   "c", customer or msisdn           -> the last return visit scheduled (ms, decimal)
  *   "a", id, NN                       -> a packed kefu.OrderAttachment
  *   "n", at_ms, id, clock, level      -> a packed kefu.OrderEscalation (a notice)
@@ -48,6 +53,7 @@
 
 #define WO_ID_MAX 24            /* PROV(2) + YYYYMMDD + 6..10 digits */
 #define WO_REF_MAX 64           /* bytes of a client_ref */
+#define WO_REF_KEEP_MS (30ULL * 24 * 3600 * 1000) /* how long a create's retry finds its order (form 2) */
 #define WO_TEXT_MAX 64          /* msisdn, user/cust ids, names, states, groups */
 #define WO_DESC_MAX 4000        /* description, a note */
 #define WO_HISTORY_MAX 512      /* steps an order keeps; a step past it is refused */
@@ -72,22 +78,25 @@ int wo_get_packed(struct store_txn *t, const char *id, struct store_val *out);
 /*
  * wo_put - the ops that store o (a new order when old is NULL, else the
  * change from old, the stored version), its index keys moved from old's to
- * o's, appended to b. Returns 0, KF_EPARSE (o has no id, created_ms or
- * state), KF_ETOOBIG (over WO_PACK_MAX, or the batch's cap).
+ * o's, appended to b, in stored form `form` (storage/format.h: what the
+ * writer's transaction has recorded). Returns 0, KF_EPARSE (o has no id,
+ * created_ms or state), KF_ETOOBIG (over WO_PACK_MAX, or the batch's cap).
  */
-int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, struct batch *b);
+int wo_put(const Kefu__WorkOrder *old, const Kefu__WorkOrder *o, uint64_t form,
+	   struct batch *b);
 
 /*
  * A change made in place: wo_was_new takes the index entries of o as read
  * from the store (o is not kept), the caller changes o, and wo_put_was
- * writes it as wo_put(stored, o, b) would, without a second copy of the
+ * writes it as wo_put(stored, o, form, b) would, without a second copy of the
  * stored order. was NULL: a new order. wo_was_new never fails (out of
  * memory aborts); wo_was_free accepts NULL. wo_put_was returns as wo_put.
  */
 struct wo_was;
-struct wo_was *wo_was_new(const Kefu__WorkOrder *o);
+struct wo_was *wo_was_new(const Kefu__WorkOrder *o, uint64_t form);
 void wo_was_free(struct wo_was *was);
-int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, struct batch *b);
+int wo_put_was(const struct wo_was *was, const Kefu__WorkOrder *o, uint64_t form,
+	       struct batch *b);
 
 /* wo_is_open - o is neither closed nor cancelled. */
 bool wo_is_open(const Kefu__WorkOrder *o);
@@ -95,18 +104,28 @@ bool wo_is_open(const Kefu__WorkOrder *o);
 /*
  * wo_next_id - the next id of the day `date` (YYYYMMDD, the leader's local
  * date) for province prov (2 letters): PROV + date + the sequence, 6
- * digits or more, into out; the ops that keep the sequence appended to b.
- * Sequences of one batch: pass the same b; the count is read from t, so a
- * caller numbering several orders in one transaction applies b between
- * them. Returns 0, KF_EPARSE (prov or date malformed), KF_ECORRUPT,
- * KF_ESTORE, KF_ETOOBIG.
+ * digits or more, into out. The sequence follows the higher of the day's
+ * "q" key and the day's highest order id stored (records are never
+ * deleted). In stored form 1 the "q" key's op is appended to b for every
+ * id (old builds read only it); in form 2 only from the millionth order of
+ * a day on, whose ids no longer sort by number. The count is read from t:
+ * a caller numbering several orders in one transaction puts and applies
+ * each order before the next. Returns 0, KF_EPARSE (prov or date
+ * malformed), KF_ECORRUPT, KF_ESTORE, KF_ETOOBIG.
  */
-int wo_next_id(struct store_txn *t, const char *prov, const char *date, struct batch *b,
-	       char out[WO_ID_MAX + 1]);
+int wo_next_id(struct store_txn *t, const char *prov, const char *date, uint64_t form,
+	       struct batch *b, char out[WO_ID_MAX + 1]);
 
-/* wo_by_ref - the id of the order created with client_ref into out.
- * Returns 0, KF_ENOTFOUND, KF_ECORRUPT, KF_ESTORE. */
-int wo_by_ref(struct store_txn *t, const char *client_ref, char out[WO_ID_MAX + 1]);
+/*
+ * wo_by_ref - the id of the order created for msisdn with client_ref into
+ * out: a create's retry. In stored form 2, one range of the subscriber's
+ * "m" keys, newest first back to WO_REF_KEEP_MS before now_ms, whose
+ * values are the orders' client_refs; then (and in form 1 only) the "r"
+ * key of an order made in form 1.
+ * Returns 0, KF_ENOTFOUND, KF_ECORRUPT, KF_ESTORE.
+ */
+int wo_by_ref(struct store_txn *t, uint64_t form, const char *msisdn, const char *client_ref,
+	      uint64_t now_ms, char out[WO_ID_MAX + 1]);
 
 /* wo_attach_put - attachment n (0-based, < WO_ATTACH_MAX) of order id, appended to b.
  * Returns 0, KF_EPARSE (a bad name or n), KF_ETOOBIG. */

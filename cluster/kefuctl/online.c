@@ -389,13 +389,14 @@ static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
 	for (size_t i = 0; i < st->n_members; i++) {
 		const Kefu__MemberStatus *m = st->members[i];
 
-		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s}",
+		json_array_append_new(ms, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:s, s:I}",
 						    "name", m->name ? m->name : "", "addr",
 						    m->addr ? m->addr : "", "role",
 						    m->role ? m->role : "", "applied",
 						    (json_int_t)m->applied, "lag", (json_int_t)m->lag,
 						    "sync", m->sync, "epoch", (json_int_t)m->epoch,
-						    "version", m->version ? m->version : ""));
+						    "version", m->version ? m->version : "", "format",
+						    (json_int_t)(m->has_format ? m->format : 1)));
 	}
 	if (members_only) {
 		json_decref(o);
@@ -412,6 +413,8 @@ static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
 	json_object_set_new(o, "members", ms);
 	json_object_set_new(o, "etcd", es);
 	json_object_set_new(o, "answered_by", json_string(st->answered_by ? st->answered_by : ""));
+	if (st->has_store_format)
+		json_object_set_new(o, "store_format", json_integer((json_int_t)st->store_format));
 	if (st->note)
 		json_object_set_new(o, "note", json_string(st->note));
 	if (st->has_redis_up)
@@ -427,17 +430,19 @@ static json_t *status_json(const Kefu__StatusReply *st, bool members_only)
 static void status_text(const Kefu__StatusReply *st, bool members_only)
 {
 	if (!members_only)
-		printf("leader %s   epoch %" PRIu64 "   (answered by %s)\n",
+		printf("leader %s   epoch %" PRIu64 "   stored form %" PRIu64 "   (answered by %s)\n",
 		       st->leader && *st->leader ? st->leader : "(none)", st->epoch,
+		       st->has_store_format ? st->store_format : 1,
 		       st->answered_by ? st->answered_by : "?");
-	printf("%-12s %-22s %-9s %12s %8s %-4s %s\n", "NAME", "ADDR", "ROLE", "APPLIED", "LAG",
-	       "SYNC", "VERSION");
+	printf("%-12s %-22s %-9s %12s %8s %-4s %-6s %s\n", "NAME", "ADDR", "ROLE", "APPLIED", "LAG",
+	       "SYNC", "FORMAT", "VERSION");
 	for (size_t i = 0; i < st->n_members; i++) {
 		const Kefu__MemberStatus *m = st->members[i];
 
-		printf("%-12s %-22s %-9s %12" PRIu64 " %8" PRIu64 " %-4s %s\n", m->name ? m->name : "",
-		       m->addr ? m->addr : "", m->role ? m->role : "", m->applied, m->lag,
-		       m->sync ? "sync" : "-", m->version && *m->version ? m->version : "?");
+		printf("%-12s %-22s %-9s %12" PRIu64 " %8" PRIu64 " %-4s %-6" PRIu64 " %s\n",
+		       m->name ? m->name : "", m->addr ? m->addr : "", m->role ? m->role : "",
+		       m->applied, m->lag, m->sync ? "sync" : "-", m->has_format ? m->format : 1,
+		       m->version && *m->version ? m->version : "?");
 	}
 	if (members_only)
 		return;

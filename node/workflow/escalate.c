@@ -23,6 +23,7 @@
 #include "node/leader.h"
 #include "storage/accounts.h"
 #include "storage/audit.h"
+#include "storage/format.h"
 #include "storage/listing.h"
 #include "storage/log.h"
 
@@ -92,11 +93,14 @@ static int fire_order(struct store_txn *t, struct round *r, size_t i)
 	Kefu__WorkOrder *o = NULL;
 	struct wo_was *was = NULL;
 	size_t s = i * SEQS_PER_ORDER, used = 0;
+	uint64_t form;
 	int err;
 
-	err = wo_get(t, r->ids[i], &o);
+	err = store_format_get(t, &form);
 	if (err == 0)
-		was = wo_was_new(o);
+		err = wo_get(t, r->ids[i], &o);
+	if (err == 0)
+		was = wo_was_new(o, form);
 	for (size_t c = 0; !err && c < WO_CLOCKS; c++) {
 		for (size_t l = 0; !err && l < WO_ESCALATE_MAX; l++) {
 			const Kefu__OrderEscalation *e;
@@ -111,7 +115,7 @@ static int fire_order(struct store_txn *t, struct round *r, size_t i)
 		}
 	}
 	if (!err)
-		err = wo_put_was(was, o, r->b);
+		err = wo_put_was(was, o, form, r->b);
 	wo_was_free(was);
 	wo_order_free(o);
 	return err;
@@ -136,6 +140,7 @@ static int apply_result(struct store_txn *t, struct round *r, size_t i)
 	char note[WO_DESC_MAX + 1], why[WO_WHY_MAX], detail[AUDIT_DETAIL_MAX + 1];
 	const char *action;
 	bool dropped = true;
+	uint64_t form = 1;
 	int err = wo_visit_result_get(t, r->results[i], &v);
 
 	if (err) /* gone since it was read: another round applied it */
@@ -145,7 +150,9 @@ static int apply_result(struct store_txn *t, struct round *r, size_t i)
 		 v->campaign ? v->campaign : "", v->attempt_id ? v->attempt_id : "",
 		 v->satisfied ? "satisfied" : "not satisfied",
 		 v->note && *v->note ? "; " : "", v->note ? v->note : "");
-	err = wo_get(t, r->results[i], &o);
+	err = store_format_get(t, &form);
+	if (!err)
+		err = wo_get(t, r->results[i], &o);
 	if (err == KF_ENOTFOUND) {
 		snprintf(detail, sizeof(detail), "dropped: no such order");
 		err = 0;
@@ -160,9 +167,9 @@ static int apply_result(struct store_txn *t, struct round *r, size_t i)
 		struct wo_step_in in = {.action = action, .note = note, .now_ms = r->now_ms,
 					.actor = {v->agent, acc, false, false}};
 
-		was = wo_was_new(o);
+		was = wo_was_new(o, form);
 		if (wo_step(o, &r->w->set, &in, why, sizeof(why)) == 0) {
-			err = wo_put_was(was, o, r->b);
+			err = wo_put_was(was, o, form, r->b);
 			snprintf(detail, sizeof(detail), "from=visiting to=%s by phone campaign=%s",
 				 o->state, v->campaign ? v->campaign : "");
 			r->applied++;

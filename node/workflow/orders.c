@@ -20,6 +20,7 @@
 #include "storage/accounts.h"
 #include "storage/audit.h"
 #include "storage/custdb.h"
+#include "storage/format.h"
 #include "storage/log.h"
 
 #include <stdarg.h>
@@ -195,7 +196,7 @@ static int create_owner(struct store_txn *t, struct job *j, const Kefu__Agent *a
 }
 
 static int create_body(struct store_txn *t, struct job *j, const struct wo_actor *a,
-		       Kefu__WorkOrder **out)
+		       uint64_t form, Kefu__WorkOrder **out)
 {
 	static const char *const channels[] = {"phone", "web", "sms", "email", "letter", "walk-in"};
 	const Kefu__OrderCreate *rq = j->create;
@@ -205,7 +206,7 @@ static int create_body(struct store_txn *t, struct job *j, const struct wo_actor
 	Kefu__WorkOrder *o;
 	int kind, err;
 
-	if (wo_by_ref(t, rq->client_ref, j->id) == 0)
+	if (wo_by_ref(t, form, rq->msisdn, rq->client_ref, j->now_ms, j->id) == 0)
 		return KF_EEXISTS; /* a retry: answered with the order it made */
 	if ((kind = wo_kind_by_name(rq->kind)) < 0)
 		return refuse(j, KF_EPARSE, "kind \"%s\" is none of complaint, fault, request, "
@@ -233,7 +234,7 @@ static int create_body(struct store_txn *t, struct job *j, const struct wo_actor
 	if ((err = create_owner(t, j, a->account, owner)))
 		return err;
 	local_date(j->now_ms, date);
-	if ((err = wo_next_id(t, s->province, date, j->b, j->id)))
+	if ((err = wo_next_id(t, s->province, date, form, j->b, j->id)))
 		return err;
 	o = wo_order_new(rq, j->id, owner, a, j->now_ms);
 	memset(&p, 0, sizeof(p));
@@ -372,12 +373,15 @@ static int job_make(struct store_txn *t, uint64_t epoch, struct job *j, bool log
 	struct wo_actor a = {j->actor, NULL, j->admin, false};
 	char detail[AUDIT_DETAIL_MAX + 1], from[WO_TEXT_MAX + 1];
 	const char *action;
+	uint64_t form;
 	int err;
 
 	batch_reset(j->b);
 	j->why[0] = '\0';
 	free(j->reply);
 	j->reply = NULL;
+	if ((err = store_format_get(t, &form)))
+		return err;
 	if (!j->admin) {
 		err = accounts_get(t, j->actor, &acc);
 		if (err == KF_ENOTFOUND)
@@ -387,7 +391,7 @@ static int job_make(struct store_txn *t, uint64_t epoch, struct job *j, bool log
 		a.account = acc;
 	}
 	if (j->kind == J_CREATE) {
-		err = create_body(t, j, &a, &o);
+		err = create_body(t, j, &a, form, &o);
 		action = "create";
 		if (!err)
 			snprintf(detail, sizeof(detail), "kind=%s category=%s msisdn=%s owner=%s",
@@ -402,7 +406,7 @@ static int job_make(struct store_txn *t, uint64_t epoch, struct job *j, bool log
 			err = refuse(j, KF_ENOTFOUND, "no order %s", id ? id : "");
 		action = j->kind == J_TRANSITION ? j->tr->action : "update";
 		if (!err) {
-			was = wo_was_new(o);
+			was = wo_was_new(o, form);
 			snprintf(from, sizeof(from), "%s", o->state ? o->state : "");
 			err = j->kind == J_TRANSITION ? transition_body(t, j, &a, o)
 						      : update_body(j, &a, o);
@@ -413,7 +417,7 @@ static int job_make(struct store_txn *t, uint64_t epoch, struct job *j, bool log
 		}
 	}
 	if (!err)
-		err = wo_put_was(was, o, j->b);
+		err = wo_put_was(was, o, form, j->b);
 	if (!err && j->kind == J_TRANSITION && strcmp(action, "reassign") == 0)
 		err = reassign_notice(j, o);
 	if (!err)

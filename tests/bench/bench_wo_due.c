@@ -32,6 +32,7 @@
  * or a storage error.
  */
 #include "lib/err.h"
+#include "lib/version.h"
 #include "storage/batch.h"
 #include "storage/keys.h"
 #include "storage/store.h"
@@ -141,7 +142,7 @@ static int fill(struct store *s, uint64_t n, uint64_t seed)
 		batch_reset(b);
 		for (uint64_t k = i; k < n && k < i + CHUNK && r == 0; k++) {
 			order_make(&ob, k, &rng);
-			r = wo_put(NULL, &ob.o, b);
+			r = wo_put(NULL, &ob.o, KEFU_STORE_FORMAT, b);
 		}
 		if (r == 0) {
 			batch_sort(b); /* each table once, in key order */

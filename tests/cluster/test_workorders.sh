@@ -56,6 +56,18 @@ known_on() { ctl --node "$(addr "$1")" lookup --msisdn "$CALLER"; }
 for n in node1 node2 node3; do wait_for "$CALLER on $n" 20 known_on "$n"; done
 ok
 
+# Every member's build writes stored form 2, so the leader records it and
+# every replica has it (lib/version.h): the orders below are written in it.
+form_on() {
+	status_json "$1" 2>/dev/null | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin).get("store_format") != 2)'
+}
+for n in node1 node2 node3; do wait_for "stored form 2 on $n" 20 form_on "$n"; done
+ctl status --json | python3 -c '
+import json, sys
+ms = json.load(sys.stdin)["members"]
+assert len(ms) == 3 and all(m["format"] == 2 for m in ms), ms' || fail "members' forms"
+ok
+
 printf 'agent-secret-1' >"$D/pw"
 add() { # ID ROLE GROUPS
 	ctl agent add --id "$1" --name "坐席$1" --skills vip:5,billing:5,general:5 --role "$2" \

@@ -17,7 +17,7 @@
 static void test_member_round_trip(void **state)
 {
 	struct meta_member m = {"node1", "127.0.0.1:7401", "leader", 18446744073709551615ULL, 7, 9,
-				"0.1.0+g5b7ff69"};
+				"0.1.0+g5b7ff69", 2};
 	struct meta_member back;
 	char buf[512];
 	int n;
@@ -26,13 +26,15 @@ static void test_member_round_trip(void **state)
 	n = meta_member_encode(&m, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_non_null(strstr(buf, "\"applied\":\"18446744073709551615\""));
+	assert_non_null(strstr(buf, "\"format\":\"2\""));
 	assert_int_equal(meta_member_parse(buf, (size_t)n, &back), 0);
 	assert_memory_equal(&m, &back, sizeof(m));
 }
 
-/* A member record of a build before the version (a rolling upgrade reads
- * both): parsed, version ""; a version of the wrong type or too long is
- * refused like any other field. */
+/* A member record of a build before the version and the stored form (a
+ * rolling upgrade reads both): parsed, version "", form 1; a version or a
+ * form of the wrong type, or a version too long, is refused like any other
+ * field. */
 static void test_member_without_version(void **state)
 {
 	static const char old[] = "{\"name\":\"node2\",\"addr\":\"127.0.0.1:7402\",\"role\":"
@@ -41,6 +43,9 @@ static void test_member_without_version(void **state)
 	static const char bad[] = "{\"name\":\"node2\",\"addr\":\"a\",\"role\":\"follower\","
 				  "\"applied\":\"5\",\"applied_epoch\":\"2\",\"epoch\":\"2\","
 				  "\"version\":7}";
+	static const char badf[] = "{\"name\":\"node2\",\"addr\":\"a\",\"role\":\"follower\","
+				   "\"applied\":\"5\",\"applied_epoch\":\"2\",\"epoch\":\"2\","
+				   "\"format\":\"two\"}";
 	struct meta_member m;
 	char longv[200];
 
@@ -48,7 +53,9 @@ static void test_member_without_version(void **state)
 	assert_int_equal(meta_member_parse(old, sizeof(old) - 1, &m), 0);
 	assert_string_equal(m.name, "node2");
 	assert_string_equal(m.version, "");
+	assert_int_equal(m.format, 1);
 	assert_int_equal(meta_member_parse(bad, sizeof(bad) - 1, &m), KF_EPARSE);
+	assert_int_equal(meta_member_parse(badf, sizeof(badf) - 1, &m), KF_EPARSE);
 	memset(longv, 'v', sizeof(longv));
 	snprintf(longv, sizeof(longv), "{\"name\":\"n\",\"addr\":\"a\",\"role\":\"follower\","
 		 "\"applied\":\"5\",\"applied_epoch\":\"2\",\"epoch\":\"2\",\"version\":"

@@ -8,6 +8,7 @@
  */
 #include "lib/err.h"
 #include "storage/batch.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "storage/workorder.h"
 #include "tests/unit/support/tmpstore.h"
@@ -86,7 +87,7 @@ static void ord_init(struct ord *x, const char *id, const char *msisdn, const ch
 
 static void put(struct tmpstore *f, const struct ord *old, const struct ord *x)
 {
-	assert_int_equal(wo_put(old ? &old->o : NULL, &x->o, f->b), 0);
+	assert_int_equal(wo_put(old ? &old->o : NULL, &x->o, 2, f->b), 0);
 	apply(f);
 }
 
@@ -156,7 +157,7 @@ static void test_put_get_and_state_index(void **state)
 	assert_string_equal(s.ids[0], a.id);
 	/* a missing state or id is refused */
 	a2.o.state = NULL;
-	assert_int_equal(wo_put(NULL, &a2.o, f->b), KF_EPARSE);
+	assert_int_equal(wo_put(NULL, &a2.o, 2, f->b), KF_EPARSE);
 }
 
 static void test_newest_first_with_cursor(void **state)
@@ -306,7 +307,7 @@ static void test_deadline_index(void **state)
 	/* a later clock restarted: the key stays, nothing of the index is written */
 	ord_init(&a3, a.id, "1", "new", "", 1000, 10000);
 	a3.c[1].next_ms = 30000;
-	assert_int_equal(wo_put(&a.o, &a3.o, f->b), 0);
+	assert_int_equal(wo_put(&a.o, &a3.o, 2, f->b), 0);
 	assert_int_equal(batch_count(f->b), 1);
 	apply(f);
 	/* the earliest clock met: the key moves to the next one */
@@ -322,31 +323,69 @@ static void test_deadline_index(void **state)
 	store_abort(t);
 }
 
+/* An index key (tag, part) with value, as a store written before holds it. */
+static void index_put(struct tmpstore *f, const char *tag, const char *part, const char *value)
+{
+	struct key k;
+
+	key_init(&k);
+	key_add_str(&k, tag);
+	key_add_str(&k, part);
+	assert_int_equal(batch_put(f->b, STORE_WO_INDEX, k.b, k.len, value, strlen(value)), 0);
+	apply(f);
+}
+
+/* The next id of SC's 2026-12-06 into id, with ops sequence ops, and an
+ * order put under it. */
+static void number_and_put(struct tmpstore *f, char id[WO_ID_MAX + 1], size_t ops)
+{
+	struct store_txn *t;
+	struct ord o;
+
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_next_id(t, "SC", "20261206", 2, f->b, id), 0);
+	store_abort(t);
+	assert_int_equal(batch_count(f->b), ops);
+	ord_init(&o, id, "139", "new", "", 1000, 0);
+	put(f, NULL, &o);
+}
+
 static void test_ids_refs_attachments_visits(void **state)
 {
 	struct tmpstore *f = *state;
 	char id[WO_ID_MAX + 1], got[WO_ID_MAX + 1];
 	struct store_txn *t;
-	struct ord a;
+	struct ord a, a2;
 	Kefu__OrderAttachment at = KEFU__ORDER_ATTACHMENT__INIT, *back;
 	uint64_t ms;
 
-	for (int i = 1; i <= 3; i++) {
-		assert_int_equal(store_read_begin(f->s, &t), 0);
-		assert_int_equal(wo_next_id(t, "SC", "20261206", f->b, id), 0);
-		store_abort(t);
-		apply(f);
-	}
+	/* the day's sequence follows its highest order, and writes nothing */
+	for (int i = 1; i <= 3; i++)
+		number_and_put(f, id, 0);
 	assert_string_equal(id, "SC20261206000003");
 	assert_int_equal(store_read_begin(f->s, &t), 0);
-	assert_int_equal(wo_next_id(t, "SC", "20261207", f->b, id), 0);
+	assert_int_equal(wo_next_id(t, "SC", "20261207", 2, f->b, id), 0);
 	assert_string_equal(id, "SC20261207000001");
-	assert_int_equal(wo_next_id(t, "sc", "20261207", f->b, id), KF_EPARSE);
-	assert_int_equal(wo_next_id(t, "SC", "2026127", f->b, id), KF_EPARSE);
+	assert_int_equal(wo_next_id(t, "SC", "20261205", 2, f->b, id), 0);
+	assert_string_equal(id, "SC20261205000001");
+	assert_int_equal(wo_next_id(t, "sc", "20261207", 2, f->b, id), KF_EPARSE);
+	assert_int_equal(wo_next_id(t, "SC", "2026127", 2, f->b, id), KF_EPARSE);
 	store_abort(t);
 	batch_reset(f->b);
+	/* a day's "q" count (a store written before, or past 999,999) wins
+	 * when higher, and past 999,999 it is kept */
+	index_put(f, "q", "20261206", "2");
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_next_id(t, "SC", "20261206", 2, f->b, id), 0);
+	assert_string_equal(id, "SC20261206000004");
+	store_abort(t);
+	batch_reset(f->b);
+	index_put(f, "q", "20261206", "999999");
+	for (int i = 0; i < 2; i++)
+		number_and_put(f, id, 1);
+	assert_string_equal(id, "SC202612061000001");
 
-	ord_init(&a, "SC20261206000001", "139", "new", "", 1000, 0);
+	ord_init(&a, "SC20261208000001", "139", "new", "", 1000, 0);
 	a.o.client_ref = "ref-1";
 	put(f, NULL, &a);
 	at.name = "bill.png";
@@ -360,9 +399,14 @@ static void test_ids_refs_attachments_visits(void **state)
 	assert_int_equal(wo_visit_mark("139", 777, f->b), 0);
 	apply(f);
 	assert_int_equal(store_read_begin(f->s, &t), 0);
-	assert_int_equal(wo_by_ref(t, "ref-1", got), 0);
+	assert_int_equal(wo_by_ref(t, 2, "139", "ref-1", 2000, got), 0);
 	assert_string_equal(got, a.id);
-	assert_int_equal(wo_by_ref(t, "ref-2", got), KF_ENOTFOUND);
+	assert_int_equal(wo_by_ref(t, 2, "139", "ref-2", 2000, got), KF_ENOTFOUND);
+	/* another subscriber's, or past the time a retry finds its order */
+	assert_int_equal(wo_by_ref(t, 2, "138", "ref-1", 2000, got), KF_ENOTFOUND);
+	assert_int_equal(wo_by_ref(t, 2, "139", "ref-1", 1001 + WO_REF_KEEP_MS, got), KF_ENOTFOUND);
+	assert_int_equal(wo_by_ref(t, 2, "139", "ref-1", 1000 + WO_REF_KEEP_MS, got), 0);
+	assert_int_equal(wo_by_ref(t, 2, "139", "", 2000, got), KF_ENOTFOUND);
 	assert_int_equal(wo_attach_get(t, a.id, 0, &back), 0);
 	assert_string_equal(back->name, "bill.png");
 	assert_int_equal(back->data.len, 7);
@@ -377,6 +421,19 @@ static void test_ids_refs_attachments_visits(void **state)
 	assert_false(wo_attach_name_ok(".."));
 	assert_false(wo_attach_name_ok("a\\b"));
 	assert_true(wo_attach_name_ok("回执.pdf"));
+
+	/* a step of the order keeps its client_ref findable */
+	a2 = a;
+	a2.o.state = "dispatched";
+	put(f, &a, &a2);
+	/* an order of a store written before: its "r" key */
+	index_put(f, "r", "old-ref", "SC20261201000007");
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_by_ref(t, 2, "139", "ref-1", 5000, got), 0);
+	assert_string_equal(got, a.id);
+	assert_int_equal(wo_by_ref(t, 2, "139", "old-ref", 5000, got), 0);
+	assert_string_equal(got, "SC20261201000007");
+	store_abort(t);
 }
 
 struct notice_seen {
@@ -391,6 +448,47 @@ static int notice_collect(void *arg, const Kefu__OrderEscalation *e)
 	assert_true(s->n < 8);
 	s->at[s->n++] = e->at_ms;
 	return 0;
+}
+
+/* Stored form 1, the form old builds read: the day's "q" key for every id,
+ * an "r" key for a create's reference, no reference in the "m" value; the
+ * form-2 reader still finds such an order's reference. */
+static void test_form_1(void **state)
+{
+	struct tmpstore *f = *state;
+	char id[WO_ID_MAX + 1], got[WO_ID_MAX + 1];
+	struct store_txn *t;
+	struct ord a;
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_read_begin(f->s, &t), 0);
+		assert_int_equal(wo_next_id(t, "SC", "20261206", 1, f->b, id), 0);
+		store_abort(t);
+		assert_int_equal(batch_count(f->b), 1); /* the "q" key */
+		apply(f);
+	}
+	assert_string_equal(id, "SC20261206000003");
+	ord_init(&a, id, "139", "new", "", 1000, 0);
+	a.o.client_ref = "ref-1";
+	assert_int_equal(wo_put(NULL, &a.o, 1, f->b), 0);
+	assert_int_equal(batch_count(f->b), 4); /* the record, "m", "s" and "r" */
+	batch_reset(f->b);
+	assert_int_equal(wo_put(NULL, &a.o, 2, f->b), 0);
+	assert_int_equal(batch_count(f->b), 3); /* the record, "m" with the reference, "s" */
+	batch_reset(f->b);
+	assert_int_equal(wo_put(NULL, &a.o, 1, f->b), 0);
+	apply(f);
+	assert_int_equal(store_read_begin(f->s, &t), 0);
+	assert_int_equal(wo_by_ref(t, 1, "139", "ref-1", 2000, got), 0);
+	assert_string_equal(got, a.id);
+	assert_int_equal(wo_by_ref(t, 2, "139", "ref-1", 2000, got), 0);
+	assert_string_equal(got, a.id);
+	assert_int_equal(wo_by_ref(t, 1, "139", "ref-2", 2000, got), KF_ENOTFOUND);
+	/* the next id follows the "q" key and the records alike */
+	assert_int_equal(wo_next_id(t, "SC", "20261206", 2, f->b, id), 0);
+	assert_string_equal(id, "SC20261206000004");
+	store_abort(t);
+	batch_reset(f->b);
 }
 
 static void test_notices(void **state)
@@ -510,6 +608,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deadline_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_refs_attachments_visits, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_form_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_visit_results, setup, teardown),
 	};

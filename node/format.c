@@ -1,0 +1,135 @@
+/* The stored form the cluster writes: raised on the leader. See format.h. */
+#include "node/format.h"
+
+#include "cluster/election.h"
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/version.h"
+#include "node/leader.h"
+#include "storage/format.h"
+#include "storage/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FORMAT_EVERY_MS 1000
+
+struct format_svc {
+	struct leader *leader;     /* NULL on a node alone: the form stays as recorded */
+	struct election *el;
+	struct repl_storage *sto;
+	char self[META_NAME_MAX];
+	struct batch *b;           /* the raise's; used on the writer thread */
+	uint64_t target, from;     /* the form being recorded, and the one before it */
+	bool running, dead;
+};
+
+/* The newest form every registered member writes; 0 when none is registered. */
+static uint64_t members_form(const struct format_svc *s)
+{
+	const struct meta_member *m;
+	size_t n = election_members(s->el, &m);
+	uint64_t f = n ? KEFU_STORE_FORMAT : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (m[i].format < f)
+			f = m[i].format;
+	return f;
+}
+
+static int raise_body(struct store_txn *t, uint64_t epoch, void *arg)
+{
+	struct format_svc *s = arg;
+	int err = store_format_get(t, &s->from);
+
+	if (err)
+		return err;
+	if (s->target <= s->from)
+		return KF_ENOTFOUND; /* recorded already: nothing to log */
+	batch_reset(s->b);
+	if ((err = store_format_put(s->b, s->target)))
+		return err;
+	return log_append_batch(t, epoch, s->b, 0, false, s->self, NULL);
+}
+
+static void raise_done(void *arg, int err, uint64_t index)
+{
+	struct format_svc *s = arg;
+
+	s->running = false;
+	if (s->dead) {
+		batch_free(s->b);
+		free(s);
+		return;
+	}
+	if (err == 0)
+		log_info(LOG_CLUSTER, "stored form raised from=%llu to=%llu index=%llu (every "
+			 "member's build reads it)", (unsigned long long)s->from,
+			 (unsigned long long)s->target, (unsigned long long)index);
+	else if (err != KF_ENOTFOUND && err != KF_ESTATE)
+		log_warn(LOG_CLUSTER, "stored form not raised to=%llu error=\"%s\"",
+			 (unsigned long long)s->target, kf_strerror(err));
+}
+
+static void format_tick(void *state)
+{
+	struct format_svc *s = state;
+	struct store_txn *t;
+	uint64_t want, have = 1;
+	int err;
+
+	if (!s->leader || !s->el || s->running || !leader_is_local(s->leader))
+		return;
+	want = members_form(s);
+	if ((err = store_read_begin(s->sto->store, &t)) != 0)
+		return;
+	err = store_format_get(t, &have);
+	store_abort(t);
+	if (err || want <= have)
+		return;
+	s->target = want;
+	s->running = true;
+	if (leader_run(s->leader, raise_body, s, raise_done, s) != 0)
+		s->running = false;
+}
+
+static int format_init(const struct node_ctx *ctx, void **state)
+{
+	struct format_svc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		abort();
+	s->leader = ctx->leader;
+	s->el = ctx->election;
+	s->sto = ctx->sto;
+	s->b = batch_new(4096);
+	snprintf(s->self, sizeof(s->self), "%s", ctx->self);
+	*state = s;
+	return 0;
+}
+
+/* A raise still on the writer thread frees the service when it completes. */
+static void format_stop(void *state)
+{
+	struct format_svc *s = state;
+
+	if (!s)
+		return;
+	s->dead = true;
+	if (!s->running) {
+		batch_free(s->b);
+		free(s);
+	}
+}
+
+static const struct component_timer format_timers[] = {
+	{FORMAT_EVERY_MS, format_tick},
+};
+
+const struct component format_service = {
+	.name = "format",
+	.init = format_init,
+	.stop = format_stop,
+	.timers = format_timers,
+	.ntimers = sizeof(format_timers) / sizeof(format_timers[0]),
+};
