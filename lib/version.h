@@ -18,8 +18,8 @@ extern const char kefu_version[];
  * leads during a rolling upgrade never meets a form it misreads.
  *   1  every store before the form was recorded
  *   2  work orders: an "m" key's value is the order's client_ref (no "r"
- *      key), and the day's sequence follows the day's highest order id
- *      (the "q" key only past 999,999)
+ *      key), the day's sequence follows the day's highest order id (the
+ *      "q" key only past 999,999), and a "d" key has no value
  */
 #define KEFU_STORE_FORMAT 2
 

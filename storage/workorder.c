@@ -97,7 +97,7 @@ static uint64_t earliest_due(const Kefu__WorkOrder *o)
 /* The most index entries one order has: m, s, g, u and d. */
 #define INDEX_KEYS_MAX 5
 
-/* An index entry: its key and value (empty but for "d", and "m" in form 2). */
+/* An index entry: its key and value (empty but for "d" in form 1 and "m" in form 2). */
 struct index_entry {
 	struct key k;
 	struct key v;
@@ -110,14 +110,15 @@ struct wo_was {
 
 /*
  * The "d" entry of o into e: keyed by the earliest next escalation of its
- * clocks, valued with that clock's (name, next_ms) as parts. The round
- * reads which clocks are due from the record it loads to fire them, so the
- * value names only the earliest (the form every build reads): a step that
- * restarts a later clock (every transition restarts the update clock)
- * leaves the entry as it is. A create writes one key instead of one per
- * clock. False when no clock has a next level.
+ * clocks. The round reads which clocks are due from the record it loads to
+ * fire them, so the value says no more than the key: in form 1 that
+ * clock's (name, next_ms) as parts, the form builds before form 2 parse;
+ * in form 2 nothing. Either way a step that restarts a later clock (every
+ * transition restarts the update clock) leaves the entry as it is, and a
+ * create writes one key instead of one per clock. False when no clock has
+ * a next level.
  */
-static bool deadline_entry(const Kefu__WorkOrder *o, struct index_entry *e)
+static bool deadline_entry(const Kefu__WorkOrder *o, uint64_t form, struct index_entry *e)
 {
 	const Kefu__OrderClock *first = NULL;
 	char n[24];
@@ -132,8 +133,10 @@ static bool deadline_entry(const Kefu__WorkOrder *o, struct index_entry *e)
 		return false;
 	num20(n, first->next_ms);
 	key_init(&e->v);
-	key_add_str(&e->v, first->name);
-	key_add_str(&e->v, n);
+	if (form < 2) {
+		key_add_str(&e->v, first->name);
+		key_add_str(&e->v, n);
+	}
 	key_tag(&e->k, TAG_NEXT);
 	key_add_str(&e->k, n);
 	key_add_str(&e->k, o->id);
@@ -177,7 +180,7 @@ static size_t index_keys(const Kefu__WorkOrder *o, uint64_t form,
 		key_add_str(&out[k].k, o->id);
 		key_init(&out[k++].v);
 	}
-	if (deadline_entry(o, &out[k]))
+	if (deadline_entry(o, form, &out[k]))
 		k++;
 	return k;
 }

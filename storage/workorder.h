@@ -16,9 +16,10 @@
  *   "s", state, newest, id            -> ""     orders in a state
  *   "g", group, newest, id            -> ""     orders of a handling group
  *   "u", due_ms, id                   -> ""     open orders by their earliest running due time
- *   "d", next_ms, id                  -> the earliest clock's (name, next_ms) as
- *                                              parts: open orders by the earliest next
- *                                              escalation of their clocks
+ *   "d", next_ms, id                  -> form 1: the earliest clock's (name,
+ *                                              next_ms) as parts; form 2: "". Open
+ *                                              orders by the earliest next escalation
+ *                                              of their clocks
  *   "q", YYYYMMDD                     -> the day's last sequence number (decimal); in
  *                                              form 2 only past 999,999 (before, the
  *                                              day's highest id says it)

@@ -458,7 +458,7 @@ static void test_form_1(void **state)
 	struct tmpstore *f = *state;
 	char id[WO_ID_MAX + 1], got[WO_ID_MAX + 1];
 	struct store_txn *t;
-	struct ord a;
+	struct ord a, d;
 
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(store_read_begin(f->s, &t), 0);
@@ -476,6 +476,24 @@ static void test_form_1(void **state)
 	assert_int_equal(wo_put(NULL, &a.o, 2, f->b), 0);
 	assert_int_equal(batch_count(f->b), 3); /* the record, "m" with the reference, "s" */
 	batch_reset(f->b);
+	/* a deadline key's value: the earliest clock in form 1, nothing in form 2 */
+	ord_init(&d, "SC20261206000099", "139", "new", "", 1000, 10000);
+	for (uint64_t form = 1; form <= 2; form++) {
+		struct batch_op op = {0};
+
+		assert_int_equal(wo_put(NULL, &d.o, form, f->b), 0);
+		for (size_t i = 0; i < batch_count(f->b); i++) {
+			struct batch_op x = batch_op(f->b, i);
+
+			if (x.table == STORE_WO_INDEX && x.klen && x.key[0] == 'd')
+				op = x;
+		}
+		assert_non_null(op.key);
+		assert_int_equal(op.vlen, form == 1 ? 36 : 0);
+		if (form == 1)
+			assert_memory_equal(op.val, "first_response\0" "00000000000000009500\0", 36);
+		batch_reset(f->b);
+	}
 	assert_int_equal(wo_put(NULL, &a.o, 1, f->b), 0);
 	apply(f);
 	assert_int_equal(store_read_begin(f->s, &t), 0);

@@ -49,14 +49,32 @@ SIM_PID=$!
 ledger c1 "$SECS" --rate 100
 sleep 8
 
+# stored_form NODE: the stored form NODE's replica has recorded (docs/storage.md).
+stored_form() {
+	status_json "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("store_format", ""))'
+}
 # upgrade NODE: stopped as systemctl stop does, started from this build.
+# While a member still runs the earlier build, the form recorded stays the
+# one that build writes (1: it publishes none).
+UPGRADED=0
 upgrade() {
 	restart "$1" 60
 	runs_build "$1" "$KEFU_BIN" || fail "$1 does not run this build"
+	UPGRADED=$((UPGRADED + 1))
+	if [ "$UPGRADED" -lt 3 ]; then
+		f=$(stored_form "$1")
+		[ "$f" = 1 ] || fail "stored form '$f' on $1 while an earlier build is a member"
+	fi
 	ok
 	sleep 4
 }
 rolling upgrade
+# Every member runs this build: the leader records its form, on every node.
+NEW_FORM=$(sed -n 's/^#define KEFU_STORE_FORMAT \([0-9][0-9]*\)$/\1/p' "$(dirname "$0")/../../lib/version.h")
+[ -n "$NEW_FORM" ] || fail "no KEFU_STORE_FORMAT in lib/version.h"
+form_is_new() { [ "$(stored_form "$1")" = "$NEW_FORM" ]; }
+for n in node1 node2 node3; do wait_for "the new stored form on $n" 30 form_is_new "$n"; done
+ok
 
 wait "$SIM_PID" || fail "kefu-sim traffic: $(tail -n 5 "$D/traffic.err")"
 SIM_PID=""
