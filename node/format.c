@@ -21,15 +21,23 @@ struct format_svc {
 	char self[META_NAME_MAX];
 	struct batch *b;           /* the raise's; used on the writer thread */
 	uint64_t target, from;     /* the form being recorded, and the one before it */
+	size_t seen;               /* the most members registered at once since start */
 	bool running, dead;
 };
 
-/* The newest form every registered member writes; 0 when none is registered. */
-static uint64_t members_form(const struct format_svc *s)
+/* The newest form every registered member writes; 0 when none is, or
+ * while fewer are registered than have been at once since this node
+ * started (one is down: it may come back with the build it had). */
+static uint64_t members_form(struct format_svc *s)
 {
 	const struct meta_member *m;
 	size_t n = election_members(s->el, &m);
 	uint64_t f = n ? KEFU_STORE_FORMAT : 0;
+
+	if (n > s->seen)
+		s->seen = n;
+	if (n < s->seen)
+		return 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (m[i].format < f)
@@ -78,9 +86,11 @@ static void format_tick(void *state)
 	uint64_t want, have = 1;
 	int err;
 
-	if (!s->leader || !s->el || s->running || !leader_is_local(s->leader))
+	if (!s->el)
 		return;
-	want = members_form(s);
+	want = members_form(s); /* counted on every node, so a new leader knows who was there */
+	if (!s->leader || s->running || !leader_is_local(s->leader))
+		return;
 	if ((err = store_read_begin(s->sto->store, &t)) != 0)
 		return;
 	err = store_format_get(t, &have);

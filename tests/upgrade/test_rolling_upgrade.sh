@@ -53,9 +53,17 @@ sleep 8
 stored_form() {
 	status_json "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("store_format", ""))'
 }
+# form_of TREE: the newest stored form the build of TREE writes (1 before
+# builds said: lib/version.h KEFU_STORE_FORMAT).
+form_of() {
+	f=$(sed -n 's/^#define KEFU_STORE_FORMAT \([0-9][0-9]*\)$/\1/p' "$1/lib/version.h")
+	echo "${f:-1}"
+}
+OLD_FORM=$(form_of "$OLD")
+NEW_FORM=$(form_of "$TOP")
 # upgrade NODE: stopped as systemctl stop does, started from this build.
 # While a member still runs the earlier build, the form recorded stays the
-# one that build writes (1: it publishes none).
+# one that build writes.
 UPGRADED=0
 upgrade() {
 	restart "$1" 60
@@ -63,17 +71,16 @@ upgrade() {
 	UPGRADED=$((UPGRADED + 1))
 	if [ "$UPGRADED" -lt 3 ]; then
 		f=$(stored_form "$1")
-		[ "$f" = 1 ] || fail "stored form '$f' on $1 while an earlier build is a member"
+		[ "$f" = "$OLD_FORM" ] ||
+			fail "stored form '$f' on $1 while a build writing $OLD_FORM is a member"
 	fi
 	ok
 	sleep 4
 }
 rolling upgrade
 # Every member runs this build: the leader records its form, on every node.
-NEW_FORM=$(sed -n 's/^#define KEFU_STORE_FORMAT \([0-9][0-9]*\)$/\1/p' "$(dirname "$0")/../../lib/version.h")
-[ -n "$NEW_FORM" ] || fail "no KEFU_STORE_FORMAT in lib/version.h"
 form_is_new() { [ "$(stored_form "$1")" = "$NEW_FORM" ]; }
-for n in node1 node2 node3; do wait_for "the new stored form on $n" 30 form_is_new "$n"; done
+for n in node1 node2 node3; do wait_for "stored form $NEW_FORM on $n" 30 form_is_new "$n"; done
 ok
 
 wait "$SIM_PID" || fail "kefu-sim traffic: $(tail -n 5 "$D/traffic.err")"
