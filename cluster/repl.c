@@ -1704,7 +1704,6 @@ void repl_fill_status(struct repl *r, Kefu__StatusReply *st)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		Kefu__MemberStatus *ms = calloc(1, sizeof(*ms));
-		bool is_leader = strcmp(m[i].name, leader) == 0;
 		uint64_t applied = m[i].applied;
 
 		if (!ms)
@@ -1722,13 +1721,14 @@ void repl_fill_status(struct repl *r, Kefu__StatusReply *st)
 		ms->name = (char *)m[i].name;
 		ms->addr = (char *)m[i].addr;
 		ms->sync = sync && meta_sync_has(sync, m[i].name);
-		ms->role = is_leader ? "leader" : ms->sync ? "standby"
+		ms->role = strcmp(m[i].name, leader) == 0 ? "leader" : ms->sync ? "standby"
 			   : strcmp(m[i].role, "starting") == 0 ? "starting" : "follower";
-		ms->has_applied = ms->has_lag = ms->has_sync = ms->has_epoch = 1;
+		ms->has_applied = ms->has_lag = ms->has_sync = ms->has_epoch = ms->has_format = 1;
 		ms->applied = applied;
 		ms->lag = last > applied ? last - applied : 0;
 		ms->epoch = m[i].epoch;
 		ms->version = (char *)m[i].version;
+		ms->format = m[i].format;
 		st->members[i] = ms;
 	}
 	st->note = r->note[0] ? r->note : (char *)election_note(r->el);

@@ -1,7 +1,6 @@
 /* The cluster services of every node. See admin.h. */
 #include "node/admin.h"
 
-#include "cluster/election.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "node/hot.h"
@@ -237,20 +236,11 @@ static void on_health(void *arg, int err, const struct etcd_resp *r)
 		status_send(q);
 }
 
-/* The stored form as this node's replica has it (storage/format.h), and
- * the newest form each member's build writes (its member record). */
+/* The stored form as this node's replica has it (storage/format.h). */
 static void status_form(struct admin *a, struct status_req *q)
 {
-	const struct meta_member *m;
-	size_t n = election_members(a->el, &m);
 	struct store_txn *t;
 
-	for (size_t i = 0; i < q->st.n_members; i++)
-		for (size_t k = 0; k < n; k++)
-			if (strcmp(q->st.members[i]->name, m[k].name) == 0) {
-				q->st.members[i]->has_format = 1;
-				q->st.members[i]->format = m[k].format;
-			}
 	if (store_read_begin(a->sto->store, &t) != 0)
 		return;
 	q->st.has_store_format = store_format_get(t, &q->st.store_format) == 0;

@@ -41,6 +41,7 @@ struct round {
 	size_t n;
 	uint64_t now_ms;
 	uint64_t seq[WORKFLOW_DUE_BATCH * SEQS_PER_ORDER];
+	uint64_t form;         /* the stored form, read by the body (storage/format.h) */
 	struct batch *b;
 	bool prune;            /* old notices go too */
 	size_t fired;          /* written by the body */
@@ -93,14 +94,11 @@ static int fire_order(struct store_txn *t, struct round *r, size_t i)
 	Kefu__WorkOrder *o = NULL;
 	struct wo_was *was = NULL;
 	size_t s = i * SEQS_PER_ORDER, used = 0;
-	uint64_t form;
 	int err;
 
-	err = store_format_get(t, &form);
+	err = wo_get(t, r->ids[i], &o);
 	if (err == 0)
-		err = wo_get(t, r->ids[i], &o);
-	if (err == 0)
-		was = wo_was_new(o, form);
+		was = wo_was_new(o, r->form);
 	for (size_t c = 0; !err && c < WO_CLOCKS; c++) {
 		for (size_t l = 0; !err && l < WO_ESCALATE_MAX; l++) {
 			const Kefu__OrderEscalation *e;
@@ -115,7 +113,7 @@ static int fire_order(struct store_txn *t, struct round *r, size_t i)
 		}
 	}
 	if (!err)
-		err = wo_put_was(was, o, form, r->b);
+		err = wo_put_was(was, o, r->form, r->b);
 	wo_was_free(was);
 	wo_order_free(o);
 	return err;
@@ -140,7 +138,6 @@ static int apply_result(struct store_txn *t, struct round *r, size_t i)
 	char note[WO_DESC_MAX + 1], why[WO_WHY_MAX], detail[AUDIT_DETAIL_MAX + 1];
 	const char *action;
 	bool dropped = true;
-	uint64_t form = 1;
 	int err = wo_visit_result_get(t, r->results[i], &v);
 
 	if (err) /* gone since it was read: another round applied it */
@@ -150,9 +147,7 @@ static int apply_result(struct store_txn *t, struct round *r, size_t i)
 		 v->campaign ? v->campaign : "", v->attempt_id ? v->attempt_id : "",
 		 v->satisfied ? "satisfied" : "not satisfied",
 		 v->note && *v->note ? "; " : "", v->note ? v->note : "");
-	err = store_format_get(t, &form);
-	if (!err)
-		err = wo_get(t, r->results[i], &o);
+	err = wo_get(t, r->results[i], &o);
 	if (err == KF_ENOTFOUND) {
 		snprintf(detail, sizeof(detail), "dropped: no such order");
 		err = 0;
@@ -167,9 +162,9 @@ static int apply_result(struct store_txn *t, struct round *r, size_t i)
 		struct wo_step_in in = {.action = action, .note = note, .now_ms = r->now_ms,
 					.actor = {v->agent, acc, false, false}};
 
-		was = wo_was_new(o, form);
+		was = wo_was_new(o, r->form);
 		if (wo_step(o, &r->w->set, &in, why, sizeof(why)) == 0) {
-			err = wo_put_was(was, o, form, r->b);
+			err = wo_put_was(was, o, r->form, r->b);
 			snprintf(detail, sizeof(detail), "from=visiting to=%s by phone campaign=%s",
 				 o->state, v->campaign ? v->campaign : "");
 			r->applied++;
@@ -198,7 +193,7 @@ static int round_body(struct store_txn *t, uint64_t epoch, void *arg)
 {
 	struct round *r = arg;
 	size_t pruned = 0;
-	int err = 0;
+	int err = store_format_get(t, &r->form);
 
 	batch_reset(r->b);
 	r->fired = r->applied = 0;
