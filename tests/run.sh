@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every test of `make test` and ends with "N passed, N failed".
+# Lists every test of `make test` and has tests/runner.py run them, several
+# at a time; ends with "N passed, N failed, N skipped".
 #   - unit tests (cmocka), ASan+UBSan build, each in its own process with a timeout
 #   - fuzz corpora replayed through each fuzz target, ASan+UBSan build
 #   - security tests (tests/security/test_*.sh): attacks on a cluster of their own
@@ -31,73 +32,64 @@ if [ -x /usr/bin/python3 ] && [ "$(command -v python3)" != /usr/bin/python3 ]; t
 	PATH="$PWD/build/test-path:$PATH"
 	export PATH
 fi
-pass=0; fail=0; skip=0; failed=""; skipped=""
 logdir=build/test-logs
 mkdir -p "$logdir"
+jobs=$logdir/jobs
+: >"$jobs"
 
-run() { # name, timeout, command...
+# job NAME LIMIT [alone] COMMAND...: list a test (tests/runner.py runs them).
+# "alone": no other test runs beside it (it changes the machine's network).
+job() {
 	name=$1; limit=$2; shift 2
+	alone=-
+	[ "$1" = alone ] && { alone=alone; shift; }
 	case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
-	log="$logdir/$(echo "$name" | tr '/ ' '__').log"
-	start=$(date +%s)
-	timeout -k 5 "$limit" "$@" >"$log" 2>&1
-	rc=$?
-	if [ $rc -eq 0 ]; then
-		pass=$((pass + 1)); echo "PASS $name ($(( $(date +%s) - start ))s)"
-	elif [ $rc -eq 77 ]; then
-		skip=$((skip + 1)); skipped="$skipped $name"
-		echo "SKIP $name: $(tail -n 1 "$log")"
-	else
-		fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (log: $log)"
-		# The reason first (a shell test's fail line, an assertion, a
-		# sanitizer's summary): the tail is mostly the nodes' logs.
-		grep -m 5 -E '^FAIL: |Assertion|AssertionError|^SUMMARY: |runtime error:' "$log" |
-			sed 's/^/  > /'
-		tail -n 30 "$log" | sed 's/^/    /'
-	fi
+	printf '%s\t%s\t%s' "$name" "$limit" "$alone" >>"$jobs"
+	printf '\t%s' "$@" >>"$jobs"
+	printf '\n' >>"$jobs"
 }
 
-run check/test_layers 300 sh tests/check/test_layers.sh
+job check/test_layers 300 sh tests/check/test_layers.sh
 for t in build/san/tests/test_*; do
 	[ -x "$t" ] || continue
-	run "unit/$(basename "$t")" 600 "$t"
+	job "unit/$(basename "$t")" 600 "$t"
 done
 for f in build/san/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	n=$(basename "$f")
-	run "corpus/$n" 600 "$f" "tests/fuzz/corpus/${n#fuzz_}"
+	job "corpus/$n" 600 "$f" "tests/fuzz/corpus/${n#fuzz_}"
 done
 for s in tests/cluster/test_*.sh; do
 	[ -f "$s" ] || continue
-	run "cluster/$(basename "$s" .sh)" 300 sh "$s"
+	job "cluster/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/security/test_*.sh; do
 	[ -f "$s" ] || continue
-	run "security/$(basename "$s" .sh)" 300 sh "$s"
+	job "security/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/console/test_*.sh; do
 	[ -f "$s" ] || continue
-	run "console/$(basename "$s" .sh)" 300 sh "$s"
+	job "console/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/routing/test_*.sh; do
 	[ -f "$s" ] || continue
-	run "routing/$(basename "$s" .sh)" 300 sh "$s"
+	job "routing/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/sipgw/test_*.sh; do
 	[ -f "$s" ] || continue
-	run "sipgw/$(basename "$s" .sh)" 300 sh "$s"
+	job "sipgw/$(basename "$s" .sh)" 300 sh "$s"
 done
 for s in tests/appliance/test_*.sh; do
 	[ -f "$s" ] || continue
-	run "appliance/$(basename "$s" .sh)" 600 sh "$s"
+	# test_netns makes network namespaces and veth pairs: on its own.
+	case $s in */test_netns.sh) a=alone ;; *) a= ;; esac
+	job "appliance/$(basename "$s" .sh)" 600 $a sh "$s"
 done
 for s in tests/cli/*.sh; do
 	[ -f "$s" ] || continue
-	run "cli/$(basename "$s" .sh)" 1200 sh "$s"
+	job "cli/$(basename "$s" .sh)" 1200 sh "$s"
 done
 
-echo
-[ -n "$failed" ] && echo "failed:$failed"
-[ -n "$skipped" ] && echo "skipped:$skipped"
-echo "$pass passed, $fail failed, $skip skipped"
-[ "$fail" -eq 0 ]
+# Several at a time: TEST_SLOTS (default 2) tests run at once, each with a
+# port range of its own; TEST_SLOTS=1 runs them one after the other.
+exec python3 tests/runner.py "$jobs" "$logdir" "${TEST_SLOTS:-2}"

@@ -46,20 +46,9 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 ETCD=${ETCD:-etcd}
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A block of 2*members free ports from a start derived from our pid, below
-# 32768 where Linux takes the ports of outgoing connections.
-pick_base() {
-	local b=$((21000 + (($$ + RANDOM) % 550) * 20)) i ok
-	for _ in $(seq 1 50); do
-		ok=1
-		for i in $(seq 0 $((2 * members - 1))); do port_free $((b + i)) || { ok=0; break; }; done
-		[ $ok = 1 ] && { echo $b; return; }
-		b=$((b + 20)); [ $b -lt 32000 ] || b=21000
-	done
-	die "no free port block found"
-}
+# A block of 2*members free ports (tests/cluster/ports.inc).
+. "$(dirname "$0")/ports.inc"
+pick_base() { pick_port_block $((2 * members)) $((2 * members)) 20 || die "no free port block found"; }
 
 names() { cat "$dir/members"; }
 

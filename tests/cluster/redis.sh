@@ -61,20 +61,9 @@ master_name=kefu
 servers="r1 r2 r3"
 sentinels="s1 s2 s3"
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A block of 6 free ports from a start derived from our pid, below 32768
-# where Linux takes the ports of outgoing connections.
-pick_base() {
-	local b=$((20000 + (($$ + RANDOM) % 1000) * 10)) i ok
-	for _ in $(seq 1 50); do
-		ok=1
-		for i in 0 1 2 3 4 5; do port_free $((b + i)) || { ok=0; break; }; done
-		[ $ok = 1 ] && { echo $b; return; }
-		b=$((b + 10)); [ $b -lt 32000 ] || b=20000
-	done
-	die "no free port block found"
-}
+# A block of 6 free ports (tests/cluster/ports.inc).
+. "$(dirname "$0")/ports.inc"
+pick_base() { pick_port_block 6 6 10 || die "no free port block found"; }
 
 # mine PID: the process is alive and is one of ours (its title names DIR).
 mine() {
