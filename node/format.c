@@ -4,6 +4,7 @@
 #include "cluster/election.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/loop.h"
 #include "lib/version.h"
 #include "node/leader.h"
 #include "storage/format.h"
@@ -15,6 +16,7 @@
 #define FORMAT_EVERY_MS 1000
 
 struct format_svc {
+	struct loop *loop;
 	struct leader *leader;     /* NULL on a node alone: the form stays as recorded */
 	struct election *el;
 	struct repl_storage *sto;
@@ -22,7 +24,7 @@ struct format_svc {
 	struct batch *b;           /* the raise's; used on the writer thread */
 	uint64_t target, from;     /* the form being recorded, and the one before it */
 	size_t seen;               /* the most members registered at once since start */
-	bool running, dead;
+	bool running, dead, stopping;
 };
 
 /* The newest form every registered member writes; 0 when none is, or
@@ -79,6 +81,32 @@ static void raise_done(void *arg, int err, uint64_t index)
 			 (unsigned long long)s->target, kf_strerror(err));
 }
 
+/* The recorded form is newer than this build's: say so. */
+static bool too_new(uint64_t have)
+{
+	if (have <= KEFU_STORE_FORMAT)
+		return false;
+	log_err(LOG_STORE, "stored form %llu is newer than this build reads (%llu): the data was "
+		"written by a newer kefud; run that build or a later one",
+		(unsigned long long)have, (unsigned long long)KEFU_STORE_FORMAT);
+	return true;
+}
+
+int format_store_check(struct store *st)
+{
+	struct store_txn *t;
+	uint64_t have = 1;
+	int err = store_read_begin(st, &t);
+
+	if (err)
+		return err;
+	err = store_format_get(t, &have);
+	store_abort(t);
+	if (err)
+		log_err(LOG_STORE, "stored form unreadable error=\"%s\"", kf_strerror(err));
+	return err ? err : too_new(have) ? KF_ESTATE : 0;
+}
+
 static void format_tick(void *state)
 {
 	struct format_svc *s = state;
@@ -86,16 +114,21 @@ static void format_tick(void *state)
 	uint64_t want, have = 1;
 	int err;
 
-	if (!s->el)
-		return;
-	want = members_form(s); /* counted on every node, so a new leader knows who was there */
-	if (!s->leader || s->running || !leader_is_local(s->leader))
-		return;
-	if ((err = store_read_begin(s->sto->store, &t)) != 0)
+	if (s->stopping || store_read_begin(s->sto->store, &t) != 0)
 		return;
 	err = store_format_get(t, &have);
 	store_abort(t);
-	if (err || want <= have)
+	if (err == 0 && too_new(have)) {
+		/* through the log or a snapshot, from a leader that did not count us */
+		log_err(LOG_MAIN, "stopping reason=\"stored form %llu\"", (unsigned long long)have);
+		s->stopping = true;
+		loop_stop(s->loop);
+		return;
+	}
+	if (!s->el)
+		return;
+	want = members_form(s); /* counted on every node, so a new leader knows who was there */
+	if (err || !s->leader || s->running || !leader_is_local(s->leader) || want <= have)
 		return;
 	s->target = want;
 	s->running = true;
@@ -109,6 +142,7 @@ static int format_init(const struct node_ctx *ctx, void **state)
 
 	if (!s)
 		abort();
+	s->loop = ctx->loop;
 	s->leader = ctx->leader;
 	s->el = ctx->election;
 	s->sto = ctx->sto;

@@ -15,7 +15,20 @@
 #define KEFU_NODE_FORMAT_H
 
 #include "node/component.h"
+#include "storage/store.h"
 
 extern const struct component format_service;
+
+/*
+ * format_store_check - the form recorded in st is one this build reads (at
+ * most KEFU_STORE_FORMAT). A newer one means the data was written by a
+ * newer build (a downgrade, or a node that was down while the cluster
+ * upgraded): this build would misread it and, leading, write an older form
+ * into it. Logs why and returns KF_ESTATE then (kefud does not start);
+ * 0, or KF_ECORRUPT / KF_ESTORE from reading it. The service checks the
+ * same once a second while it runs (the form may arrive through the log or
+ * a snapshot) and stops the node.
+ */
+int format_store_check(struct store *st);
 
 #endif

@@ -536,6 +536,10 @@ static int node_storage_init(struct node *n)
 {
 	int r = node_store_open(n);
 
+	if (r == 0 && (r = format_store_check(n->sto.store)) != 0) {
+		store_free(n->sto.store);
+		n->sto.store = NULL;
+	}
 	if (r)
 		return r;
 	r = loop_wake_new(n->loop, node_writer_reap, n, &n->writer_wake);

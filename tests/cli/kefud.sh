@@ -1,7 +1,8 @@
 #!/bin/sh
 # kefud's command line: --help lists every option, a bad configuration exits
 # 2 with a message naming the problem, a missing data_dir exits 1, SIGTERM
-# exits 0 after an orderly shutdown, SIGHUP applies reloadable options.
+# exits 0 after an orderly shutdown, SIGHUP applies reloadable options, a
+# store written in a newer stored form exits 1.
 set -eu
 bin=${KEFU_BIN:-build/san/bin}/kefud
 tmp=$(mktemp -d)
@@ -81,4 +82,12 @@ rc=$?
 set -e
 [ "$rc" -eq 0 ] || fail "SIGTERM: exit $rc: $(cat "$tmp/log")"
 [ -f "$tmp/data/data.mdb" ] || fail "no LMDB environment in data_dir"
+
+# A store whose recorded form (meta store.format, docs/storage.md) is newer
+# than this build's: kefud refuses it with exit 1 and says why, and leaves
+# it as it was.
+printf 'store.format\n999\n' | mdb_load -T -s meta "$tmp/data" 2>"$tmp/load.err" ||
+	fail "mdb_load: $(cat "$tmp/load.err")"
+expect_exit 1 'stored form 999 is newer than this build reads' --config "$tmp/k.conf"
+mdb_dump -p -s meta "$tmp/data" | grep -qx ' 999' || fail "the recorded form changed"
 echo "ok"
