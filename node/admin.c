@@ -236,17 +236,6 @@ static void on_health(void *arg, int err, const struct etcd_resp *r)
 		status_send(q);
 }
 
-/* The stored form as this node's replica has it (storage/format.h). */
-static void status_form(struct admin *a, struct status_req *q)
-{
-	struct store_txn *t;
-
-	if (store_read_begin(a->sto->store, &t) != 0)
-		return;
-	q->st.has_store_format = store_format_get(t, &q->st.store_format) == 0;
-	store_abort(t);
-}
-
 /* The Redis part of the status, when the node has Redis. */
 static void status_redis(struct admin *a, struct status_req *q)
 {
@@ -274,7 +263,8 @@ static void on_status(void *state, struct msg_peer *p, const Kefu__Envelope *e)
 	q->ref = msg_ref_of(p, e->request_id);
 	kefu__status_reply__init(&q->st);
 	repl_fill_status(a->repl, &q->st);
-	status_form(a, q);
+	/* the stored form as this node's replica has it (storage/format.h) */
+	q->st.has_store_format = store_format_read(a->sto->store, &q->st.store_format) == 0;
 	status_redis(a, q);
 	q->n = etcd_endpoint_count(etcd);
 	q->es = calloc(q->n, sizeof(*q->es));

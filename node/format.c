@@ -94,14 +94,9 @@ static bool too_new(uint64_t have)
 
 int format_store_check(struct store *st)
 {
-	struct store_txn *t;
-	uint64_t have = 1;
-	int err = store_read_begin(st, &t);
+	uint64_t have;
+	int err = store_format_read(st, &have);
 
-	if (err)
-		return err;
-	err = store_format_get(t, &have);
-	store_abort(t);
 	if (err)
 		log_err(LOG_STORE, "stored form unreadable error=\"%s\"", kf_strerror(err));
 	return err ? err : too_new(have) ? KF_ESTATE : 0;
@@ -110,14 +105,12 @@ int format_store_check(struct store *st)
 static void format_tick(void *state)
 {
 	struct format_svc *s = state;
-	struct store_txn *t;
-	uint64_t want, have = 1;
+	uint64_t want, have;
 	int err;
 
-	if (s->stopping || store_read_begin(s->sto->store, &t) != 0)
+	if (s->stopping)
 		return;
-	err = store_format_get(t, &have);
-	store_abort(t);
+	err = store_format_read(s->sto->store, &have);
 	if (err == 0 && too_new(have)) {
 		/* through the log or a snapshot, from a leader that did not count us */
 		log_err(LOG_MAIN, "stopping reason=\"stored form %llu\"", (unsigned long long)have);

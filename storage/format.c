@@ -22,6 +22,19 @@ int store_format_get(struct store_txn *t, uint64_t *out)
 	return err;
 }
 
+int store_format_read(struct store *s, uint64_t *out)
+{
+	struct store_txn *t;
+	int err = store_read_begin(s, &t);
+
+	*out = 1;
+	if (err)
+		return err;
+	err = store_format_get(t, out);
+	store_abort(t);
+	return err;
+}
+
 int store_format_put(struct batch *b, uint64_t f)
 {
 	char s[24];

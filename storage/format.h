@@ -20,6 +20,11 @@
  * Returns 0, KF_ECORRUPT (not a decimal number of 1 or more), KF_ESTORE. */
 int store_format_get(struct store_txn *t, uint64_t *out);
 
+/* store_format_read - store_format_get in a read transaction of its own
+ * on s. Returns as store_format_get does, or store_read_begin's error (*out
+ * is 1 then). */
+int store_format_read(struct store *s, uint64_t *out);
+
 /* store_format_put - append the op that records form f (>= 1) to b.
  * Returns 0, KF_EPARSE (f is 0), KF_ETOOBIG (batch cap). */
 int store_format_put(struct batch *b, uint64_t f);

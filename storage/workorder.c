@@ -32,13 +32,12 @@ static void num20(char out[24], uint64_t v)
 	snprintf(out, 24, "%020" PRIu64, v);
 }
 
-/* A 20-digit part back to its number; false when it is not one. */
-static bool part_num(const uint8_t *p, size_t n, uint64_t *out)
+/* n decimal digits at p into *out (the caller's n keeps it in 64 bits);
+ * false when one is not a digit. */
+static bool digits_num(const uint8_t *p, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
 
-	if (n != 20)
-		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return false;
@@ -46,6 +45,12 @@ static bool part_num(const uint8_t *p, size_t n, uint64_t *out)
 	}
 	*out = v;
 	return true;
+}
+
+/* A 20-digit part back to its number; false when it is not one. */
+static bool part_num(const uint8_t *p, size_t n, uint64_t *out)
+{
+	return n == 20 && digits_num(p, n, out);
 }
 
 /* Part i of key k as a string into out (cap bytes); false when it is missing or too long. */
@@ -349,17 +354,13 @@ static int put_decimal(const struct key *k, uint64_t v, struct batch *b)
  * are counted by the "q" key. */
 static int tail_visit(void *arg, const struct store_val *k, const struct store_val *v)
 {
-	const uint8_t *p = (const uint8_t *)k->data + 10;
-	uint64_t seq = 0;
+	uint64_t seq;
 
 	(void)v;
 	if (k->len != 10 + 6 + 1)
 		return 0;
-	for (int i = 0; i < 6; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return KF_ECORRUPT;
-		seq = seq * 10 + (uint64_t)(p[i] - '0');
-	}
+	if (!digits_num((const uint8_t *)k->data + 10, 6, &seq))
+		return KF_ECORRUPT;
 	*(uint64_t *)arg = seq;
 	return 1;
 }
