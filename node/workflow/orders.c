@@ -3,13 +3,14 @@
  * request to the leader with the actor it vouches for; the leader checks
  * and writes in one step inside its logging transaction (leader_run), so
  * two changes of one order can never both pass against the same state.
- * A transition or an update is first made on the leader's loop against a
- * read snapshot (made_ahead); the writer then only checks that the order
- * and the actor's account are byte for byte those it was made from and
- * logs the ops, or else makes the change again in its transaction. The
- * single writer thread, which every write of the cluster waits for, so
- * spends about half the time on an order change (docs/workflow.md).
- * See workflow_int.h.
+ * A change is first made on the leader's loop against a read snapshot
+ * (made_ahead); the writer then only checks that what it was made from
+ * still holds (made_still: the stored form, the order and the accounts
+ * byte for byte; for a create, that its id and its client_ref are still
+ * free and the subscriber's profile gives the same) and logs the ops, or
+ * else makes the change again in its transaction. The single writer
+ * thread, which every write of the cluster waits for, so spends about
+ * half the time on an order change (docs/workflow.md). See workflow_int.h.
  */
 #include "node/workflow/workflow_int.h"
 
@@ -23,6 +24,7 @@
 #include "storage/format.h"
 #include "storage/log.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ struct job {
 	char actor[AUDIT_AGENT_MAX + 1];
 	bool admin;
 	uint64_t now_ms, seq;
+	uint64_t form;                  /* the stored form the change was made in */
 	struct batch *b;
 	/* written by the body, read by the completion */
 	char why[WO_WHY_MAX];
@@ -50,9 +53,74 @@ struct job {
 	/* made ahead on a snapshot (made_ahead): the batch and the reply hold
 	 * while the stored order and account are these bytes */
 	bool made;
-	uint8_t *had_order, *had_acc;
-	size_t had_order_len, had_acc_len;
+	uint8_t *had_order, *had_acc, *had_owner;
+	size_t had_order_len, had_acc_len, had_owner_len;
+	struct profile_use *prof;       /* a create's: what the profile gave */
 };
+
+/* What a create takes from the subscriber's profile (NULL: nothing). */
+struct profile_use {
+	char *user_id, *cust_id, *city;
+	bool has_vip;
+	uint32_t vip;
+};
+
+static char *dup_or_null(const char *s)
+{
+	char *d;
+
+	if (!s || !*s)
+		return NULL;
+	if (!(d = strdup(s)))
+		abort();
+	return d;
+}
+
+static void profile_use_free(struct profile_use *u)
+{
+	if (!u)
+		return;
+	free(u->user_id);
+	free(u->cust_id);
+	free(u->city);
+	free(u);
+}
+
+/* The profile of msisdn as a create uses it; an msisdn that is no
+ * subscriber of ours (or a profile that cannot be read) gives nothing. */
+static struct profile_use *profile_use_read(struct store_txn *t, const char *msisdn)
+{
+	struct profile_use *u = calloc(1, sizeof(*u));
+	struct custdb_profile p;
+	char city[WO_TEXT_MAX + 1];
+
+	if (!u)
+		abort();
+	memset(&p, 0, sizeof(p));
+	if (custdb_lookup_msisdn(t, msisdn, 0, 0, &p) == 0) {
+		u->user_id = dup_or_null(p.user->user_id);
+		u->cust_id = dup_or_null(p.user->cust_id);
+		if (p.cust) {
+			u->has_vip = true;
+			u->vip = p.cust->vip_level;
+			custdb_city(p.cust->address, city, sizeof(city));
+			u->city = dup_or_null(city);
+		}
+	}
+	custdb_profile_release(&p);
+	return u;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool profile_use_same(const struct profile_use *a, const struct profile_use *b)
+{
+	return same_str(a->user_id, b->user_id) && same_str(a->cust_id, b->cust_id) &&
+	       same_str(a->city, b->city) && a->has_vip == b->has_vip && a->vip == b->vip;
+}
 
 static void job_free(struct job *j)
 {
@@ -68,6 +136,8 @@ static void job_free(struct job *j)
 	free(j->reply);
 	free(j->had_order);
 	free(j->had_acc);
+	free(j->had_owner);
+	profile_use_free(j->prof);
 	free(j);
 	w->inflight--;
 	if (w->dead && w->inflight == 0)
@@ -195,14 +265,37 @@ static int create_owner(struct store_txn *t, struct job *j, const Kefu__Agent *a
 	return 0;
 }
 
+/*
+ * The id of a create made ahead: the snapshot's next id of the day, or past
+ * the last one given ahead, which the writer may not have written yet.
+ * Only in stored form 2 up to the day's 999,999th order, where the next id
+ * needs no "q" key: else the writer numbers it (KF_ESTATE).
+ */
+static int id_ahead(struct workflow *w, const char *date, uint64_t form, char id[WO_ID_MAX + 1])
+{
+	uint64_t seq = strtoull(id + 10, NULL, 10);
+
+	if (form < 2)
+		return KF_ESTATE;
+	if (strcmp(w->ahead_date, date) == 0 && w->ahead_seq >= seq)
+		seq = w->ahead_seq + 1;
+	if (seq > 999999)
+		return KF_ESTATE;
+	snprintf(id + 10, WO_ID_MAX + 1 - 10, "%06" PRIu64, seq);
+	snprintf(w->ahead_date, sizeof(w->ahead_date), "%s", date);
+	w->ahead_seq = seq;
+	return 0;
+}
+
+/* ahead: made on the loop's snapshot (made_ahead), numbered by id_ahead. */
 static int create_body(struct store_txn *t, struct job *j, const struct wo_actor *a,
-		       uint64_t form, Kefu__WorkOrder **out)
+		       uint64_t form, bool ahead, Kefu__WorkOrder **out)
 {
 	static const char *const channels[] = {"phone", "web", "sms", "email", "letter", "walk-in"};
 	const Kefu__OrderCreate *rq = j->create;
 	const struct wo_settings *s = &j->w->set;
-	char owner[AUDIT_AGENT_MAX + 1], date[9], city[WO_TEXT_MAX + 1];
-	struct custdb_profile p;
+	char owner[AUDIT_AGENT_MAX + 1], date[9];
+	struct profile_use *u;
 	Kefu__WorkOrder *o;
 	int kind, err;
 
@@ -236,20 +329,20 @@ static int create_body(struct store_txn *t, struct job *j, const struct wo_actor
 	local_date(j->now_ms, date);
 	if ((err = wo_next_id(t, s->province, date, form, j->b, j->id)))
 		return err;
+	if (ahead && (err = id_ahead(j->w, date, form, j->id)))
+		return err;
 	o = wo_order_new(rq, j->id, owner, a, j->now_ms);
-	memset(&p, 0, sizeof(p));
-	if (custdb_lookup_msisdn(t, rq->msisdn, 0, 0, &p) == 0) {
-		wo_set(&o->user_id, p.user->user_id);
-		wo_set(&o->cust_id, p.user->cust_id);
-		if (p.cust) {
-			o->has_vip_level = 1;
-			o->vip_level = p.cust->vip_level;
-			custdb_city(p.cust->address, city, sizeof(city));
-			if (city[0])
-				wo_set(&o->city, city);
-		}
-	}
-	custdb_profile_release(&p);
+	u = profile_use_read(t, rq->msisdn);
+	if (u->user_id)
+		wo_set(&o->user_id, u->user_id);
+	if (u->cust_id)
+		wo_set(&o->cust_id, u->cust_id);
+	o->has_vip_level = u->has_vip;
+	o->vip_level = u->vip;
+	if (u->city)
+		wo_set(&o->city, u->city);
+	profile_use_free(j->prof);
+	j->prof = u;
 	wo_clocks_set(o, s);
 	for (size_t i = 0; i < rq->n_attachments && !err; i++)
 		err = wo_attach_put(j->id, (unsigned)i, rq->attachments[i], j->b);
@@ -382,6 +475,7 @@ static int job_make(struct store_txn *t, uint64_t epoch, struct job *j, bool log
 	j->reply = NULL;
 	if ((err = store_format_get(t, &form)))
 		return err;
+	j->form = form;
 	if (!j->admin) {
 		err = accounts_get(t, j->actor, &acc);
 		if (err == KF_ENOTFOUND)
@@ -391,7 +485,7 @@ static int job_make(struct store_txn *t, uint64_t epoch, struct job *j, bool log
 		a.account = acc;
 	}
 	if (j->kind == J_CREATE) {
-		err = create_body(t, j, &a, form, &o);
+		err = create_body(t, j, &a, form, !log, &o);
 		action = "create";
 		if (!err)
 			snprintf(detail, sizeof(detail), "kind=%s category=%s msisdn=%s owner=%s",
@@ -455,18 +549,54 @@ static bool still(struct store_txn *t, packed_fn get, const char *id, const uint
 	return get(t, id, &v) == 0 && v.len == len && memcmp(v.data, had, len) == 0;
 }
 
+/* The owner a create names, when it is not the actor itself; else NULL. */
+static const char *other_owner(const struct job *j)
+{
+	const char *want = j->create->owner;
+
+	return want && *want && (j->admin || strcmp(want, j->actor) != 0) ? want : NULL;
+}
+
 /*
- * The writer's body of a change made ahead: logged as made when the order
- * and the actor's account are still what it was made from (a change of the
- * same order in between, by another request or an escalation round, shows
- * in the order's bytes), else made again here.
+ * What a change made ahead read still holds in t: the stored form, the
+ * actor's account, and the order (a change of the same order in between,
+ * by another request or an escalation round, shows in its bytes); for a
+ * create, the named owner's account, its id and its client_ref still free
+ * (another create made on the same snapshot, or a retry, took them), and
+ * the same profile of the subscriber.
  */
+static bool made_still(struct store_txn *t, struct job *j)
+{
+	const Kefu__OrderCreate *rq = j->create;
+	struct profile_use *u;
+	struct store_val v;
+	char other[WO_ID_MAX + 1];
+	uint64_t form;
+	bool same;
+
+	if (store_format_get(t, &form) != 0 || form != j->form ||
+	    (!j->admin && !still(t, accounts_get_packed, j->actor, j->had_acc, j->had_acc_len)))
+		return false;
+	if (j->kind != J_CREATE)
+		return still(t, wo_get_packed, j->id, j->had_order, j->had_order_len);
+	if ((other_owner(j) &&
+	     !still(t, accounts_get_packed, other_owner(j), j->had_owner, j->had_owner_len)) ||
+	    wo_get_packed(t, j->id, &v) != KF_ENOTFOUND ||
+	    wo_by_ref(t, form, rq->msisdn, rq->client_ref, j->now_ms, other) != KF_ENOTFOUND)
+		return false;
+	u = profile_use_read(t, rq->msisdn);
+	same = j->prof && profile_use_same(u, j->prof);
+	profile_use_free(u);
+	return same;
+}
+
+/* The writer's body of a change made ahead: logged as made while what it
+ * was made from holds, else made again here. */
 static int made_body(struct store_txn *t, uint64_t epoch, void *arg)
 {
 	struct job *j = arg;
 
-	if (j->made && still(t, wo_get_packed, j->id, j->had_order, j->had_order_len) &&
-	    (j->admin || still(t, accounts_get_packed, j->actor, j->had_acc, j->had_acc_len)))
+	if (j->made && made_still(t, j))
 		return log_append_batch(t, epoch, j->b, 0, false, j->w->self, NULL);
 	j->made = false;
 	return job_make(t, epoch, j, true);
@@ -489,25 +619,28 @@ static bool copy_of(struct store_txn *t, packed_fn get, const char *id, uint8_t 
 }
 
 /*
- * made_ahead - make a transition or an update on a snapshot, on the loop.
- * Those that read more than the order and the actor's account (a close
- * reads the customer's last return visit, a reassign the new owner's
- * account) and those the snapshot refuses are left to the writer.
+ * made_ahead - make a change on a snapshot, on the loop. Those that read
+ * more than made_still checks (a close reads the customer's last return
+ * visit, a reassign the new owner's account) and those the snapshot
+ * refuses are left to the writer.
  */
 static void made_ahead(struct job *j)
 {
 	const char *action = j->kind == J_TRANSITION ? j->tr->action : "update";
+	bool create = j->kind == J_CREATE;
 	struct store_txn *t;
 
-	if (j->kind == J_CREATE || !action || strcmp(action, "close") == 0 ||
-	    strcmp(action, "reassign") == 0)
+	if (!create && (!action || strcmp(action, "close") == 0 || strcmp(action, "reassign") == 0))
 		return;
-	snprintf(j->id, sizeof(j->id), "%s",
-		 (j->kind == J_TRANSITION ? j->tr->id : j->up->id) ?: "");
+	if (!create)
+		snprintf(j->id, sizeof(j->id), "%s",
+			 (j->kind == J_TRANSITION ? j->tr->id : j->up->id) ?: "");
 	if (store_read_begin(j->w->sto->store, &t) != 0)
 		return;
-	if (copy_of(t, wo_get_packed, j->id, &j->had_order, &j->had_order_len) &&
-	    (j->admin || copy_of(t, accounts_get_packed, j->actor, &j->had_acc, &j->had_acc_len)))
+	if ((create || copy_of(t, wo_get_packed, j->id, &j->had_order, &j->had_order_len)) &&
+	    (j->admin || copy_of(t, accounts_get_packed, j->actor, &j->had_acc, &j->had_acc_len)) &&
+	    (!create || !other_owner(j) ||
+	     copy_of(t, accounts_get_packed, other_owner(j), &j->had_owner, &j->had_owner_len)))
 		j->made = job_make(t, 0, j, false) == 0;
 	store_abort(t);
 }

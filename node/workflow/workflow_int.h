@@ -40,6 +40,10 @@ struct workflow {
 	bool firing;               /* an escalation round is being written */
 	bool dead;                 /* stopped; freed by the last write's completion */
 	uint64_t last_prune_ms;
+	/* The last id given to a create made ahead (orders.c): its date and
+	 * the day's sequence, so that creates made on one snapshot differ. */
+	char ahead_date[9];
+	uint64_t ahead_seq;
 	/* Notices delivered (their keys), the last WORKFLOW_SEEN_MAX of them. */
 	uint64_t notice_from_ms;
 	char seen[WORKFLOW_SEEN_MAX][WO_ID_MAX + 40];

@@ -458,6 +458,52 @@ open_of a02 >"$D/a02.after"
 for id in $(cat "$D/a01.before"); do grep -qx "$id" "$D/a02.after" || fail "$id is not a02's"; done
 ok
 
+# Twenty creates sent at once on the leader itself: the leader makes each on
+# a snapshot as it arrives, most before the ones before it are written, so
+# it numbers each past the ids it gave ahead, and the writer checks that the
+# id and the client_ref are still free. Ten references, each sent twice in a
+# row (every other one for a01, named as the owner): ten orders with ten
+# ids, each pair answered with one order, each with the caller's profile.
+{
+	echo "send login agent_id=s01 password=agent-secret-1"
+	echo "expect login_reply"
+	for i in $(seq 1 10); do
+		o=; [ $((i % 2)) = 0 ] && o=" owner=a01"
+		for k in 1 2; do
+			echo "send order_create client_ref=burst-$i msisdn=$CALLER kind=consult category=业务/办理渠道 description=并发新建$i$o"
+		done
+	done
+	for i in $(seq 1 20); do echo "expect order_reply"; done
+} >"$D/burst.in"
+actor burst "$(leader)" agent <"$D/burst.in"
+finished burst
+python3 - "$D/burst.out" "$CALLER_UID" >"$D/burst.ids" <<'PY' || fail "twenty creates sent at once: $(grep order_reply "$D/burst.out" | head -n 3)"
+import json, sys
+got = {}
+for m in map(json.loads, open(sys.argv[1], encoding="utf-8")):
+    if m.get("body") != "order_reply":
+        continue
+    o = m["order"]
+    got.setdefault(o["client_ref"], set()).add(o["id"])
+    assert o["user_id"] == sys.argv[2] and o["city"] == "成都市", o
+    assert o["owner"] == ("a01" if int(o["client_ref"].split("-")[1]) % 2 == 0 else "s01"), o
+assert sorted(got) == sorted("burst-%d" % i for i in range(1, 11)), got
+assert all(len(v) == 1 for v in got.values()), got
+ids = [min(v) for v in got.values()]
+assert len(set(ids)) == 10, ids
+print("\n".join(ids))
+PY
+for id in $(cat "$D/burst.ids"); do
+	ctl order show "$id" --json >"$D/burst.show" 2>&1 || fail "order show $id: $(cat "$D/burst.show")"
+	python3 -c 'import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["state"] == "new" and [h["action"] for h in o["history"]] == ["create"], o' "$D/burst.show" ||
+		fail "$id: $(cat "$D/burst.show")"
+done
+ctl --node "$(addr "$(leader)")" order check --json >"$D/check.burst" 2>&1 ||
+	fail "deadlines after the creates at once: $(cat "$D/check.burst")"
+ok
+
 # A follower that meets a stored form newer than its build stops within
 # seconds and says why (docs/storage.md), and the others go on. Here the
 # form is written into its replica beside it with LMDB's own tool; in
