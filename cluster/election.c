@@ -11,7 +11,13 @@
 #include <string.h>
 
 #define RETRY_MS 200
+/* The member key is written at most this often when the role, an epoch or
+ * the lease changed, and the applied index alone at most every second: under
+ * writes it changes all the time, and every put is a write of etcd's log on
+ * each etcd member. Readers of the applied index take it as a lower bound
+ * (truncation, failover's choice, status away from the leader). */
 #define MEMBER_MIN_INTERVAL_MS 200
+#define MEMBER_APPLIED_INTERVAL_MS 1000
 #define KEY_MAX 256
 
 enum lease_state { LEASE_NONE, LEASE_GRANTING, LEASE_OK, LEASE_REVOKING };
@@ -59,6 +65,7 @@ struct election {
 	bool resigned;            /* we asked to give up the current epoch */
 	struct meta_member me;
 	bool me_dirty, me_inflight;
+	bool me_urgent;           /* more than the applied index changed */
 	uint64_t me_written_ms;
 	char note[160];
 };
@@ -366,7 +373,7 @@ static void on_granted(void *arg, int err, const struct etcd_resp *r)
 	log_info(LOG_CLUSTER, "lease granted lease=%lld ttl_ms=%llu", (long long)e->lease_id,
 		 (unsigned long long)e->ttl_ms);
 	set_note(e, "");
-	e->me_dirty = true;
+	e->me_dirty = e->me_urgent = true;
 	member_write(e);
 	resync(e);
 	maybe_campaign(e);
@@ -401,7 +408,7 @@ static void on_member_written(void *arg, int err, const struct etcd_resp *r)
 	e->me_inflight = false;
 	etcd_result(e, err);
 	if (err)
-		e->me_dirty = true;
+		e->me_dirty = e->me_urgent = true;
 }
 
 static void member_write(struct election *e)
@@ -410,14 +417,15 @@ static void member_write(struct election *e)
 	int n;
 
 	if (e->lease != LEASE_OK || e->me_inflight ||
-	    loop_now_ms() - e->me_written_ms < MEMBER_MIN_INTERVAL_MS)
+	    loop_now_ms() - e->me_written_ms <
+		    (e->me_urgent ? MEMBER_MIN_INTERVAL_MS : MEMBER_APPLIED_INTERVAL_MS))
 		return;
 	n = meta_member_encode(&e->me, buf, sizeof(buf));
 	if (n < 0)
 		return;
 	if (etcd_put(e->etcd, e->k_member, buf, (size_t)n, e->lease_id, on_member_written, e) == 0) {
 		e->me_inflight = true;
-		e->me_dirty = false;
+		e->me_dirty = e->me_urgent = false;
 		e->me_written_ms = loop_now_ms();
 	}
 }
@@ -428,6 +436,9 @@ void election_set_member(struct election *e, const char *role, uint64_t applied,
 	if (strcmp(e->me.role, role) == 0 && e->me.applied == applied &&
 	    e->me.applied_epoch == applied_epoch && e->me.epoch == epoch_seen)
 		return;
+	if (strcmp(e->me.role, role) != 0 || e->me.applied_epoch != applied_epoch ||
+	    e->me.epoch != epoch_seen)
+		e->me_urgent = true;
 	snprintf(e->me.role, sizeof(e->me.role), "%s", role);
 	e->me.applied = applied;
 	e->me.applied_epoch = applied_epoch;
