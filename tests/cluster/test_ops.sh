@@ -91,7 +91,11 @@ for t in range(5):
     assert abs(r["answer_rate"] - len(ans) / len(mine)) < 1e-9
     if ans:
         asa = sum(c["wait_ms"] for c in ans) / len(ans)
-        assert abs(r["asa_ms"] - asa) <= 25, ("ASA", t, r["asa_ms"], asa)
+        # The node times each wait inside the simulator's (the frames'
+        # way there and back is the simulator's alone), so its average is
+        # never longer, and shorter by the frames' delays: a few ms, more
+        # when two tests share the machine's two cores.
+        assert -5 <= asa - r["asa_ms"] <= JITTER, ("ASA", t, r["asa_ms"], asa)
         # Every answered call has ended by now; the simulator timed the
         # talk of those that ended before its run did.
         assert r["handled"] == len(ans), ("handled", t, r["handled"], len(ans))
