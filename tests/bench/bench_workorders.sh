@@ -177,6 +177,7 @@ printf 'bench-agent-1' >"$tmp/pw"
 best_raw=0
 best_ord=0
 best_line=""
+pairs=""
 for i in $(seq 1 "$reps"); do
 	s0=$(snap "$CJR")
 	d0=$(disk)
@@ -194,6 +195,7 @@ for i in $(seq 1 "$reps"); do
 	disk_cost orders "$d1" "$d2" "$(field writes "$orders")"
 	echo "bench: run $i: raw $raw writes/s, orders $rate writes/s" \
 		"($(field orders_created "$orders") creates, $(field transitions "$orders") transitions)"
+	pairs="$pairs${pairs:+,}$(awk "BEGIN { if ($raw > 0) printf \"%.2f\", $rate / $raw }")"
 	if [ "$raw" -gt "$best_raw" ]; then best_raw=$raw; fi
 	if [ "$rate" -gt "$best_ord" ]; then best_ord=$rate; best_line=$orders; fi
 done
@@ -220,7 +222,7 @@ ratio=$(awk "BEGIN { printf \"%.2f\", $best_ord / $best_raw }")
 echo "order_writes_per_s=$best_ord raw_writes_per_s=$best_raw ratio=$ratio (goal >= 0.5)" \
 	"$(verdict "$best_ord / $best_raw >= 0.5")" \
 	"[creates $(field orders_created "$best_line"), transitions $(field transitions "$best_line")," \
-	"inflight $inflight, best of $reps runs of $secs s]"
+	"inflight $inflight, best of $reps runs of $secs s; each run's orders/raw $pairs]"
 echo "where_raw_writes_go $(costs raw)$(disk_costs raw)" \
 	"where_order_writes_go $(costs orders)$(disk_costs orders)" \
 	"[leader/followers, summed over the runs: page cache KB dirtied per write, share of the run" \
