@@ -65,17 +65,6 @@ struct profile_use {
 	uint32_t vip;
 };
 
-static char *dup_or_null(const char *s)
-{
-	char *d;
-
-	if (!s || !*s)
-		return NULL;
-	if (!(d = strdup(s)))
-		abort();
-	return d;
-}
-
 static void profile_use_free(struct profile_use *u)
 {
 	if (!u)
@@ -98,13 +87,13 @@ static struct profile_use *profile_use_read(struct store_txn *t, const char *msi
 		abort();
 	memset(&p, 0, sizeof(p));
 	if (custdb_lookup_msisdn(t, msisdn, 0, 0, &p) == 0) {
-		u->user_id = dup_or_null(p.user->user_id);
-		u->cust_id = dup_or_null(p.user->cust_id);
+		u->user_id = wo_strdup(p.user->user_id);
+		u->cust_id = wo_strdup(p.user->cust_id);
 		if (p.cust) {
 			u->has_vip = true;
 			u->vip = p.cust->vip_level;
 			custdb_city(p.cust->address, city, sizeof(city));
-			u->city = dup_or_null(city);
+			u->city = city[0] ? wo_strdup(city) : NULL;
 		}
 	}
 	custdb_profile_release(&p);
