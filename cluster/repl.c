@@ -4,6 +4,7 @@
 #include "cluster/rpc.h"
 #include "cluster/syncset.h"
 #include "lib/err.h"
+#include "lib/file.h"
 #include "lib/list.h"
 #include "lib/log.h"
 #include "storage/log.h"
@@ -78,6 +79,7 @@ struct apply_job {
 
 struct write_job {
 	struct repl *r;
+	uint64_t wid;            /* the writer's id of the job */
 	uint8_t *packed;
 	size_t len;
 	uint64_t epoch;
@@ -114,6 +116,7 @@ struct repl {
 	bool key_inflight;
 	struct wait *waits, **waits_tail;
 	uint64_t local_durable;
+	uint64_t local_committed; /* sent on at once; durable later (WRITER_LAZY) */
 	struct flink *links;
 	uint64_t last_truncate_ms;
 	bool truncating;
@@ -347,7 +350,7 @@ static void start_snapshot(struct repl *r, struct flink *l);
 static void pump_entries(struct repl *r, struct flink *l)
 {
 	struct syncset_member *m = syncset_find(&r->ss, l->name);
-	uint64_t upto = m && m->in_set ? r->local_durable : r->ss.acked;
+	uint64_t upto = m && m->in_set ? r->local_committed : r->ss.acked;
 
 	while (net_conn_out_pending(l->conn) < SEND_WINDOW && l->next_index <= upto) {
 		struct collect c = {NULL, 0, 0, upto};
@@ -709,7 +712,7 @@ static void on_epoch_persisted(void *arg, int rc)
 	}
 	r->st = j->st;
 	free(j);
-	r->local_durable = r->st.applied_index;
+	r->local_durable = r->local_committed = r->st.applied_index;
 	syncset_init(&r->ss, r->standbys);
 	/* Everything in our log is now committed: we held every acknowledged write. */
 	r->ss.acked = r->local_durable;
@@ -860,48 +863,28 @@ static int apply_entry_bytes(struct store_txn *t, uint64_t epoch, const uint8_t 
 	return err;
 }
 
+struct group_apply {
+	struct store_txn *t;
+	uint64_t epoch, applied;
+};
+
+static int apply_group_entry(void *arg, const unsigned char *p, size_t n)
+{
+	struct group_apply *g = arg;
+	struct log_state st;
+	int err = apply_entry_bytes(g->t, g->epoch, p, n, g->applied);
+
+	if (err == 0 && (err = log_state(g->t, &st)) == 0)
+		g->applied = st.applied_index;
+	return err;
+}
+
 static int apply_group_file(struct store_txn *t, const struct feed *f, uint64_t *applied)
 {
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	uint8_t *buf = NULL;
-	size_t cap = 0;
-	int err = 0;
+	struct group_apply g = {t, f->leader_epoch, *applied};
+	int err = file_records(f->path, apply_group_entry, &g);
 
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		uint32_t n;
-		ssize_t got = read(fd, &n, sizeof(n));
-
-		if (got == 0)
-			break;
-		if (got != sizeof(n)) {
-			err = KF_ECORRUPT;
-			break;
-		}
-		if (n > cap) {
-			cap = n;
-			buf = realloc(buf, cap);
-			if (!buf)
-				abort();
-		}
-		if (read(fd, buf, n) != (ssize_t)n) {
-			err = KF_ECORRUPT;
-			break;
-		}
-		err = apply_entry_bytes(t, f->leader_epoch, buf, n, *applied);
-		if (err)
-			break;
-		{
-			struct log_state st;
-
-			if ((err = log_state(t, &st)))
-				break;
-			*applied = st.applied_index;
-		}
-	}
-	free(buf);
-	close(fd);
+	*applied = g.applied;
 	return err;
 }
 
@@ -1297,10 +1280,10 @@ void repl_on_hello(struct repl *r, struct net_conn *c, const Kefu__Hello *h)
 		hello_refuse(c, "storage error", r);
 		return;
 	}
-	if (h->last_index > r->local_durable) {
+	if (h->last_index > r->local_committed) {
 		snapshot = true; /* it holds entries we do not: an old leader's tail */
 	} else if (h->last_index == 0) {
-		snapshot = r->local_durable > 0; /* new or wiped: a snapshot, then the log */
+		snapshot = r->local_committed > 0; /* new or wiped: a snapshot, then the log */
 	} else {
 		err = log_entry_epoch(t, h->last_index, &e);
 		snapshot = err == KF_ENOTFOUND || (err == 0 && e != h->last_epoch);
@@ -1380,6 +1363,17 @@ static int write_body(struct store_txn *t, void *arg)
 	return log_append(t, j->epoch, j->packed, j->len, &j->index);
 }
 
+/* local_durable up to the writes the writer made durable (WRITER_LAZY). */
+void repl_on_writer(struct repl *r)
+{
+	r->ss.local_durable = r->local_durable;
+	if (r->role != ROLE_LEADER || !syncset_local_durable(&r->ss, writer_durable_id(r->sto->writer)))
+		return;
+	r->local_durable = r->st.applied_index = r->ss.local_durable;
+	r->st.applied_epoch = r->epoch;
+	check_commit(r);
+}
+
 static void on_written(void *arg, int rc)
 {
 	struct write_job *j = arg;
@@ -1388,13 +1382,12 @@ static void on_written(void *arg, int rc)
 	if (rc || r->role != ROLE_LEADER || r->epoch != j->epoch) {
 		j->done(j->arg, rc ? rc : KF_ESTATE, 0);
 	} else {
-		if (j->index > r->local_durable)
-			r->local_durable = j->index;
-		r->st.applied_index = r->local_durable;
-		r->st.applied_epoch = r->epoch;
+		if (j->index > r->local_committed)
+			r->local_committed = j->index;
+		syncset_local_committed(&r->ss, j->wid, j->index);
 		add_wait(r, j->index, j->done, j->arg);
 		pump_all(r);
-		check_commit(r);
+		repl_on_writer(r);
 	}
 	free(j->packed);
 	free(j);
@@ -1402,7 +1395,7 @@ static void on_written(void *arg, int rc)
 
 static int submit_write(struct repl *r, struct write_job *j, unsigned flags)
 {
-	struct writer_job wj = {write_body, on_written, j, flags};
+	struct writer_job wj = {write_body, on_written, j, flags | WRITER_LAZY};
 	int err;
 
 	if (!repl_is_serving(r)) {
@@ -1410,7 +1403,7 @@ static int submit_write(struct repl *r, struct write_job *j, unsigned flags)
 	} else {
 		j->r = r;
 		j->epoch = r->epoch;
-		err = writer_submit(r->sto->writer, &wj, NULL);
+		err = writer_submit(r->sto->writer, &wj, &j->wid);
 	}
 	if (err) {
 		free(j->packed);

@@ -76,6 +76,10 @@ int repl_new(const struct repl_opts *o, struct repl **out);
 /* repl_free - pending writes are failed with KF_ECANCELED; links closed. NULL is fine. */
 void repl_free(struct repl *r);
 
+/* repl_on_writer - the writer thread completed jobs or made more durable
+ * (writer_durable_id): the node calls it after each writer_reap. */
+void repl_on_writer(struct repl *r);
+
 /* repl_on_election - the election changed (leader, epoch, keys, lease). */
 void repl_on_election(struct repl *r);
 

@@ -10,6 +10,32 @@ void syncset_init(struct syncset *s, unsigned want)
 	s->want = want;
 }
 
+void syncset_local_committed(struct syncset *s, uint64_t job, uint64_t index)
+{
+	size_t at = (s->local_head + s->local_n) % SYNCSET_LOCAL_MAX;
+
+	if (s->local_n == SYNCSET_LOCAL_MAX)
+		at = (s->local_head + s->local_n - 1) % SYNCSET_LOCAL_MAX;
+	else
+		s->local_n++;
+	s->local[at] = (struct syncset_local){job, index};
+}
+
+bool syncset_local_durable(struct syncset *s, uint64_t job)
+{
+	bool moved = false;
+
+	while (s->local_n && s->local[s->local_head].job <= job) {
+		if (s->local[s->local_head].index > s->local_durable) {
+			s->local_durable = s->local[s->local_head].index;
+			moved = true;
+		}
+		s->local_head = (s->local_head + 1) % SYNCSET_LOCAL_MAX;
+		s->local_n--;
+	}
+	return moved;
+}
+
 struct syncset_member *syncset_find(struct syncset *s, const char *name)
 {
 	for (size_t i = 0; i < s->n; i++)

@@ -31,12 +31,22 @@ struct syncset_member {
 	bool in_key;          /* in K: may be promoted */
 };
 
+/* The leader's own writes committed but not yet known durable, oldest
+ * first: the writer's job id and the log index it wrote. */
+#define SYNCSET_LOCAL_MAX 1024
+struct syncset_local {
+	uint64_t job;
+	uint64_t index;
+};
+
 struct syncset {
 	struct syncset_member m[SYNCSET_MAX];
 	size_t n;
 	unsigned want;           /* standbys wanted (0: acknowledge on the leader's disk alone) */
 	uint64_t local_durable;  /* the leader's own durable index */
 	uint64_t acked;          /* highest index acknowledged to clients so far */
+	struct syncset_local local[SYNCSET_LOCAL_MAX]; /* a ring */
+	size_t local_head, local_n;
 };
 
 enum syncset_step_kind {
@@ -69,6 +79,19 @@ void syncset_ack(struct syncset *s, const char *name, uint64_t durable, uint64_t
 
 /* syncset_link - member name's link came up (connected) or went down. */
 void syncset_link(struct syncset *s, const char *name, bool connected, uint64_t now_ms);
+
+/*
+ * syncset_local_committed - the leader's writer job `job` committed the log
+ * up to index, durable later (storage/writer.h, WRITER_LAZY). Jobs and
+ * indexes only grow. With the ring full, the newest entry takes the new
+ * one's place: the index it held counts as durable only with the new one,
+ * later but never too early.
+ */
+void syncset_local_committed(struct syncset *s, uint64_t job, uint64_t index);
+
+/* syncset_local_durable - every job up to `job` is durable: local_durable
+ * moves over their indexes. Returns whether it moved. */
+bool syncset_local_durable(struct syncset *s, uint64_t job);
 
 /*
  * syncset_commit_index - the highest index that may be acknowledged now:

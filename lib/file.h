@@ -15,4 +15,14 @@
  */
 int file_read_all(const char *path, size_t max, char **text, size_t *len);
 
+/*
+ * file_records - visit the records of the file at path, each a 32-bit
+ * length in host order and that many bytes (a spool this process wrote),
+ * in order: fn(arg, p, n), p valid during the call. A nonzero return of fn
+ * stops the walk and is returned. Returns 0, fn's error, -errno (cannot be
+ * opened or read), KF_ECORRUPT (the file ends inside a record).
+ */
+typedef int (*file_record_fn)(void *arg, const unsigned char *p, size_t n);
+int file_records(const char *path, file_record_fn fn, void *arg);
+
 #endif

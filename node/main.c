@@ -502,6 +502,8 @@ static void node_writer_reap(void *arg)
 
 	if (n->sto.writer)
 		writer_reap(n->sto.writer);
+	if (n->repl)
+		repl_on_writer(n->repl);
 }
 
 static int node_store_open(struct node *n)

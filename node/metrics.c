@@ -433,8 +433,11 @@ static void metrics_writer(struct metrics *m, struct metrics_out *o)
 		       "Write jobs the writer thread completed (log entries applied, writes).");
 	metrics_sample_u64(o, "kefu_writer_jobs_total", NULL, 0, st.jobs);
 	metrics_family(o, "kefu_writer_commits_total", "counter",
-		       "LMDB write transactions committed, each with its sync.");
+		       "LMDB write transactions committed, each with the sync of its pages.");
 	metrics_sample_u64(o, "kefu_writer_commits_total", NULL, 0, st.commits);
+	metrics_family(o, "kefu_writer_syncs_total", "counter",
+		       "Syncs of a commit's meta page of their own: no next commit was there to carry it.");
+	metrics_sample_u64(o, "kefu_writer_syncs_total", NULL, 0, st.syncs);
 	metrics_family(o, "kefu_writer_busy_seconds_total", "counter",
 		       "Time the writer thread spent in write transactions, commits included.");
 	metrics_sample(o, "kefu_writer_busy_seconds_total", NULL, 0, (double)st.busy_ns / 1e9);

@@ -50,6 +50,11 @@ struct store {
 	unsigned open_txns;
 	bool remapping;
 	int dir_fd;         /* the environment's directory, flock()ed: store_claim_dir */
+	/* MDB_NOMETASYNC: a commit syncs its pages and writes the meta page
+	 * without a second sync. store_commit and store_write then sync it
+	 * themselves; store_write_lazy leaves it to the next commit's sync or to
+	 * store_sync (docs/storage.md, "Durability and memory"). */
+	bool meta_later;
 };
 
 struct store_txn {
@@ -302,7 +307,8 @@ static int store_open_tables(struct store *s)
 		mdb_txn_abort(txn);
 		return store_err(rc, "mdb_dbi_open");
 	}
-	return store_err(mdb_txn_commit(txn), "mdb_txn_commit");
+	rc = store_err(mdb_txn_commit(txn), "mdb_txn_commit");
+	return rc ? rc : store_sync(s);
 }
 
 /*
@@ -365,6 +371,9 @@ int store_open(const char *dir, const struct store_opts *opts, struct store **ou
 		flags |= MDB_NOSYNC;
 	if (opts->map_writes)
 		flags |= MDB_WRITEMAP;
+	else if (!opts->no_sync)
+		flags |= MDB_NOMETASYNC;
+	s->meta_later = (flags & MDB_NOMETASYNC) != 0;
 
 	rc = store_err(mdb_env_create(&s->env), "mdb_env_create");
 	if (rc)
@@ -523,16 +532,35 @@ int store_write_begin(struct store *s, struct store_txn **out)
 	return store_txn_begin(s, 0, out);
 }
 
-/* store_txn_commit - commit and free t; *map_full tells whether the
- * transaction died of a full map, whatever code its caller saw. */
-static int store_txn_commit(struct store_txn *t, bool *map_full)
+int store_sync(struct store *s)
 {
+	return s->meta_later ? store_err(mdb_env_sync(s->env, 1), "mdb_env_sync") : 0;
+}
+
+/* store_txn_commit - commit and free t; *map_full tells whether the
+ * transaction died of a full map, whatever code its caller saw. A lazy
+ * commit leaves its meta page unsynced; *wrote (may be NULL) says whether
+ * the commit wrote and synced pages at all (LMDB skips the writes and the
+ * syncs of a transaction that changed nothing). */
+static int store_txn_commit(struct store_txn *t, bool *map_full, bool lazy, bool *wrote)
+{
+	struct store *s = t->s;
+	size_t id = mdb_txn_id(t->txn);
+	MDB_envinfo info;
+	bool w = false;
 	int rc;
 
 	store_txn_cursors_close(t);
 	rc = store_err(mdb_txn_commit(t->txn), "mdb_txn_commit");
 	*map_full = t->map_full || rc == KF_EMAPFULL;
 	store_txn_end(t);
+	if (rc == 0) {
+		w = mdb_env_info(s->env, &info) == 0 && info.me_last_txnid == id;
+		if (w && !lazy)
+			rc = store_sync(s);
+	}
+	if (wrote)
+		*wrote = w && rc == 0;
 	return rc;
 }
 
@@ -540,7 +568,7 @@ int store_commit(struct store_txn *t)
 {
 	bool map_full;
 
-	return store_txn_commit(t, &map_full);
+	return store_txn_commit(t, &map_full, false, NULL);
 }
 
 void store_abort(struct store_txn *t)
@@ -557,8 +585,11 @@ unsigned store_txn_attempt(const struct store_txn *t)
 	return t->attempt;
 }
 
-int store_write(struct store *s, store_write_fn body, void *arg)
+static int store_write_mode(struct store *s, store_write_fn body, void *arg, bool lazy,
+			    bool *wrote)
 {
+	if (wrote)
+		*wrote = false;
 	for (unsigned attempt = 0;; attempt++) {
 		struct store_txn *t;
 		size_t seen;
@@ -571,7 +602,7 @@ int store_write(struct store *s, store_write_fn body, void *arg)
 		seen = t->map_size;
 		rc = body(t, arg);
 		if (rc == 0) {
-			rc = store_txn_commit(t, &map_full);
+			rc = store_txn_commit(t, &map_full, lazy, wrote);
 		} else {
 			map_full = t->map_full;
 			store_abort(t);
@@ -584,6 +615,16 @@ int store_write(struct store *s, store_write_fn body, void *arg)
 		if (rc)
 			return rc;
 	}
+}
+
+int store_write(struct store *s, store_write_fn body, void *arg)
+{
+	return store_write_mode(s, body, arg, false, NULL);
+}
+
+int store_write_lazy(struct store *s, store_write_fn body, void *arg, bool *wrote)
+{
+	return store_write_mode(s, body, arg, true, wrote);
 }
 
 /* ---- reads and writes ---- */

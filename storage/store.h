@@ -226,6 +226,23 @@ struct store_view store_txn_view(struct store_txn *t);
 typedef int (*store_write_fn)(struct store_txn *t, void *arg);
 int store_write(struct store *s, store_write_fn body, void *arg);
 
+/*
+ * store_write_lazy - store_write whose commit syncs the transaction's pages
+ * but leaves its meta page unsynced (LMDB's MDB_NOMETASYNC): the database
+ * stays whole after a crash, but the transaction is durable only once the
+ * next commit that writes pages returns (its sync covers the meta page) or
+ * store_sync returns. *wrote says whether this commit wrote pages (false for
+ * a transaction that changed nothing, or on an error). The writer thread's
+ * group commit (storage/writer.h). On a store opened with no_sync or
+ * map_writes it is store_write.
+ * Returns as store_write.
+ */
+int store_write_lazy(struct store *s, store_write_fn body, void *arg, bool *wrote);
+
+/* store_sync - make every committed transaction durable (the meta page a
+ * lazy commit left). Returns 0, KF_ESTORE, -errno (I/O). */
+int store_sync(struct store *s);
+
 /* store_txn_attempt - 0 on the first run of a store_write body, 1.. on reruns. */
 unsigned store_txn_attempt(const struct store_txn *t);
 

@@ -5,6 +5,14 @@
  * not started), the run (the jobs of the transaction in progress, an array
  * on the writer's stack) and the done list (completed, not yet reaped). Each
  * move keeps submission order, so done callbacks run in that order.
+ *
+ * Commits are lazy (store_write_lazy): a transaction's pages are synced, its
+ * meta page is written but not synced. The meta page becomes durable with
+ * the next commit that writes pages, or with store_sync. A run of
+ * WRITER_LAZY jobs completes at its commit and is durable by the end of the
+ * next one when more jobs wait; durable_id says how far. Any other run, and
+ * every commit after which no job waits, is synced at once: its jobs
+ * complete durable, as they always did.
  */
 #include "storage/writer.h"
 
@@ -47,6 +55,9 @@ struct writer {
 	struct writer_item *current; /* the body running now */
 	size_t count;            /* items submitted and not yet reaped */
 	uint64_t next_id;
+	uint64_t last_taken;     /* id of the last job taken to run */
+	uint64_t committed_id;   /* jobs up to this id are committed */
+	uint64_t durable_id;     /* and up to this one durable */
 	bool stopping;
 	struct writer_stats stats;
 };
@@ -166,16 +177,17 @@ static void writer_run_finish(struct writer_run *r, int rc)
  * writer_execute - run the jobs in one transaction. A failed body takes
  * itself out and the rest run again; a failed commit fails them all.
  */
-static void writer_execute(struct writer *w, struct writer_item **items, size_t n)
+static bool writer_execute(struct writer *w, struct writer_item **items, size_t n)
 {
 	struct writer_run r = {w, items, n, n, 0};
 	uint64_t start = writer_now_ns();
+	bool wrote = false;
 
 	while (writer_run_has_pending(&r)) {
 		int rc;
 
 		r.failed = n;
-		rc = store_write(w->s, writer_run_body, &r);
+		rc = store_write_lazy(w->s, writer_run_body, &r, &wrote);
 		if (rc == 0) {
 			writer_run_finish(&r, 0);
 			pthread_mutex_lock(&w->mu);
@@ -200,6 +212,45 @@ static void writer_execute(struct writer *w, struct writer_item **items, size_t 
 	w->stats.busy_ns += writer_now_ns() - start;
 	w->stats.body_ns += r.body_ns;
 	pthread_mutex_unlock(&w->mu);
+	return wrote;
+}
+
+/*
+ * writer_settle - on the writer thread, without the lock: sync, so that
+ * every committed job is durable. Should the sync fail, the jobs it was for
+ * stay short of durable_id (and the jobs of run, if any, fail with its
+ * error): their writes are in the store but might not survive a crash of
+ * the machine, and the next sync tries again.
+ */
+static void writer_settle(struct writer *w, struct writer_item **run, size_t n)
+{
+	uint64_t start = writer_now_ns(), upto;
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	upto = w->committed_id;
+	pthread_mutex_unlock(&w->mu);
+	rc = store_sync(w->s);
+	if (rc)
+		log_err(LOG_STORE, "sync failed error=\"%s\"", kf_strerror(rc));
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; i < n && rc; i++)
+		if (run[i]->rc == 0)
+			run[i]->rc = rc;
+	if (rc == 0 && upto > w->durable_id)
+		w->durable_id = upto;
+	w->stats.syncs++;
+	w->stats.busy_ns += writer_now_ns() - start;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* writer_run_lazy - every job of the run is WRITER_LAZY. */
+static bool writer_run_lazy(struct writer_item **run, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(run[i]->job.flags & WRITER_LAZY))
+			return false;
+	return true;
 }
 
 /*
@@ -222,11 +273,11 @@ static size_t writer_take(struct writer *w, struct writer_item **run)
 	if (!it)
 		return 0;
 	run[n++] = writer_list_pop(&w->queue);
-	if (!(it->job.flags & WRITER_GROUPABLE))
-		return n;
-	while (n < WRITER_GROUP_MAX && (it = w->queue.head) && !it->cancelled &&
-	       (it->job.flags & WRITER_GROUPABLE))
-		run[n++] = writer_list_pop(&w->queue);
+	if (it->job.flags & WRITER_GROUPABLE)
+		while (n < WRITER_GROUP_MAX && (it = w->queue.head) && !it->cancelled &&
+		       (it->job.flags & WRITER_GROUPABLE))
+			run[n++] = writer_list_pop(&w->queue);
+	w->last_taken = run[n - 1]->id;
 	return n;
 }
 
@@ -248,7 +299,7 @@ static void *writer_main(void *arg)
 		abort();
 	while (!stop) {
 		struct writer_item *before;
-		bool moved;
+		bool moved, settle = false;
 		size_t n;
 
 		pthread_mutex_lock(&w->mu);
@@ -263,15 +314,37 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		if (n) {
-			writer_execute(w, run, n);
+			bool wrote = writer_execute(w, run, n), lazy = writer_run_lazy(run, n);
+
+			pthread_mutex_lock(&w->mu);
+			/* This commit's sync carried the meta page of the one before. */
+			if (wrote)
+				w->durable_id = w->committed_id;
+			else if (w->durable_id == w->committed_id)
+				w->durable_id = w->last_taken; /* nothing of it to sync */
+			w->committed_id = w->last_taken;
+			settle = w->committed_id > w->durable_id &&
+				 (!lazy || !w->queue.head || w->stopping);
+			pthread_mutex_unlock(&w->mu);
+			/* A run that is not lazy completes durable, and so does the
+			 * last run before the writer idles. */
+			if (settle)
+				writer_settle(w, lazy ? NULL : run, lazy ? 0 : n);
 			pthread_mutex_lock(&w->mu);
 			for (size_t i = 0; i < n; i++)
 				writer_list_push(&w->done, run[i]);
 			w->stats.jobs += n;
 			w->nrun = 0;
 			pthread_mutex_unlock(&w->mu);
+		} else if (stop) {
+			/* The jobs queued behind the last commit were cancelled. */
+			pthread_mutex_lock(&w->mu);
+			settle = w->committed_id > w->durable_id;
+			pthread_mutex_unlock(&w->mu);
+			if (settle)
+				writer_settle(w, NULL, 0);
 		}
-		if (n || moved)
+		if (n || moved || settle)
 			writer_notify(w);
 	}
 	free(run);
@@ -412,6 +485,14 @@ int writer_wait(struct writer *w, writer_cond_fn cond, void *cond_arg, uint64_t 
 	int rc;
 
 	assert(pthread_equal(pthread_self(), w->thread));
+	/* Jobs committed lazily before this body do not wait for its input. */
+	pthread_mutex_lock(&w->mu);
+	rc = w->committed_id > w->durable_id;
+	pthread_mutex_unlock(&w->mu);
+	if (rc) {
+		writer_settle(w, NULL, 0);
+		writer_notify(w);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += (time_t)(timeout_ms / 1000);
 	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -448,6 +529,16 @@ void writer_unlock(struct writer *w)
 {
 	pthread_cond_broadcast(&w->body_cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+uint64_t writer_durable_id(struct writer *w)
+{
+	uint64_t id;
+
+	pthread_mutex_lock(&w->mu);
+	id = w->durable_id;
+	pthread_mutex_unlock(&w->mu);
+	return id;
 }
 
 void writer_stats_get(struct writer *w, struct writer_stats *st)

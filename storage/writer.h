@@ -19,6 +19,15 @@
  * every job of the group with its error. A job without the flag runs alone
  * (imports, follower groups that wait for input).
  *
+ * Lazy durability. A job with WRITER_LAZY completes as soon as its
+ * transaction commits, before that commit is durable: the transaction's
+ * pages are synced but its meta page is not (store_write_lazy). It becomes
+ * durable with the next commit that writes pages, when more jobs wait, or
+ * with a sync of its own, when none does. writer_durable_id says how far
+ * jobs are durable, and the writer calls notify when that moves. A busy
+ * writer thus syncs once a transaction instead of twice. Every other job
+ * completes durable, as before: its transaction is synced at once.
+ *
  * Bodies run more than once: after a full map (store.h) and when another body
  * of their group fails. Each run starts on a fresh transaction that sees
  * nothing of the previous run, so a body must rebuild any state kept in arg
@@ -47,6 +56,7 @@
 
 /* Job flags. */
 #define WRITER_GROUPABLE 1u
+#define WRITER_LAZY 2u /* complete at commit; durable by writer_durable_id */
 
 /* The body: runs in the write transaction t; 0 to commit, negative to fail
  * the job (the transaction is aborted). */
@@ -137,12 +147,18 @@ void writer_unlock(struct writer *w);
 struct writer_stats {
 	uint64_t jobs;     /* jobs completed, whatever their result */
 	uint64_t commits;  /* transactions committed */
+	uint64_t syncs;    /* syncs of their own (a commit that no next one
+			    * carried to disk) */
 	uint64_t reruns;   /* group runs repeated because one body failed */
 	/* Time the thread spent on transactions (bodies, commits with their
 	 * sync, reruns) and, of that, in the bodies: the rest is LMDB's commit. */
 	uint64_t busy_ns;
 	uint64_t body_ns;
 };
+
+/* writer_durable_id - every job with an id up to this one (writer_submit's)
+ * is durable, WRITER_LAZY ones included; any thread. */
+uint64_t writer_durable_id(struct writer *w);
 
 /* writer_stats_get - counters so far; any thread. */
 void writer_stats_get(struct writer *w, struct writer_stats *st);

@@ -73,6 +73,46 @@ static void test_no_standby_wanted_commits_locally(void **state)
 	assert_int_equal(syncset_commit_index(&s), 5);
 }
 
+static void test_local_writes_durable_as_the_writer_says(void **state)
+{
+	static struct syncset s;
+
+	(void)state;
+	syncset_init(&s, 0);
+	syncset_local_committed(&s, 10, 1);
+	syncset_local_committed(&s, 11, 2);
+	syncset_local_committed(&s, 14, 3);
+	/* committed is not durable: nothing may be acknowledged yet */
+	assert_int_equal(syncset_commit_index(&s), 0);
+	assert_false(syncset_local_durable(&s, 9));
+	assert_true(syncset_local_durable(&s, 11));
+	assert_int_equal(s.local_durable, 2);
+	assert_int_equal(syncset_commit_index(&s), 2);
+	assert_false(syncset_local_durable(&s, 13));
+	assert_true(syncset_local_durable(&s, 20));
+	assert_int_equal(s.local_durable, 3);
+	assert_int_equal(s.local_n, 0);
+}
+
+static void test_local_ring_full_delays_never_advances(void **state)
+{
+	static struct syncset s;
+
+	(void)state;
+	syncset_init(&s, 0);
+	for (uint64_t i = 1; i <= SYNCSET_LOCAL_MAX + 5; i++)
+		syncset_local_committed(&s, 100 + i, i);
+	assert_int_equal(s.local_n, SYNCSET_LOCAL_MAX);
+	/* the entries past the ring's room merged into its newest: index
+	 * LOCAL_MAX - 1 is durable with its own job, the rest only with the last */
+	assert_true(syncset_local_durable(&s, 100 + SYNCSET_LOCAL_MAX - 1));
+	assert_int_equal(s.local_durable, SYNCSET_LOCAL_MAX - 1);
+	assert_false(syncset_local_durable(&s, 100 + SYNCSET_LOCAL_MAX + 4));
+	assert_int_equal(s.local_durable, SYNCSET_LOCAL_MAX - 1);
+	assert_true(syncset_local_durable(&s, 100 + SYNCSET_LOCAL_MAX + 5));
+	assert_int_equal(s.local_durable, SYNCSET_LOCAL_MAX + 5);
+}
+
 static void test_candidate_joins_key_only_when_caught_up(void **state)
 {
 	struct syncset s;
@@ -199,6 +239,8 @@ int main(void)
 		cmocka_unit_test(test_first_follower_becomes_standby),
 		cmocka_unit_test(test_commit_waits_for_the_set),
 		cmocka_unit_test(test_no_standby_wanted_commits_locally),
+		cmocka_unit_test(test_local_writes_durable_as_the_writer_says),
+		cmocka_unit_test(test_local_ring_full_delays_never_advances),
 		cmocka_unit_test(test_candidate_joins_key_only_when_caught_up),
 		cmocka_unit_test(test_stalled_standby_is_replaced_key_first),
 		cmocka_unit_test(test_lone_dead_standby_keeps_writes_waiting),

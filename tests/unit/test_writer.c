@@ -1,7 +1,7 @@
 /*
  * Unit tests of storage/writer.c: completion order, group commit, a failing
- * body inside a group, waiting bodies (input, timeout, cancel) and
- * shutdown with jobs queued. The test thread plays the loop: notify_fn
+ * body inside a group, waiting bodies (input, timeout, cancel), shutdown
+ * with jobs queued, and lazy jobs (durable with the next commit or a sync). The test thread plays the loop: notify_fn
  * signals a condition variable and the test reaps.
  */
 #include "lib/err.h"
@@ -36,6 +36,8 @@ struct fixture {
 	unsigned notified;       /* under mu */
 	bool gate_open;          /* under the writer's lock */
 	bool gate_entered;       /* under mu: a gate body is waiting */
+	unsigned blocked;        /* under mu: bodies that reached their block */
+	unsigned released;       /* under mu: blocks let go */
 	size_t ndone;
 	uint64_t done_order[JOBS_MAX + 8];
 	int done_rc[JOBS_MAX + 8];
@@ -49,6 +51,7 @@ struct job {
 	int fail;          /* returned by the body instead of writing */
 	uint64_t wait_ms;  /* > 0: wait on the gate first */
 	size_t vlen;       /* bytes of the value written; 0: one */
+	unsigned block;    /* > 0: wait until `released` reaches it (no writer_wait) */
 };
 
 static const uint8_t big_value[256 << 10];
@@ -129,6 +132,14 @@ static int job_body(struct store_txn *t, void *arg)
 	int rc;
 
 	j->f->bodies_run[j->n]++;
+	if (j->block) {
+		pthread_mutex_lock(&j->f->mu);
+		j->f->blocked++;
+		pthread_cond_broadcast(&j->f->cv);
+		while (j->f->released < j->block)
+			pthread_cond_wait(&j->f->cv, &j->f->mu);
+		pthread_mutex_unlock(&j->f->mu);
+	}
 	if (j->wait_ms) {
 		pthread_mutex_lock(&j->f->mu);
 		j->f->gate_entered = true;
@@ -164,7 +175,7 @@ static uint64_t submit(struct fixture *f, uint64_t n, unsigned flags, int fail, 
 	struct writer_job job = {job_body, job_done, &jobs[n], flags};
 	uint64_t id;
 
-	jobs[n] = (struct job){f, n, fail, wait_ms, 0};
+	jobs[n] = (struct job){f, n, fail, wait_ms, 0, 0};
 	assert_int_equal(writer_submit(f->w, &job, &id), 0);
 	return id;
 }
@@ -281,6 +292,89 @@ static void test_failed_body_leaves_its_group_committed(void **state)
 	writer_stats_get(f->w, &st);
 	assert_int_equal(st.reruns, 1);
 	assert_int_equal(st.commits, 2);
+}
+
+/* until `blocked` bodies reached their block */
+static void wait_blocked(struct fixture *f, unsigned blocked)
+{
+	pthread_mutex_lock(&f->mu);
+	while (f->blocked < blocked)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void release(struct fixture *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->released++;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static uint64_t submit_blocking(struct fixture *f, uint64_t n, unsigned flags, unsigned block)
+{
+	struct writer_job job = {job_body, job_done, &jobs[n], flags};
+	uint64_t id;
+
+	jobs[n] = (struct job){f, n, 0, 0, 0, block};
+	assert_int_equal(writer_submit(f->w, &job, &id), 0);
+	return id;
+}
+
+static void test_lazy_job_is_durable_with_the_next_commit(void **state)
+{
+	struct fixture *f = *state;
+	struct writer_stats st;
+	uint64_t a, b, c, d;
+
+	/* A runs while B waits in the queue: A completes at its commit, which
+	 * the writer does not sync, since B's commit will. */
+	a = submit_blocking(f, 0, WRITER_LAZY, 1);
+	wait_blocked(f, 1);
+	b = submit_blocking(f, 1, WRITER_LAZY, 2);
+	release(f);
+	reap_until(f, 1);
+	assert_int_equal(f->done_rc[0], 0);
+	assert_true(has_job_key(f, 0)); /* committed: readers see it */
+	assert_true(writer_durable_id(f->w) < a);
+	wait_blocked(f, 2); /* B's transaction is open; A is still not durable */
+	assert_true(writer_durable_id(f->w) < a);
+	writer_stats_get(f->w, &st);
+	assert_int_equal(st.syncs, 0);
+	/* B's commit carries A's; with nothing queued after it, B is synced. */
+	release(f);
+	reap_until(f, 2);
+	assert_true(writer_durable_id(f->w) >= b);
+	writer_stats_get(f->w, &st);
+	assert_int_equal(st.commits, 2);
+	assert_int_equal(st.syncs, 1);
+	/* A job that is not lazy completes durable; so does a lazy one alone. */
+	c = submit(f, 2, 0, 0, 0);
+	reap_until(f, 3);
+	assert_true(writer_durable_id(f->w) >= c);
+	d = submit(f, 3, WRITER_LAZY | WRITER_GROUPABLE, 0, 0);
+	reap_until(f, 4);
+	assert_true(writer_durable_id(f->w) >= d);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(f->done_order[i], i);
+		assert_int_equal(f->done_rc[i], 0);
+		assert_true(has_job_key(f, i));
+	}
+}
+
+static void test_lazy_job_failing_needs_no_sync(void **state)
+{
+	struct fixture *f = *state;
+	struct writer_stats st;
+	uint64_t a;
+
+	a = submit(f, 0, WRITER_LAZY, -EIO, 0);
+	reap_until(f, 1);
+	assert_int_equal(f->done_rc[0], -EIO);
+	assert_true(writer_durable_id(f->w) >= a);
+	writer_stats_get(f->w, &st);
+	assert_int_equal(st.commits, 0);
+	assert_int_equal(st.syncs, 0);
 }
 
 static void test_wait_wakes_on_input(void **state)
@@ -407,6 +501,8 @@ int main(void)
 		T(test_done_runs_once_in_submission_order),
 		T(test_group_commit_shares_transactions),
 		T(test_failed_body_leaves_its_group_committed),
+		T(test_lazy_job_is_durable_with_the_next_commit),
+		T(test_lazy_job_failing_needs_no_sync),
 		T(test_wait_wakes_on_input),
 		T(test_wait_times_out),
 		T(test_cancel_aborts_a_waiting_body),
