@@ -11,7 +11,9 @@
 # leaders at once, AB_INFLIGHT (64) requests in flight for AB_SECS (4)
 # seconds each; a round prints both rates and B/A, and the end the median
 # B/A. AB_SIM sets more `kefu-sim orders` options (e.g. "--transitions 3");
-# AB_ENV_B is an environment assignment for B's nodes only.
+# AB_ENV_B is an environment assignment for B's nodes only. AB_KIND=raw loads
+# both with raw replicated writes (`kefu-sim ledger`) instead of orders, so a
+# change to the write path can be read against both kinds of write.
 #
 # Why side by side: on a shared machine the write rate of one cluster moves
 # by a tenth from one minute to the next, more than most changes do. Loaded
@@ -63,16 +65,30 @@ la=$(leader "$tmp/ab-a")
 lb=$(leader "$tmp/ab-b")
 if [ -z "$la" ] || [ -z "$lb" ]; then echo "ab: a cluster has no leader" >&2; exit 1; fi
 
-rate() { sed -n 's/.* writes_per_s=\([0-9]*\) errors=0$/\1/p' "$1"; }
+# load DIR LEADER: one round of writes on the cluster in DIR.
+load() {
+	if [ "${AB_KIND:-orders}" = raw ]; then
+		"$SIM" ledger --cluster "$1/cluster.json" --node "$2" --out /dev/null --rate 0 \
+			--inflight "$inflight" --duration "$secs"
+	else
+		# shellcheck disable=SC2086 # AB_SIM is options
+		"$SIM" orders --cluster "$1/cluster.json" --node "$2" --owner a01 \
+			--inflight "$inflight" --duration "$secs" ${AB_SIM:-}
+	fi
+}
+# rate FILE: writes a second of one round's output.
+rate() {
+	if [ "${AB_KIND:-orders}" = raw ]; then
+		awk -v s="$secs" '/^sent/ && $6 == 0 { printf "%d", $4 / s }' "$1"
+	else
+		sed -n 's/.* writes_per_s=\([0-9]*\) errors=0$/\1/p' "$1"
+	fi
+}
 : >"$tmp/ab.ratios"
 for i in $(seq 1 "$rounds"); do
-	# shellcheck disable=SC2086 # AB_SIM is options
-	"$SIM" orders --cluster "$tmp/ab-a/cluster.json" --node "$la" --owner a01 \
-		--inflight "$inflight" --duration "$secs" ${AB_SIM:-} >"$tmp/ab.out.a" 2>&1 &
+	load "$tmp/ab-a" "$la" >"$tmp/ab.out.a" 2>&1 &
 	pa=$!
-	# shellcheck disable=SC2086
-	"$SIM" orders --cluster "$tmp/ab-b/cluster.json" --node "$lb" --owner a01 \
-		--inflight "$inflight" --duration "$secs" ${AB_SIM:-} >"$tmp/ab.out.b" 2>&1 || true
+	load "$tmp/ab-b" "$lb" >"$tmp/ab.out.b" 2>&1 || true
 	wait "$pa" || true
 	a=$(rate "$tmp/ab.out.a")
 	b=$(rate "$tmp/ab.out.b")
