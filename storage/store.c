@@ -555,7 +555,8 @@ static int store_txn_commit(struct store_txn *t, bool *map_full, bool lazy, bool
 	*map_full = t->map_full || rc == KF_EMAPFULL;
 	store_txn_end(t);
 	if (rc == 0) {
-		w = mdb_env_info(s->env, &info) == 0 && info.me_last_txnid == id;
+		/* A later id: another process committed since, with a sync too. */
+		w = mdb_env_info(s->env, &info) == 0 && info.me_last_txnid >= id;
 		if (w && !lazy)
 			rc = store_sync(s);
 	}
