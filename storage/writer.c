@@ -336,7 +336,7 @@ static void *writer_main(void *arg)
 			w->stats.jobs += n;
 			w->nrun = 0;
 			pthread_mutex_unlock(&w->mu);
-		} else if (stop) {
+		} else {
 			/* The jobs queued behind the last commit were cancelled. */
 			pthread_mutex_lock(&w->mu);
 			settle = w->committed_id > w->durable_id;

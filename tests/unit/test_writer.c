@@ -362,6 +362,30 @@ static void test_lazy_job_is_durable_with_the_next_commit(void **state)
 	}
 }
 
+static void test_lazy_job_before_a_cancelled_one_is_synced(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a, b;
+
+	/* A's commit leaves its meta page to the next commit, B; B is
+	 * cancelled before it runs, so the writer must sync A itself. */
+	a = submit_blocking(f, 0, WRITER_LAZY, 1);
+	wait_blocked(f, 1);
+	b = submit_blocking(f, 1, WRITER_LAZY, 2);
+	assert_int_equal(writer_cancel(f->w, b), 0);
+	release(f);
+	reap_until(f, 2);
+	assert_int_equal(f->done_rc[0], 0);
+	assert_int_equal(f->done_rc[1], KF_ECANCELED);
+	/* the sync may follow A's completion: wait for the writer's next word */
+	for (int i = 0; i < 600 && writer_durable_id(f->w) < a; i++) {
+		struct timespec ts = {0, 10 * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	assert_true(writer_durable_id(f->w) >= a);
+}
+
 static void test_lazy_job_failing_needs_no_sync(void **state)
 {
 	struct fixture *f = *state;
@@ -502,6 +526,7 @@ int main(void)
 		T(test_group_commit_shares_transactions),
 		T(test_failed_body_leaves_its_group_committed),
 		T(test_lazy_job_is_durable_with_the_next_commit),
+		T(test_lazy_job_before_a_cancelled_one_is_synced),
 		T(test_lazy_job_failing_needs_no_sync),
 		T(test_wait_wakes_on_input),
 		T(test_wait_times_out),
