@@ -433,12 +433,12 @@ static void member_write(struct election *e)
 void election_set_member(struct election *e, const char *role, uint64_t applied,
 			 uint64_t applied_epoch, uint64_t epoch_seen)
 {
-	if (strcmp(e->me.role, role) == 0 && e->me.applied == applied &&
-	    e->me.applied_epoch == applied_epoch && e->me.epoch == epoch_seen)
+	bool urgent = strcmp(e->me.role, role) != 0 || e->me.applied_epoch != applied_epoch ||
+		      e->me.epoch != epoch_seen;
+
+	if (!urgent && e->me.applied == applied)
 		return;
-	if (strcmp(e->me.role, role) != 0 || e->me.applied_epoch != applied_epoch ||
-	    e->me.epoch != epoch_seen)
-		e->me_urgent = true;
+	e->me_urgent = e->me_urgent || urgent;
 	snprintf(e->me.role, sizeof(e->me.role), "%s", role);
 	e->me.applied = applied;
 	e->me.applied_epoch = applied_epoch;

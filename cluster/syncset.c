@@ -12,13 +12,11 @@ void syncset_init(struct syncset *s, unsigned want)
 
 void syncset_local_committed(struct syncset *s, uint64_t job, uint64_t index)
 {
-	size_t at = (s->local_head + s->local_n) % SYNCSET_LOCAL_MAX;
-
-	if (s->local_n == SYNCSET_LOCAL_MAX)
-		at = (s->local_head + s->local_n - 1) % SYNCSET_LOCAL_MAX;
-	else
+	if (s->local_n < SYNCSET_LOCAL_MAX)
 		s->local_n++;
-	s->local[at] = (struct syncset_local){job, index};
+	/* the newest slot: a new one, or with the ring full the last one taken over */
+	s->local[(s->local_head + s->local_n - 1) % SYNCSET_LOCAL_MAX] =
+		(struct syncset_local){job, index};
 }
 
 bool syncset_local_durable(struct syncset *s, uint64_t job)
