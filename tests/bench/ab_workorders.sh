@@ -68,8 +68,7 @@ if [ -z "$la" ] || [ -z "$lb" ]; then echo "ab: a cluster has no leader" >&2; ex
 # load DIR LEADER: one round of writes on the cluster in DIR.
 load() {
 	if [ "${AB_KIND:-orders}" = raw ]; then
-		"$SIM" ledger --cluster "$1/cluster.json" --node "$2" --out /dev/null --rate 0 \
-			--inflight "$inflight" --duration "$secs"
+		ledger_run "$1/cluster.json" "$2" "$inflight" "$secs"
 	else
 		# shellcheck disable=SC2086 # AB_SIM is options
 		"$SIM" orders --cluster "$1/cluster.json" --node "$2" --owner a01 \
@@ -79,7 +78,7 @@ load() {
 # rate FILE: writes a second of one round's output.
 rate() {
 	if [ "${AB_KIND:-orders}" = raw ]; then
-		awk -v s="$secs" '/^sent/ && $6 == 0 { printf "%d", $4 / s }' "$1"
+		ledger_rate "$secs" <"$1" || true
 	else
 		sed -n 's/.* writes_per_s=\([0-9]*\) errors=0$/\1/p' "$1"
 	fi

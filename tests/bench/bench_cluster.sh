@@ -72,12 +72,9 @@ up() { # NODES DIR
 rate() {
 	set -- "$1" "$2" "$(leader "$1")"
 	[ -n "$3" ] || fail "no leader in $1"
-	out=$("$SIM" ledger --cluster "$1/cluster.json" --node "${3#* }" --out /dev/null \
-		--rate 0 --inflight "$2" --duration "$secs" 2>"$tmp/ledger.err") ||
+	out=$(ledger_run "$1/cluster.json" "${3#* }" "$2" "$secs" 2>"$tmp/ledger.err") ||
 		fail "ledger failed: $(cat "$tmp/ledger.err")"
-	# "sent N acked N failed N"
-	echo "$out" | awk -v s="$secs" '$3 == "acked" && $6 == 0 { print int($4 / s); ok = 1 }
-		END { exit !ok }' || fail "ledger: writes failed on a healthy cluster: $out"
+	echo "$out" | ledger_rate "$secs" || fail "ledger: writes failed on a healthy cluster: $out"
 }
 
 echo "bench: cluster write throughput, 1 node vs 3 nodes (sync standby)"

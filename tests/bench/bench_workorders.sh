@@ -86,12 +86,9 @@ field() {
 raw_rate() {
 	addr=$(leader "$CJR")
 	[ -n "$addr" ] || fail "no leader"
-	out=$("$SIM" ledger --cluster "$CJR" --node "$addr" --out /dev/null --rate 0 \
-		--inflight "$inflight" --duration "$secs" 2>"$tmp/ledger.err") ||
+	out=$(ledger_run "$CJR" "$addr" "$inflight" "$secs" 2>"$tmp/ledger.err") ||
 		fail "ledger failed: $(cat "$tmp/ledger.err")"
-	# "sent N acked N failed N"
-	echo "$out" | awk -v s="$secs" '$3 == "acked" && $6 == 0 { print int($4 / s); ok = 1 }
-		END { exit !ok }' || fail "ledger: writes failed on a healthy cluster: $out"
+	echo "$out" | ledger_rate "$secs" || fail "ledger: writes failed on a healthy cluster: $out"
 }
 
 # order_run: one `kefu-sim orders` run against the leader; its line in $orders.
